@@ -1,0 +1,19 @@
+// R's standalone math library (Debian r-mathlib): the distribution functions
+// R itself uses, so p-values and AIC terms are bit-identical to R's.
+#ifndef GLMFIT_CRMATH_SHIM_H
+#define GLMFIT_CRMATH_SHIM_H
+#define MATHLIB_STANDALONE 1
+#include <Rmath.h>
+
+// Rmath.h exposes pnorm/qnorm/dnorm as macros for pnorm5 etc.; Swift does not
+// import function-like macros, so give them plain inline names.
+static inline double rmath_pnorm(double x, double mu, double sigma, int lower, int log_p) {
+    return pnorm5(x, mu, sigma, lower, log_p);
+}
+static inline double rmath_qnorm(double p, double mu, double sigma, int lower, int log_p) {
+    return qnorm5(p, mu, sigma, lower, log_p);
+}
+static inline double rmath_dnorm(double x, double mu, double sigma, int give_log) {
+    return dnorm4(x, mu, sigma, give_log);
+}
+#endif

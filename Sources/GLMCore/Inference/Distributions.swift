@@ -1,0 +1,61 @@
+import CRmath
+
+/// R's own distribution functions (libRmath), so p-values and likelihoods match R bit for bit.
+public enum Distributions {
+    /// Upper or lower tail of the standard normal.
+    public static func pnorm(_ x: Double, lowerTail: Bool = true) -> Double {
+        rmath_pnorm(x, 0, 1, lowerTail ? 1 : 0, 0)
+    }
+
+    public static func qnorm(_ p: Double, lowerTail: Bool = true) -> Double {
+        rmath_qnorm(p, 0, 1, lowerTail ? 1 : 0, 0)
+    }
+
+    public static func dnorm(_ x: Double) -> Double {
+        rmath_dnorm(x, 0, 1, 0)
+    }
+
+    public static func pt(_ x: Double, df: Double, lowerTail: Bool = true) -> Double {
+        CRmath.pt(x, df, lowerTail ? 1 : 0, 0)
+    }
+
+    public static func qt(_ p: Double, df: Double, lowerTail: Bool = true) -> Double {
+        CRmath.qt(p, df, lowerTail ? 1 : 0, 0)
+    }
+
+    public static func pchisq(_ x: Double, df: Double, lowerTail: Bool = true) -> Double {
+        CRmath.pchisq(x, df, lowerTail ? 1 : 0, 0)
+    }
+
+    public static func qchisq(_ p: Double, df: Double, lowerTail: Bool = true) -> Double {
+        CRmath.qchisq(p, df, lowerTail ? 1 : 0, 0)
+    }
+
+    public static func pf(_ x: Double, df1: Double, df2: Double, lowerTail: Bool = true) -> Double {
+        CRmath.pf(x, df1, df2, lowerTail ? 1 : 0, 0)
+    }
+
+    public static func pcauchy(_ x: Double) -> Double { CRmath.pcauchy(x, 0, 1, 1, 0) }
+    public static func qcauchy(_ p: Double) -> Double { CRmath.qcauchy(p, 0, 1, 1, 0) }
+    public static func dcauchy(_ x: Double) -> Double { CRmath.dcauchy(x, 0, 1, 0) }
+
+    public static func logDbinom(_ x: Double, size: Double, prob: Double) -> Double {
+        CRmath.dbinom(x, size, prob, 1)
+    }
+
+    public static func logDpois(_ x: Double, lambda: Double) -> Double {
+        CRmath.dpois(x, lambda, 1)
+    }
+
+    public static func logDgamma(_ x: Double, shape: Double, scale: Double) -> Double {
+        CRmath.dgamma(x, shape, scale, 1)
+    }
+
+    public static func logDnbinomMu(_ x: Double, size: Double, mu: Double) -> Double {
+        CRmath.dnbinom_mu(x, size, mu, 1)
+    }
+
+    public static func lgamma(_ x: Double) -> Double { CRmath.lgammafn(x) }
+    public static func digamma(_ x: Double) -> Double { CRmath.digamma(x) }
+    public static func trigamma(_ x: Double) -> Double { CRmath.trigamma(x) }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+/// Every way glmfit can refuse an input or fail a fit, with the place at fault.
+///
+/// Each case maps to one exit status (see `exitStatus`): 64 for a usage error
+/// (bad option, formula syntax, unknown family or link), 65 for data that cannot
+/// be fitted as asked, 66 for input that cannot be read at all.
+public enum GLMError: Error, Equatable, Sendable {
+    // MARK: Input that cannot be read (66)
+    case fileNotFound(path: String)
+    case unreadableInput(source: String, reason: String)
+
+    // MARK: Malformed CSV (65)
+    case emptyInput(source: String)
+    case headerOnly(source: String)
+    case emptyColumnName(source: String, column: Int)
+    case duplicateColumnName(source: String, name: String, firstColumn: Int, secondColumn: Int)
+    case raggedRow(source: String, line: Int, expected: Int, found: Int)
+    case unterminatedQuote(source: String, line: Int)
+    case invalidUTF8(source: String, line: Int)
+    case nonNumericValue(source: String, line: Int, column: String, value: String)
+
+    // MARK: Formula and options (64)
+    case formulaSyntax(formula: String, position: Int, message: String)
+    case unknownColumn(name: String, suggestions: [String])
+    case unknownFamily(name: String, known: [String])
+    case unknownLink(name: String, known: [String])
+    case linkNotAllowed(link: String, family: String, allowed: [String])
+    case invalidOption(name: String, message: String)
+
+    // MARK: Data that cannot be fitted as asked (65)
+    case invalidTerm(term: String, message: String)
+    case invalidWeights(column: String, line: Int, value: Double, message: String)
+    case responseOutOfDomain(family: String, line: Int?, message: String)
+    case nonFiniteValue(variable: String, line: Int)
+    case noCompleteRows(variables: [String])
+    case tooFewObservations(observations: Int, coefficients: Int)
+    case singleLevelFactor(variable: String, level: String)
+    case fitFailed(message: String)
+    case strictWarning(message: String)
+
+    /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT).
+    public var exitStatus: Int32 {
+        switch self {
+        case .fileNotFound, .unreadableInput:
+            return 66
+        case .formulaSyntax, .unknownColumn, .unknownFamily, .unknownLink, .linkNotAllowed,
+             .invalidOption:
+            return 64
+        case .strictWarning:
+            return 3
+        default:
+            return 65
+        }
+    }
+}
+
+extension GLMError: LocalizedError, CustomStringConvertible {
+    public var description: String { message }
+    public var errorDescription: String? { message }
+
+    /// One or more lines saying what is wrong, where, and how to fix it.
+    public var message: String {
+        switch self {
+        case let .fileNotFound(path):
+            return "cannot open '\(path)': no such file"
+        case let .unreadableInput(source, reason):
+            return "cannot read '\(source)': \(reason)"
+        case let .emptyInput(source):
+            return "\(source) is empty: expected a header line and at least one data row"
+        case let .headerOnly(source):
+            return "\(source) has a header but no data rows"
+        case let .emptyColumnName(source, column):
+            return "\(source), line 1: column \(column) has an empty name; every column needs a name"
+        case let .duplicateColumnName(source, name, first, second):
+            return "\(source), line 1: column name '\(name)' appears twice (columns \(first) and \(second)); column names must be unique"
+        case let .raggedRow(source, line, expected, found):
+            return "\(source), line \(line): expected \(expected) fields as in the header, found \(found)"
+        case let .unterminatedQuote(source, line):
+            return "\(source), line \(line): a quoted field starts here and is never closed"
+        case let .invalidUTF8(source, line):
+            return "\(source), line \(line): the text is not valid UTF-8"
+        case let .nonNumericValue(source, line, column, value):
+            return "\(source), line \(line), column '\(column)': '\(value)' is not a number, but the column is used as numeric"
+        case let .formulaSyntax(formula, position, message):
+            let caret = String(repeating: " ", count: max(0, position)) + "^"
+            return "invalid formula: \(message)\n  \(formula)\n  \(caret)"
+        case let .unknownColumn(name, suggestions):
+            if suggestions.isEmpty { return "no column named '\(name)' in the data" }
+            let list = suggestions.map { "'\($0)'" }.joined(separator: ", ")
+            return "no column named '\(name)' in the data; did you mean \(list)?"
+        case let .unknownFamily(name, known):
+            return "unknown family '\(name)'; choose one of: \(known.joined(separator: ", "))"
+        case let .unknownLink(name, known):
+            return "unknown link '\(name)'; choose one of: \(known.joined(separator: ", "))"
+        case let .linkNotAllowed(link, family, allowed):
+            return "link '\(link)' is not available for the \(family) family; allowed links: \(allowed.joined(separator: ", "))"
+        case let .invalidOption(name, message):
+            return "\(name): \(message)"
+        case let .invalidTerm(term, message):
+            return "term '\(term)': \(message)"
+        case let .invalidWeights(column, line, value, message):
+            return "weights column '\(column)', line \(line): \(message) (value \(value))"
+        case let .responseOutOfDomain(family, line, message):
+            if let line { return "\(message) (line \(line)); the \(family) family cannot fit this response" }
+            return "\(message); the \(family) family cannot fit this response"
+        case let .nonFiniteValue(variable, line):
+            return "'\(variable)' is infinite or not a number at line \(line)"
+        case let .noCompleteRows(variables):
+            return "every row has a missing value in at least one of: \(variables.joined(separator: ", ")); nothing is left to fit"
+        case let .tooFewObservations(observations, coefficients):
+            return "\(observations) observations are too few to estimate \(coefficients) coefficients"
+        case let .singleLevelFactor(variable, level):
+            return "factor '\(variable)' has only one level ('\(level)') in the rows used; contrasts need 2 or more levels"
+        case let .fitFailed(message):
+            return message
+        case let .strictWarning(message):
+            return "\(message) (a warning, made an error by --strict)"
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import GLMCore
+print(Distributions.pnorm(1.96))
