@@ -1,0 +1,131 @@
+#!/usr/bin/env Rscript
+# Regenerates the example CSV files in this directory from the datasets that
+# ship with R (package 'datasets') and with MASS, plus three small tables
+# printed in R's ?glm help page and in Venables & Ripley's MASS book.
+#
+# Usage (from the repository root or from Examples/):
+#   Rscript Examples/export_datasets.R
+#
+# Conventions:
+#   * write.csv(row.names = FALSE); NA is written as NA.
+#   * factors (ordered or not) are written as their text labels, so that
+#     read.csv(stringsAsFactors = TRUE) reads them back as (unordered) factors.
+#     Level order is then whatever the reader chooses (glmfit: byte order).
+#   * numbers are written with write.csv's default 15 significant digits,
+#     except values that need 16 or 17 digits to read back as the same double
+#     (e.g. MASS::epil's lbase and lage), which get the shortest exact form.
+#     The script checks that every numeric column reads back identical.
+
+suppressPackageStartupMessages(library(MASS))
+
+args <- commandArgs(trailingOnly = FALSE)
+script <- sub("^--file=", "", args[grep("^--file=", args)])
+outdir <- if (length(script) == 1) dirname(normalizePath(script)) else "Examples"
+
+# Turn every factor column into a character column of its labels.
+labels_as_text <- function(d) {
+  for (nm in names(d)) if (is.factor(d[[nm]])) d[[nm]] <- as.character(d[[nm]])
+  d
+}
+
+# Shortest decimal text (15, 16 or 17 significant digits) that reads back as
+# exactly the same double.
+exact_text <- function(x) {
+  vapply(x, function(v) {
+    if (is.na(v)) return(NA_character_)
+    for (dg in 15:17) {
+      t <- formatC(v, digits = dg, format = "g")
+      if (as.numeric(t) == v) return(trimws(t))
+    }
+    trimws(formatC(v, digits = 17, format = "g"))
+  }, "")
+}
+
+export <- function(d, file) {
+  d <- labels_as_text(as.data.frame(d))
+  path <- file.path(outdir, file)
+  text_cols <- which(vapply(d, is.character, NA))
+  out <- d
+  for (nm in names(d)) {
+    x <- d[[nm]]
+    if (is.double(x) && !isTRUE(all.equal(as.numeric(as.character(x)), x,
+                                         tolerance = 0))) {
+      out[[nm]] <- exact_text(x)
+    }
+  }
+  write.csv(out, path, row.names = FALSE, na = "NA",
+            quote = if (length(text_cols)) text_cols else FALSE)
+  back <- read.csv(path, stringsAsFactors = FALSE, na.strings = c("NA", "", "NaN"))
+  stopifnot(identical(names(back), names(d)), nrow(back) == nrow(d))
+  for (nm in names(d)) {
+    if (is.numeric(d[[nm]])) {
+      if (!identical(as.numeric(back[[nm]]), as.numeric(d[[nm]])))
+        stop(file, ": column ", nm, " does not round-trip exactly")
+    } else if (!identical(as.character(back[[nm]]), d[[nm]])) {
+      # labels that look like numbers (e.g. Insurance District "1".."4") read
+      # back as numbers; compare as text.
+      if (!identical(as.character(back[[nm]]), as.character(d[[nm]])))
+        stop(file, ": column ", nm, " does not round-trip")
+    }
+  }
+  cat(sprintf("%-22s %4d rows %2d columns\n", file, nrow(d), ncol(d)))
+}
+
+## Dobson (1990), "An Introduction to Generalized Linear Models", p. 93:
+## randomized controlled trial, as in the example of R's ?glm.
+dobson <- data.frame(
+  counts    = c(18, 17, 15, 20, 10, 20, 25, 13, 12),
+  outcome   = paste0("o", gl(3, 1, 9)),
+  treatment = paste0("t", gl(3, 3))
+)
+export(dobson, "dobson.csv")
+
+export(MASS::anorexia, "anorexia.csv")
+
+## MASS's own example (?ships, and MASS 4th ed. section 7.3) fits the model
+## with subset = service > 0: rows with no months of service (and therefore no
+## incidents) carry no information and log(service) would be -Inf.
+export(subset(MASS::ships, service > 0), "ships.csv")
+
+export(MASS::Pima.tr,  "pima.csv")
+export(MASS::Pima.tr2, "pima_missing.csv")   # contains NAs
+export(MASS::cats,     "cats.csv")
+export(MASS::snails,   "snails.csv")
+
+## Budworm data (Collett 1991), as typed in MASS 4th ed. section 7.2:
+## 20 moths per batch, numdead killed at dose 2^ldose micrograms.
+budworm <- data.frame(
+  ldose   = rep(0:5, 2),
+  numdead = c(1, 4, 9, 13, 18, 20, 0, 2, 6, 10, 12, 16),
+  sex     = rep(c("M", "F"), c(6, 6))
+)
+export(budworm, "budworm.csv")
+
+export(MASS::Melanoma, "melanoma.csv")
+
+## McCullagh & Nelder (1989) p. 300, blood clotting times, from R's ?glm,
+## stacked into long form (u = plasma concentration %, time = seconds).
+u <- c(5, 10, 15, 20, 30, 40, 60, 80, 100)
+lot1 <- c(118, 58, 42, 35, 27, 25, 21, 19, 18)
+lot2 <- c(69, 35, 26, 21, 18, 16, 13, 12, 12)
+clotting <- data.frame(
+  u    = c(u, u),
+  lot  = rep(c("lot1", "lot2"), each = length(u)),
+  time = c(lot1, lot2)
+)
+export(clotting, "clotting.csv")
+
+export(MASS::leuk,      "leuk.csv")
+export(MASS::menarche,  "menarche.csv")
+export(MASS::Insurance, "insurance.csv")   # District labels "1".."4" read back as numbers
+export(MASS::quine,     "quine.csv")
+export(datasets::warpbreaks,   "warpbreaks.csv")
+export(datasets::InsectSprays, "insectsprays.csv")
+export(datasets::longley,      "longley.csv")
+export(MASS::birthwt,   "birthwt.csv")
+export(datasets::esoph, "esoph.csv")
+export(MASS::epil,      "epil.csv")
+
+mt <- data.frame(model = rownames(datasets::mtcars), datasets::mtcars,
+                 row.names = NULL, stringsAsFactors = FALSE)
+export(mt, "mtcars.csv")
