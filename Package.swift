@@ -33,7 +33,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/glmfit"),
-        .testTarget(name: "GLMCoreTests", dependencies: ["GLMCore"], path: "Tests/GLMCoreTests"),
+        .testTarget(
+            name: "GLMCoreTests", dependencies: ["GLMCore"], path: "Tests/GLMCoreTests", exclude: ["Reference"]),
         .testTarget(name: "GLMReportTests", dependencies: ["GLMReport", "GLMCore"], path: "Tests/GLMReportTests"),
         .testTarget(name: "glmfitTests", dependencies: ["GLMCore"], path: "Tests/glmfitTests"),
     ],

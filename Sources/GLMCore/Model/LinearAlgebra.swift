@@ -1,1 +1,168 @@
 import CLapack
+
+/// The solution of one weighted least-squares step, in the form R's `Cdqrls` returns.
+public struct LeastSquaresSolution: Sendable {
+    /// One per design column; 0 for aliased columns (as LINPACK's dqrls leaves them).
+    public var coefficients: [Double]
+    /// Kept columns in order, then aliased ones (R's `qr$pivot`, 0-based).
+    public var pivot: [Int]
+    public var rank: Int
+    /// The `rank × rank` upper-triangular R of the weighted design's QR, column-major,
+    /// columns in pivot order.
+    public var rFactor: [Double]
+}
+
+/// Dense linear algebra on LAPACK. The only code in glmfit that calls LAPACK.
+public enum LinearAlgebra {
+    private static func lapackInt(_ value: Int, _ what: String) throws -> Int32 {
+        guard let converted = Int32(exactly: value) else {
+            throw GLMError.fitFailed(message: "\(what) (\(value)) is too large for LAPACK's 32-bit indices")
+        }
+        return converted
+    }
+
+    /// Solves min ‖√w (z − X b)‖ over the rows in `rows` by Householder QR (LAPACK
+    /// dgeqrf/dormqr/dtrtrs), finding aliased columns by R's in-order rule: a column is
+    /// aliased when its norm, after removing the columns kept before it, falls below
+    /// `tolerance` times its original norm (LINPACK dqrdc2 as R's glm.fit uses it).
+    ///
+    /// - Parameters:
+    ///   - x: column-major `rowCount × columnCount` design.
+    ///   - rows: the rows to use (R's `good`).
+    ///   - sqrtWeights, response: one per used row.
+    public static func weightedLeastSquares(
+        x: [Double], rowCount: Int, columnCount: Int, rows: [Int], sqrtWeights: [Double], response: [Double],
+        tolerance: Double
+    ) throws -> LeastSquaresSolution {
+        let used = rows.count
+        var kept = Array(0..<columnCount)
+        var aliased: [Int] = []
+        var factor: [Double] = []
+        var tau: [Double] = []
+        while true {
+            let width = kept.count
+            factor = [Double](repeating: 0, count: used * width)
+            var norms = [Double](repeating: 0, count: width)
+            factor.withUnsafeMutableBufferPointer { a in
+                x.withUnsafeBufferPointer { design in
+                    for (j, column) in kept.enumerated() {
+                        let source = column * rowCount
+                        let target = j * used
+                        var sumSquares = 0.0
+                        for (i, row) in rows.enumerated() {
+                            let value = design[source + row] * sqrtWeights[i]
+                            a[target + i] = value
+                            sumSquares += value * value
+                        }
+                        norms[j] = sumSquares.squareRoot()
+                    }
+                }
+            }
+            if width == 0 || used == 0 { break }
+            tau = try householderQR(&factor, rows: used, columns: width)
+            let diagonalCount = min(used, width)
+            var firstAliased: Int?
+            for j in 0..<diagonalCount {
+                let originalNorm = norms[j] == 0 ? 1 : norms[j]
+                let remaining = abs(factor[j + j * used])
+                if !(remaining >= originalNorm * tolerance) {
+                    firstAliased = j
+                    break
+                }
+            }
+            guard let firstAliased else { break }
+            aliased.append(kept.remove(at: firstAliased))
+        }
+        let rank = min(kept.count, used)
+        // Columns beyond the number of rows cannot be estimated (R: rank <= n).
+        let beyondRows = kept.count > rank ? Array(kept[rank...]) : []
+        let estimable = Array(kept[..<rank])
+
+        var coefficients = [Double](repeating: 0, count: columnCount)
+        var rFactor = [Double](repeating: 0, count: rank * rank)
+        if rank > 0 {
+            var rhs = [Double](repeating: 0, count: used)
+            for i in 0..<used { rhs[i] = response[i] * sqrtWeights[i] }
+            try applyQTranspose(factor: factor, tau: tau, rows: used, columns: kept.count, vector: &rhs)
+            for j in 0..<rank {
+                for i in 0...j { rFactor[i + j * rank] = factor[i + j * used] }
+            }
+            var solution = Array(rhs[..<rank])
+            try solveUpperTriangular(rFactor, order: rank, rightHandSide: &solution)
+            for (j, column) in estimable.enumerated() { coefficients[column] = solution[j] }
+        }
+        return LeastSquaresSolution(
+            coefficients: coefficients, pivot: estimable + beyondRows + aliased, rank: rank, rFactor: rFactor)
+    }
+
+    /// Householder QR in place (dgeqrf); returns the reflector scalars.
+    static func householderQR(_ a: inout [Double], rows: Int, columns: Int) throws -> [Double] {
+        var m = try lapackInt(rows, "number of rows")
+        var n = try lapackInt(columns, "number of columns")
+        var lda = max(m, 1)
+        var tau = [Double](repeating: 0, count: min(rows, columns))
+        var info: Int32 = 0
+        var query = 0.0
+        var lwork: Int32 = -1
+        dgeqrf_(&m, &n, &a, &lda, &tau, &query, &lwork, &info)
+        lwork = Int32(clamping: Int(max(query, Double(max(columns, 1)))))
+        var work = [Double](repeating: 0, count: Int(lwork))
+        dgeqrf_(&m, &n, &a, &lda, &tau, &work, &lwork, &info)
+        guard info == 0 else { throw GLMError.fitFailed(message: "QR factorisation failed (LAPACK dgeqrf info \(info))") }
+        return tau
+    }
+
+    /// vector ← Qᵀ vector for the Q stored by `householderQR`.
+    static func applyQTranspose(factor: [Double], tau: [Double], rows: Int, columns: Int, vector: inout [Double]) throws {
+        var side = Int8(UInt8(ascii: "L"))
+        var trans = Int8(UInt8(ascii: "T"))
+        var m = try lapackInt(rows, "number of rows")
+        var nrhs: Int32 = 1
+        var k = try lapackInt(tau.count, "number of reflectors")
+        var lda = max(m, 1)
+        var ldc = max(m, 1)
+        var info: Int32 = 0
+        var query = 0.0
+        var lwork: Int32 = -1
+        dormqr_(&side, &trans, &m, &nrhs, &k, factor, &lda, tau, &vector, &ldc, &query, &lwork, &info, 1, 1)
+        lwork = Int32(clamping: Int(max(query, 1)))
+        var work = [Double](repeating: 0, count: Int(lwork))
+        dormqr_(&side, &trans, &m, &nrhs, &k, factor, &lda, tau, &vector, &ldc, &work, &lwork, &info, 1, 1)
+        guard info == 0 else { throw GLMError.fitFailed(message: "applying Q failed (LAPACK dormqr info \(info))") }
+        _ = columns
+    }
+
+    /// Solves R x = b for upper-triangular R (dtrtrs), b overwritten by x.
+    static func solveUpperTriangular(_ r: [Double], order: Int, rightHandSide: inout [Double]) throws {
+        var uplo = Int8(UInt8(ascii: "U"))
+        var trans = Int8(UInt8(ascii: "N"))
+        var diag = Int8(UInt8(ascii: "N"))
+        var n = try lapackInt(order, "order")
+        var nrhs: Int32 = 1
+        var lda = max(n, 1)
+        var ldb = max(n, 1)
+        var info: Int32 = 0
+        dtrtrs_(&uplo, &trans, &diag, &n, &nrhs, r, &lda, &rightHandSide, &ldb, &info, 1, 1, 1)
+        guard info == 0 else {
+            throw GLMError.fitFailed(message: "triangular solve failed: the design is singular (LAPACK dtrtrs info \(info))")
+        }
+    }
+
+    /// (RᵀR)⁻¹ from an upper-triangular R (R's `chol2inv`), full symmetric, column-major.
+    public static func inverseFromCholesky(_ r: [Double], order: Int) throws -> [Double] {
+        guard order > 0 else { return [] }
+        var a = r
+        var uplo = Int8(UInt8(ascii: "U"))
+        var n = try lapackInt(order, "order")
+        var lda = max(n, 1)
+        var info: Int32 = 0
+        dpotri_(&uplo, &n, &a, &lda, &info, 1)
+        guard info == 0 else {
+            throw GLMError.fitFailed(message: "cannot invert the information matrix (LAPACK dpotri info \(info))")
+        }
+        for j in 0..<order {
+            for i in (j + 1)..<order { a[i + j * order] = a[j + i * order] }
+        }
+        return a
+    }
+}

@@ -1,0 +1,108 @@
+/// The model matrix and everything IRLS needs: X column-major with R's column names
+/// and `assign`, the response, prior weights and offset (R's `model.matrix` with
+/// treatment contrasts).
+public struct Design: Sendable {
+    /// Column-major `rowCount × columnNames.count`.
+    public let x: [Double]
+    public let rowCount: Int
+    public let columnNames: [String]
+    /// The term of each column: 0 for the intercept, k for the k-th term (R's `assign`).
+    public let assign: [Int]
+    public let termLabels: [String]
+    public let hasIntercept: Bool
+    public let frame: ModelFrame
+
+    public var columnCount: Int { columnNames.count }
+
+    /// One factor or numeric variable of a term, as it contributes columns.
+    private enum Component {
+        case numeric(label: String, values: [Double])
+        /// Codes and the levels that get a column (all of them, or all but the first).
+        case factor(label: String, codes: [Int32], levels: [String], firstColumnLevel: Int)
+
+        var width: Int {
+            switch self {
+            case .numeric: return 1
+            case let .factor(_, _, levels, first): return levels.count - first
+            }
+        }
+    }
+
+    public init(frame: ModelFrame) throws {
+        let terms = frame.terms
+        let rowCount = frame.rowCount
+        for (index, variable) in frame.variables.enumerated() {
+            if case let .factor(_, levels, _) = variable, levels.count < 2 {
+                throw GLMError.singleLevelFactor(variable: terms.variableLabels[index], level: levels.first ?? "")
+            }
+        }
+        // Without an intercept, R codes the first factor of the first term containing a
+        // factor by indicators for all its levels.
+        var fullCodingOverride: (term: Int, variable: Int)?
+        if !terms.hasIntercept {
+            search: for (termIndex, term) in terms.terms.enumerated() {
+                for variable in term {
+                    if case .factor = frame.variables[variable] {
+                        fullCodingOverride = (termIndex, variable)
+                        break search
+                    }
+                }
+            }
+        }
+
+        var x: [Double] = []
+        var names: [String] = []
+        var assign: [Int] = []
+        if terms.hasIntercept {
+            x.append(contentsOf: repeatElement(1.0, count: rowCount))
+            names.append("(Intercept)")
+            assign.append(0)
+        }
+        for (termIndex, term) in terms.terms.enumerated() {
+            let components: [Component] = term.map { variable in
+                let label = terms.variableLabels[variable]
+                switch frame.variables[variable] {
+                case let .numeric(values):
+                    return .numeric(label: label, values: values)
+                case let .factor(codes, levels, _):
+                    let full = fullCodingOverride.map { $0 == (termIndex, variable) } ?? false
+                    let contrasts = !full && terms.usesContrasts(variable: variable, inTerm: termIndex)
+                    return .factor(label: label, codes: codes, levels: levels, firstColumnLevel: contrasts ? 1 : 0)
+                case .twoColumn:
+                    return .numeric(label: label, values: [])
+                }
+            }
+            let width = components.reduce(1) { $0 * $1.width }
+            // First component varies fastest, as in R.
+            for column in 0..<width {
+                var remainder = column
+                var nameParts: [String] = []
+                var values = [Double](repeating: 1, count: rowCount)
+                for component in components {
+                    let position = remainder % component.width
+                    remainder /= component.width
+                    switch component {
+                    case let .numeric(label, numbers):
+                        nameParts.append(label)
+                        for row in 0..<rowCount { values[row] *= numbers[row] }
+                    case let .factor(label, codes, levels, first):
+                        let level = first + position
+                        nameParts.append(label + levels[level])
+                        let code = Int32(level)
+                        for row in 0..<rowCount where codes[row] != code { values[row] = 0 }
+                    }
+                }
+                x.append(contentsOf: values)
+                names.append(nameParts.joined(separator: ":"))
+                assign.append(termIndex + 1)
+            }
+        }
+        self.x = x
+        self.rowCount = rowCount
+        self.columnNames = names
+        self.assign = assign
+        self.termLabels = terms.termLabels
+        self.hasIntercept = terms.hasIntercept
+        self.frame = frame
+    }
+}

@@ -1,0 +1,182 @@
+/// The rows a model uses and its variables evaluated on them (R's `model.frame` with
+/// `na.omit` and `drop.unused.levels = TRUE`).
+public struct ModelFrame: Sendable {
+    public let terms: Terms
+    /// The response over the used rows: numeric, a factor, or cbind's two columns.
+    public let response: VariableValues
+    public let responseLabel: String
+    /// Predictor variables over the used rows, in `terms.variables` order; factors keep
+    /// only the levels present.
+    public let variables: [VariableValues]
+    /// The sum of the offsets, or nil when the formula has none.
+    public let offset: [Double]?
+    /// Prior weights, or nil when none were given.
+    public let priorWeights: [Double]?
+    public let weightsColumn: String?
+    /// The table row (0-based) of each used row.
+    public let rowIndices: [Int]
+    public let droppedCount: Int
+    public let source: String
+    /// Warnings R would print while building the frame (e.g. "NaNs produced").
+    public let warnings: [String]
+    private let recordLines: [Int]?
+
+    public var rowCount: Int { rowIndices.count }
+
+    /// The input line of used row `row`.
+    public func line(ofUsedRow row: Int) -> Int {
+        guard row >= 0, row < rowIndices.count else { return 0 }
+        let tableRow = rowIndices[row]
+        if let recordLines, tableRow < recordLines.count { return recordLines[tableRow] }
+        return tableRow + 2
+    }
+
+    /// The columns a formula needs from the table (with `weightsColumn`), for the reader.
+    public static func requiredColumns(formula: Formula, columnNames: [String], weightsColumn: String?) throws -> Set<Int> {
+        let terms = try Terms(formula: formula, columnNames: columnNames)
+        var names = Set(formula.response?.columnNames ?? [])
+        for variable in terms.variables { names.formUnion(variable.columnNames) }
+        for offset in terms.offsets { names.formUnion(offset.columnNames) }
+        if let weightsColumn { names.insert(weightsColumn) }
+        var indices = Set<Int>()
+        for name in names {
+            guard let index = columnNames.firstIndex(of: name) else {
+                throw GLMError.unknownColumn(name: name, suggestions: NameSuggestions.nearest(to: name, in: columnNames))
+            }
+            indices.insert(index)
+        }
+        return indices
+    }
+
+    public init(table: Table, formula: Formula, weightsColumn: String? = nil) throws {
+        let terms = try Terms(formula: formula, columnNames: table.columnNames)
+        guard let responseExpression = formula.response else {
+            throw GLMError.formulaSyntax(formula: formula.text, position: 0, message: "the formula needs a response on the left of '~'")
+        }
+        let evaluator = ExpressionEvaluator(table: table)
+        var warnings: [String] = []
+
+        let response = try evaluator.evaluate(responseExpression, allowTwoColumns: true)
+        var variables: [VariableValues] = []
+        for variable in terms.variables {
+            let values = try evaluator.evaluate(variable)
+            if case .twoColumn = values {
+                throw GLMError.invalidTerm(term: variable.deparsed, message: "cbind() is only allowed as the response")
+            }
+            variables.append(values)
+        }
+        let offsetValues = try terms.offsets.map { expression in
+            try evaluator.numeric(expression, context: .call("offset", [expression]))
+        }
+        let offsetSum: [Double]? = offsetValues.isEmpty ? nil : offsetValues.dropFirst().reduce(offsetValues[0]) { sum, values in
+            zip(sum, values).map { $0 + $1 }
+        }
+        var weights: [Double]?
+        if let weightsColumn {
+            weights = try evaluator.numeric(.name(weightsColumn), context: .name(weightsColumn))
+        }
+
+        // Rows with a missing value in any used variable are dropped (R's na.omit);
+        // NaN from log() of a negative number counts as missing, as in R, with R's warning.
+        var allValues: [(label: String, values: VariableValues)] = [(responseExpression.deparsed, response)]
+        var expressions: [FormulaExpression] = [responseExpression]
+        for (index, variable) in variables.enumerated() {
+            allValues.append((terms.variables[index].deparsed, variable))
+            expressions.append(terms.variables[index])
+        }
+        if let offsetSum { allValues.append(("offset", .numeric(offsetSum))) }
+        for (expression, values) in zip(terms.offsets, offsetValues) {
+            if let warning = ModelFrame.nanWarning(expression, values: values, table: table) { warnings.append(warning) }
+        }
+        if let weights, let weightsColumn { allValues.append((weightsColumn, .numeric(weights))) }
+        for (expression, entry) in zip(expressions, allValues) {
+            guard case let .numeric(numbers) = entry.values else { continue }
+            if let warning = ModelFrame.nanWarning(expression, values: numbers, table: table) { warnings.append(warning) }
+        }
+
+        var rowIndices: [Int] = []
+        rowIndices.reserveCapacity(table.rowCount)
+        for row in 0..<table.rowCount where !allValues.contains(where: { $0.values.isMissing(row: row) }) {
+            rowIndices.append(row)
+        }
+        if rowIndices.isEmpty {
+            throw GLMError.noCompleteRows(variables: allValues.map(\.label))
+        }
+        for (label, values) in allValues {
+            try ModelFrame.checkFinite(label: label, values: values, rows: rowIndices, table: table)
+        }
+
+        self.terms = terms
+        self.response = ModelFrame.restrict(response, to: rowIndices)
+        self.responseLabel = responseExpression.deparsed
+        self.variables = variables.map { ModelFrame.restrict($0, to: rowIndices) }
+        self.offset = offsetSum.map { values in rowIndices.map { values[$0] } }
+        self.priorWeights = weights.map { values in rowIndices.map { values[$0] } }
+        self.weightsColumn = weightsColumn
+        self.rowIndices = rowIndices
+        self.droppedCount = table.rowCount - rowIndices.count
+        self.source = table.source
+        self.recordLines = table.recordLines
+        self.warnings = warnings
+    }
+
+    /// R warns "NaNs produced" when a function such as log() makes NaN from numbers that
+    /// were not missing; those rows are then dropped as missing.
+    private static func nanWarning(_ expression: FormulaExpression, values: [Double], table: Table) -> String? {
+        let inputs: [[Double]] = expression.columnNames.compactMap { name in
+            guard case let .numeric(column)? = table.column(named: name) else { return nil }
+            return column
+        }
+        var produced = 0
+        var firstRow: Int?
+        for row in values.indices where values[row].isNaN && !inputs.contains(where: { $0[row].isNaN }) {
+            produced += 1
+            if firstRow == nil { firstRow = row }
+        }
+        guard produced > 0, let firstRow else { return nil }
+        let rows = produced == 1 ? "1 row" : "\(produced) rows"
+        return "In \(expression.deparsed): NaNs produced (first at line \(table.line(ofRow: firstRow))); \(rows) dropped as missing"
+    }
+
+    private static func checkFinite(label: String, values: VariableValues, rows: [Int], table: Table) throws {
+        switch values {
+        case let .numeric(numbers):
+            for row in rows where numbers[row].isInfinite {
+                throw GLMError.nonFiniteValue(variable: label, line: table.line(ofRow: row))
+            }
+        case let .twoColumn(first, second):
+            for row in rows where first[row].isInfinite || second[row].isInfinite {
+                throw GLMError.nonFiniteValue(variable: label, line: table.line(ofRow: row))
+            }
+        case .factor:
+            break
+        }
+    }
+
+    /// Keeps the used rows; a factor keeps only the levels that occur in them.
+    static func restrict(_ values: VariableValues, to rows: [Int]) -> VariableValues {
+        switch values {
+        case let .numeric(numbers):
+            return .numeric(rows.map { numbers[$0] })
+        case let .twoColumn(first, second):
+            return .twoColumn(rows.map { first[$0] }, rows.map { second[$0] })
+        case let .factor(codes, levels, isLogical):
+            var used = [Bool](repeating: false, count: levels.count)
+            for row in rows {
+                let code = Int(codes[row])
+                if code >= 0, code < levels.count { used[code] = true }
+            }
+            var newCode = [Int32](repeating: -1, count: levels.count)
+            var newLevels: [String] = []
+            for (index, level) in levels.enumerated() where used[index] {
+                newCode[index] = Int32(newLevels.count)
+                newLevels.append(level)
+            }
+            let restricted = rows.map { row -> Int32 in
+                let code = Int(codes[row])
+                return code >= 0 && code < newCode.count ? newCode[code] : -1
+            }
+            return .factor(codes: restricted, levels: newLevels, isLogical: isLogical)
+        }
+    }
+}

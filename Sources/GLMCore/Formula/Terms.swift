@@ -1,0 +1,185 @@
+/// A formula expanded as R's `terms()` expands it: the variables, the terms built from
+/// them in R's order, the intercept, the offsets and the response.
+public struct Terms: Sendable {
+    public let formula: Formula
+    /// The response expression, nil for a one-sided formula.
+    public let response: FormulaExpression?
+    /// Predictor variables in order of first appearance (R's variable order).
+    public let variables: [FormulaExpression]
+    /// Each term as the sorted indices of its variables; terms sorted by order, then appearance.
+    public let terms: [[Int]]
+    public let hasIntercept: Bool
+    /// `offset(...)` arguments, in order.
+    public let offsets: [FormulaExpression]
+
+    /// The label of each variable: its deparsed expression.
+    public var variableLabels: [String] { variables.map(\.deparsed) }
+
+    /// R's term labels: variable labels joined by ":".
+    public var termLabels: [String] {
+        let labels = variableLabels
+        return terms.map { term in term.map { labels[$0] }.joined(separator: ":") }
+    }
+
+    /// Expands `formula` against the data's column names (needed for `.`).
+    public init(formula: Formula, columnNames: [String]) throws {
+        var encoder = TermEncoder(formula: formula)
+        let responseNames = Set(formula.response?.columnNames ?? [])
+        encoder.dotColumns = columnNames.filter { !responseNames.contains($0) }
+        let encoded = try encoder.encode(formula.predictors)
+        // R drops a term identical to the response variable.
+        var kept = encoded
+        if let response = formula.response, let responseIndex = encoder.variables.firstIndex(of: response) {
+            kept.removeAll { $0 == [responseIndex] }
+        }
+        // Sort by order (number of variables), stable.
+        let ordered = kept.enumerated().sorted { lhs, rhs in
+            lhs.element.count != rhs.element.count ? lhs.element.count < rhs.element.count : lhs.offset < rhs.offset
+        }.map(\.element)
+        self.formula = formula
+        self.response = formula.response
+        self.variables = encoder.variables
+        self.terms = ordered
+        self.hasIntercept = encoder.intercept
+        self.offsets = encoder.offsets
+    }
+
+    /// Whether a factor variable in a term is coded by contrasts (true) or by one
+    /// indicator per level (false), by R's rule: contrasts when the term without that
+    /// variable is empty or is contained in an earlier term.
+    public func usesContrasts(variable: Int, inTerm termIndex: Int) -> Bool {
+        let reduced = terms[termIndex].filter { $0 != variable }
+        if reduced.isEmpty { return true }
+        for earlier in terms[..<termIndex] where reduced.allSatisfy(earlier.contains) {
+            return true
+        }
+        return false
+    }
+}
+
+/// Turns a formula's right-hand side into a list of terms (R's `EncodeVars`).
+struct TermEncoder {
+    let formula: Formula
+    var variables: [FormulaExpression] = []
+    var offsets: [FormulaExpression] = []
+    var intercept = true
+    var dotColumns: [String] = []
+    /// Inside the right operand of `-`, `1` removes the intercept and `0` restores it.
+    private var deleting = false
+
+    init(formula: Formula) {
+        self.formula = formula
+    }
+
+    private func syntaxError(_ message: String) -> GLMError {
+        .formulaSyntax(formula: formula.text, position: 0, message: message)
+    }
+
+    private mutating func variableIndex(_ expression: FormulaExpression) -> Int {
+        if let existing = variables.firstIndex(of: expression) { return existing }
+        variables.append(expression)
+        return variables.count - 1
+    }
+
+    /// Removes repeated and empty terms, keeping the first occurrence.
+    private static func trimRepeats(_ terms: [[Int]]) -> [[Int]] {
+        var seen = Set<[Int]>()
+        var result: [[Int]] = []
+        for term in terms where !term.isEmpty && seen.insert(term).inserted {
+            result.append(term)
+        }
+        return result
+    }
+
+    private static func union(_ lhs: [Int], _ rhs: [Int]) -> [Int] {
+        Array(Set(lhs).union(rhs)).sorted()
+    }
+
+    private static func interact(_ lhs: [[Int]], _ rhs: [[Int]]) -> [[Int]] {
+        var result: [[Int]] = []
+        for left in lhs {
+            for right in rhs { result.append(union(left, right)) }
+        }
+        return trimRepeats(result)
+    }
+
+    mutating func encode(_ expression: FormulaExpression) throws -> [[Int]] {
+        switch expression {
+        case .name:
+            return [[variableIndex(expression)]]
+        case let .call(function, arguments):
+            if function == "offset" {
+                guard arguments.count == 1 else { throw syntaxError("offset() takes exactly one argument") }
+                offsets.append(arguments[0])
+                return []
+            }
+            return [[variableIndex(expression)]]
+        case let .number(value, text):
+            if value == 1 {
+                intercept = !deleting
+                return []
+            }
+            if value == 0 {
+                intercept = deleting
+                return []
+            }
+            throw syntaxError("the number \(text) cannot be a term; only 0, 1 and -1 control the intercept")
+        case .dot:
+            return TermEncoder.trimRepeats(dotColumns.map { [variableIndex(.name($0))] })
+        case let .parenthesized(inner):
+            return try encode(inner)
+        case let .unary(op, operand):
+            if op == "+" { return try encode(operand) }
+            deleting.toggle()
+            _ = try encode(operand)
+            deleting.toggle()
+            return []
+        case let .binary(op, lhs, rhs):
+            switch op {
+            case "+":
+                let left = try encode(lhs)
+                let right = try encode(rhs)
+                return TermEncoder.trimRepeats(left + right)
+            case ":":
+                let left = try encode(lhs)
+                let right = try encode(rhs)
+                return TermEncoder.interact(left, right)
+            case "*":
+                let left = try encode(lhs)
+                let right = try encode(rhs)
+                return TermEncoder.trimRepeats(left + right + TermEncoder.interact(left, right))
+            case "/":
+                let left = try encode(lhs)
+                let right = try encode(rhs)
+                let allLeft = left.reduce([], TermEncoder.union)
+                return TermEncoder.trimRepeats(left + right.map { TermEncoder.union($0, allLeft) })
+            case "%in%":
+                let left = try encode(lhs)
+                let right = try encode(rhs)
+                let allRight = right.reduce([], TermEncoder.union)
+                return TermEncoder.trimRepeats(left.map { TermEncoder.union($0, allRight) })
+            case "^":
+                let left = try encode(lhs)
+                guard case let .number(power, text) = rhs, power >= 1, power == power.rounded(), power < 64 else {
+                    throw syntaxError("the exponent of '^' in a formula must be a positive whole number, as in (a + b + c)^2")
+                }
+                _ = text
+                var result = left
+                var step = 1
+                while step < Int(power) {
+                    result = TermEncoder.interact(left, result)
+                    step += 1
+                }
+                return result
+            case "-":
+                let left = try encode(lhs)
+                deleting.toggle()
+                let right = try encode(rhs)
+                deleting.toggle()
+                return left.filter { !right.contains($0) }
+            default:
+                throw syntaxError("operator '\(op)' is not a formula operator")
+            }
+        }
+    }
+}

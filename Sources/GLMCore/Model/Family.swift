@@ -1,0 +1,205 @@
+import Foundation
+
+/// An exponential-family distribution (or quasi-likelihood) with its link, as R's
+/// family objects define them: variance, deviance residuals, AIC, starting values and
+/// valid ranges.
+public struct Family: Sendable, Equatable {
+    public enum Kind: String, CaseIterable, Sendable {
+        case gaussian, binomial, poisson
+        case gamma = "Gamma"
+        case inverseGaussian = "inverse.gaussian"
+        case quasipoisson, quasibinomial
+        case negativeBinomial = "negative.binomial"
+
+        /// The CLI spellings, R's spellings accepted too.
+        public init?(name: String) {
+            switch name {
+            case "gaussian", "normal": self = .gaussian
+            case "binomial": self = .binomial
+            case "poisson": self = .poisson
+            case "gamma", "Gamma": self = .gamma
+            case "inverse-gaussian", "inverse.gaussian", "inverse_gaussian": self = .inverseGaussian
+            case "quasipoisson": self = .quasipoisson
+            case "quasibinomial": self = .quasibinomial
+            case "negative-binomial", "negative.binomial", "negbin", "nb": self = .negativeBinomial
+            default: return nil
+            }
+        }
+
+        public static let cliNames = [
+            "gaussian", "binomial", "poisson", "gamma", "inverse-gaussian", "quasipoisson", "quasibinomial",
+            "negative-binomial",
+        ]
+
+        public var cliName: String {
+            switch self {
+            case .gamma: return "gamma"
+            case .inverseGaussian: return "inverse-gaussian"
+            case .negativeBinomial: return "negative-binomial"
+            default: return rawValue
+            }
+        }
+
+        public var canonicalLink: Link {
+            switch self {
+            case .gaussian: return .identity
+            case .binomial, .quasibinomial: return .logit
+            case .poisson, .quasipoisson, .negativeBinomial: return .log
+            case .gamma: return .inverse
+            case .inverseGaussian: return .inverseSquared
+            }
+        }
+
+        /// The links R's family functions accept, canonical first.
+        public var allowedLinks: [Link] {
+            switch self {
+            case .gaussian: return [.identity, .log, .inverse]
+            case .binomial, .quasibinomial: return [.logit, .probit, .cauchit, .log, .cloglog]
+            case .poisson, .quasipoisson: return [.log, .identity, .sqrt]
+            case .gamma: return [.inverse, .identity, .log]
+            case .inverseGaussian: return [.inverseSquared, .inverse, .identity, .log]
+            case .negativeBinomial: return [.log, .sqrt, .identity]
+            }
+        }
+
+        /// Dispersion fixed at 1 (binomial, poisson, negative binomial with theta known).
+        public var hasFixedDispersion: Bool {
+            switch self {
+            case .binomial, .poisson, .negativeBinomial: return true
+            default: return false
+            }
+        }
+
+        var isBinomialLike: Bool { self == .binomial || self == .quasibinomial }
+        var isPoissonLike: Bool { self == .poisson || self == .quasipoisson }
+    }
+
+    public let kind: Kind
+    public let link: Link
+    /// The negative binomial shape parameter (theta); unused by other families.
+    public let theta: Double
+
+    public init(kind: Kind, link: Link? = nil, theta: Double = 1) throws {
+        let chosen = link ?? kind.canonicalLink
+        guard kind.allowedLinks.contains(chosen) else {
+            throw GLMError.linkNotAllowed(link: chosen.name, family: kind.cliName, allowed: kind.allowedLinks.map(\.name))
+        }
+        self.kind = kind
+        self.link = chosen
+        self.theta = theta
+    }
+
+    /// R's family name as `summary.glm` prints it.
+    public var displayName: String {
+        switch kind {
+        case .negativeBinomial: return "Negative Binomial(\(RFormat.format(theta, digits: 4)))"
+        default: return kind.rawValue
+        }
+    }
+
+    /// V(mu).
+    @inline(__always)
+    public func variance(_ mu: Double) -> Double {
+        switch kind {
+        case .gaussian: return 1
+        case .binomial, .quasibinomial: return mu * (1 - mu)
+        case .poisson, .quasipoisson: return mu
+        case .gamma: return mu * mu
+        case .inverseGaussian: return mu * mu * mu
+        case .negativeBinomial: return mu + mu * mu / theta
+        }
+    }
+
+    @inline(__always)
+    private static func yLogY(_ y: Double, _ mu: Double) -> Double {
+        y != 0 ? y * Foundation.log(y / mu) : 0
+    }
+
+    /// One observation's contribution to the deviance (R's `dev.resids`).
+    @inline(__always)
+    public func unitDeviance(y: Double, mu: Double, weight: Double) -> Double {
+        switch kind {
+        case .gaussian:
+            let residual = y - mu
+            return weight * residual * residual
+        case .binomial, .quasibinomial:
+            return 2 * weight * (Family.yLogY(y, mu) + Family.yLogY(1 - y, 1 - mu))
+        case .poisson, .quasipoisson:
+            return y > 0 ? 2 * weight * (y * Foundation.log(y / mu) - (y - mu)) : 2 * mu * weight
+        case .gamma:
+            return -2 * weight * (Foundation.log(y == 0 ? 1 : y / mu) - (y - mu) / mu)
+        case .inverseGaussian:
+            let residual = y - mu
+            return weight * residual * residual / (y * mu * mu)
+        case .negativeBinomial:
+            let bounded = Swift.max(y, 1)
+            return 2 * weight * (y * Foundation.log(bounded / mu) - (y + theta) * Foundation.log((y + theta) / (mu + theta)))
+        }
+    }
+
+    public func deviance(y: [Double], mu: [Double], weights: [Double]) -> Double {
+        var total = 0.0
+        for row in 0..<y.count { total += unitDeviance(y: y[row], mu: mu[row], weight: weights[row]) }
+        return total
+    }
+
+    /// R's `validmu`.
+    public func isValid(mu: Double) -> Bool {
+        switch kind {
+        case .binomial, .quasibinomial: return mu.isFinite && mu > 0 && mu < 1
+        case .poisson, .quasipoisson, .gamma, .negativeBinomial: return mu.isFinite && mu > 0
+        case .gaussian, .inverseGaussian: return true
+        }
+    }
+
+    /// The family's AIC term without the 2·rank penalty (R's `family$aic`); nil for quasi
+    /// families. `binomialTotals` are the binomial trial counts (R's `n`).
+    public func aic(y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], deviance: Double) -> Double? {
+        switch kind {
+        case .gaussian:
+            let count = Double(y.count)
+            var logWeights = 0.0
+            for weight in weights { logWeights += Foundation.log(weight) }
+            return count * (Foundation.log(deviance / count * 2 * Double.pi) + 1) + 2 - logWeights
+        case .binomial:
+            let useTotals = binomialTotals.contains { $0 > 1 }
+            var total = 0.0
+            for row in 0..<y.count {
+                let trials = useTotals ? binomialTotals[row] : weights[row]
+                guard trials > 0 else { continue }
+                let scale = weights[row] / trials
+                total += scale * Distributions.logDbinom(
+                    (trials * y[row]).rounded(.toNearestOrEven), size: trials.rounded(.toNearestOrEven), prob: mu[row])
+            }
+            return -2 * total
+        case .poisson:
+            var total = 0.0
+            for row in 0..<y.count { total += Distributions.logDpois(y[row], lambda: mu[row]) * weights[row] }
+            return -2 * total
+        case .gamma:
+            let weightSum = weights.reduce(0, +)
+            let dispersion = deviance / weightSum
+            var total = 0.0
+            for row in 0..<y.count {
+                total += Distributions.logDgamma(y[row], shape: 1 / dispersion, scale: mu[row] * dispersion) * weights[row]
+            }
+            return -2 * total + 2
+        case .inverseGaussian:
+            let weightSum = weights.reduce(0, +)
+            var logY = 0.0
+            for row in 0..<y.count { logY += Foundation.log(y[row]) * weights[row] }
+            return weightSum * (Foundation.log(deviance / weightSum * 2 * Double.pi) + 1) + 3 * logY + 2
+        case .negativeBinomial:
+            var total = 0.0
+            for row in 0..<y.count {
+                let term = (y[row] + theta) * Foundation.log(mu[row] + theta) - y[row] * Foundation.log(mu[row])
+                    + Distributions.lgamma(y[row] + 1) - theta * Foundation.log(theta) + Distributions.lgamma(theta)
+                    - Distributions.lgamma(theta + y[row])
+                total += term * weights[row]
+            }
+            return 2 * total
+        case .quasipoisson, .quasibinomial:
+            return nil
+        }
+    }
+}

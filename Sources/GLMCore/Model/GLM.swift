@@ -1,0 +1,73 @@
+import Foundation
+
+/// A fitted generalized linear model: what R's `glm()` returns.
+public struct GLMFit: Sendable {
+    public let design: Design
+    public let family: Family
+    public let control: FitControl
+    public let response: PreparedResponse
+    public let offset: [Double]
+    public let irls: IRLSResult
+    public let nullDeviance: Double
+    public let dfResidual: Int
+    public let dfNull: Int
+    /// The family AIC plus 2·rank; nil for quasi families.
+    public let aic: Double?
+    public let warnings: [String]
+
+    public var coefficients: [Double] { irls.coefficients }
+    public var coefficientNames: [String] { design.columnNames }
+    public var rank: Int { irls.rank }
+    public var deviance: Double { irls.deviance }
+    public var aliased: [Bool] { irls.coefficients.map(\.isNaN) }
+    /// Observations with non-zero prior weight (R's `nobs()`).
+    public var observationCount: Int { response.priorWeights.filter { $0 != 0 }.count }
+
+    /// Fits `design` by IRLS as `glm()` does, including the null deviance (a real
+    /// intercept-only fit when there is an offset and an intercept).
+    public static func fit(design: Design, family: Family, control: FitControl = FitControl()) throws -> GLMFit {
+        let frame = design.frame
+        let response = try family.prepare(frame)
+        let rowCount = design.rowCount
+        let offset = frame.offset ?? [Double](repeating: 0, count: rowCount)
+        let irls = IRLS(family: family, control: control)
+        let result = try irls.fit(
+            x: design.x, rowCount: rowCount, columnCount: design.columnCount, y: response.y,
+            priorWeights: response.priorWeights, offset: offset, startingMu: response.startingMu)
+        let weights = response.priorWeights
+        let usedCount = weights.filter { $0 != 0 }.count
+        var warnings = frame.warnings + response.warnings + result.warnings
+
+        var nullDeviance: Double
+        if frame.offset != nil && design.hasIntercept {
+            let intercept = [Double](repeating: 1, count: rowCount)
+            let nullFit = try irls.fit(
+                x: intercept, rowCount: rowCount, columnCount: 1, y: response.y, priorWeights: weights, offset: offset,
+                startingMu: result.fittedValues)
+            if !nullFit.converged {
+                warnings.append("fitting to calculate the null deviance did not converge -- increase 'maxit'?")
+            }
+            nullDeviance = nullFit.deviance
+        } else if design.hasIntercept {
+            var weightedSum = 0.0
+            var weightSum = 0.0
+            for row in 0..<rowCount {
+                weightedSum += weights[row] * response.y[row]
+                weightSum += weights[row]
+            }
+            let mean = weightedSum / weightSum
+            nullDeviance = family.deviance(y: response.y, mu: [Double](repeating: mean, count: rowCount), weights: weights)
+        } else {
+            nullDeviance = family.deviance(y: response.y, mu: offset.map(family.link.linkinv), weights: weights)
+        }
+
+        let rank = result.rank
+        let familyAIC = family.aic(
+            y: response.y, binomialTotals: response.binomialTotals, mu: result.fittedValues, weights: weights,
+            deviance: result.deviance)
+        return GLMFit(
+            design: design, family: family, control: control, response: response, offset: offset, irls: result,
+            nullDeviance: nullDeviance, dfResidual: usedCount - rank, dfNull: usedCount - (design.hasIntercept ? 1 : 0),
+            aic: familyAIC.map { $0 + 2 * Double(rank) }, warnings: warnings)
+    }
+}

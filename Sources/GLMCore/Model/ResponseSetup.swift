@@ -1,0 +1,106 @@
+/// The response as IRLS sees it after the family's `initialize` step: y on the mean
+/// scale, prior weights (times the trial counts for a cbind response), the binomial trial
+/// counts R calls `n`, and the starting means.
+public struct PreparedResponse: Sendable {
+    public let y: [Double]
+    public let priorWeights: [Double]
+    public let binomialTotals: [Double]
+    public let startingMu: [Double]
+    public let warnings: [String]
+}
+
+extension Family {
+    /// R's `family$initialize`, with R's errors and warnings, plus glm's check that prior
+    /// weights are not negative.
+    public func prepare(_ frame: ModelFrame) throws -> PreparedResponse {
+        let rowCount = frame.rowCount
+        var weights = frame.priorWeights ?? [Double](repeating: 1, count: rowCount)
+        if let column = frame.weightsColumn, let row = weights.firstIndex(where: { $0 < 0 }) {
+            throw GLMError.invalidWeights(
+                column: column, line: frame.line(ofUsedRow: row), value: weights[row], message: "negative weights are not allowed")
+        }
+        var warnings: [String] = []
+        let familyName = kind.cliName
+
+        func domainError(_ message: String, row: Int?) -> GLMError {
+            .responseOutOfDomain(family: familyName, line: row.map { frame.line(ofUsedRow: $0) }, message: message)
+        }
+
+        var y: [Double]
+        switch frame.response {
+        case let .numeric(values):
+            y = values
+        case let .factor(codes, levels, isLogical):
+            guard kind.isBinomialLike || isLogical else {
+                throw domainError(
+                    "the response '\(frame.responseLabel)' is text (levels \(levels.prefix(3).joined(separator: ", "))\(levels.count > 3 ? ", ..." : "")), not numeric", row: nil)
+            }
+            // R: the first level is failure, every other level success.
+            y = codes.map { $0 > 0 ? 1 : 0 }
+        case let .twoColumn(successes, failures):
+            guard kind.isBinomialLike else {
+                throw domainError("cbind() responses are only for the binomial and quasibinomial families", row: nil)
+            }
+            if let row = successes.indices.first(where: { successes[$0] < 0 || failures[$0] < 0 }) {
+                throw domainError("cbind() counts must not be negative", row: row)
+            }
+            if kind == .binomial,
+               successes.indices.contains(where: { abs(successes[$0] - successes[$0].rounded()) > 1e-3 || abs(failures[$0] - failures[$0].rounded()) > 1e-3 }) {
+                warnings.append("non-integer counts in a binomial glm!")
+            }
+            var proportions = [Double](repeating: 0, count: rowCount)
+            var totals = [Double](repeating: 0, count: rowCount)
+            var start = [Double](repeating: 0, count: rowCount)
+            for row in 0..<rowCount {
+                let total = successes[row] + failures[row]
+                totals[row] = total
+                proportions[row] = total == 0 ? 0 : successes[row] / total
+                weights[row] *= total
+                start[row] = (total * proportions[row] + 0.5) / (total + 1)
+            }
+            return PreparedResponse(y: proportions, priorWeights: weights, binomialTotals: totals, startingMu: start, warnings: warnings)
+        }
+
+        let ones = [Double](repeating: 1, count: rowCount)
+        var start = y
+        switch kind {
+        case .binomial, .quasibinomial:
+            for row in 0..<rowCount where weights[row] == 0 { y[row] = 0 }
+            if let row = y.indices.first(where: { y[$0] < 0 || y[$0] > 1 }) {
+                throw domainError("y values must be 0 <= y <= 1 (found \(RFormat.format(y[row], digits: 7)))", row: row)
+            }
+            for row in 0..<rowCount { start[row] = (weights[row] * y[row] + 0.5) / (weights[row] + 1) }
+            if kind == .binomial,
+               y.indices.contains(where: { let m = weights[$0] * y[$0]; return abs(m - m.rounded()) > 1e-3 }) {
+                warnings.append("non-integer #successes in a binomial glm!")
+            }
+        case .poisson, .quasipoisson:
+            if let row = y.indices.first(where: { y[$0] < 0 }) {
+                let name = kind == .poisson ? "Poisson" : "quasiPoisson"
+                throw domainError("negative values not allowed for the '\(name)' family", row: row)
+            }
+            for row in 0..<rowCount { start[row] = y[row] + 0.1 }
+        case .gamma:
+            if let row = y.indices.first(where: { y[$0] <= 0 }) {
+                throw domainError("non-positive values not allowed for the 'Gamma' family", row: row)
+            }
+        case .inverseGaussian:
+            if let row = y.indices.first(where: { y[$0] <= 0 }) {
+                throw domainError("positive values only are allowed for the 'inverse.gaussian' family", row: row)
+            }
+        case .gaussian:
+            if link == .inverse, let row = y.indices.first(where: { y[$0] == 0 }) {
+                throw domainError("cannot find valid starting values: y = 0 with the inverse link", row: row)
+            }
+            if link == .log, let row = y.indices.first(where: { y[$0] <= 0 }) {
+                throw domainError("cannot find valid starting values: y <= 0 with the log link", row: row)
+            }
+        case .negativeBinomial:
+            if let row = y.indices.first(where: { y[$0] < 0 }) {
+                throw domainError("negative values not allowed for the negative binomial family", row: row)
+            }
+            for row in 0..<rowCount { start[row] = y[row] + (y[row] == 0 ? 1.0 / 6.0 : 0) }
+        }
+        return PreparedResponse(y: y, priorWeights: weights, binomialTotals: ones, startingMu: start, warnings: warnings)
+    }
+}

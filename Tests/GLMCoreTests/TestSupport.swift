@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+@testable import GLMCore
+
+/// Paths inside the repository, found from this file's location (no bundle resources).
+enum Repository {
+    static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+}
+
+/// Relative comparison with an explicit absolute floor for values that are zero in
+/// exact arithmetic (R prints 1e-16 where the true value is 0).
+func expectClose(
+    _ actual: Double?, _ expected: Double?, relative: Double, absolute: Double = 0, _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    switch (actual, expected) {
+    case (nil, nil):
+        return
+    case let (actual?, expected?):
+        if actual.isNaN && expected.isNaN { return }
+        if actual == expected { return }
+        let difference = abs(actual - expected)
+        let allowed = relative * abs(expected) + absolute
+        #expect(difference <= allowed, "\(what()): \(actual) vs R \(expected) (difference \(difference), allowed \(allowed))",
+                sourceLocation: sourceLocation)
+    default:
+        Issue.record("\(what()): \(String(describing: actual)) vs R \(String(describing: expected))", sourceLocation: sourceLocation)
+    }
+}
+
+/// Reads one of the example CSV files.
+func loadExample(_ relativePath: String) throws -> Table {
+    try CSVReader.read(path: Repository.path(relativePath), select: { _ in nil })
+}
