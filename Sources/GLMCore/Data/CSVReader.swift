@@ -1,6 +1,6 @@
 // TEMPORARY naive reader until the real one lands (not committed).
 import Foundation
-public struct CSVOptions: Sendable { public init() {} }
+public struct CSVOptions: Sendable { public var naTokens: [String] = ["NA", "", "NaN"]; public init() {} }
 public enum CSVReader {
     public static func read(path: String, options: CSVOptions = .init(), select: ([String]) throws -> Set<Int>?) throws -> Table {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw GLMError.fileNotFound(path: path) }

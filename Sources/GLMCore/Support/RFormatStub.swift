@@ -8,3 +8,8 @@ public enum RFormat {
 extension RFormat {
     public static func format(_ x: Double, digits: Int = 7) -> String { "\(x)" }
 }
+extension RFormat {
+    public static func format(_ values: [Double?], digits: Int = 7, nsmall: Int = 0, naString: String = "NA") -> [String] { values.map { $0.map { "\($0)" } ?? naString } }
+    public static func coefficientTable(rowNames: [String], estimate: [Double?], stdError: [Double?], statistic: [Double?], pValue: [Double?], statisticLabel: String, pValueLabel: String, digits: Int = 4, signifStars: Bool = true) -> [String] { rowNames }
+    public static func matrix(rowNames: [String], columnNames: [String], cells: [[String]]) -> [String] { rowNames }
+}

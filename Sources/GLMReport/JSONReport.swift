@@ -1,0 +1,87 @@
+import Foundation
+import GLMCore
+
+/// The `--format json` object, per the JSON contract in DESIGN.md.
+public enum JSONReport {
+    public static func value(_ summary: GLMSummary) -> JSONValue {
+        let fit = summary.fit
+        let coefficients: [JSONValue] = summary.coefficients.map { row in
+            .object([
+                ("term", .string(row.term)),
+                ("estimate", .number(row.estimate)),
+                ("std_error", .number(row.standardError)),
+                ("statistic", .number(row.statistic)),
+                ("p_value", .number(row.pValue)),
+                ("conf_low", .number(row.confidenceLow)),
+                ("conf_high", .number(row.confidenceHigh)),
+                ("exp_estimate", .number(row.ratio)),
+                ("exp_conf_low", .number(row.ratioLow)),
+                ("exp_conf_high", .number(row.ratioHigh)),
+            ])
+        }
+        let members: [(String, JSONValue)] = [
+            ("formula", .string(fit.design.frame.terms.formula.deparsed)),
+            ("family", .string(fit.family.kind.cliName)),
+            ("link", .string(fit.family.link.name)),
+            ("weights", .string(fit.design.frame.weightsColumn)),
+            ("n_obs", .integer(fit.design.rowCount)),
+            ("n_dropped", .integer(fit.design.frame.droppedCount)),
+            ("df_residual", .integer(fit.dfResidual)),
+            ("df_null", .integer(fit.dfNull)),
+            ("rank", .integer(fit.rank)),
+            ("converged", .bool(fit.irls.converged)),
+            ("iterations", .integer(fit.irls.iterations)),
+            ("dispersion", .number(summary.dispersion)),
+            ("dispersion_estimated", .bool(summary.dispersionEstimated)),
+            ("deviance", .number(fit.deviance)),
+            ("null_deviance", .number(fit.nullDeviance)),
+            ("aic", .number(fit.aic)),
+            ("bic", .number(summary.bic)),
+            ("log_likelihood", .number(summary.logLikelihood)),
+            ("statistic_type", .string(summary.usesTStatistic ? "t" : "z")),
+            ("conf_level", .number(summary.confidenceLevel)),
+            ("ci_method", .string(summary.intervalMethod.rawValue)),
+            ("exp_label", .string(summary.ratioLabel)),
+            ("coefficients", .array(coefficients)),
+            ("vcov", .object([
+                ("terms", .array(summary.vcovNames.map { .string($0) })),
+                ("matrix", .array(summary.vcov.map { row in .array(row.map { .number($0) }) })),
+            ])),
+            ("warnings", .array(fit.warnings.map { .string($0) })),
+        ]
+        return .object(members)
+    }
+
+    public static func render(_ summary: GLMSummary) -> String {
+        value(summary).rendered(indent: 2) + "\n"
+    }
+}
+
+/// The `--format csv` table: one row per coefficient, full precision, NA as an empty field.
+public enum CSVReport {
+    public static let header = [
+        "term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high", "exp_estimate", "exp_conf_low",
+        "exp_conf_high",
+    ]
+
+    public static func render(_ summary: GLMSummary) -> String {
+        var lines = [header.joined(separator: ",")]
+        for row in summary.coefficients {
+            let numbers = [
+                row.estimate, row.standardError, row.statistic, row.pValue, row.confidenceLow, row.confidenceHigh,
+                row.ratio, row.ratioLow, row.ratioHigh,
+            ].map { value -> String in
+                guard let value, value.isFinite else { return value.map { $0.isNaN ? "NaN" : ($0 > 0 ? "Inf" : "-Inf") } ?? "" }
+                return JSONValue.format(value)
+            }
+            lines.append(([field(row.term)] + numbers).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// RFC 4180 quoting for a field that holds a comma, quote or line break.
+    static func field(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import GLMCore
+
+/// The default report: R's `summary.glm` layout (R ≥ 4.3, without the deviance-residual
+/// quantiles), followed by what R does not print: the confidence intervals with the
+/// exp'd ratios, the log-likelihood and BIC.
+public enum TextReport {
+    /// R's significance legend, as printed in a UTF-8 locale.
+    public static func render(_ summary: GLMSummary, dataName: String) -> String {
+        var lines: [String] = [""]
+        lines.append("Call:")
+        lines.append(contentsOf: callLines(summary, dataName: dataName))
+        lines.append("")
+        lines.append(contentsOf: coefficientSection(summary))
+        lines.append("")
+        lines.append(contentsOf: devianceSection(summary))
+        lines.append("")
+        lines.append("Number of Fisher Scoring iterations: \(summary.fit.irls.iterations)")
+        lines.append("")
+        lines.append(contentsOf: intervalSection(summary))
+        lines.append("")
+        lines.append(contentsOf: likelihoodSection(summary))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `glmfit(formula = …, family = poisson(link = "log"), data = …)`, wrapped as R's
+    /// deparse wraps a long call: continuation lines indented by four spaces.
+    static func callLines(_ summary: GLMSummary, dataName: String) -> [String] {
+        let fit = summary.fit
+        var arguments = [
+            "formula = \(fit.design.frame.terms.formula.deparsed)",
+            "family = \(fit.family.kind.rawValue)(link = \"\(fit.family.link.name)\")",
+            "data = \(dataName)",
+        ]
+        if let weights = fit.design.frame.weightsColumn { arguments.append("weights = \(weights)") }
+        var lines: [String] = []
+        var current = "glmfit("
+        for (index, argument) in arguments.enumerated() {
+            let piece = argument + (index + 1 < arguments.count ? ", " : ")")
+            if current.count + piece.count > 70, current.trimmingCharacters(in: .whitespaces) != "glmfit(" {
+                lines.append(String(current.dropLast(current.hasSuffix(" ") ? 1 : 0)))
+                current = "    "
+            }
+            current += piece
+        }
+        lines.append(current)
+        return lines
+    }
+
+    static func coefficientSection(_ summary: GLMSummary) -> [String] {
+        let rows = summary.coefficients
+        guard !rows.isEmpty else { return ["No Coefficients"] }
+        let singular = rows.filter { $0.estimate == nil }.count
+        var lines = [singular > 0 ? "Coefficients: (\(singular) not defined because of singularities)" : "Coefficients:"]
+        let letter = summary.usesTStatistic ? "t" : "z"
+        lines.append(contentsOf: RFormat.coefficientTable(
+            rowNames: rows.map(\.term), estimate: rows.map(\.estimate), stdError: rows.map(\.standardError),
+            statistic: rows.map(\.statistic), pValue: rows.map(\.pValue), statisticLabel: "\(letter) value",
+            pValueLabel: "Pr(>|\(letter)|)"))
+        return lines
+    }
+
+    static func devianceSection(_ summary: GLMSummary) -> [String] {
+        let fit = summary.fit
+        var lines = [
+            "(Dispersion parameter for \(fit.family.displayName) family taken to be \(RFormat.format(summary.dispersion, digits: 7)))",
+            "",
+        ]
+        let deviances = RFormat.format([fit.nullDeviance, fit.deviance], digits: 5)
+        let degrees = RFormat.format([Double(fit.dfNull), Double(fit.dfResidual)], digits: 7)
+        lines.append("    Null deviance: \(deviances[0])  on \(degrees[0])  degrees of freedom")
+        lines.append("Residual deviance: \(deviances[1])  on \(degrees[1])  degrees of freedom")
+        let dropped = fit.design.frame.droppedCount
+        if dropped > 0 {
+            lines.append("  (\(dropped) observation\(dropped == 1 ? "" : "s") deleted due to missingness)")
+        }
+        lines.append("AIC: \(fit.aic.map { RFormat.format($0, digits: 5) } ?? "NA")")
+        return lines
+    }
+
+    static func intervalSection(_ summary: GLMSummary) -> [String] {
+        let rows = summary.coefficients
+        guard !rows.isEmpty else { return [] }
+        let level = summary.confidenceLevel
+        let lowLabel = percentLabel((1 - level) / 2)
+        let highLabel = percentLabel((1 + level) / 2)
+        let method = summary.intervalMethod == .wald ? "Wald" : "Profile-likelihood"
+        var title = "\(method) \(RFormat.format(level * 100, digits: 7))% confidence intervals"
+        var columnNames = ["Estimate", lowLabel, highLabel]
+        var columns: [[String]] = [
+            RFormat.format(rows.map(\.estimate), digits: 5),
+            RFormat.format(rows.map(\.confidenceLow), digits: 5),
+            RFormat.format(rows.map(\.confidenceHigh), digits: 5),
+        ]
+        if let ratio = summary.ratioLabel {
+            title += " and \(ratio.lowercased())s (exp of the estimates)"
+            columnNames += [ratio, lowLabel, highLabel]
+            columns += [
+                RFormat.format(rows.map(\.ratio), digits: 5),
+                RFormat.format(rows.map(\.ratioLow), digits: 5),
+                RFormat.format(rows.map(\.ratioHigh), digits: 5),
+            ]
+        }
+        let cells = rows.indices.map { index in columns.map { $0[index] } }
+        return [title + ":"] + RFormat.matrix(rowNames: rows.map(\.term), columnNames: columnNames, cells: cells)
+    }
+
+    /// "2.5 %" as R's confint labels its columns.
+    static func percentLabel(_ probability: Double) -> String {
+        RFormat.format(probability * 100, digits: 3) + " %"
+    }
+
+    static func likelihoodSection(_ summary: GLMSummary) -> [String] {
+        guard let logLikelihood = summary.logLikelihood, let bic = summary.bic else {
+            return ["Log-likelihood, AIC and BIC are not defined for the \(summary.fit.family.kind.rawValue) family."]
+        }
+        var parameters = summary.fit.rank
+        if [.gaussian, .gamma, .inverseGaussian].contains(summary.fit.family.kind) { parameters += 1 }
+        return [
+            "Log-likelihood: \(RFormat.format(logLikelihood, digits: 7)) (df = \(parameters))   BIC: \(RFormat.format(bic, digits: 7))",
+        ]
+    }
+}
