@@ -35,8 +35,10 @@ let package = Package(
             path: "Sources/glmfit"),
         .testTarget(
             name: "GLMCoreTests", dependencies: ["GLMCore"], path: "Tests/GLMCoreTests", exclude: ["Reference"]),
-        .testTarget(name: "GLMReportTests", dependencies: ["GLMReport", "GLMCore"], path: "Tests/GLMReportTests"),
-        .testTarget(name: "glmfitTests", dependencies: ["GLMCore"], path: "Tests/glmfitTests"),
+        .testTarget(
+            name: "GLMReportTests", dependencies: ["GLMReport", "GLMCore"], path: "Tests/GLMReportTests", exclude: ["Golden"]),
+        .testTarget(
+            name: "glmfitTests", dependencies: ["glmfit", "GLMCore"], path: "Tests/glmfitTests", exclude: ["Golden"]),
     ],
     cxxLanguageStandard: .cxx17
 )

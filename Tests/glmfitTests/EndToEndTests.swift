@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+@Suite("The glmfit binary, end to end")
+struct EndToEndTests {
+    let dobsonArguments = ["Examples/dobson.csv", "--family", "poisson", "--formula", "counts ~ outcome + treatment"]
+
+    @Test func fitsAFileAsTheGoldenReport() throws {
+        let result = try Glmfit.run(dobsonArguments)
+        #expect(result.status == 0)
+        #expect(result.standardError == "")
+        let golden = try String(
+            contentsOf: Glmfit.repositoryRoot.appendingPathComponent("Tests/glmfitTests/Golden/dobson_poisson.txt"),
+            encoding: .utf8)
+        #expect(result.standardOutput == golden)
+    }
+
+    @Test func readsStandardInput() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Glmfit.example("dobson.csv")))
+        var arguments = dobsonArguments
+        arguments[0] = "-"
+        let fromStdin = try Glmfit.run(arguments, input: data)
+        let fromFile = try Glmfit.run(dobsonArguments)
+        #expect(fromStdin.status == 0)
+        #expect(fromStdin.standardOutput == fromFile.standardOutput.replacingOccurrences(of: "data = Examples/dobson.csv", with: "data = stdin"))
+    }
+
+    @Test func writesTheJSONContract() throws {
+        let result = try Glmfit.run(dobsonArguments + ["--format", "json"])
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        for key in ["formula", "family", "link", "n_obs", "n_dropped", "df_residual", "df_null", "converged", "iterations",
+                    "dispersion", "deviance", "null_deviance", "aic", "bic", "log_likelihood", "conf_level", "ci_method",
+                    "coefficients", "vcov", "warnings"] {
+            #expect(object[key] != nil, "missing key \(key)")
+        }
+        #expect(object["family"] as? String == "poisson")
+        #expect(object["n_obs"] as? Int == 9)
+        let deviance = try #require(object["deviance"] as? Double)
+        #expect(abs(deviance - 5.1291410770011461) < 1e-12)
+        let coefficients = try #require(object["coefficients"] as? [[String: Any]])
+        #expect(coefficients.map { $0["term"] as? String } == ["(Intercept)", "outcomeo2", "outcomeo3", "treatmentt2", "treatmentt3"])
+        let first = coefficients[0]
+        for key in ["estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high", "exp_estimate", "exp_conf_low", "exp_conf_high"] {
+            #expect(first[key] is Double, "coefficient key \(key)")
+        }
+    }
+
+    @Test func writesOneCSVRowPerCoefficient() throws {
+        let result = try Glmfit.run(dobsonArguments + ["--format", "csv"])
+        #expect(result.status == 0)
+        let lines = result.standardOutput.split(separator: "\n")
+        #expect(lines.count == 6)
+        #expect(lines.first == "term,estimate,std_error,statistic,p_value,conf_low,conf_high,exp_estimate,exp_conf_low,exp_conf_high")
+        #expect(lines[1].hasPrefix("(Intercept),3.04452243772342"))
+    }
+
+    @Test func aliasedCoefficientIsNullInJSON() throws {
+        let result = try Glmfit.run(["Examples/cats.csv", "--formula", "Hwt ~ Bwt + I(2*Bwt) + Sex", "--format", "json"])
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let coefficients = try #require(object["coefficients"] as? [[String: Any]])
+        let aliased = try #require(coefficients.first { $0["term"] as? String == "I(2 * Bwt)" })
+        #expect(aliased["estimate"] is NSNull)
+        #expect(aliased["std_error"] is NSNull)
+    }
+
+    @Test func helpListsFamiliesLinksFormatsAndExamples() throws {
+        let result = try Glmfit.run(["--help"])
+        #expect(result.status == 0)
+        for word in ["gaussian", "binomial", "poisson", "gamma", "inverse-gaussian", "quasipoisson", "quasibinomial",
+                     "identity", "logit", "probit", "cloglog", "cauchit", "inverse", "1/mu^2", "sqrt",
+                     "text", "json", "csv", "EXAMPLES", "glmfit Examples/dobson.csv"] {
+            #expect(result.standardOutput.contains(word), "help lacks \(word)")
+        }
+    }
+
+    @Test func missingFileExits66WithNothingOnStandardOutput() throws {
+        let result = try Glmfit.run(["no-such-file.csv", "--formula", "y ~ x"])
+        #expect(result.status == 66)
+        #expect(result.standardOutput == "")
+        #expect(result.standardError.hasPrefix("glmfit: error: cannot open 'no-such-file.csv'"))
+    }
+
+    @Test func unknownFamilyIsAUsageError() throws {
+        let result = try Glmfit.run(dobsonArguments + ["--family", "poison"])
+        #expect(result.status == 64)
+        #expect(result.standardOutput == "")
+        #expect(result.standardError.contains("unknown family 'poison'"))
+    }
+
+    @Test func missingFormulaIsAUsageError() throws {
+        let result = try Glmfit.run(["Examples/dobson.csv"])
+        #expect(result.status == 64)
+        #expect(result.standardError.hasPrefix("glmfit: error:"))
+        #expect(result.standardError.contains("--formula"))
+    }
+
+    @Test func warningsGoToStandardErrorWithStatusZero() throws {
+        let result = try Glmfit.run(["Examples/mtcars.csv", "--family", "binomial", "--link", "probit", "--formula", "am ~ hp + wt"])
+        #expect(result.status == 0)
+        #expect(result.standardError == "glmfit: warning: glm.fit: fitted probabilities numerically 0 or 1 occurred\n")
+        #expect(result.standardOutput.contains("Coefficients:"))
+    }
+}
