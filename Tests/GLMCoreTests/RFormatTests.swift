@@ -75,7 +75,8 @@ struct RFormatTests {
                 stdError: try table.stdError.map(RNumber.parse),
                 statistic: try table.statistic.map(RNumber.parse),
                 pValue: try table.pValue.map(RNumber.parse),
-                statisticLabel: table.statisticLabel, pValueLabel: table.pValueLabel)
+                statisticLabel: table.statisticLabel, pValueLabel: table.pValueLabel,
+                digits: table.digits)
             #expect(actual == table.lines,
                     "\(table.name): \(table.call)\nR:\n\(table.lines.joined(separator: "\n"))\nSwift:\n\(actual.joined(separator: "\n"))")
         }
@@ -125,6 +126,7 @@ struct RFormatReference: Decodable, Sendable {
     struct CoefficientTableCase: Decodable, Sendable {
         var name: String
         var call: String
+        var digits: Int
         var rowNames: [String]
         var estimate: [String]
         var stdError: [String]

@@ -357,8 +357,13 @@ extension RFormat {
 
         // More digits than a double holds: let printf do the rounding.
         if digits >= 16 {
-            let text = cFormat("%#.\(digits - 1)e", magnitude)
-            let characters = Array(text.utf8)
+            // "d.ddd…e±xx": the digits sit at offsets 0 and 2...digits, the exponent after 'e'.
+            let characters = Array(cFormat("%#.\(digits - 1)e", magnitude).utf8)
+            guard characters.count > digits + 2 else {
+                return SignificantDecomposition(
+                    isNegative: isNegative, exponent: 0, significantDigits: digits,
+                    roundingWidens: false)
+            }
             var lastNonZero = digits
             while lastNonZero >= 2 && characters[lastNonZero] == UInt8(ascii: "0") {
                 lastNonZero -= 1
@@ -536,9 +541,28 @@ extension RFormat {
         }
     }
 
-    /// Characters a string occupies on screen (R counts display width; this counts
-    /// characters, which agrees for all but East Asian wide characters).
-    static func displayWidth(_ text: String) -> Int { text.count }
+    /// Columns a string occupies on screen, as R measures it for padding: combining marks
+    /// take none, East Asian wide characters and emoji take two, everything else one.
+    static func displayWidth(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + displayWidth($1) }
+    }
+
+    static func displayWidth(_ scalar: Unicode.Scalar) -> Int {
+        if scalar.isASCII { return 1 }
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format: return 0
+        default: break
+        }
+        if scalar.properties.isEmojiPresentation { return 2 }
+        let wideRanges: [ClosedRange<UInt32>] = [
+            0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF,
+            0x4E00...0x9FFF, 0xA000...0xA4CF, 0xA960...0xA97F, 0xAC00...0xD7A3,
+            0xF900...0xFAFF, 0xFE10...0xFE19, 0xFE30...0xFE6F, 0xFF00...0xFF60,
+            0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x2FFFD,
+            0x30000...0x3FFFD,
+        ]
+        return wideRanges.contains { $0.contains(scalar.value) } ? 2 : 1
+    }
 
     static func padLeft(_ text: String, to width: Int) -> String {
         let missing = width - displayWidth(text)

@@ -163,10 +163,10 @@ add_fit <- function(name, fit) {
               identical(printed[start:(start + length(lines) - 1L)], lines))
     add_coefmat(name, coefs, lines, deparse(fit$call))
 }
-add_coefmat <- function(name, coefs, lines, call = "") {
+add_coefmat <- function(name, coefs, lines, call = "", digits = 4L) {
     cn <- colnames(coefs)
     coef_tables[[length(coef_tables) + 1L]] <<- list(
-        name = name, call = paste(call, collapse = " "),
+        name = name, call = paste(call, collapse = " "), digits = digits,
         rowNames = I(rownames(coefs)),
         estimate = I(num(coefs[, 1])), stdError = I(num(coefs[, 2])),
         statistic = I(num(coefs[, 3])), pValue = I(num(coefs[, 4])),
@@ -254,12 +254,30 @@ synthetic <- list(
     only_dot = rbind(a = c(1, 1, 1.7, 0.089), b = c(2, 2, 1, 0.32)),
     long_row_names = rbind(a_very_long_coefficient_name_that_is_quite_long_indeed = c(1, 1, 1, 0.5),
                            another_rather_long_name_to_force_wrapping_columns = c(2, 1, 2, 0.04)),
-    huge_values = rbind(a = c(1.23e15, 4.56e14, 2.7, 0.007), b = c(-9.87e-12, 3.3e-13, -29.9, 1e-100)))
+    huge_values = rbind(a = c(1.23e15, 4.56e14, 2.7, 0.007), b = c(-9.87e-12, 3.3e-13, -29.9, 1e-100)),
+    all_na = rbind(a = c(NA, NA, NA, NA), b = c(NA, NA, NA, NA)),
+    inf_without_finite = rbind(a = c(Inf, NA, NA, NA)),
+    p_zero_and_one = rbind(a = c(5, 0.01, 500, 0), b = c(0.5, 1, 0.5, 1)),
+    mixed_zero_rounding = rbind(a = c(1e-9, 2e-9, 0.5, 0.6), b = c(0, 1e-12, 0, 1),
+                                c = c(123456, 2345, 52.6, 1e-17)))
+set.seed(99)
+random_rows <- function(n) {
+    est <- 10^runif(n, -6, 5) * sample(c(-1, 1), n, replace = TRUE)
+    se <- abs(est) * 10^runif(n, -2, 1)
+    cbind(est, se, est / se, 2 * pnorm(-abs(est / se)))
+}
 for (nm in names(synthetic)) {
     m <- synthetic[[nm]]
     colnames(m) <- c("Estimate", "Std. Error", "z value", "Pr(>|z|)")
     lines <- capture.output(printCoefmat(m, digits = 4L, signif.stars = TRUE, na.print = "NA"))
     add_coefmat(paste0("synthetic_", nm), m, lines)
+}
+## Other printCoefmat digits (summary.glm(digits = ...) passes them through).
+for (d in c(2L, 3L, 5L, 6L, 7L, 9L)) {
+    m <- random_rows(5)
+    dimnames(m) <- list(paste0("b", 1:5), c("Estimate", "Std. Error", "t value", "Pr(>|t|)"))
+    lines <- capture.output(printCoefmat(m, digits = d, signif.stars = TRUE, na.print = "NA"))
+    add_coefmat(paste0("synthetic_digits_", d), m, lines, digits = d)
 }
 
 ## ---------------------------------------------------------------- print.default(<character matrix>)
@@ -279,6 +297,8 @@ add_matrix(matrix(sprintf("%.6f", seq(1, 60) / 7), 2,
 add_matrix(matrix(strrep("w", 1:6), 1, dimnames = list("r", paste0("c", 1:6))))
 add_matrix(matrix(c("0.5", "12.25", "100"), 3, 1,
                   dimnames = list(c("Null deviance", "Residual deviance", "AIC"), "value")))
+add_matrix(matrix(c("1", "22", "333", "4"), 2,   # display width: wide, combining, emoji
+                  dimnames = list(c("\u65e5\u672c\u8a9e", "cafe\u0301"), c("Gr\u00f6\u00dfe", "\U1F600"))))
 add_matrix(matrix(rep("abcdefghijklmnopqrstuvwxyz", 8), 2,
                   dimnames = list(c("p", "q"), c("alpha", "beta", "gamma", "delta"))))
 
