@@ -19,6 +19,7 @@ public enum RFormat {
     /// choice of fixed or scientific notation and one common number of decimals, every
     /// element right-justified to the common width. `nil` is R's `NA` (printed as
     /// `naString`); `Double.nan` prints as `NaN`, infinities as `Inf` / `-Inf`.
+    /// `digits` outside 1...22 (which R rejects) is clamped to that range.
     public static func format(
         _ values: [Double?], digits: Int = 7, nsmall: Int = 0, naString: String = "NA"
     ) -> [String] {
@@ -171,7 +172,8 @@ public enum RFormat {
     /// (columns Estimate, Std. Error, statistic, p-value), with the defaults `print.summary.glm`
     /// uses: `digits = 4`, `dig.tst = 3`, p-values via `format.pval` with
     /// `eps = .Machine$double.eps`, `NA` for aliased coefficients, significance stars and
-    /// their legend when any p-value is below 0.1.
+    /// their legend when any p-value is below 0.1. Another `digits` is printCoefmat's `digits`
+    /// (as `summary(fit)` printed with `digits =`). Missing trailing values count as `NA`.
     public static func coefficientTable(
         rowNames: [String],
         estimate: [Double?], stdError: [Double?], statistic: [Double?], pValue: [Double?],
