@@ -86,14 +86,13 @@ public enum TextReport {
         let highLabel = percentLabel((1 + level) / 2)
         let method = summary.intervalMethod == .wald ? "Wald" : "Profile-likelihood"
         var title = "\(method) \(RFormat.format(level * 100, digits: 7))% confidence intervals"
-        var columnNames = ["Estimate", lowLabel, highLabel]
+        var columnNames = [lowLabel, highLabel]
         var columns: [[String]] = [
-            RFormat.format(rows.map(\.estimate), digits: 5),
             RFormat.format(rows.map(\.confidenceLow), digits: 5),
             RFormat.format(rows.map(\.confidenceHigh), digits: 5),
         ]
         if let ratio = summary.ratioLabel {
-            title += " and \(ratio.lowercased())s (exp of the estimates)"
+            title += ", with \(ratio.lowercased())s exp(estimate)"
             columnNames += [ratio, lowLabel, highLabel]
             columns += [
                 RFormat.format(rows.map(\.ratio), digits: 5),
