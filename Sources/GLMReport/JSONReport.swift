@@ -47,7 +47,7 @@ public enum JSONReport {
                 ("terms", .array(summary.vcovNames.map { .string($0) })),
                 ("matrix", .array(summary.vcov.map { row in .array(row.map { .number($0) }) })),
             ])),
-            ("warnings", .array(fit.warnings.map { .string($0) })),
+            ("warnings", .array((fit.warnings + summary.warnings).map { .string($0) })),
         ]
         return .object(members)
     }

@@ -113,10 +113,8 @@ public enum TextReport {
         guard let logLikelihood = summary.logLikelihood, let bic = summary.bic else {
             return ["Log-likelihood, AIC and BIC are not defined for the \(summary.fit.family.kind.rawValue) family."]
         }
-        var parameters = summary.fit.rank
-        if [.gaussian, .gamma, .inverseGaussian].contains(summary.fit.family.kind) { parameters += 1 }
         return [
-            "Log-likelihood: \(RFormat.format(logLikelihood, digits: 7)) (df = \(parameters))   BIC: \(RFormat.format(bic, digits: 7))",
+            "Log-likelihood: \(RFormat.format(logLikelihood, digits: 7)) (df = \(summary.logLikelihoodDegreesOfFreedom))   BIC: \(RFormat.format(bic, digits: 7))",
         ]
     }
 }

@@ -10,6 +10,8 @@ struct ReferenceCase: Decodable, Sendable, CustomTestStringConvertible {
     let family: String
     let link: String
     let weights: String?
+    let maxit: Int?
+    let epsilon: Double?
     let n_obs: Int
     let n_dropped: Int
     let coef_names: [String]
@@ -46,12 +48,15 @@ private struct ReferenceFile: Decodable {
 }
 
 enum ReferenceFixtures {
-    static let cases: [ReferenceCase] = {
-        let path = Repository.path("Tests/GLMCoreTests/Reference/glm_reference.json")
+    static let cases = load("glm_reference.json")
+    static let edgeCases = load("edge_reference.json")
+
+    static func load(_ name: String) -> [ReferenceCase] {
+        let path = Repository.path("Tests/GLMCoreTests/Reference/\(name)")
         guard let data = FileManager.default.contents(atPath: path),
               let file = try? JSONDecoder().decode(ReferenceFile.self, from: data) else { return [] }
         return file.cases
-    }()
+    }
 
     static func summary(for reference: ReferenceCase) throws -> GLMSummary {
         let table = try loadExample(reference.data)
@@ -61,7 +66,10 @@ enum ReferenceFixtures {
         guard let kind = Family.Kind(name: reference.family), let link = Link(name: reference.link) else {
             throw GLMError.unknownFamily(name: reference.family, known: [])
         }
-        let fit = try GLMFit.fit(design: design, family: try Family(kind: kind, link: link))
+        var control = FitControl()
+        if let maxit = reference.maxit { control.maxIterations = maxit }
+        if let epsilon = reference.epsilon { control.epsilon = epsilon }
+        let fit = try GLMFit.fit(design: design, family: try Family(kind: kind, link: link), control: control)
         return try GLMSummary(fit: fit)
     }
 }
@@ -74,12 +82,24 @@ struct ReferenceTests {
     static let coefficientTolerance = 1e-6
     static let devianceTolerance = 1e-8
 
-    @Test func fixtureLoaded() {
+    @Test func fixturesLoaded() {
         #expect(ReferenceFixtures.cases.count >= 50)
+        #expect(ReferenceFixtures.edgeCases.count >= 15)
     }
 
     @Test(arguments: ReferenceFixtures.cases)
     func matchesR(_ reference: ReferenceCase) throws {
+        try Self.check(reference)
+    }
+
+    /// Zero weights, huge and tiny magnitudes, constant columns, an all-zero response,
+    /// p close to n, separation, non-convergence (Reference/edge_cases.tsv).
+    @Test(arguments: ReferenceFixtures.edgeCases)
+    func edgeCaseMatchesR(_ reference: ReferenceCase) throws {
+        try Self.check(reference)
+    }
+
+    static func check(_ reference: ReferenceCase) throws {
         let summary = try ReferenceFixtures.summary(for: reference)
         let fit = summary.fit
         let id = reference.id

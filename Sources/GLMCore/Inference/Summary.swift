@@ -34,7 +34,12 @@ public struct GLMSummary: Sendable {
     public let confidenceLevel: Double
     public let intervalMethod: IntervalMethod
     public let logLikelihood: Double?
+    /// The parameters the log-likelihood counts: the rank, plus one where a dispersion is
+    /// estimated (gaussian, Gamma, inverse gaussian), as R's `logLik.glm`.
+    public let logLikelihoodDegreesOfFreedom: Int
     public let bic: Double?
+    /// Warnings R's `summary.glm` gives (about the dispersion).
+    public let warnings: [String]
     /// What exp(estimate) means for this family and link, or nil when it is not reported.
     public let ratioLabel: String?
 
@@ -44,9 +49,13 @@ public struct GLMSummary: Sendable {
         let dfResidual = fit.dfResidual
         var dispersion = 1.0
         var estimated = false
+        var warnings: [String] = []
         if !family.kind.hasFixedDispersion {
             estimated = true
             if dfResidual > 0 {
+                if fit.irls.workingWeights.contains(0) {
+                    warnings.append("observations with zero weight not used for calculating dispersion")
+                }
                 var sum = 0.0
                 let weights = fit.irls.workingWeights
                 let residuals = fit.irls.workingResiduals
@@ -102,12 +111,16 @@ public struct GLMSummary: Sendable {
         self.confidenceLevel = confidenceLevel
         self.intervalMethod = .wald
         self.ratioLabel = ratioLabel
+        self.warnings = warnings
+        let parameters = rank + ([.gaussian, .gamma, .inverseGaussian].contains(family.kind) ? 1 : 0)
+        self.logLikelihoodDegreesOfFreedom = parameters
         if let aic = fit.aic {
-            var parameters = Double(rank)
-            if [.gaussian, .gamma, .inverseGaussian].contains(family.kind) { parameters += 1 }
-            let logLikelihood = parameters - aic / 2
+            let logLikelihood = Double(parameters) - aic / 2
             self.logLikelihood = logLikelihood
-            self.bic = -2 * logLikelihood + log(Double(fit.observationCount)) * parameters
+            // R's logLik.glm counts every observation with a working residual, zero
+            // prior weights included, as BIC's n.
+            let observations = fit.irls.workingResiduals.filter { !$0.isNaN }.count
+            self.bic = -2 * logLikelihood + log(Double(observations)) * Double(parameters)
         } else {
             self.logLikelihood = nil
             self.bic = nil

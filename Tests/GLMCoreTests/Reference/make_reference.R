@@ -7,6 +7,10 @@
 #   r_summaries/<id>.txt      R's printed summary(fit) for each case
 #
 # Usage (from anywhere):  Rscript Tests/GLMCoreTests/Reference/make_reference.R
+#                         [cases.tsv glm_reference.json r_summaries]
+# The optional arguments name another case list, output file and summaries
+# folder (relative to this folder): edge_cases.tsv holds the numerical edge
+# cases, which may set glm.control(maxit=, epsilon=) in optional columns.
 #
 # The JSON is written by hand (no jsonlite): numbers with sprintf("%.17g"),
 # so every double round-trips exactly; NA, NaN and +-Inf are written as null.
@@ -25,12 +29,20 @@ refdir <- if (length(script) == 1) dirname(normalizePath(script)) else
   file.path("Tests", "GLMCoreTests", "Reference")
 root <- normalizePath(file.path(refdir, "..", "..", ".."))
 
-cases <- read.delim(file.path(refdir, "cases.tsv"), sep = "\t", quote = "",
+targs <- commandArgs(trailingOnly = TRUE)
+cases_file <- if (length(targs) >= 1) targs[1] else "cases.tsv"
+output_file <- if (length(targs) >= 2) targs[2] else "glm_reference.json"
+summaries_dir <- if (length(targs) >= 3) targs[3] else "r_summaries"
+main_cases <- cases_file == "cases.tsv"
+
+cases <- read.delim(file.path(refdir, cases_file), sep = "\t", quote = "",
                     colClasses = "character", na.strings = character(0),
                     comment.char = "")
-stopifnot(identical(names(cases),
+stopifnot(identical(names(cases)[1:6],
                     c("id", "data", "formula", "family", "link", "weights")),
+          all(names(cases)[-(1:6)] %in% c("maxit", "epsilon")),
           !anyDuplicated(cases$id))
+for (opt in c("maxit", "epsilon")) if (is.null(cases[[opt]])) cases[[opt]] <- ""
 
 # Every family/link pair R's glm allows (glmfit spelling -> R links).
 allowed <- list(
@@ -112,6 +124,12 @@ fit_case <- function(cs) {
   cl <- call("glm", formula = fml, family = call(rfam, link = cs$link),
              data = as.name(stem))
   if (nzchar(cs$weights)) cl$weights <- as.name(cs$weights)
+  if (nzchar(cs$maxit) || nzchar(cs$epsilon)) {
+    ctl <- call("glm.control")
+    if (nzchar(cs$maxit)) ctl$maxit <- as.integer(cs$maxit)
+    if (nzchar(cs$epsilon)) ctl$epsilon <- as.numeric(cs$epsilon)
+    cl$control <- ctl
+  }
 
   warns <- character(0)
   fit <- withCallingHandlers(
@@ -151,6 +169,8 @@ case_json <- function(cs, res) {
     family = json_str(cs$family),
     link = json_str(cs$link),
     weights = if (nzchar(cs$weights)) json_str(cs$weights) else "null",
+    maxit = if (nzchar(cs$maxit)) cs$maxit else "null",
+    epsilon = if (nzchar(cs$epsilon)) cs$epsilon else "null",
     n_obs = json_num(as.integer(n_obs)),
     n_dropped = json_num(as.integer(n_dropped)),
     coef_names = json_str_array(nm),
@@ -183,7 +203,7 @@ case_json <- function(cs, res) {
   json_object(fields)
 }
 
-dir.create(file.path(refdir, "r_summaries"), showWarnings = FALSE)
+dir.create(file.path(refdir, summaries_dir), showWarnings = FALSE)
 objs <- character(0)
 log_lines <- character(0)
 for (i in seq_len(nrow(cases))) {
@@ -191,10 +211,10 @@ for (i in seq_len(nrow(cases))) {
   res <- tryCatch(fit_case(cs), error = function(e)
     stop(cs$id, ": glm failed: ", conditionMessage(e), call. = FALSE))
   fit <- res$fit
-  if (!fit$converged) stop(cs$id, ": glm did not converge")
+  if (!fit$converged && !nzchar(cs$maxit)) stop(cs$id, ": glm did not converge")
   objs <- c(objs, case_json(cs, res))
   writeLines(capture.output(print(summary(fit))),
-             file.path(refdir, "r_summaries", paste0(cs$id, ".txt")))
+             file.path(refdir, summaries_dir, paste0(cs$id, ".txt")))
   msg <- sprintf("%-38s %-16s %-8s iter=%2d rank=%2d/%2d n=%d%s",
                  cs$id, cs$family, cs$link, fit$iter, fit$rank,
                  length(coef(fit)), nrow(fit$model),
@@ -213,12 +233,13 @@ header <- c(
   "  \"cases\": ["
 )
 out <- c(header, paste0("    ", paste(objs, collapse = ",\n    ")), "  ]", "}")
-writeLines(out, file.path(refdir, "glm_reference.json"), useBytes = TRUE)
+writeLines(out, file.path(refdir, output_file), useBytes = TRUE)
 
 cat(R.version.string, "\n")
 cat(nrow(cases), "cases\n")
 cat(log_lines, sep = "\n")
 
+if (!main_cases) quit(save = "no")
 cat("\nfamily/link coverage:\n")
 missing <- character(0)
 for (f in names(allowed)) for (l in allowed[[f]]) {
