@@ -47,7 +47,8 @@ public enum JSONReport {
                 ("terms", .array(summary.vcovNames.map { .string($0) })),
                 ("matrix", .array(summary.vcov.map { row in .array(row.map { .number($0) }) })),
             ])),
-            ("warnings", .array((fit.warnings + summary.warnings).map { .string($0) })),
+            ("diverging_terms", .array(fit.divergingTerms.map { .string($0) })),
+            ("warnings", .array((fit.allWarnings + summary.warnings).map { .string($0) })),
         ]
         return .object(members)
     }

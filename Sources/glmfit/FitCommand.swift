@@ -81,6 +81,6 @@ struct FitCommand: ParsableCommand {
         case .csv: output = CSVReport.render(summary)
         }
         Console.writeOutput(output)
-        for warning in summary.fit.warnings + summary.warnings { Console.warn(warning) }
+        for warning in summary.fit.allWarnings + summary.warnings { Console.warn(warning) }
     }
 }

@@ -13,7 +13,15 @@ public struct GLMFit: Sendable {
     public let dfNull: Int
     /// The family AIC plus 2·rank; nil for quasi families.
     public let aic: Double?
+    /// Coefficients whose true estimates are infinite (see `Divergence`).
+    public let divergingTerms: [String]
+    /// R's warnings for this fit, worded as R words them.
     public let warnings: [String]
+
+    /// R's warnings plus glmfit's own about diverging estimates.
+    public var allWarnings: [String] {
+        divergingTerms.isEmpty ? warnings : warnings + [Divergence.warning(for: divergingTerms, family: family)]
+    }
 
     public var coefficients: [Double] { irls.coefficients }
     public var coefficientNames: [String] { design.columnNames }
@@ -59,6 +67,8 @@ public struct GLMFit: Sendable {
             nullDeviance = family.deviance(y: response.y, mu: offset.map(family.link.linkinv), weights: weights)
         }
 
+        let diverging = Divergence.divergingTerms(
+            design: design, family: family, control: control, response: response, offset: offset, result: result)
         let rank = result.rank
         let familyAIC = family.aic(
             y: response.y, binomialTotals: response.binomialTotals, mu: result.fittedValues, weights: weights,
@@ -66,6 +76,6 @@ public struct GLMFit: Sendable {
         return GLMFit(
             design: design, family: family, control: control, response: response, offset: offset, irls: result,
             nullDeviance: nullDeviance, dfResidual: usedCount - rank, dfNull: usedCount - (design.hasIntercept ? 1 : 0),
-            aic: familyAIC.map { $0 + 2 * Double(rank) }, warnings: warnings)
+            aic: familyAIC.map { $0 + 2 * Double(rank) }, divergingTerms: diverging, warnings: warnings)
     }
 }

@@ -66,9 +66,11 @@ public struct IRLS {
     /// - Parameters:
     ///   - x: column-major `rowCount × columnCount` design.
     ///   - y, priorWeights, offset: one per row, after the family's initialisation.
+    /// - Parameter runAllIterations: keep iterating to `maxIterations` even after the
+    ///   convergence rule holds (used to see which estimates diverge).
     public func fit(
         x: [Double], rowCount: Int, columnCount: Int, y: [Double], priorWeights: [Double], offset: [Double],
-        startingMu: [Double]
+        startingMu: [Double], runAllIterations: Bool = false
     ) throws -> IRLSResult {
         let link = family.link
         var warnings: [String] = []
@@ -187,7 +189,7 @@ public struct IRLS {
                 currentDeviance = deviance(y, mu, priorWeights)
             }
             coefficients = start
-            if abs(currentDeviance - devianceOld) / (abs(currentDeviance) + 0.1) < control.epsilon {
+            if !runAllIterations, abs(currentDeviance - devianceOld) / (abs(currentDeviance) + 0.1) < control.epsilon {
                 converged = true
                 break
             }
