@@ -68,12 +68,19 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Maximum number of IRLS iterations (R's glm.control maxit).")
     var maxit: Int = 25
 
+    @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
+    var strict = false
+
     func run() throws {
         let request = FitRequest(
             path: file, formula: formula, family: family, link: link, weightsColumn: weights,
             control: FitControl(epsilon: epsilon, maxIterations: maxit), confidenceLevel: confidenceLevel,
             extraMissingTokens: missingTokens)
         let summary = try Pipeline.fit(request)
+        let warnings = summary.fit.allWarnings + summary.warnings
+        if strict, !warnings.isEmpty {
+            throw GLMError.strictWarning(messages: warnings)
+        }
         let output: String
         switch format {
         case .text: output = TextReport.render(summary, dataName: file == "-" ? "stdin" : file)
@@ -81,6 +88,6 @@ struct FitCommand: ParsableCommand {
         case .csv: output = CSVReport.render(summary)
         }
         Console.writeOutput(output)
-        for warning in summary.fit.allWarnings + summary.warnings { Console.warn(warning) }
+        for warning in warnings { Console.warn(warning) }
     }
 }

@@ -37,7 +37,7 @@ public enum GLMError: Error, Equatable, Sendable {
     case tooFewObservations(observations: Int, coefficients: Int)
     case singleLevelFactor(variable: String, level: String)
     case fitFailed(message: String)
-    case strictWarning(message: String)
+    case strictWarning(messages: [String])
 
     /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT).
     public var exitStatus: Int32 {
@@ -114,8 +114,9 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "factor '\(variable)' has only one level ('\(level)') in the rows used; contrasts need 2 or more levels"
         case let .fitFailed(message):
             return message
-        case let .strictWarning(message):
-            return "\(message) (a warning, made an error by --strict)"
+        case let .strictWarning(messages):
+            let noun = messages.count == 1 ? "a warning" : "\(messages.count) warnings"
+            return "--strict: the fit gave \(noun), so no result is written: " + messages.joined(separator: "; ")
         }
     }
 }
