@@ -71,8 +71,13 @@ struct TermEncoder {
         self.formula = formula
     }
 
-    private func syntaxError(_ message: String) -> GLMError {
-        .formulaSyntax(formula: formula.text, position: 0, message: message)
+    /// A syntax error with the caret under the first occurrence of `fragment`.
+    private func syntaxError(_ message: String, at fragment: String) -> GLMError {
+        var position = 0
+        if let range = formula.text.range(of: fragment) {
+            position = formula.text.distance(from: formula.text.startIndex, to: range.lowerBound)
+        }
+        return .formulaSyntax(formula: formula.text, position: position, message: message)
     }
 
     private mutating func variableIndex(_ expression: FormulaExpression) -> Int {
@@ -109,7 +114,7 @@ struct TermEncoder {
             return [[variableIndex(expression)]]
         case let .call(function, arguments):
             if function == "offset" {
-                guard arguments.count == 1 else { throw syntaxError("offset() takes exactly one argument") }
+                guard arguments.count == 1 else { throw syntaxError("offset() takes exactly one argument", at: "offset") }
                 offsets.append(arguments[0])
                 return []
             }
@@ -123,7 +128,7 @@ struct TermEncoder {
                 intercept = deleting
                 return []
             }
-            throw syntaxError("the number \(text) cannot be a term; only 0, 1 and -1 control the intercept")
+            throw syntaxError("the number \(text) cannot be a term; only 0, 1 and -1 control the intercept", at: text)
         case .dot:
             return TermEncoder.trimRepeats(dotColumns.map { [variableIndex(.name($0))] })
         case let .parenthesized(inner):
@@ -160,10 +165,10 @@ struct TermEncoder {
                 return TermEncoder.trimRepeats(left.map { TermEncoder.union($0, allRight) })
             case "^":
                 let left = try encode(lhs)
-                guard case let .number(power, text) = rhs, power >= 1, power == power.rounded(), power < 64 else {
-                    throw syntaxError("the exponent of '^' in a formula must be a positive whole number, as in (a + b + c)^2")
+                guard case let .number(power, _) = rhs, power >= 1, power == power.rounded(), power < 64 else {
+                    throw syntaxError(
+                        "the exponent of '^' in a formula must be a positive whole number, as in (a + b + c)^2", at: "^")
                 }
-                _ = text
                 var result = left
                 var step = 1
                 while step < Int(power) {
@@ -178,7 +183,7 @@ struct TermEncoder {
                 deleting.toggle()
                 return left.filter { !right.contains($0) }
             default:
-                throw syntaxError("operator '\(op)' is not a formula operator")
+                throw syntaxError("operator '\(op)' is not a formula operator", at: op)
             }
         }
     }
