@@ -38,13 +38,24 @@ public struct GLMSummary: Sendable {
     /// What exp(estimate) means for this family and link, or nil when it is not reported.
     public let ratioLabel: String?
 
-    public init(fit: GLMFit, confidenceLevel: Double = 0.95) throws {
+    /// - Parameters:
+    ///   - dispersion: R's `summary.glm(dispersion =)`: a known dispersion (z tests); nil
+    ///     follows the family (1 for binomial and poisson, else the Pearson estimate with
+    ///     t tests).
+    ///   - additionalParameters: parameters estimated besides the coefficients and the
+    ///     dispersion (1 for glm.nb's theta), counted in the log-likelihood's df and BIC.
+    public init(
+        fit: GLMFit, confidenceLevel: Double = 0.95, dispersion knownDispersion: Double? = nil,
+        additionalParameters: Int = 0
+    ) throws {
         let family = fit.family
         let rank = fit.rank
         let dfResidual = fit.dfResidual
         var dispersion = 1.0
         var estimated = false
-        if !family.kind.hasFixedDispersion {
+        if let knownDispersion {
+            dispersion = knownDispersion
+        } else if !family.kind.hasFixedDispersion {
             estimated = true
             if dfResidual > 0 {
                 var sum = 0.0
@@ -103,7 +114,7 @@ public struct GLMSummary: Sendable {
         self.intervalMethod = .wald
         self.ratioLabel = ratioLabel
         if let aic = fit.aic {
-            var parameters = Double(rank)
+            var parameters = Double(rank + additionalParameters)
             if [.gaussian, .gamma, .inverseGaussian].contains(family.kind) { parameters += 1 }
             let logLikelihood = parameters - aic / 2
             self.logLikelihood = logLikelihood

@@ -38,6 +38,8 @@ public enum GLMError: Error, Equatable, Sendable {
     case singleLevelFactor(variable: String, level: String)
     case fitFailed(message: String)
     case strictWarning(message: String)
+    /// A cluster variable for robust standard errors that cannot be used (missing value).
+    case invalidCluster(column: String, line: Int, message: String)
 
     /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT).
     public var exitStatus: Int32 {
@@ -116,6 +118,8 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return message
         case let .strictWarning(message):
             return "\(message) (a warning, made an error by --strict)"
+        case let .invalidCluster(column, line, message):
+            return "cluster column '\(column)', line \(line): \(message)"
         }
     }
 }
