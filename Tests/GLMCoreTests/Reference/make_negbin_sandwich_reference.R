@@ -240,6 +240,10 @@ cat(length(nb_objs), "negative binomial cases\n")
 # "negative-binomial"), then records vcovHC(fit, type) for HC0-HC3, hatvalues(fit)
 # and, when `cluster` is set, vcovCL(fit, cluster = ~ <cluster>) with its default
 # type (HC0 for glm), type = "HC1", and type = "HC0" with cadjust = FALSE.
+# A cluster is never a variable whose levels have their own coefficients: the scores
+# would sum to zero within each cluster and the covariance would be rounding noise.
+# sw_mtcars_hat_one has two cars alone in their carb level (hat value 1): HC2/HC3 warn
+# and are NaN (null), as in R.
 # Also lmtest::coeftest(fit, vcov. = vcovHC(fit, "HC0")) to record that coeftest
 # uses z tests (df = Inf) for every glm.
 
@@ -250,9 +254,11 @@ sw_cases <- list(
   list(id = "sw_epil_poisson", data = "Examples/epil.csv", formula = "y ~ lbase*trt + lage + V4",
        family = "poisson", link = "log", cluster = "subject"),
   list(id = "sw_warpbreaks_poisson", data = "Examples/warpbreaks.csv", formula = "breaks ~ wool*tension",
+       family = "poisson", link = "log"),
+  list(id = "sw_warpbreaks_poisson_cluster", data = "Examples/warpbreaks.csv", formula = "breaks ~ wool",
        family = "poisson", link = "log", cluster = "tension"),
-  list(id = "sw_warpbreaks_quasipoisson", data = "Examples/warpbreaks.csv", formula = "breaks ~ wool + tension",
-       family = "quasipoisson", link = "log", cluster = "tension"),
+  list(id = "sw_warpbreaks_quasipoisson", data = "Examples/warpbreaks.csv", formula = "breaks ~ tension",
+       family = "quasipoisson", link = "log", cluster = "wool"),
   list(id = "sw_budworm_cbind", data = "Examples/budworm.csv", formula = "cbind(numdead, 20 - numdead) ~ sex*ldose",
        family = "binomial", link = "logit"),
   list(id = "sw_menarche_weights", data = "Examples/menarche.csv", formula = "Menarche/Total ~ Age",
@@ -260,7 +266,11 @@ sw_cases <- list(
   list(id = "sw_pima_missing", data = "Examples/pima_missing.csv", formula = "type ~ npreg + glu + bp + skin + bmi",
        family = "binomial", link = "logit", cluster = "age"),
   list(id = "sw_cats_gaussian", data = "Examples/cats.csv", formula = "Hwt ~ Bwt*Sex",
+       family = "gaussian", link = "identity"),
+  list(id = "sw_cats_gaussian_cluster", data = "Examples/cats.csv", formula = "Hwt ~ Bwt",
        family = "gaussian", link = "identity", cluster = "Sex"),
+  list(id = "sw_mtcars_hat_one", data = "Examples/mtcars.csv", formula = "mpg ~ factor(carb)",
+       family = "gaussian", link = "identity"),
   list(id = "sw_clotting_gamma", data = "Examples/clotting.csv", formula = "time ~ log(u)*lot",
        family = "gamma", link = "inverse"),
   list(id = "sw_quine_aliased", data = "Examples/quine.csv", formula = "Days ~ Age*Lrn",
