@@ -250,6 +250,15 @@ cat(length(nb_objs), "negative binomial cases\n")
 r_family <- c(gaussian = "gaussian", binomial = "binomial", poisson = "poisson", gamma = "Gamma",
               quasipoisson = "quasipoisson", quasibinomial = "quasibinomial")
 
+# quine with a prior-weights column w holding zeros (1, 0, 2, 1 repeated), written
+# next to this script. With zero weights R's hatvalues() has one value per row with
+# non-zero weight while vcovHC's omega expects one per row, so HC2/HC3 recycle the hat
+# values against the wrong rows (R warns "longer object length is not a multiple of
+# shorter object length"): only HC0/HC1 and the clustered covariances are compared.
+zw <- read_data("Examples/quine.csv")
+zw$w <- rep(c(1, 0, 2, 1), length.out = nrow(zw))
+write.csv(zw, file.path(refdir, "quine_zero_weights.csv"), row.names = FALSE)
+
 sw_cases <- list(
   list(id = "sw_epil_poisson", data = "Examples/epil.csv", formula = "y ~ lbase*trt + lage + V4",
        family = "poisson", link = "log", cluster = "subject"),
@@ -275,6 +284,9 @@ sw_cases <- list(
        family = "gamma", link = "inverse"),
   list(id = "sw_quine_aliased", data = "Examples/quine.csv", formula = "Days ~ Age*Lrn",
        family = "poisson", link = "log", cluster = "Eth"),
+  list(id = "sw_quine_zero_weights", data = "Tests/GLMCoreTests/Reference/quine_zero_weights.csv",
+       formula = "Days ~ Eth + Age", family = "poisson", link = "log", weights = "w", cluster = "Lrn",
+       types = c("HC0", "HC1")),
   list(id = "sw_epil_negbin", data = "Examples/epil.csv", formula = "y ~ lbase*trt + lage + V4",
        family = "negative-binomial", link = "log", cluster = "subject")
 )
@@ -292,6 +304,7 @@ sw_json <- function(cs) {
   if (!is.null(cs$weights)) cl$weights <- as.name(cs$weights)
   fit <- collect(eval(cl, env))$value
   types <- c("HC0", "HC1", "HC2", "HC3")
+  compared <- if (is.null(cs$types)) types else cs$types
   hc <- lapply(types, function(t) {
     r <- collect(vcovHC(fit, type = t))
     list(type = t, v = r$value, warnings = r$warnings)
@@ -304,6 +317,7 @@ sw_json <- function(cs) {
     weights = if (is.null(cs$weights)) "null" else json_str(cs$weights),
     cluster = if (is.null(cs$cluster)) "null" else json_str(cs$cluster),
     n_obs = json_int(nrow(model.matrix(fit))),
+    compared_types = json_str_array(compared),
     coef_names = json_str_array(names(cf)),
     aliased = paste0("[", paste(ifelse(is.na(cf), "true", "false"), collapse = ", "), "]"),
     vcov_names = json_str_array(colnames(hc[[1]]$v)),
