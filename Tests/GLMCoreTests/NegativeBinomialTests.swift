@@ -14,6 +14,8 @@ struct NegativeBinomialCase: Decodable, Sendable, CustomTestStringConvertible {
     let weights: String?
     let theta_fixed: Double?
     let init_theta: Double?
+    /// glm.control(maxit =).
+    let maxit: Int
     let error: String?
 
     let coef_names: [String]?
@@ -129,7 +131,9 @@ struct NegativeBinomialTests {
     func glmNB(_ reference: NegativeBinomialCase) throws {
         let design = try NegativeBinomialFixtures.design(data: reference.data, formula: reference.formula, weights: reference.weights)
         let link = try #require(Link(name: reference.link))
-        let fit = try NegativeBinomial.fit(design: design, link: link, initialTheta: reference.init_theta, traceLevel: 3)
+        let fit = try NegativeBinomial.fit(
+            design: design, link: link, control: FitControl(maxIterations: reference.maxit),
+            initialTheta: reference.init_theta, traceLevel: 3)
         let id = reference.id
         let flat = reference.theta_warning == "iteration limit reached"
         let thetaTolerance = flat ? Self.flatTolerance : Self.thetaTolerance

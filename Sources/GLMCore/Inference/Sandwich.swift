@@ -147,8 +147,8 @@ public enum Sandwich {
             breadScale: Double(rank + fit.dfResidual), dispersion: dispersion, residuals: residuals, rowCount: rowCount)
     }
 
-    /// B·A·B / n² · (scale) with B the bread and A = Σ sᵢ sᵢᵀ for the score rows `scores`
-    /// (each of length k): the sandwich with meat A·`meatFactor`/n.
+    /// The sandwich B·M·B / n with B the bread and meat M = A·`meatFactor`/n, A the k × k
+    /// column-major cross product of the (weighted or cluster-summed) score rows.
     private static func assemble(_ pieces: Pieces, crossProduct: [Double], meatFactor: Double) -> [[Double]] {
         let k = pieces.columns.count
         let n = Double(pieces.rowCount)

@@ -117,7 +117,8 @@ coefficient_fields <- function(fit, s) {
 ## ---- negative binomial ----------------------------------------------------------
 #
 # kind "glm.nb": MASS::glm.nb(formula, data, weights, link, init.theta) with the
-#   default glm.control(); summary() is summary.negbin (dispersion 1, z tests).
+#   default glm.control() (or glm.control(maxit = maxit)); summary() is
+#   summary.negbin (dispersion 1, z tests).
 #   Fitted twice: once quietly, once with control = glm.control(trace = 3) to
 #   capture glm.nb's and theta.ml's trace messages (glm.fit's own "Deviance = "
 #   lines go to standard output and are not recorded).
@@ -132,6 +133,8 @@ nb_cases <- list(
   list(id = "nb_quine_main_sqrt", data = "Examples/quine.csv", formula = "Days ~ Eth + Sex + Age + Lrn", link = "sqrt"),
   list(id = "nb_quine_init_theta", data = "Examples/quine.csv", formula = "Days ~ Eth + Sex + Age + Lrn", link = "log",
        init_theta = 1),
+  list(id = "nb_quine_maxit3", data = "Examples/quine.csv", formula = "Days ~ Eth + Sex + Age + Lrn", link = "log",
+       maxit = 3),
   list(id = "nb_quine_aliased", data = "Examples/quine.csv", formula = "Days ~ Age*Lrn", link = "log"),
   list(id = "nb_epil", data = "Examples/epil.csv", formula = "y ~ lbase*trt + lage + V4", link = "log"),
   list(id = "nb_epil_weighted", data = "Examples/epil.csv", formula = "y ~ trt + lbase", link = "log",
@@ -165,7 +168,9 @@ nb_call <- function(cs, d, trace = 0) {
   } else {
     cl <- call("glm.nb", formula = fml, data = quote(d), link = as.name(cs$link))
     if (!is.null(cs$init_theta)) cl$init.theta <- cs$init_theta
-    if (trace > 0) cl$control <- call("glm.control", trace = trace)
+    if (trace > 0 || !is.null(cs$maxit)) {
+      cl$control <- call("glm.control", maxit = if (is.null(cs$maxit)) 25 else cs$maxit, trace = trace)
+    }
   }
   if (!is.null(cs$weights)) cl$weights <- as.name(cs$weights)
   list(call = cl, env = env)
@@ -178,7 +183,8 @@ nb_json <- function(cs) {
     id = json_str(cs$id), kind = json_str(kind), data = json_str(cs$data), formula = json_str(cs$formula),
     link = json_str(cs$link), weights = if (is.null(cs$weights)) "null" else json_str(cs$weights),
     theta_fixed = if (is.null(cs$theta)) "null" else json_num(cs$theta),
-    init_theta = if (is.null(cs$init_theta)) "null" else json_num(cs$init_theta))
+    init_theta = if (is.null(cs$init_theta)) "null" else json_num(cs$init_theta),
+    maxit = json_int(if (is.null(cs$maxit)) 25 else cs$maxit))
   nc <- nb_call(cs, d)
   if (kind == "error") {
     err <- tryCatch({ suppressWarnings(eval(nc$call, nc$env)); NA_character_ },
