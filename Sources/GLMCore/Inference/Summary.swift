@@ -43,14 +43,25 @@ public struct GLMSummary: Sendable {
     /// What exp(estimate) means for this family and link, or nil when it is not reported.
     public let ratioLabel: String?
 
-    public init(fit: GLMFit, confidenceLevel: Double = 0.95) throws {
+    /// - Parameters:
+    ///   - dispersion: R's `summary.glm(dispersion =)`: a known dispersion (z tests); nil
+    ///     follows the family (1 for binomial and poisson, else the Pearson estimate with
+    ///     t tests).
+    ///   - additionalParameters: parameters estimated besides the coefficients and the
+    ///     dispersion (1 for glm.nb's theta), counted in the log-likelihood's df and BIC.
+    public init(
+        fit: GLMFit, confidenceLevel: Double = 0.95, dispersion knownDispersion: Double? = nil,
+        additionalParameters: Int = 0
+    ) throws {
         let family = fit.family
         let rank = fit.rank
         let dfResidual = fit.dfResidual
         var dispersion = 1.0
         var estimated = false
         var warnings: [String] = []
-        if !family.kind.hasFixedDispersion {
+        if let knownDispersion {
+            dispersion = knownDispersion
+        } else if !family.kind.hasFixedDispersion {
             estimated = true
             if dfResidual > 0 {
                 if fit.irls.workingWeights.contains(0) {
@@ -112,7 +123,8 @@ public struct GLMSummary: Sendable {
         self.intervalMethod = .wald
         self.ratioLabel = ratioLabel
         self.warnings = warnings
-        let parameters = rank + ([.gaussian, .gamma, .inverseGaussian].contains(family.kind) ? 1 : 0)
+        let parameters = rank + additionalParameters
+            + ([.gaussian, .gamma, .inverseGaussian].contains(family.kind) ? 1 : 0)
         self.logLikelihoodDegreesOfFreedom = parameters
         if let aic = fit.aic {
             let logLikelihood = Double(parameters) - aic / 2

@@ -62,10 +62,12 @@ public struct Family: Sendable, Equatable {
             }
         }
 
-        /// Dispersion fixed at 1 (binomial, poisson, negative binomial with theta known).
+        /// Dispersion fixed at 1 in `summary.glm`: binomial and poisson only, as R decides by
+        /// family name. R estimates a dispersion for `negative.binomial(theta)` too (t tests);
+        /// `glm.nb`'s summary passes dispersion 1 explicitly (`NegativeBinomialFit.summary`).
         public var hasFixedDispersion: Bool {
             switch self {
-            case .binomial, .poisson, .negativeBinomial: return true
+            case .binomial, .poisson: return true
             default: return false
             }
         }
@@ -92,7 +94,8 @@ public struct Family: Sendable, Equatable {
     /// R's family name as `summary.glm` prints it.
     public var displayName: String {
         switch kind {
-        case .negativeBinomial: return "Negative Binomial(\(RFormat.format(theta, digits: 4)))"
+        // MASS: paste0("Negative Binomial(", format(round(theta, 4)), ")").
+        case .negativeBinomial: return "Negative Binomial(\(RFormat.format(RFormat.round(theta, digits: 4))))"
         default: return kind.rawValue
         }
     }

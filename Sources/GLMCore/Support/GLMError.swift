@@ -38,6 +38,8 @@ public enum GLMError: Error, Equatable, Sendable {
     case singleLevelFactor(variable: String, level: String)
     case fitFailed(message: String)
     case strictWarning(messages: [String])
+    /// A cluster variable for robust standard errors that cannot be used (missing value).
+    case invalidCluster(column: String, line: Int, message: String)
 
     /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT).
     public var exitStatus: Int32 {
@@ -117,6 +119,8 @@ extension GLMError: LocalizedError, CustomStringConvertible {
         case let .strictWarning(messages):
             let noun = messages.count == 1 ? "a warning" : "\(messages.count) warnings"
             return "--strict: the fit gave \(noun), so no result is written: " + messages.joined(separator: "; ")
+        case let .invalidCluster(column, line, message):
+            return "cluster column '\(column)', line \(line): \(message)"
         }
     }
 }

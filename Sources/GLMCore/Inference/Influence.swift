@@ -1,0 +1,38 @@
+import Foundation
+
+/// Leverages of a fitted GLM.
+public enum Influence {
+    /// R's `hatvalues()` for a glm: the diagonal of the hat matrix of the final IRLS
+    /// weighted least-squares step,
+    ///
+    ///     hᵢ = wᵢ · xᵢᵀ (Xᵀ W X)⁻¹ xᵢ
+    ///
+    /// over the non-aliased columns, W the working weights, computed as ‖R⁻ᵀ √wᵢ xᵢ‖² from
+    /// the fit's QR factor. Values above 1 − 10·ε are set to 1 (as `lm.influence`). Rows
+    /// IRLS did not use (zero prior weight) get 0; R drops them from its result instead.
+    public static func hatValues(_ fit: GLMFit) -> [Double] {
+        let rowCount = fit.design.rowCount
+        var hat = [Double](repeating: 0, count: rowCount)
+        guard let solution = fit.irls.solution, solution.rank > 0 else { return hat }
+        let rank = solution.rank
+        let kept = Array(solution.pivot[..<rank])
+        let r = solution.rFactor
+        let x = fit.design.x
+        let weights = fit.irls.workingWeights
+        var z = [Double](repeating: 0, count: rank)
+        let limit = 1 - 10 * Double.ulpOfOne
+        for row in 0..<rowCount where weights[row] > 0 {
+            let root = weights[row].squareRoot()
+            // Forward substitution for Rᵀ z = √w x (Rᵀ is lower triangular).
+            var sumSquares = 0.0
+            for j in 0..<rank {
+                var value = root * x[kept[j] * rowCount + row]
+                for i in 0..<j { value -= r[i + j * rank] * z[i] }
+                z[j] = value / r[j + j * rank]
+                sumSquares += z[j] * z[j]
+            }
+            hat[row] = sumSquares > limit ? 1 : sumSquares
+        }
+        return hat
+    }
+}

@@ -1,0 +1,317 @@
+import Foundation
+
+/// The heteroskedasticity-consistent estimators of the `sandwich` package.
+public enum SandwichType: String, CaseIterable, Sendable {
+    /// White's estimator: ω = r².
+    case hc0 = "HC0"
+    /// ω = r² · n / (n − k).
+    case hc1 = "HC1"
+    /// ω = r² / (1 − h).
+    case hc2 = "HC2"
+    /// ω = r² / (1 − h)².
+    case hc3 = "HC3"
+
+    /// Accepts "HC0"…"HC3" in any case, and "HC" for HC0 as sandwich does.
+    public init?(name: String) {
+        let upper = name.uppercased()
+        if upper == "HC" { self = .hc0; return }
+        self.init(rawValue: upper)
+    }
+}
+
+/// Which rows form a cluster, for `Sandwich.vcovCL`.
+public struct ClusterAssignment: Sendable, Equatable {
+    /// The cluster (0-based) of each row of the model frame.
+    public let groups: [Int]
+    /// G in the adjustment G/(G − 1): the number of distinct values among the rows used
+    /// for a numeric column; the number of levels of the whole column for a text column,
+    /// as R counts a factor's levels (unused ones included).
+    public let count: Int
+    /// Clusters that actually hold rows.
+    public let nonEmptyCount: Int
+    public let label: String
+
+    public init(groups: [Int], count: Int? = nil, label: String = "cluster") {
+        self.groups = groups
+        let distinct = Set(groups).count
+        self.nonEmptyCount = distinct
+        self.count = count ?? distinct
+        self.label = label
+    }
+}
+
+/// A sandwich covariance over the non-aliased coefficients, as `sandwich::vcovHC` and
+/// `sandwich::vcovCL` return it.
+public struct RobustCovariance: Sendable {
+    /// Names of the non-aliased coefficients, in design order (R's dimnames).
+    public let names: [String]
+    /// Their design columns.
+    public let columns: [Int]
+    /// The covariance, `names.count` square, row-major as `[[Double]]`.
+    public let matrix: [[Double]]
+    public let type: SandwichType
+    /// G for clustered covariances; nil for vcovHC.
+    public let clusterCount: Int?
+    /// Whether the clustered meat was multiplied by G/(G − 1).
+    public let clusterAdjusted: Bool
+    /// R's warnings (hat values close to 1 for HC2/HC3).
+    public let warnings: [String]
+
+    public var standardErrors: [Double] { matrix.indices.map { matrix[$0][$0].squareRoot() } }
+
+    /// The coefficient table `lmtest::coeftest(fit, vcov. = <this>)` prints for a glm:
+    /// z statistics and normal p-values for every family (`coeftest.glm` uses df = Inf),
+    /// and Wald intervals on the normal quantile (`coefci` for glm); exp() columns as
+    /// `GLMSummary`. Aliased coefficients get nil entries.
+    public func coefficientTable(for fit: GLMFit, confidenceLevel: Double = 0.95) -> [CoefficientSummary] {
+        let zQuantile = Distributions.qnorm((1 + confidenceLevel) / 2)
+        let hasRatio = GLMSummary.ratioLabel(family: fit.family) != nil
+        var position: [Int: Int] = [:]
+        for (index, column) in columns.enumerated() { position[column] = index }
+        return fit.coefficientNames.enumerated().map { column, name in
+            guard let index = position[column] else {
+                return CoefficientSummary(
+                    term: name, estimate: nil, standardError: nil, statistic: nil, pValue: nil, confidenceLow: nil,
+                    confidenceHigh: nil, ratio: nil, ratioLow: nil, ratioHigh: nil)
+            }
+            let estimate = fit.coefficients[column]
+            let standardError = matrix[index][index].squareRoot()
+            let statistic = estimate / standardError
+            let low = estimate - zQuantile * standardError
+            let high = estimate + zQuantile * standardError
+            return CoefficientSummary(
+                term: name, estimate: estimate, standardError: standardError, statistic: statistic,
+                pValue: 2 * Distributions.pnorm(-abs(statistic)), confidenceLow: low, confidenceHigh: high,
+                ratio: hasRatio ? exp(estimate) : nil, ratioLow: hasRatio ? exp(low) : nil,
+                ratioHigh: hasRatio ? exp(high) : nil)
+        }
+    }
+}
+
+/// Sandwich covariances of GLM coefficients as R's `sandwich` package computes them.
+///
+/// For a glm, sandwich's pieces are
+///
+///     estfun: ψᵢ = wᵢ rᵢ xᵢ / φ          (working residual × working weight × model-matrix row)
+///     bread:  B = (XᵀWX)⁻¹ · (rank + df.residual) · φ
+///     meat:   M = Σ ωᵢ xᵢ xᵢᵀ / n,  ωᵢ from ψ (HC0…HC3)
+///     V = B M B / n
+///
+/// where φ is 1 for poisson, binomial and negative binomial families and Σ(wr)²/Σw
+/// otherwise (it cancels), n is the number of rows of the model matrix and aliased
+/// columns are dropped.
+public enum Sandwich {
+    /// The pieces every estimator shares.
+    private struct Pieces {
+        let columns: [Int]
+        let names: [String]
+        /// (XᵀWX)⁻¹, k × k column-major.
+        let unscaled: [Double]
+        /// rank + df.residual (sandwich's `sum(summary(x)$df[1:2])`).
+        let breadScale: Double
+        /// φ.
+        let dispersion: Double
+        /// ψᵢ / xᵢ: wᵢ rᵢ / φ, 0 where every |ψᵢⱼ| < ε (sandwich's `res`).
+        let residuals: [Double]
+        let rowCount: Int
+    }
+
+    private static func pieces(_ fit: GLMFit) throws -> Pieces {
+        guard let solution = fit.irls.solution, solution.rank > 0 else {
+            throw GLMError.fitFailed(message: "a sandwich covariance needs at least one estimated coefficient")
+        }
+        let rank = solution.rank
+        let columns = Array(solution.pivot[..<rank])
+        let unscaled = try LinearAlgebra.inverseFromCholesky(solution.rFactor, order: rank)
+        let rowCount = fit.design.rowCount
+        let weights = fit.irls.workingWeights
+        let working = fit.irls.workingResiduals
+        var products = [Double](repeating: 0, count: rowCount)
+        for row in 0..<rowCount { products[row] = weights[row] == 0 ? 0 : working[row] * weights[row] }
+        let dispersion: Double
+        switch fit.family.kind {
+        case .poisson, .binomial, .negativeBinomial:
+            dispersion = 1
+        default:
+            dispersion = rSum(products.map { $0 * $0 }) / rSum(weights)
+        }
+        let x = fit.design.x
+        var residuals = [Double](repeating: 0, count: rowCount)
+        for row in 0..<rowCount {
+            let value = products[row] / dispersion
+            let negligible = columns.allSatisfy { abs(value * x[$0 * rowCount + row]) < Double.ulpOfOne }
+            residuals[row] = negligible ? 0 : value
+        }
+        return Pieces(
+            columns: columns, names: columns.map { fit.coefficientNames[$0] }, unscaled: unscaled,
+            breadScale: Double(rank + fit.dfResidual), dispersion: dispersion, residuals: residuals, rowCount: rowCount)
+    }
+
+    /// The sandwich B·M·B / n with B the bread and meat M = A·`meatFactor`/n, A the k × k
+    /// column-major cross product of the (weighted or cluster-summed) score rows.
+    private static func assemble(_ pieces: Pieces, crossProduct: [Double], meatFactor: Double) -> [[Double]] {
+        let k = pieces.columns.count
+        let n = Double(pieces.rowCount)
+        let breadFactor = pieces.breadScale * pieces.dispersion
+        // bread = unscaled · breadFactor; V = bread · (A · meatFactor / n) · bread / n.
+        var temp = [Double](repeating: 0, count: k * k)  // unscaled · A
+        for j in 0..<k {
+            for l in 0..<k {
+                let a = crossProduct[l + j * k]
+                if a == 0 { continue }
+                for i in 0..<k { temp[i + j * k] += pieces.unscaled[i + l * k] * a }
+            }
+        }
+        let scale = breadFactor * breadFactor * meatFactor / (n * n)
+        var result = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
+        for i in 0..<k {
+            for j in 0..<k {
+                var total = 0.0
+                for l in 0..<k { total += temp[i + l * k] * pieces.unscaled[l + j * k] }
+                result[i][j] = total * scale
+            }
+        }
+        // Symmetrise the rounding.
+        for i in 0..<k {
+            for j in (i + 1)..<max(i + 1, k) {
+                let mean = (result[i][j] + result[j][i]) / 2
+                result[i][j] = mean
+                result[j][i] = mean
+            }
+        }
+        return result
+    }
+
+    /// Adds weight · v vᵀ to the k × k column-major `matrix` (upper and lower).
+    @inline(__always)
+    private static func addOuter(_ matrix: inout [Double], _ v: [Double], weight: Double) {
+        let k = v.count
+        for j in 0..<k {
+            let vj = v[j] * weight
+            if vj == 0 { continue }
+            for i in 0..<k { matrix[i + j * k] += v[i] * vj }
+        }
+    }
+
+    /// `sandwich::vcovHC(fit, type = type)` for a glm: ωᵢ = resᵢ² for HC0, × n/(n − k) for
+    /// HC1, / (1 − hᵢ) for HC2, / (1 − hᵢ)² for HC3 (h the glm hat values).
+    public static func vcovHC(_ fit: GLMFit, type: SandwichType = .hc3) throws -> RobustCovariance {
+        let pieces = try pieces(fit)
+        let k = pieces.columns.count
+        let n = pieces.rowCount
+        let x = fit.design.x
+        var warnings: [String] = []
+        var hat: [Double] = []
+        if type == .hc2 || type == .hc3 {
+            hat = Influence.hatValues(fit)
+            let threshold = 1 - Double.ulpOfOne.squareRoot()
+            let close = hat.indices.filter { hat[$0] > threshold }
+            if !close.isEmpty {
+                var ids = close.prefix(10).map { String(fit.design.frame.rowIndices[$0] + 1) }
+                if close.count > 10 { ids.append("...") }
+                warnings.append(
+                    "\(type.rawValue) covariances become numerically unstable if hat values are close to 1 as for observations \(ids.joined(separator: ", "))")
+            }
+        }
+        var crossProduct = [Double](repeating: 0, count: k * k)
+        var row = [Double](repeating: 0, count: k)
+        let df = Double(n - k)
+        for i in 0..<n {
+            let residual = pieces.residuals[i]
+            var omega = residual * residual
+            switch type {
+            case .hc0: break
+            case .hc1: omega *= Double(n) / df
+            case .hc2: omega /= 1 - hat[i]
+            case .hc3: omega /= (1 - hat[i]) * (1 - hat[i])
+            }
+            if omega == 0 { continue }
+            for (j, column) in pieces.columns.enumerated() { row[j] = x[column * n + i] }
+            addOuter(&crossProduct, row, weight: omega)
+        }
+        return RobustCovariance(
+            names: pieces.names, columns: pieces.columns, matrix: assemble(pieces, crossProduct: crossProduct, meatFactor: 1),
+            type: type, clusterCount: nil, clusterAdjusted: false, warnings: warnings)
+    }
+
+    /// `sandwich::vcovCL(fit, cluster = ~ g, type = type, cadjust = adjust)` for a glm:
+    /// the scores ψᵢ are summed within clusters, the meat Σ_g S_g S_gᵀ / n is multiplied
+    /// by G/(G − 1) when `adjust`, and for HC1 also by (n − 1)/(n − k).
+    ///
+    /// vcovCL's default type for a glm is HC0 (HC1 only for lm), with `cadjust = TRUE`.
+    /// Clustered HC2/HC3 are not implemented.
+    public static func vcovCL(
+        _ fit: GLMFit, clusters: ClusterAssignment, type: SandwichType = .hc0, adjust: Bool = true
+    ) throws -> RobustCovariance {
+        guard type == .hc0 || type == .hc1 else {
+            throw GLMError.invalidOption(name: "cluster type", message: "clustered covariances support HC0 and HC1 only (got \(type.rawValue))")
+        }
+        let pieces = try pieces(fit)
+        let k = pieces.columns.count
+        let n = pieces.rowCount
+        guard clusters.groups.count == n else {
+            throw GLMError.invalidOption(
+                name: "cluster", message: "number of observations in '\(clusters.label)' (\(clusters.groups.count)) and the model (\(n)) do not match")
+        }
+        let x = fit.design.x
+        let groupCount = (clusters.groups.max() ?? -1) + 1
+        var sums = [Double](repeating: 0, count: groupCount * k)
+        for i in 0..<n {
+            let residual = pieces.residuals[i]
+            if residual == 0 { continue }
+            let base = clusters.groups[i] * k
+            for (j, column) in pieces.columns.enumerated() { sums[base + j] += residual * x[column * n + i] }
+        }
+        var crossProduct = [Double](repeating: 0, count: k * k)
+        for g in 0..<groupCount {
+            addOuter(&crossProduct, Array(sums[(g * k)..<((g + 1) * k)]), weight: 1)
+        }
+        let g = Double(clusters.count)
+        var factor = adjust ? g / (g - 1) : 1
+        if type == .hc1 { factor *= Double(n - 1) / Double(n - k) }
+        return RobustCovariance(
+            names: pieces.names, columns: pieces.columns,
+            matrix: assemble(pieces, crossProduct: crossProduct, meatFactor: factor), type: type,
+            clusterCount: clusters.count, clusterAdjusted: adjust, warnings: [])
+    }
+
+    /// The clusters of a table column over the rows of `frame` (R's `cluster = ~ column`):
+    /// numeric values or text levels, an error for a missing value.
+    public static func clusters(table: Table, column name: String, frame: ModelFrame) throws -> ClusterAssignment {
+        guard let index = table.index(of: name) else {
+            throw GLMError.unknownColumn(name: name, suggestions: NameSuggestions.nearest(to: name, in: table.columnNames))
+        }
+        guard let column = table.columns[index] else {
+            throw GLMError.invalidTerm(term: name, message: "column was not read")
+        }
+        func missing(_ row: Int) -> GLMError {
+            .invalidCluster(
+                column: name, line: frame.line(ofUsedRow: row),
+                message: "the cluster is missing; refit without the rows where it is missing, or fill it in")
+        }
+        switch column {
+        case let .numeric(values):
+            var ids: [Double: Int] = [:]
+            var groups = [Int](repeating: 0, count: frame.rowCount)
+            for (row, tableRow) in frame.rowIndices.enumerated() {
+                let value = values[tableRow]
+                if value.isNaN { throw missing(row) }
+                if let id = ids[value] {
+                    groups[row] = id
+                } else {
+                    ids[value] = ids.count
+                    groups[row] = ids.count - 1
+                }
+            }
+            return ClusterAssignment(groups: groups, count: ids.count, label: name)
+        case let .categorical(categorical):
+            var groups = [Int](repeating: 0, count: frame.rowCount)
+            for (row, tableRow) in frame.rowIndices.enumerated() {
+                let code = categorical.codes[tableRow]
+                if code < 0 { throw missing(row) }
+                groups[row] = Int(code)
+            }
+            return ClusterAssignment(groups: groups, count: categorical.levels.count, label: name)
+        }
+    }
+}
