@@ -9,10 +9,19 @@ public struct FitRequest: Sendable {
     public var control: FitControl
     public var confidenceLevel: Double
     public var extraMissingTokens: [String]
+    /// A known negative binomial theta (MASS's `negative.binomial(theta)`).
+    public var theta: Double?
+    /// A sandwich estimator name (HC0…HC3) for robust standard errors.
+    public var vcov: String?
+    /// A column whose values define clusters for `sandwich::vcovCL`.
+    public var clusterColumn: String?
+    /// Cameron & Trivedi's overdispersion test for poisson fits.
+    public var dispersionTest: Bool
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,
-        control: FitControl = FitControl(), confidenceLevel: Double = 0.95, extraMissingTokens: [String] = []
+        control: FitControl = FitControl(), confidenceLevel: Double = 0.95, extraMissingTokens: [String] = [],
+        theta: Double? = nil, vcov: String? = nil, clusterColumn: String? = nil, dispersionTest: Bool = false
     ) {
         self.path = path
         self.formula = formula
@@ -22,6 +31,30 @@ public struct FitRequest: Sendable {
         self.control = control
         self.confidenceLevel = confidenceLevel
         self.extraMissingTokens = extraMissingTokens
+        self.theta = theta
+        self.vcov = vcov
+        self.clusterColumn = clusterColumn
+        self.dispersionTest = dispersionTest
+    }
+}
+
+/// A fit with everything the reports print about it.
+public struct ModelReport: Sendable {
+    public let summary: GLMSummary
+    /// The negative binomial fit when theta was estimated (glm.nb).
+    public let negativeBinomial: NegativeBinomialFit?
+    public let dispersionTest: DispersionTestResult?
+
+    public var fit: GLMFit { summary.fit }
+
+    /// Every warning, R's wording first, then glmfit's own.
+    public var warnings: [String] {
+        var all = negativeBinomial?.warnings ?? summary.fit.warnings
+        if !summary.fit.divergingTerms.isEmpty {
+            all.append(Divergence.warning(for: summary.fit.divergingTerms, family: summary.fit.family))
+        }
+        for warning in summary.warnings where !all.contains(warning) { all.append(warning) }
+        return all
     }
 }
 
@@ -39,7 +72,7 @@ public enum Pipeline {
             }
             link = parsed
         }
-        return try Family(kind: kind, link: link)
+        return try Family(kind: kind, link: link, theta: request.theta ?? 1)
     }
 
     public static func validate(_ request: FitRequest) throws {
@@ -52,23 +85,71 @@ public enum Pipeline {
         guard request.control.maxIterations >= 1 else {
             throw GLMError.invalidOption(name: "--maxit", message: "must be at least 1 (got \(request.control.maxIterations))")
         }
+        if let theta = request.theta {
+            guard theta > 0, theta.isFinite else {
+                throw GLMError.invalidOption(name: "--theta", message: "must be a positive number (got \(theta))")
+            }
+            guard Family.Kind(name: request.family) == .negativeBinomial else {
+                throw GLMError.invalidOption(name: "--theta", message: "is for --family negative-binomial only")
+            }
+        }
+        if let vcov = request.vcov, SandwichType(name: vcov) == nil {
+            throw GLMError.invalidOption(name: "--vcov", message: "unknown estimator '\(vcov)'; choose HC0, HC1, HC2 or HC3")
+        }
+        if request.dispersionTest, let kind = Family.Kind(name: request.family), kind != .poisson {
+            throw GLMError.invalidOption(name: "--dispersion-test", message: "tests a poisson fit; use --family poisson")
+        }
     }
 
-    public static func fit(_ request: FitRequest) throws -> GLMSummary {
+    /// Reads the input, keeping only the columns the model uses.
+    static func readTable(_ request: FitRequest, formula: Formula) throws -> Table {
+        var options = CSVOptions()
+        options.naTokens += request.extraMissingTokens
+        return try CSVReader.read(path: request.path, options: options) { header in
+            var columns = try ModelFrame.requiredColumns(formula: formula, columnNames: header, weightsColumn: request.weightsColumn)
+            for extra in [request.clusterColumn].compactMap({ $0 }) {
+                guard let index = header.firstIndex(of: extra) else {
+                    throw GLMError.unknownColumn(name: extra, suggestions: NameSuggestions.nearest(to: extra, in: header))
+                }
+                columns.insert(index)
+            }
+            return columns
+        }
+    }
+
+    public static func fit(_ request: FitRequest) throws -> ModelReport {
         try validate(request)
         let family = try resolveFamily(request)
         let formula = try Formula.parse(request.formula)
-        var options = CSVOptions()
-        options.naTokens += request.extraMissingTokens
-        let table = try CSVReader.read(path: request.path, options: options) { header in
-            try ModelFrame.requiredColumns(formula: formula, columnNames: header, weightsColumn: request.weightsColumn)
-        }
+        let table = try readTable(request, formula: formula)
         let frame = try ModelFrame(table: table, formula: formula, weightsColumn: request.weightsColumn)
         let design = try Design(frame: frame)
         if design.rowCount < design.columnCount {
             throw GLMError.tooFewObservations(observations: design.rowCount, coefficients: design.columnCount)
         }
-        let fit = try GLMFit.fit(design: design, family: family, control: request.control)
-        return try GLMSummary(fit: fit, confidenceLevel: request.confidenceLevel)
+
+        var negativeBinomial: NegativeBinomialFit?
+        let fit: GLMFit
+        if family.kind == .negativeBinomial && request.theta == nil {
+            let estimated = try NegativeBinomial.fit(design: design, link: family.link, control: request.control)
+            negativeBinomial = estimated
+            fit = estimated.glm
+        } else {
+            fit = try GLMFit.fit(design: design, family: family, control: request.control)
+        }
+
+        var robust: RobustCovariance?
+        let sandwichType = request.vcov.flatMap(SandwichType.init(name:))
+        if let clusterColumn = request.clusterColumn {
+            let clusters = try Sandwich.clusters(table: table, column: clusterColumn, frame: frame)
+            robust = try Sandwich.vcovCL(fit, clusters: clusters, type: sandwichType ?? .hc0)
+        } else if let sandwichType {
+            robust = try Sandwich.vcovHC(fit, type: sandwichType)
+        }
+        let summary = try GLMSummary(
+            fit: fit, confidenceLevel: request.confidenceLevel, dispersion: negativeBinomial == nil ? nil : 1,
+            additionalParameters: negativeBinomial == nil ? 0 : 1, robust: robust, clusterColumn: request.clusterColumn)
+        let dispersionTest = request.dispersionTest ? try DispersionTest.test(fit) : nil
+        return ModelReport(summary: summary, negativeBinomial: negativeBinomial, dispersionTest: dispersionTest)
     }
 }

@@ -3,7 +3,8 @@ import GLMCore
 
 /// The `--format json` object, per the JSON contract in DESIGN.md.
 public enum JSONReport {
-    public static func value(_ summary: GLMSummary) -> JSONValue {
+    public static func value(_ report: ModelReport) -> JSONValue {
+        let summary = report.summary
         let fit = summary.fit
         let coefficients: [JSONValue] = summary.coefficients.map { row in
             .object([
@@ -19,7 +20,7 @@ public enum JSONReport {
                 ("exp_conf_high", .number(row.ratioHigh)),
             ])
         }
-        let members: [(String, JSONValue)] = [
+        var members: [(String, JSONValue)] = [
             ("formula", .string(fit.design.frame.terms.formula.deparsed)),
             ("family", .string(fit.family.kind.cliName)),
             ("link", .string(fit.family.link.name)),
@@ -47,14 +48,42 @@ public enum JSONReport {
                 ("terms", .array(summary.vcovNames.map { .string($0) })),
                 ("matrix", .array(summary.vcov.map { row in .array(row.map { .number($0) }) })),
             ])),
-            ("diverging_terms", .array(fit.divergingTerms.map { .string($0) })),
-            ("warnings", .array((fit.allWarnings + summary.warnings).map { .string($0) })),
+            ("se_type", .string(summary.standardErrors.name)),
         ]
+        if case let .clustered(_, column, clusters, adjusted) = summary.standardErrors {
+            members.append(("cluster", .object([
+                ("column", .string(column)), ("n_clusters", .integer(clusters)), ("adjusted", .bool(adjusted)),
+            ])))
+        }
+        if fit.family.kind == .negativeBinomial {
+            let estimated = report.negativeBinomial
+            members.append(("theta", .number(estimated?.theta ?? fit.family.theta)))
+            members.append(("theta_std_error", .number(estimated?.thetaStandardError)))
+            members.append(("theta_estimated", .bool(estimated != nil)))
+            if let estimated {
+                members.append(("two_log_likelihood", .number(estimated.twoLogLikelihood)))
+                members.append(("theta_warning", .string(estimated.thetaWarning)))
+            }
+        }
+        if let test = report.dispersionTest {
+            members.append(("dispersion_test", .object([
+                ("method", .string(test.method)),
+                ("statistic", .number(test.statistic)),
+                ("p_value", .number(test.pValue)),
+                ("estimate", .number(test.estimate)),
+                ("estimate_label", .string(test.estimateLabel)),
+                ("null_value", .number(test.nullValue)),
+                ("alternative", .string(test.alternative.rawValue)),
+                ("trafo", .number(test.trafo)),
+            ])))
+        }
+        members.append(("diverging_terms", .array(fit.divergingTerms.map { .string($0) })))
+        members.append(("warnings", .array(report.warnings.map { .string($0) })))
         return .object(members)
     }
 
-    public static func render(_ summary: GLMSummary) -> String {
-        value(summary).rendered(indent: 2) + "\n"
+    public static func render(_ report: ModelReport) -> String {
+        value(report).rendered(indent: 2) + "\n"
     }
 }
 
@@ -65,7 +94,8 @@ public enum CSVReport {
         "exp_conf_high",
     ]
 
-    public static func render(_ summary: GLMSummary) -> String {
+    public static func render(_ report: ModelReport) -> String {
+        let summary = report.summary
         var lines = [header.joined(separator: ",")]
         for row in summary.coefficients {
             let numbers = [

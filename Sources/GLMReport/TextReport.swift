@@ -6,21 +6,79 @@ import GLMCore
 /// exp'd ratios, the log-likelihood and BIC.
 public enum TextReport {
     /// R's significance legend, as printed in a UTF-8 locale.
-    public static func render(_ summary: GLMSummary, dataName: String) -> String {
+    public static func render(_ report: ModelReport, dataName: String) -> String {
+        let summary = report.summary
         var lines: [String] = [""]
         lines.append("Call:")
         lines.append(contentsOf: callLines(summary, dataName: dataName))
         lines.append("")
+        if let note = standardErrorNote(summary.standardErrors) { lines.append(note) }
         lines.append(contentsOf: coefficientSection(summary))
         lines.append("")
         lines.append(contentsOf: devianceSection(summary))
         lines.append("")
         lines.append("Number of Fisher Scoring iterations: \(summary.fit.irls.iterations)")
         lines.append("")
+        if let negativeBinomial = report.negativeBinomial {
+            lines.append(contentsOf: thetaSection(negativeBinomial))
+            lines.append("")
+        }
         lines.append(contentsOf: intervalSection(summary))
         lines.append("")
         lines.append(contentsOf: likelihoodSection(summary))
+        if let test = report.dispersionTest {
+            lines.append("")
+            lines.append(contentsOf: dispersionTestSection(test))
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func standardErrorNote(_ source: StandardErrorSource) -> String? {
+        switch source {
+        case .model:
+            return nil
+        case let .sandwich(type):
+            return "Standard errors: robust, sandwich \(type.rawValue) (sandwich::vcovHC); z tests (lmtest::coeftest)"
+        case let .clustered(type, column, clusters, adjusted):
+            let adjustment = adjusted ? ", G/(G-1) adjusted" : ""
+            return "Standard errors: cluster-robust by \(column), \(clusters) clusters, \(type.rawValue)\(adjustment) "
+                + "(sandwich::vcovCL); z tests (lmtest::coeftest)"
+        }
+    }
+
+    /// `print.summary.negbin`'s lines: theta and its standard error rounded to the same
+    /// decimals, then twice the log-likelihood.
+    static func thetaSection(_ fit: NegativeBinomialFit) -> [String] {
+        let decimals = max(2 - Int(log10(fit.thetaStandardError).rounded(.down)), 0)
+        func rounded(_ value: Double) -> String {
+            RFormat.format([RFormat.round(value, digits: decimals)], digits: 7, nsmall: decimals)[0]
+        }
+        var lines = [
+            "",
+            "              Theta:  \(rounded(fit.theta)) ",
+            "          Std. Err.:  \(rounded(fit.thetaStandardError)) ",
+        ]
+        if let warning = fit.thetaWarning { lines.append("Warning while fitting theta: \(warning) ") }
+        lines += ["", " 2 x log-likelihood:  \(rounded(fit.twoLogLikelihood)) "]
+        return lines
+    }
+
+    /// As R prints an `htest` from `AER::dispersiontest`.
+    static func dispersionTestSection(_ test: DispersionTestResult) -> [String] {
+        let relation: String
+        switch test.alternative {
+        case .greater: relation = "greater than"
+        case .less: relation = "less than"
+        case .twoSided: relation = "not equal to"
+        }
+        let pValue = RFormat.formatPValues([test.pValue], digits: 4, eps: Double.ulpOfOne)[0]
+        let pText = pValue.hasPrefix("<") ? "p-value \(pValue)" : "p-value = \(pValue)"
+        return [
+            "\(test.method) (Cameron & Trivedi, as AER::dispersiontest\(test.trafo.map { ", trafo = \(RFormat.format($0))" } ?? "")):",
+            "z = \(RFormat.format(test.statistic, digits: 5)), \(pText)",
+            "alternative hypothesis: true \(test.estimateLabel) is \(relation) \(RFormat.format(test.nullValue))",
+            "estimated \(test.estimateLabel): \(RFormat.format(test.estimate, digits: 6))",
+        ]
     }
 
     /// `glmfit(formula = …, family = poisson(link = "log"), data = …)`, wrapped as R's

@@ -23,6 +23,8 @@ struct FitCommand: ParsableCommand {
               inverse-gaussian  1/mu^2 (or inverse-squared), inverse, identity, log
               quasipoisson      log, identity, sqrt
               quasibinomial     logit, probit, cauchit, log, cloglog
+              negative-binomial log, sqrt, identity (theta by maximum likelihood as MASS::glm.nb,
+                                or fixed with --theta)
 
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
@@ -68,6 +70,18 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Maximum number of IRLS iterations (R's glm.control maxit).")
     var maxit: Int = 25
 
+    @Option(help: ArgumentHelp("Fix the negative binomial theta instead of estimating it (MASS's negative.binomial(theta)).", valueName: "value"))
+    var theta: Double?
+
+    @Option(help: ArgumentHelp("Robust (sandwich) standard errors: HC0, HC1, HC2 or HC3, as sandwich::vcovHC.", valueName: "type"))
+    var vcov: String?
+
+    @Option(help: ArgumentHelp("Cluster-robust standard errors by this column, as sandwich::vcovCL (HC0 with the G/(G-1) adjustment unless --vcov says otherwise).", valueName: "column"))
+    var cluster: String?
+
+    @Flag(name: .customLong("dispersion-test"), help: "Test a poisson fit for overdispersion (Cameron & Trivedi, as AER::dispersiontest).")
+    var dispersionTest = false
+
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
     var strict = false
 
@@ -75,17 +89,18 @@ struct FitCommand: ParsableCommand {
         let request = FitRequest(
             path: file, formula: formula, family: family, link: link, weightsColumn: weights,
             control: FitControl(epsilon: epsilon, maxIterations: maxit), confidenceLevel: confidenceLevel,
-            extraMissingTokens: missingTokens)
-        let summary = try Pipeline.fit(request)
-        let warnings = summary.fit.allWarnings + summary.warnings
+            extraMissingTokens: missingTokens, theta: theta, vcov: vcov, clusterColumn: cluster,
+            dispersionTest: dispersionTest)
+        let report = try Pipeline.fit(request)
+        let warnings = report.warnings
         if strict, !warnings.isEmpty {
             throw GLMError.strictWarning(messages: warnings)
         }
         let output: String
         switch format {
-        case .text: output = TextReport.render(summary, dataName: file == "-" ? "stdin" : file)
-        case .json: output = JSONReport.render(summary)
-        case .csv: output = CSVReport.render(summary)
+        case .text: output = TextReport.render(report, dataName: file == "-" ? "stdin" : file)
+        case .json: output = JSONReport.render(report)
+        case .csv: output = CSVReport.render(report)
         }
         Console.writeOutput(output)
         for warning in warnings { Console.warn(warning) }

@@ -37,8 +37,8 @@ struct GoldenReportTests {
 
     @Test(arguments: models)
     func reportMatchesGolden(_ model: Model) throws {
-        let summary = try Pipeline.fit(model.request)
-        let rendered = TextReport.render(summary, dataName: "\(model.name).csv")
+        let report = try Pipeline.fit(model.request)
+        let rendered = TextReport.render(report, dataName: "\(model.name).csv")
         let url = PrintedCases.root.appendingPathComponent("Tests/GLMReportTests/Golden/\(model.name).txt")
         if ProcessInfo.processInfo.environment["GLMFIT_UPDATE_GOLDEN"] == "1" {
             try rendered.write(to: url, atomically: true, encoding: .utf8)

@@ -43,7 +43,7 @@ enum PrintedCases {
         }
     }
 
-    static func summary(_ printed: PrintedCase) throws -> GLMSummary {
+    static func report(_ printed: PrintedCase) throws -> ModelReport {
         try Pipeline.fit(FitRequest(
             path: root.appendingPathComponent(printed.data).path, formula: printed.formula, family: printed.family,
             link: printed.link, weightsColumn: printed.weights,
@@ -64,8 +64,8 @@ enum PrintedCases {
 struct RSummaryParityTests {
     @Test(arguments: PrintedCases.all + PrintedCases.edge)
     func summaryBlockMatchesR(_ printed: PrintedCase) throws {
-        let summary = try PrintedCases.summary(printed)
-        let ours = PrintedCases.summaryBlock(TextReport.render(summary, dataName: "data"))
+        let report = try PrintedCases.report(printed)
+        let ours = PrintedCases.summaryBlock(TextReport.render(report, dataName: "data"))
         let rText = try String(
             contentsOf: PrintedCases.root.appendingPathComponent("Tests/GLMCoreTests/Reference/\(printed.summaries)/\(printed.id).txt"),
             encoding: .utf8)

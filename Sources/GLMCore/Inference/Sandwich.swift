@@ -63,28 +63,8 @@ public struct RobustCovariance: Sendable {
     /// z statistics and normal p-values for every family (`coeftest.glm` uses df = Inf),
     /// and Wald intervals on the normal quantile (`coefci` for glm); exp() columns as
     /// `GLMSummary`. Aliased coefficients get nil entries.
-    public func coefficientTable(for fit: GLMFit, confidenceLevel: Double = 0.95) -> [CoefficientSummary] {
-        let zQuantile = Distributions.qnorm((1 + confidenceLevel) / 2)
-        let hasRatio = GLMSummary.ratioLabel(family: fit.family) != nil
-        var position: [Int: Int] = [:]
-        for (index, column) in columns.enumerated() { position[column] = index }
-        return fit.coefficientNames.enumerated().map { column, name in
-            guard let index = position[column] else {
-                return CoefficientSummary(
-                    term: name, estimate: nil, standardError: nil, statistic: nil, pValue: nil, confidenceLow: nil,
-                    confidenceHigh: nil, ratio: nil, ratioLow: nil, ratioHigh: nil)
-            }
-            let estimate = fit.coefficients[column]
-            let standardError = matrix[index][index].squareRoot()
-            let statistic = estimate / standardError
-            let low = estimate - zQuantile * standardError
-            let high = estimate + zQuantile * standardError
-            return CoefficientSummary(
-                term: name, estimate: estimate, standardError: standardError, statistic: statistic,
-                pValue: 2 * Distributions.pnorm(-abs(statistic)), confidenceLow: low, confidenceHigh: high,
-                ratio: hasRatio ? exp(estimate) : nil, ratioLow: hasRatio ? exp(low) : nil,
-                ratioHigh: hasRatio ? exp(high) : nil)
-        }
+    public func coefficientTable(for fit: GLMFit, confidenceLevel: Double = 0.95) throws -> [CoefficientSummary] {
+        try GLMSummary(fit: fit, confidenceLevel: confidenceLevel, robust: self).coefficients
     }
 }
 

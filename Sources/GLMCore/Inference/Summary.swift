@@ -12,12 +12,56 @@ public struct CoefficientSummary: Sendable, Equatable {
     public let standardError: Double?
     public let statistic: Double?
     public let pValue: Double?
-    public let confidenceLow: Double?
-    public let confidenceHigh: Double?
+    public var confidenceLow: Double?
+    public var confidenceHigh: Double?
     /// exp(estimate) and its interval, for log and logit links.
     public let ratio: Double?
-    public let ratioLow: Double?
-    public let ratioHigh: Double?
+    public var ratioLow: Double?
+    public var ratioHigh: Double?
+
+    /// An aliased coefficient: every value NA.
+    public static func aliased(_ term: String) -> CoefficientSummary {
+        CoefficientSummary(
+            term: term, estimate: nil, standardError: nil, statistic: nil, pValue: nil, confidenceLow: nil,
+            confidenceHigh: nil, ratio: nil, ratioLow: nil, ratioHigh: nil)
+    }
+
+    /// A Wald row: statistic = estimate / se with a t (on `tDegreesOfFreedom`) or normal
+    /// p-value, and the interval estimate ± z·se on the normal quantile (R's
+    /// `confint.default`, used even for t models); exp() of all three when `withRatio`.
+    public static func wald(
+        term: String, estimate: Double, standardError: Double, tDegreesOfFreedom: Double?, normalQuantile: Double,
+        withRatio: Bool
+    ) -> CoefficientSummary {
+        let statistic = estimate / standardError
+        let pValue = tDegreesOfFreedom.map { 2 * Distributions.pt(-abs(statistic), df: $0) }
+            ?? 2 * Distributions.pnorm(-abs(statistic))
+        let low = estimate - normalQuantile * standardError
+        let high = estimate + normalQuantile * standardError
+        return CoefficientSummary(
+            term: term, estimate: estimate, standardError: standardError, statistic: statistic, pValue: pValue,
+            confidenceLow: low, confidenceHigh: high, ratio: withRatio ? exp(estimate) : nil,
+            ratioLow: withRatio ? exp(low) : nil, ratioHigh: withRatio ? exp(high) : nil)
+    }
+}
+
+/// Where the standard errors come from.
+public enum StandardErrorSource: Sendable, Equatable {
+    /// dispersion × (XᵀWX)⁻¹, as `summary.glm`.
+    case model
+    /// A sandwich estimator (`sandwich::vcovHC`), tests as `lmtest::coeftest` (z).
+    case sandwich(SandwichType)
+    /// Clustered (`sandwich::vcovCL`) on a column with this many clusters.
+    case clustered(SandwichType, column: String, clusters: Int, adjusted: Bool)
+
+    /// The name scripts see in JSON: "model", "HC3", "cluster-HC0".
+    public var name: String {
+        switch self {
+        case .model: return "model"
+        case let .sandwich(type): return type.rawValue
+        case let .clustered(type, _, _, _): return "cluster-\(type.rawValue)"
+        }
+    }
 }
 
 /// R's `summary.glm` plus the intervals and likelihood figures, a pure function of a fit.
@@ -25,20 +69,21 @@ public struct GLMSummary: Sendable {
     public let fit: GLMFit
     public let dispersion: Double
     public let dispersionEstimated: Bool
-    /// "z" when the dispersion is fixed, "t" when it is estimated.
+    /// "z" when the dispersion is fixed or the covariance is robust, "t" otherwise.
     public let usesTStatistic: Bool
-    public let coefficients: [CoefficientSummary]
+    public var coefficients: [CoefficientSummary]
     /// Covariance of the non-aliased coefficients, in their order (R's `vcov`).
     public let vcov: [[Double]]
     public let vcovNames: [String]
+    public let standardErrors: StandardErrorSource
     public let confidenceLevel: Double
-    public let intervalMethod: IntervalMethod
+    public var intervalMethod: IntervalMethod
     public let logLikelihood: Double?
     /// The parameters the log-likelihood counts: the rank, plus one where a dispersion is
     /// estimated (gaussian, Gamma, inverse gaussian), as R's `logLik.glm`.
     public let logLikelihoodDegreesOfFreedom: Int
     public let bic: Double?
-    /// Warnings R's `summary.glm` gives (about the dispersion).
+    /// Warnings R's `summary.glm` gives (about the dispersion) and the sandwich's.
     public let warnings: [String]
     /// What exp(estimate) means for this family and link, or nil when it is not reported.
     public let ratioLabel: String?
@@ -49,9 +94,10 @@ public struct GLMSummary: Sendable {
     ///     t tests).
     ///   - additionalParameters: parameters estimated besides the coefficients and the
     ///     dispersion (1 for glm.nb's theta), counted in the log-likelihood's df and BIC.
+    ///   - robust: a sandwich covariance to use instead of the model's, with z tests.
     public init(
         fit: GLMFit, confidenceLevel: Double = 0.95, dispersion knownDispersion: Double? = nil,
-        additionalParameters: Int = 0
+        additionalParameters: Int = 0, robust: RobustCovariance? = nil, clusterColumn: String? = nil
     ) throws {
         let family = fit.family
         let rank = fit.rank
@@ -78,47 +124,47 @@ public struct GLMSummary: Sendable {
                 dispersion = .nan
             }
         }
+        // The kept columns: rFactor's columns are in pivot order, and the kept columns keep
+        // design order, so pivot order and design order agree on them.
         let kept: [Int] = fit.irls.solution.map { Array($0.pivot[..<rank]).sorted() } ?? []
-        let unscaled = try fit.irls.solution.map { try LinearAlgebra.inverseFromCholesky($0.rFactor, order: rank) } ?? []
-        // rFactor's columns are in pivot order; kept columns keep design order, so pivot
-        // order and design order agree on them.
-        var covariance = [[Double]](repeating: [Double](repeating: 0, count: rank), count: rank)
-        for i in 0..<rank {
-            for j in 0..<rank { covariance[i][j] = dispersion * unscaled[i + j * rank] }
+        var covariance: [[Double]]
+        let source: StandardErrorSource
+        if let robust {
+            covariance = robust.matrix
+            warnings += robust.warnings
+            if let clusters = robust.clusterCount {
+                source = .clustered(robust.type, column: clusterColumn ?? "cluster", clusters: clusters,
+                                    adjusted: robust.clusterAdjusted)
+            } else {
+                source = .sandwich(robust.type)
+            }
+        } else {
+            let unscaled = try fit.irls.solution.map { try LinearAlgebra.inverseFromCholesky($0.rFactor, order: rank) } ?? []
+            covariance = [[Double]](repeating: [Double](repeating: 0, count: rank), count: rank)
+            for i in 0..<rank {
+                for j in 0..<rank { covariance[i][j] = dispersion * unscaled[i + j * rank] }
+            }
+            source = .model
         }
+        let useT = estimated && robust == nil
         let zQuantile = Distributions.qnorm((1 + confidenceLevel) / 2)
         let ratioLabel = GLMSummary.ratioLabel(family: family)
-        var rows: [CoefficientSummary] = []
         var keptPosition: [Int: Int] = [:]
         for (position, column) in kept.enumerated() { keptPosition[column] = position }
-        for (column, name) in fit.coefficientNames.enumerated() {
-            guard let position = keptPosition[column] else {
-                rows.append(CoefficientSummary(
-                    term: name, estimate: nil, standardError: nil, statistic: nil, pValue: nil, confidenceLow: nil,
-                    confidenceHigh: nil, ratio: nil, ratioLow: nil, ratioHigh: nil))
-                continue
-            }
-            let estimate = fit.coefficients[column]
-            let standardError = covariance[position][position].squareRoot()
-            let statistic = estimate / standardError
-            let pValue = estimated
-                ? 2 * Distributions.pt(-abs(statistic), df: Double(dfResidual))
-                : 2 * Distributions.pnorm(-abs(statistic))
-            let low = estimate - zQuantile * standardError
-            let high = estimate + zQuantile * standardError
-            let hasRatio = ratioLabel != nil
-            rows.append(CoefficientSummary(
-                term: name, estimate: estimate, standardError: standardError, statistic: statistic, pValue: pValue,
-                confidenceLow: low, confidenceHigh: high, ratio: hasRatio ? exp(estimate) : nil,
-                ratioLow: hasRatio ? exp(low) : nil, ratioHigh: hasRatio ? exp(high) : nil))
+        self.coefficients = fit.coefficientNames.enumerated().map { column, name in
+            guard let position = keptPosition[column] else { return .aliased(name) }
+            return .wald(
+                term: name, estimate: fit.coefficients[column], standardError: covariance[position][position].squareRoot(),
+                tDegreesOfFreedom: useT ? Double(dfResidual) : nil, normalQuantile: zQuantile,
+                withRatio: ratioLabel != nil)
         }
         self.fit = fit
         self.dispersion = dispersion
         self.dispersionEstimated = estimated
-        self.usesTStatistic = estimated
-        self.coefficients = rows
+        self.usesTStatistic = useT
         self.vcov = covariance
         self.vcovNames = kept.map { fit.coefficientNames[$0] }
+        self.standardErrors = source
         self.confidenceLevel = confidenceLevel
         self.intervalMethod = .wald
         self.ratioLabel = ratioLabel
@@ -141,7 +187,7 @@ public struct GLMSummary: Sendable {
 
     /// Odds ratios for logit, risk ratios for binomial log, rate ratios for count log
     /// links, mean ratios for other log links.
-    static func ratioLabel(family: Family) -> String? {
+    public static func ratioLabel(family: Family) -> String? {
         switch family.link {
         case .logit: return "Odds ratio"
         case .log:
