@@ -94,3 +94,29 @@ struct RSummaryParityTests {
         }
     }
 }
+
+@Suite("Negative binomial report equals R's print of summary(glm.nb)")
+struct NegativeBinomialParityTests {
+    /// From "Coefficients:" to " 2 x log-likelihood", theta's lines included.
+    static func block(_ text: String) -> [String] {
+        let lines = text.components(separatedBy: "\n")
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("Coefficients:") }),
+              let end = lines.firstIndex(where: { $0.hasPrefix(" 2 x log-likelihood") }) else { return [] }
+        return Array(lines[start...end])
+    }
+
+    @Test(arguments: [
+        ("negbin_quine", "quine.csv", "Days ~ Sex/(Age + Eth*Lrn)"),
+        ("negbin_epil", "epil.csv", "y ~ lbase*trt + lage + V4"),
+    ])
+    func matchesR(_ name: String, _ data: String, _ formula: String) throws {
+        let report = try Pipeline.fit(FitRequest(
+            path: PrintedCases.root.appendingPathComponent("Examples/\(data)").path, formula: formula,
+            family: "negative-binomial"))
+        let rText = try String(
+            contentsOf: PrintedCases.root.appendingPathComponent("Tests/GLMReportTests/Golden/R/\(name).txt"), encoding: .utf8)
+        let theirs = Self.block(rText)
+        #expect(!theirs.isEmpty)
+        #expect(Self.block(TextReport.render(report, dataName: data)) == theirs)
+    }
+}
