@@ -1,0 +1,232 @@
+import Foundation
+import Testing
+@testable import GLMCore
+
+// Fixtures: Reference/inference_reference.json, made by make_inference_reference.R from
+// cases.tsv + inference_cases.tsv (models), comparisons.tsv and hypotheses.tsv, with
+// R 4.2.2, MASS 7.3-58.2 and car 3.1-1. NA/NaN are null.
+
+struct ProfileGridFixture: Decodable, Sendable {
+    let x: [Double]
+    let z: [Double]
+}
+
+struct ProfileFixture: Decodable, Sendable {
+    let level: Double
+    let low: [Double?]?
+    let high: [Double?]?
+    let warnings: [String]?
+    let grids: [ProfileGridFixture?]?
+    let error: String?
+}
+
+struct AnovaFixture: Decodable, Sendable {
+    let test: String?
+    let terms: [String]?
+    let df: [Double?]?
+    let deviance: [Double?]?
+    let resid_df: [Double?]?
+    let resid_deviance: [Double?]?
+    let statistic: [Double?]?
+    let p_value: [Double?]?
+    let dispersion: Double?
+    let warnings: [String]?
+    let error: String?
+}
+
+struct DropOneFixture: Decodable, Sendable {
+    let test: String?
+    let terms: [String]?
+    let df: [Double?]?
+    let deviance: [Double?]?
+    let aic: [Double?]?
+    let statistic_name: String?
+    let statistic: [Double?]?
+    let p_value: [Double?]?
+    let warnings: [String]?
+    let error: String?
+}
+
+struct InferenceModelFixture: Decodable, Sendable, CustomTestStringConvertible {
+    let id: String
+    let data: String
+    let formula: String
+    let family: String
+    let link: String
+    let weights: String?
+    let coef_names: [String]
+    let coefficients: [Double?]
+    let deviance: Double
+    let dispersion: Double?
+    let profiles: [ProfileFixture]
+    let anova_chisq: AnovaFixture
+    let anova_f: AnovaFixture
+    let drop1_lrt: DropOneFixture
+    let drop1_f: DropOneFixture
+
+    var testDescription: String { id }
+}
+
+struct ComparisonFixture: Decodable, Sendable, CustomTestStringConvertible {
+    let id: String
+    let `case`: String
+    let reduced: String
+    let test: String
+    let resid_df: [Double]
+    let resid_deviance: [Double]
+    let df: [Double?]
+    let deviance: [Double?]
+    let statistic: [Double?]
+    let p_value: [Double?]
+    let dispersion: Double
+    let warnings: [String]
+
+    var testDescription: String { id }
+}
+
+struct HypothesisFixture: Decodable, Sendable, CustomTestStringConvertible {
+    let id: String
+    let `case`: String
+    let restrictions: String
+    let test: String
+    let res_df: [Double]
+    let df: Double
+    let statistic: Double
+    let p_value: Double
+    let value: [Double]
+    let vcov: [Double]
+
+    var testDescription: String { id }
+}
+
+private struct InferenceReferenceFile: Decodable {
+    let models: [InferenceModelFixture]
+    let comparisons: [ComparisonFixture]
+    let hypotheses: [HypothesisFixture]
+}
+
+enum InferenceFixtures {
+    private static let file: InferenceReferenceFile? = {
+        let path = Repository.path("Tests/GLMCoreTests/Reference/inference_reference.json")
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(InferenceReferenceFile.self, from: data)
+    }()
+
+    static let models: [InferenceModelFixture] = file?.models ?? []
+    static let comparisons: [ComparisonFixture] = file?.comparisons ?? []
+    static let hypotheses: [HypothesisFixture] = file?.hypotheses ?? []
+
+    static func model(_ id: String) -> InferenceModelFixture? { models.first { $0.id == id } }
+
+    static func table(_ model: InferenceModelFixture) throws -> Table { try loadExample(model.data) }
+
+    static func fit(_ model: InferenceModelFixture) throws -> GLMFit {
+        try fit(formula: model.formula, family: model.family, link: model.link, weights: model.weights,
+                table: try table(model))
+    }
+
+    static func fit(formula: String, family: String, link: String, weights: String?, table: Table) throws -> GLMFit {
+        let frame = try ModelFrame(table: table, formula: try Formula.parse(formula), weightsColumn: weights)
+        let design = try Design(frame: frame)
+        guard let kind = Family.Kind(name: family), let link = Link(name: link) else {
+            throw GLMError.unknownFamily(name: family, known: [])
+        }
+        return try GLMFit.fit(design: design, family: try Family(kind: kind, link: link))
+    }
+}
+
+@Suite("Profile-likelihood intervals match MASS")
+struct ProfileReferenceTests {
+    // Intervals: MASS interpolates a spline through the same grid, so following its grid
+    // and interpolation exactly gives agreement far below the 1e-4 the issue asks for.
+    static let intervalTolerance = 1e-6
+    // Grid points: the refitted deviances agree to IRLS precision.
+    static let gridTolerance = 1e-7
+
+    /// Profiles whose refits do not converge in R or here (a separated factor level: the
+    /// deviance after 25 iterations depends on every rounding along the way). The other
+    /// coefficients of the same fit still match.
+    static let nonConvergedProfiles: [String: Set<String>] = [
+        "binomial_snails_separated": ["factor(Exposure)2", "factor(Exposure)4"],
+    ]
+
+    @Test func fixtureLoaded() {
+        #expect(InferenceFixtures.models.count >= 60)
+    }
+
+    @Test(arguments: InferenceFixtures.models)
+    func matchesMASS(_ model: InferenceModelFixture) throws {
+        let fit = try InferenceFixtures.fit(model)
+        for reference in model.profiles {
+            let id = "\(model.id) @\(reference.level)"
+            if let error = reference.error {
+                #expect(throws: GLMError.self, "\(id): R failed with \(error)") {
+                    _ = try ProfileLikelihood.intervals(fit: fit, level: reference.level)
+                }
+                continue
+            }
+            let result = try ProfileLikelihood.intervals(fit: fit, level: reference.level)
+            let low = reference.low ?? []
+            let high = reference.high ?? []
+            #expect(result.intervals.count == low.count, "\(id): count")
+            let skipped = Self.nonConvergedProfiles[model.id] ?? []
+            // R's warnings (glm.fit's, approx's), except the one glm.fit's initialisation
+            // repeats for every refit of a non-integer binomial response.
+            let rWarnings = Set((reference.warnings ?? []).filter { !$0.hasPrefix("non-integer") })
+            #expect(Set(result.warnings) == rWarnings, "\(id): warnings \(result.warnings) vs R \(rWarnings)")
+            for (index, interval) in result.intervals.enumerated() where index < low.count && !skipped.contains(interval.term) {
+                let scale = max(abs(low[index] ?? 0), abs(high[index] ?? 0), 1e-12)
+                expectClose(interval.low, low[index], relative: Self.intervalTolerance, absolute: 1e-9 * scale,
+                            "\(id) \(interval.term) low")
+                expectClose(interval.high, high[index], relative: Self.intervalTolerance, absolute: 1e-9 * scale,
+                            "\(id) \(interval.term) high")
+            }
+            for (index, grid) in (reference.grids ?? []).enumerated() {
+                let profile = result.profile.profiles[index]
+                guard let grid else {
+                    #expect(profile == nil, "\(id): profile \(index) should be absent")
+                    continue
+                }
+                guard let profile else {
+                    Issue.record("\(id): no profile for \(model.coef_names[index])")
+                    continue
+                }
+                if skipped.contains(profile.term) { continue }
+                compareGrid(profile, grid, maximumZ: result.profile.maximumZ, id: id)
+            }
+        }
+    }
+
+    /// Compares a profile with MASS's grid point by point outwards from the estimate.
+    /// A grid may be one point longer on a side where the last common point sits on
+    /// zmax itself: there the stopping test |z| < zmax is decided by the last bit of the
+    /// deviance (Gaussian identity fits, where z is exactly linear in the coefficient).
+    func compareGrid(_ profile: CoefficientProfile, _ grid: ProfileGridFixture, maximumZ: Double, id: String) {
+        guard let ourCenter = profile.z.firstIndex(of: 0), let theirCenter = grid.z.firstIndex(of: 0) else {
+            Issue.record("\(id) \(profile.term): no estimate in the grid")
+            return
+        }
+        for direction in [-1, 1] {
+            var offset = 0
+            while true {
+                let ours = ourCenter + direction * offset
+                let theirs = theirCenter + direction * offset
+                let haveOurs = ours >= 0 && ours < profile.z.count
+                let haveTheirs = theirs >= 0 && theirs < grid.z.count
+                if !haveOurs && !haveTheirs { break }
+                if haveOurs != haveTheirs {
+                    let previous = offset - 1
+                    let lastZ = profile.z[ourCenter + direction * previous]
+                    #expect(abs(abs(lastZ) - maximumZ) <= 1e-6 * maximumZ,
+                            "\(id) \(profile.term): grid ends differ (ours \(profile.z.count) points, MASS \(grid.z.count))")
+                    break
+                }
+                expectClose(profile.values[ours], grid.x[theirs], relative: Self.gridTolerance, absolute: 1e-12,
+                            "\(id) \(profile.term) grid x[\(theirs)]")
+                expectClose(profile.z[ours], grid.z[theirs], relative: Self.gridTolerance, absolute: 1e-7,
+                            "\(id) \(profile.term) grid z[\(theirs)]")
+                offset += 1
+            }
+        }
+    }
+}
