@@ -230,3 +230,110 @@ struct ProfileReferenceTests {
         }
     }
 }
+
+/// Shared assertions for deviance tables: deviances to 1e-8 relative, statistics and
+/// p-values to 1e-6 relative. Deviance differences get an absolute floor of 1e-9 × the
+/// residual deviance they are differences of (cancellation), statistics the same floor
+/// scaled by the dispersion.
+enum DevianceAssertions {
+    static let devianceTolerance = 1e-8
+    static let statisticTolerance = 1e-6
+
+    static func int(_ value: Double?) -> Int? { value.map { Int($0.rounded()) } }
+
+    static func checkRow(
+        id: String, df: Int?, deviance: Double?, statistic: Double?, pValue: Double?,
+        rDf: Double?, rDeviance: Double?, rStatistic: Double?, rPValue: Double?, scale: Double, dispersion: Double,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(df == int(rDf), "\(id): df \(String(describing: df)) vs R \(String(describing: rDf))", sourceLocation: sourceLocation)
+        let floor = 1e-9 * scale
+        expectClose(deviance, rDeviance, relative: devianceTolerance, absolute: floor, "\(id) deviance",
+                    sourceLocation: sourceLocation)
+        expectClose(statistic, rStatistic, relative: statisticTolerance, absolute: floor / dispersion,
+                    "\(id) statistic", sourceLocation: sourceLocation)
+        expectClose(pValue, rPValue, relative: statisticTolerance, absolute: 1e-12, "\(id) p-value",
+                    sourceLocation: sourceLocation)
+    }
+
+    /// R's warnings, without the one glm.fit repeats for non-integer binomial counts
+    /// when glmfit does not refit (R warns from every glm.fit call).
+    static func checkWarnings(_ ours: [String], _ theirs: [String]?, id: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(Set(ours) == Set(theirs ?? []), "\(id): warnings \(ours) vs R \(theirs ?? [])", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("Analysis of deviance matches R's anova.glm and drop1.glm")
+struct AnovaReferenceTests {
+    @Test(arguments: InferenceFixtures.models)
+    func sequentialMatchesR(_ model: InferenceModelFixture) throws {
+        let fit = try InferenceFixtures.fit(model)
+        for (test, reference) in [(DevianceTest.chisq, model.anova_chisq), (.f, model.anova_f)] {
+            let id = "\(model.id) anova \(test.rawValue)"
+            let table = try AnalysisOfDeviance.sequential(fit: fit, test: test)
+            #expect(table.rows.map(\.term) == reference.terms ?? [], "\(id): terms")
+            expectClose(table.dispersion, reference.dispersion, relative: 1e-6, "\(id) dispersion")
+            DevianceAssertions.checkWarnings(table.warnings, reference.warnings, id: id)
+            for (index, row) in table.rows.enumerated() where index < (reference.terms?.count ?? 0) {
+                let rowId = "\(id) \(row.term)"
+                #expect(row.residualDf == DevianceAssertions.int(reference.resid_df?[index]), "\(rowId): resid df")
+                expectClose(row.residualDeviance, reference.resid_deviance?[index], relative: DevianceAssertions.devianceTolerance,
+                            absolute: 1e-10, "\(rowId) resid deviance")
+                let previous = index > 0 ? (reference.resid_deviance?[index - 1] ?? 0) ?? 0 : 0
+                DevianceAssertions.checkRow(
+                    id: rowId, df: row.df, deviance: row.deviance, statistic: row.statistic, pValue: row.pValue,
+                    rDf: reference.df?[index] ?? nil, rDeviance: reference.deviance?[index] ?? nil,
+                    rStatistic: reference.statistic?[index] ?? nil, rPValue: reference.p_value?[index] ?? nil,
+                    scale: previous, dispersion: table.dispersion)
+            }
+        }
+    }
+
+    @Test(arguments: InferenceFixtures.models)
+    func dropOneMatchesR(_ model: InferenceModelFixture) throws {
+        let fit = try InferenceFixtures.fit(model)
+        for (test, reference) in [(DevianceTest.chisq, model.drop1_lrt), (.f, model.drop1_f)] {
+            let id = "\(model.id) drop1 \(test.rawValue)"
+            let table = try AnalysisOfDeviance.dropOne(fit: fit, test: test)
+            #expect(table.rows.map(\.term) == reference.terms ?? [], "\(id): terms")
+            #expect(table.statisticName == reference.statistic_name, "\(id): statistic name")
+            DevianceAssertions.checkWarnings(table.warnings, reference.warnings, id: id)
+            let fullDeviance = fit.deviance
+            for (index, row) in table.rows.enumerated() where index < (reference.terms?.count ?? 0) {
+                let rowId = "\(id) \(row.term)"
+                expectClose(row.deviance, reference.deviance?[index] ?? nil, relative: DevianceAssertions.devianceTolerance,
+                            absolute: 1e-10, "\(rowId) deviance")
+                expectClose(row.aic, reference.aic?[index] ?? nil, relative: DevianceAssertions.devianceTolerance, "\(rowId) AIC")
+                DevianceAssertions.checkRow(
+                    id: rowId, df: row.df, deviance: nil, statistic: row.statistic, pValue: row.pValue,
+                    rDf: reference.df?[index] ?? nil, rDeviance: nil, rStatistic: reference.statistic?[index] ?? nil,
+                    rPValue: reference.p_value?[index] ?? nil, scale: fullDeviance,
+                    dispersion: fit.family.kind == .gaussian ? fullDeviance / Double(fit.design.rowCount) : table.dispersion)
+            }
+        }
+    }
+
+    @Test(arguments: InferenceFixtures.comparisons)
+    func nestedComparisonMatchesR(_ reference: ComparisonFixture) throws {
+        let model = try #require(InferenceFixtures.model(reference.case))
+        let table = try InferenceFixtures.table(model)
+        let full = try InferenceFixtures.fit(formula: model.formula, family: model.family, link: model.link,
+                                             weights: model.weights, table: table)
+        let test = try #require(DevianceTest(rawValue: reference.test))
+        let comparison = try AnalysisOfDeviance.compare(full: full, reducedFormula: reference.reduced, table: table, test: test)
+        let id = reference.id
+        #expect(comparison.rows.count == 2)
+        expectClose(comparison.dispersion, reference.dispersion, relative: 1e-6, "\(id) dispersion")
+        DevianceAssertions.checkWarnings(comparison.warnings, reference.warnings, id: id)
+        for (index, row) in comparison.rows.enumerated() {
+            #expect(row.residualDf == Int(reference.resid_df[index]), "\(id): resid df")
+            expectClose(row.residualDeviance, reference.resid_deviance[index], relative: DevianceAssertions.devianceTolerance,
+                        absolute: 1e-10, "\(id) resid deviance")
+            DevianceAssertions.checkRow(
+                id: "\(id) row \(index + 1)", df: row.df, deviance: row.deviance, statistic: row.statistic,
+                pValue: row.pValue, rDf: reference.df[index], rDeviance: reference.deviance[index],
+                rStatistic: reference.statistic[index], rPValue: reference.p_value[index],
+                scale: reference.resid_deviance[0], dispersion: comparison.dispersion)
+        }
+    }
+}
