@@ -337,3 +337,32 @@ struct AnovaReferenceTests {
         }
     }
 }
+
+@Suite("Wald tests of linear hypotheses match car::linearHypothesis")
+struct WaldReferenceTests {
+    static let tolerance = 1e-6
+
+    @Test(arguments: InferenceFixtures.hypotheses)
+    func matchesCar(_ reference: HypothesisFixture) throws {
+        let model = try #require(InferenceFixtures.model(reference.case))
+        let fit = try InferenceFixtures.fit(model)
+        let test = try #require(DevianceTest(rawValue: reference.test))
+        let result = try WaldTest.test(fit: fit, hypothesis: reference.restrictions, test: test)
+        let id = reference.id
+        #expect(result.df == Int(reference.df), "\(id): df")
+        #expect([result.residualDf + result.df, result.residualDf] == reference.res_df.map { Int($0) }, "\(id): Res.Df")
+        // Statistics near 0 (a restriction that holds exactly in the data) are rounding noise in both.
+        let scale = reference.vcov.map(abs).max() ?? 1
+        expectClose(result.statistic, reference.statistic, relative: Self.tolerance, absolute: 1e-12, "\(id) statistic")
+        expectClose(result.pValue, reference.p_value, relative: Self.tolerance, absolute: 1e-12, "\(id) p-value")
+        for (index, value) in reference.value.enumerated() where index < result.estimates.count {
+            expectClose(result.estimates[index], value, relative: Self.tolerance, absolute: 1e-9 * scale.squareRoot(), "\(id) L b - r [\(index)]")
+        }
+        let q = result.df
+        for (index, value) in reference.vcov.enumerated() where index < q * q {
+            // R stores the q × q matrix column by column.
+            expectClose(result.covariance[index % q][index / q], value, relative: Self.tolerance, absolute: 1e-12 * scale,
+                        "\(id) L V L' [\(index)]")
+        }
+    }
+}
