@@ -137,9 +137,11 @@ enum InferenceFixtures {
 
 @Suite("Profile-likelihood intervals match MASS")
 struct ProfileReferenceTests {
-    // Intervals: MASS interpolates a spline through the same grid, so following its grid
-    // and interpolation exactly gives agreement far below the 1e-4 the issue asks for.
-    static let intervalTolerance = 1e-6
+    // Intervals: following MASS's grid, spline and interpolation exactly gives agreement
+    // to ~1e-10 relative (the issue asks for 1e-4); 1e-9 is asserted. The uncentred cubic
+    // in Year (condition number 7e17, see README.md) agrees to 2e-8 and gets 1e-7.
+    static let intervalTolerance = 1e-9
+    static let illConditionedTolerance: [String: Double] = ["gaussian_longley_cubic": 1e-7]
     // Grid points: the refitted deviances agree to IRLS precision.
     static let gridTolerance = 1e-7
 
@@ -174,11 +176,13 @@ struct ProfileReferenceTests {
             // repeats for every refit of a non-integer binomial response.
             let rWarnings = Set((reference.warnings ?? []).filter { !$0.hasPrefix("non-integer") })
             #expect(Set(result.warnings) == rWarnings, "\(id): warnings \(result.warnings) vs R \(rWarnings)")
+            let tolerance = Self.illConditionedTolerance[model.id] ?? Self.intervalTolerance
             for (index, interval) in result.intervals.enumerated() where index < low.count && !skipped.contains(interval.term) {
+                // Bounds near 0 are compared against the interval's width.
                 let scale = max(abs(low[index] ?? 0), abs(high[index] ?? 0), 1e-12)
-                expectClose(interval.low, low[index], relative: Self.intervalTolerance, absolute: 1e-9 * scale,
+                expectClose(interval.low, low[index], relative: tolerance, absolute: 1e-12 * scale,
                             "\(id) \(interval.term) low")
-                expectClose(interval.high, high[index], relative: Self.intervalTolerance, absolute: 1e-9 * scale,
+                expectClose(interval.high, high[index], relative: tolerance, absolute: 1e-12 * scale,
                             "\(id) \(interval.term) high")
             }
             for (index, grid) in (reference.grids ?? []).enumerated() {
