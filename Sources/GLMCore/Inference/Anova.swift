@@ -41,8 +41,8 @@ public struct DevianceTable: Sendable {
     /// The F test's denominator degrees of freedom; nil when the dispersion is taken as
     /// known (R's `df.dispersion = Inf`).
     public let dispersionDf: Int?
-    /// R's column heading for `statistic` ("Deviance" is the χ² statistic when the
-    /// dispersion is 1, so R prints no separate column) and for the p-value.
+    /// A heading for `statistic`: "F", or "Chi" for the scaled deviance (R prints no
+    /// column for it: with dispersion 1 it is the Deviance column), and R's p-value heading.
     public var statisticName: String { test == .f ? "F" : "Chi" }
     public var pValueName: String { test == .f ? "Pr(>F)" : "Pr(>Chi)" }
     /// R's warnings, each once.
@@ -281,8 +281,8 @@ public enum AnalysisOfDeviance {
     /// `anova(reduced, full, test = ...)`), after checking that both were fitted to the
     /// same rows, response, weights and family, and that the reduced model is nested:
     /// every column of its design, and the difference of the offsets, lies in the
-    /// column space of the full design (so `y ~ x` is nested in `y ~ poly-free
-    /// reparametrisations` such as `y ~ g/x - 1`, not only in supersets of its terms).
+    /// column space of the full design. This accepts more than a subset of terms:
+    /// `y ~ x + g` is nested in `y ~ g/x - 1`, and `y ~ g + offset(x)` in `y ~ g + x`.
     ///
     /// The dispersion is the full model's; F uses (df, df_residual(full)), or ∞ when
     /// the dispersion is 1.
