@@ -28,6 +28,8 @@ public struct GLMFit: Sendable {
     public var rank: Int { irls.rank }
     public var deviance: Double { irls.deviance }
     public var aliased: [Bool] { irls.coefficients.map(\.isNaN) }
+    /// Rows with non-zero prior weight (R's `n.ok`, and `nobs()` for a glm).
+    public var observationCount: Int { response.priorWeights.filter { $0 != 0 }.count }
 
     /// Fits `design` by IRLS as `glm()` does, including the null deviance (a real
     /// intercept-only fit when there is an offset and an intercept).

@@ -41,13 +41,27 @@ public enum GLMError: Error, Equatable, Sendable {
     /// A cluster variable for robust standard errors that cannot be used (missing value).
     case invalidCluster(column: String, line: Int, message: String)
 
+    // MARK: Inference requests (restrictions and coefficient names: 64; the rest: 65)
+    /// A restriction names a coefficient the model does not have.
+    case unknownCoefficient(name: String, suggestions: [String])
+    /// A restriction involves a coefficient that is aliased (NA) in the fit.
+    case aliasedCoefficient(name: String)
+    /// A restriction that cannot be read as a linear equation in the coefficients.
+    case invalidRestriction(restriction: String, message: String)
+    /// A restriction that is a linear combination of the ones before it (redundant or contradictory).
+    case redundantRestriction(restriction: String, earlier: [String])
+    /// A model comparison whose smaller model is not nested in the larger one.
+    case modelsNotNested(reduced: String, full: String, reason: String)
+    /// Profiling found a smaller deviance than the fit's: the fit had not converged.
+    case profileFoundBetterFit(coefficient: String)
+
     /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT).
     public var exitStatus: Int32 {
         switch self {
         case .fileNotFound, .unreadableInput:
             return 66
         case .formulaSyntax, .unknownColumn, .unknownFamily, .unknownLink, .linkNotAllowed,
-             .invalidOption:
+             .invalidOption, .unknownCoefficient, .invalidRestriction:
             return 64
         case .strictWarning:
             return 3
@@ -121,6 +135,21 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "--strict: the fit gave \(noun), so no result is written: " + messages.joined(separator: "; ")
         case let .invalidCluster(column, line, message):
             return "cluster column '\(column)', line \(line): \(message)"
+        case let .unknownCoefficient(name, suggestions):
+            if suggestions.isEmpty { return "no coefficient named '\(name)' in the model" }
+            let list = suggestions.map { "'\($0)'" }.joined(separator: ", ")
+            return "no coefficient named '\(name)' in the model; did you mean \(list)?"
+        case let .aliasedCoefficient(name):
+            return "coefficient '\(name)' is aliased (not estimable, NA) in this fit and cannot be tested"
+        case let .invalidRestriction(restriction, message):
+            return "invalid restriction '\(restriction)': \(message)"
+        case let .redundantRestriction(restriction, earlier):
+            let list = earlier.map { "'\($0)'" }.joined(separator: ", ")
+            return "restriction '\(restriction)' is a linear combination of \(list): the restrictions are redundant or contradictory; remove it"
+        case let .modelsNotNested(reduced, full, reason):
+            return "cannot compare '\(reduced)' with '\(full)': \(reason)"
+        case let .profileFoundBetterFit(coefficient):
+            return "profiling '\(coefficient)' has found a better solution, so the original fit had not converged"
         }
     }
 }
