@@ -17,11 +17,22 @@ public struct FitRequest: Sendable {
     public var clusterColumn: String?
     /// Cameron & Trivedi's overdispersion test for poisson fits.
     public var dispersionTest: Bool
+    public var intervalMethod: IntervalMethod
+    /// R's sequential `anova(fit)`.
+    public var anova: Bool
+    /// R's `drop1(fit)`.
+    public var dropOne: Bool
+    /// A smaller model's formula to test against the fitted one.
+    public var compareFormula: String?
+    /// Linear hypotheses for joint Wald tests, one test per entry.
+    public var waldHypotheses: [String]
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,
         control: FitControl = FitControl(), confidenceLevel: Double = 0.95, extraMissingTokens: [String] = [],
-        theta: Double? = nil, vcov: String? = nil, clusterColumn: String? = nil, dispersionTest: Bool = false
+        theta: Double? = nil, vcov: String? = nil, clusterColumn: String? = nil, dispersionTest: Bool = false,
+        intervalMethod: IntervalMethod = .wald, anova: Bool = false, dropOne: Bool = false, compareFormula: String? = nil,
+        waldHypotheses: [String] = []
     ) {
         self.path = path
         self.formula = formula
@@ -35,6 +46,11 @@ public struct FitRequest: Sendable {
         self.vcov = vcov
         self.clusterColumn = clusterColumn
         self.dispersionTest = dispersionTest
+        self.intervalMethod = intervalMethod
+        self.anova = anova
+        self.dropOne = dropOne
+        self.compareFormula = compareFormula
+        self.waldHypotheses = waldHypotheses
     }
 }
 
@@ -44,6 +60,13 @@ public struct ModelReport: Sendable {
     /// The negative binomial fit when theta was estimated (glm.nb).
     public let negativeBinomial: NegativeBinomialFit?
     public let dispersionTest: DispersionTestResult?
+    public let profile: ProfileIntervals?
+    public let anova: DevianceTable?
+    public let dropOne: DropOneTable?
+    public let comparison: ModelComparison?
+    /// The reduced model of `comparison`, as written.
+    public let comparedFormula: String?
+    public let waldTests: [WaldTestResult]
 
     public var fit: GLMFit { summary.fit }
 
@@ -53,7 +76,9 @@ public struct ModelReport: Sendable {
         if !summary.fit.divergingTerms.isEmpty {
             all.append(Divergence.warning(for: summary.fit.divergingTerms, family: summary.fit.family))
         }
-        for warning in summary.warnings where !all.contains(warning) { all.append(warning) }
+        let analyses = [summary.warnings, profile?.warnings ?? [], anova?.warnings ?? [], dropOne?.warnings ?? [],
+                         comparison?.warnings ?? []]
+        for warning in analyses.joined() where !all.contains(warning) { all.append(warning) }
         return all
     }
 }
@@ -107,6 +132,12 @@ public enum Pipeline {
         options.naTokens += request.extraMissingTokens
         return try CSVReader.read(path: request.path, options: options) { header in
             var columns = try ModelFrame.requiredColumns(formula: formula, columnNames: header, weightsColumn: request.weightsColumn)
+            if let compareFormula = request.compareFormula {
+                let reduced = try Formula.parse(compareFormula)
+                let response = reduced.response == nil ? formula.response : reduced.response
+                let completed = Formula(text: reduced.text, response: response, predictors: reduced.predictors)
+                columns.formUnion(try ModelFrame.requiredColumns(formula: completed, columnNames: header, weightsColumn: nil))
+            }
             for extra in [request.clusterColumn].compactMap({ $0 }) {
                 guard let index = header.firstIndex(of: extra) else {
                     throw GLMError.unknownColumn(name: extra, suggestions: NameSuggestions.nearest(to: extra, in: header))
@@ -146,10 +177,35 @@ public enum Pipeline {
         } else if let sandwichType {
             robust = try Sandwich.vcovHC(fit, type: sandwichType)
         }
-        let summary = try GLMSummary(
+        var summary = try GLMSummary(
             fit: fit, confidenceLevel: request.confidenceLevel, dispersion: negativeBinomial == nil ? nil : 1,
             additionalParameters: negativeBinomial == nil ? 0 : 1, robust: robust, clusterColumn: request.clusterColumn)
         let dispersionTest = request.dispersionTest ? try DispersionTest.test(fit) : nil
-        return ModelReport(summary: summary, negativeBinomial: negativeBinomial, dispersionTest: dispersionTest)
+
+        var profile: ProfileIntervals?
+        if request.intervalMethod == .profile {
+            let intervals = try ProfileLikelihood.intervals(fit: fit, level: request.confidenceLevel)
+            summary.useProfileIntervals(intervals)
+            profile = intervals
+        }
+        if negativeBinomial != nil, request.anova || request.dropOne || request.compareFormula != nil {
+            throw GLMError.invalidOption(
+                name: request.anova ? "--anova" : (request.dropOne ? "--drop1" : "--compare"),
+                message: "needs a fixed theta for the negative binomial family (MASS re-estimates theta for every "
+                    + "sub-model, which glmfit does not); give --theta")
+        }
+        let anova = request.anova ? try AnalysisOfDeviance.sequential(fit: fit) : nil
+        let dropOne = request.dropOne ? try AnalysisOfDeviance.dropOne(fit: fit) : nil
+        let comparison = try request.compareFormula.map { reduced in
+            try AnalysisOfDeviance.compare(full: fit, reducedFormula: reduced, table: table)
+        }
+        let waldTests = try request.waldHypotheses.map { text in
+            let hypothesis = try LinearHypothesis.parse(text, coefficientNames: fit.coefficientNames, aliased: fit.aliased)
+            return try WaldTest.test(summary: summary, hypothesis: hypothesis, test: robust == nil ? nil : .chisq)
+        }
+        return ModelReport(
+            summary: summary, negativeBinomial: negativeBinomial, dispersionTest: dispersionTest, profile: profile,
+            anova: anova, dropOne: dropOne, comparison: comparison, comparedFormula: request.compareFormula,
+            waldTests: waldTests)
     }
 }

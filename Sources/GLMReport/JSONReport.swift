@@ -77,6 +77,50 @@ public enum JSONReport {
                 ("trafo", .number(test.trafo)),
             ])))
         }
+        if let anova = report.anova {
+            members.append(("anova_test", .string(anova.test.rawValue)))
+            members.append(("anova", .array(anova.rows.map { row in
+                .object([
+                    ("term", .string(row.term)), ("df", row.df.map { .integer($0) } ?? .null),
+                    ("deviance", .number(row.deviance)), ("resid_df", .integer(row.residualDf)),
+                    ("resid_deviance", .number(row.residualDeviance)), ("statistic", .number(row.statistic)),
+                    ("p_value", .number(row.pValue)),
+                ])
+            })))
+        }
+        if let dropOne = report.dropOne {
+            members.append(("drop1_test", .string(dropOne.test.rawValue)))
+            members.append(("drop1", .array(dropOne.rows.map { row in
+                .object([
+                    ("term", .string(row.term)), ("df", row.df.map { .integer($0) } ?? .null),
+                    ("deviance", .number(row.deviance)), ("aic", .number(row.aic)),
+                    ("statistic", .number(row.statistic)), ("p_value", .number(row.pValue)),
+                ])
+            })))
+        }
+        if let comparison = report.comparison {
+            members.append(("comparison", .object([
+                ("test", .string(comparison.test.rawValue)),
+                ("models", .array(comparison.rows.map { row in
+                    .object([
+                        ("formula", .string(row.model)), ("resid_df", .integer(row.residualDf)),
+                        ("resid_deviance", .number(row.residualDeviance)), ("df", row.df.map { .integer($0) } ?? .null),
+                        ("deviance", .number(row.deviance)), ("statistic", .number(row.statistic)),
+                        ("p_value", .number(row.pValue)),
+                    ])
+                })),
+            ])))
+        }
+        if !report.waldTests.isEmpty {
+            members.append(("wald_tests", .array(report.waldTests.map { result in
+                .object([
+                    ("hypothesis", .array(result.hypothesis.descriptions.map { .string($0) })),
+                    ("test", .string(result.test.rawValue)), ("df", .integer(result.df)),
+                    ("resid_df", result.test == .f ? .integer(result.residualDf) : .null),
+                    ("statistic", .number(result.statistic)), ("p_value", .number(result.pValue)),
+                ])
+            })))
+        }
         members.append(("diverging_terms", .array(fit.divergingTerms.map { .string($0) })))
         members.append(("warnings", .array(report.warnings.map { .string($0) })))
         return .object(members)

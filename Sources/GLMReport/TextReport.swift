@@ -30,6 +30,22 @@ public enum TextReport {
             lines.append("")
             lines.append(contentsOf: dispersionTestSection(test))
         }
+        for result in report.waldTests {
+            lines.append("")
+            lines.append(contentsOf: AnalysisReport.wald(result))
+        }
+        if let anova = report.anova {
+            lines.append("")
+            lines.append(contentsOf: AnalysisReport.sequential(anova, fit: report.fit))
+        }
+        if let dropOne = report.dropOne {
+            lines.append("")
+            lines.append(contentsOf: AnalysisReport.dropOne(dropOne, fit: report.fit))
+        }
+        if let comparison = report.comparison {
+            lines.append("")
+            lines.append(contentsOf: AnalysisReport.comparison(comparison, reduced: report.comparedFormula ?? "", fit: report.fit))
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -6,6 +6,8 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, csv
 }
 
+extension IntervalMethod: ExpressibleByArgument {}
+
 struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glmfit",
@@ -82,6 +84,21 @@ struct FitCommand: ParsableCommand {
     @Flag(name: .customLong("dispersion-test"), help: "Test a poisson fit for overdispersion (Cameron & Trivedi, as AER::dispersiontest).")
     var dispersionTest = false
 
+    @Option(help: "Confidence intervals: wald (R's confint.default) or profile (MASS's confint for glm fits).")
+    var ci: IntervalMethod = .wald
+
+    @Flag(help: "Print R's sequential analysis of deviance, anova(fit, test = \"Chisq\" or \"F\").")
+    var anova = false
+
+    @Flag(name: .customLong("drop1"), help: "Print R's single-term deletions, drop1(fit, test = \"LRT\" or \"F\").")
+    var dropOne = false
+
+    @Option(help: ArgumentHelp("Test the fitted model against a smaller nested one, fitted on the same rows (R's anova(reduced, full)).", valueName: "formula"))
+    var compare: String?
+
+    @Option(help: ArgumentHelp("A joint Wald test of linear restrictions, e.g. \"x1, x2\" or \"x1 = x2\" (repeatable; as car::linearHypothesis).", valueName: "restrictions"))
+    var wald: [String] = []
+
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
     var strict = false
 
@@ -90,7 +107,8 @@ struct FitCommand: ParsableCommand {
             path: file, formula: formula, family: family, link: link, weightsColumn: weights,
             control: FitControl(epsilon: epsilon, maxIterations: maxit), confidenceLevel: confidenceLevel,
             extraMissingTokens: missingTokens, theta: theta, vcov: vcov, clusterColumn: cluster,
-            dispersionTest: dispersionTest)
+            dispersionTest: dispersionTest, intervalMethod: ci, anova: anova, dropOne: dropOne, compareFormula: compare,
+            waldHypotheses: wald)
         let report = try Pipeline.fit(request)
         let warnings = report.warnings
         if strict, !warnings.isEmpty {

@@ -120,3 +120,52 @@ struct NegativeBinomialParityTests {
         #expect(Self.block(TextReport.render(report, dataName: data)) == theirs)
     }
 }
+
+@Suite("Analysis-of-deviance tables equal R's print")
+struct AnalysisParityTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let golden: String
+        let data: String
+        let formula: String
+        let family: String
+        var anova = false
+        var dropOne = false
+        var compare: String?
+        var testDescription: String { golden }
+    }
+
+    static let cases = [
+        Case(golden: "anova_dobson", data: "dobson.csv", formula: "counts ~ outcome + treatment", family: "poisson", anova: true),
+        Case(golden: "drop1_dobson", data: "dobson.csv", formula: "counts ~ outcome + treatment", family: "poisson", dropOne: true),
+        Case(golden: "anova_quine", data: "quine.csv", formula: "Days ~ Sex*Age + Eth", family: "quasipoisson", anova: true),
+        Case(golden: "drop1_quine", data: "quine.csv", formula: "Days ~ Sex*Age + Eth", family: "quasipoisson", dropOne: true),
+        Case(golden: "compare_quine", data: "quine.csv", formula: "Days ~ Sex*Age + Eth", family: "quasipoisson",
+             compare: "Days ~ Sex + Eth"),
+        Case(golden: "anova_budworm", data: "budworm.csv", formula: "cbind(numdead, 20 - numdead) ~ sex*ldose",
+             family: "binomial", anova: true),
+        Case(golden: "drop1_budworm", data: "budworm.csv", formula: "cbind(numdead, 20 - numdead) ~ sex*ldose",
+             family: "binomial", dropOne: true),
+    ]
+
+    /// The report's lines from the table's first heading line to its end.
+    static func section(_ text: String, startingWith heading: String) -> [String] {
+        var lines = text.components(separatedBy: "\n")
+        while lines.last == "" { lines.removeLast() }
+        guard let start = lines.firstIndex(of: heading) else { return [] }
+        return Array(lines[start...])
+    }
+
+    @Test(arguments: cases)
+    func tableMatchesR(_ item: Case) throws {
+        let report = try Pipeline.fit(FitRequest(
+            path: PrintedCases.root.appendingPathComponent("Examples/\(item.data)").path, formula: item.formula,
+            family: item.family, anova: item.anova, dropOne: item.dropOne, compareFormula: item.compare))
+        var theirs = try String(
+            contentsOf: PrintedCases.root.appendingPathComponent("Tests/GLMReportTests/Golden/R/\(item.golden).txt"),
+            encoding: .utf8
+        ).components(separatedBy: "\n")
+        while theirs.last == "" { theirs.removeLast() }
+        let heading = item.dropOne ? "Single term deletions" : "Analysis of Deviance Table"
+        #expect(Self.section(TextReport.render(report, dataName: item.data), startingWith: heading) == theirs)
+    }
+}

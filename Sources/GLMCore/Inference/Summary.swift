@@ -185,6 +185,18 @@ public struct GLMSummary: Sendable {
         }
     }
 
+    /// Replaces the Wald intervals with profile-likelihood ones (nil where MASS gives NA).
+    public mutating func useProfileIntervals(_ profile: ProfileIntervals) {
+        let hasRatio = ratioLabel != nil
+        for (index, interval) in profile.intervals.enumerated() where index < coefficients.count {
+            coefficients[index].confidenceLow = interval.low
+            coefficients[index].confidenceHigh = interval.high
+            coefficients[index].ratioLow = hasRatio ? interval.low.map(exp) : nil
+            coefficients[index].ratioHigh = hasRatio ? interval.high.map(exp) : nil
+        }
+        intervalMethod = .profile
+    }
+
     /// Odds ratios for logit, risk ratios for binomial log, rate ratios for count log
     /// links, mean ratios for other log links.
     public static func ratioLabel(family: Family) -> String? {

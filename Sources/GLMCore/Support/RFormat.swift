@@ -180,82 +180,111 @@ public enum RFormat {
         statisticLabel: String, pValueLabel: String,
         digits: Int = 4, signifStars: Bool = true
     ) -> [String] {
-        let rowCount = rowNames.count
-        func column(_ values: [Double?]) -> [Double?] {
-            (0..<rowCount).map { $0 < values.count ? values[$0] : nil }
-        }
-        let estimates = column(estimate), errors = column(stdError)
-        let statistics = column(statistic), pValues = column(pValue)
-        let testDigits = max(1, min(5, digits - 1))
-        let isMissing: (Double?) -> Bool = { $0 == nil || $0?.isNaN == true }
+        printCoefmat(
+            rowNames: rowNames, columnNames: ["Estimate", "Std. Error", statisticLabel, pValueLabel],
+            columns: [estimate, stdError, statistic, pValue], digits: digits, coefficientColumns: [0, 1],
+            testColumns: [2], hasPValue: true, naPrint: "NA", signifStars: signifStars)
+    }
 
-        // Estimate and Std. Error are formatted together, after rounding to enough decimals
-        // for the smallest nonzero magnitude among them.
-        let coefAndError = estimates + errors
-        var coefAndErrorText = [String](repeating: "", count: coefAndError.count)
-        if coefAndError.contains(where: { $0?.isFinite == true }) {
-            let magnitudes = coefAndError.compactMap { $0 }.map(abs).filter { $0.isFinite && $0 != 0 }
+    /// R's `printCoefmat()`: the lines it prints for a numeric matrix given by columns.
+    ///
+    /// - Parameters:
+    ///   - coefficientColumns: R's `cs.ind`, formatted together after rounding to enough
+    ///     decimals for their smallest and largest magnitudes.
+    ///   - testColumns: R's `tst.ind`, rounded to `dig.tst` decimals.
+    ///   - zapColumns: R's `zap.ind`, passed through `zapsmall()` first.
+    ///   - hasPValue: the last column holds p-values (`format.pval`, stars, legend).
+    ///   - naPrint: what an NA cell shows (`"NA"` in summary tables, `""` in anova tables).
+    public static func printCoefmat(
+        rowNames: [String], columnNames: [String], columns rawColumns: [[Double?]], digits: Int,
+        coefficientColumns: [Int], testColumns: [Int], zapColumns: [Int] = [], hasPValue: Bool,
+        naPrint: String, signifStars: Bool = true
+    ) -> [String] {
+        let rowCount = rowNames.count
+        let columnCount = rawColumns.count
+        var columns = rawColumns.map { values in (0..<rowCount).map { $0 < values.count ? values[$0] : nil } }
+        let testDigits = max(1, min(5, digits - 1))
+        let pColumn = hasPValue ? columnCount - 1 : nil
+        for index in zapColumns where index < columnCount { columns[index] = zapSmall(columns[index], digits: digits) }
+        var texts = [[String]](repeating: [String](repeating: "", count: rowCount), count: columnCount)
+
+        // Coefficient-like columns are formatted together, after rounding to enough decimals
+        // for the smallest and largest nonzero magnitudes among them.
+        let joint = coefficientColumns.flatMap { columns[$0] }
+        if joint.contains(where: { $0?.isFinite == true }) {
+            let magnitudes = joint.compactMap { $0 }.map(abs).filter { $0.isFinite && $0 != 0 }
             var decimals = max(1, digits - 1)
             if let smallest = magnitudes.min(), let largest = magnitudes.max() {
                 let digitsBeforePoint = [smallest, largest].map { 1 + Int(log10($0).rounded(.down)) }
                 decimals = max(1, digits - digitsBeforePoint[0], digits - digitsBeforePoint[1])
             }
-            let rounded = coefAndError.map { value in value.map { round($0, digits: decimals) } }
-            coefAndErrorText = format(rounded, digits: digits)
-        }
-
-        // A nonzero value that now reads as zero is reformatted with one digit fewer
-        // (all such cells together, in column order).
-        let needsRedo = coefAndError.indices.filter { i in
-            guard let value = coefAndError[i], !value.isNaN else { return false }
-            guard let shown = parsedNumber(coefAndErrorText[i]) else { return false }
-            return (value == 0) != (shown == 0)
-        }
-        if !needsRedo.isEmpty {
-            let redone = format(needsRedo.map { coefAndError[$0] }, digits: max(1, digits - 1))
-            for (i, text) in zip(needsRedo, redone) { coefAndErrorText[i] = text }
-        }
-
-        var statisticText = format(
-            statistics.map { value in value.map { round($0, digits: testDigits) } }, digits: digits)
-
-        // Missing cells show NA, NaN cells NaN.
-        func markMissing(_ texts: inout [String], _ values: [Double?]) {
-            for i in values.indices where isMissing(values[i]) {
-                texts[i] = values[i] == nil ? "NA" : "NaN"
+            let formatted = format(joint.map { value in value.map { round($0, digits: decimals) } }, digits: digits)
+            for (position, index) in coefficientColumns.enumerated() {
+                texts[index] = Array(formatted[(position * rowCount)..<((position + 1) * rowCount)])
             }
         }
-        markMissing(&coefAndErrorText, coefAndError)
-        markMissing(&statisticText, statistics)
-        var pValueText = [String](repeating: "", count: rowCount)
-        markMissing(&pValueText, pValues)
+        for index in testColumns {
+            texts[index] = format(columns[index].map { value in value.map { round($0, digits: testDigits) } }, digits: digits)
+        }
+        for index in 0..<columnCount where !coefficientColumns.contains(index) && !testColumns.contains(index) && index != pColumn {
+            texts[index] = format(columns[index], digits: digits)
+        }
 
-        let presentP = pValues.indices.filter { !isMissing(pValues[$0]) }
+        // A nonzero value that now reads as zero (or the reverse) is reformatted with one
+        // digit fewer; R does all such cells in one call, column by column.
+        var redo: [(column: Int, row: Int)] = []
+        for index in 0..<columnCount where !testColumns.contains(index) && index != pColumn {
+            for row in 0..<rowCount {
+                guard let value = columns[index][row], !value.isNaN, let shown = parsedNumber(texts[index][row]) else { continue }
+                if (value == 0) != (shown == 0) { redo.append((index, row)) }
+            }
+        }
+        if !redo.isEmpty {
+            let redone = format(redo.map { columns[$0.column][$0.row] }, digits: max(1, digits - 1))
+            for (cell, text) in zip(redo, redone) { texts[cell.column][cell.row] = text }
+        }
+        for index in 0..<columnCount {
+            for row in 0..<rowCount {
+                if columns[index][row] == nil { texts[index][row] = naPrint }
+                else if columns[index][row]?.isNaN == true { texts[index][row] = "NaN" }
+            }
+        }
+
         var showStars = false
-        if !presentP.isEmpty {
-            let formatted = formatPValues(
-                presentP.map { pValues[$0] }, digits: testDigits, eps: Double.ulpOfOne)
-            for (i, text) in zip(presentP, formatted) { pValueText[i] = text }
-            showStars = signifStars && presentP.contains { (pValues[$0] ?? 1) < 0.1 }
+        var stars: [String] = []
+        if let pColumn {
+            let pValues = columns[pColumn]
+            let present = pValues.indices.filter { pValues[$0].map { !$0.isNaN } ?? false }
+            if !present.isEmpty {
+                let formatted = formatPValues(present.map { pValues[$0] }, digits: testDigits, eps: Double.ulpOfOne)
+                for (row, text) in zip(present, formatted) { texts[pColumn][row] = text }
+                showStars = signifStars && present.contains { (pValues[$0] ?? 1) < 0.1 }
+                stars = pValues.map(significanceStars)
+            }
         }
-
-        var columnNames = ["Estimate", "Std. Error", statisticLabel, pValueLabel]
-        var cells = (0..<rowCount).map { i in
-            [coefAndErrorText[i], coefAndErrorText[rowCount + i], statisticText[i], pValueText[i]]
-        }
+        var names = columnNames
+        var cells = (0..<rowCount).map { row in (0..<columnCount).map { texts[$0][row] } }
         if showStars {
-            let stars = pValues.map(significanceStars)
             let starWidth = stars.map(displayWidth).max() ?? 0
-            for i in 0..<rowCount { cells[i].append(padRight(stars[i], to: starWidth)) }
-            columnNames.append("")
+            for row in 0..<rowCount { cells[row].append(padRight(stars[row], to: starWidth)) }
+            names.append("")
         }
-
-        var lines = matrix(rowNames: rowNames, columnNames: columnNames, cells: cells)
+        var lines = matrix(rowNames: rowNames, columnNames: names, cells: cells)
         if showStars {
             lines.append("---")
             lines.append("Signif. codes:  " + significanceLegend)
         }
         return lines
+    }
+
+    /// R's `zapsmall(x, digits)` as R 4.2 has it: rounds to `digits − log10(max |x|)`
+    /// decimals (R's round() takes the nearest whole number of decimals), so that values
+    /// tiny beside the largest print as 0. (R 4.4 rounds log10 up first.)
+    static func zapSmall(_ values: [Double?], digits: Int) -> [Double?] {
+        let largest = values.compactMap { $0 }.filter { !$0.isNaN }.map(abs).max() ?? 0
+        let fractional = max(0, Double(digits) - log10(largest))
+        let decimals = largest > 0 ? Int((fractional + 0.5).rounded(.down)) : digits
+        return values.map { value in value.map { $0.isNaN ? $0 : round($0, digits: decimals) } }
     }
 
     // MARK: - print.default() of a character matrix
