@@ -1,1 +1,128 @@
 import CFastFloat
+
+/// Number parsing straight from bytes, with fast_float (round to nearest, as `strtod`).
+///
+/// The only file of the engine that imports `CFastFloat`. Nothing here allocates.
+enum FastFloat {
+    /// Parses the longest number at the start of `[first, last)`.
+    ///
+    /// Accepts what C++17 `from_chars` accepts: an optional `-`, digits with an optional
+    /// fraction and exponent, `inf`, `infinity` and `nan` in any case. No leading `+`, no
+    /// surrounding spaces: `parseNumber` adds R's rules on top.
+    ///
+    /// - Returns: the number of bytes consumed, 0 when no number starts at `first`.
+    @inline(__always)
+    static func parsePrefix(
+        _ first: UnsafePointer<UInt8>, _ last: UnsafePointer<UInt8>, _ value: inout Double
+    ) -> Int {
+        guard first < last else { return 0 }
+        let f = UnsafeRawPointer(first).assumingMemoryBound(to: CChar.self)
+        let l = UnsafeRawPointer(last).assumingMemoryBound(to: CChar.self)
+        let consumed = Int(truncatingIfNeeded: cff_parse_double(f, l, &value))
+        // fast_float never reads past `last`; a value outside [0, length] would be a bug in
+        // the bridge, and is treated as "no number" rather than trusted.
+        return consumed >= 0 && consumed <= last - first ? consumed : 0
+    }
+
+    /// Parses a whole field as R's `type.convert` would: surrounding white space is
+    /// allowed, as is one leading `+`; `Inf`, `-Inf`, `NaN` (any case) and hexadecimal
+    /// numbers (`0x1F`, `0x1.8p3`) are numbers.
+    ///
+    /// - Returns: the value, or nil when the field (trimmed) is empty or not a number.
+    static func parseNumber(_ start: UnsafePointer<UInt8>, _ count: Int) -> Double? {
+        var p = start
+        var end = start + max(0, count)
+        while p < end, isSpace(p.pointee) { p += 1 }
+        while end > p, isSpace((end - 1).pointee) { end -= 1 }
+        guard p < end else { return nil }
+        var negative = false
+        let sign = p.pointee
+        if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            // A sign must be followed by something that is not a sign.
+            guard p + 1 < end else { return nil }
+            let next = p[1]
+            if next == UInt8(ascii: "+") || next == UInt8(ascii: "-") { return nil }
+            if sign == UInt8(ascii: "+") { p += 1 }
+            if sign == UInt8(ascii: "-"), p + 2 < end, p[1] == UInt8(ascii: "0"),
+               p[2] | 0x20 == UInt8(ascii: "x") {
+                negative = true
+                p += 1
+            }
+        }
+        if end - p > 2, p.pointee == UInt8(ascii: "0"), p[1] | 0x20 == UInt8(ascii: "x") {
+            guard let value = parseHex(p + 2, end) else { return nil }
+            return negative ? -value : value
+        }
+        var value = 0.0
+        let consumed = parsePrefix(p, end, &value)
+        guard consumed > 0, consumed == end - p else { return nil }
+        return value
+    }
+
+    /// R's `isspace` set: space, tab, newline, vertical tab, form feed, carriage return.
+    @inline(__always)
+    static func isSpace(_ b: UInt8) -> Bool {
+        b == 0x20 || (b >= 0x09 && b <= 0x0D)
+    }
+
+    /// Hexadecimal digits with an optional `.` fraction and an optional binary exponent
+    /// `p[+-]digits`, as R's `R_strtod` reads them after `0x`. The whole range must be used.
+    private static func parseHex(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Double? {
+        var p = start
+        var value = 0.0
+        var digits = 0
+        var fractionBits = 0
+        var inFraction = false
+        while p < end {
+            let b = p.pointee
+            let d: Int
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = Int(b &- UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = Int(b &- UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = Int(b &- UInt8(ascii: "A")) + 10
+            case UInt8(ascii: "."):
+                guard !inFraction else { return nil }
+                inFraction = true
+                p += 1
+                continue
+            default:
+                d = -1
+            }
+            if d < 0 { break }
+            value = value * 16 + Double(d)
+            digits += 1
+            if inFraction { fractionBits += 4 }
+            p += 1
+        }
+        guard digits > 0 else { return nil }
+        var exponent = 0
+        if p < end, p.pointee | 0x20 == UInt8(ascii: "p") {
+            p += 1
+            var expNegative = false
+            if p < end, p.pointee == UInt8(ascii: "-") || p.pointee == UInt8(ascii: "+") {
+                expNegative = p.pointee == UInt8(ascii: "-")
+                p += 1
+            }
+            var expDigits = 0
+            while p < end, p.pointee >= UInt8(ascii: "0"), p.pointee <= UInt8(ascii: "9") {
+                // Saturate: anything past 10 000 already over- or underflows a Double.
+                if exponent < 100_000 { exponent = exponent * 10 + Int(p.pointee &- UInt8(ascii: "0")) }
+                expDigits += 1
+                p += 1
+            }
+            guard expDigits > 0 else { return nil }
+            if expNegative { exponent = -exponent }
+        }
+        guard p == end else { return nil }
+        return scaleByPowerOfTwo(value, exponent - fractionBits)
+    }
+
+    /// `value * 2^exponent`, stepping so that huge exponents saturate instead of trapping.
+    private static func scaleByPowerOfTwo(_ value: Double, _ exponent: Int) -> Double {
+        var result = value
+        var e = exponent
+        while e > 1000 { result *= 0x1p1000; e -= 1000 }
+        while e < -1000 { result *= 0x1p-1000; e += 1000 }
+        return result * Double(sign: .plus, exponent: e, significand: 1)
+    }
+}
