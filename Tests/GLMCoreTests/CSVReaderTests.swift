@@ -709,3 +709,145 @@ struct CSVRandomTableTests {
         #expect(seen.multiline > 300 && seen.crlf > 1000 && seen.bom > 1000 && seen.quoted > 2000)
     }
 }
+
+// MARK: Chunked parsing
+
+/// The outcome of a parse, for comparing a chunked parse with a serial one.
+private enum Outcome {
+    case table(Table)
+    case failure(GLMError)
+
+    init(_ bytes: [UInt8], tuning: CSVReader.Tuning) {
+        do {
+            self = .table(try parse(bytes, tuning: tuning))
+        } catch let error as GLMError {
+            self = .failure(error)
+        } catch {
+            self = .failure(.fitFailed(message: "\(error)"))
+        }
+    }
+
+    func matches(_ other: Outcome) -> Bool {
+        switch (self, other) {
+        case let (.table(a), .table(b)): return same(a, b)
+        case let (.failure(a), .failure(b)): return a == b
+        default: return false
+        }
+    }
+}
+
+private func chunked(_ count: Int) -> CSVReader.Tuning {
+    CSVReader.Tuning(chunkCount: count, minimumParallelBytes: 0)
+}
+
+@Suite("CSV reader, chunked parsing")
+struct CSVChunkedParsingTests {
+    @Test func chunkedParseEqualsSerialParseOnRandomTables() throws {
+        var rng = SplitMix64(seed: 77)
+        for iteration in 0..<600 {
+            // Many quoted line breaks, so that guessed boundaries often fall inside quotes.
+            let csv = RandomCSV(using: &rng, maxRows: 120, maxColumns: 5, multiline: 0.6)
+            let serial = Outcome(csv.bytes, tuning: .serial)
+            guard case let .table(table) = serial else {
+                Issue.record("iteration \(iteration): \(serial)")
+                continue
+            }
+            #expect(table.recordLines == csv.recordLines)
+            for chunks in 2...7 {
+                let parallel = Outcome(csv.bytes, tuning: chunked(chunks))
+                #expect(parallel.matches(serial), "iteration \(iteration), \(chunks) chunks")
+            }
+        }
+    }
+
+    @Test func chunkedParseReportsTheSameFirstError() throws {
+        var rng = SplitMix64(seed: 4242)
+        var failures = 0
+        for iteration in 0..<600 {
+            let csv = RandomCSV(using: &rng, maxRows: 80, maxColumns: 4, multiline: 0.4)
+            var bytes = csv.bytes
+            // One or two corruptions anywhere after the first byte: a dropped or extra
+            // separator, a stray quote, an invalid byte.
+            for _ in 0..<Int.random(in: 1...2, using: &rng) {
+                let at = Int.random(in: 1..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: if let comma = bytes[at...].firstIndex(of: 0x2C) { bytes.remove(at: comma) }
+                case 1: bytes.insert(0x2C, at: at)
+                case 2: bytes.insert(0x22, at: at)
+                default: bytes.insert(0xFF, at: at)
+                }
+            }
+            let serial = Outcome(bytes, tuning: .serial)
+            if case .failure = serial { failures += 1 }
+            for chunks in [2, 3, 5] {
+                #expect(Outcome(bytes, tuning: chunked(chunks)).matches(serial),
+                        "iteration \(iteration), \(chunks) chunks: \(bytes)")
+            }
+        }
+        #expect(failures > 300)
+    }
+
+    @Test func quotedLineBreaksAcrossTheGuessedBoundary() throws {
+        // One long quoted field holding most of the line breaks: every guessed boundary
+        // falls inside it, and the chunks after it must be parsed again.
+        var text = "id,note,x\n"
+        for i in 0..<20 { text += "\(i),plain,\(i).5\n" }
+        text += "20,\"" + String(repeating: "inside\n", count: 200) + "\",1\n"
+        for i in 21..<40 { text += "\(i),\"a\nb\",\(i)\n" }
+        let bytes = Array(text.utf8)
+        let serial = try parse(bytes, tuning: .serial)
+        #expect(serial.rowCount == 40)
+        #expect(serial.line(ofRow: 21) == 223)
+        for chunks in 2...8 {
+            let parallel = try parse(bytes, tuning: chunked(chunks))
+            #expect(same(parallel, serial), "\(chunks) chunks")
+        }
+    }
+
+    @Test func columnsThatChangeKindInLaterChunks() throws {
+        // x: numbers, then text only near the end; y: text only at the start; z: logical
+        // values only at the start; w: levels met in different orders in each chunk.
+        var text = "x,y,z,w\n"
+        for i in 0..<400 {
+            let x = i == 390 ? "oops" : (i % 3 == 0 ? "\(i).0" : "\(i)")
+            let y = i < 2 ? "txt" : "\(i)"
+            let z = i < 5 ? "TRUE" : "NA"
+            let w = ["d", "c", "b", "a"][(i < 200 ? i : 399 - i) % 4]
+            text += "\(x),\(y),\(z),\(w)\n"
+        }
+        let bytes = Array(text.utf8)
+        let serial = try parse(bytes, tuning: .serial)
+        let x = try #require(categorical(serial, "x"))
+        #expect(x.firstNonNumericRow == 390)
+        #expect(x.levels.count == 400)
+        #expect(x.codes.map { x.levels[Int($0)] }[3] == "3.0")
+        #expect(categorical(serial, "y")?.firstNonNumericRow == 0)
+        #expect(categorical(serial, "z")?.isLogical == true)
+        #expect(categorical(serial, "z")?.codes.filter { $0 == 1 }.count == 5)
+        #expect(categorical(serial, "w")?.levels == ["a", "b", "c", "d"])
+        for chunks in 2...6 {
+            #expect(same(try parse(bytes, tuning: chunked(chunks)), serial), "\(chunks) chunks")
+        }
+    }
+
+    @Test func automaticTuningSplitsLargeInputsIdentically() throws {
+        // About 6 MB: over the threshold for a parallel parse.
+        var text = "a,b,g,t\n"
+        var rng = SplitMix64(seed: 9)
+        for i in 0..<150_000 {
+            let g = ["alpha", "beta", "gamma", "\"de,lta\""][Int.random(in: 0..<4, using: &rng)]
+            let t = i % 5000 == 17 ? "\"multi\nline\"" : "T"
+            text += "\(Double.random(in: -1e3...1e3, using: &rng)),\(i),\(g),\(t)\n"
+        }
+        let bytes = Array(text.utf8)
+        #expect(bytes.count > CSVReader.Tuning.automatic.minimumParallelBytes)
+        let serial = try parse(bytes, tuning: .serial)
+        let automatic = try bytes.withUnsafeBytes { raw in
+            try CSVReader.read(bytes: raw, source: "t.csv")
+        }
+        #expect(same(automatic, serial))
+        #expect(serial.rowCount == 150_000)
+        #expect(categorical(serial, "g")?.levels == ["alpha", "beta", "de,lta", "gamma"])
+        #expect(serial.recordLines?.last == 150_000 + 1 + 30)
+    }
+}

@@ -454,7 +454,8 @@ public enum CSVReader {
         var lineBase = firstDataLine
         var rowBase = 0
         for chunk in chunks {
-            if chunk.recordLines != nil || lineBase != rowBase + 2 { regular = false }
+            // (A chunk of blank lines only has no record whose line could be off.)
+            if chunk.rows > 0, chunk.recordLines != nil || lineBase != rowBase + 2 { regular = false }
             lineBase += chunk.lines
             rowBase += chunk.rows
         }
