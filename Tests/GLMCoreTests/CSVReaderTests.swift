@@ -851,3 +851,68 @@ struct CSVChunkedParsingTests {
         #expect(serial.recordLines?.last == 150_000 + 1 + 30)
     }
 }
+
+// MARK: Number parsing
+
+@Suite("CSV reader, number parsing")
+struct CSVNumberParsingTests {
+    /// The inline fast path must give fast_float's answer, bit for bit and byte for byte.
+    @Test func inlineFastPathAgreesWithFastFloat() {
+        var rng = SplitMix64(seed: 31)
+        let digits = Array("0123456789")
+        var checked = 0
+        for _ in 0..<200_000 {
+            var s = Bool.random(using: &rng) ? "-" : ""
+            let integerDigits = Int.random(in: 0...12, using: &rng)
+            for _ in 0..<integerDigits { s.append(digits[Int.random(in: 0..<10, using: &rng)]) }
+            if Int.random(in: 0..<5, using: &rng) > 0 {
+                s += "."
+                for _ in 0..<Int.random(in: 0...14, using: &rng) { s.append(digits[Int.random(in: 0..<10, using: &rng)]) }
+            }
+            switch Int.random(in: 0..<12, using: &rng) {
+            case 0: s += "e\(Int.random(in: -30...30, using: &rng))"
+            case 1: s += ","
+            case 2: s += "x"
+            case 3: s += "."
+            case 4: s += "E"
+            default: break
+            }
+            let bytes = Array(s.utf8)
+            bytes.withUnsafeBufferPointer { buffer in
+                guard let start = buffer.baseAddress else { return }
+                var inline = 0.0
+                var reference = 0.0
+                let a = FastFloat.parsePrefix(start, start + buffer.count, &inline)
+                let b = FastFloat.parseWithFastFloat(start, start + buffer.count, &reference)
+                #expect(a == b, "\(s)")
+                if a > 0 {
+                    #expect(inline.bitPattern == reference.bitPattern, "\(s): \(inline) vs \(reference)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 100_000)
+    }
+
+    @Test func rNumberRules() {
+        func number(_ s: String) -> Double? {
+            let bytes = Array(s.utf8)
+            return bytes.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress.flatMap { FastFloat.parseNumber($0, buffer.count) }
+            }
+        }
+        #expect(number(" +1.5\t") == 1.5)
+        #expect(number("0X1f") == 31)
+        #expect(number("0x10p-4") == 1)
+        #expect(number("0x1P+1") == 2)
+        #expect(number("-0x1.8") == -1.5)
+        #expect(number("0x1p99999")?.isInfinite == true)
+        #expect(number("0x1p-99999") == 0)
+        #expect(number("-INF") == -.infinity)
+        #expect(number("Infinity") == .infinity)
+        #expect(number("NAN")?.isNaN == true)
+        for bad in ["", "  ", "+", "-", "+-1", "-+1", "0x", "0xg", "0x1p", "0x1.2.3", "1 2", "e5", "1e5x", "0x1p3x"] {
+            #expect(number(bad) == nil, "\(bad)")
+        }
+    }
+}

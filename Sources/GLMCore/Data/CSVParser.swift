@@ -31,16 +31,17 @@ final class NATokenSet: @unchecked Sendable {
     private struct Token {
         var offset: Int
         var length: Int
-        /// fast_float reads the whole token as a number, so the parser's numeric fast path
-        /// must compare against it.
+        /// fast_float reads the whole token as a number (other than NaN), so the parser's
+        /// numeric fast path must compare such numbers against it.
         var isNumeric: Bool
     }
 
     private let bytes: UnsafeMutablePointer<UInt8>
     private let tokens: UnsafeMutablePointer<Token>
     private let tokenCount: Int
-    /// True when some token (for instance the default `NaN`) is itself a number to fast_float.
-    let hasNumericTokens: Bool
+    /// Bit `n` is set when some numeric token other than a NaN spelling has `n` bytes
+    /// (tokens of 64 bytes or more set bit 63), so most numbers are cleared by one test.
+    private let numericLengths: UInt64
 
     init(_ strings: [String]) {
         var unique: [[UInt8]] = []
@@ -52,7 +53,7 @@ final class NATokenSet: @unchecked Sendable {
         let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, total))
         let tokens = UnsafeMutablePointer<Token>.allocate(capacity: max(1, unique.count))
         var offset = 0
-        var anyNumeric = false
+        var lengths: UInt64 = 0
         for (i, token) in unique.enumerated() {
             token.withUnsafeBufferPointer { buffer in
                 if let source = buffer.baseAddress { (bytes + offset).initialize(from: source, count: buffer.count) }
@@ -60,16 +61,18 @@ final class NATokenSet: @unchecked Sendable {
             var isNumeric = false
             if !token.isEmpty {
                 var value = 0.0
-                isNumeric = FastFloat.parsePrefix(bytes + offset, bytes + offset + token.count, &value) == token.count
+                let consumed = FastFloat.parsePrefix(bytes + offset, bytes + offset + token.count, &value)
+                // A token read as NaN gives NaN either way: no need to compare.
+                isNumeric = consumed == token.count && !value.isNaN
             }
-            anyNumeric = anyNumeric || isNumeric
+            if isNumeric { lengths |= 1 << UInt64(min(token.count, 63)) }
             (tokens + i).initialize(to: Token(offset: offset, length: token.count, isNumeric: isNumeric))
             offset += token.count
         }
         self.bytes = bytes
         self.tokens = tokens
         tokenCount = unique.count
-        hasNumericTokens = anyNumeric
+        numericLengths = lengths
     }
 
     deinit {
@@ -91,9 +94,16 @@ final class NATokenSet: @unchecked Sendable {
         return false
     }
 
-    /// As `matches`, for a field fast_float has already read as a number.
+    /// As `matches`, for a field of `length` bytes that fast_float read whole as `value`:
+    /// true when the field is a token that is a number (say `-999`).
     @inline(__always)
-    func matchesNumeric(_ start: UnsafePointer<UInt8>, _ length: Int) -> Bool {
+    func matchesNumber(_ start: UnsafePointer<UInt8>, _ length: Int, value: Double) -> Bool {
+        guard numericLengths & (1 << UInt64(min(length, 63))) != 0, !value.isNaN else { return false }
+        return matchesNumericToken(start, length)
+    }
+
+    @inline(never)
+    private func matchesNumericToken(_ start: UnsafePointer<UInt8>, _ length: Int) -> Bool {
         var i = 0
         while i < tokenCount {
             let token = tokens[i]
@@ -357,7 +367,6 @@ struct CSVChunkParser: @unchecked Sendable {
         let builders = chunk.builders
         let ncols = columnCount
         let na = self.na
-        let numericNA = na.hasNumericTokens
         let end = self.end
         let limitPointer = base + min(max(limit, start), count)
         var p = base + start
@@ -393,7 +402,7 @@ struct CSVChunkParser: @unchecked Sendable {
                             let n = FastFloat.parsePrefix(p, end, &value)
                             let q = p + n
                             if n > 0, q == end || CSVByte.isDelimiter(q.pointee) {
-                                if numericNA, na.matchesNumeric(p, n) { value = .nan }
+                                if na.matchesNumber(p, n, value: value) { value = .nan }
                                 b.pointee.numbers.append(value)
                                 p = q
                             } else {

@@ -10,9 +10,59 @@ enum FastFloat {
     /// fraction and exponent, `inf`, `infinity` and `nan` in any case. No leading `+`, no
     /// surrounding spaces: `parseNumber` adds R's rules on top.
     ///
+    /// Plain decimals of at most 19 digits whose digits fit in 2^53 and that have at most
+    /// 22 decimals, the usual CSV number, are read inline by Clinger's fast path (one exact
+    /// conversion and one correctly rounded division by an exact power of ten, the same
+    /// arithmetic fast_float uses for them); everything else goes to fast_float.
+    ///
     /// - Returns: the number of bytes consumed, 0 when no number starts at `first`.
     @inline(__always)
     static func parsePrefix(
+        _ first: UnsafePointer<UInt8>, _ last: UnsafePointer<UInt8>, _ value: inout Double
+    ) -> Int {
+        var p = first
+        let negative = p < last && p.pointee == UInt8(ascii: "-")
+        if negative { p += 1 }
+        var mantissa: UInt64 = 0
+        let integerStart = p
+        while p < last {
+            let d = p.pointee &- UInt8(ascii: "0")
+            if d >= 10 { break }
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            p += 1
+        }
+        var digits = p - integerStart
+        var decimals = 0
+        if p < last, p.pointee == UInt8(ascii: ".") {
+            p += 1
+            let fractionStart = p
+            while p < last {
+                let d = p.pointee &- UInt8(ascii: "0")
+                if d >= 10 { break }
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                p += 1
+            }
+            decimals = p - fractionStart
+            digits += decimals
+        }
+        if digits > 0, digits <= 19, decimals <= 22, mantissa <= 1 << 53,
+           !(p < last && p.pointee | 0x20 == UInt8(ascii: "e")) {
+            var v = Double(mantissa)
+            if decimals > 0 { v /= exactPowersOfTen[decimals] }
+            value = negative ? -v : v
+            return p - first
+        }
+        return parseWithFastFloat(first, last, &value)
+    }
+
+    /// 10^0 ... 10^22, every one exactly representable as a Double.
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// fast_float's `from_chars` on `[first, last)`.
+    static func parseWithFastFloat(
         _ first: UnsafePointer<UInt8>, _ last: UnsafePointer<UInt8>, _ value: inout Double
     ) -> Int {
         guard first < last else { return 0 }
