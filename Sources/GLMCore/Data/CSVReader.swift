@@ -116,7 +116,7 @@ public enum CSVReader {
 
         try completeCategoricalColumns(parser, chunks: chunks, source: source, names: names,
                                        firstDataLine: header.firstDataLine)
-        let columns = assembleColumns(chunks: chunks, kinds: kinds, rowCount: rowCount)
+        let columns = try assembleColumns(chunks: chunks, kinds: kinds, rowCount: rowCount, source: source, names: names)
         let recordLines = assembleRecordLines(chunks: chunks, firstDataLine: header.firstDataLine, rowCount: rowCount)
         return Table(source: source, columnNames: names, columns: columns, rowCount: rowCount,
                      recordLines: recordLines)
@@ -336,14 +336,19 @@ public enum CSVReader {
         }
     }
 
-    private static func assembleColumns(chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int) -> [Column?] {
+    private static func assembleColumns(
+        chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int, source: String, names: [String]
+    ) throws(GLMError) -> [Column?] {
         let selected = kinds.indices.filter { kinds[$0] != .skipped }
         let slots = ColumnSlots(count: kinds.count)
         let work: @Sendable (Int) -> Void = { k in
             let column = selected[k]
             let kind = chunks.first?.builders[column].kind ?? .numeric
             if kind == .categorical {
-                slots.set(column, .categorical(mergeCategorical(chunks: chunks, column: column, rowCount: rowCount)))
+                // nil only past 2^31 - 1 distinct levels in all chunks together.
+                if let merged = mergeCategorical(chunks: chunks, column: column, rowCount: rowCount) {
+                    slots.set(column, .categorical(merged))
+                }
             } else {
                 slots.set(column, .numeric(mergeNumeric(chunks: chunks, column: column, rowCount: rowCount)))
             }
@@ -353,7 +358,11 @@ public enum CSVReader {
         } else {
             DispatchQueue.concurrentPerform(iterations: selected.count, execute: work)
         }
-        return slots.collect()
+        let columns = slots.collect()
+        if let lost = selected.first(where: { columns[$0] == nil }) {
+            throw error(for: .tooManyLevels(column: lost), lineBase: 0, source: source, names: names)
+        }
+        return columns
     }
 
     private final class ColumnSlots: @unchecked Sendable {
@@ -389,7 +398,7 @@ public enum CSVReader {
         }
     }
 
-    private static func mergeCategorical(chunks: [CSVChunk], column: Int, rowCount: Int) -> CategoricalColumn {
+    private static func mergeCategorical(chunks: [CSVChunk], column: Int, rowCount: Int) -> CategoricalColumn? {
         // Global level indices (in order of first appearance) for each chunk's levels.
         var merged = LevelTable()
         defer { merged.release() }
@@ -399,7 +408,9 @@ public enum CSVReader {
             var map: [Int32] = []
             map.reserveCapacity(levels.count)
             for l in 0..<levels.count {
-                map.append(globalIndex(&merged, levels.start(of: l), levels.length(of: l)))
+                guard case let .found(index) = merged.index(of: levels.start(of: l), length: levels.length(of: l),
+                                                            validate: false) else { return nil }
+                map.append(index)
             }
             localToGlobal.append(map)
         }
@@ -433,6 +444,7 @@ public enum CSVReader {
                 let n = min(chunk.rows, rowCount - offset)
                 for r in 0..<n {
                     let local = r < builder.codes.count ? builder.codes.base[r] : -1
+                    // Local codes index `map`, whose entries index `finalCode`, by construction.
                     let code: Int32 = local >= 0 && Int(local) < map.count ? finalCode[Int(map[Int(local)])] : -1
                     buffer.initializeElement(at: offset + r, to: code)
                 }
@@ -442,11 +454,6 @@ public enum CSVReader {
         }
         return CategoricalColumn(codes: codes, levels: levels, isLogical: isLogical,
                                  firstNonNumericRow: firstNonNumericRow)
-    }
-
-    private static func globalIndex(_ table: inout LevelTable, _ start: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
-        if case let .found(index) = table.index(of: start, length: length, validate: false) { return index }
-        return -1
     }
 
     private static func assembleRecordLines(chunks: [CSVChunk], firstDataLine: Int, rowCount: Int) -> [Int]? {

@@ -25,6 +25,10 @@ enum FastFloat {
         if negative { p += 1 }
         var mantissa: UInt64 = 0
         let integerStart = p
+        while last - p >= 8, let eight = eightDigits(p) {
+            mantissa = mantissa &* 100_000_000 &+ eight
+            p += 8
+        }
         while p < last {
             let d = p.pointee &- UInt8(ascii: "0")
             if d >= 10 { break }
@@ -36,6 +40,10 @@ enum FastFloat {
         if p < last, p.pointee == UInt8(ascii: ".") {
             p += 1
             let fractionStart = p
+            while last - p >= 8, let eight = eightDigits(p) {
+                mantissa = mantissa &* 100_000_000 &+ eight
+                p += 8
+            }
             while p < last {
                 let d = p.pointee &- UInt8(ascii: "0")
                 if d >= 10 { break }
@@ -53,6 +61,23 @@ enum FastFloat {
             return p - first
         }
         return parseWithFastFloat(first, last, &value)
+    }
+
+    /// The value of the eight ASCII digits at `p`, or nil when they are not all digits
+    /// (SWAR: all eight bytes are tested and combined with three multiplications).
+    @inline(__always)
+    private static func eightDigits(_ p: UnsafePointer<UInt8>) -> UInt64? {
+        let word = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+        // Every byte is 0x30...0x39: its high nibble is 3, and adding 6 does not carry into it.
+        let high = word & 0xF0F0_F0F0_F0F0_F0F0
+        let carried = (word &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0
+        guard high | (carried >> 4) == 0x3333_3333_3333_3333 else { return nil }
+        // Digit values, first digit in the lowest byte; then pairs, quads, and the whole.
+        var v = word &- 0x3030_3030_3030_3030
+        v = (v &* 10) &+ (v >> 8)  // byte 2i holds the two-digit number of digits 2i, 2i+1
+        let pairs02 = v & 0x0000_00FF_0000_00FF  // pairs 0 and 2 (bytes 0 and 4)
+        let pairs13 = (v >> 16) & 0x0000_00FF_0000_00FF  // pairs 1 and 3
+        return (pairs02 &* (100 + (1_000_000 << 32)) &+ pairs13 &* (1 + (10_000 << 32))) >> 32
     }
 
     /// 10^0 ... 10^22, every one exactly representable as a Double.
