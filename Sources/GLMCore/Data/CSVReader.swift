@@ -383,6 +383,7 @@ public enum CSVReader {
     private static func mergeNumeric(chunks: [CSVChunk], column: Int, rowCount: Int) -> [Double] {
         [Double](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
             guard let destination = buffer.baseAddress else { return }
+            adviseHugePages(destination, bytes: rowCount * MemoryLayout<Double>.stride)
             var offset = 0
             for chunk in chunks {
                 let numbers = chunk.builders[column].numbers
@@ -433,6 +434,7 @@ public enum CSVReader {
         var firstNonNumericRow: Int?
         var rowBase = 0
         let codes = [Int32](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
+            if let start = buffer.baseAddress { adviseHugePages(start, bytes: rowCount * MemoryLayout<Int32>.stride) }
             var offset = 0
             for (i, chunk) in chunks.enumerated() {
                 let builder = chunk.builders[column]
