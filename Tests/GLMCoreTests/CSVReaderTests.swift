@@ -916,3 +916,28 @@ struct CSVNumberParsingTests {
         }
     }
 }
+
+@Suite("CSV reader, buffers")
+struct CSVBufferTests {
+    @Test func rawBufferGrowsThroughHugePageBlocks() {
+        var small = RawBuffer<Double>(capacity: 1)
+        var large = RawBuffer<Double>(capacity: 600_000)  // 4.8 MB: a huge-page block
+        defer {
+            small.release()
+            large.release()
+        }
+        #expect(large.capacity >= 600_000)
+        #expect(Int(bitPattern: large.base) % hugePageSize == 0)
+        for i in 0..<1_500_000 {
+            small.append(Double(i))
+            large.append(Double(i))
+        }
+        #expect(small.count == 1_500_000 && large.count == 1_500_000)
+        #expect(small.toArray() == large.toArray())
+        #expect(large.base[1_499_999] == 1_499_999)
+        small.shrinkToMinimum()
+        #expect(small.count == 0)
+        small.append(repeating: 2, count: 3)
+        #expect(small.toArray() == [2, 2, 2])
+    }
+}
