@@ -352,6 +352,11 @@ public enum CSVReader {
             } else {
                 slots.set(column, .numeric(mergeNumeric(chunks: chunks, column: column, rowCount: rowCount)))
             }
+            // Free the chunks' copy at once, so that peak memory is about one copy of the data.
+            for chunk in chunks {
+                chunk.builders[column].numbers.shrinkToMinimum()
+                chunk.builders[column].codes.shrinkToMinimum()
+            }
         }
         if selected.count <= 1 || rowCount < 100_000 {
             for k in selected.indices { work(k) }
