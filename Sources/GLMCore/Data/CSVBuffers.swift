@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A growable array of plain values in manually managed memory, for the parser's hot loop:
+/// appending costs one compare and one store, with no uniqueness or exclusivity checks.
+///
+/// It is a value holding a pointer: copies alias the same memory. Exactly one owner calls
+/// `release()`, once (the CSV parser keeps these only inside `ColumnBuilder`s that a
+/// `CSVChunk` owns and frees).
+struct RawBuffer<Element: BitwiseCopyable> {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var count: Int
+    private(set) var capacity: Int
+
+    init(capacity: Int) {
+        (base, self.capacity) = RawBuffer.allocate(max(1, capacity))
+        count = 0
+    }
+
+    /// Memory for at least `capacity` elements. Blocks of several megabytes are aligned to
+    /// and sized in huge pages and advised as such (see `adviseHugePages`).
+    private static func allocate(_ capacity: Int) -> (UnsafeMutablePointer<Element>, Int) {
+        let stride = MemoryLayout<Element>.stride
+        let (bytes, overflow) = capacity.multipliedReportingOverflow(by: stride)
+        guard !overflow, bytes >= 2 * hugePageSize else {
+            return (UnsafeMutablePointer<Element>.allocate(capacity: capacity), capacity)
+        }
+        let rounded = (bytes + hugePageSize - 1) / hugePageSize * hugePageSize
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: rounded, alignment: max(hugePageSize, MemoryLayout<Element>.alignment))
+        adviseHugePages(raw, bytes: rounded)
+        let elements = rounded / stride
+        return (raw.bindMemory(to: Element.self, capacity: elements), elements)
+    }
+
+    @inline(__always)
+    mutating func append(_ value: Element) {
+        if count == capacity { grow(minimum: count + 1) }
+        (base + count).initialize(to: value)
+        count += 1
+    }
+
+    mutating func append(repeating value: Element, count n: Int) {
+        guard n > 0 else { return }
+        if count + n > capacity { grow(minimum: count + n) }
+        (base + count).initialize(repeating: value, count: n)
+        count += n
+    }
+
+    mutating func append(_ start: UnsafePointer<Element>, count n: Int) {
+        guard n > 0 else { return }
+        if count + n > capacity { grow(minimum: count + n) }
+        (base + count).initialize(from: start, count: n)
+        count += n
+    }
+
+    /// Forgets the contents but keeps the memory.
+    mutating func removeAll() { count = 0 }
+
+    /// Replaces the memory by a small block (for a column builder that changes kind).
+    mutating func shrinkToMinimum() {
+        UnsafeMutableRawPointer(base).deallocate()
+        (base, capacity) = RawBuffer.allocate(1)
+        count = 0
+    }
+
+    mutating func reserve(_ minimumCapacity: Int) {
+        if minimumCapacity > capacity { grow(minimum: minimumCapacity) }
+    }
+
+    @inline(never)
+    private mutating func grow(minimum: Int) {
+        var newCapacity = max(capacity, 4)
+        while newCapacity < minimum { newCapacity *= 2 }
+        let (fresh, freshCapacity) = RawBuffer.allocate(newCapacity)
+        fresh.initialize(from: base, count: count)
+        UnsafeMutableRawPointer(base).deallocate()
+        base = fresh
+        newCapacity = freshCapacity
+        capacity = newCapacity
+    }
+
+    func release() { UnsafeMutableRawPointer(base).deallocate() }
+
+    /// The contents as a Swift array (one copy).
+    func toArray() -> [Element] {
+        Array(UnsafeBufferPointer(start: base, count: count))
+    }
+}
+
+/// Asks the kernel to back the untouched memory at `pointer` with huge pages where it can
+/// (Linux transparent huge pages in `madvise` mode): filling a column of a million rows
+/// then takes a handful of page faults instead of thousands. Only a hint; small blocks
+/// are left alone.
+let hugePageSize = 2 << 20
+
+func adviseHugePages(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
+    #if os(Linux)
+    let hugePage = hugePageSize
+    guard bytes >= 2 * hugePage else { return }
+    let address = UInt(bitPattern: pointer)
+    let first = (address + UInt(hugePage - 1)) & ~UInt(hugePage - 1)
+    let last = (address + UInt(bytes)) & ~UInt(hugePage - 1)
+    guard last > first, let start = UnsafeMutableRawPointer(bitPattern: first) else { return }
+    _ = madvise(start, Int(last - first), MADV_HUGEPAGE)
+    #endif
+}
+
+func adviseHugePages<T>(_ pointer: UnsafeMutablePointer<T>, bytes: Int) {
+    adviseHugePages(UnsafeMutableRawPointer(pointer), bytes: bytes)
+}

@@ -1,0 +1,509 @@
+import Dispatch
+import Foundation
+
+/// How CSV fields are read.
+public struct CSVOptions: Sendable {
+    /// R's `read.csv` missing value plus the empty field and `NaN`.
+    public static let defaultNATokens = ["NA", "", "NaN"]
+
+    /// Fields equal to one of these (after removing quotes) are missing values.
+    public var naTokens: [String]
+
+    public init(naTokens: [String] = CSVOptions.defaultNATokens) {
+        self.naTokens = naTokens
+    }
+
+    /// The default tokens plus `extra` (the command line's `--na`).
+    public init(additionalNATokens extra: [String]) {
+        self.naTokens = CSVOptions.defaultNATokens + extra
+    }
+}
+
+/// Reads a CSV file into a `Table`, typing each column as R's `read.csv` does.
+///
+/// - The first record is the header: names unquoted and trimmed of surrounding spaces,
+///   non-empty and unique. Separator `,`; RFC 4180 quoting (`""` for a quote, line breaks
+///   inside quotes); LF, CRLF or CR line ends; a UTF-8 byte order mark is skipped; blank
+///   lines are skipped (as R's `blank.lines.skip`).
+/// - A field equal to a missing-value token (after unquoting) is missing.
+/// - A column is numeric when every field that is not missing or blank is a number
+///   (spaces around it, a leading `+`, `Inf`, `-Inf`, `NaN` and hexadecimal allowed, quoted
+///   or not); missing values are NaN. A column with no values at all is numeric.
+/// - Otherwise it is categorical: levels are the distinct texts in byte order (R under
+///   `LC_COLLATE=C`), -1 marks a missing value, and `firstNonNumericRow` is the first row
+///   whose field is neither a number nor missing. When every value is one of R's logical
+///   spellings (`TRUE`/`FALSE`, `T`/`F`, `True`/`False`, `true`/`false`) the levels are
+///   exactly `["FALSE", "TRUE"]` and `isLogical` is set (blanks are then missing too).
+///
+/// Files are memory-mapped; pipes and standard input are read whole into one buffer.
+/// Inputs over a few megabytes are parsed in row-aligned chunks on all cores; the result
+/// is identical to a single-threaded parse.
+public enum CSVReader {
+    /// Reads the CSV file at `path` ("-" for standard input).
+    ///
+    /// - Parameters:
+    ///   - select: receives the header names and returns the indices of the columns to
+    ///     materialise (nil for all); other columns are only checked for their field count.
+    ///     Errors it throws (an unknown column, say) are passed on.
+    /// - Throws: `GLMError` for input that cannot be read or is not well-formed CSV.
+    public static func read(
+        path: String, options: CSVOptions = .init(), select: ([String]) throws -> Set<Int>? = { _ in nil }
+    ) throws -> Table {
+        let source = path == "-" ? "<stdin>" : path
+        let input = try CSVInputBuffer.load(path: path, source: source)
+        return try withExtendedLifetime(input) {
+            try read(bytes: input.bytes, source: source, options: options, select: select)
+        }
+    }
+
+    /// Reads CSV text held in memory; `source` names it in messages.
+    public static func read(
+        bytes: UnsafeRawBufferPointer, source: String, options: CSVOptions = .init(),
+        select: ([String]) throws -> Set<Int>? = { _ in nil }
+    ) throws -> Table {
+        try read(bytes: bytes, source: source, options: options, tuning: .automatic, select: select)
+    }
+
+    /// How a parse is split across threads (tests force chunking on small inputs).
+    struct Tuning: Sendable {
+        /// The number of chunks parsed at once for a large input.
+        var chunkCount: Int
+        /// Inputs with fewer bytes of records than this are parsed as one chunk.
+        var minimumParallelBytes: Int
+
+        static var automatic: Tuning {
+            Tuning(chunkCount: min(8, max(1, ProcessInfo.processInfo.activeProcessorCount)),
+                   minimumParallelBytes: 4 << 20)
+        }
+
+        static let serial = Tuning(chunkCount: 1, minimumParallelBytes: Int.max)
+    }
+
+    static func read(
+        bytes: UnsafeRawBufferPointer, source: String, options: CSVOptions, tuning: Tuning,
+        select: ([String]) throws -> Set<Int>?
+    ) throws -> Table {
+        guard let start = bytes.baseAddress, bytes.count > 0 else { throw GLMError.emptyInput(source: source) }
+        let base = start.assumingMemoryBound(to: UInt8.self)
+        let count = bytes.count
+        var offset = 0
+        if count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { offset = 3 }
+        var firstContent = offset
+        while firstContent < count, base[firstContent] == CSVByte.lf || base[firstContent] == CSVByte.cr {
+            firstContent += 1
+        }
+        if firstContent == count { throw GLMError.emptyInput(source: source) }
+
+        let header = try readHeader(base: base, count: count, start: offset, source: source)
+        let names = header.names
+        let selection = try select(names)
+        let kinds: [ColumnKind] = names.indices.map { index in
+            (selection?.contains(index) ?? true) ? .numeric : .skipped
+        }
+        let parser = CSVChunkParser(base: base, count: count, kinds: kinds, na: NATokenSet(options.naTokens))
+        let chunks = parseChunks(parser, from: header.dataStart, tuning: tuning)
+
+        var lineBase = header.firstDataLine
+        var rowCount = 0
+        for chunk in chunks {
+            if let failure = chunk.failure {
+                throw error(for: failure, lineBase: lineBase, source: source, names: names)
+            }
+            lineBase += chunk.lines
+            rowCount += chunk.rows
+        }
+        if rowCount == 0 { throw GLMError.headerOnly(source: source) }
+
+        try completeCategoricalColumns(parser, chunks: chunks, source: source, names: names,
+                                       firstDataLine: header.firstDataLine)
+        let columns = try assembleColumns(chunks: chunks, kinds: kinds, rowCount: rowCount, source: source, names: names)
+        let recordLines = assembleRecordLines(chunks: chunks, firstDataLine: header.firstDataLine, rowCount: rowCount)
+        return Table(source: source, columnNames: names, columns: columns, rowCount: rowCount,
+                     recordLines: recordLines)
+    }
+
+    // MARK: Header
+
+    private struct Header {
+        var names: [String]
+        /// Offset of the first byte after the header record.
+        var dataStart: Int
+        /// The 1-based line on which the data starts.
+        var firstDataLine: Int
+    }
+
+    private static func readHeader(
+        base: UnsafePointer<UInt8>, count: Int, start: Int, source: String
+    ) throws(GLMError) -> Header {
+        let end = base + count
+        let tokenizer = CSVTokenizer(end: end)
+        var scratch = RawBuffer<UInt8>(capacity: 64)
+        defer { scratch.release() }
+        var p = base + start
+        var line = 0
+        var names: [String] = []
+        while true {
+            let fieldLine = line
+            let field: RawField
+            do {
+                field = try tokenizer.scanField(p, line: &line)
+            } catch {
+                throw self.error(for: error, lineBase: 1, source: source, names: names)
+            }
+            var content = CSVTokenizer.content(field, scratch: &scratch)
+            while content.count > 0, FastFloat.isSpace(content.start.pointee) {
+                content.start += 1
+                content.count -= 1
+            }
+            while content.count > 0, FastFloat.isSpace(content.start[content.count - 1]) {
+                content.count -= 1
+            }
+            guard isValidUTF8(content.start, content.count) else {
+                throw GLMError.invalidUTF8(source: source, line: 1 + fieldLine)
+            }
+            let name = String(decoding: UnsafeBufferPointer(start: content.start, count: content.count), as: UTF8.self)
+            names.append(name)
+            p = field.stop
+            if p == end { break }
+            let d = p.pointee
+            p += 1
+            if d == CSVByte.comma { continue }
+            if d == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
+            line += 1
+            break
+        }
+        // Compared by bytes, as levels are: "é" and "e\u{301}" are different names.
+        var firstIndex: [[UInt8]: Int] = [:]
+        for (index, name) in names.enumerated() {
+            if name.isEmpty { throw GLMError.emptyColumnName(source: source, column: index + 1) }
+            let key = Array(name.utf8)
+            if let first = firstIndex[key] {
+                throw GLMError.duplicateColumnName(source: source, name: name, firstColumn: first + 1,
+                                                   secondColumn: index + 1)
+            }
+            firstIndex[key] = index
+        }
+        return Header(names: names, dataStart: p - base, firstDataLine: 1 + line)
+    }
+
+    // MARK: Chunks
+
+    /// Parses the records from `start` to the end of the buffer, in up to
+    /// `tuning.chunkCount` chunks at once.
+    ///
+    /// Chunk boundaries are guessed at line starts and checked afterwards: a chunk is kept
+    /// only when the chunk before it stopped exactly where it began. A guess that fell inside
+    /// a quoted field is caught that way, and everything from the true end of the chunk
+    /// before it is parsed again, so the result never depends on the guesses.
+    static func parseChunks(_ parser: CSVChunkParser, from start: Int, tuning: Tuning) -> [CSVChunk] {
+        let count = parser.count
+        let size = count - start
+        guard size > 0 else { return [] }
+        var guesses = [start]
+        if tuning.chunkCount > 1, size >= tuning.minimumParallelBytes {
+            let step = size / tuning.chunkCount
+            for k in 1..<tuning.chunkCount {
+                let target = max(start + step * k, guesses[guesses.count - 1])
+                guard target < count,
+                      let found = memchr(parser.base + target, Int32(CSVByte.lf), count - target) else { break }
+                let boundary = UnsafeRawPointer(found) - UnsafeRawPointer(parser.base) + 1
+                if boundary >= count { break }
+                if boundary > guesses[guesses.count - 1] { guesses.append(boundary) }
+            }
+        }
+        let bounds = guesses + [count]
+        let n = bounds.count - 1
+        let hints = (0..<n).map { estimateRows(parser, from: bounds[$0], to: bounds[$0 + 1]) }
+
+        var results: [CSVChunk]
+        if n == 1 {
+            results = [parser.parse(start: bounds[0], limit: bounds[1], capacityHint: hints[0])]
+        } else {
+            let slots = ChunkSlots(count: n)
+            DispatchQueue.concurrentPerform(iterations: n) { i in
+                slots.set(i, parser.parse(start: bounds[i], limit: bounds[i + 1], capacityHint: hints[i]))
+            }
+            results = slots.collect()
+        }
+
+        var kept: [CSVChunk] = []
+        for (i, chunk) in results.enumerated() {
+            kept.append(chunk)
+            if chunk.failure != nil { break }
+            if i + 1 < n, chunk.stop != bounds[i + 1] {
+                // The guessed start of the next chunk was inside a quoted field.
+                kept += parseChunks(parser, from: chunk.stop, tuning: tuning)
+                break
+            }
+        }
+        return kept
+    }
+
+    /// An upper-leaning guess at the records in `[from, to)`, from the line density of its
+    /// first 64 KiB, so the column buffers rarely grow.
+    private static func estimateRows(_ parser: CSVChunkParser, from: Int, to: Int) -> Int {
+        let size = to - from
+        guard size > 0 else { return 16 }
+        let sample = min(size, 1 << 16)
+        var lines = 0
+        let p = parser.base + from
+        for i in 0..<sample where p[i] == CSVByte.lf { lines += 1 }
+        let estimate = lines == 0 ? 16 : size / sample * lines + (size % sample) * lines / sample
+        // A record takes at least two bytes (one and a line break), except perhaps the last.
+        return min(estimate + estimate / 16 + 16, size / 2 + 16)
+    }
+
+    /// Results written by `concurrentPerform` iterations, each to its own slot.
+    private final class ChunkSlots: @unchecked Sendable {
+        private var slots: [CSVChunk?]
+        private let lock = NSLock()
+
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+        func set(_ index: Int, _ chunk: CSVChunk) {
+            lock.lock()
+            slots[index] = chunk
+            lock.unlock()
+        }
+
+        func collect() -> [CSVChunk] { slots.compactMap { $0 } }
+    }
+
+    // MARK: Merging
+
+    /// Makes every column that is categorical in some chunk categorical in all of them,
+    /// and gives codes to the rows read while such a column still looked numeric.
+    private static func completeCategoricalColumns(
+        _ parser: CSVChunkParser, chunks: [CSVChunk], source: String, names: [String], firstDataLine: Int
+    ) throws {
+        let columnCount = parser.columnCount
+        var upTo = Array(repeating: Array(repeating: 0, count: columnCount), count: chunks.count)
+        var anyWork = false
+        for column in 0..<columnCount {
+            let categorical = chunks.contains { $0.builders[column].kind == .categorical }
+            guard categorical else { continue }
+            for (i, chunk) in chunks.enumerated() {
+                let builder = chunk.builders[column]
+                if builder.kind == .numeric {
+                    parser.makeCategorical(chunk, column: column)
+                    upTo[i][column] = chunk.rows
+                } else if builder.firstNonNumericRow > 0 {
+                    upTo[i][column] = builder.firstNonNumericRow
+                }
+                anyWork = anyWork || upTo[i][column] > 0
+            }
+        }
+        guard anyWork else { return }
+        let failures = FailureSlots(count: chunks.count)
+        let upToRows = upTo
+        let work: @Sendable (Int) -> Void = { i in
+            do throws(ChunkFailure) {
+                try parser.backfill(chunks[i], upTo: upToRows[i])
+            } catch {
+                failures.set(i, error)
+            }
+        }
+        if chunks.count == 1 {
+            work(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: chunks.count, execute: work)
+        }
+        var lineBase = firstDataLine
+        for (i, chunk) in chunks.enumerated() {
+            if let failure = failures.get(i) {
+                throw error(for: failure, lineBase: lineBase, source: source, names: names)
+            }
+            lineBase += chunk.lines
+        }
+    }
+
+    private final class FailureSlots: @unchecked Sendable {
+        private var slots: [ChunkFailure?]
+        private let lock = NSLock()
+
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+        func set(_ index: Int, _ failure: ChunkFailure) {
+            lock.lock()
+            slots[index] = failure
+            lock.unlock()
+        }
+
+        func get(_ index: Int) -> ChunkFailure? {
+            lock.lock()
+            defer { lock.unlock() }
+            return slots[index]
+        }
+    }
+
+    private static func assembleColumns(
+        chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int, source: String, names: [String]
+    ) throws(GLMError) -> [Column?] {
+        let selected = kinds.indices.filter { kinds[$0] != .skipped }
+        let slots = ColumnSlots(count: kinds.count)
+        let work: @Sendable (Int) -> Void = { k in
+            let column = selected[k]
+            let kind = chunks.first?.builders[column].kind ?? .numeric
+            if kind == .categorical {
+                // nil only past 2^31 - 1 distinct levels in all chunks together.
+                if let merged = mergeCategorical(chunks: chunks, column: column, rowCount: rowCount) {
+                    slots.set(column, .categorical(merged))
+                }
+            } else {
+                slots.set(column, .numeric(mergeNumeric(chunks: chunks, column: column, rowCount: rowCount)))
+            }
+            // Free the chunks' copy at once, so that peak memory is about one copy of the data.
+            for chunk in chunks {
+                chunk.builders[column].numbers.shrinkToMinimum()
+                chunk.builders[column].codes.shrinkToMinimum()
+            }
+        }
+        if selected.count <= 1 || rowCount < 100_000 {
+            for k in selected.indices { work(k) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: selected.count, execute: work)
+        }
+        let columns = slots.collect()
+        if let lost = selected.first(where: { columns[$0] == nil }) {
+            throw error(for: .tooManyLevels(column: lost), lineBase: 0, source: source, names: names)
+        }
+        return columns
+    }
+
+    private final class ColumnSlots: @unchecked Sendable {
+        private var slots: [Column?]
+        private let lock = NSLock()
+
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+        func set(_ index: Int, _ column: Column) {
+            lock.lock()
+            slots[index] = column
+            lock.unlock()
+        }
+
+        func collect() -> [Column?] { slots }
+    }
+
+    private static func mergeNumeric(chunks: [CSVChunk], column: Int, rowCount: Int) -> [Double] {
+        [Double](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
+            guard let destination = buffer.baseAddress else { return }
+            adviseHugePages(destination, bytes: rowCount * MemoryLayout<Double>.stride)
+            var offset = 0
+            for chunk in chunks {
+                let numbers = chunk.builders[column].numbers
+                let n = min(numbers.count, chunk.rows, rowCount - offset)
+                (destination + offset).initialize(from: numbers.base, count: n)
+                // Never expected: a builder shorter than its chunk. Pad rather than leave
+                // memory uninitialised.
+                let missing = min(chunk.rows - n, rowCount - offset - n)
+                if missing > 0 { (destination + offset + n).initialize(repeating: .nan, count: missing) }
+                offset += n + max(0, missing)
+            }
+            initialized = offset
+        }
+    }
+
+    private static func mergeCategorical(chunks: [CSVChunk], column: Int, rowCount: Int) -> CategoricalColumn? {
+        // Global level indices (in order of first appearance) for each chunk's levels.
+        var merged = LevelTable()
+        defer { merged.release() }
+        var localToGlobal: [[Int32]] = []
+        for chunk in chunks {
+            let levels = chunk.builders[column].levels
+            var map: [Int32] = []
+            map.reserveCapacity(levels.count)
+            for l in 0..<levels.count {
+                guard case let .found(index) = merged.index(of: levels.start(of: l), length: levels.length(of: l),
+                                                            validate: false) else { return nil }
+                map.append(index)
+            }
+            localToGlobal.append(map)
+        }
+        let levelCount = merged.count
+        let isLogical = (0..<levelCount).allSatisfy { g in
+            LogicalToken.value(merged.bytes(of: g)) != nil
+                || isBlankField(merged.start(of: g), merged.length(of: g))
+        }
+        var finalCode = [Int32](repeating: -1, count: levelCount)
+        let levels: [String]
+        if isLogical {
+            for g in 0..<levelCount { finalCode[g] = LogicalToken.value(merged.bytes(of: g)) ?? -1 }
+            levels = ["FALSE", "TRUE"]
+        } else {
+            let order = (0..<levelCount).sorted { bytesPrecede(merged.bytes(of: $0), merged.bytes(of: $1)) }
+            for (rank, g) in order.enumerated() { finalCode[g] = Int32(truncatingIfNeeded: rank) }
+            levels = order.map { String(decoding: merged.bytes(of: $0), as: UTF8.self) }
+        }
+
+        var firstNonNumericRow: Int?
+        var rowBase = 0
+        let codes = [Int32](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
+            if let start = buffer.baseAddress { adviseHugePages(start, bytes: rowCount * MemoryLayout<Int32>.stride) }
+            var offset = 0
+            for (i, chunk) in chunks.enumerated() {
+                let builder = chunk.builders[column]
+                if firstNonNumericRow == nil, builder.firstNonNumericRow >= 0 {
+                    firstNonNumericRow = rowBase + builder.firstNonNumericRow
+                }
+                rowBase += chunk.rows
+                let map = localToGlobal[i]
+                let n = min(chunk.rows, rowCount - offset)
+                for r in 0..<n {
+                    let local = r < builder.codes.count ? builder.codes.base[r] : -1
+                    // Local codes index `map`, whose entries index `finalCode`, by construction.
+                    let code: Int32 = local >= 0 && Int(local) < map.count ? finalCode[Int(map[Int(local)])] : -1
+                    buffer.initializeElement(at: offset + r, to: code)
+                }
+                offset += n
+            }
+            initialized = offset
+        }
+        return CategoricalColumn(codes: codes, levels: levels, isLogical: isLogical,
+                                 firstNonNumericRow: firstNonNumericRow)
+    }
+
+    private static func assembleRecordLines(chunks: [CSVChunk], firstDataLine: Int, rowCount: Int) -> [Int]? {
+        var regular = true
+        var lineBase = firstDataLine
+        var rowBase = 0
+        for chunk in chunks {
+            // (A chunk of blank lines only has no record whose line could be off.)
+            if chunk.rows > 0, chunk.recordLines != nil || lineBase != rowBase + 2 { regular = false }
+            lineBase += chunk.lines
+            rowBase += chunk.rows
+        }
+        if regular { return nil }
+        var lines: [Int] = []
+        lines.reserveCapacity(rowCount)
+        lineBase = firstDataLine
+        for chunk in chunks {
+            for r in 0..<chunk.rows {
+                if let relative = chunk.recordLines, r < relative.count {
+                    lines.append(lineBase + relative.base[r])
+                } else {
+                    lines.append(lineBase + r)
+                }
+            }
+            lineBase += chunk.lines
+        }
+        return lines
+    }
+
+    // MARK: Errors
+
+    private static func error(for failure: ChunkFailure, lineBase: Int, source: String, names: [String]) -> GLMError {
+        switch failure {
+        case let .raggedRow(line, found):
+            return .raggedRow(source: source, line: lineBase + line, expected: names.count, found: found)
+        case let .unterminatedQuote(line):
+            return .unterminatedQuote(source: source, line: lineBase + line)
+        case let .invalidUTF8(line):
+            return .invalidUTF8(source: source, line: lineBase + line)
+        case let .tooManyLevels(column):
+            let name = column < names.count ? names[column] : "\(column + 1)"
+            return .unreadableInput(source: source,
+                                    reason: "column '\(name)' has more than \(Int32.max) distinct values")
+        }
+    }
+}
