@@ -283,7 +283,7 @@ struct AnovaReferenceTests {
                 #expect(row.residualDf == DevianceAssertions.int(reference.resid_df?[index]), "\(rowId): resid df")
                 expectClose(row.residualDeviance, reference.resid_deviance?[index], relative: DevianceAssertions.devianceTolerance,
                             absolute: 1e-10, "\(rowId) resid deviance")
-                let previous = index > 0 ? reference.resid_deviance[index - 1] : 0
+                let previous: Double = index > 0 ? (reference.resid_deviance?[index - 1] ?? nil) ?? 0 : 0
                 DevianceAssertions.checkRow(
                     id: rowId, df: row.df, deviance: row.deviance, statistic: row.statistic, pValue: row.pValue,
                     rDf: reference.df?[index] ?? nil, rDeviance: reference.deviance?[index] ?? nil,
