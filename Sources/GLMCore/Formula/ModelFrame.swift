@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rows a model uses and its variables evaluated on them (R's `model.frame` with
 /// `na.omit` and `drop.unused.levels = TRUE`).
 public struct ModelFrame: Sendable {
@@ -19,6 +21,9 @@ public struct ModelFrame: Sendable {
     public let source: String
     /// Warnings R would print while building the frame (e.g. "NaNs produced").
     public let warnings: [String]
+    /// When the response is a text column that holds numbers and some other text (a
+    /// numeric column with a typo, most likely), its first non-numeric field.
+    public let responseNonNumericField: GLMError?
     private let recordLines: [Int]?
 
     public var rowCount: Int { rowIndices.count }
@@ -57,6 +62,14 @@ public struct ModelFrame: Sendable {
         var warnings: [String] = []
 
         let response = try evaluator.evaluate(responseExpression, allowTwoColumns: true)
+        var responseNonNumericField: GLMError?
+        if case let .name(name) = responseExpression, case let .categorical(column)? = table.column(named: name),
+           !column.isLogical, column.levels.contains(where: { Double($0.trimmingCharacters(in: .whitespaces)) != nil }),
+           let row = column.firstNonNumericRow, row < column.codes.count, column.codes[row] >= 0,
+           Int(column.codes[row]) < column.levels.count {
+            responseNonNumericField = .nonNumericValue(
+                source: table.source, line: table.line(ofRow: row), column: name, value: column.levels[Int(column.codes[row])])
+        }
         var variables: [VariableValues] = []
         for variable in terms.variables {
             let values = try evaluator.evaluate(variable)
@@ -118,6 +131,7 @@ public struct ModelFrame: Sendable {
         self.source = table.source
         self.recordLines = table.recordLines
         self.warnings = warnings
+        self.responseNonNumericField = responseNonNumericField
     }
 
     /// R warns "NaNs produced" when a function such as log() makes NaN from numbers that

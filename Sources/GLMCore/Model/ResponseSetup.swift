@@ -31,6 +31,7 @@ extension Family {
         case let .numeric(values):
             y = values
         case let .factor(codes, levels, isLogical):
+            if let typo = frame.responseNonNumericField { throw typo }
             guard kind.isBinomialLike || isLogical else {
                 throw domainError(
                     "the response '\(frame.responseLabel)' is text (levels \(levels.prefix(3).joined(separator: ", "))\(levels.count > 3 ? ", ..." : "")), not numeric", row: nil)

@@ -125,7 +125,8 @@ extension GLMError: LocalizedError, CustomStringConvertible {
         case let .noCompleteRows(variables):
             return "every row has a missing value in at least one of: \(variables.joined(separator: ", ")); nothing is left to fit"
         case let .tooFewObservations(observations, coefficients):
-            return "\(observations) observations are too few to estimate \(coefficients) coefficients"
+            let rows = observations == 1 ? "1 observation is" : "\(observations) observations are"
+            return "\(rows) too few to estimate \(coefficients) coefficients; the model needs at least as many complete rows as coefficients"
         case let .singleLevelFactor(variable, level):
             return "factor '\(variable)' has only one level ('\(level)') in the rows used; contrasts need 2 or more levels"
         case let .fitFailed(message):
