@@ -16,4 +16,17 @@ static inline double rmath_qnorm(double p, double mu, double sigma, int lower, i
 static inline double rmath_dnorm(double x, double mu, double sigma, int give_log) {
     return dnorm4(x, mu, sigma, give_log);
 }
+#include <stdio.h>
+
+// Standalone libRmath reports its warnings with printf() ("non-integer x = ...", "full
+// precision may not have been achieved"): on standard output, where glmfit writes its
+// results. glmfit checks the arguments that would warn itself; this discards anything
+// that still reaches C's stdout stream (glmfit writes its own output to the file
+// descriptor, not through stdio).
+static inline void rmath_discard_stdio_output(void) {
+    FILE *null_stream = fopen("/dev/null", "w");
+    if (null_stream != NULL) {
+        stdout = null_stream;
+    }
+}
 #endif

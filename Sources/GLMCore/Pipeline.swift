@@ -150,9 +150,15 @@ public enum Pipeline {
 
     public static func fit(_ request: FitRequest) throws -> ModelReport {
         try validate(request)
+        let formula = try Formula.parse(request.formula)
+        return try fit(request, table: try readTable(request, formula: formula))
+    }
+
+    /// Fits `request` on a table already read (request.path is then only a name).
+    public static func fit(_ request: FitRequest, table: Table) throws -> ModelReport {
+        try validate(request)
         let family = try resolveFamily(request)
         let formula = try Formula.parse(request.formula)
-        let table = try readTable(request, formula: formula)
         let frame = try ModelFrame(table: table, formula: formula, weightsColumn: request.weightsColumn)
         let design = try Design(frame: frame)
         if design.rowCount < design.columnCount {

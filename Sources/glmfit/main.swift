@@ -8,6 +8,7 @@ import GLMCore
 
 // The executable only parses arguments, runs the pipeline, and maps errors to exit
 // statuses: 64 usage, 65 bad data, 66 unreadable input (see README).
+Distributions.discardLibraryMessages()
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     var command = try FitCommand.parseAsRoot(arguments)

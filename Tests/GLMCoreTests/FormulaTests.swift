@@ -85,16 +85,7 @@ struct FormulaTests {
 /// either succeeds or throws a formula syntax error; it never traps or hangs.
 @Suite("Formula parser property tests")
 struct FormulaPropertyTests {
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias SeededGenerator = SplitMix
 
     static func randomTerm(_ depth: Int, _ rng: inout SeededGenerator) -> String {
         let names = ["a", "b", "x", "y", "`q r`", ".", "1", "0", "2"]

@@ -103,3 +103,22 @@ struct EndToEndTests {
         #expect(result.standardOutput.contains("Coefficients:"))
     }
 }
+
+@Suite("Standard output stays clean")
+struct CleanOutputTests {
+    /// libRmath prints its own warnings with printf(); a poisson fit of non-integer counts
+    /// made dpois() write "non-integer x = ..." into the report. Now the warning is R's,
+    /// on standard error, once, and standard output holds only the report.
+    @Test func nonIntegerCountsWarnOnStandardError() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-clean-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("counts.csv")
+        try Data("y,x\n1.5,1\n2,2\n3.25,3\n4,4\n5,5\n".utf8).write(to: file)
+        let result = try Glmfit.run([file.path, "-f", "y ~ x", "--family", "poisson", "--format", "json"])
+        #expect(result.status == 0)
+        #expect(result.standardError == "glmfit: warning: non-integer x = 1.500000 (and 1 more non-integer counts)\n")
+        let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+        #expect(object?["aic"] is NSNull)
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import CRmath
 
 /// R's own distribution functions (libRmath), so p-values and likelihoods match R bit for bit.
@@ -39,12 +40,33 @@ public enum Distributions {
     public static func qcauchy(_ p: Double) -> Double { CRmath.qcauchy(p, 0, 1, 1, 0) }
     public static func dcauchy(_ x: Double) -> Double { CRmath.dcauchy(x, 0, 1, 0) }
 
-    public static func logDbinom(_ x: Double, size: Double, prob: Double) -> Double {
-        CRmath.dbinom(x, size, prob, 1)
+    /// R's `R_nonint`: farther than 1e-7 (relative) from a whole number.
+    public static func isNonInteger(_ x: Double) -> Bool {
+        abs(x - x.rounded(.toNearestOrEven)) > 1e-7 * max(1, abs(x))
     }
 
+    /// R's message for a count that is not a whole number (`dpois`, `dbinom`, `dnbinom`).
+    public static func nonIntegerWarning(_ x: Double) -> String {
+        "non-integer x = " + String(format: "%f", x)
+    }
+
+    /// log dbinom; -Inf for a non-integer count, as R (which also warns; the callers do).
+    public static func logDbinom(_ x: Double, size: Double, prob: Double) -> Double {
+        if isNonInteger(x) { return -.infinity }
+        if isNonInteger(size) { return .nan }
+        return CRmath.dbinom(x, size, prob, 1)
+    }
+
+    /// log dpois; -Inf for a non-integer count, as R (which also warns; the callers do).
     public static func logDpois(_ x: Double, lambda: Double) -> Double {
-        CRmath.dpois(x, lambda, 1)
+        if isNonInteger(x) { return -.infinity }
+        return CRmath.dpois(x, lambda, 1)
+    }
+
+    /// Sends libRmath's printf() warnings to /dev/null (see CRmath/shim.h). For the
+    /// executable, which writes its output to the file descriptor directly.
+    public static func discardLibraryMessages() {
+        rmath_discard_stdio_output()
     }
 
     public static func logDgamma(_ x: Double, shape: Double, scale: Double) -> Double {
@@ -52,7 +74,8 @@ public enum Distributions {
     }
 
     public static func logDnbinomMu(_ x: Double, size: Double, mu: Double) -> Double {
-        CRmath.dnbinom_mu(x, size, mu, 1)
+        if isNonInteger(x) { return -.infinity }
+        return CRmath.dnbinom_mu(x, size, mu, 1)
     }
 
     public static func lgamma(_ x: Double) -> Double { CRmath.lgammafn(x) }

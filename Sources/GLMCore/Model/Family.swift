@@ -158,6 +158,16 @@ public struct Family: Sendable, Equatable {
     /// The family's AIC term without the 2·rank penalty (R's `family$aic`); nil for quasi
     /// families. `binomialTotals` are the binomial trial counts (R's `n`).
     public func aic(y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], deviance: Double) -> Double? {
+        var warnings: [String] = []
+        return aic(y: y, binomialTotals: binomialTotals, mu: mu, weights: weights, deviance: deviance, warnings: &warnings)
+    }
+
+    /// As `aic(...)`, adding R's warnings: "non-integer x = …" for each count of a
+    /// poisson fit that is not a whole number (whose likelihood, so AIC, is then -Inf / Inf).
+    public func aic(
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], deviance: Double,
+        warnings: inout [String]
+    ) -> Double? {
         switch kind {
         case .gaussian:
             let count = Double(y.count)
@@ -177,7 +187,16 @@ public struct Family: Sendable, Equatable {
             return -2 * total
         case .poisson:
             var total = 0.0
-            for row in 0..<y.count { total += Distributions.logDpois(y[row], lambda: mu[row]) * weights[row] }
+            var nonInteger: [Double] = []
+            for row in 0..<y.count {
+                if Distributions.isNonInteger(y[row]) { nonInteger.append(y[row]) }
+                total += Distributions.logDpois(y[row], lambda: mu[row]) * weights[row]
+            }
+            // R warns once per such count; one line with the first and a count reads better.
+            if let first = nonInteger.first {
+                let more = nonInteger.count > 1 ? " (and \(nonInteger.count - 1) more non-integer counts)" : ""
+                warnings.append(Distributions.nonIntegerWarning(first) + more)
+            }
             return -2 * total
         case .gamma:
             let weightSum = weights.reduce(0, +)

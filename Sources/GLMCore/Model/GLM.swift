@@ -72,9 +72,11 @@ public struct GLMFit: Sendable {
         let diverging = Divergence.divergingTerms(
             design: design, family: family, control: control, response: response, offset: offset, result: result)
         let rank = result.rank
+        var aicWarnings: [String] = []
         let familyAIC = family.aic(
             y: response.y, binomialTotals: response.binomialTotals, mu: result.fittedValues, weights: weights,
-            deviance: result.deviance)
+            deviance: result.deviance, warnings: &aicWarnings)
+        warnings += aicWarnings
         return GLMFit(
             design: design, family: family, control: control, response: response, offset: offset, irls: result,
             nullDeviance: nullDeviance, dfResidual: usedCount - rank, dfNull: usedCount - (design.hasIntercept ? 1 : 0),
