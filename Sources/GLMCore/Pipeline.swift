@@ -26,6 +26,8 @@ public struct FitRequest: Sendable {
     public var compareFormula: String?
     /// Linear hypotheses for joint Wald tests, one test per entry.
     public var waldHypotheses: [String]
+    /// Receives progress and timings (nil: none).
+    public var observer: FitObserver?
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,
@@ -51,6 +53,7 @@ public struct FitRequest: Sendable {
         self.dropOne = dropOne
         self.compareFormula = compareFormula
         self.waldHypotheses = waldHypotheses
+        self.observer = nil
     }
 }
 
@@ -151,7 +154,11 @@ public enum Pipeline {
     public static func fit(_ request: FitRequest) throws -> ModelReport {
         try validate(request)
         let formula = try Formula.parse(request.formula)
-        return try fit(request, table: try readTable(request, formula: formula))
+        let table = try StageTimer(observer: request.observer).measure("read") {
+            try readTable(request, formula: formula)
+        }
+        request.observer?(.rowsRead(table.rowCount))
+        return try fit(request, table: table)
     }
 
     /// Fits `request` on a table already read (request.path is then only a name).
@@ -159,20 +166,23 @@ public enum Pipeline {
         try validate(request)
         let family = try resolveFamily(request)
         let formula = try Formula.parse(request.formula)
-        let frame = try ModelFrame(table: table, formula: formula, weightsColumn: request.weightsColumn)
-        let design = try Design(frame: frame)
+        let timer = StageTimer(observer: request.observer)
+        let frame = try timer.measure("frame") {
+            try ModelFrame(table: table, formula: formula, weightsColumn: request.weightsColumn)
+        }
+        let design = try timer.measure("design") { try Design(frame: frame) }
         if design.rowCount < design.columnCount {
             throw GLMError.tooFewObservations(observations: design.rowCount, coefficients: design.columnCount)
         }
 
         var negativeBinomial: NegativeBinomialFit?
-        let fit: GLMFit
-        if family.kind == .negativeBinomial && request.theta == nil {
-            let estimated = try NegativeBinomial.fit(design: design, link: family.link, control: request.control)
-            negativeBinomial = estimated
-            fit = estimated.glm
-        } else {
-            fit = try GLMFit.fit(design: design, family: family, control: request.control)
+        let fit: GLMFit = try timer.measure("fit") {
+            if family.kind == .negativeBinomial && request.theta == nil {
+                let estimated = try NegativeBinomial.fit(design: design, link: family.link, control: request.control)
+                negativeBinomial = estimated
+                return estimated.glm
+            }
+            return try GLMFit.fit(design: design, family: family, control: request.control, observer: request.observer)
         }
 
         var robust: RobustCovariance?

@@ -18,6 +18,16 @@ enum Console {
         emit("glmfit: error: \(message)\n", to: STDERR_FILENO)
     }
 
+    /// A line on standard error (timings).
+    static func note(_ message: String) {
+        emit(message + "\n", to: STDERR_FILENO)
+    }
+
+    /// Overwrites the current terminal line on standard error.
+    static func progress(_ message: String) {
+        emit("\r\u{1B}[K" + message, to: STDERR_FILENO)
+    }
+
     static func writeUsageHint() {
         emit("Usage: glmfit <file> --formula <formula> [--family <family>] [--link <link>] [options]\n"
              + "See 'glmfit --help'.\n", to: STDERR_FILENO)

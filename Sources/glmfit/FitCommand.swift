@@ -103,13 +103,22 @@ struct FitCommand: ParsableCommand {
     var strict = false
 
     func run() throws {
-        let request = FitRequest(
+        var request = FitRequest(
             path: file, formula: formula, family: family, link: link, weightsColumn: weights,
             control: FitControl(epsilon: epsilon, maxIterations: maxit), confidenceLevel: confidenceLevel,
             extraMissingTokens: missingTokens, theta: theta, vcov: vcov, clusterColumn: cluster,
             dispersionTest: dispersionTest, intervalMethod: ci, anova: anova, dropOne: dropOne, compareFormula: compare,
             waldHypotheses: wald)
-        let report = try Pipeline.fit(request)
+        let progress = Progress.start()
+        request.observer = progress?.observer
+        let report: ModelReport
+        do {
+            report = try Pipeline.fit(request)
+            progress?.finish()
+        } catch {
+            progress?.finish()
+            throw error
+        }
         let warnings = report.warnings
         if strict, !warnings.isEmpty {
             throw GLMError.strictWarning(messages: warnings)

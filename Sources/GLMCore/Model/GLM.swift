@@ -33,13 +33,15 @@ public struct GLMFit: Sendable {
 
     /// Fits `design` by IRLS as `glm()` does, including the null deviance (a real
     /// intercept-only fit when there is an offset and an intercept).
-    public static func fit(design: Design, family: Family, control: FitControl = FitControl()) throws -> GLMFit {
+    public static func fit(
+        design: Design, family: Family, control: FitControl = FitControl(), observer: FitObserver? = nil
+    ) throws -> GLMFit {
         let frame = design.frame
         let response = try family.prepare(frame)
         let rowCount = design.rowCount
         let offset = frame.offset ?? [Double](repeating: 0, count: rowCount)
         let irls = IRLS(family: family, control: control)
-        let result = try irls.fit(
+        let result = try IRLS(family: family, control: control, observer: observer).fit(
             x: design.x, rowCount: rowCount, columnCount: design.columnCount, y: response.y,
             priorWeights: response.priorWeights, offset: offset, startingMu: response.startingMu)
         let weights = response.priorWeights

@@ -38,10 +38,12 @@ public struct IRLSResult: Sendable {
 public struct IRLS {
     public let family: Family
     public let control: FitControl
+    public let observer: FitObserver?
 
-    public init(family: Family, control: FitControl) {
+    public init(family: Family, control: FitControl, observer: FitObserver? = nil) {
         self.family = family
         self.control = control
+        self.observer = observer
     }
 
     private func deviance(_ y: [Double], _ mu: [Double], _ weights: [Double]) -> Double {
@@ -189,6 +191,7 @@ public struct IRLS {
                 currentDeviance = deviance(y, mu, priorWeights)
             }
             coefficients = start
+            observer?(.iteration(number: iteration, deviance: currentDeviance))
             if !runAllIterations, abs(currentDeviance - devianceOld) / (abs(currentDeviance) + 0.1) < control.epsilon {
                 converged = true
                 break
