@@ -145,3 +145,10 @@ respiratory$patient <- 100L * respiratory$center + respiratory$id
 export(respiratory, "respiratory.csv")
 data(muscatine, package = "geepack")
 export(muscatine, "muscatine.csv")           # obese/numobese NA when not measured
+## Potthoff & Roy (1964) orthodontic growth data, as shipped with R's
+## recommended package nlme: distance (mm) from the pituitary to the
+## pterygomaxillary fissure of 27 children at ages 8, 10, 12 and 14.
+data(Orthodont, package = "nlme")
+export(data.frame(distance = Orthodont$distance, age = Orthodont$age,
+                  Subject = as.character(Orthodont$Subject),
+                  Sex = as.character(Orthodont$Sex)), "orthodont.csv")

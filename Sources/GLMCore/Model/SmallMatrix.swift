@@ -1,0 +1,161 @@
+/// A small dense matrix, column-major, for the per-cluster and parameter-sized algebra of
+/// a GEE fit (orders of a cluster size or of the number of coefficients).
+///
+/// Solves use LU with partial pivoting, as geepack's TNT `LU_factor`/`LU_solve` do, so
+/// that indefinite (but non-singular) working correlation matrices behave as in geepack.
+struct SmallMatrix: Sendable, Equatable {
+    var rows: Int
+    var columns: Int
+    /// Column-major `rows × columns`.
+    var values: [Double]
+
+    init(rows: Int, columns: Int, repeating value: Double = 0) {
+        self.rows = rows
+        self.columns = columns
+        self.values = [Double](repeating: value, count: rows * columns)
+    }
+
+    init(rows: Int, columns: Int, values: [Double]) {
+        precondition(values.count == rows * columns)
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+    }
+
+    static func identity(_ order: Int) -> SmallMatrix {
+        var matrix = SmallMatrix(rows: order, columns: order)
+        for i in 0..<order { matrix[i, i] = 1 }
+        return matrix
+    }
+
+    subscript(row: Int, column: Int) -> Double {
+        get { values[row + column * rows] }
+        set { values[row + column * rows] = newValue }
+    }
+
+    var transposed: SmallMatrix {
+        var result = SmallMatrix(rows: columns, columns: rows)
+        for j in 0..<columns {
+            for i in 0..<rows { result[j, i] = self[i, j] }
+        }
+        return result
+    }
+
+    var diagonal: [Double] { (0..<min(rows, columns)).map { self[$0, $0] } }
+
+    static func + (lhs: SmallMatrix, rhs: SmallMatrix) -> SmallMatrix {
+        precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns)
+        var result = lhs
+        for k in 0..<result.values.count { result.values[k] += rhs.values[k] }
+        return result
+    }
+
+    static func * (lhs: SmallMatrix, rhs: SmallMatrix) -> SmallMatrix {
+        precondition(lhs.columns == rhs.rows)
+        var result = SmallMatrix(rows: lhs.rows, columns: rhs.columns)
+        for j in 0..<rhs.columns {
+            for k in 0..<lhs.columns {
+                let factor = rhs[k, j]
+                if factor == 0 { continue }
+                for i in 0..<lhs.rows { result.values[i + j * lhs.rows] += lhs.values[i + k * lhs.rows] * factor }
+            }
+        }
+        return result
+    }
+
+    static func * (scalar: Double, matrix: SmallMatrix) -> SmallMatrix {
+        var result = matrix
+        for k in 0..<result.values.count { result.values[k] *= scalar }
+        return result
+    }
+
+    /// Adds `scale · a bᵀ` in place.
+    mutating func addOuterProduct(_ a: [Double], _ b: [Double], scale: Double = 1) {
+        precondition(a.count == rows && b.count == columns)
+        for j in 0..<columns {
+            let factor = scale * b[j]
+            if factor == 0 { continue }
+            for i in 0..<rows { values[i + j * rows] += a[i] * factor }
+        }
+    }
+
+    /// The inverse by LU with partial pivoting; nil when the matrix is singular.
+    func inverse() -> SmallMatrix? {
+        guard let lu = LUFactorization(self) else { return nil }
+        return lu.solve(SmallMatrix.identity(rows))
+    }
+}
+
+/// PA = LU with partial pivoting (Doolittle, row interchanges), as TNT's `LU_factor`.
+struct LUFactorization {
+    private var lu: SmallMatrix
+    private var pivots: [Int]
+
+    /// Nil when a pivot is exactly zero (the matrix is singular).
+    init?(_ matrix: SmallMatrix) {
+        precondition(matrix.rows == matrix.columns)
+        let n = matrix.rows
+        var a = matrix
+        var pivots = [Int](repeating: 0, count: n)
+        for j in 0..<n {
+            var pivotRow = j
+            var largest = abs(a[j, j])
+            for i in (j + 1)..<max(n, j + 1) where abs(a[i, j]) > largest {
+                largest = abs(a[i, j])
+                pivotRow = i
+            }
+            pivots[j] = pivotRow
+            if a[pivotRow, j] == 0 { return nil }
+            if pivotRow != j {
+                for k in 0..<n {
+                    let swap = a[j, k]
+                    a[j, k] = a[pivotRow, k]
+                    a[pivotRow, k] = swap
+                }
+            }
+            let pivot = a[j, j]
+            if j + 1 < n {
+                for i in (j + 1)..<n { a[i, j] /= pivot }
+                for k in (j + 1)..<n {
+                    let factor = a[j, k]
+                    if factor == 0 { continue }
+                    for i in (j + 1)..<n { a[i, k] -= a[i, j] * factor }
+                }
+            }
+        }
+        self.lu = a
+        self.pivots = pivots
+    }
+
+    /// Solves A x = b in place.
+    func solve(_ b: inout [Double]) {
+        let n = lu.rows
+        precondition(b.count == n)
+        for j in 0..<n where pivots[j] != j { b.swapAt(j, pivots[j]) }
+        lu.values.withUnsafeBufferPointer { a in
+            for j in 0..<n {
+                let value = b[j]
+                if value == 0 { continue }
+                for i in (j + 1)..<max(n, j + 1) { b[i] -= a[i + j * n] * value }
+            }
+            for j in stride(from: n - 1, through: 0, by: -1) {
+                b[j] /= a[j + j * n]
+                let value = b[j]
+                if value == 0 { continue }
+                for i in 0..<j { b[i] -= a[i + j * n] * value }
+            }
+        }
+    }
+
+    /// Solves A X = B column by column.
+    func solve(_ b: SmallMatrix) -> SmallMatrix {
+        var result = b
+        var column = [Double](repeating: 0, count: b.rows)
+        for j in 0..<b.columns {
+            for i in 0..<b.rows { column[i] = b[i, j] }
+            solve(&column)
+            for i in 0..<b.rows { result[i, j] = column[i] }
+        }
+        return result
+    }
+}
