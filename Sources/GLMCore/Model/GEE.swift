@@ -140,10 +140,10 @@ public enum GEE {
         wavesName: String = "waves"
     ) throws -> GEEFit {
         guard control.epsilon > 0, control.epsilon.isFinite else {
-            throw GLMError.invalidOption(name: "--gee-epsilon", message: "must be a positive number (got \(control.epsilon))")
+            throw GLMError.invalidOption(name: "GEE epsilon", message: "must be a positive number (got \(control.epsilon))")
         }
         guard control.maxIterations >= 1 else {
-            throw GLMError.invalidOption(name: "--gee-maxit", message: "must be at least 1 (got \(control.maxIterations))")
+            throw GLMError.invalidOption(name: "GEE maxit", message: "must be at least 1 (got \(control.maxIterations))")
         }
         precondition(clusters.count == design.rowCount, "one cluster key per design row")
         precondition(waves.map { $0.count == design.rowCount } ?? true, "one wave per design row")
