@@ -98,7 +98,10 @@ public struct GEEFit: Sendable {
     public let scaleStandardError: Double
     public let clusterCount: Int
     public let maxClusterSize: Int
+    /// Rows used.
     public let observationCount: Int
+    /// Rows dropped because a used variable, the id or the waves was missing.
+    public let droppedCount: Int
     public let iterations: Int
     public let converged: Bool
     /// QIC, or nil when geepack does not define the quasi-likelihood for the family
@@ -219,7 +222,8 @@ public enum GEE {
             coefficients: coefficients, covarianceNames: kept.map { design.columnNames[$0] },
             robustCovariance: rows(variance.robust), naiveCovariance: rows(variance.naive), correlation: parameters,
             scale: estimate.scale, scaleStandardError: variance.scale.squareRoot(), clusterCount: layout.clusterCount,
-            maxClusterSize: layout.maxClusterSize, observationCount: design.rowCount, iterations: estimate.iterations,
+            maxClusterSize: layout.maxClusterSize, observationCount: design.rowCount,
+            droppedCount: design.frame.droppedCount, iterations: estimate.iterations,
             converged: estimate.converged, qic: qic, fittedValues: fitted, linearPredictors: linear, warnings: warnings)
     }
 
@@ -298,6 +302,16 @@ struct ClusterLayout {
         idName: String, wavesName: String
     ) throws {
         let rowCount = clusters.count
+        func isMissing(_ key: ClusterKey) -> Bool {
+            if case let .number(value) = key { return value.isNaN }
+            return false
+        }
+        if let row = clusters.firstIndex(where: isMissing) {
+            throw GLMError.invalidTerm(term: idName, message: "missing cluster id at line \(frame.line(ofUsedRow: row))")
+        }
+        if let row = waves?.firstIndex(where: isMissing) {
+            throw GLMError.invalidTerm(term: wavesName, message: "missing wave at line \(frame.line(ofUsedRow: row))")
+        }
         var index: [ClusterKey: Int] = [:]
         var keys: [ClusterKey] = []
         var clusterOfRow = [Int](repeating: 0, count: rowCount)

@@ -88,73 +88,85 @@ struct SmallMatrix: Sendable, Equatable {
 
 /// PA = LU with partial pivoting (Doolittle, row interchanges), as TNT's `LU_factor`.
 struct LUFactorization {
-    private var lu: SmallMatrix
+    private var lu: [Double]
+    private let order: Int
     private var pivots: [Int]
 
     /// Nil when a pivot is exactly zero (the matrix is singular).
     init?(_ matrix: SmallMatrix) {
         precondition(matrix.rows == matrix.columns)
         let n = matrix.rows
-        var a = matrix
+        var values = matrix.values
         var pivots = [Int](repeating: 0, count: n)
-        for j in 0..<n {
-            var pivotRow = j
-            var largest = abs(a[j, j])
-            for i in (j + 1)..<max(n, j + 1) where abs(a[i, j]) > largest {
-                largest = abs(a[i, j])
-                pivotRow = i
-            }
-            pivots[j] = pivotRow
-            if a[pivotRow, j] == 0 { return nil }
-            if pivotRow != j {
-                for k in 0..<n {
-                    let swap = a[j, k]
-                    a[j, k] = a[pivotRow, k]
-                    a[pivotRow, k] = swap
+        let singular = values.withUnsafeMutableBufferPointer { a -> Bool in
+            for j in 0..<n {
+                var pivotRow = j
+                var largest = abs(a[j + j * n])
+                for i in (j + 1)..<n where abs(a[i + j * n]) > largest {
+                    largest = abs(a[i + j * n])
+                    pivotRow = i
+                }
+                pivots[j] = pivotRow
+                if a[pivotRow + j * n] == 0 { return true }
+                if pivotRow != j {
+                    for k in 0..<n { a.swapAt(j + k * n, pivotRow + k * n) }
+                }
+                let pivot = a[j + j * n]
+                for i in (j + 1)..<n { a[i + j * n] /= pivot }
+                for k in (j + 1)..<n {
+                    let factor = a[j + k * n]
+                    if factor == 0 { continue }
+                    for i in (j + 1)..<n { a[i + k * n] -= a[i + j * n] * factor }
                 }
             }
-            let pivot = a[j, j]
-            if j + 1 < n {
-                for i in (j + 1)..<n { a[i, j] /= pivot }
-                for k in (j + 1)..<n {
-                    let factor = a[j, k]
-                    if factor == 0 { continue }
-                    for i in (j + 1)..<n { a[i, k] -= a[i, j] * factor }
+            return false
+        }
+        if singular { return nil }
+        self.lu = values
+        self.order = n
+        self.pivots = pivots
+    }
+
+    /// Solves A x = b for the `count` columns stored from `b` on (column-major, leading
+    /// dimension `order`).
+    private func solve(_ b: UnsafeMutablePointer<Double>, columns count: Int) {
+        let n = order
+        lu.withUnsafeBufferPointer { a in
+            for column in 0..<count {
+                let x = b + column * n
+                for j in 0..<n where pivots[j] != j {
+                    let swap = x[j]
+                    x[j] = x[pivots[j]]
+                    x[pivots[j]] = swap
+                }
+                for j in 0..<n {
+                    let value = x[j]
+                    if value == 0 { continue }
+                    for i in (j + 1)..<n { x[i] -= a[i + j * n] * value }
+                }
+                for j in stride(from: n - 1, through: 0, by: -1) {
+                    x[j] /= a[j + j * n]
+                    let value = x[j]
+                    if value == 0 { continue }
+                    for i in 0..<j { x[i] -= a[i + j * n] * value }
                 }
             }
         }
-        self.lu = a
-        self.pivots = pivots
     }
 
     /// Solves A x = b in place.
     func solve(_ b: inout [Double]) {
-        let n = lu.rows
-        precondition(b.count == n)
-        for j in 0..<n where pivots[j] != j { b.swapAt(j, pivots[j]) }
-        lu.values.withUnsafeBufferPointer { a in
-            for j in 0..<n {
-                let value = b[j]
-                if value == 0 { continue }
-                for i in (j + 1)..<max(n, j + 1) { b[i] -= a[i + j * n] * value }
-            }
-            for j in stride(from: n - 1, through: 0, by: -1) {
-                b[j] /= a[j + j * n]
-                let value = b[j]
-                if value == 0 { continue }
-                for i in 0..<j { b[i] -= a[i + j * n] * value }
-            }
-        }
+        precondition(b.count == order)
+        guard order > 0 else { return }
+        b.withUnsafeMutableBufferPointer { solve($0.baseAddress!, columns: 1) }
     }
 
-    /// Solves A X = B column by column.
+    /// Solves A X = B.
     func solve(_ b: SmallMatrix) -> SmallMatrix {
+        precondition(b.rows == order)
         var result = b
-        var column = [Double](repeating: 0, count: b.rows)
-        for j in 0..<b.columns {
-            for i in 0..<b.rows { column[i] = b[i, j] }
-            solve(&column)
-            for i in 0..<b.rows { result[i, j] = column[i] }
+        if order > 0 && b.columns > 0 {
+            result.values.withUnsafeMutableBufferPointer { solve($0.baseAddress!, columns: b.columns) }
         }
         return result
     }
