@@ -294,6 +294,35 @@ struct GEETests {
         #expect(table[3].estimate == nil && table[3].standardError == nil)
     }
 
+    /// cbind(successes, failures) weights each row by its trials, as geeglm does (geeglm
+    /// gives the same as the 0/1 response here).
+    @Test func twoColumnResponse() throws {
+        let binary = try Self.ohioFit("resp ~ age + smoke", structure: .exchangeable)
+        let counts = try Self.ohioFit("cbind(resp, 1 - resp) ~ age + smoke", structure: .exchangeable)
+        for index in binary.coefficients.indices {
+            expectClose(counts.coefficients[index], binary.coefficients[index], relative: 1e-12, "estimate \(index)")
+            expectClose(counts.robustCovariance[index][index], binary.robustCovariance[index][index], relative: 1e-12, "var")
+        }
+        expectClose(counts.correlation[0].estimate, binary.correlation[0].estimate, relative: 1e-12, "alpha")
+    }
+
+    /// A text response counts its first level as failure, as glm does (geeglm cannot fit a
+    /// factor response at all).
+    @Test func factorResponse() throws {
+        let table = try loadExample("Examples/muscatine.csv")
+        func fit(_ formula: String) throws -> GEEFit {
+            try GEE.fit(
+                table: table, formula: try Formula.parse(formula), family: try Family(kind: .binomial),
+                idColumn: "id", wavesColumn: "occasion", structure: .ar1)
+        }
+        let text = try fit("obese ~ gender + age")
+        let numeric = try fit("numobese ~ gender + age")
+        #expect(text.observationCount == 9856 && text.droppedCount == 14568 - 9856)
+        for index in text.coefficients.indices {
+            expectClose(text.coefficients[index], numeric.coefficients[index], relative: 1e-12, "estimate \(index)")
+        }
+    }
+
     @Test func notConvergedIsReported() throws {
         let fit = try Self.ohioFit(structure: .ar1, epsilon: 1e-10).converged
         #expect(fit)

@@ -125,6 +125,24 @@ public struct GEEFit: Sendable {
 /// over the pairs j < k inside each cluster, a Gauss–Newton step). It stops when no
 /// parameter changed by more than `epsilon` in absolute value. The covariances are
 /// geepack's sandwich over the joint estimating equations of (β, φ, α).
+///
+/// What the data must satisfy (each a typed `GLMError`): two or more clusters; for
+/// exchangeable, ar1 and unstructured, at least one cluster with two or more rows; for ar1
+/// and unstructured, no wave twice in a cluster; for unstructured, every pair of waves
+/// observed together in some cluster (else its correlation has no data). geepack 1.3.9
+/// needs more for unstructured: each cluster's rows in increasing wave order and its waves
+/// the first wave numbers 1, 2, …, s without a gap (otherwise it reads outside its
+/// matrices); glmfit sorts by wave and indexes each pair by its two waves, so gaps are fine.
+///
+/// Where glmfit differs from geeglm (everything else, iteration for iteration, agrees to
+/// about 1e-12): clusters are grouped by id value, not by runs of equal consecutive ids;
+/// a rank-deficient model drops the aliased columns as glm does (geeglm stops); a text
+/// response counts its first level as failure (geeglm fails); the SE of alpha gives a
+/// one-row cluster no alpha terms (geeglm re-adds the previous cluster's, so its value
+/// depends on row order); cbind() with prior weights weights each row by weight × trials
+/// (geeglm drops the prior weights); the starting glm uses the rows the GEE uses (geeglm's
+/// glm keeps rows with a missing id); links clamp as R's glm does (geepack's C++ logit
+/// clamps at |eta| > 36 instead of 30); p-values are the upper tail, not 1 − pchisq.
 public enum GEE {
     /// Fits a GEE to `design`.
     ///
@@ -154,10 +172,10 @@ public enum GEE {
             throw GLMError.tooFewObservations(observations: design.rowCount, coefficients: design.columnCount)
         }
 
-        let glm = try GLMFit.fit(design: design, family: family, control: control.glm)
         let layout = try ClusterLayout(
             clusters: clusters, waves: waves, structure: structure, frame: design.frame, idName: idName,
             wavesName: wavesName)
+        let glm = try GLMFit.fit(design: design, family: family, control: control.glm)
         let kept = (0..<design.columnCount).filter { !glm.coefficients[$0].isNaN }
         var warnings = glm.warnings
         let aliasedNames = (0..<design.columnCount).filter { glm.coefficients[$0].isNaN }.map { design.columnNames[$0] }
