@@ -1,7 +1,8 @@
 #!/usr/bin/env Rscript
 # Regenerates the example CSV files in this directory from the datasets that
-# ship with R (package 'datasets') and with MASS, plus three small tables
-# printed in R's ?glm help page and in Venables & Ripley's MASS book.
+# ship with R (package 'datasets'), with MASS and with geepack (longitudinal
+# data for GEE), plus three small tables printed in R's ?glm help page and in
+# Venables & Ripley's MASS book.
 #
 # Usage (from the repository root or from Examples/):
 #   Rscript Examples/export_datasets.R
@@ -129,3 +130,25 @@ export(MASS::epil,      "epil.csv")
 mt <- data.frame(model = rownames(datasets::mtcars), datasets::mtcars,
                  row.names = NULL, stringsAsFactors = FALSE)
 export(mt, "mtcars.csv")
+
+## Longitudinal datasets for GEE (package geepack, Højsgaard, Halekoh & Yan).
+## Each has one row per subject and occasion; clusters are contiguous here.
+suppressPackageStartupMessages(library(geepack))
+data(ohio, package = "geepack")
+export(ohio, "ohio.csv")
+data(dietox, package = "geepack")
+export(dietox, "dietox.csv")                 # Feed is NA at Time 1
+## respiratory's id restarts at 1 in each center: patient = 100 * center + id
+## is the subject (geepack's examples use id = interaction(center, id)).
+data(respiratory, package = "geepack")
+respiratory$patient <- 100L * respiratory$center + respiratory$id
+export(respiratory, "respiratory.csv")
+data(muscatine, package = "geepack")
+export(muscatine, "muscatine.csv")           # obese/numobese NA when not measured
+## Potthoff & Roy (1964) orthodontic growth data, as shipped with R's
+## recommended package nlme: distance (mm) from the pituitary to the
+## pterygomaxillary fissure of 27 children at ages 8, 10, 12 and 14.
+data(Orthodont, package = "nlme")
+export(data.frame(distance = Orthodont$distance, age = Orthodont$age,
+                  Subject = as.character(Orthodont$Subject),
+                  Sex = as.character(Orthodont$Sex)), "orthodont.csv")

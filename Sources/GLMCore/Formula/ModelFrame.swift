@@ -53,7 +53,10 @@ public struct ModelFrame: Sendable {
         return indices
     }
 
-    public init(table: Table, formula: Formula, weightsColumn: String? = nil) throws {
+    /// - Parameter requiredColumns: further columns (e.g. a GEE's cluster id and waves)
+    ///   whose missing values also drop a row, as `model.frame` drops rows with a missing
+    ///   `id` in geepack's `geeglm`.
+    public init(table: Table, formula: Formula, weightsColumn: String? = nil, requiredColumns: [String] = []) throws {
         let terms = try Terms(formula: formula, columnNames: table.columnNames)
         guard let responseExpression = formula.response else {
             throw GLMError.formulaSyntax(formula: formula.text, position: 0, message: "the formula needs a response on the left of '~'")
@@ -102,6 +105,9 @@ public struct ModelFrame: Sendable {
             if let warning = ModelFrame.nanWarning(expression, values: values, table: table) { warnings.append(warning) }
         }
         if let weights, let weightsColumn { allValues.append((weightsColumn, .numeric(weights))) }
+        for name in requiredColumns {
+            allValues.append((name, try evaluator.evaluate(.name(name))))
+        }
         for (expression, entry) in zip(expressions, allValues) {
             guard case let .numeric(numbers) = entry.values else { continue }
             if let warning = ModelFrame.nanWarning(expression, values: numbers, table: table) { warnings.append(warning) }

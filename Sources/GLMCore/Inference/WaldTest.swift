@@ -503,37 +503,3 @@ struct RestrictionParser {
         }
     }
 }
-
-/// Dense solves for the small systems of hypothesis tests (q × q).
-enum SmallMatrix {
-    /// Solves A x = b by Gaussian elimination with partial pivoting (as LAPACK's dgesv,
-    /// which R's `solve` calls).
-    static func solve(_ a: [[Double]], _ b: [Double]) throws -> [Double] {
-        let n = b.count
-        var m = a
-        var x = b
-        for column in 0..<n {
-            var pivot = column
-            for row in (column + 1)..<max(n, column + 1) where abs(m[row][column]) > abs(m[pivot][column]) { pivot = row }
-            guard m[pivot][column] != 0, m[pivot][column].isFinite else {
-                throw GLMError.fitFailed(message: "the covariance of the restrictions is singular; some restrictions are redundant")
-            }
-            if pivot != column {
-                m.swapAt(pivot, column)
-                x.swapAt(pivot, column)
-            }
-            for row in (column + 1)..<max(n, column + 1) {
-                let factor = m[row][column] / m[column][column]
-                guard factor != 0 else { continue }
-                for k in column..<n { m[row][k] -= factor * m[column][k] }
-                x[row] -= factor * x[column]
-            }
-        }
-        for column in stride(from: n - 1, through: 0, by: -1) {
-            var sum = x[column]
-            for k in (column + 1)..<max(n, column + 1) { sum -= m[column][k] * x[k] }
-            x[column] = sum / m[column][column]
-        }
-        return x
-    }
-}

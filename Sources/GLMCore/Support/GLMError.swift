@@ -55,6 +55,17 @@ public enum GLMError: Error, Equatable, Sendable {
     /// Profiling found a smaller deviance than the fit's: the fit had not converged.
     case profileFoundBetterFit(coefficient: String)
 
+    // MARK: GEE clusters and waves (65)
+    /// Every row used has the same cluster id: a GEE needs two or more clusters.
+    case singleCluster(column: String, value: String)
+    /// A wave occurs twice in one cluster (ar1 and unstructured need distinct waves).
+    case repeatedWave(column: String, wave: String, idColumn: String, cluster: String, lines: [Int])
+    /// No cluster has two or more observations, so no correlation can be estimated.
+    case clustersTooSmall(structure: String, column: String)
+    /// Two waves never occur in the same cluster, so their unstructured correlation has no
+    /// data. `column` is nil when the waves are the positions inside each cluster.
+    case unobservedWavePair(column: String?, first: String, second: String)
+
     /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT).
     public var exitStatus: Int32 {
         switch self {
@@ -151,6 +162,16 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "cannot compare '\(reduced)' with '\(full)': \(reason)"
         case let .profileFoundBetterFit(coefficient):
             return "profiling '\(coefficient)' has found a better solution, so the original fit had not converged"
+        case let .singleCluster(column, value):
+            return "the id column '\(column)' has the same value ('\(value)') on every row used: a GEE needs two or more clusters"
+        case let .repeatedWave(column, wave, idColumn, cluster, lines):
+            let where_ = lines.map(String.init).joined(separator: " and ")
+            return "wave \(wave) of '\(column)' occurs twice in cluster \(cluster) of '\(idColumn)' (lines \(where_)); ar1 and unstructured correlations need each wave at most once per cluster"
+        case let .clustersTooSmall(structure, column):
+            return "every cluster of '\(column)' has a single observation: the \(structure) working correlation needs at least one cluster with two or more"
+        case let .unobservedWavePair(column, first, second):
+            let waves = column.map { "waves \(first) and \(second) of '\($0)'" } ?? "positions \(first) and \(second) (no --waves column)"
+            return "\(waves) never occur together in one cluster, so their unstructured correlation cannot be estimated; every pair of waves needs a cluster observed at both"
         }
     }
 }
