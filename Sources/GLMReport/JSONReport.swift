@@ -139,9 +139,12 @@ public enum CSVReport {
     ]
 
     public static func render(_ report: ModelReport) -> String {
-        let summary = report.summary
+        rows(report.summary.coefficients)
+    }
+
+    static func rows(_ coefficients: [CoefficientSummary]) -> String {
         var lines = [header.joined(separator: ",")]
-        for row in summary.coefficients {
+        for row in coefficients {
             let numbers = [
                 row.estimate, row.standardError, row.statistic, row.pValue, row.confidenceLow, row.confidenceHigh,
                 row.ratio, row.ratioLow, row.ratioHigh,

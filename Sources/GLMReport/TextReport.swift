@@ -107,11 +107,17 @@ public enum TextReport {
             "data = \(dataName)",
         ]
         if let weights = fit.design.frame.weightsColumn { arguments.append("weights = \(weights)") }
+        return wrappedCall("glmfit", arguments)
+    }
+
+    /// `name(arg, arg, ...)` wrapped at about 70 characters, continuation lines indented by
+    /// four spaces, as R's deparse wraps a call.
+    static func wrappedCall(_ name: String, _ arguments: [String]) -> [String] {
         var lines: [String] = []
-        var current = "glmfit("
+        var current = name + "("
         for (index, argument) in arguments.enumerated() {
             let piece = argument + (index + 1 < arguments.count ? ", " : ")")
-            if current.count + piece.count > 70, current.trimmingCharacters(in: .whitespaces) != "glmfit(" {
+            if current.count + piece.count > 70, current.trimmingCharacters(in: .whitespaces) != name + "(" {
                 lines.append(String(current.dropLast(current.hasSuffix(" ") ? 1 : 0)))
                 current = "    "
             }
@@ -153,19 +159,28 @@ public enum TextReport {
     }
 
     static func intervalSection(_ summary: GLMSummary) -> [String] {
-        let rows = summary.coefficients
+        intervalLines(
+            rows: summary.coefficients, level: summary.confidenceLevel,
+            method: summary.intervalMethod == .wald ? "Wald" : "Profile-likelihood", ratioLabel: summary.ratioLabel,
+            note: nil)
+    }
+
+    /// The confidence-interval table, with exp(estimate) and its interval when there is a
+    /// ratio to report.
+    static func intervalLines(
+        rows: [CoefficientSummary], level: Double, method: String, ratioLabel: String?, note: String?
+    ) -> [String] {
         guard !rows.isEmpty else { return [] }
-        let level = summary.confidenceLevel
         let lowLabel = percentLabel((1 - level) / 2)
         let highLabel = percentLabel((1 + level) / 2)
-        let method = summary.intervalMethod == .wald ? "Wald" : "Profile-likelihood"
         var title = "\(method) \(RFormat.format(level * 100, digits: 7))% confidence intervals"
+        if let note { title += " (\(note) standard errors)" }
         var columnNames = [lowLabel, highLabel]
         var columns: [[String]] = [
             RFormat.format(rows.map(\.confidenceLow), digits: 5),
             RFormat.format(rows.map(\.confidenceHigh), digits: 5),
         ]
-        if let ratio = summary.ratioLabel {
+        if let ratio = ratioLabel {
             title += ", with \(ratio.lowercased())s exp(estimate)"
             columnNames += [ratio, lowLabel, highLabel]
             columns += [

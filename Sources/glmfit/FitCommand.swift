@@ -75,7 +75,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Fix the negative binomial theta instead of estimating it (MASS's negative.binomial(theta)).", valueName: "value"))
     var theta: Double?
 
-    @Option(help: ArgumentHelp("Robust (sandwich) standard errors: HC0, HC1, HC2 or HC3, as sandwich::vcovHC.", valueName: "type"))
+    @Option(help: ArgumentHelp("Robust (sandwich) standard errors: HC0, HC1, HC2 or HC3, as sandwich::vcovHC; with --id, robust (default) or naive.", valueName: "type"))
     var vcov: String?
 
     @Option(help: ArgumentHelp("Cluster-robust standard errors by this column, as sandwich::vcovCL (HC0 with the G/(G-1) adjustment unless --vcov says otherwise).", valueName: "column"))
@@ -99,6 +99,15 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A joint Wald test of linear restrictions, e.g. \"x1, x2\" or \"x1 = x2\" (repeatable; as car::linearHypothesis).", valueName: "restrictions"))
     var wald: [String] = []
 
+    @Option(help: ArgumentHelp("Fit a GEE (as geepack::geeglm) with clusters given by this column.", valueName: "column"))
+    var id: String?
+
+    @Option(help: ArgumentHelp("The GEE working correlation: independence, exchangeable, ar1 or unstructured.", valueName: "structure"))
+    var corstr: String?
+
+    @Option(help: ArgumentHelp("The order of observations inside a GEE cluster, for ar1 and unstructured (default: file order).", valueName: "column"))
+    var waves: String?
+
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
     var strict = false
 
@@ -111,6 +120,13 @@ struct FitCommand: ParsableCommand {
             waldHypotheses: wald)
         let progress = Progress.start()
         request.observer = progress?.observer
+        if let id {
+            try runGEE(request, id: id, progress: progress)
+            return
+        }
+        if corstr != nil || waves != nil {
+            throw GLMError.invalidOption(name: corstr != nil ? "--corstr" : "--waves", message: "needs --id (the cluster column of a GEE)")
+        }
         let report: ModelReport
         do {
             report = try Pipeline.fit(request)
@@ -123,6 +139,40 @@ struct FitCommand: ParsableCommand {
         if strict, !warnings.isEmpty {
             throw GLMError.strictWarning(messages: warnings)
         }
+        let output: String
+        switch format {
+        case .text: output = TextReport.render(report, dataName: file == "-" ? "stdin" : file)
+        case .json: output = JSONReport.render(report)
+        case .csv: output = CSVReport.render(report)
+        }
+        Console.writeOutput(output)
+        for warning in warnings { Console.warn(warning) }
+    }
+}
+
+extension FitCommand {
+    /// The GEE path: `--id` given.
+    func runGEE(_ base: FitRequest, id: String, progress: Progress?) throws {
+        var request = base
+        var covariance = GEECovariance.robust
+        if let vcov = request.vcov {
+            guard let kind = GEECovariance(rawValue: vcov.lowercased()) else {
+                throw GLMError.invalidOption(name: "--vcov", message: "with --id, choose robust or naive (got '\(vcov)')")
+            }
+            covariance = kind
+            request.vcov = nil
+        }
+        let gee = GEERequest(idColumn: id, structure: corstr ?? "independence", wavesColumn: waves, covariance: covariance)
+        let report: GEEReport
+        do {
+            report = try Pipeline.fitGEE(request, gee: gee)
+            progress?.finish()
+        } catch {
+            progress?.finish()
+            throw error
+        }
+        let warnings = report.fit.warnings
+        if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
         let output: String
         switch format {
         case .text: output = TextReport.render(report, dataName: file == "-" ? "stdin" : file)

@@ -169,3 +169,31 @@ struct AnalysisParityTests {
         #expect(Self.section(TextReport.render(report, dataName: item.data), startingWith: heading) == theirs)
     }
 }
+
+@Suite("GEE report equals geepack's print of summary(geeglm)")
+struct GEEParityTests {
+    /// From " Coefficients:" to "Number of clusters:".
+    static func block(_ text: String) -> [String] {
+        let lines = text.components(separatedBy: "\n")
+        guard let start = lines.firstIndex(of: " Coefficients:"),
+              let end = lines.firstIndex(where: { $0.hasPrefix("Number of clusters:") }) else { return [] }
+        return Array(lines[start...end])
+    }
+
+    @Test(arguments: [
+        ("gee_ohio", "ohio.csv", "resp ~ age + smoke", "binomial", "id", nil, "exchangeable"),
+        ("gee_epil", "epil.csv", "y ~ lbase * trt + lage + V4", "poisson", "subject", "period", "ar1"),
+        ("gee_ohio_independence", "ohio.csv", "resp ~ age + smoke", "binomial", "id", nil, "independence"),
+    ] as [(String, String, String, String, String, String?, String)])
+    func matchesR(_ name: String, _ data: String, _ formula: String, _ family: String, _ id: String, _ waves: String?,
+                  _ structure: String) throws {
+        let report = try Pipeline.fitGEE(
+            FitRequest(path: PrintedCases.root.appendingPathComponent("Examples/\(data)").path, formula: formula, family: family),
+            gee: GEERequest(idColumn: id, structure: structure, wavesColumn: waves))
+        let rText = try String(
+            contentsOf: PrintedCases.root.appendingPathComponent("Tests/GLMReportTests/Golden/R/\(name).txt"), encoding: .utf8)
+        let theirs = Self.block(rText)
+        #expect(!theirs.isEmpty)
+        #expect(Self.block(TextReport.render(report, dataName: data)) == theirs)
+    }
+}
