@@ -58,6 +58,13 @@ public enum PredictPipeline {
     public static func run(
         _ request: PredictRequest, write: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> PredictionOutcome {
+        try run(request, blockSize: 1 << 20, write: write)
+    }
+
+    /// `run` reading `blockSize` bytes at a time (tests use tiny blocks).
+    static func run(
+        _ request: PredictRequest, blockSize: Int, write: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> PredictionOutcome {
         try validate(request.options)
         let model = try SavedModel.load(path: request.modelPath)
         let design = try NewDataDesign(model: model)
@@ -69,15 +76,18 @@ public enum PredictPipeline {
         let start = lseek(fd, 0, SEEK_CUR)
         if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, start >= 0 {
             // Read twice: check everything, then write as we go.
-            _ = try score(design: design, fd: fd, source: source, options: request.options, checkOnly: true) { _ in }
+            _ = try score(design: design, fd: fd, source: source, options: request.options, blockSize: blockSize,
+                          checkOnly: true) { _ in }
             guard lseek(fd, start, SEEK_SET) == start else {
                 throw GLMError.unreadableInput(source: source, reason: "cannot read it a second time (seek failed)")
             }
-            return try score(design: design, fd: fd, source: source, options: request.options, checkOnly: false, output: write)
+            return try score(design: design, fd: fd, source: source, options: request.options, blockSize: blockSize,
+                             checkOnly: false, output: write)
         }
         // Read once, into a spool file (or memory) that is copied out only at the end.
         let spool = Spool()
-        let outcome = try score(design: design, fd: fd, source: source, options: request.options, checkOnly: false) { bytes in
+        let outcome = try score(design: design, fd: fd, source: source, options: request.options, blockSize: blockSize,
+                                checkOnly: false) { bytes in
             try spool.append(bytes)
         }
         try spool.copy(to: write)
@@ -87,6 +97,10 @@ public enum PredictPipeline {
     /// Every prediction for the rows of the CSV file at `path` ("-" for standard input),
     /// held in memory: for tests and for library users with data of modest size.
     public static func predictions(model: SavedModel, path: String, options: PredictionOptions) throws -> Predictions {
+        try predictions(model: model, path: path, options: options, blockSize: 1 << 20)
+    }
+
+    static func predictions(model: SavedModel, path: String, options: PredictionOptions, blockSize: Int) throws -> Predictions {
         try validate(options)
         let design = try NewDataDesign(model: model)
         let source = path == "-" ? "<stdin>" : path
@@ -95,7 +109,7 @@ public enum PredictPipeline {
         var all = Predictions(
             fit: [], standardErrors: options.standardErrors ? [] : nil, lower: options.confidenceInterval ? [] : nil,
             upper: options.confidenceInterval ? [] : nil, lines: [])
-        _ = try stream(design: design, fd: fd, source: source, options: options, predict: true) { _, _, predictions in
+        _ = try stream(design: design, fd: fd, source: source, options: options, blockSize: blockSize, predict: true) { _, _, predictions in
             if let predictions { all.append(predictions) }
         }
         return all
@@ -105,13 +119,15 @@ public enum PredictPipeline {
 
     /// One pass over the input; with `checkOnly` it only checks the rows, writing nothing.
     private static func score(
-        design: NewDataDesign, fd: Int32, source: String, options: PredictionOptions, checkOnly: Bool,
+        design: NewDataDesign, fd: Int32, source: String, options: PredictionOptions, blockSize: Int, checkOnly: Bool,
         output: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> PredictionOutcome {
         let columns = options.columnNames
         var text: [UInt8] = []
         text.reserveCapacity(1 << 16)
-        return try stream(design: design, fd: fd, source: source, options: options, predict: !checkOnly) { header, batch, predictions in
+        return try stream(
+            design: design, fd: fd, source: source, options: options, blockSize: blockSize, predict: !checkOnly
+        ) { header, batch, predictions in
             if checkOnly { return }
             text.removeAll(keepingCapacity: true)
             if let header {
@@ -139,10 +155,10 @@ public enum PredictPipeline {
     /// Reads the header and the records batch by batch, calling `body` with the header
     /// (once, first) and with each batch and its predictions (nil unless `predict`).
     private static func stream(
-        design: NewDataDesign, fd: Int32, source: String, options: PredictionOptions, predict: Bool,
+        design: NewDataDesign, fd: Int32, source: String, options: PredictionOptions, blockSize: Int, predict: Bool,
         body: (CSVStreamHeader?, CSVRecordBatch?, Predictions?) throws -> Void
     ) throws -> PredictionOutcome {
-        let stream = CSVRecordStream(fd: fd, source: source)
+        let stream = CSVRecordStream(fd: fd, source: source, blockSize: blockSize)
         let header = try stream.readHeader()
         let typer = try NewDataTyper(design: design, header: header.names, source: source)
         var warnings: [String] = []
