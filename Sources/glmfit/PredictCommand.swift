@@ -32,9 +32,9 @@ struct PredictCommand: ParsableCommand {
 
             EXAMPLES:
               glmfit Examples/ships.csv --family poisson --save ships.json \\
-                  --formula "incidents ~ type + factor(year) + factor(period) + offset(log(service))"
+                  --formula "incidents ~ type + offset(log(service))"
               glmfit predict ships.json Examples/ships.csv --type response --se
-              cat new.csv | glmfit predict ships.json - --interval confidence --conf-level 0.9
+              cat new.csv | glmfit predict ships.json - --interval confidence
             """)
 
     @Argument(help: ArgumentHelp("A model file written by glmfit --save.", valueName: "model"))
