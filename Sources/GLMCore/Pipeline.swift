@@ -70,6 +70,9 @@ public struct ModelReport: Sendable {
     /// The reduced model of `comparison`, as written.
     public let comparedFormula: String?
     public let waldTests: [WaldTestResult]
+    /// The input the model was fitted to: its rows' lines and its columns' types (for
+    /// `--residuals` and `--save`).
+    public var input: InputDescription? = nil
 
     public var fit: GLMFit { summary.fit }
 
@@ -131,8 +134,7 @@ public enum Pipeline {
 
     /// Reads the input, keeping only the columns the model uses.
     static func readTable(_ request: FitRequest, formula: Formula) throws -> Table {
-        var options = CSVOptions()
-        options.naTokens += request.extraMissingTokens
+        let options = csvOptions(request)
         return try CSVReader.read(path: request.path, options: options) { header in
             var columns = try ModelFrame.requiredColumns(formula: formula, columnNames: header, weightsColumn: request.weightsColumn)
             if let compareFormula = request.compareFormula {
@@ -149,6 +151,12 @@ public enum Pipeline {
             }
             return columns
         }
+    }
+
+    static func csvOptions(_ request: FitRequest) -> CSVOptions {
+        var options = CSVOptions()
+        options.naTokens += request.extraMissingTokens
+        return options
     }
 
     public static func fit(_ request: FitRequest) throws -> ModelReport {
@@ -222,6 +230,6 @@ public enum Pipeline {
         return ModelReport(
             summary: summary, negativeBinomial: negativeBinomial, dispersionTest: dispersionTest, profile: profile,
             anova: anova, dropOne: dropOne, comparison: comparison, comparedFormula: request.compareFormula,
-            waldTests: waldTests)
+            waldTests: waldTests, input: InputDescription(table: table, naTokens: csvOptions(request).naTokens))
     }
 }

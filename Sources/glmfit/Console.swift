@@ -3,8 +3,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import GLMCore
 
-/// Writing to the standard streams; output is written whole, once, after the fit succeeded.
+/// Writing to the standard streams: a fit's output is written whole, once, after the fit
+/// succeeded; predictions are written as they are made, once every row is known to succeed.
 enum Console {
     static func writeOutput(_ text: String) {
         emit(text, to: STDOUT_FILENO)
@@ -28,9 +30,24 @@ enum Console {
         emit("\r\u{1B}[K" + message, to: STDERR_FILENO)
     }
 
-    static func writeUsageHint() {
-        emit("Usage: glmfit <file> --formula <formula> [--family <family>] [--link <link>] [options]\n"
-             + "See 'glmfit --help'.\n", to: STDERR_FILENO)
+    static func writeUsageHint(_ usage: String) {
+        let command = usage.hasPrefix("glmfit predict") ? "glmfit predict --help" : "glmfit --help"
+        emit("Usage: \(usage)\nSee '\(command)'.\n", to: STDERR_FILENO)
+    }
+
+    /// Writes output bytes as they are produced (glmfit predict); a failed write (a full
+    /// disk, a closed pipe) is an error.
+    static func writeOutput(bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            guard let base = bytes.baseAddress else { return }
+            let written = Glibc.write(STDOUT_FILENO, base + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw GLMError.cannotWriteFile(path: "<stdout>", reason: String(cString: strerror(errno)))
+            }
+            offset += written
+        }
     }
 
     /// Writes all bytes, retrying after partial writes and interrupts.

@@ -35,6 +35,9 @@ struct FitCommand: ParsableCommand {
             Text columns are factors with treatment contrasts; levels are sorted in byte order (R's \
             order under LC_COLLATE=C). Rows with a missing value in a used variable are dropped.
 
+            SAVED MODELS: --save model.json writes the model for 'glmfit predict model.json new.csv' \
+            (see 'glmfit predict --help'); --residuals file.csv writes per-row diagnostics.
+
             EXAMPLES:
               glmfit Examples/dobson.csv --family poisson --formula "counts ~ outcome + treatment"
               glmfit Examples/budworm.csv --family binomial --formula "cbind(numdead, 20 - numdead) ~ sex*ldose"
@@ -111,7 +114,16 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
     var strict = false
 
+    // Files written after the fit, only when the whole fit succeeded (each atomically).
+    @Option(help: ArgumentHelp("Save the fitted model as JSON, for 'glmfit predict' (see README, Saved models).", valueName: "file"))
+    var save: String?
+
+    @Option(help: ArgumentHelp("Write per-row residuals (deviance, Pearson, working, response), hat values, Cook's distances and standardized deviance residuals as CSV.", valueName: "file"))
+    var residuals: String?
+
     func run() throws {
+        // A file that cannot be written is found before the data is read.
+        for path in [save, residuals].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
         var request = FitRequest(
             path: file, formula: formula, family: family, link: link, weightsColumn: weights,
             control: FitControl(epsilon: epsilon, maxIterations: maxit), confidenceLevel: confidenceLevel,
@@ -139,6 +151,7 @@ struct FitCommand: ParsableCommand {
         if strict, !warnings.isEmpty {
             throw GLMError.strictWarning(messages: warnings)
         }
+        try writeFiles(report)
         let output: String
         switch format {
         case .text: output = TextReport.render(report, dataName: file == "-" ? "stdin" : file)
@@ -148,11 +161,31 @@ struct FitCommand: ParsableCommand {
         Console.writeOutput(output)
         for warning in warnings { Console.warn(warning) }
     }
+
+    /// Writes `--save` and `--residuals`: both are prepared in full before either replaces
+    /// its destination, so an error leaves neither.
+    private func writeFiles(_ report: ModelReport) throws {
+        var files: [AtomicFile] = []
+        if let save {
+            let file = try AtomicFile(path: save)
+            files.append(file)
+            try file.write(try SavedModel(report: report).jsonText())
+        }
+        if let residuals {
+            let file = try AtomicFile(path: residuals)
+            files.append(file)
+            try ResidualsFile.write(report) { try file.write($0) }
+        }
+        for file in files { try file.commit() }
+    }
 }
 
 extension FitCommand {
     /// The GEE path: `--id` given.
     func runGEE(_ base: FitRequest, id: String, progress: Progress?) throws {
+        if save != nil || residuals != nil {
+            throw GLMError.invalidOption(name: save != nil ? "--save" : "--residuals", message: "is not available with --id (a GEE fit)")
+        }
         var request = base
         var covariance = GEECovariance.robust
         if let vcov = request.vcov {

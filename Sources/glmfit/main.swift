@@ -7,25 +7,38 @@ import ArgumentParser
 import GLMCore
 
 // The executable only parses arguments, runs the pipeline, and maps errors to exit
-// statuses: 64 usage, 65 bad data, 66 unreadable input (see README).
+// statuses: 64 usage, 65 bad data, 66 unreadable input, 73 an output file that cannot be
+// written (see README). `glmfit predict ...` scores new data with a saved model; anything
+// else is a fit.
+
+func execute<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String], usage: String) -> Never {
+    do {
+        var command = try type.parseAsRoot(arguments)
+        try command.run()
+        exit(0)
+    } catch let error as GLMError {
+        Console.error(error.message)
+        exit(error.exitStatus)
+    } catch {
+        let code = type.exitCode(for: error)
+        if code == .success {
+            // --help, --version: the message is the requested output.
+            Console.writeOutput(type.fullMessage(for: error) + "\n")
+            exit(0)
+        }
+        let message = type.message(for: error)
+        Console.error(message.isEmpty ? "\(error)" : message)
+        Console.writeUsageHint(usage)
+        exit(code == .validationFailure ? 64 : code.rawValue)
+    }
+}
+
 Distributions.discardLibraryMessages()
 let arguments = Array(CommandLine.arguments.dropFirst())
-do {
-    var command = try FitCommand.parseAsRoot(arguments)
-    try command.run()
-    exit(0)
-} catch let error as GLMError {
-    Console.error(error.message)
-    exit(error.exitStatus)
-} catch {
-    let code = FitCommand.exitCode(for: error)
-    if code == .success {
-        // --help, --version: the message is the requested output.
-        Console.writeOutput(FitCommand.fullMessage(for: error) + "\n")
-        exit(0)
-    }
-    let message = FitCommand.message(for: error)
-    Console.error(message.isEmpty ? "\(error)" : message)
-    Console.writeUsageHint()
-    exit(code == .validationFailure ? 64 : code.rawValue)
+if arguments.first == "predict" {
+    execute(PredictCommand.self, Array(arguments.dropFirst()),
+            usage: "glmfit predict <model> <file> [--type link|response] [--se] [--interval confidence] [--na fail|pass]")
+} else {
+    execute(FitCommand.self, arguments,
+            usage: "glmfit <file> --formula <formula> [--family <family>] [--link <link>] [options]")
 }

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Each case maps to one exit status (see `exitStatus`): 64 for a usage error
 /// (bad option, formula syntax, unknown family or link), 65 for data that cannot
-/// be fitted as asked, 66 for input that cannot be read at all.
+/// be fitted as asked, 66 for input that cannot be read at all, 73 for an output file
+/// that cannot be created.
 public enum GLMError: Error, Equatable, Sendable {
     // MARK: Input that cannot be read (66)
     case fileNotFound(path: String)
@@ -65,6 +66,19 @@ public enum GLMError: Error, Equatable, Sendable {
     /// Two waves never occur in the same cluster, so their unstructured correlation has no
     /// data. `column` is nil when the waves are the positions inside each cluster.
     case unobservedWavePair(column: String?, first: String, second: String)
+    // MARK: Saved models and prediction (missing column: 64; model files and new data: 65)
+    /// A saved model file that is not JSON, not a glmfit model, or inconsistent.
+    case invalidModelFile(path: String, reason: String)
+    /// A saved model written in a model format this glmfit cannot read.
+    case incompatibleModelFile(path: String, writtenBy: String, formatVersion: Int, supported: Int)
+    /// New data lacks a column the model needs.
+    case missingColumn(source: String, name: String, suggestions: [String])
+    /// A factor value in new data that the model was not fitted with (R's "factor has new levels").
+    case unseenLevel(source: String, line: Int, column: String, level: String, known: [String])
+    /// A missing value in a variable the model needs, without `--na pass`.
+    case missingValue(source: String, line: Int, column: String?, term: String)
+    /// An output file (`--save`, `--residuals`) that cannot be written.
+    case cannotWriteFile(path: String, reason: String)
 
     /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT).
     public var exitStatus: Int32 {
@@ -72,8 +86,10 @@ public enum GLMError: Error, Equatable, Sendable {
         case .fileNotFound, .unreadableInput:
             return 66
         case .formulaSyntax, .unknownColumn, .unknownFamily, .unknownLink, .linkNotAllowed,
-             .invalidOption, .unknownCoefficient, .invalidRestriction:
+             .invalidOption, .unknownCoefficient, .invalidRestriction, .missingColumn:
             return 64
+        case .cannotWriteFile:
+            return 73
         case .strictWarning:
             return 3
         default:
@@ -172,6 +188,26 @@ extension GLMError: LocalizedError, CustomStringConvertible {
         case let .unobservedWavePair(column, first, second):
             let waves = column.map { "waves \(first) and \(second) of '\($0)'" } ?? "positions \(first) and \(second) (no --waves column)"
             return "\(waves) never occur together in one cluster, so their unstructured correlation cannot be estimated; every pair of waves needs a cluster observed at both"
+        case let .invalidModelFile(path, reason):
+            return "'\(path)' is not a usable glmfit model: \(reason)"
+        case let .incompatibleModelFile(path, writtenBy, formatVersion, supported):
+            return "'\(path)' was saved by glmfit \(writtenBy) in model format \(formatVersion); this glmfit "
+                + "(\(GLMFitVersion)) reads model format \(supported) and older: refit the model with this "
+                + "glmfit, or predict with the glmfit that saved it"
+        case let .missingColumn(source, name, suggestions):
+            let hint = suggestions.isEmpty ? "" : "; did you mean \(suggestions.map { "'\($0)'" }.joined(separator: ", "))?"
+            return "\(source), line 1: no column named '\(name)', which the model needs\(hint)"
+        case let .unseenLevel(source, line, column, level, known):
+            let shown = known.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (known.count > 10 ? ", ..." : "")
+            return "\(source), line \(line), column '\(column)': level '\(level)' was not in the data the model was "
+                + "fitted to (its levels: \(shown)); the model cannot predict it"
+        case let .missingValue(source, line, column, term):
+            let place = column.map { "column '\($0)'" } ?? "'\(term)'"
+            let what = column == nil ? "is not a number (NaN)" : "has a missing value"
+            return "\(source), line \(line): \(place) \(what), which '\(term)' needs; fill it in, remove the row, "
+                + "or give --na pass to write an empty prediction for such rows"
+        case let .cannotWriteFile(path, reason):
+            return "cannot write '\(path)': \(reason)"
         }
     }
 }

@@ -1,0 +1,325 @@
+/// The model matrix of new data for a saved model, as R's `predict.glm(newdata =)` builds
+/// it: the variables evaluated on the new rows (`log(wbc)`, `factor(year)`), each factor
+/// coded with the levels and contrasts it had in the fit (`xlevels`), the columns computed
+/// by the saved recipes, and the offsets evaluated anew.
+///
+/// Unlike R's `model.frame`, new data is typed by the model, not by its own contents: a
+/// column that was numeric in the fit must hold numbers, a factor's column must hold
+/// levels the fit saw. So a batch of rows is typed on its own, the same whatever the
+/// other rows hold, and a file can be scored in pieces.
+struct NewDataDesign {
+    let model: SavedModel
+    let variables: [FormulaExpression]
+    let offsets: [FormulaExpression]
+    /// The data columns the model reads, with their types in the fit.
+    let columns: [SavedModel.DataColumn]
+    /// The levels a text column can take: those of the factor that is that column.
+    let textLevels: [String: [String]]
+    /// For each factor variable, its saved levels' codes by name.
+    private let levelCodes: [[String: Int32]?]
+    /// The non-aliased coefficients (design order) and their estimates.
+    let kept: [Int]
+    let estimates: [Double]
+
+    init(model: SavedModel) throws {
+        self.model = model
+        variables = try model.variables.map { try FormulaExpression.parse($0.expression) }
+        offsets = try model.offsets.map { try FormulaExpression.parse($0) }
+        columns = model.columns
+        var levels: [String: [String]] = [:]
+        for (variable, expression) in zip(model.variables, variables) {
+            guard case let .factor(factorLevels, _) = variable.kind else { continue }
+            var column: String?
+            switch expression {
+            case let .name(name): column = name
+            case let .call(function, arguments) where (function == "factor" || function == "as.factor") && arguments.count == 1:
+                if case let .name(name) = arguments[0] { column = name }
+            default: break
+            }
+            if let column, levels[column] == nil { levels[column] = factorLevels }
+        }
+        textLevels = levels
+        levelCodes = model.variables.map { variable in
+            guard case let .factor(factorLevels, _) = variable.kind else { return nil }
+            var codes: [String: Int32] = [:]
+            for (code, level) in factorLevels.enumerated() { codes[level] = Int32(code) }
+            return codes
+        }
+        kept = model.coefficients.indices.filter { model.coefficients[$0].estimate != nil }
+        estimates = kept.map { model.coefficients[$0].estimate ?? .nan }
+    }
+
+    /// The header positions of the columns the model reads.
+    ///
+    /// - Throws: `GLMError.missingColumn` for a column the header lacks.
+    func columnIndices(header: [String], source: String) throws -> [Int] {
+        try columns.map { column in
+            guard let index = header.firstIndex(of: column.name) else {
+                throw GLMError.missingColumn(
+                    source: source, name: column.name, suggestions: NameSuggestions.nearest(to: column.name, in: header))
+            }
+            return index
+        }
+    }
+
+    /// The rows of a batch, ready to predict.
+    struct Rows {
+        let count: Int
+        /// Row-major `count × kept.count`: the non-aliased model-matrix columns.
+        var x: [Double]
+        /// The summed offsets, or nil when the model has none.
+        var offset: [Double]?
+        /// Rows with a missing value in a variable or offset (kept only with `--na pass`).
+        var missing: [Bool]
+    }
+
+    /// Evaluates the variables and offsets on `table` (a batch typed by `NewDataTyper`) and
+    /// builds the model-matrix rows.
+    ///
+    /// - Parameter passMissing: mark rows with missing values instead of failing.
+    /// - Throws: for the first row (in input order) with a factor level the fit did not see,
+    ///   or, unless `passMissing`, with a missing value: `GLMError.unseenLevel` or
+    ///   `GLMError.missingValue`, naming the line and column.
+    func rows(_ table: Table, passMissing: Bool) throws -> Rows {
+        let n = table.rowCount
+        let evaluator = ExpressionEvaluator(table: table)
+        var numericValues: [[Double]?] = []
+        var factorCodes: [[Int32]?] = []
+        for (index, expression) in variables.enumerated() {
+            let value = try evaluator.evaluate(expression)
+            switch (model.variables[index].kind, value) {
+            case let (.numeric, .numeric(values)):
+                numericValues.append(values)
+                factorCodes.append(nil)
+            case let (.factor, .factor(codes, levels, _)):
+                let saved = levelCodes[index] ?? [:]
+                // -2: a level the fit did not see.
+                let map = levels.map { saved[$0] ?? -2 }
+                numericValues.append(nil)
+                factorCodes.append(codes.map { $0 >= 0 && Int($0) < map.count ? map[Int($0)] : -1 })
+            case (.factor, .numeric):
+                throw GLMError.invalidTerm(term: model.variables[index].label, message: "was a factor in the fit but is numeric in the new data")
+            default:
+                throw GLMError.invalidTerm(term: model.variables[index].label, message: "was numeric in the fit but is a factor in the new data")
+            }
+        }
+        let offsetValues = try offsets.map { expression in
+            try evaluator.numeric(expression, context: .call("offset", [expression]))
+        }
+
+        var missing = [Bool](repeating: false, count: n)
+        for row in 0..<n {
+            for index in variables.indices {
+                if let codes = factorCodes[index] {
+                    let code = codes[row]
+                    if code == -2 {
+                        let expression = variables[index]
+                        // The batch code of this row, for the level's name.
+                        let original = try evaluator.evaluate(expression)
+                        var level = "?"
+                        if case let .factor(batchCodes, batchLevels, _) = original, batchCodes[row] >= 0 {
+                            level = batchLevels[Int(batchCodes[row])]
+                        }
+                        throw GLMError.unseenLevel(
+                            source: table.source, line: table.line(ofRow: row),
+                            column: expression.columnNames.first ?? model.variables[index].label, level: level,
+                            known: model.variables[index].kind.levels)
+                    }
+                    if code < 0 { try markMissing(row, variable: index, table: table, pass: passMissing, missing: &missing) }
+                } else if let values = numericValues[index], values[row].isNaN {
+                    try markMissing(row, variable: index, table: table, pass: passMissing, missing: &missing)
+                }
+            }
+            for (index, values) in offsetValues.enumerated() where values[row].isNaN {
+                try markMissing(row, expression: offsets[index], term: "offset(\(offsets[index].deparsed))", table: table,
+                                pass: passMissing, missing: &missing)
+            }
+        }
+
+        // The sum of the offsets, added in order as the fit added them.
+        let offsetSum: [Double]? = offsetValues.isEmpty ? nil : offsetValues.dropFirst().reduce(offsetValues[0]) { sum, values in
+            zip(sum, values).map { $0 + $1 }
+        }
+
+        // Each kept column: the product of its parts (1 for the intercept), as Design multiplies.
+        let width = kept.count
+        var x = [Double](repeating: .nan, count: n * width)
+        let recipes = kept.map { model.coefficients[$0].parts }
+        let partCodes: [[(values: [Double]?, codes: [Int32]?, level: Int32)]] = recipes.map { parts in
+            parts.map { part in
+                var level: Int32 = -1
+                if let name = part.level, let codes = levelCodes[part.variable], let code = codes[name] { level = code }
+                return (numericValues[part.variable], factorCodes[part.variable], level)
+            }
+        }
+        for row in 0..<n where !missing[row] {
+            let base = row * width
+            for (column, parts) in partCodes.enumerated() {
+                var value = 1.0
+                for part in parts {
+                    if let values = part.values {
+                        value *= values[row]
+                    } else if let codes = part.codes, codes[row] != part.level {
+                        value = 0
+                    }
+                }
+                x[base + column] = value
+            }
+        }
+        return Rows(count: n, x: x, offset: offsetSum, missing: missing)
+    }
+
+    private func markMissing(
+        _ row: Int, variable index: Int, table: Table, pass: Bool, missing: inout [Bool]
+    ) throws {
+        try markMissing(row, expression: variables[index], term: model.variables[index].label, table: table, pass: pass,
+                        missing: &missing)
+    }
+
+    private func markMissing(
+        _ row: Int, expression: FormulaExpression, term: String, table: Table, pass: Bool, missing: inout [Bool]
+    ) throws {
+        if pass {
+            missing[row] = true
+            return
+        }
+        // The column whose value is missing; none when a function made NaN (log(-1)).
+        let column = expression.columnNames.first { name in
+            switch table.column(named: name) {
+            case let .numeric(values)?: return values[row].isNaN
+            case let .categorical(categorical)?: return categorical.codes[row] < 0
+            case nil: return false
+            }
+        }
+        throw GLMError.missingValue(source: table.source, line: table.line(ofRow: row), column: column, term: term)
+    }
+}
+
+extension SavedModel.VariableKind {
+    /// A factor's levels; empty for a numeric variable.
+    var levels: [String] {
+        if case let .factor(levels, _) = self { return levels }
+        return []
+    }
+}
+
+/// Types the fields of streamed records as the model needs them: numbers for numeric
+/// columns, saved levels for text columns, R's logical spellings for logical ones.
+/// Text columns are interned (one hash lookup per field) across batches.
+final class NewDataTyper {
+    private let design: NewDataDesign
+    private let header: [String]
+    private let source: String
+    private let na: NATokenSet
+    /// Header index of each column the model reads, in `design.columns` order.
+    let indices: [Int]
+    private var tables: [LevelTable]
+    /// Per text column: table index → saved level code, or -2 for a level the fit did not see.
+    private var maps: [[Int32]]
+
+    init(design: NewDataDesign, header: [String], source: String) throws {
+        self.design = design
+        self.header = header
+        self.source = source
+        na = NATokenSet(design.model.naTokens)
+        indices = try design.columnIndices(header: header, source: source)
+        tables = design.columns.map { _ in LevelTable() }
+        maps = design.columns.map { _ in [] }
+    }
+
+    deinit {
+        for table in tables { table.release() }
+    }
+
+    /// The batch as a table over the header, with the model's columns typed and the others
+    /// absent, and the error of the first field that cannot be typed (a non-number in a
+    /// numeric column, a text value the fit did not see): the table then holds only the
+    /// rows before that field's row, so errors are reported in input order.
+    func table(from batch: CSVRecordBatch) -> (table: Table, failure: GLMError?) {
+        let columns = design.columns
+        var numbers: [[Double]] = columns.map { _ in [] }
+        var codes: [[Int32]] = columns.map { _ in [] }
+        for k in columns.indices {
+            if columns[k].type == .numeric { numbers[k].reserveCapacity(batch.count) } else { codes[k].reserveCapacity(batch.count) }
+        }
+        var failure: GLMError?
+        var rows = 0
+        rowLoop: for i in 0..<batch.count {
+            for k in columns.indices {
+                let column = columns[k]
+                let problem: GLMError? = batch.withField(i, k) { start, length in
+                    switch column.type {
+                    case .numeric:
+                        if na.matches(start, length) || isBlankField(start, length) {
+                            numbers[k].append(.nan)
+                        } else if let value = FastFloat.parseNumber(start, length) {
+                            numbers[k].append(value)
+                        } else {
+                            return .nonNumericValue(
+                                source: source, line: batch.lines[i], column: column.name,
+                                value: String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self))
+                        }
+                    case .logical:
+                        if na.matches(start, length) || isBlankField(start, length) {
+                            codes[k].append(-1)
+                        } else if let value = LogicalToken.value(UnsafeBufferPointer(start: start, count: length)) {
+                            codes[k].append(value)
+                        } else {
+                            return .unseenLevel(
+                                source: source, line: batch.lines[i], column: column.name,
+                                level: String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self),
+                                known: ["TRUE", "FALSE"])
+                        }
+                    case .text:
+                        if na.matches(start, length) {
+                            codes[k].append(-1)
+                            return nil
+                        }
+                        switch tables[k].index(of: start, length: length, validate: true) {
+                        case let .found(local):
+                            if Int(local) == maps[k].count {
+                                let name = String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
+                                let levels = design.textLevels[column.name] ?? []
+                                maps[k].append(levels.firstIndex(of: name).map { Int32($0) } ?? -2)
+                            }
+                            let code = maps[k][Int(local)]
+                            if code == -2 {
+                                return .unseenLevel(
+                                    source: source, line: batch.lines[i], column: column.name,
+                                    level: String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self),
+                                    known: design.textLevels[column.name] ?? [])
+                            }
+                            codes[k].append(code)
+                        case .rejected:
+                            return .invalidUTF8(source: source, line: batch.lines[i])
+                        case .full:
+                            return .unreadableInput(source: source, reason: "column '\(column.name)' has too many distinct values")
+                        }
+                    }
+                    return nil
+                }
+                if let problem {
+                    failure = problem
+                    break rowLoop
+                }
+            }
+            rows += 1
+        }
+        var tableColumns = [Column?](repeating: nil, count: header.count)
+        for (k, column) in columns.enumerated() {
+            switch column.type {
+            case .numeric:
+                tableColumns[indices[k]] = .numeric(Array(numbers[k].prefix(rows)))
+            case .logical:
+                tableColumns[indices[k]] = .categorical(
+                    CategoricalColumn(codes: Array(codes[k].prefix(rows)), levels: ["FALSE", "TRUE"], isLogical: true))
+            case .text:
+                tableColumns[indices[k]] = .categorical(
+                    CategoricalColumn(codes: Array(codes[k].prefix(rows)), levels: design.textLevels[column.name] ?? []))
+            }
+        }
+        let table = Table(source: source, columnNames: header, columns: tableColumns, rowCount: rows,
+                          recordLines: Array(batch.lines.prefix(rows)))
+        return (table, failure ?? (rows == batch.count ? batch.failure : nil))
+    }
+}

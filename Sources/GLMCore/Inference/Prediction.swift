@@ -1,0 +1,163 @@
+import Foundation
+
+/// The scale of predictions, as R's `predict.glm(type =)`.
+public enum PredictionScale: String, Sendable, CaseIterable {
+    /// The linear predictor η = xᵀβ + offset.
+    case link
+    /// The mean μ = g⁻¹(η).
+    case response
+}
+
+/// What to do with a new row that has a missing value in a variable the model needs.
+public enum MissingValuePolicy: String, Sendable, CaseIterable {
+    /// Stop with an error naming the line and column.
+    case fail
+    /// Write an empty prediction for the row (R's `na.action = na.pass`, whose prediction is NA).
+    case pass
+}
+
+/// What `glmfit predict` computes.
+public struct PredictionOptions: Sendable, Equatable {
+    public var scale: PredictionScale
+    /// Add the standard error of each prediction (`se_fit`).
+    public var standardErrors: Bool
+    /// Add a confidence interval for the mean (`conf_low`, `conf_high`).
+    public var confidenceInterval: Bool
+    public var confidenceLevel: Double
+    public var missing: MissingValuePolicy
+
+    public init(
+        scale: PredictionScale = .link, standardErrors: Bool = false, confidenceInterval: Bool = false,
+        confidenceLevel: Double = 0.95, missing: MissingValuePolicy = .fail
+    ) {
+        self.scale = scale
+        self.standardErrors = standardErrors
+        self.confidenceInterval = confidenceInterval
+        self.confidenceLevel = confidenceLevel
+        self.missing = missing
+    }
+
+    /// The columns appended to each row: `fit`, then `se_fit`, then `conf_low`, `conf_high`.
+    public var columnNames: [String] {
+        ["fit"] + (standardErrors ? ["se_fit"] : []) + (confidenceInterval ? ["conf_low", "conf_high"] : [])
+    }
+}
+
+/// Predictions for a set of rows; NaN where a row had a missing value (`--na pass`).
+public struct Predictions: Sendable {
+    public var fit: [Double]
+    public var standardErrors: [Double]?
+    public var lower: [Double]?
+    public var upper: [Double]?
+    /// The input line of each row.
+    public var lines: [Int]
+
+    public var count: Int { fit.count }
+
+    /// The appended fields of row `row`, in `PredictionOptions.columnNames` order.
+    func fields(_ row: Int) -> [Double] {
+        var values = [fit[row]]
+        if let standardErrors { values.append(standardErrors[row]) }
+        if let lower, let upper {
+            values.append(lower[row])
+            values.append(upper[row])
+        }
+        return values
+    }
+
+    mutating func append(_ other: Predictions) {
+        fit += other.fit
+        if let more = other.standardErrors { standardErrors = (standardErrors ?? []) + more }
+        if let more = other.lower { lower = (lower ?? []) + more }
+        if let more = other.upper { upper = (upper ?? []) + more }
+        lines += other.lines
+    }
+}
+
+/// Predictions from a saved model, as R's `predict.glm(newdata, type, se.fit = TRUE)`.
+///
+/// On the link scale, for a row x of the model matrix (non-aliased columns only, as R's
+/// `predict.lm` uses `X[, piv]`):
+///
+///     η = xᵀβ + offset,   se(η) = √(xᵀ V x)
+///
+/// with V the saved covariance, which includes the dispersion: R's `predict.glm` scales
+/// `predict.lm`'s unscaled standard errors by `residual.scale` = √dispersion, with the
+/// dispersion of `summary(fit)` (1 for binomial and poisson, Pearson's estimate otherwise,
+/// 1 for glm.nb). On the response scale, μ = g⁻¹(η) and se(μ) = |dμ/dη| · se(η) (the delta
+/// method, as R).
+///
+/// Intervals, which R's `predict.glm` does not give, are Wald intervals on the link scale,
+/// η ± z·se(η) with z the normal quantile `qnorm((1 + level) / 2)`, and on the response scale
+/// their ends mapped by g⁻¹ (put in increasing order for decreasing links such as
+/// `inverse`). The normal quantile, not Student's t, even when the dispersion is estimated:
+/// `predict.glm` calls `predict.lm` with `df = Inf`, and glmfit's coefficient intervals are
+/// `confint.default`'s normal ones too. Mapping the ends keeps a probability's interval in
+/// [0, 1] and a mean's interval positive, which μ ± z·se(μ) would not.
+public struct Predictor: Sendable {
+    public let options: PredictionOptions
+    private let link: Link
+    private let estimates: [Double]
+    /// Row-major, `estimates.count` square.
+    private let covariance: [Double]
+    private let quantile: Double
+
+    public init(model: SavedModel, options: PredictionOptions) {
+        self.options = options
+        link = model.link
+        estimates = model.coefficients.compactMap(\.estimate)
+        covariance = model.vcov.flatMap { $0 }
+        quantile = Distributions.qnorm((1 + options.confidenceLevel) / 2)
+    }
+
+    /// Predicts the rows of `x` (row-major over the non-aliased columns).
+    func predict(_ rows: NewDataDesign.Rows, lines: [Int]) -> Predictions {
+        let n = rows.count
+        let p = estimates.count
+        let wantSE = options.standardErrors || options.confidenceInterval
+        var fit = [Double](repeating: .nan, count: n)
+        var standardErrors = wantSE ? [Double](repeating: .nan, count: n) : []
+        var lower = options.confidenceInterval ? [Double](repeating: .nan, count: n) : []
+        var upper = lower
+        var vx = [Double](repeating: 0, count: p)
+        for row in 0..<n where !rows.missing[row] {
+            let base = row * p
+            // Offset first, then each column in design order: the fit's own order of additions.
+            var eta = rows.offset?[row] ?? 0
+            for j in 0..<p { eta += rows.x[base + j] * estimates[j] }
+            var se = Double.nan
+            if wantSE {
+                var quadratic = 0.0
+                for i in 0..<p {
+                    var sum = 0.0
+                    for j in 0..<p { sum += covariance[i * p + j] * rows.x[base + j] }
+                    vx[i] = sum
+                    quadratic += rows.x[base + i] * sum
+                }
+                se = max(quadratic, 0).squareRoot()
+            }
+            switch options.scale {
+            case .link:
+                fit[row] = eta
+                if wantSE { standardErrors[row] = se }
+                if options.confidenceInterval {
+                    lower[row] = eta - quantile * se
+                    upper[row] = eta + quantile * se
+                }
+            case .response:
+                fit[row] = link.linkinv(eta)
+                if wantSE { standardErrors[row] = se * abs(link.muEta(eta)) }
+                if options.confidenceInterval {
+                    let a = link.linkinv(eta - quantile * se)
+                    let b = link.linkinv(eta + quantile * se)
+                    lower[row] = min(a, b)
+                    upper[row] = max(a, b)
+                }
+            }
+        }
+        return Predictions(
+            fit: fit, standardErrors: options.standardErrors ? standardErrors : nil,
+            lower: options.confidenceInterval ? lower : nil, upper: options.confidenceInterval ? upper : nil,
+            lines: lines)
+    }
+}

@@ -1,0 +1,265 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Everything `glmfit predict` needs from the command line.
+public struct PredictRequest: Sendable {
+    /// A model file written by `glmfit --save`.
+    public var modelPath: String
+    /// A CSV path, or "-" for standard input.
+    public var inputPath: String
+    public var options: PredictionOptions
+
+    public init(modelPath: String, inputPath: String, options: PredictionOptions = PredictionOptions()) {
+        self.modelPath = modelPath
+        self.inputPath = inputPath
+        self.options = options
+    }
+}
+
+/// What a prediction run did, for the messages after it.
+public struct PredictionOutcome: Sendable {
+    public let rows: Int
+    /// Rows written with an empty prediction because of a missing value (`--na pass`).
+    public let rowsWithMissingValues: Int
+    /// Warnings, R's wording where R warns.
+    public let warnings: [String]
+}
+
+/// New data in, the same rows with predictions appended out, in bounded memory.
+///
+/// The input is read a block at a time (`CSVRecordStream`) and scored a batch of records at
+/// a time. Output is the input's records, byte for byte as they were (quoting included),
+/// each followed by the prediction fields, under the input's header extended with the
+/// prediction columns.
+///
+/// Nothing is half-written: a regular file is read twice, once to check every row (so a bad
+/// row stops the run before anything is written) and once to write, progressively; input
+/// that cannot be read twice (standard input from a pipe) is scored into a temporary file
+/// (in `TMPDIR`, removed at once), copied out only when every row has succeeded.
+public enum PredictPipeline {
+    /// Checks the options that need no data.
+    public static func validate(_ options: PredictionOptions) throws {
+        let level = options.confidenceLevel
+        guard level > 0, level < 1 else {
+            throw GLMError.invalidOption(name: "--conf-level", message: "must be between 0 and 1, exclusive (got \(level))")
+        }
+    }
+
+    /// Loads the model, reads the input and passes the output to `write` in pieces.
+    ///
+    /// - Throws: the model file's errors (`SavedModel.load`), the input's (missing column 64,
+    ///   malformed CSV, unseen level, missing value 65, unreadable 66); `write`'s errors are
+    ///   passed on.
+    public static func run(
+        _ request: PredictRequest, write: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> PredictionOutcome {
+        try run(request, blockSize: 1 << 20, write: write)
+    }
+
+    /// `run` reading `blockSize` bytes at a time (tests use tiny blocks).
+    static func run(
+        _ request: PredictRequest, blockSize: Int, write: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> PredictionOutcome {
+        try validate(request.options)
+        let model = try SavedModel.load(path: request.modelPath)
+        let design = try NewDataDesign(model: model)
+        let source = request.inputPath == "-" ? "<stdin>" : request.inputPath
+        let fd = try openInput(request.inputPath, source: source)
+        defer { if request.inputPath != "-" { _ = close(fd) } }
+
+        var info = stat()
+        let start = lseek(fd, 0, SEEK_CUR)
+        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, start >= 0 {
+            // Read twice: check everything, then write as we go.
+            _ = try score(design: design, fd: fd, source: source, options: request.options, blockSize: blockSize,
+                          checkOnly: true) { _ in }
+            guard lseek(fd, start, SEEK_SET) == start else {
+                throw GLMError.unreadableInput(source: source, reason: "cannot read it a second time (seek failed)")
+            }
+            return try score(design: design, fd: fd, source: source, options: request.options, blockSize: blockSize,
+                             checkOnly: false, output: write)
+        }
+        // Read once, into a spool file (or memory) that is copied out only at the end.
+        let spool = Spool()
+        let outcome = try score(design: design, fd: fd, source: source, options: request.options, blockSize: blockSize,
+                                checkOnly: false) { bytes in
+            try spool.append(bytes)
+        }
+        try spool.copy(to: write)
+        return outcome
+    }
+
+    /// Every prediction for the rows of the CSV file at `path` ("-" for standard input),
+    /// held in memory: for tests and for library users with data of modest size.
+    public static func predictions(model: SavedModel, path: String, options: PredictionOptions) throws -> Predictions {
+        try predictions(model: model, path: path, options: options, blockSize: 1 << 20)
+    }
+
+    static func predictions(model: SavedModel, path: String, options: PredictionOptions, blockSize: Int) throws -> Predictions {
+        try validate(options)
+        let design = try NewDataDesign(model: model)
+        let source = path == "-" ? "<stdin>" : path
+        let fd = try openInput(path, source: source)
+        defer { if path != "-" { _ = close(fd) } }
+        var all = Predictions(
+            fit: [], standardErrors: options.standardErrors ? [] : nil, lower: options.confidenceInterval ? [] : nil,
+            upper: options.confidenceInterval ? [] : nil, lines: [])
+        _ = try stream(design: design, fd: fd, source: source, options: options, blockSize: blockSize, predict: true) { _, _, predictions in
+            if let predictions { all.append(predictions) }
+        }
+        return all
+    }
+
+    // MARK: Scoring
+
+    /// One pass over the input; with `checkOnly` it only checks the rows, writing nothing.
+    private static func score(
+        design: NewDataDesign, fd: Int32, source: String, options: PredictionOptions, blockSize: Int, checkOnly: Bool,
+        output: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> PredictionOutcome {
+        let columns = options.columnNames
+        var text: [UInt8] = []
+        text.reserveCapacity(1 << 16)
+        return try stream(
+            design: design, fd: fd, source: source, options: options, blockSize: blockSize, predict: !checkOnly
+        ) { header, batch, predictions in
+            if checkOnly { return }
+            text.removeAll(keepingCapacity: true)
+            if let header {
+                text += header.raw
+                for name in columns {
+                    text.append(CSVByte.comma)
+                    text += name.utf8
+                }
+                text.append(CSVByte.lf)
+            }
+            if let batch, let predictions {
+                for i in 0..<batch.count {
+                    text += batch.record(i)
+                    for value in predictions.fields(i) {
+                        text.append(CSVByte.comma)
+                        text += NumberText.csvField(value).utf8
+                    }
+                    text.append(CSVByte.lf)
+                }
+            }
+            try text.withUnsafeBytes { try output($0) }
+        }
+    }
+
+    /// Reads the header and the records batch by batch, calling `body` with the header
+    /// (once, first) and with each batch and its predictions (nil unless `predict`).
+    private static func stream(
+        design: NewDataDesign, fd: Int32, source: String, options: PredictionOptions, blockSize: Int, predict: Bool,
+        body: (CSVStreamHeader?, CSVRecordBatch?, Predictions?) throws -> Void
+    ) throws -> PredictionOutcome {
+        let stream = CSVRecordStream(fd: fd, source: source, blockSize: blockSize)
+        let header = try stream.readHeader()
+        let typer = try NewDataTyper(design: design, header: header.names, source: source)
+        var warnings: [String] = []
+        if design.model.isRankDeficient { warnings.append("prediction from a rank-deficient fit may be misleading") }
+        for name in options.columnNames where header.names.contains(name) {
+            warnings.append("the input already has a column named '\(name)'; the output has two")
+        }
+        try body(header, nil, nil)
+        let predictor = Predictor(model: design.model, options: options)
+        var rows = 0
+        var missingRows = 0
+        while let batch = try stream.nextBatch(columns: typer.indices) {
+            let (table, failure) = typer.table(from: batch)
+            let designRows = try design.rows(table, passMissing: options.missing == .pass)
+            if let failure { throw failure }
+            rows += table.rowCount
+            missingRows += designRows.missing.reduce(0) { $0 + ($1 ? 1 : 0) }
+            let predictions = predict ? predictor.predict(designRows, lines: batch.lines) : nil
+            try body(nil, batch, predictions)
+        }
+        return PredictionOutcome(rows: rows, rowsWithMissingValues: missingRows, warnings: warnings)
+    }
+
+    private static func openInput(_ path: String, source: String) throws -> Int32 {
+        let fd: Int32
+        if path == "-" {
+            fd = STDIN_FILENO
+        } else {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                let code = errno
+                if code == ENOENT || code == ENOTDIR && !path.hasSuffix("/") { throw GLMError.fileNotFound(path: path) }
+                throw GLMError.unreadableInput(source: source, reason: AtomicFile.describe(code))
+            }
+        }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            if path != "-" { _ = close(fd) }
+            throw GLMError.unreadableInput(source: source, reason: "it is a directory, not a file")
+        }
+        #if os(Linux)
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        #endif
+        return fd
+    }
+}
+
+/// Output held back until a run has succeeded: an unlinked temporary file (in `TMPDIR`,
+/// else /tmp), or memory when no temporary file can be made.
+private final class Spool {
+    private var fd: Int32 = -1
+    private var memory: [UInt8] = []
+
+    init() {
+        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array("\(directory.isEmpty ? "/tmp" : directory)/glmfit-predict-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if descriptor >= 0 {
+            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+            fd = descriptor
+        }
+    }
+
+    deinit { if fd >= 0 { _ = close(fd) } }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        guard fd >= 0 else {
+            memory.append(contentsOf: bytes)
+            return
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw GLMError.unreadableInput(
+                    source: "temporary file", reason: "cannot hold the output: \(AtomicFile.describe(errno))")
+            }
+            offset += n
+        }
+    }
+
+    func copy(to write: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard fd >= 0 else {
+            try memory.withUnsafeBytes { try write($0) }
+            return
+        }
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
+            throw GLMError.unreadableInput(source: "temporary file", reason: "cannot read back the output")
+        }
+        let size = 1 << 20
+        let block = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        defer { block.deallocate() }
+        while true {
+            let n = read(fd, block, size)
+            if n == 0 { return }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw GLMError.unreadableInput(source: "temporary file", reason: "cannot read back the output")
+            }
+            try write(UnsafeRawBufferPointer(start: block, count: n))
+        }
+    }
+}
