@@ -23,6 +23,9 @@ void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *inf
              size_t uplo_len);
 void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a,
              const int *lda, double *b, const int *ldb, int *info, size_t uplo_len);
+void dpocon_(const char *uplo, const int *n, const double *a, const int *lda,
+             const double *anorm, double *rcond, double *work, int *iwork, int *info,
+             size_t uplo_len);
 void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info,
              size_t uplo_len);
 

@@ -58,7 +58,7 @@ enum ReferenceFixtures {
         return file.cases
     }
 
-    static func summary(for reference: ReferenceCase) throws -> GLMSummary {
+    static func summary(for reference: ReferenceCase, solver: StepSolver = .automatic) throws -> GLMSummary {
         let table = try loadExample(reference.data)
         let formula = try Formula.parse(reference.formula)
         let frame = try ModelFrame(table: table, formula: formula, weightsColumn: reference.weights)
@@ -66,7 +66,7 @@ enum ReferenceFixtures {
         guard let kind = Family.Kind(name: reference.family), let link = Link(name: reference.link) else {
             throw GLMError.unknownFamily(name: reference.family, known: [])
         }
-        var control = FitControl()
+        var control = FitControl(solver: solver)
         if let maxit = reference.maxit { control.maxIterations = maxit }
         if let epsilon = reference.epsilon { control.epsilon = epsilon }
         let fit = try GLMFit.fit(design: design, family: try Family(kind: kind, link: link), control: control)
@@ -99,8 +99,15 @@ struct ReferenceTests {
         try Self.check(reference)
     }
 
-    static func check(_ reference: ReferenceCase) throws {
-        let summary = try ReferenceFixtures.summary(for: reference)
+    /// The same cases with every step on the normal equations (the large-data path; steps too
+    /// ill-conditioned for Cholesky still go to QR), at the same tolerances.
+    @Test(arguments: ReferenceFixtures.cases + ReferenceFixtures.edgeCases)
+    func normalEquationsMatchR(_ reference: ReferenceCase) throws {
+        try Self.check(reference, solver: .cholesky)
+    }
+
+    static func check(_ reference: ReferenceCase, solver: StepSolver = .automatic) throws {
+        let summary = try ReferenceFixtures.summary(for: reference, solver: solver)
         let fit = summary.fit
         let id = reference.id
         #expect(fit.coefficientNames == reference.coef_names, "\(id): names")

@@ -1,13 +1,33 @@
 import Foundation
 
-/// Convergence settings, as R's `glm.control`.
+/// How each weighted least-squares step is solved.
+public enum StepSolver: String, Sendable, Equatable {
+    /// Householder QR of the weighted design with R's aliasing rule, as glm.fit: closest to
+    /// R's last digits, O(n·p²) with a copy of X per iteration.
+    case householderQR
+    /// The normal equations XᵀWX by Cholesky, accumulated in the one pass over X that also
+    /// computes the means; QR for a step whose equations are ill-conditioned.
+    case cholesky
+    /// QR for small problems (n·p² up to 2·10⁷), Cholesky above.
+    case automatic
+
+    func resolved(rowCount: Int, columnCount: Int) -> StepSolver {
+        guard self == .automatic else { return self }
+        let work = Double(rowCount) * Double(columnCount) * Double(columnCount)
+        return work <= 2e7 ? .householderQR : .cholesky
+    }
+}
+
+/// Convergence settings, as R's `glm.control`, and the step solver.
 public struct FitControl: Sendable, Equatable {
     public var epsilon: Double
     public var maxIterations: Int
+    public var solver: StepSolver
 
-    public init(epsilon: Double = 1e-8, maxIterations: Int = 25) {
+    public init(epsilon: Double = 1e-8, maxIterations: Int = 25, solver: StepSolver = .automatic) {
         self.epsilon = epsilon
         self.maxIterations = maxIterations
+        self.solver = solver
     }
 
     /// The QR tolerance glm.fit uses for aliasing: min(1e-7, epsilon / 1000).
@@ -50,15 +70,6 @@ public struct IRLS {
         family.deviance(y: y, mu: mu, weights: weights)
     }
 
-    private func linearPredictor(x: [Double], rowCount: Int, coefficients: [Double], offset: [Double]) -> [Double] {
-        var eta = offset
-        for (column, coefficient) in coefficients.enumerated() where coefficient != 0 {
-            let base = column * rowCount
-            for row in 0..<rowCount { eta[row] += x[base + row] * coefficient }
-        }
-        return eta
-    }
-
     private func isValid(eta: [Double], mu: [Double]) -> Bool {
         eta.allSatisfy(family.link.isValid(eta:)) && mu.allSatisfy(family.isValid(mu:))
     }
@@ -75,7 +86,6 @@ public struct IRLS {
         startingMu: [Double], runAllIterations: Bool = false
     ) throws -> IRLSResult {
         let link = family.link
-        var warnings: [String] = []
         var eta = startingMu.map(link.linkfun)
         var mu = eta.map(link.linkinv)
 
@@ -102,57 +112,83 @@ public struct IRLS {
         guard isValid(eta: eta, mu: mu) else {
             throw GLMError.fitFailed(message: "cannot find valid starting values: please specify some")
         }
-        var devianceOld = deviance(y, mu, priorWeights)
+        return try x.withUnsafeBufferPointer { design in
+            try y.withUnsafeBufferPointer { response in
+                try priorWeights.withUnsafeBufferPointer { prior in
+                    try offset.withUnsafeBufferPointer { offsets in
+                        let pass = RowPass(
+                            family: family, x: design, rowCount: rowCount, columnCount: columnCount, y: response,
+                            priorWeights: prior, offset: offsets)
+                        for row in 0..<rowCount {
+                            pass.eta[row] = eta[row]
+                            pass.mu[row] = mu[row]
+                        }
+                        return try iterate(pass, x: x, y: y, priorWeights: priorWeights, offset: offset,
+                                           runAllIterations: runAllIterations)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The IRLS loop of `glm.fit` over a `RowPass`: each iteration solves the normal
+    /// equations accumulated by the previous pass (Cholesky, or Householder QR with R's
+    /// aliasing rule when the equations are ill-conditioned), then one pass computes the new
+    /// means and deviance together with the next step's normal equations.
+    private func iterate(
+        _ pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool
+    ) throws -> IRLSResult {
+        let rowCount = pass.rowCount
+        let columnCount = pass.columnCount
+        let useNormalEquations = control.solver.resolved(rowCount: rowCount, columnCount: columnCount) == .cholesky
+        var warnings: [String] = []
+        // Weights and normal equations at the starting means; no deviance sum yet.
+        var totals = pass.run(coefficients: nil, accumulate: true, normalEquations: useNormalEquations)
+        var devianceOld = family.deviance(y: y, mu: Array(pass.mu), weights: priorWeights)
+        var currentDeviance = devianceOld
+        var stepReady = true
         var coefficientsOld: [Double]?
         var coefficients = [Double](repeating: 0, count: columnCount)
         var solution: LeastSquaresSolution?
-        var goodRows: [Int] = []
-        var sqrtWeights: [Double] = []
+        var usedWeights = [Double](repeating: 0, count: rowCount)
         var converged = false
         var boundary = false
         var iterations = 0
-        var currentDeviance = devianceOld
 
         for iteration in 1...max(control.maxIterations, 1) {
             iterations = iteration
-            var derivatives = [Double](repeating: 0, count: rowCount)
-            for row in 0..<rowCount where priorWeights[row] > 0 {
-                let variance = family.variance(mu[row])
-                if variance.isNaN { throw GLMError.fitFailed(message: "NAs in V(mu)") }
-                if variance == 0 { throw GLMError.fitFailed(message: "0s in V(mu)") }
-                let derivative = link.muEta(eta[row])
-                if derivative.isNaN { throw GLMError.fitFailed(message: "NAs in d(mu)/d(eta)") }
-                derivatives[row] = derivative
+            if !stepReady {
+                totals = pass.run(coefficients: nil, accumulate: true, normalEquations: useNormalEquations)
             }
-            goodRows = (0..<rowCount).filter { priorWeights[$0] > 0 && derivatives[$0] != 0 }
-            if goodRows.isEmpty {
+            if totals.varianceNaN { throw GLMError.fitFailed(message: "NAs in V(mu)") }
+            if totals.varianceZero { throw GLMError.fitFailed(message: "0s in V(mu)") }
+            if totals.derivativeNaN { throw GLMError.fitFailed(message: "NAs in d(mu)/d(eta)") }
+            if totals.goodCount == 0 {
                 converged = false
                 warnings.append("no observations informative at iteration \(iteration)")
                 break
             }
-            var workingResponse = [Double](repeating: 0, count: goodRows.count)
-            sqrtWeights = [Double](repeating: 0, count: goodRows.count)
-            for (index, row) in goodRows.enumerated() {
-                let derivative = derivatives[row]
-                workingResponse[index] = (eta[row] - offset[row]) + (y[row] - mu[row]) / derivative
-                sqrtWeights[index] = (priorWeights[row] * derivative * derivative / family.variance(mu[row])).squareRoot()
+            for row in 0..<rowCount { usedWeights[row] = pass.workingWeights[row] }
+            let step: LeastSquaresSolution
+            if useNormalEquations,
+               let fast = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: columnCount) {
+                step = fast
+            } else {
+                step = try qrStep(pass, x: x, y: y, offset: offset)
             }
-            let step = try LinearAlgebra.weightedLeastSquares(
-                x: x, rowCount: rowCount, columnCount: columnCount, rows: goodRows, sqrtWeights: sqrtWeights,
-                response: workingResponse, tolerance: control.qrTolerance)
             solution = step
             if step.coefficients.contains(where: { !$0.isFinite }) {
                 converged = false
                 warnings.append("non-finite coefficients at iteration \(iteration)")
                 break
             }
-            if goodRows.count < step.rank {
-                throw GLMError.fitFailed(message: "X matrix has rank \(step.rank), but only \(goodRows.count) observations")
+            if totals.goodCount < step.rank {
+                throw GLMError.fitFailed(message: "X matrix has rank \(step.rank), but only \(totals.goodCount) observations")
             }
             var start = step.coefficients
-            eta = linearPredictor(x: x, rowCount: rowCount, coefficients: start, offset: offset)
-            mu = eta.map(link.linkinv)
-            currentDeviance = deviance(y, mu, priorWeights)
+            totals = pass.run(coefficients: start, accumulate: true, normalEquations: useNormalEquations)
+            stepReady = true
+            currentDeviance = totals.deviance
             boundary = false
             if !currentDeviance.isFinite {
                 guard let previous = coefficientsOld else {
@@ -166,29 +202,29 @@ public struct IRLS {
                     }
                     halvings += 1
                     for column in 0..<columnCount { start[column] = (start[column] + previous[column]) / 2 }
-                    eta = linearPredictor(x: x, rowCount: rowCount, coefficients: start, offset: offset)
-                    mu = eta.map(link.linkinv)
-                    currentDeviance = deviance(y, mu, priorWeights)
+                    totals = pass.run(coefficients: start, accumulate: false, normalEquations: false)
+                    currentDeviance = totals.deviance
                 }
+                stepReady = false
                 boundary = true
             }
-            if !isValid(eta: eta, mu: mu) {
+            if !(totals.validEta && totals.validMu) {
                 guard let previous = coefficientsOld else {
                     throw GLMError.fitFailed(message: "no valid set of coefficients has been found: please supply starting values")
                 }
                 warnings.append("step size truncated: out of bounds")
                 var halvings = 1
-                while !isValid(eta: eta, mu: mu) {
+                while !(totals.validEta && totals.validMu) {
                     if halvings > control.maxIterations {
                         throw GLMError.fitFailed(message: "inner loop 2; cannot correct step size")
                     }
                     halvings += 1
                     for column in 0..<columnCount { start[column] = (start[column] + previous[column]) / 2 }
-                    eta = linearPredictor(x: x, rowCount: rowCount, coefficients: start, offset: offset)
-                    mu = eta.map(link.linkinv)
+                    totals = pass.run(coefficients: start, accumulate: false, normalEquations: false)
                 }
+                stepReady = false
                 boundary = true
-                currentDeviance = deviance(y, mu, priorWeights)
+                currentDeviance = totals.deviance
             }
             coefficients = start
             observer?(.iteration(number: iteration, deviance: currentDeviance))
@@ -199,6 +235,9 @@ public struct IRLS {
             devianceOld = currentDeviance
             coefficientsOld = start
         }
+        let eta = Array(pass.eta)
+        let mu = Array(pass.mu)
+        let link = family.link
         if !converged { warnings.append("glm.fit: algorithm did not converge") }
         if boundary { warnings.append("glm.fit: algorithm stopped at boundary value") }
         let tiny = 10 * Double.ulpOfOne
@@ -211,13 +250,29 @@ public struct IRLS {
         if let solution {
             for column in solution.pivot[solution.rank...] { coefficients[column] = .nan }
         }
-        var workingWeights = [Double](repeating: 0, count: rowCount)
-        for (index, row) in goodRows.enumerated() { workingWeights[row] = sqrtWeights[index] * sqrtWeights[index] }
         var residuals = [Double](repeating: 0, count: rowCount)
         for row in 0..<rowCount { residuals[row] = (y[row] - mu[row]) / link.muEta(eta[row]) }
         return IRLSResult(
             coefficients: coefficients, solution: solution, linearPredictors: eta, fittedValues: mu,
-            workingWeights: workingWeights, workingResiduals: residuals, deviance: currentDeviance, iterations: iterations,
+            workingWeights: usedWeights, workingResiduals: residuals, deviance: currentDeviance, iterations: iterations,
             converged: converged, boundary: boundary, warnings: warnings)
+    }
+
+    /// The weighted least-squares step by Householder QR with R's in-order aliasing rule,
+    /// for normal equations too ill-conditioned (or singular) to solve by Cholesky.
+    private func qrStep(_ pass: RowPass, x: [Double], y: [Double], offset: [Double]) throws -> LeastSquaresSolution {
+        var rows: [Int] = []
+        var roots: [Double] = []
+        var responses: [Double] = []
+        let link = family.link
+        for row in 0..<pass.rowCount where pass.workingWeights[row] > 0 {
+            let derivative = link.muEta(pass.eta[row])
+            rows.append(row)
+            roots.append(pass.workingWeights[row].squareRoot())
+            responses.append((pass.eta[row] - offset[row]) + (y[row] - pass.mu[row]) / derivative)
+        }
+        return try LinearAlgebra.weightedLeastSquares(
+            x: x, rowCount: pass.rowCount, columnCount: pass.columnCount, rows: rows, sqrtWeights: roots,
+            response: responses, tolerance: control.qrTolerance)
     }
 }

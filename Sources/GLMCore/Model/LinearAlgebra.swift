@@ -166,3 +166,81 @@ public enum LinearAlgebra {
         return a
     }
 }
+
+// MARK: - Normal equations for the fast IRLS step
+
+extension LinearAlgebra {
+    /// gram += Aᵀ A (upper triangle) and rhs += Aᵀ b for a column-major block A of
+    /// `rows × columns` (BLAS dsyrk and dgemv).
+    static func accumulateNormalEquations(
+        block: UnsafePointer<Double>, rows: Int, columns: Int, vector: UnsafePointer<Double>,
+        gram: UnsafeMutablePointer<Double>, rhs: UnsafeMutablePointer<Double>
+    ) {
+        guard rows > 0, columns > 0, let n = Int32(exactly: columns), let k = Int32(exactly: rows) else { return }
+        var order = n
+        var depth = k
+        var lda = k
+        var ldc = n
+        var one = 1.0
+        var uplo = Int8(UInt8(ascii: "U"))
+        var trans = Int8(UInt8(ascii: "T"))
+        dsyrk_(&uplo, &trans, &order, &depth, &one, block, &lda, &one, gram, &ldc, 1, 1)
+        var m = k
+        var increment: Int32 = 1
+        dgemv_(&trans, &m, &order, &one, block, &lda, vector, &increment, &one, rhs, &increment, 1)
+    }
+
+    /// Solves the normal equations (XᵀWX) b = XᵀWz by Cholesky after scaling XᵀWX to unit
+    /// diagonal, when that is accurate: nil when a column has no weight, the scaled matrix
+    /// is not positive definite, or its reciprocal condition number is below
+    /// `minimumReciprocalCondition` (the caller then takes the QR step). The squared
+    /// condition number of the normal equations costs accuracy: with κ ≤ 1e7 the solution
+    /// keeps about 9 significant digits, far inside the tests' 1e-6.
+    static func solveNormalEquations(
+        gram: [Double], rhs: [Double], order: Int, minimumReciprocalCondition: Double = 1e-7
+    ) -> LeastSquaresSolution? {
+        guard order > 0, let n32 = Int32(exactly: order) else { return nil }
+        var scale = [Double](repeating: 0, count: order)
+        for j in 0..<order {
+            let diagonal = gram[j + j * order]
+            guard diagonal > 0, diagonal.isFinite else { return nil }
+            scale[j] = 1 / diagonal.squareRoot()
+        }
+        // The scaled matrix, upper triangle, and its 1-norm for the condition estimate.
+        var scaled = [Double](repeating: 0, count: order * order)
+        for j in 0..<order {
+            for i in 0...j { scaled[i + j * order] = gram[i + j * order] * scale[i] * scale[j] }
+        }
+        var norm = 0.0
+        for j in 0..<order {
+            var columnSum = 0.0
+            for i in 0..<order {
+                columnSum += abs(i <= j ? scaled[i + j * order] : scaled[j + i * order])
+            }
+            norm = max(norm, columnSum)
+        }
+        var uplo = Int8(UInt8(ascii: "U"))
+        var n = n32
+        var lda = n32
+        var info: Int32 = 0
+        dpotrf_(&uplo, &n, &scaled, &lda, &info, 1)
+        guard info == 0 else { return nil }
+        var reciprocal = 0.0
+        var work = [Double](repeating: 0, count: 3 * order)
+        var integerWork = [Int32](repeating: 0, count: order)
+        dpocon_(&uplo, &n, &scaled, &lda, &norm, &reciprocal, &work, &integerWork, &info, 1)
+        guard info == 0, reciprocal >= minimumReciprocalCondition else { return nil }
+        var solution = (0..<order).map { rhs[$0] * scale[$0] }
+        var nrhs: Int32 = 1
+        var ldb = n32
+        dpotrs_(&uplo, &n, &nrhs, &scaled, &lda, &solution, &ldb, &info, 1)
+        guard info == 0 else { return nil }
+        var rFactor = [Double](repeating: 0, count: order * order)
+        for j in 0..<order {
+            for i in 0...j { rFactor[i + j * order] = scaled[i + j * order] / scale[j] }
+        }
+        return LeastSquaresSolution(
+            coefficients: (0..<order).map { solution[$0] * scale[$0] }, pivot: Array(0..<order), rank: order,
+            rFactor: rFactor)
+    }
+}

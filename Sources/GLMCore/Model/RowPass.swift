@@ -1,0 +1,204 @@
+import Dispatch
+
+/// One pass over the rows of an IRLS fit, in blocks, on all cores: the linear predictor,
+/// means and deviance for a coefficient vector, and at the same time the working weights
+/// and the normal equations XᵀWX, XᵀWz of the next Fisher-scoring step. X is read once per
+/// iteration and nothing is allocated per iteration.
+final class RowPass: @unchecked Sendable {
+    /// What a pass adds up, per chunk of rows and then in total.
+    struct Totals {
+        var deviance = 0.0
+        var validEta = true
+        var validMu = true
+        var finiteDeviance = true
+        // The checks R makes on the rows with positive prior weight at the start of an iteration.
+        var varianceNaN = false
+        var varianceZero = false
+        var derivativeNaN = false
+        /// Rows with positive prior weight and dμ/dη ≠ 0 (R's `good`).
+        var goodCount = 0
+        var gram: [Double]
+        var rhs: [Double]
+
+        init(columns: Int) {
+            gram = [Double](repeating: 0, count: columns * columns)
+            rhs = [Double](repeating: 0, count: columns)
+        }
+
+        mutating func reset() {
+            self = Totals(columns: rhs.count)
+        }
+
+        mutating func add(_ other: Totals) {
+            deviance += other.deviance
+            validEta = validEta && other.validEta
+            validMu = validMu && other.validMu
+            finiteDeviance = finiteDeviance && other.finiteDeviance
+            varianceNaN = varianceNaN || other.varianceNaN
+            varianceZero = varianceZero || other.varianceZero
+            derivativeNaN = derivativeNaN || other.derivativeNaN
+            goodCount += other.goodCount
+            for index in gram.indices { gram[index] += other.gram[index] }
+            for index in rhs.indices { rhs[index] += other.rhs[index] }
+        }
+    }
+
+    let family: Family
+    let rowCount: Int
+    let columnCount: Int
+    private let x: UnsafeBufferPointer<Double>
+    private let y: UnsafeBufferPointer<Double>
+    private let priorWeights: UnsafeBufferPointer<Double>
+    private let offset: UnsafeBufferPointer<Double>
+    /// Outputs, each `rowCount` long: η, μ and the working weights of the next step.
+    let eta: UnsafeMutableBufferPointer<Double>
+    let mu: UnsafeMutableBufferPointer<Double>
+    let workingWeights: UnsafeMutableBufferPointer<Double>
+    /// Row ranges processed in parallel; their number depends on the row count only, so the
+    /// sums (added in chunk order) are the same whatever the number of cores.
+    private let chunks: [Range<Int>]
+    private let blockRows: Int
+    private let blocks: [UnsafeMutableBufferPointer<Double>]
+    private let vectors: [UnsafeMutableBufferPointer<Double>]
+    /// One slot per chunk, written by that chunk's thread only.
+    private let partials: UnsafeMutableBufferPointer<Totals>
+
+    /// The arrays must outlive the pass (the caller keeps them alive around every use).
+    init(
+        family: Family, x: UnsafeBufferPointer<Double>, rowCount: Int, columnCount: Int, y: UnsafeBufferPointer<Double>,
+        priorWeights: UnsafeBufferPointer<Double>, offset: UnsafeBufferPointer<Double>
+    ) {
+        self.family = family
+        self.rowCount = rowCount
+        self.columnCount = columnCount
+        self.x = x
+        self.y = y
+        self.priorWeights = priorWeights
+        self.offset = offset
+        eta = .allocate(capacity: rowCount)
+        mu = .allocate(capacity: rowCount)
+        workingWeights = .allocate(capacity: rowCount)
+        eta.initialize(repeating: 0)
+        mu.initialize(repeating: 0)
+        workingWeights.initialize(repeating: 0)
+        let chunkCount = rowCount >= 65_536 ? 16 : 1
+        let chunkSize = (rowCount + chunkCount - 1) / max(chunkCount, 1)
+        chunks = stride(from: 0, to: rowCount, by: max(chunkSize, 1)).map { $0..<min($0 + chunkSize, rowCount) }
+        blockRows = max(64, min(1024, 32_768 / max(columnCount, 1)))
+        blocks = chunks.map { _ in
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: 1024 * max(columnCount, 1))
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
+        vectors = chunks.map { _ in
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: 1024)
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
+        partials = .allocate(capacity: chunks.count)
+        partials.initialize(repeating: Totals(columns: columnCount))
+    }
+
+    deinit {
+        eta.deallocate()
+        mu.deallocate()
+        workingWeights.deallocate()
+        for buffer in blocks { buffer.deallocate() }
+        for buffer in vectors { buffer.deallocate() }
+        partials.deinitialize()
+        partials.deallocate()
+    }
+
+    /// Sets η = offset + X·coefficients and μ = g⁻¹(η) (when `coefficients` is given; else
+    /// keeps η and μ), adds up the deviance and the validity checks, and, when
+    /// `accumulate`, the working weights (and with `normalEquations` the normal equations)
+    /// for the next step.
+    func run(coefficients: [Double]?, accumulate: Bool, normalEquations: Bool) -> Totals {
+        let work: @Sendable (Int) -> Void = { [self] index in
+            partials[index] = pass(
+                chunk: index, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
+        }
+        if chunks.count > 1 {
+            DispatchQueue.concurrentPerform(iterations: chunks.count, execute: work)
+        } else if chunks.count == 1 {
+            work(0)
+        }
+        var totals = Totals(columns: columnCount)
+        for partial in partials { totals.add(partial) }
+        return totals
+    }
+
+    private func pass(chunk index: Int, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool) -> Totals {
+        let link = family.link
+        let family = self.family
+        let n = rowCount
+        let p = columnCount
+        let block = blocks[index]
+        let vector = vectors[index]
+        var totals = Totals(columns: p)
+        let range = chunks[index]
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(start + blockRows, range.upperBound)
+            let rows = end - start
+            if let coefficients {
+                for row in start..<end { eta[row] = offset[row] }
+                for column in 0..<p {
+                    let coefficient = coefficients[column]
+                    if coefficient == 0 { continue }
+                    let base = column * n
+                    for row in start..<end { eta[row] += x[base + row] * coefficient }
+                }
+                for row in start..<end {
+                    let etaValue = eta[row]
+                    let muValue = link.linkinv(etaValue)
+                    mu[row] = muValue
+                    totals.validEta = totals.validEta && link.isValid(eta: etaValue)
+                    totals.validMu = totals.validMu && family.isValid(mu: muValue)
+                    totals.deviance += family.unitDeviance(y: y[row], mu: muValue, weight: priorWeights[row])
+                }
+            }
+            if accumulate {
+                for row in start..<end {
+                    let local = row - start
+                    let prior = priorWeights[row]
+                    var weight = 0.0
+                    var response = 0.0
+                    if prior > 0 {
+                        let etaValue = eta[row]
+                        let muValue = mu[row]
+                        let variance = family.variance(muValue)
+                        let derivative = link.muEta(etaValue)
+                        if variance.isNaN { totals.varianceNaN = true }
+                        if variance == 0 { totals.varianceZero = true }
+                        if derivative.isNaN { totals.derivativeNaN = true }
+                        if derivative != 0 {
+                            totals.goodCount += 1
+                            weight = prior * derivative * derivative / variance
+                            response = (etaValue - offset[row]) + (y[row] - muValue) / derivative
+                        }
+                    }
+                    workingWeights[row] = weight
+                    guard normalEquations else { continue }
+                    let root = weight.squareRoot()
+                    vector[local] = root * response
+                    for column in 0..<p { block[local + column * rows] = x[column * n + row] * root }
+                }
+                if normalEquations, let blockBase = block.baseAddress, let vectorBase = vector.baseAddress {
+                    totals.gram.withUnsafeMutableBufferPointer { gram in
+                        totals.rhs.withUnsafeMutableBufferPointer { rhs in
+                            if let gramBase = gram.baseAddress, let rhsBase = rhs.baseAddress {
+                                LinearAlgebra.accumulateNormalEquations(
+                                    block: blockBase, rows: rows, columns: p, vector: vectorBase, gram: gramBase,
+                                    rhs: rhsBase)
+                            }
+                        }
+                    }
+                }
+            }
+            start = end
+        }
+        totals.finiteDeviance = totals.deviance.isFinite
+        return totals
+    }
+}
