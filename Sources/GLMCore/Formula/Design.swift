@@ -51,6 +51,13 @@ public struct Design: Sendable {
         }
 
         var x: [Double] = []
+        let width = terms.terms.indices.reduce(terms.hasIntercept ? 1 : 0) { total, termIndex in
+            total + terms.terms[termIndex].reduce(1) { product, variable in
+                if case let .factor(_, levels, _) = frame.variables[variable] { return product * max(levels.count, 1) }
+                return product
+            }
+        }
+        x.reserveCapacity(rowCount * width)
         var names: [String] = []
         var assign: [Int] = []
         if terms.hasIntercept {

@@ -9,6 +9,15 @@ public enum VariableValues: Sendable {
     /// `cbind(successes, failures)`: only as a response.
     case twoColumn([Double], [Double])
 
+    /// The number of rows.
+    var count: Int {
+        switch self {
+        case let .numeric(values): return values.count
+        case let .factor(codes, _, _): return codes.count
+        case let .twoColumn(first, _): return first.count
+        }
+    }
+
     func isMissing(row: Int) -> Bool {
         switch self {
         case let .numeric(values): return values[row].isNaN

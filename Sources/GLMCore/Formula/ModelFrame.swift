@@ -129,8 +129,9 @@ public struct ModelFrame: Sendable {
         self.response = ModelFrame.restrict(response, to: rowIndices)
         self.responseLabel = responseExpression.deparsed
         self.variables = variables.map { ModelFrame.restrict($0, to: rowIndices) }
-        self.offset = offsetSum.map { values in rowIndices.map { values[$0] } }
-        self.priorWeights = weights.map { values in rowIndices.map { values[$0] } }
+        let allRows = rowIndices.count == table.rowCount
+        self.offset = offsetSum.map { values in allRows ? values : rowIndices.map { values[$0] } }
+        self.priorWeights = weights.map { values in allRows ? values : rowIndices.map { values[$0] } }
         self.weightsColumn = weightsColumn
         self.rowIndices = rowIndices
         self.droppedCount = table.rowCount - rowIndices.count
@@ -175,7 +176,13 @@ public struct ModelFrame: Sendable {
 
     /// Keeps the used rows; a factor keeps only the levels that occur in them.
     static func restrict(_ values: VariableValues, to rows: [Int]) -> VariableValues {
+        // Every row used (the usual case): numeric values are shared, not copied.
+        let allRows = rows.count == values.count && rows.last == rows.count - 1
         switch values {
+        case let .numeric(numbers) where allRows:
+            return .numeric(numbers)
+        case let .twoColumn(first, second) where allRows:
+            return .twoColumn(first, second)
         case let .numeric(numbers):
             return .numeric(rows.map { numbers[$0] })
         case let .twoColumn(first, second):

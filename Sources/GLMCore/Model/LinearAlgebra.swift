@@ -1,4 +1,5 @@
 import CLapack
+import Foundation
 
 /// The solution of one weighted least-squares step, in the form R's `Cdqrls` returns.
 public struct LeastSquaresSolution: Sendable {
@@ -170,6 +171,16 @@ public enum LinearAlgebra {
 // MARK: - Normal equations for the fast IRLS step
 
 extension LinearAlgebra {
+    /// Keeps OpenBLAS (when Debian's alternatives select it) from starting its own threads
+    /// inside the small per-block calls that glmfit already runs on every core: nested
+    /// threading there cost more than the arithmetic. Reference BLAS has no such setting.
+    static func keepBLASSingleThreaded() {
+        typealias SetThreads = @convention(c) (Int32) -> Void
+        // The process's own handle: every library it loaded, BLAS included.
+        guard let process = dlopen(nil, RTLD_LAZY), let symbol = dlsym(process, "openblas_set_num_threads") else { return }
+        unsafeBitCast(symbol, to: SetThreads.self)(1)
+    }
+
     /// gram += Aᵀ A (upper triangle) and rhs += Aᵀ b for a column-major block A of
     /// `rows × columns` (BLAS dsyrk and dgemv).
     static func accumulateNormalEquations(
@@ -188,6 +199,26 @@ extension LinearAlgebra {
         var m = k
         var increment: Int32 = 1
         dgemv_(&trans, &m, &order, &one, block, &lda, vector, &increment, &one, rhs, &increment, 1)
+    }
+
+    /// y += A·v for a column-major block A of `rows × columns` with leading dimension
+    /// `leadingDimension` (BLAS dgemv).
+    static func addMatrixVectorProduct(
+        matrix: UnsafePointer<Double>, rows: Int, columns: Int, leadingDimension: Int, vector: [Double],
+        into result: UnsafeMutablePointer<Double>
+    ) {
+        guard rows > 0, columns > 0, let m = Int32(exactly: rows), let n = Int32(exactly: columns),
+              let lda = Int32(exactly: leadingDimension) else { return }
+        var rowCount = m
+        var columnCount = n
+        var leading = lda
+        var one = 1.0
+        var increment: Int32 = 1
+        var trans = Int8(UInt8(ascii: "N"))
+        vector.withUnsafeBufferPointer { v in
+            guard let base = v.baseAddress else { return }
+            dgemv_(&trans, &rowCount, &columnCount, &one, matrix, &leading, base, &increment, &one, result, &increment, 1)
+        }
     }
 
     /// Solves the normal equations (XᵀWX) b = XᵀWz by Cholesky after scaling XᵀWX to unit

@@ -60,6 +60,7 @@ final class RowPass: @unchecked Sendable {
     private let blockRows: Int
     private let blocks: [UnsafeMutableBufferPointer<Double>]
     private let vectors: [UnsafeMutableBufferPointer<Double>]
+    private let rootBuffers: [UnsafeMutableBufferPointer<Double>]
     /// One slot per chunk, written by that chunk's thread only.
     private let partials: UnsafeMutableBufferPointer<Totals>
 
@@ -82,6 +83,7 @@ final class RowPass: @unchecked Sendable {
         mu.initialize(repeating: 0)
         workingWeights.initialize(repeating: 0)
         let chunkCount = rowCount >= 65_536 ? 16 : 1
+        if chunkCount > 1 { LinearAlgebra.keepBLASSingleThreaded() }
         let chunkSize = (rowCount + chunkCount - 1) / max(chunkCount, 1)
         chunks = stride(from: 0, to: rowCount, by: max(chunkSize, 1)).map { $0..<min($0 + chunkSize, rowCount) }
         blockRows = max(64, min(1024, 32_768 / max(columnCount, 1)))
@@ -91,6 +93,11 @@ final class RowPass: @unchecked Sendable {
             return buffer
         }
         vectors = chunks.map { _ in
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: 1024)
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
+        rootBuffers = chunks.map { _ in
             let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: 1024)
             buffer.initialize(repeating: 0)
             return buffer
@@ -105,6 +112,7 @@ final class RowPass: @unchecked Sendable {
         workingWeights.deallocate()
         for buffer in blocks { buffer.deallocate() }
         for buffer in vectors { buffer.deallocate() }
+        for buffer in rootBuffers { buffer.deallocate() }
         partials.deinitialize()
         partials.deallocate()
     }
@@ -128,69 +136,144 @@ final class RowPass: @unchecked Sendable {
         return totals
     }
 
+    /// Up to this many columns the hand-written kernel below beats BLAS dsyrk (whose
+    /// packing costs more than the arithmetic at such widths); measured on the benchmark.
+    static let smallKernelColumns = 32
+
+    /// gram += Aᵀ A (upper triangle) and rhs += Aᵀ b by SIMD dot products of columns.
+    static func accumulateSmall(
+        block: UnsafePointer<Double>, rows: Int, columns: Int, vector: UnsafePointer<Double>,
+        gram: UnsafeMutablePointer<Double>, rhs: UnsafeMutablePointer<Double>
+    ) {
+        for j in 0..<columns {
+            let columnJ = block + j &* rows
+            for i in 0...j {
+                gram[i &+ j &* columns] += dot(block + i &* rows, columnJ, rows)
+            }
+            rhs[j] += dot(columnJ, vector, rows)
+        }
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ count: Int) -> Double {
+        var first = SIMD4<Double>.zero
+        var second = SIMD4<Double>.zero
+        var index = 0
+        while index &+ 8 <= count {
+            let a0: SIMD4<Double> = UnsafeRawPointer(a + index).loadUnaligned(as: SIMD4<Double>.self)
+            let b0: SIMD4<Double> = UnsafeRawPointer(b + index).loadUnaligned(as: SIMD4<Double>.self)
+            let a1: SIMD4<Double> = UnsafeRawPointer(a + (index &+ 4)).loadUnaligned(as: SIMD4<Double>.self)
+            let b1: SIMD4<Double> = UnsafeRawPointer(b + (index &+ 4)).loadUnaligned(as: SIMD4<Double>.self)
+            first += a0 * b0
+            second += a1 * b1
+            index &+= 8
+        }
+        var sum = (first + second).sum()
+        while index < count {
+            sum += a[index] * b[index]
+            index &+= 1
+        }
+        return sum
+    }
+
+    /// target[i] = source[i] · factors[i], four at a time.
+    @inline(__always)
+    static func scale(
+        _ source: UnsafePointer<Double>, by factors: UnsafePointer<Double>, into target: UnsafeMutablePointer<Double>,
+        count: Int
+    ) {
+        var index = 0
+        while index &+ 4 <= count {
+            let values = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD4<Double>.self)
+            let weights = UnsafeRawPointer(factors + index).loadUnaligned(as: SIMD4<Double>.self)
+            UnsafeMutableRawPointer(target + index).storeBytes(of: values * weights, as: SIMD4<Double>.self)
+            index &+= 4
+        }
+        while index < count {
+            target[index] = source[index] * factors[index]
+            index &+= 1
+        }
+    }
+
     private func pass(chunk index: Int, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool) -> Totals {
         let link = family.link
         let family = self.family
         let n = rowCount
         let p = columnCount
+        // Locals, so the compiler can keep the pointers in registers across the loops.
+        let x = self.x, y = self.y, offset = self.offset, prior = self.priorWeights
+        let eta = self.eta, mu = self.mu, workingWeights = self.workingWeights
         let block = blocks[index]
         let vector = vectors[index]
+        let roots = rootBuffers[index]
+        // For the log link dμ/dη is μ itself (both are max(exp(η), ε)): one exp() fewer.
+        let derivativeIsMean = link == .log
         var totals = Totals(columns: p)
         let range = chunks[index]
         var start = range.lowerBound
         while start < range.upperBound {
             let end = min(start + blockRows, range.upperBound)
             let rows = end - start
-            if let coefficients {
-                for row in start..<end { eta[row] = offset[row] }
-                for column in 0..<p {
-                    let coefficient = coefficients[column]
-                    if coefficient == 0 { continue }
-                    let base = column * n
-                    for row in start..<end { eta[row] += x[base + row] * coefficient }
-                }
+            if let coefficients, let etaBase = eta.baseAddress, let xBase = x.baseAddress,
+               let offsetBase = offset.baseAddress {
+                (etaBase + start).update(from: offsetBase + start, count: rows)
+                LinearAlgebra.addMatrixVectorProduct(
+                    matrix: xBase + start, rows: rows, columns: p, leadingDimension: n, vector: coefficients,
+                    into: etaBase + start)
+                var validEta = true
+                var validMu = true
+                var deviance = 0.0
                 for row in start..<end {
                     let etaValue = eta[row]
                     let muValue = link.linkinv(etaValue)
                     mu[row] = muValue
-                    totals.validEta = totals.validEta && link.isValid(eta: etaValue)
-                    totals.validMu = totals.validMu && family.isValid(mu: muValue)
-                    totals.deviance += family.unitDeviance(y: y[row], mu: muValue, weight: priorWeights[row])
+                    validEta = validEta && link.isValid(eta: etaValue)
+                    validMu = validMu && family.isValid(mu: muValue)
+                    deviance += family.unitDeviance(y: y[row], mu: muValue, weight: prior[row])
                 }
+                totals.validEta = totals.validEta && validEta
+                totals.validMu = totals.validMu && validMu
+                totals.deviance += deviance
             }
             if accumulate {
                 for row in start..<end {
                     let local = row - start
-                    let prior = priorWeights[row]
+                    let priorWeight = prior[row]
                     var weight = 0.0
                     var response = 0.0
-                    if prior > 0 {
+                    if priorWeight > 0 {
                         let etaValue = eta[row]
                         let muValue = mu[row]
                         let variance = family.variance(muValue)
-                        let derivative = link.muEta(etaValue)
+                        let derivative = derivativeIsMean ? muValue : link.muEta(etaValue)
                         if variance.isNaN { totals.varianceNaN = true }
                         if variance == 0 { totals.varianceZero = true }
                         if derivative.isNaN { totals.derivativeNaN = true }
                         if derivative != 0 {
                             totals.goodCount += 1
-                            weight = prior * derivative * derivative / variance
+                            weight = priorWeight * derivative * derivative / variance
                             response = (etaValue - offset[row]) + (y[row] - muValue) / derivative
                         }
                     }
                     workingWeights[row] = weight
-                    guard normalEquations else { continue }
                     let root = weight.squareRoot()
+                    roots[local] = root
                     vector[local] = root * response
-                    for column in 0..<p { block[local + column * rows] = x[column * n + row] * root }
                 }
-                if normalEquations, let blockBase = block.baseAddress, let vectorBase = vector.baseAddress {
+                if normalEquations, let blockBase = block.baseAddress, let vectorBase = vector.baseAddress,
+                   let xBase = x.baseAddress, let rootBase = roots.baseAddress {
+                    for column in 0..<p {
+                        RowPass.scale(xBase + (column &* n &+ start), by: rootBase, into: blockBase + column &* rows, count: rows)
+                    }
                     totals.gram.withUnsafeMutableBufferPointer { gram in
                         totals.rhs.withUnsafeMutableBufferPointer { rhs in
-                            if let gramBase = gram.baseAddress, let rhsBase = rhs.baseAddress {
+                            guard let gramBase = gram.baseAddress, let rhsBase = rhs.baseAddress else { return }
+                            if p <= RowPass.smallKernelColumns {
+                                RowPass.accumulateSmall(
+                                    block: blockBase, rows: rows, columns: p, vector: vectorBase, gram: gramBase, rhs: rhsBase)
+                            } else {
                                 LinearAlgebra.accumulateNormalEquations(
-                                    block: blockBase, rows: rows, columns: p, vector: vectorBase, gram: gramBase,
-                                    rhs: rhsBase)
+                                    block: blockBase, rows: rows, columns: p, vector: vectorBase, gram: gramBase, rhs: rhsBase)
                             }
                         }
                     }
