@@ -201,26 +201,6 @@ extension LinearAlgebra {
         dgemv_(&trans, &m, &order, &one, block, &lda, vector, &increment, &one, rhs, &increment, 1)
     }
 
-    /// y += A·v for a column-major block A of `rows × columns` with leading dimension
-    /// `leadingDimension` (BLAS dgemv).
-    static func addMatrixVectorProduct(
-        matrix: UnsafePointer<Double>, rows: Int, columns: Int, leadingDimension: Int, vector: [Double],
-        into result: UnsafeMutablePointer<Double>
-    ) {
-        guard rows > 0, columns > 0, let m = Int32(exactly: rows), let n = Int32(exactly: columns),
-              let lda = Int32(exactly: leadingDimension) else { return }
-        var rowCount = m
-        var columnCount = n
-        var leading = lda
-        var one = 1.0
-        var increment: Int32 = 1
-        var trans = Int8(UInt8(ascii: "N"))
-        vector.withUnsafeBufferPointer { v in
-            guard let base = v.baseAddress else { return }
-            dgemv_(&trans, &rowCount, &columnCount, &one, matrix, &leading, base, &increment, &one, result, &increment, 1)
-        }
-    }
-
     /// Solves the normal equations (XᵀWX) b = XᵀWz by Cholesky after scaling XᵀWX to unit
     /// diagonal, when that is accurate: nil when a column has no weight, the scaled matrix
     /// is not positive definite, or its reciprocal condition number is below

@@ -176,6 +176,24 @@ final class RowPass: @unchecked Sendable {
         return sum
     }
 
+    /// target[i] += source[i] · factor, four at a time (multiply, then add: no fused rounding).
+    @inline(__always)
+    static func addScaled(_ source: UnsafePointer<Double>, _ factor: Double, into target: UnsafeMutablePointer<Double>, count: Int) {
+        let factors = SIMD4<Double>(repeating: factor)
+        var index = 0
+        while index &+ 4 <= count {
+            let values: SIMD4<Double> = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD4<Double>.self)
+            let current: SIMD4<Double> = UnsafeRawPointer(target + index).loadUnaligned(as: SIMD4<Double>.self)
+            let product = values * factors
+            UnsafeMutableRawPointer(target + index).storeBytes(of: current + product, as: SIMD4<Double>.self)
+            index &+= 4
+        }
+        while index < count {
+            target[index] += source[index] * factor
+            index &+= 1
+        }
+    }
+
     /// target[i] = source[i] · factors[i], four at a time.
     @inline(__always)
     static func scale(
@@ -216,10 +234,12 @@ final class RowPass: @unchecked Sendable {
             let rows = end - start
             if let coefficients, let etaBase = eta.baseAddress, let xBase = x.baseAddress,
                let offsetBase = offset.baseAddress {
+                // Column by column, each row adding its terms in column order with a separate
+                // multiply and add: the rounding of the plain loop (and of reference BLAS).
                 (etaBase + start).update(from: offsetBase + start, count: rows)
-                LinearAlgebra.addMatrixVectorProduct(
-                    matrix: xBase + start, rows: rows, columns: p, leadingDimension: n, vector: coefficients,
-                    into: etaBase + start)
+                for column in 0..<p where coefficients[column] != 0 {
+                    RowPass.addScaled(xBase + (column &* n &+ start), coefficients[column], into: etaBase + start, count: rows)
+                }
                 var validEta = true
                 var validMu = true
                 var deviance = 0.0
