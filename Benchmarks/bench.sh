@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# make bench: makes the benchmark files (seeded, synthetic), then times glmfit and every
+# peer it finds installed (R + data.table, R + read.csv, statsmodels, glum): whole process,
+# wall time and peak resident memory (GNU time), medians of several runs.
+#   BENCH_RUNS (default 5) runs of glmfit, BENCH_PEER_RUNS (default 3) of the fast peers;
+#   the slow peers (R + read.csv, statsmodels) run once. BENCH_QUICK=1 skips the 10 M files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=bench-data
+bin=.build/release/glmfit
+runs=${BENCH_RUNS:-5}
+peer_runs=${BENCH_PEER_RUNS:-3}
+mkdir -p "$data"
+log="$data/bench.log"
+: > "$log"
+results="$data/results.md"
+
+[ -x "$data/generate" ] || swiftc -O Benchmarks/generate.swift -o "$data/generate"
+generate() { # kind rows file
+  if [ ! -s "$data/$3" ]; then
+    echo "generating $data/$3 ($2 rows)" >&2
+    "$data/generate" "$1" "$2" "$data/$3.tmp" && mv "$data/$3.tmp" "$data/$3"
+  fi
+}
+
+# Runs a command n times; prints "median_seconds peak_megabytes" (peak: the largest run).
+measure() {
+  local n=$1; shift
+  local times=() peak=0 out
+  for _ in $(seq "$n"); do
+    if ! /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" > /dev/null 2>> "$log"; then
+      echo "failed: $*" >> "$log"; echo "- -"; return
+    fi
+    read -r seconds kilobytes < <(tail -n 1 "$data/time.txt")
+    times+=("$seconds")
+    (( kilobytes > peak )) && peak=$kilobytes
+  done
+  out=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}')
+  echo "$out $((peak / 1024))"
+}
+
+have_r_dt=0; have_r=0; have_sm=0; have_glum=0
+command -v Rscript > /dev/null && have_r=1
+[ $have_r = 1 ] && Rscript -e 'library(data.table)' > /dev/null 2>&1 && have_r_dt=1
+python3 -c 'import statsmodels, pandas' > /dev/null 2>&1 && have_sm=1
+python3 -c 'import glum, pandas' > /dev/null 2>&1 && have_glum=1
+
+ratio() { # peer_seconds glmfit_seconds
+  if [ "$1" = "-" ]; then echo "-"; else awk -v p="$1" -v g="$2" 'BEGIN { printf "%.1f s (%.1fx)", p, p / g }'; fi
+}
+
+{
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "BLAS: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)"
+  echo
+  echo "| case | rows x columns | X (MB) | glmfit | glmfit peak (MB) | R + data.table | glum | statsmodels | R + read.csv |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+} | tee "$results"
+
+bench_case() { # name file family formula rows columns peers(yes/no) slow_peers(yes/no) [extra glmfit args]
+  local name=$1 file=$data/$2 family=$3 formula=$4 rows=$5 columns=$6 peers=$7 slow=$8; shift 8
+  local link=() ; [ "$family" = gamma ] && link=(--link log)
+  read -r g_s g_mb < <(measure "$runs" "$bin" "$file" --family "$family" "${link[@]}" --formula "$formula" --format json "$@")
+  local x_mb=$(( rows * columns * 8 / 1048576 ))
+  local dt="-" gl="-" sm="-" rc="-"
+  if [ "$peers" = yes ]; then
+    [ $have_r_dt = 1 ] && read -r dt _ < <(measure "$peer_runs" Rscript Benchmarks/peers/r_datatable.R "$file" "$family")
+    [ $have_glum = 1 ] && read -r gl _ < <(measure "$peer_runs" python3 Benchmarks/peers/glum_glm.py "$file" "$family")
+  fi
+  if [ "$slow" = yes ]; then
+    [ $have_sm = 1 ] && read -r sm _ < <(measure 1 python3 Benchmarks/peers/statsmodels_glm.py "$file" "$family")
+    [ $have_r = 1 ] && read -r rc _ < <(measure 1 Rscript Benchmarks/peers/r_readcsv.R "$file" "$family")
+  fi
+  echo "| $name | $rows x $columns | $x_mb | $g_s s | $g_mb | $(ratio "$dt" "$g_s") | $(ratio "$gl" "$g_s") | $(ratio "$sm" "$g_s") | $(ratio "$rc" "$g_s") |" | tee -a "$results"
+}
+
+ten="y ~ x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + g"
+for family in poisson binomial gamma; do
+  generate "$family" 1000000 "${family}_1m.csv"
+  slow=no; [ "$family" = poisson ] && slow=yes
+  bench_case "$family 1M" "${family}_1m.csv" "$family" "$ten" 1000000 15 yes "$slow"
+done
+generate logistic50 1000000 logistic50_1m.csv
+bench_case "logistic 1M x 50" logistic50_1m.csv binomial "y ~ ." 1000000 51 yes yes
+generate wide200 200000 wide200_200k.csv
+bench_case "wide 200k x 200" wide200_200k.csv gaussian "y ~ ." 200000 201 yes no
+if [ "${BENCH_QUICK:-0}" != 1 ]; then
+  for family in poisson binomial gamma; do
+    generate "$family" 10000000 "${family}_10m.csv"
+    bench_case "$family 10M" "${family}_10m.csv" "$family" "$ten" 10000000 15 no no
+  done
+  bench_case "poisson 10M, --chunk-rows 500000" poisson_10m.csv poisson "$ten" 10000000 15 no no --chunk-rows 500000
+fi
+echo
+echo "Ratios are peer time / glmfit time (higher: glmfit faster). Peaks are whole-process resident memory."
+echo "Results also in $results; peer errors in $log."

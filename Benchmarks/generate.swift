@@ -1,0 +1,143 @@
+// Writes the benchmark CSV files (synthetic, seeded, reproducible).
+// Usage: generate <kind> <rows> <path>
+//   kind: poisson | binomial | gamma   (10 normal predictors x1..x10, a 5-level factor g, response y)
+//         logistic50                   (50 standard-normal predictors x1..x50, binary y)
+//         wide200                      (200 numeric predictors x1..x200, gaussian y)
+import Foundation
+
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+var rng = SplitMix(state: 20261122)
+func uniform() -> Double { (Double(rng.next() >> 11) + 0.5) / 9007199254740992.0 }
+func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform()) }
+func poisson(_ mean: Double) -> Int {
+    // Knuth for small means, normal approximation above 30 (the benchmark's means stay small).
+    if mean > 30 { return max(0, Int((mean + mean.squareRoot() * normal()).rounded())) }
+    let limit = exp(-mean)
+    var count = 0
+    var product = uniform()
+    while product > limit { count += 1; product *= uniform() }
+    return count
+}
+func gamma(shape: Double, scale: Double) -> Double {
+    // Marsaglia & Tsang (shape >= 1).
+    let d = shape - 1.0 / 3.0, c = 1 / (9 * d).squareRoot()
+    while true {
+        var x = 0.0, v = 0.0
+        repeat { x = normal(); v = 1 + c * x } while v <= 0
+        v = v * v * v
+        let u = uniform()
+        if log(u) < 0.5 * x * x + d - d * v + d * log(v) { return d * v * scale }
+    }
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 4, let rows = Int(arguments[2]) else {
+    FileHandle.standardError.write("usage: generate poisson|binomial|gamma|logistic50|wide200 ROWS PATH\n".data(using: .utf8)!)
+    exit(64)
+}
+let kind = arguments[1]
+guard FileManager.default.createFile(atPath: arguments[3], contents: nil),
+      let output = FileHandle(forWritingAtPath: arguments[3]) else { exit(66) }
+var buffer: [UInt8] = []
+buffer.reserveCapacity(1 << 22)
+func flush(force: Bool = false) {
+    if force || buffer.count > (1 << 21) {
+        buffer.withUnsafeBytes { output.write(Data($0)) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+func emit(_ text: String) { buffer.append(contentsOf: text.utf8) }
+func emitInteger(_ value: Int) {
+    if value < 0 { buffer.append(UInt8(ascii: "-")) }
+    var magnitude = abs(value)
+    var digits: [UInt8] = []
+    repeat {
+        digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+        magnitude /= 10
+    } while magnitude > 0
+    buffer.append(contentsOf: digits.reversed())
+}
+/// A fixed-point decimal with 9 significant decimals, written straight into the buffer.
+func emitNumber(_ x: Double) {
+    let scaled = Int((abs(x) * 1e9).rounded())
+    if x < 0 && scaled != 0 { buffer.append(UInt8(ascii: "-")) }
+    emitInteger(scaled / 1_000_000_000)
+    buffer.append(UInt8(ascii: "."))
+    var fraction = scaled % 1_000_000_000
+    var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 9)
+    for index in stride(from: 8, through: 0, by: -1) {
+        digits[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+        fraction /= 10
+    }
+    buffer.append(contentsOf: digits)
+}
+
+switch kind {
+case "poisson", "binomial", "gamma":
+    let levels = ["a", "b", "c", "d", "e"]
+    let levelEffect = [0.0, 0.2, -0.1, 0.3, -0.25]
+    let beta = [0.05, -0.04, 0.03, 0.06, -0.02, 0.01, -0.05, 0.04, 0.02, -0.03]
+    emit("y," + (1...10).map { "x\($0)" }.joined(separator: ",") + ",g\n")
+    var x = [Double](repeating: 0, count: 10)
+    for _ in 0..<rows {
+        for k in 0..<10 { x[k] = normal() }
+        let level = Int(rng.next() % 5)
+        var eta = levelEffect[level]
+        for k in 0..<10 { eta += beta[k] * x[k] }
+        switch kind {
+        case "poisson": emitInteger(poisson(exp(0.5 + eta)))
+        case "binomial": emitInteger(uniform() < 1 / (1 + exp(-eta)) ? 1 : 0)
+        default: emitNumber(gamma(shape: 2, scale: exp(1 + eta) / 2))
+        }
+        for k in 0..<10 {
+            buffer.append(UInt8(ascii: ","))
+            emitNumber(x[k])
+        }
+        emit("," + levels[level] + "\n")
+        flush()
+    }
+case "logistic50":
+    emit("y," + (1...50).map { "x\($0)" }.joined(separator: ",") + "\n")
+    var x = [Double](repeating: 0, count: 50)
+    for _ in 0..<rows {
+        for k in 0..<50 { x[k] = normal() }
+        var eta = 0.1
+        for k in 0..<50 { eta += (k % 2 == 0 ? 0.05 : -0.05) * x[k] }
+        emitInteger(uniform() < 1 / (1 + exp(-eta)) ? 1 : 0)
+        for k in 0..<50 {
+            buffer.append(UInt8(ascii: ","))
+            emitNumber(x[k])
+        }
+        buffer.append(UInt8(ascii: "\n"))
+        flush()
+    }
+case "wide200":
+    emit("y," + (1...200).map { "x\($0)" }.joined(separator: ",") + "\n")
+    var x = [Double](repeating: 0, count: 200)
+    for _ in 0..<rows {
+        for k in 0..<200 { x[k] = normal() }
+        var mean = 1.0
+        for k in 0..<200 { mean += 0.01 * Double(k % 7 - 3) * x[k] }
+        emitNumber(mean + normal())
+        for k in 0..<200 {
+            buffer.append(UInt8(ascii: ","))
+            emitNumber(x[k])
+        }
+        buffer.append(UInt8(ascii: "\n"))
+        flush()
+    }
+default:
+    FileHandle.standardError.write("unknown kind \(kind)\n".data(using: .utf8)!)
+    exit(64)
+}
+flush(force: true)

@@ -1,0 +1,9 @@
+# Peer: R with data.table::fread and glm. Usage: Rscript r_datatable.R FILE FAMILY
+args <- commandArgs(trailingOnly = TRUE)
+suppressMessages(library(data.table))
+d <- fread(args[1])
+family <- switch(args[2], poisson = poisson(), binomial = binomial(), gamma = Gamma(link = "log"),
+                 gaussian = gaussian())
+fit <- glm(y ~ ., family = family, data = d)
+s <- summary(fit)
+cat(sprintf("%.10g\n", coef(fit)[1]))
