@@ -110,16 +110,10 @@ public struct GLMSummary: Sendable {
         } else if !family.kind.hasFixedDispersion {
             estimated = true
             if dfResidual > 0 {
-                if fit.irls.workingWeights.contains(0) {
+                if fit.irls.hasZeroWorkingWeight {
                     warnings.append("observations with zero weight not used for calculating dispersion")
                 }
-                var sum = 0.0
-                let weights = fit.irls.workingWeights
-                let residuals = fit.irls.workingResiduals
-                for row in 0..<weights.count where weights[row] > 0 {
-                    sum += weights[row] * residuals[row] * residuals[row]
-                }
-                dispersion = sum / Double(dfResidual)
+                dispersion = fit.irls.pearsonChiSquare / Double(dfResidual)
             } else {
                 dispersion = .nan
             }
@@ -177,8 +171,7 @@ public struct GLMSummary: Sendable {
             self.logLikelihood = logLikelihood
             // R's logLik.glm counts every observation with a working residual, zero
             // prior weights included, as BIC's n.
-            let observations = fit.irls.workingResiduals.filter { !$0.isNaN }.count
-            self.bic = -2 * logLikelihood + log(Double(observations)) * Double(parameters)
+            self.bic = -2 * logLikelihood + log(Double(fit.irls.residualCount)) * Double(parameters)
         } else {
             self.logLikelihood = nil
             self.bic = nil

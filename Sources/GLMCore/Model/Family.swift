@@ -168,58 +168,97 @@ public struct Family: Sendable, Equatable {
         y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], deviance: Double,
         warnings: inout [String]
     ) -> Double? {
+        let weightSum = weights.reduce(0, +)
+        var parts = AICParts()
+        addAIC(y: y, binomialTotals: binomialTotals, mu: mu, weights: weights,
+               context: AICContext(deviance: deviance, weightSum: weightSum, useBinomialTotals: binomialTotals.contains { $0 > 1 }),
+               into: &parts)
+        warnings += parts.warnings
+        return finishAIC(parts, deviance: deviance, weightSum: weightSum, count: y.count)
+    }
+
+    /// What the AIC's per-row sum needs to know of the whole fit.
+    public struct AICContext: Sendable {
+        public var deviance: Double
+        public var weightSum: Double
+        /// R's binomial aic uses the trial counts when any exceeds 1, else the weights.
+        public var useBinomialTotals: Bool
+    }
+
+    /// The AIC's per-row sum, added up over any number of row blocks (R's `family$aic` is
+    /// such a sum plus terms of the deviance and the weight total).
+    public struct AICParts: Sendable {
+        var sum = 0.0
+        var nonIntegerCount = 0
+        var firstNonInteger: Double?
+
+        public init() {}
+
+        var warnings: [String] {
+            guard let first = firstNonInteger else { return [] }
+            // R warns once per such count; one line with the first and a count reads better.
+            let more = nonIntegerCount > 1 ? " (and \(nonIntegerCount - 1) more non-integer counts)" : ""
+            return [Distributions.nonIntegerWarning(first) + more]
+        }
+    }
+
+    /// Adds these rows' terms of the AIC sum.
+    public func addAIC(
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], context: AICContext,
+        into parts: inout AICParts
+    ) {
         switch kind {
         case .gaussian:
-            let count = Double(y.count)
-            var logWeights = 0.0
-            for weight in weights { logWeights += Foundation.log(weight) }
-            return count * (Foundation.log(deviance / count * 2 * Double.pi) + 1) + 2 - logWeights
+            for weight in weights { parts.sum += Foundation.log(weight) }
         case .binomial:
-            let useTotals = binomialTotals.contains { $0 > 1 }
-            var total = 0.0
             for row in 0..<y.count {
-                let trials = useTotals ? binomialTotals[row] : weights[row]
+                let trials = context.useBinomialTotals ? binomialTotals[row] : weights[row]
                 guard trials > 0 else { continue }
                 let scale = weights[row] / trials
-                total += scale * Distributions.logDbinom(
+                parts.sum += scale * Distributions.logDbinom(
                     (trials * y[row]).rounded(.toNearestOrEven), size: trials.rounded(.toNearestOrEven), prob: mu[row])
             }
-            return -2 * total
         case .poisson:
-            var total = 0.0
-            var nonInteger: [Double] = []
             for row in 0..<y.count {
-                if Distributions.isNonInteger(y[row]) { nonInteger.append(y[row]) }
-                total += Distributions.logDpois(y[row], lambda: mu[row]) * weights[row]
+                if Distributions.isNonInteger(y[row]) {
+                    parts.nonIntegerCount += 1
+                    if parts.firstNonInteger == nil { parts.firstNonInteger = y[row] }
+                }
+                parts.sum += Distributions.logDpois(y[row], lambda: mu[row]) * weights[row]
             }
-            // R warns once per such count; one line with the first and a count reads better.
-            if let first = nonInteger.first {
-                let more = nonInteger.count > 1 ? " (and \(nonInteger.count - 1) more non-integer counts)" : ""
-                warnings.append(Distributions.nonIntegerWarning(first) + more)
-            }
-            return -2 * total
         case .gamma:
-            let weightSum = weights.reduce(0, +)
-            let dispersion = deviance / weightSum
-            var total = 0.0
+            let dispersion = context.deviance / context.weightSum
             for row in 0..<y.count {
-                total += Distributions.logDgamma(y[row], shape: 1 / dispersion, scale: mu[row] * dispersion) * weights[row]
+                parts.sum += Distributions.logDgamma(y[row], shape: 1 / dispersion, scale: mu[row] * dispersion) * weights[row]
             }
-            return -2 * total + 2
         case .inverseGaussian:
-            let weightSum = weights.reduce(0, +)
-            var logY = 0.0
-            for row in 0..<y.count { logY += Foundation.log(y[row]) * weights[row] }
-            return weightSum * (Foundation.log(deviance / weightSum * 2 * Double.pi) + 1) + 3 * logY + 2
+            for row in 0..<y.count { parts.sum += Foundation.log(y[row]) * weights[row] }
         case .negativeBinomial:
-            var total = 0.0
             for row in 0..<y.count {
                 let term = (y[row] + theta) * Foundation.log(mu[row] + theta) - y[row] * Foundation.log(mu[row])
                     + Distributions.lgamma(y[row] + 1) - theta * Foundation.log(theta) + Distributions.lgamma(theta)
                     - Distributions.lgamma(theta + y[row])
-                total += term * weights[row]
+                parts.sum += term * weights[row]
             }
-            return 2 * total
+        case .quasipoisson, .quasibinomial:
+            break
+        }
+    }
+
+    /// The AIC term from the summed rows: nil for quasi families.
+    public func finishAIC(_ parts: AICParts, deviance: Double, weightSum: Double, count: Int) -> Double? {
+        switch kind {
+        case .gaussian:
+            let rows = Double(count)
+            return rows * (Foundation.log(deviance / rows * 2 * Double.pi) + 1) + 2 - parts.sum
+        case .binomial, .poisson:
+            return -2 * parts.sum
+        case .gamma:
+            return -2 * parts.sum + 2
+        case .inverseGaussian:
+            return weightSum * (Foundation.log(deviance / weightSum * 2 * Double.pi) + 1) + 3 * parts.sum + 2
+        case .negativeBinomial:
+            return 2 * parts.sum
         case .quasipoisson, .quasibinomial:
             return nil
         }

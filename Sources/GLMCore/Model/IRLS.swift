@@ -50,8 +50,27 @@ public struct IRLSResult: Sendable {
     public var converged: Bool
     public var boundary: Bool
     public var warnings: [String]
+    /// Σ w r² over the rows with positive working weight (the Pearson statistic of
+    /// `summary.glm`'s dispersion), whether any row has zero working weight, and the number
+    /// of rows with a working residual (BIC's n): kept apart from the per-row arrays, which a
+    /// fit streamed in chunks does not hold.
+    public var pearsonChiSquare: Double
+    public var hasZeroWorkingWeight: Bool
+    public var residualCount: Int
 
     public var rank: Int { solution?.rank ?? 0 }
+
+    /// The statistics above from the per-row arrays.
+    static func pearsonStatistics(weights: [Double], residuals: [Double]) -> (sum: Double, zero: Bool, count: Int) {
+        var sum = 0.0
+        var zero = false
+        var count = 0
+        for row in 0..<weights.count {
+            if weights[row] > 0 { sum += weights[row] * residuals[row] * residuals[row] } else { zero = true }
+            if !residuals[row].isNaN { count += 1 }
+        }
+        return (sum, zero, count)
+    }
 }
 
 /// Iteratively reweighted least squares exactly as R's `glm.fit`.
@@ -103,10 +122,12 @@ public struct IRLS {
                 weights[row] = priorWeights[row] * derivative * derivative / family.variance(mu[row])
                 residuals[row] = (y[row] - mu[row]) / derivative
             }
+            let pearson = IRLSResult.pearsonStatistics(weights: weights, residuals: residuals)
             return IRLSResult(
                 coefficients: [], solution: nil, linearPredictors: eta, fittedValues: mu, workingWeights: weights,
                 workingResiduals: residuals, deviance: deviance(y, mu, priorWeights), iterations: 0, converged: true,
-                boundary: true, warnings: [])
+                boundary: true, warnings: [], pearsonChiSquare: pearson.sum, hasZeroWorkingWeight: pearson.zero,
+                residualCount: pearson.count)
         }
 
         guard isValid(eta: eta, mu: mu) else {
@@ -252,10 +273,12 @@ public struct IRLS {
         }
         var residuals = [Double](repeating: 0, count: rowCount)
         for row in 0..<rowCount { residuals[row] = (y[row] - mu[row]) / link.muEta(eta[row]) }
+        let pearson = IRLSResult.pearsonStatistics(weights: usedWeights, residuals: residuals)
         return IRLSResult(
             coefficients: coefficients, solution: solution, linearPredictors: eta, fittedValues: mu,
             workingWeights: usedWeights, workingResiduals: residuals, deviance: currentDeviance, iterations: iterations,
-            converged: converged, boundary: boundary, warnings: warnings)
+            converged: converged, boundary: boundary, warnings: warnings, pearsonChiSquare: pearson.sum,
+            hasZeroWorkingWeight: pearson.zero, residualCount: pearson.count)
     }
 
     /// The weighted least-squares step by Householder QR with R's in-order aliasing rule,
