@@ -28,6 +28,9 @@ public struct FitRequest: Sendable {
     public var waldHypotheses: [String]
     /// Receives progress and timings (nil: none).
     public var observer: FitObserver?
+    /// Fit in bounded memory, reading the input again for every pass, this many records at
+    /// a time (nil: read it once, into memory).
+    public var chunkRows: Int?
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,
@@ -54,6 +57,7 @@ public struct FitRequest: Sendable {
         self.compareFormula = compareFormula
         self.waldHypotheses = waldHypotheses
         self.observer = nil
+        self.chunkRows = nil
     }
 }
 
@@ -162,11 +166,43 @@ public enum Pipeline {
     public static func fit(_ request: FitRequest) throws -> ModelReport {
         try validate(request)
         let formula = try Formula.parse(request.formula)
+        if let chunkRows = request.chunkRows {
+            return try fitInChunks(request, formula: formula, chunkRows: chunkRows)
+        }
         let table = try StageTimer(observer: request.observer).measure("read") {
             try readTable(request, formula: formula)
         }
         request.observer?(.rowsRead(table.rowCount))
         return try fit(request, table: table)
+    }
+
+    /// The bounded-memory fit: only what adds up over chunks of rows is available.
+    static func fitInChunks(_ request: FitRequest, formula: Formula, chunkRows: Int) throws -> ModelReport {
+        let unavailable: [(String, Bool)] = [
+            ("--ci profile", request.intervalMethod == .profile), ("--anova", request.anova), ("--drop1", request.dropOne),
+            ("--compare", request.compareFormula != nil), ("--vcov", request.vcov != nil),
+            ("--cluster", request.clusterColumn != nil), ("--dispersion-test", request.dispersionTest),
+        ]
+        for (option, given) in unavailable where given {
+            throw GLMError.invalidOption(
+                name: option, message: "needs the data in memory and is not available with --chunk-rows")
+        }
+        let family = try resolveFamily(request)
+        if family.kind == .negativeBinomial && request.theta == nil {
+            throw GLMError.invalidOption(
+                name: "--chunk-rows", message: "estimating a negative binomial theta needs the data in memory; give --theta")
+        }
+        let fit = try StageTimer(observer: request.observer).measure("fit") {
+            try ChunkedFit.fit(request: request, formula: formula, family: family, chunkRows: chunkRows)
+        }
+        let summary = try GLMSummary(fit: fit, confidenceLevel: request.confidenceLevel)
+        let waldTests = try request.waldHypotheses.map { text in
+            let hypothesis = try LinearHypothesis.parse(text, coefficientNames: fit.coefficientNames, aliased: fit.aliased)
+            return try WaldTest.test(summary: summary, hypothesis: hypothesis)
+        }
+        return ModelReport(
+            summary: summary, negativeBinomial: nil, dispersionTest: nil, profile: nil, anova: nil, dropOne: nil,
+            comparison: nil, comparedFormula: nil, waldTests: waldTests)
     }
 
     /// Fits `request` on a table already read (request.path is then only a name).

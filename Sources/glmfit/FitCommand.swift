@@ -111,6 +111,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The order of observations inside a GEE cluster, for ar1 and unstructured (default: file order).", valueName: "column"))
     var waves: String?
 
+    @Option(name: .customLong("chunk-rows"), help: ArgumentHelp("Fit in bounded memory: read the input again for every iteration, this many rows at a time (standard input is buffered to a temporary file).", valueName: "rows"))
+    var chunkRows: Int?
+
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
     var strict = false
 
@@ -132,6 +135,11 @@ struct FitCommand: ParsableCommand {
             waldHypotheses: wald)
         let progress = Progress.start()
         request.observer = progress?.observer
+        request.chunkRows = chunkRows
+        if chunkRows != nil, save != nil || residuals != nil {
+            throw GLMError.invalidOption(
+                name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")
+        }
         if let id {
             try runGEE(request, id: id, progress: progress)
             return

@@ -79,9 +79,14 @@ public enum CSVReader {
         static let serial = Tuning(chunkCount: 1, minimumParallelBytes: Int.max)
     }
 
+    /// - Parameters:
+    ///   - forcedCategorical: columns read as text whatever their fields look like (a chunk
+    ///     of a larger input whose column is text elsewhere).
+    ///   - lineOffset: added to every line number (a chunk that starts further into a file,
+    ///     given with a copy of the file's header).
     static func read(
         bytes: UnsafeRawBufferPointer, source: String, options: CSVOptions, tuning: Tuning,
-        select: ([String]) throws -> Set<Int>?
+        forcedCategorical: Set<Int> = [], lineOffset: Int = 0, select: ([String]) throws -> Set<Int>?
     ) throws -> Table {
         guard let start = bytes.baseAddress, bytes.count > 0 else { throw GLMError.emptyInput(source: source) }
         let base = start.assumingMemoryBound(to: UInt8.self)
@@ -94,11 +99,13 @@ public enum CSVReader {
         }
         if firstContent == count { throw GLMError.emptyInput(source: source) }
 
-        let header = try readHeader(base: base, count: count, start: offset, source: source)
+        var header = try readHeader(base: base, count: count, start: offset, source: source)
+        header.firstDataLine += lineOffset
         let names = header.names
         let selection = try select(names)
         let kinds: [ColumnKind] = names.indices.map { index in
-            (selection?.contains(index) ?? true) ? .numeric : .skipped
+            guard selection?.contains(index) ?? true else { return .skipped }
+            return forcedCategorical.contains(index) ? .categorical : .numeric
         }
         let parser = CSVChunkParser(base: base, count: count, kinds: kinds, na: NATokenSet(options.naTokens))
         let chunks = parseChunks(parser, from: header.dataStart, tuning: tuning)
@@ -116,10 +123,20 @@ public enum CSVReader {
 
         try completeCategoricalColumns(parser, chunks: chunks, source: source, names: names,
                                        firstDataLine: header.firstDataLine)
-        let columns = try assembleColumns(chunks: chunks, kinds: kinds, rowCount: rowCount, source: source, names: names)
+        let columns = try assembleColumns(
+            chunks: chunks, kinds: kinds, rowCount: rowCount, source: source, names: names, textColumns: forcedCategorical)
         let recordLines = assembleRecordLines(chunks: chunks, firstDataLine: header.firstDataLine, rowCount: rowCount)
         return Table(source: source, columnNames: names, columns: columns, rowCount: rowCount,
                      recordLines: recordLines)
+    }
+
+    /// The column names of a CSV header (the bytes from the start of the input).
+    static func headerNames(bytes: UnsafeRawBufferPointer, source: String) throws -> [String] {
+        guard let start = bytes.baseAddress, bytes.count > 0 else { throw GLMError.emptyInput(source: source) }
+        let base = start.assumingMemoryBound(to: UInt8.self)
+        var offset = 0
+        if bytes.count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { offset = 3 }
+        return try readHeader(base: base, count: bytes.count, start: offset, source: source).names
     }
 
     // MARK: Header
@@ -336,8 +353,9 @@ public enum CSVReader {
         }
     }
 
+    /// - Parameter textColumns: columns that stay text even when every value is an R logical.
     private static func assembleColumns(
-        chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int, source: String, names: [String]
+        chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int, source: String, names: [String], textColumns: Set<Int> = []
     ) throws(GLMError) -> [Column?] {
         let selected = kinds.indices.filter { kinds[$0] != .skipped }
         let slots = ColumnSlots(count: kinds.count)
@@ -346,7 +364,8 @@ public enum CSVReader {
             let kind = chunks.first?.builders[column].kind ?? .numeric
             if kind == .categorical {
                 // nil only past 2^31 - 1 distinct levels in all chunks together.
-                if let merged = mergeCategorical(chunks: chunks, column: column, rowCount: rowCount) {
+                if let merged = mergeCategorical(
+                    chunks: chunks, column: column, rowCount: rowCount, allowLogical: !textColumns.contains(column)) {
                     slots.set(column, .categorical(merged))
                 }
             } else {
@@ -404,7 +423,9 @@ public enum CSVReader {
         }
     }
 
-    private static func mergeCategorical(chunks: [CSVChunk], column: Int, rowCount: Int) -> CategoricalColumn? {
+    private static func mergeCategorical(
+        chunks: [CSVChunk], column: Int, rowCount: Int, allowLogical: Bool = true
+    ) -> CategoricalColumn? {
         // Global level indices (in order of first appearance) for each chunk's levels.
         var merged = LevelTable()
         defer { merged.release() }
@@ -421,7 +442,7 @@ public enum CSVReader {
             localToGlobal.append(map)
         }
         let levelCount = merged.count
-        let isLogical = (0..<levelCount).allSatisfy { g in
+        let isLogical = allowLogical && (0..<levelCount).allSatisfy { g in
             LogicalToken.value(merged.bytes(of: g)) != nil
                 || isBlankField(merged.start(of: g), merged.length(of: g))
         }

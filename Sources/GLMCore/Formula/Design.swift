@@ -28,6 +28,21 @@ public struct Design: Sendable {
         }
     }
 
+    private init(summarizing design: Design, frame: ModelFrame) {
+        x = []
+        rowCount = frame.rowCount
+        columnNames = design.columnNames
+        assign = design.assign
+        termLabels = design.termLabels
+        hasIntercept = design.hasIntercept
+        self.frame = frame
+    }
+
+    /// This design's columns for a whole input read in chunks: no X, the input's row count.
+    func summarizing(frame: ModelFrame) -> Design {
+        Design(summarizing: self, frame: frame)
+    }
+
     public init(frame: ModelFrame) throws {
         let terms = frame.terms
         let rowCount = frame.rowCount

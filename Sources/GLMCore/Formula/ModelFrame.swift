@@ -26,7 +26,8 @@ public struct ModelFrame: Sendable {
     public let responseNonNumericField: GLMError?
     private let recordLines: [Int]?
 
-    public var rowCount: Int { rowIndices.count }
+    /// The rows used (`rowIndices.count`, or the whole input's for a streamed fit's frame).
+    public let rowCount: Int
 
     /// The input line of used row `row`.
     public func line(ofUsedRow row: Int) -> Int {
@@ -56,7 +57,13 @@ public struct ModelFrame: Sendable {
     /// - Parameter requiredColumns: further columns (e.g. a GEE's cluster id and waves)
     ///   whose missing values also drop a row, as `model.frame` drops rows with a missing
     ///   `id` in geepack's `geeglm`.
-    public init(table: Table, formula: Formula, weightsColumn: String? = nil, requiredColumns: [String] = []) throws {
+    /// - Parameter dropUnusedLevels: keep only the levels a factor has in the rows used, as
+    ///   glm does; false keeps the table's levels (a chunk of a larger input, whose levels
+    ///   are the whole input's).
+    public init(
+        table: Table, formula: Formula, weightsColumn: String? = nil, requiredColumns: [String] = [],
+        dropUnusedLevels: Bool = true
+    ) throws {
         let terms = try Terms(formula: formula, columnNames: table.columnNames)
         guard let responseExpression = formula.response else {
             throw GLMError.formulaSyntax(formula: formula.text, position: 0, message: "the formula needs a response on the left of '~'")
@@ -126,9 +133,9 @@ public struct ModelFrame: Sendable {
         }
 
         self.terms = terms
-        self.response = ModelFrame.restrict(response, to: rowIndices)
+        self.response = ModelFrame.restrict(response, to: rowIndices, dropUnusedLevels: dropUnusedLevels)
         self.responseLabel = responseExpression.deparsed
-        self.variables = variables.map { ModelFrame.restrict($0, to: rowIndices) }
+        self.variables = variables.map { ModelFrame.restrict($0, to: rowIndices, dropUnusedLevels: dropUnusedLevels) }
         let allRows = rowIndices.count == table.rowCount
         self.offset = offsetSum.map { values in allRows ? values : rowIndices.map { values[$0] } }
         self.priorWeights = weights.map { values in allRows ? values : rowIndices.map { values[$0] } }
@@ -139,6 +146,30 @@ public struct ModelFrame: Sendable {
         self.recordLines = table.recordLines
         self.warnings = warnings
         self.responseNonNumericField = responseNonNumericField
+        self.rowCount = rowIndices.count
+    }
+
+    private init(copying frame: ModelFrame, rowCount: Int, droppedCount: Int, warnings: [String]) {
+        terms = frame.terms
+        response = frame.response
+        responseLabel = frame.responseLabel
+        variables = frame.variables
+        offset = frame.offset
+        priorWeights = frame.priorWeights
+        weightsColumn = frame.weightsColumn
+        rowIndices = []
+        self.droppedCount = droppedCount
+        source = frame.source
+        self.warnings = warnings
+        responseNonNumericField = nil
+        recordLines = nil
+        self.rowCount = rowCount
+    }
+
+    /// This frame's model for a whole input that was read in chunks: the counts of the whole
+    /// input, no per-row values.
+    func summarizing(rowCount: Int, droppedCount: Int, warnings: [String]) -> ModelFrame {
+        ModelFrame(copying: self, rowCount: rowCount, droppedCount: droppedCount, warnings: warnings)
     }
 
     /// R warns "NaNs produced" when a function such as log() makes NaN from numbers that
@@ -175,7 +206,7 @@ public struct ModelFrame: Sendable {
     }
 
     /// Keeps the used rows; a factor keeps only the levels that occur in them.
-    static func restrict(_ values: VariableValues, to rows: [Int]) -> VariableValues {
+    static func restrict(_ values: VariableValues, to rows: [Int], dropUnusedLevels: Bool = true) -> VariableValues {
         // Every row used (the usual case): numeric values are shared, not copied.
         let allRows = rows.count == values.count && rows.last == rows.count - 1
         switch values {
@@ -187,6 +218,8 @@ public struct ModelFrame: Sendable {
             return .numeric(rows.map { numbers[$0] })
         case let .twoColumn(first, second):
             return .twoColumn(rows.map { first[$0] }, rows.map { second[$0] })
+        case let .factor(codes, levels, isLogical) where !dropUnusedLevels:
+            return .factor(codes: allRows ? codes : rows.map { codes[$0] }, levels: levels, isLogical: isLogical)
         case let .factor(codes, levels, isLogical):
             var used = [Bool](repeating: false, count: levels.count)
             for row in rows {

@@ -1,0 +1,450 @@
+import Foundation
+
+/// One chunk of rows as a fit sees it: its block of the design and its response.
+struct ChunkRows {
+    let x: [Double]
+    let rowCount: Int
+    let columnCount: Int
+    let y: [Double]
+    let priorWeights: [Double]
+    let offset: [Double]
+    let startingMu: [Double]
+    let binomialTotals: [Double]
+}
+
+/// A GLM fitted in bounded memory (`--chunk-rows`): the input is read again for every pass,
+/// a chunk of records at a time, and each pass adds up XᵀWX, XᵀWz, the deviance and the
+/// rest over the chunks, exactly as the in-memory fit's one pass does over its blocks. The
+/// steps are solved by Cholesky, so the numbers are the in-memory (large-data) fit's.
+///
+/// Factor levels are those of the whole input (the rows used), found in a first pass
+/// before the fit: every chunk then makes the same design columns.
+public enum ChunkedFit {
+    /// What the pass before the fit learns of the whole input.
+    private struct Layout {
+        /// The header indices of the text columns (read as text in every chunk) and their
+        /// levels over the rows used, in byte order.
+        var textLevels: [Int: [String]] = [:]
+        var logicalColumns: Set<Int> = []
+        var rowCount = 0
+        var droppedCount = 0
+        var weightSum = 0.0
+        var weightedResponseSum = 0.0
+        var anyTrialsAboveOne = false
+        var warnings: [String] = []
+    }
+
+    public static func fit(
+        request: FitRequest, formula: Formula, family: Family, chunkRows: Int
+    ) throws -> GLMFit {
+        guard chunkRows >= 1 else {
+            throw GLMError.invalidOption(name: "--chunk-rows", message: "must be at least 1 (got \(chunkRows))")
+        }
+        var options = CSVOptions()
+        options.naTokens += request.extraMissingTokens
+        let input = try ChunkedInput(path: request.path, options: options)
+        let required = try ModelFrame.requiredColumns(
+            formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn)
+        let terms = try Terms(formula: formula, columnNames: input.columnNames)
+        for variable in terms.variables + (formula.response.map { [$0] } ?? []) {
+            if case let .call(name, _) = variable, name == "factor" || name == "as.factor" {
+                throw GLMError.invalidOption(
+                    name: "--chunk-rows",
+                    message: "cannot fit \(variable.deparsed): factor() of a column needs the whole input in memory; "
+                        + "write the column as text, or fit without --chunk-rows")
+            }
+        }
+
+        // Pass 1: which columns are text anywhere in the input.
+        var numericEverywhere = Set(required)
+        var logicalSomewhere = Set<Int>()
+        var textSomewhere = Set<Int>()
+        try input.forEachChunk(rows: chunkRows) { bytes, linesBefore in
+            let table = try CSVReader.read(
+                bytes: bytes, source: input.source, options: options, tuning: .automatic, lineOffset: linesBefore,
+                select: { _ in required })
+            for column in required {
+                guard case let .categorical(categorical)? = table.columns[column] else { continue }
+                numericEverywhere.remove(column)
+                if categorical.isLogical { logicalSomewhere.insert(column) } else { textSomewhere.insert(column) }
+            }
+        }
+        let logicalColumns = logicalSomewhere.subtracting(textSomewhere)
+        let textColumns = Set(required).subtracting(numericEverywhere).subtracting(logicalColumns)
+
+        // Pass 2: the rows used, the levels they hold, the response's checks and sums.
+        var layout = Layout()
+        layout.logicalColumns = logicalColumns
+        var usedLevels: [Int: Set<String>] = [:]
+        try input.forEachChunk(rows: chunkRows) { bytes, linesBefore in
+            let table = try chunkTable(
+                bytes, input: input, options: options, linesBefore: linesBefore, required: required,
+                textColumns: textColumns, logicalColumns: logicalColumns, levels: nil)
+            guard let frame = try chunkFrame(table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: true) else {
+                layout.droppedCount += table.rowCount
+                return
+            }
+            for (index, variable) in (terms.variables + [formula.response].compactMap { $0 }).enumerated() {
+                guard case let .name(name) = variable, let column = table.index(of: name), textColumns.contains(column) else {
+                    continue
+                }
+                let values = index < frame.variables.count ? frame.variables[index] : frame.response
+                if case let .factor(_, levels, _) = values { usedLevels[column, default: []].formUnion(levels) }
+            }
+            let prepared = try family.prepare(frame)
+            layout.rowCount += frame.rowCount
+            layout.droppedCount += frame.droppedCount
+            for warning in frame.warnings + prepared.warnings where !layout.warnings.contains(warning) {
+                layout.warnings.append(warning)
+            }
+            for row in 0..<frame.rowCount {
+                layout.weightSum += prepared.priorWeights[row]
+                layout.weightedResponseSum += prepared.priorWeights[row] * prepared.y[row]
+            }
+            if prepared.binomialTotals.contains(where: { $0 > 1 }) { layout.anyTrialsAboveOne = true }
+        }
+        if layout.rowCount == 0 {
+            throw GLMError.noCompleteRows(variables: required.sorted().map { input.columnNames[$0] })
+        }
+        for column in textColumns {
+            layout.textLevels[column] = (usedLevels[column] ?? []).sorted {
+                Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8))
+            }
+        }
+
+        // Every chunk's rows, typed with the whole input's levels.
+        let frozen = layout
+        let chunks: ((ChunkRows) throws -> Void) throws -> Void = { visit in
+            try input.forEachChunk(rows: chunkRows) { bytes, linesBefore in
+                let table = try chunkTable(
+                    bytes, input: input, options: options, linesBefore: linesBefore, required: required,
+                    textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
+                guard let frame = try chunkFrame(
+                    table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false) else { return }
+                let design = try Design(frame: frame)
+                let prepared = try family.prepare(frame)
+                try visit(ChunkRows(
+                    x: design.x, rowCount: design.rowCount, columnCount: design.columnCount, y: prepared.y,
+                    priorWeights: prepared.priorWeights, offset: frame.offset ?? [Double](repeating: 0, count: design.rowCount),
+                    startingMu: prepared.startingMu, binomialTotals: prepared.binomialTotals))
+            }
+        }
+        // The design's names and terms, from the first chunk with rows.
+        var template: Design?
+        try input.forEachChunk(rows: min(chunkRows, 1000)) { bytes, linesBefore in
+            guard template == nil else { return }
+            let table = try chunkTable(
+                bytes, input: input, options: options, linesBefore: linesBefore, required: required,
+                textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
+            if let frame = try chunkFrame(table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false) {
+                template = try Design(frame: frame)
+            }
+        }
+        guard let template else {
+            throw GLMError.noCompleteRows(variables: required.sorted().map { input.columnNames[$0] })
+        }
+        if layout.rowCount < template.columnCount {
+            throw GLMError.tooFewObservations(observations: layout.rowCount, coefficients: template.columnCount)
+        }
+
+        let irls = StreamedIRLS(family: family, control: request.control, observer: request.observer)
+        let result = try irls.fit(
+            columnCount: template.columnCount, chunks: chunks, nullMean: layout.weightedResponseSum / layout.weightSum)
+        // The null deviance, as glm(): a real intercept-only fit when there is an offset.
+        let nullDeviance: Double
+        var warnings = layout.warnings + result.irls.warnings
+        if template.frame.offset != nil && template.hasIntercept {
+            let coefficients = result.irls.coefficients
+            let nullChunks: ((ChunkRows) throws -> Void) throws -> Void = { visit in
+                try chunks { rows in
+                    var mu = rows.offset
+                    for column in 0..<rows.columnCount where coefficients[column] != 0 {
+                        for row in 0..<rows.rowCount { mu[row] += rows.x[column * rows.rowCount + row] * coefficients[column] }
+                    }
+                    try visit(ChunkRows(
+                        x: [Double](repeating: 1, count: rows.rowCount), rowCount: rows.rowCount, columnCount: 1, y: rows.y,
+                        priorWeights: rows.priorWeights, offset: rows.offset, startingMu: mu.map(family.link.linkinv),
+                        binomialTotals: rows.binomialTotals))
+                }
+            }
+            let nullFit = try irls.fit(columnCount: 1, chunks: nullChunks, summaries: false)
+            if !nullFit.irls.converged {
+                warnings.append("fitting to calculate the null deviance did not converge -- increase 'maxit'?")
+            }
+            nullDeviance = nullFit.irls.deviance
+        } else if template.hasIntercept {
+            nullDeviance = result.nullDevianceAtMean
+        } else {
+            nullDeviance = result.nullDevianceAtOffset
+        }
+        let aic = family.finishAIC(
+            result.aicParts, deviance: result.irls.deviance, weightSum: layout.weightSum, count: layout.rowCount)
+        warnings += result.aicParts.warnings
+        if result.nearBoundary {
+            warnings.append("fitted values are numerically at the edge of their range; whether estimates diverge "
+                + "(separation) is checked only without --chunk-rows")
+        }
+        let frame = template.frame.summarizing(rowCount: layout.rowCount, droppedCount: layout.droppedCount, warnings: layout.warnings)
+        let design = template.summarizing(frame: frame)
+        let rank = result.irls.rank
+        let used = result.positivePriorWeightCount
+        return GLMFit(
+            design: design, family: family, control: request.control,
+            response: PreparedResponse(y: [], priorWeights: [], binomialTotals: [], startingMu: [], warnings: []),
+            offset: [], irls: result.irls, nullDeviance: nullDeviance, dfResidual: used - rank,
+            dfNull: used - (template.hasIntercept ? 1 : 0), aic: aic.map { $0 + 2 * Double(rank) }, divergingTerms: [],
+            warnings: warnings)
+    }
+
+    /// The chunk's model frame, or nil when every row of the chunk has a missing value (the
+    /// rows are dropped; only the whole input can have no complete row).
+    private static func chunkFrame(
+        _ table: Table, formula: Formula, weightsColumn: String?, dropUnusedLevels: Bool
+    ) throws -> ModelFrame? {
+        do {
+            return try ModelFrame(table: table, formula: formula, weightsColumn: weightsColumn, dropUnusedLevels: dropUnusedLevels)
+        } catch GLMError.noCompleteRows {
+            return nil
+        }
+    }
+
+    /// One chunk read as a table: text columns as text, logical ones as logical, and, when
+    /// `levels` is given, text codes into those levels (a level outside them, seen only in
+    /// rows that are dropped, reads as missing).
+    private static func chunkTable(
+        _ bytes: UnsafeRawBufferPointer, input: ChunkedInput, options: CSVOptions, linesBefore: Int, required: Set<Int>,
+        textColumns: Set<Int>, logicalColumns: Set<Int>, levels: [Int: [String]]?
+    ) throws -> Table {
+        let table = try CSVReader.read(
+            bytes: bytes, source: input.source, options: options, tuning: .automatic, forcedCategorical: textColumns,
+            lineOffset: linesBefore, select: { _ in required })
+        var columns = table.columns
+        for column in logicalColumns {
+            if case .numeric? = columns[column] {
+                // Missing everywhere in this chunk.
+                columns[column] = .categorical(CategoricalColumn(
+                    codes: [Int32](repeating: -1, count: table.rowCount), levels: ["FALSE", "TRUE"], isLogical: true))
+            }
+        }
+        if let levels {
+            for (column, global) in levels {
+                guard case let .categorical(local)? = columns[column] else { continue }
+                var position: [String: Int32] = [:]
+                for (index, level) in global.enumerated() { position[level] = Int32(index) }
+                let map = local.levels.map { position[$0] ?? -1 }
+                let codes = local.codes.map { $0 >= 0 && Int($0) < map.count ? map[Int($0)] : -1 }
+                columns[column] = .categorical(CategoricalColumn(codes: codes, levels: global, isLogical: false))
+            }
+        }
+        return Table(source: table.source, columnNames: table.columnNames, columns: columns, rowCount: table.rowCount,
+                     recordLines: table.recordLines)
+    }
+}
+
+/// IRLS over chunks: `IRLS.iterate`'s loop, each pass a sum over the chunks.
+struct StreamedIRLS {
+    let family: Family
+    let control: FitControl
+    let observer: FitObserver?
+
+    struct Result {
+        var irls: IRLSResult
+        var aicParts = Family.AICParts()
+        var positivePriorWeightCount = 0
+        var nearBoundary = false
+        /// The deviance at the constant mean `nullMean` and at the offset alone.
+        let nullDevianceAtMean: Double
+        let nullDevianceAtOffset: Double
+    }
+
+    /// Where the weights of a step came from: the starting means or a coefficient vector.
+    private enum WeightSource {
+        case start
+        case coefficients([Double])
+    }
+
+    private func pass(
+        _ rows: ChunkRows, source: WeightSource?, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool
+    ) -> (RowPass.Totals, RowPass) {
+        rows.x.withUnsafeBufferPointer { x in
+            rows.y.withUnsafeBufferPointer { y in
+                rows.priorWeights.withUnsafeBufferPointer { prior in
+                    rows.offset.withUnsafeBufferPointer { offset in
+                        let pass = RowPass(
+                            family: family, x: x, rowCount: rows.rowCount, columnCount: rows.columnCount, y: y,
+                            priorWeights: prior, offset: offset)
+                        if case .start? = source {
+                            for row in 0..<rows.rowCount {
+                                pass.eta[row] = family.link.linkfun(rows.startingMu[row])
+                                pass.mu[row] = family.link.linkinv(pass.eta[row])
+                            }
+                        } else if case let .coefficients(weightCoefficients)? = source {
+                            _ = pass.run(coefficients: weightCoefficients, accumulate: false, normalEquations: false)
+                        }
+                        let totals = pass.run(coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
+                        return (totals, pass)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sums one pass over every chunk.
+    private func sweep(
+        _ chunks: ((ChunkRows) throws -> Void) throws -> Void, columnCount: Int, source: WeightSource?,
+        coefficients: [Double]?, accumulate: Bool
+    ) throws -> RowPass.Totals {
+        var totals = RowPass.Totals(columns: columnCount)
+        try chunks { rows in
+            var (chunkTotals, pass) = self.pass(
+                rows, source: source, coefficients: coefficients, accumulate: accumulate, normalEquations: accumulate)
+            if coefficients == nil {
+                // The deviance at the starting means (no coefficients to compute it from).
+                chunkTotals.deviance = 0
+                for row in 0..<rows.rowCount {
+                    chunkTotals.deviance += family.unitDeviance(y: rows.y[row], mu: pass.mu[row], weight: rows.priorWeights[row])
+                }
+            }
+            totals.add(chunkTotals)
+        }
+        return totals
+    }
+
+    /// - Parameters:
+    ///   - summaries: add up the AIC (not needed for the null-deviance fit).
+    ///   - nullMean: the weighted mean response, for the null deviance of a model with an
+    ///     intercept and no offset.
+    func fit(
+        columnCount: Int, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void, summaries: Bool = true,
+        nullMean: Double? = nil
+    ) throws -> Result {
+        var warnings: [String] = []
+        var weightSource = WeightSource.start
+        var totals = try sweep(chunks, columnCount: columnCount, source: .start, coefficients: nil, accumulate: true)
+        var devianceOld = totals.deviance
+        var currentDeviance = devianceOld
+        var stepReady = true
+        var coefficientsOld: [Double]?
+        var coefficients = [Double](repeating: 0, count: columnCount)
+        var solution: LeastSquaresSolution?
+        var solveSource = WeightSource.start
+        var converged = false
+        var boundary = false
+        var iterations = 0
+        for iteration in 1...max(control.maxIterations, 1) {
+            iterations = iteration
+            if !stepReady {
+                totals = try sweep(chunks, columnCount: columnCount, source: weightSource, coefficients: nil, accumulate: true)
+            }
+            if totals.varianceNaN { throw GLMError.fitFailed(message: "NAs in V(mu)") }
+            if totals.varianceZero { throw GLMError.fitFailed(message: "0s in V(mu)") }
+            if totals.derivativeNaN { throw GLMError.fitFailed(message: "NAs in d(mu)/d(eta)") }
+            if totals.goodCount == 0 {
+                warnings.append("no observations informative at iteration \(iteration)")
+                break
+            }
+            guard let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: columnCount) else {
+                throw GLMError.fitFailed(
+                    message: "the design is aliased or too ill-conditioned for --chunk-rows (which solves the normal "
+                        + "equations); fit without --chunk-rows, which uses R's QR and reports aliased columns")
+            }
+            solution = step
+            solveSource = weightSource
+            var start = step.coefficients
+            totals = try sweep(chunks, columnCount: columnCount, source: nil, coefficients: start, accumulate: true)
+            weightSource = .coefficients(start)
+            stepReady = true
+            currentDeviance = totals.deviance
+            boundary = false
+            if !currentDeviance.isFinite || !(totals.validEta && totals.validMu) {
+                guard let previous = coefficientsOld else {
+                    throw GLMError.fitFailed(message: "no valid set of coefficients has been found: please supply starting values")
+                }
+                let divergence = !currentDeviance.isFinite
+                warnings.append(divergence ? "step size truncated due to divergence" : "step size truncated: out of bounds")
+                var halvings = 1
+                while !currentDeviance.isFinite || !(totals.validEta && totals.validMu) {
+                    if halvings > control.maxIterations {
+                        throw GLMError.fitFailed(message: divergence ? "inner loop 1; cannot correct step size" : "inner loop 2; cannot correct step size")
+                    }
+                    halvings += 1
+                    for column in 0..<columnCount { start[column] = (start[column] + previous[column]) / 2 }
+                    totals = try sweep(chunks, columnCount: columnCount, source: nil, coefficients: start, accumulate: false)
+                    currentDeviance = totals.deviance
+                }
+                weightSource = .coefficients(start)
+                stepReady = false
+                boundary = true
+            }
+            coefficients = start
+            observer?(.iteration(number: iteration, deviance: currentDeviance))
+            if abs(currentDeviance - devianceOld) / (abs(currentDeviance) + 0.1) < control.epsilon {
+                converged = true
+                break
+            }
+            devianceOld = currentDeviance
+            coefficientsOld = start
+        }
+        if !converged { warnings.append("glm.fit: algorithm did not converge") }
+        if boundary { warnings.append("glm.fit: algorithm stopped at boundary value") }
+
+        // The last pass: the Pearson statistic with the last step's weights, the AIC sum,
+        // the edge-of-range checks, and what the null deviance needs.
+        var pearson = 0.0
+        var zeroWeight = false
+        var residualCount = 0
+        var positivePrior = 0
+        var aicParts = Family.AICParts()
+        var nearEdge = false
+        var tinyFitted = (binomial: false, poisson: false)
+        var atOffset = 0.0
+        var atMean = 0.0
+        var weightSum = 0.0
+        var anyTrialsAboveOne = false
+        let tiny = 10 * Double.ulpOfOne
+        let finalCoefficients = coefficients
+        try chunks { rows in
+            let (_, weightPass) = self.pass(rows, source: solveSource, coefficients: nil, accumulate: true, normalEquations: false)
+            let (_, finalPass) = self.pass(rows, source: nil, coefficients: finalCoefficients, accumulate: false, normalEquations: false)
+            for row in 0..<rows.rowCount {
+                let weight = weightPass.workingWeights[row]
+                let mu = finalPass.mu[row]
+                let residual = (rows.y[row] - mu) / family.link.muEta(finalPass.eta[row])
+                if weight > 0 { pearson += weight * residual * residual } else { zeroWeight = true }
+                if !residual.isNaN { residualCount += 1 }
+                if rows.priorWeights[row] != 0 { positivePrior += 1 }
+                weightSum += rows.priorWeights[row]
+                if mu > 1 - tiny || mu < tiny { tinyFitted.binomial = true }
+                if mu < tiny { tinyFitted.poisson = true }
+                if mu < 1e-8 || (family.kind.isBinomialLike && mu > 1 - 1e-8) { nearEdge = true }
+                atOffset += family.unitDeviance(y: rows.y[row], mu: family.link.linkinv(rows.offset[row]), weight: rows.priorWeights[row])
+                if let nullMean { atMean += family.unitDeviance(y: rows.y[row], mu: nullMean, weight: rows.priorWeights[row]) }
+            }
+            if rows.binomialTotals.contains(where: { $0 > 1 }) { anyTrialsAboveOne = true }
+        }
+        // The AIC needs the weight total (Gamma's dispersion): a pass of its own.
+        let aicContext = Family.AICContext(
+            deviance: currentDeviance, weightSum: weightSum, useBinomialTotals: anyTrialsAboveOne)
+        if summaries {
+            try chunks { rows in
+                let (_, finalPass) = self.pass(rows, source: nil, coefficients: finalCoefficients, accumulate: false, normalEquations: false)
+                family.addAIC(y: rows.y, binomialTotals: rows.binomialTotals, mu: Array(finalPass.mu), weights: rows.priorWeights,
+                              context: aicContext, into: &aicParts)
+            }
+        }
+        if family.kind == .binomial, tinyFitted.binomial {
+            warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")
+        }
+        if family.kind == .poisson, tinyFitted.poisson {
+            warnings.append("glm.fit: fitted rates numerically 0 occurred")
+        }
+        let irls = IRLSResult(
+            coefficients: coefficients, solution: solution, linearPredictors: [], fittedValues: [], workingWeights: [],
+            workingResiduals: [], deviance: currentDeviance, iterations: iterations, converged: converged,
+            boundary: boundary, warnings: warnings, pearsonChiSquare: pearson, hasZeroWorkingWeight: zeroWeight,
+            residualCount: residualCount)
+        return Result(
+            irls: irls, aicParts: aicParts, positivePriorWeightCount: positivePrior, nearBoundary: nearEdge,
+            nullDevianceAtMean: atMean, nullDevianceAtOffset: atOffset)
+    }
+}

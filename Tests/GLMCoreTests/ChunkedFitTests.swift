@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+@testable import GLMCore
+
+/// `--chunk-rows`: the bounded-memory fit gives the in-memory fit's numbers.
+@Suite("Chunked fits equal in-memory fits")
+struct ChunkedFitTests {
+    static func request(_ reference: ReferenceCase, chunkRows: Int?) -> FitRequest {
+        var request = FitRequest(
+            path: Repository.path(reference.data), formula: reference.formula, family: reference.family,
+            link: reference.link, weightsColumn: reference.weights)
+        request.chunkRows = chunkRows
+        return request
+    }
+
+    /// Every reference model that needs no whole-input step (factor() of a number, an
+    /// aliased or too ill-conditioned design), read 7 rows at a time, to 1e-9 relative.
+    @Test(arguments: ReferenceFixtures.cases)
+    func matchesInMemoryFit(_ reference: ReferenceCase) throws {
+        let chunked: ModelReport
+        do {
+            chunked = try Pipeline.fit(Self.request(reference, chunkRows: 7))
+        } catch let error as GLMError {
+            // The refusals are typed and say what to do instead.
+            #expect(error.message.contains("--chunk-rows") || error.message.contains("factor()"), "\(reference.id): \(error)")
+            #expect(reference.formula.contains("factor(") || reference.aliased.contains(true) || reference.id.contains("longley"),
+                    "\(reference.id) refused: \(error)")
+            return
+        }
+        let memory = try Pipeline.fit(Self.request(reference, chunkRows: nil))
+        let id = reference.id
+        #expect(chunked.fit.coefficientNames == memory.fit.coefficientNames)
+        #expect(chunked.fit.design.rowCount == memory.fit.design.rowCount, "\(id) rows")
+        #expect(chunked.fit.design.frame.droppedCount == memory.fit.design.frame.droppedCount, "\(id) dropped")
+        #expect(chunked.fit.irls.iterations == memory.fit.irls.iterations, "\(id) iterations")
+        #expect(chunked.fit.dfResidual == memory.fit.dfResidual)
+        for (a, b) in zip(chunked.summary.coefficients, memory.summary.coefficients) {
+            expectClose(a.estimate, b.estimate, relative: 1e-9, absolute: 1e-12 * (b.standardError ?? 0), "\(id) \(a.term)")
+            expectClose(a.standardError, b.standardError, relative: 1e-9, "\(id) \(a.term) se")
+        }
+        expectClose(chunked.fit.deviance, memory.fit.deviance, relative: 1e-9, absolute: 1e-10, "\(id) deviance")
+        expectClose(chunked.fit.nullDeviance, memory.fit.nullDeviance, relative: 1e-9, "\(id) null deviance")
+        expectClose(chunked.fit.aic, memory.fit.aic, relative: 1e-9, "\(id) AIC")
+        expectClose(chunked.summary.dispersion, memory.summary.dispersion, relative: 1e-9, "\(id) dispersion")
+        expectClose(chunked.summary.bic, memory.summary.bic, relative: 1e-9, "\(id) BIC")
+        // R's warnings are the same; chunked fits add a note where the in-memory fit runs its
+        // divergence check (which needs the data in memory).
+        let rWarnings = chunked.fit.warnings.filter { !$0.contains("checked only without --chunk-rows") }
+        #expect(Set(rWarnings) == Set(memory.fit.warnings), "\(id) warnings")
+    }
+
+    @Test func standardInputIsBufferedAndOptionsNeedingMemoryAreRefused() throws {
+        var request = FitRequest(path: Repository.path("Examples/dobson.csv"), formula: "counts ~ outcome", family: "poisson")
+        request.chunkRows = 3
+        request.anova = true
+        #expect(throws: GLMError.self) { try Pipeline.fit(request) }
+    }
+}
