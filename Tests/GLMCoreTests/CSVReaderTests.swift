@@ -203,12 +203,12 @@ struct CSVReaderTests {
     @Test func numberSpellingsAsR() throws {
         let fields = ["1", "+5", " 7 ", "\"8\"", "\" 9\"", "Inf", "-Inf", "inf", "+Inf", "infinity", "1e3",
                       "1E-2", ".5", "5.", "-.25", "0x1A", "-0x10", "0x1.8p1", "1e400", "-1e400", "007",
-                      "\t3\t", "123456789012345.6", "NaN", "nan"]
+                      "\t3\t", "123456789012345.6", "NaN", "nan", "1e", "1.5E+", "-2e-", "0x1p", "0x10p+"]
         let text = "x\n" + fields.joined(separator: "\n") + "\n"
         let values = try #require(numbers(try parse(text), "x"))
         let expected: [Double] = [1, 5, 7, 8, 9, .infinity, -.infinity, .infinity, .infinity, .infinity, 1000,
                                   0.01, 0.5, 5, -0.25, 26, -16, 3, .infinity, -.infinity, 7,
-                                  3, 123456789012345.6, .nan, .nan]
+                                  3, 123456789012345.6, .nan, .nan, 1, 1.5, -2, 1, 16]
         #expect(same(values, expected), "\(values)")
     }
 
@@ -223,7 +223,7 @@ struct CSVReaderTests {
     }
 
     @Test func notNumbersMakeATextColumn() throws {
-        for field in ["1.2.3", "1e", "--1", "+-1", "++1", "1 2", "abc", "1,5x", "0x", "0xZ", "1d3", "- 1", "+", "-", ".", "1_000"] {
+        for field in ["1.2.3", "1e+x", "Infe", "--1", "+-1", "++1", "1 2", "abc", "1,5x", "0x", "0xZ", "1d3", "- 1", "+", "-", ".", "1_000"] {
             let quoted = "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             let table = try parse("x\n1\n\(quoted)\n2\n")
             let column = try #require(categorical(table, "x"), "field \(field)")
@@ -908,10 +908,12 @@ struct CSVNumberParsingTests {
         #expect(number("-0x1.8") == -1.5)
         #expect(number("0x1p99999")?.isInfinite == true)
         #expect(number("0x1p-99999") == 0)
+        #expect(number("0x1p") == 1)
+        #expect(number(" 7e ") == 7)
         #expect(number("-INF") == -.infinity)
         #expect(number("Infinity") == .infinity)
         #expect(number("NAN")?.isNaN == true)
-        for bad in ["", "  ", "+", "-", "+-1", "-+1", "0x", "0xg", "0x1p", "0x1.2.3", "1 2", "e5", "1e5x", "0x1p3x"] {
+        for bad in ["", "  ", "+", "-", "+-1", "-+1", "0x", "0xg", "0x1q", "0x1.2.3", ".e", "infe", "1 2", "e5", "1e5x", "0x1p3x"] {
             #expect(number(bad) == nil, "\(bad)")
         }
     }
