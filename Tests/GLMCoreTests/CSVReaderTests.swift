@@ -245,8 +245,16 @@ struct CSVReaderTests {
     // MARK: Logical and text columns
 
     @Test func logicalColumns() throws {
-        let table = try parse("a,b,c,d,e\nTRUE,T,true,TRUE,TRUE\nFALSE,F,false,NA,1\nTrue,,False,TRUE,FALSE\nNA,T,  ,TRUE,yes\n")
-        for name in ["a", "b", "c"] {
+        // As R 4.2.2's read.csv: a, b, c and d are logical; e, f, g are text.
+        let table = try parse("""
+            a,b,c,d,e,f,g
+            TRUE,T,T,TRUE,TRUE,true,TRUE
+            FALSE,F,FALSE,NA,1,false,True
+            TRUE,,F,TRUE,FALSE,true,FALSE
+            NA,T,  ,"TRUE",yes,NA,NA
+
+            """)
+        for name in ["a", "b", "c", "d"] {
             let column = try #require(categorical(table, name))
             #expect(column.isLogical, "\(name)")
             #expect(column.levels == ["FALSE", "TRUE"])
@@ -255,12 +263,20 @@ struct CSVReaderTests {
         #expect(categorical(table, "a")?.codes == [1, 0, 1, -1])
         #expect(categorical(table, "b")?.codes == [1, 0, -1, 1])
         #expect(categorical(table, "c")?.codes == [1, 0, 0, -1])
-        let d = try #require(categorical(table, "d"))
-        #expect(d.isLogical && d.levels == ["FALSE", "TRUE"] && d.codes == [1, -1, 1, 1])
+        #expect(categorical(table, "d")?.codes == [1, -1, 1, 1])
         let e = try #require(categorical(table, "e"))
         #expect(!e.isLogical)
         #expect(e.levels == ["1", "FALSE", "TRUE", "yes"])
+        #expect(e.codes == [2, 0, 1, 3])
         #expect(e.firstNonNumericRow == 0)
+        // R's as.logical reads these, but read.csv does not: they stay text.
+        let f = try #require(categorical(table, "f"))
+        #expect(!f.isLogical && f.levels == ["false", "true"] && f.codes == [1, 0, 1, -1])
+        let g = try #require(categorical(table, "g"))
+        #expect(!g.isLogical && g.levels == ["FALSE", "TRUE", "True"] && g.codes == [1, 2, 0, -1])
+        // Only TRUE values: both levels all the same.
+        let only = try #require(categorical(try parse("x\nTRUE\nT\n"), "x"))
+        #expect(only.isLogical && only.levels == ["FALSE", "TRUE"] && only.codes == [1, 1])
     }
 
     @Test func textLevelsSortInByteOrder() throws {
@@ -564,9 +580,9 @@ struct RandomCSV {
                     texts.append(value)
                     cells[r].append(RandomCSV.quote(value, eol: eol, using: &rng))
                 case .logical:
-                    let spellings = ["TRUE", "FALSE", "T", "F", "true", "false", "True", "False"]
+                    let spellings = ["TRUE", "FALSE", "T", "F"]
                     let spelling = spellings.randomElement(using: &rng) ?? "T"
-                    logicals.append(["TRUE", "T", "true", "True"].contains(spelling) ? 1 : 0)
+                    logicals.append(["TRUE", "T"].contains(spelling) ? 1 : 0)
                     cells[r].append(Bool.random(using: &rng) ? "\"\(spelling)\"" : spelling)
                 case .missing:
                     break
