@@ -203,12 +203,12 @@ struct CSVReaderTests {
     @Test func numberSpellingsAsR() throws {
         let fields = ["1", "+5", " 7 ", "\"8\"", "\" 9\"", "Inf", "-Inf", "inf", "+Inf", "infinity", "1e3",
                       "1E-2", ".5", "5.", "-.25", "0x1A", "-0x10", "0x1.8p1", "1e400", "-1e400", "007",
-                      "\t3\t", "123456789012345.6", "NaN", "nan"]
+                      "\t3\t", "123456789012345.6", "NaN", "nan", "1e", "1.5E+", "-2e-", "0x1p", "0x10p+"]
         let text = "x\n" + fields.joined(separator: "\n") + "\n"
         let values = try #require(numbers(try parse(text), "x"))
         let expected: [Double] = [1, 5, 7, 8, 9, .infinity, -.infinity, .infinity, .infinity, .infinity, 1000,
                                   0.01, 0.5, 5, -0.25, 26, -16, 3, .infinity, -.infinity, 7,
-                                  3, 123456789012345.6, .nan, .nan]
+                                  3, 123456789012345.6, .nan, .nan, 1, 1.5, -2, 1, 16]
         #expect(same(values, expected), "\(values)")
     }
 
@@ -223,7 +223,7 @@ struct CSVReaderTests {
     }
 
     @Test func notNumbersMakeATextColumn() throws {
-        for field in ["1.2.3", "1e", "--1", "+-1", "++1", "1 2", "abc", "1,5x", "0x", "0xZ", "1d3", "- 1", "+", "-", ".", "1_000"] {
+        for field in ["1.2.3", "1e+x", "Infe", "--1", "+-1", "++1", "1 2", "abc", "1,5x", "0x", "0xZ", "1d3", "- 1", "+", "-", ".", "1_000"] {
             let quoted = "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             let table = try parse("x\n1\n\(quoted)\n2\n")
             let column = try #require(categorical(table, "x"), "field \(field)")
@@ -245,8 +245,16 @@ struct CSVReaderTests {
     // MARK: Logical and text columns
 
     @Test func logicalColumns() throws {
-        let table = try parse("a,b,c,d,e\nTRUE,T,true,TRUE,TRUE\nFALSE,F,false,NA,1\nTrue,,False,TRUE,FALSE\nNA,T,  ,TRUE,yes\n")
-        for name in ["a", "b", "c"] {
+        // As R 4.2.2's read.csv: a, b, c and d are logical; e, f, g are text.
+        let table = try parse("""
+            a,b,c,d,e,f,g
+            TRUE,T,T,TRUE,TRUE,true,TRUE
+            FALSE,F,FALSE,NA,1,false,True
+            TRUE,,F,TRUE,FALSE,true,FALSE
+            NA,T,  ,"TRUE",yes,NA,NA
+
+            """)
+        for name in ["a", "b", "c", "d"] {
             let column = try #require(categorical(table, name))
             #expect(column.isLogical, "\(name)")
             #expect(column.levels == ["FALSE", "TRUE"])
@@ -255,12 +263,20 @@ struct CSVReaderTests {
         #expect(categorical(table, "a")?.codes == [1, 0, 1, -1])
         #expect(categorical(table, "b")?.codes == [1, 0, -1, 1])
         #expect(categorical(table, "c")?.codes == [1, 0, 0, -1])
-        let d = try #require(categorical(table, "d"))
-        #expect(d.isLogical && d.levels == ["FALSE", "TRUE"] && d.codes == [1, -1, 1, 1])
+        #expect(categorical(table, "d")?.codes == [1, -1, 1, 1])
         let e = try #require(categorical(table, "e"))
         #expect(!e.isLogical)
         #expect(e.levels == ["1", "FALSE", "TRUE", "yes"])
+        #expect(e.codes == [2, 0, 1, 3])
         #expect(e.firstNonNumericRow == 0)
+        // R's as.logical reads these, but read.csv does not: they stay text.
+        let f = try #require(categorical(table, "f"))
+        #expect(!f.isLogical && f.levels == ["false", "true"] && f.codes == [1, 0, 1, -1])
+        let g = try #require(categorical(table, "g"))
+        #expect(!g.isLogical && g.levels == ["FALSE", "TRUE", "True"] && g.codes == [1, 2, 0, -1])
+        // Only TRUE values: both levels all the same.
+        let only = try #require(categorical(try parse("x\nTRUE\nT\n"), "x"))
+        #expect(only.isLogical && only.levels == ["FALSE", "TRUE"] && only.codes == [1, 1])
     }
 
     @Test func textLevelsSortInByteOrder() throws {
@@ -564,9 +580,9 @@ struct RandomCSV {
                     texts.append(value)
                     cells[r].append(RandomCSV.quote(value, eol: eol, using: &rng))
                 case .logical:
-                    let spellings = ["TRUE", "FALSE", "T", "F", "true", "false", "True", "False"]
+                    let spellings = ["TRUE", "FALSE", "T", "F"]
                     let spelling = spellings.randomElement(using: &rng) ?? "T"
-                    logicals.append(["TRUE", "T", "true", "True"].contains(spelling) ? 1 : 0)
+                    logicals.append(["TRUE", "T"].contains(spelling) ? 1 : 0)
                     cells[r].append(Bool.random(using: &rng) ? "\"\(spelling)\"" : spelling)
                 case .missing:
                     break
@@ -908,10 +924,12 @@ struct CSVNumberParsingTests {
         #expect(number("-0x1.8") == -1.5)
         #expect(number("0x1p99999")?.isInfinite == true)
         #expect(number("0x1p-99999") == 0)
+        #expect(number("0x1p") == 1)
+        #expect(number(" 7e ") == 7)
         #expect(number("-INF") == -.infinity)
         #expect(number("Infinity") == .infinity)
         #expect(number("NAN")?.isNaN == true)
-        for bad in ["", "  ", "+", "-", "+-1", "-+1", "0x", "0xg", "0x1p", "0x1.2.3", "1 2", "e5", "1e5x", "0x1p3x"] {
+        for bad in ["", "  ", "+", "-", "+-1", "-+1", "0x", "0xg", "0x1q", "0x1.2.3", ".e", "infe", "1 2", "e5", "1e5x", "0x1p3x"] {
             #expect(number(bad) == nil, "\(bad)")
         }
     }

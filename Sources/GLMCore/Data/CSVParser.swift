@@ -116,7 +116,10 @@ final class NATokenSet: @unchecked Sendable {
     }
 }
 
-/// R's logical spellings: `TRUE`, `T`, `True`, `true` and the same for false.
+/// The spellings R's `type.convert` (so `read.csv`) reads as logical: `TRUE`, `T`,
+/// `FALSE`, `F`. Not `true`, `True`, `false` or `False`, which `as.logical` accepts but
+/// `read.csv` keeps as text (R's scan.c `ruleout_types`; checked with R 4.2.2:
+/// `type.convert(c("true", "false"), as.is = TRUE)` is character).
 enum LogicalToken {
     /// 1 for a spelling of true, 0 for false, nil for anything else.
     static func value(_ field: UnsafeBufferPointer<UInt8>) -> Int32? {
@@ -125,9 +128,9 @@ enum LogicalToken {
             if field[0] == UInt8(ascii: "T") { return 1 }
             if field[0] == UInt8(ascii: "F") { return 0 }
         case 4:
-            if matches(field, "TRUE") || matches(field, "True") || matches(field, "true") { return 1 }
+            if matches(field, "TRUE") { return 1 }
         case 5:
-            if matches(field, "FALSE") || matches(field, "False") || matches(field, "false") { return 0 }
+            if matches(field, "FALSE") { return 0 }
         default:
             break
         }

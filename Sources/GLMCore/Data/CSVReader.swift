@@ -31,9 +31,10 @@ public struct CSVOptions: Sendable {
 ///   or not); missing values are NaN. A column with no values at all is numeric.
 /// - Otherwise it is categorical: levels are the distinct texts in byte order (R under
 ///   `LC_COLLATE=C`), -1 marks a missing value, and `firstNonNumericRow` is the first row
-///   whose field is neither a number nor missing. When every value is one of R's logical
-///   spellings (`TRUE`/`FALSE`, `T`/`F`, `True`/`False`, `true`/`false`) the levels are
-///   exactly `["FALSE", "TRUE"]` and `isLogical` is set (blanks are then missing too).
+///   whose field is neither a number nor missing. When every value is one of the logical
+///   spellings of `read.csv` (`TRUE`, `FALSE`, `T`, `F`; not `true` or `True`, which R
+///   keeps as text) the levels are exactly `["FALSE", "TRUE"]` and `isLogical` is set
+///   (blanks are then missing too).
 ///
 /// Files are memory-mapped; pipes and standard input are read whole into one buffer.
 /// Inputs over a few megabytes are parsed in row-aligned chunks on all cores; the result

@@ -101,7 +101,8 @@ enum FastFloat {
 
     /// Parses a whole field as R's `type.convert` would: surrounding white space is
     /// allowed, as is one leading `+`; `Inf`, `-Inf`, `NaN` (any case) and hexadecimal
-    /// numbers (`0x1F`, `0x1.8p3`) are numbers.
+    /// numbers (`0x1F`, `0x1.8p3`) are numbers, and so (an R quirk) is a number followed by
+    /// an exponent marker without digits (`1e`, `2.5E+`).
     ///
     /// - Returns: the value, or nil when the field (trimmed) is empty or not a number.
     static func parseNumber(_ start: UnsafePointer<UInt8>, _ count: Int) -> Double? {
@@ -130,7 +131,14 @@ enum FastFloat {
         }
         var value = 0.0
         let consumed = parsePrefix(p, end, &value)
-        guard consumed > 0, consumed == end - p else { return nil }
+        guard consumed > 0 else { return nil }
+        var rest = p + consumed
+        // R's R_strtod reads an exponent marker without digits as exponent 0: "1e", "2.5E+".
+        if rest < end, rest.pointee | 0x20 == UInt8(ascii: "e"), value.isFinite {
+            rest += 1
+            if rest < end, rest.pointee == UInt8(ascii: "+") || rest.pointee == UInt8(ascii: "-") { rest += 1 }
+        }
+        guard rest == end else { return nil }
         return value
     }
 
@@ -178,14 +186,12 @@ enum FastFloat {
                 expNegative = p.pointee == UInt8(ascii: "-")
                 p += 1
             }
-            var expDigits = 0
             while p < end, p.pointee >= UInt8(ascii: "0"), p.pointee <= UInt8(ascii: "9") {
                 // Saturate: anything past 10 000 already over- or underflows a Double.
                 if exponent < 100_000 { exponent = exponent * 10 + Int(p.pointee &- UInt8(ascii: "0")) }
-                expDigits += 1
                 p += 1
             }
-            guard expDigits > 0 else { return nil }
+            // As R: "0x1p" and "0x10p+" have exponent 0.
             if expNegative { exponent = -exponent }
         }
         guard p == end else { return nil }
