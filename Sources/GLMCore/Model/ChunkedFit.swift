@@ -149,7 +149,8 @@ public enum ChunkedFit {
 
         let irls = StreamedIRLS(family: family, control: request.control, observer: request.observer)
         let result = try irls.fit(
-            columnCount: template.columnCount, chunks: chunks, nullMean: layout.weightedResponseSum / layout.weightSum)
+            columnCount: template.columnCount, chunks: chunks, nullMean: layout.weightedResponseSum / layout.weightSum,
+            weightSum: layout.weightSum, useBinomialTotals: layout.anyTrialsAboveOne)
         // The null deviance, as glm(): a real intercept-only fit when there is an offset.
         let nullDeviance: Double
         var warnings = layout.warnings + result.irls.warnings
@@ -314,9 +315,10 @@ struct StreamedIRLS {
     ///   - summaries: add up the AIC (not needed for the null-deviance fit).
     ///   - nullMean: the weighted mean response, for the null deviance of a model with an
     ///     intercept and no offset.
+    ///   - aicContext: the whole input's weight total and trial-count rule, for the AIC sum.
     func fit(
         columnCount: Int, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void, summaries: Bool = true,
-        nullMean: Double? = nil
+        nullMean: Double? = nil, weightSum: Double = 0, useBinomialTotals: Bool = false
     ) throws -> Result {
         var warnings: [String] = []
         var weightSource = WeightSource.start
@@ -399,8 +401,8 @@ struct StreamedIRLS {
         var tinyFitted = (binomial: false, poisson: false)
         var atOffset = 0.0
         var atMean = 0.0
-        var weightSum = 0.0
-        var anyTrialsAboveOne = false
+        let aicContext = Family.AICContext(
+            deviance: currentDeviance, weightSum: weightSum, useBinomialTotals: useBinomialTotals)
         let tiny = 10 * Double.ulpOfOne
         let finalCoefficients = coefficients
         try chunks { rows in
@@ -413,21 +415,13 @@ struct StreamedIRLS {
                 if weight > 0 { pearson += weight * residual * residual } else { zeroWeight = true }
                 if !residual.isNaN { residualCount += 1 }
                 if rows.priorWeights[row] != 0 { positivePrior += 1 }
-                weightSum += rows.priorWeights[row]
                 if mu > 1 - tiny || mu < tiny { tinyFitted.binomial = true }
                 if mu < tiny { tinyFitted.poisson = true }
                 if mu < 1e-8 || (family.kind.isBinomialLike && mu > 1 - 1e-8) { nearEdge = true }
                 atOffset += family.unitDeviance(y: rows.y[row], mu: family.link.linkinv(rows.offset[row]), weight: rows.priorWeights[row])
                 if let nullMean { atMean += family.unitDeviance(y: rows.y[row], mu: nullMean, weight: rows.priorWeights[row]) }
             }
-            if rows.binomialTotals.contains(where: { $0 > 1 }) { anyTrialsAboveOne = true }
-        }
-        // The AIC needs the weight total (Gamma's dispersion): a pass of its own.
-        let aicContext = Family.AICContext(
-            deviance: currentDeviance, weightSum: weightSum, useBinomialTotals: anyTrialsAboveOne)
-        if summaries {
-            try chunks { rows in
-                let (_, finalPass) = self.pass(rows, source: nil, coefficients: finalCoefficients, accumulate: false, normalEquations: false)
+            if summaries {
                 family.addAIC(y: rows.y, binomialTotals: rows.binomialTotals, mu: Array(finalPass.mu), weights: rows.priorWeights,
                               context: aicContext, into: &aicParts)
             }
