@@ -122,3 +122,28 @@ struct CleanOutputTests {
         #expect(object?["aic"] is NSNull)
     }
 }
+
+@Suite("--chunk-rows from the command line")
+struct ChunkedEndToEndTests {
+    /// The same report in memory and in chunks of 3 rows, from a file and from standard input.
+    @Test func chunkedFitPrintsTheSameCoefficients() throws {
+        let arguments = ["-f", "cbind(numdead, 20 - numdead) ~ sex*ldose", "--family", "binomial", "--format", "csv"]
+        let memory = try Glmfit.run(["Examples/budworm.csv"] + arguments)
+        let chunked = try Glmfit.run(["Examples/budworm.csv", "--chunk-rows", "3"] + arguments)
+        let piped = try Glmfit.run(["-", "--chunk-rows", "3"] + arguments,
+                                   input: try Data(contentsOf: URL(fileURLWithPath: Glmfit.example("budworm.csv"))))
+        #expect(memory.status == 0 && chunked.status == 0 && piped.status == 0)
+        #expect(chunked.standardOutput == piped.standardOutput)
+        let numbers = { (text: String) in text.split(separator: "\n").dropFirst().map { $0.split(separator: ",").dropFirst().compactMap { Double($0) } } }
+        for (a, b) in zip(numbers(memory.standardOutput), numbers(chunked.standardOutput)) {
+            for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-9 * max(abs(x), 1e-300), "\(x) vs \(y)") }
+        }
+    }
+
+    @Test func optionsThatNeedTheDataInMemoryAreRefused() throws {
+        let result = try Glmfit.run(["Examples/dobson.csv", "--chunk-rows", "3", "-f", "counts ~ outcome", "--family", "poisson",
+                                     "--anova"])
+        #expect(result.status == 64)
+        #expect(result.standardError.contains("--anova: needs the data in memory and is not available with --chunk-rows"))
+    }
+}
