@@ -73,17 +73,7 @@ extension JSONReport {
         let fit = report.fit
         let coefficients: [JSONValue] = report.coefficients.enumerated().map { index, row in
             let other = index < report.otherStandardErrors.count ? report.otherStandardErrors[index] : nil
-            return .object([
-                ("term", .string(row.term)),
-                ("estimate", .number(row.estimate)),
-                ("std_error", .number(row.standardError)),
-                ("statistic", .number(row.statistic)),
-                ("p_value", .number(row.pValue)),
-                ("conf_low", .number(row.confidenceLow)),
-                ("conf_high", .number(row.confidenceHigh)),
-                ("exp_estimate", .number(row.ratio)),
-                ("exp_conf_low", .number(row.ratioLow)),
-                ("exp_conf_high", .number(row.ratioHigh)),
+            return coefficientObject(row, extra: [
                 ("robust_std_error", .number(report.covariance == .robust ? row.standardError : other)),
                 ("naive_std_error", .number(report.covariance == .naive ? row.standardError : other)),
             ])

@@ -6,20 +6,7 @@ public enum JSONReport {
     public static func value(_ report: ModelReport) -> JSONValue {
         let summary = report.summary
         let fit = summary.fit
-        let coefficients: [JSONValue] = summary.coefficients.map { row in
-            .object([
-                ("term", .string(row.term)),
-                ("estimate", .number(row.estimate)),
-                ("std_error", .number(row.standardError)),
-                ("statistic", .number(row.statistic)),
-                ("p_value", .number(row.pValue)),
-                ("conf_low", .number(row.confidenceLow)),
-                ("conf_high", .number(row.confidenceHigh)),
-                ("exp_estimate", .number(row.ratio)),
-                ("exp_conf_low", .number(row.ratioLow)),
-                ("exp_conf_high", .number(row.ratioHigh)),
-            ])
-        }
+        let coefficients: [JSONValue] = summary.coefficients.map { coefficientObject($0) }
         var members: [(String, JSONValue)] = [
             ("formula", .string(fit.design.frame.terms.formula.deparsed)),
             ("family", .string(fit.family.kind.cliName)),
@@ -128,6 +115,22 @@ public enum JSONReport {
 
     public static func render(_ report: ModelReport) -> String {
         value(report).rendered(indent: 2) + "\n"
+    }
+
+    /// One entry of `coefficients`, per the JSON contract, with any extra members after.
+    static func coefficientObject(_ row: CoefficientSummary, extra: [(String, JSONValue)] = []) -> JSONValue {
+        .object([
+            ("term", .string(row.term)),
+            ("estimate", .number(row.estimate)),
+            ("std_error", .number(row.standardError)),
+            ("statistic", .number(row.statistic)),
+            ("p_value", .number(row.pValue)),
+            ("conf_low", .number(row.confidenceLow)),
+            ("conf_high", .number(row.confidenceHigh)),
+            ("exp_estimate", .number(row.ratio)),
+            ("exp_conf_low", .number(row.ratioLow)),
+            ("exp_conf_high", .number(row.ratioHigh)),
+        ] + extra)
     }
 }
 

@@ -1,3 +1,5 @@
+import GLMCore
+
 /// A JSON value with object keys kept in insertion order, so output is stable for scripts.
 public indirect enum JSONValue: Equatable, Sendable {
     case null
@@ -87,31 +89,10 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// The shortest decimal that reads back as the same double.
     static func format(_ value: Double) -> String {
-        guard value.isFinite else { return "null" }
-        if value == value.rounded(), abs(value) < 1e15 {
-            return String(Int64(value))
-        }
-        return "\(value)"
+        value.isFinite ? NumberText.shortest(value) : "null"
     }
 
     private static func writeString(_ value: String, into output: inout String) {
-        output += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        output += "\""
+        output += JSONEscaping.quoted(value)
     }
 }

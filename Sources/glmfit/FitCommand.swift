@@ -147,24 +147,24 @@ struct FitCommand: ParsableCommand {
         if corstr != nil || waves != nil {
             throw GLMError.invalidOption(name: corstr != nil ? "--corstr" : "--waves", message: "needs --id (the cluster column of a GEE)")
         }
-        let report: ModelReport
-        do {
-            report = try Pipeline.fit(request)
-            progress?.finish()
-        } catch {
-            progress?.finish()
-            throw error
-        }
+        let report = try progress.clearing { try Pipeline.fit(request) }
         let warnings = report.warnings
         if strict, !warnings.isEmpty {
             throw GLMError.strictWarning(messages: warnings)
         }
         try writeFiles(report)
+        writeReport(
+            text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
+            csv: { CSVReport.render(report) }, warnings: warnings)
+    }
+
+    /// Writes the report in the chosen format, then the warnings.
+    func writeReport(text: (String) -> String, json: () -> String, csv: () -> String, warnings: [String]) {
         let output: String
         switch format {
-        case .text: output = TextReport.render(report, dataName: file == "-" ? "stdin" : file)
-        case .json: output = JSONReport.render(report)
-        case .csv: output = CSVReport.render(report)
+        case .text: output = text(file == "-" ? "stdin" : file)
+        case .json: output = json()
+        case .csv: output = csv()
         }
         Console.writeOutput(output)
         for warning in warnings { Console.warn(warning) }
@@ -204,23 +204,11 @@ extension FitCommand {
             request.vcov = nil
         }
         let gee = GEERequest(idColumn: id, structure: corstr ?? "independence", wavesColumn: waves, covariance: covariance)
-        let report: GEEReport
-        do {
-            report = try Pipeline.fitGEE(request, gee: gee)
-            progress?.finish()
-        } catch {
-            progress?.finish()
-            throw error
-        }
+        let report = try progress.clearing { try Pipeline.fitGEE(request, gee: gee) }
         let warnings = report.fit.warnings
         if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
-        let output: String
-        switch format {
-        case .text: output = TextReport.render(report, dataName: file == "-" ? "stdin" : file)
-        case .json: output = JSONReport.render(report)
-        case .csv: output = CSVReport.render(report)
-        }
-        Console.writeOutput(output)
-        for warning in warnings { Console.warn(warning) }
+        writeReport(
+            text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
+            csv: { CSVReport.render(report) }, warnings: warnings)
     }
 }

@@ -45,3 +45,11 @@ final class Progress: @unchecked Sendable {
         shown = false
     }
 }
+
+extension Optional where Wrapped == Progress {
+    /// Runs the work, then clears the progress line whether it succeeded or not.
+    func clearing<T>(_ work: () throws -> T) rethrows -> T {
+        defer { self?.finish() }
+        return try work()
+    }
+}

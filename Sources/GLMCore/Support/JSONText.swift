@@ -103,24 +103,7 @@ enum JSONText: Equatable, Sendable {
     }
 
     private static func writeString(_ value: String, into output: inout String) {
-        output += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        output += "\""
+        output += JSONEscaping.quoted(value)
     }
 
     // MARK: Reading
@@ -352,6 +335,31 @@ enum JSONText: Equatable, Sendable {
             guard valid else { throw error("a string is not valid UTF-8") }
             return String(decoding: utf8, as: UTF8.self)
         }
+    }
+}
+
+/// JSON string literals, for every JSON glmfit writes.
+public enum JSONEscaping {
+    /// `value` in double quotes, with quotes, backslashes and control characters escaped.
+    public static func quoted(_ value: String) -> String {
+        var output = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    output.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return output + "\""
     }
 }
 
