@@ -213,13 +213,7 @@ private final class Spool {
     private var memory: [UInt8] = []
 
     init() {
-        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array("\(directory.isEmpty ? "/tmp" : directory)/glmfit-predict-XXXXXX".utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if descriptor >= 0 {
-            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-            fd = descriptor
-        }
+        fd = TemporaryFile.unlinkedDescriptor(prefix: "glmfit-predict")
     }
 
     deinit { if fd >= 0 { _ = close(fd) } }
@@ -231,7 +225,8 @@ private final class Spool {
         }
         var offset = 0
         while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            guard let base = bytes.baseAddress else { return }
+            let n = write(fd, base + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw GLMError.unreadableInput(

@@ -143,16 +143,9 @@ final class ChunkedInput {
 
     /// Copies standard input to a temporary file that is unlinked at once.
     private static func spoolStandardInput() throws -> Int32 {
-        var template = Array((NSTemporaryDirectory() + "/glmfit-stdin-XXXXXX").utf8CString)
-        let file = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            guard let base = buffer.baseAddress else { return -1 }
-            return mkstemp(base)
-        }
+        let file = TemporaryFile.unlinkedDescriptor(prefix: "glmfit-stdin")
         guard file >= 0 else {
             throw GLMError.unreadableInput(source: "<stdin>", reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
-        }
-        template.withUnsafeBufferPointer { buffer in
-            if let base = buffer.baseAddress { _ = unlink(base) }
         }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {

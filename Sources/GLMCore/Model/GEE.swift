@@ -353,7 +353,7 @@ struct ClusterLayout {
             waveValues = Array(Set(waves)).sorted()
             var code: [ClusterKey: Int] = [:]
             for (position, value) in waveValues.enumerated() { code[value] = position + 1 }
-            for row in 0..<rowCount { waveCodeOfRow[row] = code[waves[row]]! }
+            for row in 0..<rowCount { waveCodeOfRow[row] = code[waves[row]] ?? 0 }
         }
         // Clusters in key order; counting sort of rows by cluster keeps design order inside.
         let sortedClusters = keys.indices.sorted { keys[$0] < keys[$1] }

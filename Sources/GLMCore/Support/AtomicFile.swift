@@ -29,10 +29,15 @@ public final class AtomicFile {
         let directory = AtomicFile.directory(of: path)
         let name = AtomicFile.fileName(of: path)
         var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return -1 }
+            return mkstemp(base)
+        }
         if fd < 0 { throw .cannotWriteFile(path: path, reason: AtomicFile.describe(errno)) }
         descriptor = fd
-        temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        temporaryPath = template.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress.map { String(cString: $0) } ?? ""
+        }
         // mkstemp creates the file 0600; give it the mode a plain creat() would (0666 less umask).
         let mask = umask(0)
         umask(mask)
@@ -57,8 +62,9 @@ public final class AtomicFile {
         guard !finished else { return }
         var offset = 0
         while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { raw in
-                Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+            let written = buffer.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return Glibc.write(descriptor, base + offset, raw.count - offset)
             }
             if written < 0 {
                 if errno == EINTR { continue }
@@ -143,6 +149,22 @@ public final class AtomicFile {
         default:
             if let message = strerror(code) { return String(cString: message) }
             return "error \(code)"
+        }
+    }
+}
+
+/// Scratch space on disk that nobody else can see.
+enum TemporaryFile {
+    /// A new file in $TMPDIR (or /tmp), already unlinked so that it vanishes with its last
+    /// descriptor: the descriptor, or -1 when none can be made.
+    static func unlinkedDescriptor(prefix: String) -> Int32 {
+        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array("\(directory.isEmpty ? "/tmp" : directory)/\(prefix)-XXXXXX".utf8CString)
+        return template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return -1 }
+            let descriptor = mkstemp(base)
+            if descriptor >= 0 { _ = unlink(base) }
+            return descriptor
         }
     }
 }
