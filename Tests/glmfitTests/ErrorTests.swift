@@ -99,14 +99,13 @@ struct ErrorTests {
     func failsClearly(_ item: Case) throws {
         var arguments = item.arguments
         var directory: URL?
-        if let csv = item.csv {
+        if let bytes = item.csv {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-errors-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let file = folder.appendingPathComponent("\(item.name).csv")
-            try Data(item.csv ?? []).write(to: file)
+            try Data(bytes).write(to: file)
             arguments.insert(file.path, at: 0)
             directory = folder
-            _ = csv
         }
         defer { if let directory { try? FileManager.default.removeItem(at: directory) } }
         let result = try Glmfit.run(arguments)

@@ -138,7 +138,7 @@ struct ExpressionEvaluator {
         switch try evaluate(expression) {
         case let .numeric(values):
             return values
-        case let .factor(codes, levels, isLogical):
+        case let .factor(codes, _, isLogical):
             if isLogical {
                 // R coerces logicals to 0/1 in arithmetic.
                 return codes.map { $0 < 0 ? .nan : Double($0) }
@@ -150,7 +150,6 @@ struct ExpressionEvaluator {
                     source: table.source, line: table.line(ofRow: row), column: name,
                     value: column.levels[Int(column.codes[row])])
             }
-            _ = levels
             throw GLMError.invalidTerm(
                 term: context.deparsed, message: "'\(expression.deparsed)' is a factor (text), not a number")
         case .twoColumn:

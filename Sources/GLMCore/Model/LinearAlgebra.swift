@@ -84,7 +84,7 @@ public enum LinearAlgebra {
         if rank > 0 {
             var rhs = [Double](repeating: 0, count: used)
             for i in 0..<used { rhs[i] = response[i] * sqrtWeights[i] }
-            try applyQTranspose(factor: factor, tau: tau, rows: used, columns: kept.count, vector: &rhs)
+            try applyQTranspose(factor: factor, tau: tau, rows: used, vector: &rhs)
             for j in 0..<rank {
                 for i in 0...j { rFactor[i + j * rank] = factor[i + j * used] }
             }
@@ -114,7 +114,7 @@ public enum LinearAlgebra {
     }
 
     /// vector ← Qᵀ vector for the Q stored by `householderQR`.
-    static func applyQTranspose(factor: [Double], tau: [Double], rows: Int, columns: Int, vector: inout [Double]) throws {
+    static func applyQTranspose(factor: [Double], tau: [Double], rows: Int, vector: inout [Double]) throws {
         var side = Int8(UInt8(ascii: "L"))
         var trans = Int8(UInt8(ascii: "T"))
         var m = try lapackInt(rows, "number of rows")
@@ -130,7 +130,6 @@ public enum LinearAlgebra {
         var work = [Double](repeating: 0, count: Int(lwork))
         dormqr_(&side, &trans, &m, &nrhs, &k, factor, &lda, tau, &vector, &ldc, &work, &lwork, &info, 1, 1)
         guard info == 0 else { throw GLMError.fitFailed(message: "applying Q failed (LAPACK dormqr info \(info))") }
-        _ = columns
     }
 
     /// Solves R x = b for upper-triangular R (dtrtrs), b overwritten by x.
