@@ -34,7 +34,7 @@ let package = Package(
             ],
             path: "Sources/glmfit"),
         .testTarget(
-            name: "GLMCoreTests", dependencies: ["GLMCore"], path: "Tests/GLMCoreTests", exclude: ["Reference"]),
+            name: "GLMCoreTests", dependencies: ["GLMCore"], path: "Tests/GLMCoreTests", exclude: ["Reference", "FuzzCorpus"]),
         .testTarget(
             name: "GLMReportTests", dependencies: ["GLMReport", "GLMCore"], path: "Tests/GLMReportTests", exclude: ["Golden"]),
         .testTarget(

@@ -481,7 +481,7 @@ struct ColumnSpace {
         guard columnCount > 0, !tau.isEmpty else { return false }
         var projected = vector
         try LinearAlgebra.applyQTranspose(
-            factor: factor, tau: tau, rows: rowCount, columns: columnCount, vector: &projected)
+            factor: factor, tau: tau, rows: rowCount, vector: &projected)
         let residual = projected[columnCount...].reduce(0) { $0 + $1 * $1 }.squareRoot()
         return residual <= Self.tolerance * norm
     }
