@@ -53,8 +53,7 @@ extension Pipeline {
         }
         let formula = try Formula.parse(request.formula)
         let timer = StageTimer(observer: request.observer)
-        var options = CSVOptions()
-        options.naTokens += request.extraMissingTokens
+        let options = csvOptions(request)
         let table = try timer.measure("read") {
             try CSVReader.read(path: request.path, options: options) { header in
                 try GEE.requiredColumns(

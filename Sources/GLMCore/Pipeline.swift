@@ -158,9 +158,17 @@ public enum Pipeline {
     }
 
     static func csvOptions(_ request: FitRequest) -> CSVOptions {
-        var options = CSVOptions()
-        options.naTokens += request.extraMissingTokens
-        return options
+        CSVOptions(additionalNATokens: request.extraMissingTokens)
+    }
+
+    /// The `--wald` tests, on the summary's covariance (χ² when it is a sandwich, as for a
+    /// glm's coeftest; else χ² or F by the family).
+    static func waldTests(_ request: FitRequest, summary: GLMSummary) throws -> [WaldTestResult] {
+        let fit = summary.fit
+        return try request.waldHypotheses.map { text in
+            let hypothesis = try LinearHypothesis.parse(text, coefficientNames: fit.coefficientNames, aliased: fit.aliased)
+            return try WaldTest.test(summary: summary, hypothesis: hypothesis, test: summary.standardErrors == .model ? nil : .chisq)
+        }
     }
 
     public static func fit(_ request: FitRequest) throws -> ModelReport {
@@ -196,10 +204,7 @@ public enum Pipeline {
             try ChunkedFit.fit(request: request, formula: formula, family: family, chunkRows: chunkRows)
         }
         let summary = try GLMSummary(fit: fit, confidenceLevel: request.confidenceLevel)
-        let waldTests = try request.waldHypotheses.map { text in
-            let hypothesis = try LinearHypothesis.parse(text, coefficientNames: fit.coefficientNames, aliased: fit.aliased)
-            return try WaldTest.test(summary: summary, hypothesis: hypothesis)
-        }
+        let waldTests = try waldTests(request, summary: summary)
         return ModelReport(
             summary: summary, negativeBinomial: nil, dispersionTest: nil, profile: nil, anova: nil, dropOne: nil,
             comparison: nil, comparedFormula: nil, waldTests: waldTests)
@@ -259,10 +264,7 @@ public enum Pipeline {
         let comparison = try request.compareFormula.map { reduced in
             try AnalysisOfDeviance.compare(full: fit, reducedFormula: reduced, table: table)
         }
-        let waldTests = try request.waldHypotheses.map { text in
-            let hypothesis = try LinearHypothesis.parse(text, coefficientNames: fit.coefficientNames, aliased: fit.aliased)
-            return try WaldTest.test(summary: summary, hypothesis: hypothesis, test: robust == nil ? nil : .chisq)
-        }
+        let waldTests = try waldTests(request, summary: summary)
         return ModelReport(
             summary: summary, negativeBinomial: negativeBinomial, dispersionTest: dispersionTest, profile: profile,
             anova: anova, dropOne: dropOne, comparison: comparison, comparedFormula: request.compareFormula,

@@ -16,7 +16,7 @@ final class ChunkedInput {
     private let headerEnd: Int
     private static let blockSize = 8 << 20
 
-    init(path: String, options: CSVOptions) throws {
+    init(path: String) throws {
         source = path == "-" ? "<stdin>" : path
         if path == "-" {
             descriptor = try ChunkedInput.spoolStandardInput()
@@ -63,9 +63,20 @@ final class ChunkedInput {
 
     deinit { close(descriptor) }
 
+    /// Whether to read on after a chunk.
+    enum Continuation { case next, stop }
+
     /// Calls `body` with each chunk of at most `rows` records (a CSV with the header) and the
     /// number of lines before its first record, from the first record to the last.
     func forEachChunk(rows: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
+        try readChunks(rows: rows, until: { bytes, linesBefore -> Continuation in
+            try body(bytes, linesBefore)
+            return .next
+        })
+    }
+
+    /// As above, stopping when `body` says so (reading only as far as it needs).
+    func readChunks(rows: Int, until body: (UnsafeRawBufferPointer, Int) throws -> Continuation) throws {
         var carry: [UInt8] = []
         var offset = headerEnd
         var scanned = 0
@@ -111,7 +122,7 @@ final class ChunkedInput {
             }
             if cut == 0 { break }
             let chunk = header + carry[..<cut]
-            try chunk.withUnsafeBytes { try body($0, linesBefore) }
+            if try chunk.withUnsafeBytes({ try body($0, linesBefore) }) == .stop { break }
             linesBefore += cutLines
             carry.removeFirst(cut)
             scanned -= cut

@@ -40,9 +40,8 @@ public enum ChunkedFit {
         guard chunkRows >= 1 else {
             throw GLMError.invalidOption(name: "--chunk-rows", message: "must be at least 1 (got \(chunkRows))")
         }
-        var options = CSVOptions()
-        options.naTokens += request.extraMissingTokens
-        let input = try ChunkedInput(path: request.path, options: options)
+        let options = Pipeline.csvOptions(request)
+        let input = try ChunkedInput(path: request.path)
         let required = try ModelFrame.requiredColumns(
             formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn)
         let terms = try Terms(formula: formula, columnNames: input.columnNames)
@@ -131,15 +130,16 @@ public enum ChunkedFit {
         }
         // The design's names and terms, from the first chunk with rows.
         var template: Design?
-        try input.forEachChunk(rows: min(chunkRows, 1000)) { bytes, linesBefore in
-            guard template == nil else { return }
+        try input.readChunks(rows: min(chunkRows, 1000), until: { bytes, linesBefore -> ChunkedInput.Continuation in
             let table = try chunkTable(
                 bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
             if let frame = try chunkFrame(table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false) {
                 template = try Design(frame: frame)
+                return .stop
             }
-        }
+            return .next
+        })
         guard let template else {
             throw GLMError.noCompleteRows(variables: required.sorted().map { input.columnNames[$0] })
         }
