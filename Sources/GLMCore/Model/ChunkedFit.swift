@@ -259,12 +259,12 @@ struct StreamedIRLS {
     }
 
     /// Where the weights of a step came from: the starting means or a coefficient vector.
-    private enum WeightSource {
+    enum WeightSource {
         case start
         case coefficients([Double])
     }
 
-    private func pass(
+    fileprivate func pass(
         _ rows: ChunkRows, source: WeightSource?, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool
     ) -> (RowPass.Totals, RowPass) {
         rows.x.withUnsafeBufferPointer { x in
@@ -291,7 +291,7 @@ struct StreamedIRLS {
     }
 
     /// Sums one pass over every chunk.
-    private func sweep(
+    fileprivate func sweep(
         _ chunks: ((ChunkRows) throws -> Void) throws -> Void, columnCount: Int, source: WeightSource?,
         coefficients: [Double]?, accumulate: Bool
     ) throws -> RowPass.Totals {
@@ -320,75 +320,11 @@ struct StreamedIRLS {
         columnCount: Int, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void, summaries: Bool = true,
         nullMean: Double? = nil, weightSum: Double = 0, useBinomialTotals: Bool = false
     ) throws -> Result {
-        var warnings: [String] = []
-        var weightSource = WeightSource.start
-        var totals = try sweep(chunks, columnCount: columnCount, source: .start, coefficients: nil, accumulate: true)
-        var devianceOld = totals.deviance
-        var currentDeviance = devianceOld
-        var stepReady = true
-        var coefficientsOld: [Double]?
-        var coefficients = [Double](repeating: 0, count: columnCount)
-        var solution: LeastSquaresSolution?
-        var solveSource = WeightSource.start
-        var converged = false
-        var boundary = false
-        var iterations = 0
-        for iteration in 1...max(control.maxIterations, 1) {
-            iterations = iteration
-            if !stepReady {
-                totals = try sweep(chunks, columnCount: columnCount, source: weightSource, coefficients: nil, accumulate: true)
-            }
-            if totals.varianceNaN { throw GLMError.fitFailed(message: "NAs in V(mu)") }
-            if totals.varianceZero { throw GLMError.fitFailed(message: "0s in V(mu)") }
-            if totals.derivativeNaN { throw GLMError.fitFailed(message: "NAs in d(mu)/d(eta)") }
-            if totals.goodCount == 0 {
-                warnings.append("no observations informative at iteration \(iteration)")
-                break
-            }
-            guard let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: columnCount) else {
-                throw GLMError.fitFailed(
-                    message: "the design is aliased or too ill-conditioned for --chunk-rows (which solves the normal "
-                        + "equations); fit without --chunk-rows, which uses R's QR and reports aliased columns")
-            }
-            solution = step
-            solveSource = weightSource
-            var start = step.coefficients
-            totals = try sweep(chunks, columnCount: columnCount, source: nil, coefficients: start, accumulate: true)
-            weightSource = .coefficients(start)
-            stepReady = true
-            currentDeviance = totals.deviance
-            boundary = false
-            if !currentDeviance.isFinite || !(totals.validEta && totals.validMu) {
-                guard let previous = coefficientsOld else {
-                    throw GLMError.fitFailed(message: "no valid set of coefficients has been found: please supply starting values")
-                }
-                let divergence = !currentDeviance.isFinite
-                warnings.append(divergence ? "step size truncated due to divergence" : "step size truncated: out of bounds")
-                var halvings = 1
-                while !currentDeviance.isFinite || !(totals.validEta && totals.validMu) {
-                    if halvings > control.maxIterations {
-                        throw GLMError.fitFailed(message: divergence ? "inner loop 1; cannot correct step size" : "inner loop 2; cannot correct step size")
-                    }
-                    halvings += 1
-                    for column in 0..<columnCount { start[column] = (start[column] + previous[column]) / 2 }
-                    totals = try sweep(chunks, columnCount: columnCount, source: nil, coefficients: start, accumulate: false)
-                    currentDeviance = totals.deviance
-                }
-                weightSource = .coefficients(start)
-                stepReady = false
-                boundary = true
-            }
-            coefficients = start
-            observer?(.iteration(number: iteration, deviance: currentDeviance))
-            if abs(currentDeviance - devianceOld) / (abs(currentDeviance) + 0.1) < control.epsilon {
-                converged = true
-                break
-            }
-            devianceOld = currentDeviance
-            coefficientsOld = start
-        }
-        if !converged { warnings.append("glm.fit: algorithm did not converge") }
-        if boundary { warnings.append("glm.fit: algorithm stopped at boundary value") }
+        let rows = StreamedPasses(irls: self, chunks: chunks, columnCount: columnCount)
+        let loopResult = try IRLS(family: family, control: control, observer: observer).loop(rows, columnCount: columnCount)
+        var warnings = loopResult.warnings
+        let currentDeviance = loopResult.deviance
+        let solveSource = rows.solveSource
 
         // The last pass: the Pearson statistic with the last step's weights, the AIC sum,
         // the edge-of-range checks, and what the null deviance needs.
@@ -404,7 +340,7 @@ struct StreamedIRLS {
         let aicContext = Family.AICContext(
             deviance: currentDeviance, weightSum: weightSum, useBinomialTotals: useBinomialTotals)
         let tiny = 10 * Double.ulpOfOne
-        let finalCoefficients = coefficients
+        let finalCoefficients = loopResult.coefficients
         try chunks { rows in
             let (_, weightPass) = self.pass(rows, source: solveSource, coefficients: nil, accumulate: true, normalEquations: false)
             let (_, finalPass) = self.pass(rows, source: nil, coefficients: finalCoefficients, accumulate: false, normalEquations: false)
@@ -433,12 +369,52 @@ struct StreamedIRLS {
             warnings.append("glm.fit: fitted rates numerically 0 occurred")
         }
         let irls = IRLSResult(
-            coefficients: coefficients, solution: solution, linearPredictors: [], fittedValues: [], workingWeights: [],
-            workingResiduals: [], deviance: currentDeviance, iterations: iterations, converged: converged,
-            boundary: boundary, warnings: warnings, pearsonChiSquare: pearson, hasZeroWorkingWeight: zeroWeight,
-            residualCount: residualCount)
+            coefficients: loopResult.coefficients, solution: loopResult.solution, linearPredictors: [], fittedValues: [],
+            workingWeights: [], workingResiduals: [], deviance: currentDeviance, iterations: loopResult.iterations,
+            converged: loopResult.converged, boundary: loopResult.boundary, warnings: warnings,
+            pearsonChiSquare: pearson, hasZeroWorkingWeight: zeroWeight, residualCount: residualCount)
         return Result(
             irls: irls, aicParts: aicParts, positivePriorWeightCount: positivePrior, nearBoundary: nearEdge,
             nullDevianceAtMean: atMean, nullDevianceAtOffset: atOffset)
+    }
+}
+
+/// The rows of an input read again in chunks for every pass; the state between passes is
+/// only where the current weights come from (no per-row arrays).
+private final class StreamedPasses: IRLSPasses {
+    let irls: StreamedIRLS
+    let chunks: ((ChunkRows) throws -> Void) throws -> Void
+    let columnCount: Int
+    /// Where the weights of the last accumulating pass came from, and of the last step.
+    private var current = StreamedIRLS.WeightSource.start
+    private(set) var solveSource = StreamedIRLS.WeightSource.start
+
+    init(irls: StreamedIRLS, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void, columnCount: Int) {
+        self.irls = irls
+        self.chunks = chunks
+        self.columnCount = columnCount
+    }
+
+    func start() throws -> (RowPass.Totals, Double) {
+        let totals = try irls.sweep(chunks, columnCount: columnCount, source: .start, coefficients: nil, accumulate: true)
+        return (totals, totals.deviance)
+    }
+
+    func run(coefficients: [Double]?, accumulate: Bool) throws -> RowPass.Totals {
+        guard let coefficients else {
+            return try irls.sweep(chunks, columnCount: columnCount, source: current, coefficients: nil, accumulate: true)
+        }
+        current = .coefficients(coefficients)
+        return try irls.sweep(chunks, columnCount: columnCount, source: nil, coefficients: coefficients, accumulate: accumulate)
+    }
+
+    func solve(_ totals: RowPass.Totals) throws -> LeastSquaresSolution {
+        solveSource = current
+        guard let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: columnCount) else {
+            throw GLMError.fitFailed(
+                message: "the design is aliased or too ill-conditioned for --chunk-rows (which solves the normal "
+                    + "equations); fit without --chunk-rows, which uses R's QR and reports aliased columns")
+        }
+        return step
     }
 }

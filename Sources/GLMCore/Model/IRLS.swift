@@ -152,26 +152,31 @@ public struct IRLS {
         }
     }
 
-    /// The IRLS loop of `glm.fit` over a `RowPass`: each iteration solves the normal
-    /// equations accumulated by the previous pass (Cholesky, or Householder QR with R's
-    /// aliasing rule when the equations are ill-conditioned), then one pass computes the new
-    /// means and deviance together with the next step's normal equations.
-    private func iterate(
-        _ pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool
-    ) throws -> IRLSResult {
-        let rowCount = pass.rowCount
-        let columnCount = pass.columnCount
-        let useNormalEquations = control.solver.resolved(rowCount: rowCount, columnCount: columnCount) == .cholesky
+    /// What `loop` ends with, before the per-row results each kind of rows adds.
+    struct LoopResult {
+        /// NaN for aliased columns.
+        var coefficients: [Double]
+        var solution: LeastSquaresSolution?
+        var deviance: Double
+        var iterations: Int
+        var converged: Bool
+        var boundary: Bool
+        /// R's warnings of the loop itself (step halving, non-convergence, boundary).
+        var warnings: [String]
+    }
+
+    /// The IRLS loop of `glm.fit`, over rows in memory or read in chunks: each iteration
+    /// solves the normal equations of the previous pass, then one pass computes the new means
+    /// and deviance together with the next step's normal equations; a step that makes the
+    /// deviance infinite, or η or μ invalid, is halved towards the previous coefficients.
+    func loop(_ rows: IRLSPasses, columnCount: Int, runAllIterations: Bool = false) throws -> LoopResult {
         var warnings: [String] = []
-        // Weights and normal equations at the starting means; no deviance sum yet.
-        var totals = pass.run(coefficients: nil, accumulate: true, normalEquations: useNormalEquations)
-        var devianceOld = family.deviance(y: y, mu: Array(pass.mu), weights: priorWeights)
+        var (totals, devianceOld) = try rows.start()
         var currentDeviance = devianceOld
         var stepReady = true
         var coefficientsOld: [Double]?
         var coefficients = [Double](repeating: 0, count: columnCount)
         var solution: LeastSquaresSolution?
-        var usedWeights = [Double](repeating: 0, count: rowCount)
         var converged = false
         var boundary = false
         var iterations = 0
@@ -179,7 +184,7 @@ public struct IRLS {
         for iteration in 1...max(control.maxIterations, 1) {
             iterations = iteration
             if !stepReady {
-                totals = pass.run(coefficients: nil, accumulate: true, normalEquations: useNormalEquations)
+                totals = try rows.run(coefficients: nil, accumulate: true)
             }
             if totals.varianceNaN { throw GLMError.fitFailed(message: "NAs in V(mu)") }
             if totals.varianceZero { throw GLMError.fitFailed(message: "0s in V(mu)") }
@@ -189,14 +194,7 @@ public struct IRLS {
                 warnings.append("no observations informative at iteration \(iteration)")
                 break
             }
-            for row in 0..<rowCount { usedWeights[row] = pass.workingWeights[row] }
-            let step: LeastSquaresSolution
-            if useNormalEquations,
-               let fast = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: columnCount) {
-                step = fast
-            } else {
-                step = try qrStep(pass, x: x, y: y, offset: offset)
-            }
+            let step = try rows.solve(totals)
             solution = step
             if step.coefficients.contains(where: { !$0.isFinite }) {
                 converged = false
@@ -207,7 +205,7 @@ public struct IRLS {
                 throw GLMError.fitFailed(message: "X matrix has rank \(step.rank), but only \(totals.goodCount) observations")
             }
             var start = step.coefficients
-            totals = pass.run(coefficients: start, accumulate: true, normalEquations: useNormalEquations)
+            totals = try rows.run(coefficients: start, accumulate: true)
             stepReady = true
             currentDeviance = totals.deviance
             boundary = false
@@ -223,7 +221,7 @@ public struct IRLS {
                     }
                     halvings += 1
                     for column in 0..<columnCount { start[column] = (start[column] + previous[column]) / 2 }
-                    totals = pass.run(coefficients: start, accumulate: false, normalEquations: false)
+                    totals = try rows.run(coefficients: start, accumulate: false)
                     currentDeviance = totals.deviance
                 }
                 stepReady = false
@@ -241,7 +239,7 @@ public struct IRLS {
                     }
                     halvings += 1
                     for column in 0..<columnCount { start[column] = (start[column] + previous[column]) / 2 }
-                    totals = pass.run(coefficients: start, accumulate: false, normalEquations: false)
+                    totals = try rows.run(coefficients: start, accumulate: false)
                 }
                 stepReady = false
                 boundary = true
@@ -256,11 +254,29 @@ public struct IRLS {
             devianceOld = currentDeviance
             coefficientsOld = start
         }
+        if !converged { warnings.append("glm.fit: algorithm did not converge") }
+        if boundary { warnings.append("glm.fit: algorithm stopped at boundary value") }
+        if let solution {
+            for column in solution.pivot[solution.rank...] { coefficients[column] = .nan }
+        }
+        return LoopResult(
+            coefficients: coefficients, solution: solution, deviance: currentDeviance, iterations: iterations,
+            converged: converged, boundary: boundary, warnings: warnings)
+    }
+
+    /// The loop over rows in memory, then the per-row results `glm.fit` returns.
+    private func iterate(
+        _ pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool
+    ) throws -> IRLSResult {
+        let rowCount = pass.rowCount
+        let rows = InMemoryPasses(
+            irls: self, pass: pass, x: x, y: y, priorWeights: priorWeights, offset: offset,
+            useNormalEquations: control.solver.resolved(rowCount: rowCount, columnCount: pass.columnCount) == .cholesky)
+        let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations)
+        var warnings = result.warnings
         let eta = Array(pass.eta)
         let mu = Array(pass.mu)
         let link = family.link
-        if !converged { warnings.append("glm.fit: algorithm did not converge") }
-        if boundary { warnings.append("glm.fit: algorithm stopped at boundary value") }
         let tiny = 10 * Double.ulpOfOne
         if family.kind == .binomial, mu.contains(where: { $0 > 1 - tiny || $0 < tiny }) {
             warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")
@@ -268,22 +284,19 @@ public struct IRLS {
         if family.kind == .poisson, mu.contains(where: { $0 < tiny }) {
             warnings.append("glm.fit: fitted rates numerically 0 occurred")
         }
-        if let solution {
-            for column in solution.pivot[solution.rank...] { coefficients[column] = .nan }
-        }
         var residuals = [Double](repeating: 0, count: rowCount)
         for row in 0..<rowCount { residuals[row] = (y[row] - mu[row]) / link.muEta(eta[row]) }
-        let pearson = IRLSResult.pearsonStatistics(weights: usedWeights, residuals: residuals)
+        let pearson = IRLSResult.pearsonStatistics(weights: rows.usedWeights, residuals: residuals)
         return IRLSResult(
-            coefficients: coefficients, solution: solution, linearPredictors: eta, fittedValues: mu,
-            workingWeights: usedWeights, workingResiduals: residuals, deviance: currentDeviance, iterations: iterations,
-            converged: converged, boundary: boundary, warnings: warnings, pearsonChiSquare: pearson.sum,
-            hasZeroWorkingWeight: pearson.zero, residualCount: pearson.count)
+            coefficients: result.coefficients, solution: result.solution, linearPredictors: eta, fittedValues: mu,
+            workingWeights: rows.usedWeights, workingResiduals: residuals, deviance: result.deviance,
+            iterations: result.iterations, converged: result.converged, boundary: result.boundary, warnings: warnings,
+            pearsonChiSquare: pearson.sum, hasZeroWorkingWeight: pearson.zero, residualCount: pearson.count)
     }
 
     /// The weighted least-squares step by Householder QR with R's in-order aliasing rule,
     /// for normal equations too ill-conditioned (or singular) to solve by Cholesky.
-    private func qrStep(_ pass: RowPass, x: [Double], y: [Double], offset: [Double]) throws -> LeastSquaresSolution {
+    fileprivate func qrStep(_ pass: RowPass, x: [Double], y: [Double], offset: [Double]) throws -> LeastSquaresSolution {
         var rows: [Int] = []
         var roots: [Double] = []
         var responses: [Double] = []
@@ -297,5 +310,58 @@ public struct IRLS {
         return try LinearAlgebra.weightedLeastSquares(
             x: x, rowCount: pass.rowCount, columnCount: pass.columnCount, rows: rows, sqrtWeights: roots,
             response: responses, tolerance: control.qrTolerance)
+    }
+}
+
+/// The rows an IRLS loop passes over: all in memory, or an input read again in chunks.
+protocol IRLSPasses: AnyObject {
+    /// The weights and normal equations at the starting means, and the deviance there.
+    func start() throws -> (RowPass.Totals, Double)
+    /// With coefficients: η, μ, the deviance and validity for them, and when `accumulate`
+    /// the next step's weights and normal equations. Without: the next step's weights and
+    /// normal equations from the current η and μ.
+    func run(coefficients: [Double]?, accumulate: Bool) throws -> RowPass.Totals
+    /// The step from the normal equations of the last accumulating pass, whose weights
+    /// become the step's working weights.
+    func solve(_ totals: RowPass.Totals) throws -> LeastSquaresSolution
+}
+
+/// Every row in memory, in one `RowPass`.
+private final class InMemoryPasses: IRLSPasses {
+    let irls: IRLS
+    let pass: RowPass
+    let x: [Double], y: [Double], priorWeights: [Double], offset: [Double]
+    let useNormalEquations: Bool
+    /// The working weights of the last step (R's `fit$weights`).
+    private(set) var usedWeights: [Double]
+
+    init(irls: IRLS, pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double],
+         useNormalEquations: Bool) {
+        self.irls = irls
+        self.pass = pass
+        self.x = x
+        self.y = y
+        self.priorWeights = priorWeights
+        self.offset = offset
+        self.useNormalEquations = useNormalEquations
+        usedWeights = [Double](repeating: 0, count: pass.rowCount)
+    }
+
+    func start() throws -> (RowPass.Totals, Double) {
+        let totals = pass.run(coefficients: nil, accumulate: true, normalEquations: useNormalEquations)
+        return (totals, irls.family.deviance(y: y, mu: Array(pass.mu), weights: priorWeights))
+    }
+
+    func run(coefficients: [Double]?, accumulate: Bool) throws -> RowPass.Totals {
+        pass.run(coefficients: coefficients, accumulate: accumulate, normalEquations: accumulate && useNormalEquations)
+    }
+
+    func solve(_ totals: RowPass.Totals) throws -> LeastSquaresSolution {
+        for row in 0..<pass.rowCount { usedWeights[row] = pass.workingWeights[row] }
+        if useNormalEquations,
+           let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: pass.columnCount) {
+            return step
+        }
+        return try irls.qrStep(pass, x: x, y: y, offset: offset)
     }
 }
