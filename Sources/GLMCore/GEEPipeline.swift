@@ -42,12 +42,7 @@ extension Pipeline {
                 message: "unknown working correlation '\(gee.structure)'; choose one of: "
                     + CorrelationStructure.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        for (flag, given) in [("--vcov", request.vcov != nil), ("--cluster", request.clusterColumn != nil),
-                              ("--ci profile", request.intervalMethod == .profile), ("--anova", request.anova),
-                              ("--drop1", request.dropOne), ("--compare", request.compareFormula != nil),
-                              ("--dispersion-test", request.dispersionTest)] where given {
-            throw GLMError.invalidOption(name: flag, message: "is not available with --id (a GEE fit)")
-        }
+        try refuseGLMOnlyOptions(request, message: "is not available with --id (a GEE fit)")
         if family.kind == .negativeBinomial && request.theta == nil {
             throw GLMError.invalidOption(name: "--family negative-binomial", message: "needs --theta in a GEE fit")
         }

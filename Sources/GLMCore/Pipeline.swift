@@ -157,6 +157,19 @@ public enum Pipeline {
         }
     }
 
+    /// The analyses that need an in-memory GLM fit (its X, per-row results or refits):
+    /// refused with `message` by the GEE and chunked paths.
+    static func refuseGLMOnlyOptions(_ request: FitRequest, message: String) throws {
+        let options: [(String, Bool)] = [
+            ("--vcov", request.vcov != nil), ("--cluster", request.clusterColumn != nil),
+            ("--ci profile", request.intervalMethod == .profile), ("--anova", request.anova), ("--drop1", request.dropOne),
+            ("--compare", request.compareFormula != nil), ("--dispersion-test", request.dispersionTest),
+        ]
+        for (option, given) in options where given {
+            throw GLMError.invalidOption(name: option, message: message)
+        }
+    }
+
     static func csvOptions(_ request: FitRequest) -> CSVOptions {
         CSVOptions(additionalNATokens: request.extraMissingTokens)
     }
@@ -186,15 +199,7 @@ public enum Pipeline {
 
     /// The bounded-memory fit: only what adds up over chunks of rows is available.
     static func fitInChunks(_ request: FitRequest, formula: Formula, chunkRows: Int) throws -> ModelReport {
-        let unavailable: [(String, Bool)] = [
-            ("--ci profile", request.intervalMethod == .profile), ("--anova", request.anova), ("--drop1", request.dropOne),
-            ("--compare", request.compareFormula != nil), ("--vcov", request.vcov != nil),
-            ("--cluster", request.clusterColumn != nil), ("--dispersion-test", request.dispersionTest),
-        ]
-        for (option, given) in unavailable where given {
-            throw GLMError.invalidOption(
-                name: option, message: "needs the data in memory and is not available with --chunk-rows")
-        }
+        try refuseGLMOnlyOptions(request, message: "needs the data in memory and is not available with --chunk-rows")
         let family = try resolveFamily(request)
         if family.kind == .negativeBinomial && request.theta == nil {
             throw GLMError.invalidOption(
