@@ -1,3 +1,5 @@
+import Dispatch
+
 /// The model matrix and everything IRLS needs: X column-major with R's column names
 /// and `assign`, the response, prior weights and offset (R's `model.matrix` with
 /// treatment contrasts).
@@ -15,7 +17,7 @@ public struct Design: Sendable {
     public var columnCount: Int { columnNames.count }
 
     /// One factor or numeric variable of a term, as it contributes columns.
-    private enum Component {
+    fileprivate enum Component {
         case numeric(label: String, values: [Double])
         /// Codes and the levels that get a column (all of them, or all but the first).
         case factor(label: String, codes: [Int32], levels: [String], firstColumnLevel: Int)
@@ -65,18 +67,13 @@ public struct Design: Sendable {
             }
         }
 
-        var x: [Double] = []
-        let width = terms.terms.indices.reduce(terms.hasIntercept ? 1 : 0) { total, termIndex in
-            total + terms.terms[termIndex].reduce(1) { product, variable in
-                if case let .factor(_, levels, _) = frame.variables[variable] { return product * max(levels.count, 1) }
-                return product
-            }
-        }
-        x.reserveCapacity(rowCount * width)
+        // The columns first (names, assign, what each is a product of), then X in one
+        // allocation, each column written once and on all cores.
+        var columns: [[(component: Component, position: Int)]] = []
         var names: [String] = []
         var assign: [Int] = []
         if terms.hasIntercept {
-            x.append(contentsOf: repeatElement(1.0, count: rowCount))
+            columns.append([])
             names.append("(Intercept)")
             assign.append(0)
         }
@@ -99,25 +96,38 @@ public struct Design: Sendable {
             for column in 0..<width {
                 var remainder = column
                 var nameParts: [String] = []
-                var values = [Double](repeating: 1, count: rowCount)
+                var parts: [(component: Component, position: Int)] = []
                 for component in components {
                     let position = remainder % component.width
                     remainder /= component.width
+                    parts.append((component, position))
                     switch component {
-                    case let .numeric(label, numbers):
+                    case let .numeric(label, _):
                         nameParts.append(label)
-                        for row in 0..<rowCount { values[row] *= numbers[row] }
-                    case let .factor(label, codes, levels, first):
-                        let level = first + position
-                        nameParts.append(label + levels[level])
-                        let code = Int32(level)
-                        for row in 0..<rowCount where codes[row] != code { values[row] = 0 }
+                    case let .factor(label, _, levels, first):
+                        nameParts.append(label + levels[first + position])
                     }
                 }
-                x.append(contentsOf: values)
+                columns.append(parts)
                 names.append(nameParts.joined(separator: ":"))
                 assign.append(termIndex + 1)
             }
+        }
+        let (total, overflow) = rowCount.multipliedReportingOverflow(by: columns.count)
+        guard !overflow else { throw GLMError.invalidTerm(term: terms.termLabels.joined(separator: " + "), message: "the model matrix is too large") }
+        let x = [Double](unsafeUninitializedCapacity: total) { buffer, initialized in
+            guard let base = buffer.baseAddress else {
+                initialized = 0
+                return
+            }
+            adviseHugePages(base, bytes: total &* MemoryLayout<Double>.stride)
+            let filler = DesignColumnFiller(base: base, rowCount: rowCount, columns: columns)
+            if total >= 1 << 18, columns.count > 1 {
+                DispatchQueue.concurrentPerform(iterations: columns.count) { filler.fill(column: $0) }
+            } else {
+                for column in columns.indices { filler.fill(column: column) }
+            }
+            initialized = total
         }
         self.x = x
         self.rowCount = rowCount
@@ -126,5 +136,47 @@ public struct Design: Sendable {
         self.termLabels = terms.termLabels
         self.hasIntercept = terms.hasIntercept
         self.frame = frame
+    }
+}
+
+/// Writes the columns of X, each into its own slice of one buffer, so several can be
+/// written at once.
+private struct DesignColumnFiller: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Double>
+    let rowCount: Int
+    /// Each column's factors: numeric variables and factor levels (an empty list is the
+    /// intercept).
+    let columns: [[(component: Design.Component, position: Int)]]
+
+    func fill(column: Int) {
+        let target = UnsafeMutableBufferPointer(start: base + column * rowCount, count: rowCount)
+        var first = true
+        for (component, position) in columns[column] {
+            switch component {
+            case let .numeric(_, numbers):
+                numbers.withUnsafeBufferPointer { numbers in
+                    let count = min(numbers.count, rowCount)
+                    if first {
+                        for row in 0..<count { target[row] = numbers[row] }
+                        for row in count..<rowCount { target[row] = .nan }
+                    } else {
+                        for row in 0..<count { target[row] *= numbers[row] }
+                    }
+                }
+            case let .factor(_, codes, _, firstColumnLevel):
+                let code = Int32(truncatingIfNeeded: firstColumnLevel + position)
+                codes.withUnsafeBufferPointer { codes in
+                    let count = min(codes.count, rowCount)
+                    if first {
+                        for row in 0..<count { target[row] = codes[row] == code ? 1 : 0 }
+                        for row in count..<rowCount { target[row] = 0 }
+                    } else {
+                        for row in 0..<count where codes[row] != code { target[row] = 0 }
+                    }
+                }
+            }
+            first = false
+        }
+        if first { target.update(repeating: 1) }
     }
 }

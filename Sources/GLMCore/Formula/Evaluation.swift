@@ -17,14 +17,6 @@ public enum VariableValues: Sendable {
         case let .twoColumn(first, _): return first.count
         }
     }
-
-    func isMissing(row: Int) -> Bool {
-        switch self {
-        case let .numeric(values): return values[row].isNaN
-        case let .factor(codes, _, _): return codes[row] < 0
-        case let .twoColumn(first, second): return first[row].isNaN || second[row].isNaN
-        }
-    }
 }
 
 /// Evaluates formula expressions (`log(x)`, `I(x^2)`, `factor(dose)`, `cbind(k, n - k)`)

@@ -120,11 +120,7 @@ public struct ModelFrame: Sendable {
             if let warning = ModelFrame.nanWarning(expression, values: numbers, table: table) { warnings.append(warning) }
         }
 
-        var rowIndices: [Int] = []
-        rowIndices.reserveCapacity(table.rowCount)
-        for row in 0..<table.rowCount where !allValues.contains(where: { $0.values.isMissing(row: row) }) {
-            rowIndices.append(row)
-        }
+        let rowIndices = ModelFrame.completeRows(allValues.map(\.values), rowCount: table.rowCount)
         if rowIndices.isEmpty {
             throw GLMError.noCompleteRows(variables: allValues.map(\.label))
         }
@@ -172,9 +168,61 @@ public struct ModelFrame: Sendable {
         ModelFrame(copying: self, rowCount: rowCount, droppedCount: droppedCount, warnings: warnings)
     }
 
+    /// The rows where no variable is missing, in order. Column by column over a mask, so
+    /// that each column is scanned once as a contiguous array.
+    static func completeRows(_ columns: [VariableValues], rowCount: Int) -> [Int] {
+        var missing = [Bool](repeating: false, count: rowCount)
+        var anyMissing = false
+        missing.withUnsafeMutableBufferPointer { mask in
+            func mark(_ values: [Double]) {
+                values.withUnsafeBufferPointer { numbers in
+                    guard hasNonFinite(numbers) else { return }
+                    for row in 0..<min(numbers.count, mask.count) where numbers[row].isNaN {
+                        mask[row] = true
+                        anyMissing = true
+                    }
+                }
+            }
+            for column in columns {
+                switch column {
+                case let .numeric(values):
+                    mark(values)
+                case let .twoColumn(first, second):
+                    mark(first)
+                    mark(second)
+                case let .factor(codes, _, _):
+                    codes.withUnsafeBufferPointer { codes in
+                        for row in 0..<min(codes.count, mask.count) where codes[row] < 0 {
+                            mask[row] = true
+                            anyMissing = true
+                        }
+                    }
+                }
+            }
+        }
+        guard anyMissing else { return Array(0..<rowCount) }
+        var rows: [Int] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<rowCount where !missing[row] { rows.append(row) }
+        return rows
+    }
+
+    /// True when some value is NaN or infinite: a branch-free scan of the exponent bits,
+    /// so that the usual column, all finite, costs one vectorised read.
+    static func hasNonFinite(_ numbers: UnsafeBufferPointer<Double>) -> Bool {
+        let exponentMask: UInt64 = 0x7FF0_0000_0000_0000
+        var found: UInt64 = 0
+        for value in numbers {
+            found |= value.bitPattern & exponentMask == exponentMask ? 1 : 0
+        }
+        return found != 0
+    }
+
     /// R warns "NaNs produced" when a function such as log() makes NaN from numbers that
     /// were not missing; those rows are then dropped as missing.
     private static func nanWarning(_ expression: FormulaExpression, values: [Double], table: Table) -> String? {
+        // A bare column name is its own input: its NaN are all missing values.
+        if case .name = expression { return nil }
         let inputs: [[Double]] = expression.columnNames.compactMap { name in
             guard case let .numeric(column)? = table.column(named: name) else { return nil }
             return column
@@ -191,13 +239,22 @@ public struct ModelFrame: Sendable {
     }
 
     private static func checkFinite(label: String, values: VariableValues, rows: [Int], table: Table) throws {
+        func firstInfinite(_ numbers: [Double]) -> Int? {
+            numbers.withUnsafeBufferPointer { numbers in
+                guard hasNonFinite(numbers) else { return nil }
+                return rows.withUnsafeBufferPointer { rows in
+                    for row in rows where row < numbers.count && numbers[row].isInfinite { return row }
+                    return nil
+                }
+            }
+        }
         switch values {
         case let .numeric(numbers):
-            for row in rows where numbers[row].isInfinite {
+            if let row = firstInfinite(numbers) {
                 throw GLMError.nonFiniteValue(variable: label, line: table.line(ofRow: row))
             }
         case let .twoColumn(first, second):
-            for row in rows where first[row].isInfinite || second[row].isInfinite {
+            if let row = [firstInfinite(first), firstInfinite(second)].compactMap({ $0 }).min() {
                 throw GLMError.nonFiniteValue(variable: label, line: table.line(ofRow: row))
             }
         case .factor:
