@@ -141,9 +141,11 @@ public struct Family: Sendable, Equatable {
     }
 
     public func deviance(y: [Double], mu: [Double], weights: [Double]) -> Double {
-        var total = 0.0
-        for row in 0..<y.count { total += unitDeviance(y: y[row], mu: mu[row], weight: weights[row]) }
-        return total
+        ParallelRows.map(count: y.count) { rows in
+            var total = 0.0
+            for row in rows { total += unitDeviance(y: y[row], mu: mu[row], weight: weights[row]) }
+            return total
+        }.reduce(0, +)
     }
 
     /// R's `validmu`.
@@ -169,10 +171,13 @@ public struct Family: Sendable, Equatable {
         warnings: inout [String]
     ) -> Double? {
         let weightSum = weights.reduce(0, +)
-        var parts = AICParts()
-        addAIC(y: y, binomialTotals: binomialTotals, mu: mu, weights: weights,
-               context: AICContext(deviance: deviance, weightSum: weightSum, useBinomialTotals: binomialTotals.contains { $0 > 1 }),
-               into: &parts)
+        let context = AICContext(
+            deviance: deviance, weightSum: weightSum, useBinomialTotals: binomialTotals.contains { $0 > 1 })
+        let parts = ParallelRows.map(count: y.count) { rows in
+            var parts = AICParts()
+            addAIC(y: y, binomialTotals: binomialTotals, mu: mu, weights: weights, rows: rows, context: context, into: &parts)
+            return parts
+        }.reduce(into: AICParts()) { $0.add($1) }
         warnings += parts.warnings
         return finishAIC(parts, deviance: deviance, weightSum: weightSum, count: y.count)
     }
@@ -194,6 +199,13 @@ public struct Family: Sendable, Equatable {
 
         public init() {}
 
+        /// Adds the parts of the rows that come after these.
+        mutating func add(_ later: AICParts) {
+            sum += later.sum
+            nonIntegerCount += later.nonIntegerCount
+            if firstNonInteger == nil { firstNonInteger = later.firstNonInteger }
+        }
+
         var warnings: [String] {
             guard let first = firstNonInteger else { return [] }
             // R warns once per such count; one line with the first and a count reads better.
@@ -202,16 +214,17 @@ public struct Family: Sendable, Equatable {
         }
     }
 
-    /// Adds these rows' terms of the AIC sum.
+    /// Adds the terms of the AIC sum of `rows` (all of them when nil).
     public func addAIC(
-        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], context: AICContext,
-        into parts: inout AICParts
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], rows: Range<Int>? = nil,
+        context: AICContext, into parts: inout AICParts
     ) {
+        let rows = rows ?? y.indices
         switch kind {
         case .gaussian:
-            for weight in weights { parts.sum += Foundation.log(weight) }
+            for row in rows { parts.sum += Foundation.log(weights[row]) }
         case .binomial:
-            for row in 0..<y.count {
+            for row in rows {
                 let trials = context.useBinomialTotals ? binomialTotals[row] : weights[row]
                 guard trials > 0 else { continue }
                 let scale = weights[row] / trials
@@ -219,7 +232,7 @@ public struct Family: Sendable, Equatable {
                     (trials * y[row]).rounded(.toNearestOrEven), size: trials.rounded(.toNearestOrEven), prob: mu[row])
             }
         case .poisson:
-            for row in 0..<y.count {
+            for row in rows {
                 if Distributions.isNonInteger(y[row]) {
                     parts.nonIntegerCount += 1
                     if parts.firstNonInteger == nil { parts.firstNonInteger = y[row] }
@@ -228,13 +241,13 @@ public struct Family: Sendable, Equatable {
             }
         case .gamma:
             let dispersion = context.deviance / context.weightSum
-            for row in 0..<y.count {
+            for row in rows {
                 parts.sum += Distributions.logDgamma(y[row], shape: 1 / dispersion, scale: mu[row] * dispersion) * weights[row]
             }
         case .inverseGaussian:
-            for row in 0..<y.count { parts.sum += Foundation.log(y[row]) * weights[row] }
+            for row in rows { parts.sum += Foundation.log(y[row]) * weights[row] }
         case .negativeBinomial:
-            for row in 0..<y.count {
+            for row in rows {
                 let term = (y[row] + theta) * Foundation.log(mu[row] + theta) - y[row] * Foundation.log(mu[row])
                     + Distributions.lgamma(y[row] + 1) - theta * Foundation.log(theta) + Distributions.lgamma(theta)
                     - Distributions.lgamma(theta + y[row])

@@ -105,8 +105,8 @@ public struct IRLS {
         startingMu: [Double], runAllIterations: Bool = false
     ) throws -> IRLSResult {
         let link = family.link
-        var eta = startingMu.map(link.linkfun)
-        var mu = eta.map(link.linkinv)
+        var eta = ParallelRows.map(startingMu, link.linkfun)
+        var mu = ParallelRows.map(eta, link.linkinv)
 
         if columnCount == 0 {
             // R's "empty model": eta is the offset, nothing is estimated.
@@ -284,8 +284,13 @@ public struct IRLS {
         if family.kind == .poisson, mu.contains(where: { $0 < tiny }) {
             warnings.append("glm.fit: fitted rates numerically 0 occurred")
         }
-        var residuals = [Double](repeating: 0, count: rowCount)
-        for row in 0..<rowCount { residuals[row] = (y[row] - mu[row]) / link.muEta(eta[row]) }
+        let residuals = [Double](unsafeUninitializedCapacity: rowCount) { output, initialized in
+            guard let base = output.baseAddress else { return }
+            _ = ParallelRows.map(count: rowCount) { rows in
+                for row in rows { (base + row).initialize(to: (y[row] - mu[row]) / link.muEta(eta[row])) }
+            }
+            initialized = rowCount
+        }
         let pearson = IRLSResult.pearsonStatistics(weights: rows.usedWeights, residuals: residuals)
         return IRLSResult(
             coefficients: result.coefficients, solution: result.solution, linearPredictors: eta, fittedValues: mu,

@@ -1,0 +1,68 @@
+import Dispatch
+
+/// Work over the rows of a large fit, split into a fixed number of ranges that run on all
+/// cores and are combined in range order: a sum comes out the same whatever the number of
+/// cores (and, below `minimumRows`, exactly as a plain loop).
+enum ParallelRows {
+    static let rangeCount = 16
+    static let minimumRows = 65_536
+
+    static func ranges(count: Int) -> [Range<Int>] {
+        let parts = count >= minimumRows ? rangeCount : 1
+        let size = Swift.max((count + parts - 1) / parts, 1)
+        return stride(from: 0, to: count, by: size).map { $0..<Swift.min($0 + size, count) }
+    }
+
+    /// `body` of each range, in range order. `body` runs on several threads at once, each
+    /// call with its own range: it may write the rows of its range and nothing else shared.
+    static func map<T>(count: Int, _ body: (Range<Int>) -> T) -> [T] {
+        let ranges = ranges(count: count)
+        guard ranges.count > 1 else { return ranges.map(body) }
+        return withoutActuallyEscaping(body) { body in
+            let slots = ResultSlots<T>(count: ranges.count)
+            let work = UncheckedSendable(value: body)
+            DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
+                slots.set(index, work.value(ranges[index]))
+            }
+            return slots.collect()
+        }
+    }
+
+    /// `transform` of each element of `values`, computed on all cores.
+    static func map(_ values: [Double], _ transform: (Double) -> Double) -> [Double] {
+        [Double](unsafeUninitializedCapacity: values.count) { output, initialized in
+            values.withUnsafeBufferPointer { input in
+                guard let base = output.baseAddress else { return }
+                _ = map(count: input.count) { rows in
+                    for row in rows { (base + row).initialize(to: transform(input[row])) }
+                }
+            }
+            initialized = values.count
+        }
+    }
+
+    /// Each slot written once, by one iteration, before `collect`.
+    private final class ResultSlots<T>: @unchecked Sendable {
+        private let slots: UnsafeMutableBufferPointer<T?>
+
+        init(count: Int) {
+            slots = .allocate(capacity: count)
+            slots.initialize(repeating: nil)
+        }
+
+        deinit {
+            _ = slots.deinitialize()
+            slots.deallocate()
+        }
+
+        func set(_ index: Int, _ value: T) { slots[index] = value }
+
+        func collect() -> [T] { slots.compactMap { $0 } }
+    }
+}
+
+/// A value shared with `concurrentPerform`'s iterations under `ParallelRows.map`'s rule
+/// (disjoint rows per call).
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+}
