@@ -56,7 +56,7 @@ final class NATokenSet: @unchecked Sendable {
     private let tokenCount: Int
     /// Bit `n` is set when some numeric token other than a NaN spelling has `n` bytes
     /// (tokens of 64 bytes or more set bit 63), so most numbers are cleared by one test.
-    private let numericLengths: UInt64
+    let numericLengths: UInt64
 
     init(_ strings: [String]) {
         var unique: [[UInt8]] = []
@@ -321,10 +321,10 @@ struct ColumnBuilder {
     /// The chunk row at which the column became categorical (-1: never).
     var firstNonNumericRow: Int
 
-    init(kind: ColumnKind, capacity: Int) {
+    init(kind: ColumnKind, capacity: Int, column: Int) {
         self.kind = kind
-        numbers = RawBuffer(capacity: kind == .numeric ? capacity : 1)
-        codes = RawBuffer(capacity: 1)
+        numbers = RawBuffer(capacity: kind == .numeric ? capacity : 1, stagger: column)
+        codes = RawBuffer(capacity: 1, stagger: column)
         levels = LevelTable()
         firstNonNumericRow = -1
     }
@@ -358,7 +358,7 @@ final class CSVChunk: @unchecked Sendable {
         columnCount = kinds.count
         builders = UnsafeMutablePointer<ColumnBuilder>.allocate(capacity: max(1, kinds.count))
         for (i, kind) in kinds.enumerated() {
-            (builders + i).initialize(to: ColumnBuilder(kind: kind, capacity: capacity))
+            (builders + i).initialize(to: ColumnBuilder(kind: kind, capacity: capacity, column: i))
         }
     }
 
@@ -390,6 +390,7 @@ struct CSVChunkParser: @unchecked Sendable {
         let builders = chunk.builders
         let ncols = columnCount
         let na = self.na
+        let numericNALengths = na.numericLengths
         let end = self.end
         let limitPointer = base + min(max(limit, start), count)
         var p = base + start
@@ -414,6 +415,9 @@ struct CSVChunkParser: @unchecked Sendable {
                 }
                 let recordLine = line
                 var col = 0
+                if numericNALengths == 0 {
+                    p = CSVChunkParser.numericRun(from: p, end: end, builders: builders, column: &col, columnCount: ncols)
+                }
                 while true {
                     if col < ncols {
                         let b = builders + col
@@ -425,7 +429,9 @@ struct CSVChunkParser: @unchecked Sendable {
                             let n = FastFloat.parsePrefix(p, end, &value)
                             let q = p + n
                             if n > 0, q == end || CSVByte.isDelimiter(q.pointee) {
-                                if na.matchesNumber(p, n, value: value) { value = .nan }
+                                // The mask test first, from a local: most inputs have no numeric
+                                // missing-value token, and the token set (a class) stays untouched.
+                                if numericNALengths != 0, na.matchesNumber(p, n, value: value) { value = .nan }
                                 b.pointee.numbers.append(value)
                                 p = q
                             } else {
@@ -473,6 +479,33 @@ struct CSVChunkParser: @unchecked Sendable {
         chunk.rows = row
         chunk.lines = line
         return chunk
+    }
+
+    /// Reads the fields of numeric columns from `column` on while each is a plain number
+    /// followed by a comma, and returns where the next field starts. A small loop of its own,
+    /// so the compiler keeps it in registers: nearly every field of a numeric table goes
+    /// through here. Anything else (the record's last field, text, a missing value, quotes)
+    /// is left to the general loop. Only when no missing-value token is a number.
+    @inline(never)
+    static func numericRun(
+        from start: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>, builders: UnsafeMutablePointer<ColumnBuilder>,
+        column: inout Int, columnCount: Int
+    ) -> UnsafePointer<UInt8> {
+        var p = start
+        var col = column
+        while col < columnCount {
+            let b = builders + col
+            guard b.pointee.kind == .numeric else { break }
+            var value = 0.0
+            let n = FastFloat.parsePrefix(p, end, &value)
+            let q = p + n
+            guard n > 0, q < end, q.pointee == CSVByte.comma else { break }
+            b.pointee.numbers.append(value)
+            p = q + 1
+            col += 1
+        }
+        column = col
+        return p
     }
 
     /// A field of a column that is still numeric, which fast_float did not read whole.
