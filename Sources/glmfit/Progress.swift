@@ -32,6 +32,7 @@ final class Progress: @unchecked Sendable {
             case let .rowsRead(count):
                 rows = count
             case let .iteration(number, deviance):
+                if timings { Console.note("glmfit: iteration \(number), deviance \(deviance)") }
                 guard terminal, ContinuousClock.now - start > .seconds(1) else { return }
                 Console.progress("glmfit: \(rows) rows, iteration \(number), deviance \(deviance)")
                 shown = true

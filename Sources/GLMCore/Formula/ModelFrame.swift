@@ -120,11 +120,17 @@ public struct ModelFrame: Sendable {
             if let warning = ModelFrame.nanWarning(expression, values: numbers, table: table) { warnings.append(warning) }
         }
 
-        let rowIndices = ModelFrame.completeRows(allValues.map(\.values), rowCount: table.rowCount)
+        // One scan per column (on all cores) finds the few columns with any NaN or infinity;
+        // only those are looked at row by row.
+        let nonFinite = ParallelRows.map(items: allValues.count, parallel: table.rowCount >= ParallelRows.minimumRows) {
+            ModelFrame.hasNonFinite(allValues[$0].values)
+        }
+        let rowIndices = ModelFrame.completeRows(
+            allValues.indices.filter { nonFinite[$0] }.map { allValues[$0].values }, rowCount: table.rowCount)
         if rowIndices.isEmpty {
             throw GLMError.noCompleteRows(variables: allValues.map(\.label))
         }
-        for (label, values) in allValues {
+        for (index, (label, values)) in allValues.enumerated() where nonFinite[index] {
             try ModelFrame.checkFinite(label: label, values: values, rows: rowIndices, table: table)
         }
 
@@ -168,15 +174,14 @@ public struct ModelFrame: Sendable {
         ModelFrame(copying: self, rowCount: rowCount, droppedCount: droppedCount, warnings: warnings)
     }
 
-    /// The rows where no variable is missing, in order. Column by column over a mask, so
-    /// that each column is scanned once as a contiguous array.
+    /// The rows where none of `columns` is missing, in order. Column by column over a mask,
+    /// so that each column is scanned once as a contiguous array.
     static func completeRows(_ columns: [VariableValues], rowCount: Int) -> [Int] {
         var missing = [Bool](repeating: false, count: rowCount)
         var anyMissing = false
         missing.withUnsafeMutableBufferPointer { mask in
             func mark(_ values: [Double]) {
                 values.withUnsafeBufferPointer { numbers in
-                    guard hasNonFinite(numbers) else { return }
                     for row in 0..<min(numbers.count, mask.count) where numbers[row].isNaN {
                         mask[row] = true
                         anyMissing = true
@@ -205,6 +210,18 @@ public struct ModelFrame: Sendable {
         rows.reserveCapacity(rowCount)
         for row in 0..<rowCount where !missing[row] { rows.append(row) }
         return rows
+    }
+
+    /// True when some row of `values` is missing or infinite (a factor: missing).
+    static func hasNonFinite(_ values: VariableValues) -> Bool {
+        switch values {
+        case let .numeric(numbers):
+            return numbers.withUnsafeBufferPointer(hasNonFinite)
+        case let .twoColumn(first, second):
+            return first.withUnsafeBufferPointer(hasNonFinite) || second.withUnsafeBufferPointer(hasNonFinite)
+        case let .factor(codes, _, _):
+            return codes.contains { $0 < 0 }
+        }
     }
 
     /// True when some value is NaN or infinite: a branch-free scan of the exponent bits,
@@ -241,8 +258,7 @@ public struct ModelFrame: Sendable {
     private static func checkFinite(label: String, values: VariableValues, rows: [Int], table: Table) throws {
         func firstInfinite(_ numbers: [Double]) -> Int? {
             numbers.withUnsafeBufferPointer { numbers in
-                guard hasNonFinite(numbers) else { return nil }
-                return rows.withUnsafeBufferPointer { rows in
+                rows.withUnsafeBufferPointer { rows in
                     for row in rows where row < numbers.count && numbers[row].isInfinite { return row }
                     return nil
                 }

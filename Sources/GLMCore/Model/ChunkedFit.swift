@@ -382,6 +382,7 @@ struct StreamedIRLS {
 /// The rows of an input read again in chunks for every pass; the state between passes is
 /// only where the current weights come from (no per-row arrays).
 private final class StreamedPasses: IRLSPasses {
+    var skipsUnneededNormalEquations: Bool { false }
     let irls: StreamedIRLS
     let chunks: ((ChunkRows) throws -> Void) throws -> Void
     let columnCount: Int

@@ -180,6 +180,10 @@ public struct IRLS {
         var converged = false
         var boundary = false
         var iterations = 0
+        // The relative deviance change of the last iteration, and whether the next pass is
+        // expected to be the last (see below).
+        var lastChange: Double?
+        var expectConvergence = false
 
         for iteration in 1...max(control.maxIterations, 1) {
             iterations = iteration
@@ -205,8 +209,16 @@ public struct IRLS {
                 throw GLMError.fitFailed(message: "X matrix has rank \(step.rank), but only \(totals.goodCount) observations")
             }
             var start = step.coefficients
-            totals = try rows.run(coefficients: start, accumulate: true)
-            stepReady = true
+            if expectConvergence {
+                // Probably the last pass: means and deviance only. Should the fit go on after
+                // all, the next iteration first adds up its normal equations from these means
+                // (one more read of the rows, the same numbers).
+                totals = try rows.run(coefficients: start, accumulate: false)
+                stepReady = false
+            } else {
+                totals = try rows.run(coefficients: start, accumulate: true)
+                stepReady = true
+            }
             currentDeviance = totals.deviance
             boundary = false
             if !currentDeviance.isFinite {
@@ -251,6 +263,16 @@ public struct IRLS {
                 converged = true
                 break
             }
+            // Fisher scoring converges at least linearly: when the change shrinks so fast that
+            // the next one, extrapolated at the same rate, is below epsilon, the next pass is
+            // expected to be the last, and the normal equations it would add up are not needed.
+            let change = abs(currentDeviance - devianceOld) / (abs(currentDeviance) + 0.1)
+            if rows.skipsUnneededNormalEquations, !runAllIterations, !boundary, let lastChange, lastChange > 0 {
+                expectConvergence = change * change / lastChange < control.epsilon
+            } else {
+                expectConvergence = false
+            }
+            lastChange = change
             devianceOld = currentDeviance
             coefficientsOld = start
         }
@@ -320,6 +342,10 @@ public struct IRLS {
 
 /// The rows an IRLS loop passes over: all in memory, or an input read again in chunks.
 protocol IRLSPasses: AnyObject {
+    /// True when a pass without the normal equations costs much less than one with them, so
+    /// that a pass expected to be the last should leave them out (rows in memory; not an input
+    /// read again from disk, where a wrong guess would cost a whole extra read).
+    var skipsUnneededNormalEquations: Bool { get }
     /// The weights and normal equations at the starting means, and the deviance there.
     func start() throws -> (RowPass.Totals, Double)
     /// With coefficients: η, μ, the deviance and validity for them, and when `accumulate`
@@ -333,6 +359,7 @@ protocol IRLSPasses: AnyObject {
 
 /// Every row in memory, in one `RowPass`.
 private final class InMemoryPasses: IRLSPasses {
+    var skipsUnneededNormalEquations: Bool { true }
     let irls: IRLS
     let pass: RowPass
     let x: [Double], y: [Double], priorWeights: [Double], offset: [Double]

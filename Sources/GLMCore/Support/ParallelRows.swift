@@ -17,12 +17,18 @@ enum ParallelRows {
     /// call with its own range: it may write the rows of its range and nothing else shared.
     static func map<T>(count: Int, _ body: (Range<Int>) -> T) -> [T] {
         let ranges = ranges(count: count)
-        guard ranges.count > 1 else { return ranges.map(body) }
+        return map(items: ranges.count, parallel: ranges.count > 1) { body(ranges[$0]) }
+    }
+
+    /// `body(0)`, ..., `body(items - 1)` in order, computed on all cores when `parallel`
+    /// (under the same rule: each call writes only what is its own).
+    static func map<T>(items: Int, parallel: Bool, _ body: (Int) -> T) -> [T] {
+        guard parallel, items > 1 else { return (0..<items).map(body) }
         return withoutActuallyEscaping(body) { body in
-            let slots = ResultSlots<T>(count: ranges.count)
+            let slots = ResultSlots<T>(count: items)
             let work = UncheckedSendable(value: body)
-            DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
-                slots.set(index, work.value(ranges[index]))
+            DispatchQueue.concurrentPerform(iterations: items) { index in
+                slots.set(index, work.value(index))
             }
             return slots.collect()
         }
