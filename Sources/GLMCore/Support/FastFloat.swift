@@ -28,7 +28,9 @@ enum FastFloat {
         p += Int(signBit)
         var mantissa: UInt64 = 0
         let integerStart = p
-        while last - p >= 8, let eight = eightDigits(p) {
+        // Most integer parts are short: the cheap test of the second byte skips the eight-digit
+        // attempt for them.
+        while last - p >= 8, p[1] &- UInt8(ascii: "0") < 10, let eight = eightDigits(p) {
             mantissa = mantissa &* 100_000_000 &+ eight
             p += 8
         }
