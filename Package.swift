@@ -40,8 +40,10 @@ let package = Package(
         .target(
             name: "CFastFloat", path: "Sources/CFastFloat"),
         .target(
+            name: "CKernels", path: "Sources/CKernels"),
+        .target(
             name: "GLMCore",
-            dependencies: ["CLapack", "CRmath", "CFastFloat"],
+            dependencies: ["CLapack", "CRmath", "CFastFloat", "CKernels"],
             path: "Sources/GLMCore", swiftSettings: hostSwiftSettings),
         .target(
             name: "GLMReport", dependencies: ["GLMCore"], path: "Sources/GLMReport", swiftSettings: hostSwiftSettings),

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 /// One pass over the rows of an IRLS fit, in blocks, on all cores: the linear predictor,
@@ -136,86 +137,11 @@ final class RowPass: @unchecked Sendable {
         return totals
     }
 
-    /// Up to this many columns the hand-written kernel below beats BLAS dsyrk (whose
-    /// packing costs more than the arithmetic at such widths); measured on the benchmark.
-    static let smallKernelColumns = 32
-
-    /// gram += Aᵀ A (upper triangle) and rhs += Aᵀ b by SIMD dot products of columns, four
-    /// at a time against one column, so that each load of that column serves four products.
-    static func accumulateSmall(
-        block: UnsafePointer<Double>, rows: Int, columns: Int, vector: UnsafePointer<Double>,
-        gram: UnsafeMutablePointer<Double>, rhs: UnsafeMutablePointer<Double>
-    ) {
-        for j in 0..<columns {
-            let columnJ = block + j &* rows
-            var i = 0
-            while i &+ 4 <= j &+ 1 {
-                let sums = dot4(columnJ, block + i &* rows, rows)
-                gram[i &+ j &* columns] += sums.0
-                gram[i &+ 1 &+ j &* columns] += sums.1
-                gram[i &+ 2 &+ j &* columns] += sums.2
-                gram[i &+ 3 &+ j &* columns] += sums.3
-                i &+= 4
-            }
-            while i <= j {
-                gram[i &+ j &* columns] += dot(block + i &* rows, columnJ, rows)
-                i &+= 1
-            }
-            rhs[j] += dot(columnJ, vector, rows)
-        }
-    }
-
-    /// The dot products of `a` with four consecutive columns starting at `b` (leading
-    /// dimension `count`).
-    @inline(__always)
-    static func dot4(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ count: Int) -> (Double, Double, Double, Double) {
-        let b1 = b + count, b2 = b1 + count, b3 = b2 + count
-        var s0 = SIMD4<Double>.zero, s1 = SIMD4<Double>.zero, s2 = SIMD4<Double>.zero, s3 = SIMD4<Double>.zero
-        var index = 0
-        while index &+ 4 <= count {
-            let x: SIMD4<Double> = UnsafeRawPointer(a + index).loadUnaligned(as: SIMD4<Double>.self)
-            let y0: SIMD4<Double> = UnsafeRawPointer(b + index).loadUnaligned(as: SIMD4<Double>.self)
-            let y1: SIMD4<Double> = UnsafeRawPointer(b1 + index).loadUnaligned(as: SIMD4<Double>.self)
-            let y2: SIMD4<Double> = UnsafeRawPointer(b2 + index).loadUnaligned(as: SIMD4<Double>.self)
-            let y3: SIMD4<Double> = UnsafeRawPointer(b3 + index).loadUnaligned(as: SIMD4<Double>.self)
-            s0 += x * y0
-            s1 += x * y1
-            s2 += x * y2
-            s3 += x * y3
-            index &+= 4
-        }
-        var r0 = s0.sum(), r1 = s1.sum(), r2 = s2.sum(), r3 = s3.sum()
-        while index < count {
-            r0 += a[index] * b[index]
-            r1 += a[index] * b1[index]
-            r2 += a[index] * b2[index]
-            r3 += a[index] * b3[index]
-            index &+= 1
-        }
-        return (r0, r1, r2, r3)
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ count: Int) -> Double {
-        var first = SIMD4<Double>.zero
-        var second = SIMD4<Double>.zero
-        var index = 0
-        while index &+ 8 <= count {
-            let a0: SIMD4<Double> = UnsafeRawPointer(a + index).loadUnaligned(as: SIMD4<Double>.self)
-            let b0: SIMD4<Double> = UnsafeRawPointer(b + index).loadUnaligned(as: SIMD4<Double>.self)
-            let a1: SIMD4<Double> = UnsafeRawPointer(a + (index &+ 4)).loadUnaligned(as: SIMD4<Double>.self)
-            let b1: SIMD4<Double> = UnsafeRawPointer(b + (index &+ 4)).loadUnaligned(as: SIMD4<Double>.self)
-            first += a0 * b0
-            second += a1 * b1
-            index &+= 8
-        }
-        var sum = (first + second).sum()
-        while index < count {
-            sum += a[index] * b[index]
-            index &+= 1
-        }
-        return sum
-    }
+    /// Up to this many columns the C kernel (`glm_accumulate_normal_equations`: AVX2/FMA,
+    /// eight dot products at once) beats BLAS dsyrk, whose packing costs more than the
+    /// arithmetic at such widths; measured on the benchmark (faster at 15 and 51 columns,
+    /// slower at 201).
+    static let smallKernelColumns = 128
 
     /// target[i] += source[i] · factor, four at a time (multiply, then add: no fused rounding).
     @inline(__always)
@@ -330,8 +256,7 @@ final class RowPass: @unchecked Sendable {
                         totals.rhs.withUnsafeMutableBufferPointer { rhs in
                             guard let gramBase = gram.baseAddress, let rhsBase = rhs.baseAddress else { return }
                             if p <= RowPass.smallKernelColumns {
-                                RowPass.accumulateSmall(
-                                    block: blockBase, rows: rows, columns: p, vector: vectorBase, gram: gramBase, rhs: rhsBase)
+                                glm_accumulate_normal_equations(blockBase, rows, p, vectorBase, gramBase, rhsBase)
                             } else {
                                 LinearAlgebra.accumulateNormalEquations(
                                     block: blockBase, rows: rows, columns: p, vector: vectorBase, gram: gramBase, rhs: rhsBase)

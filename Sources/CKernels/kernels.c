@@ -1,0 +1,121 @@
+#include "kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define GLM_HAVE_X86_KERNEL 1
+#endif
+
+// The portable kernel: one dot product at a time.
+static double dot_plain(const double *x, const double *y, ptrdiff_t n) {
+    double sum = 0;
+    for (ptrdiff_t r = 0; r < n; r++) sum += x[r] * y[r];
+    return sum;
+}
+
+static void accumulate_plain(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *gram,
+                             double *rhs) {
+    for (ptrdiff_t j = 0; j < columns; j++) {
+        const double *aj = a + j * rows;
+        for (ptrdiff_t i = 0; i <= j; i++) gram[i + j * columns] += dot_plain(a + i * rows, aj, rows);
+        rhs[j] += dot_plain(aj, b, rows);
+    }
+}
+
+#ifdef GLM_HAVE_X86_KERNEL
+__attribute__((target("avx2,fma"))) static inline double hsum(__m256d v) {
+    __m128d low = _mm256_castpd256_pd128(v);
+    __m128d high = _mm256_extractf128_pd(v, 1);
+    low = _mm_add_pd(low, high);
+    return _mm_cvtsd_f64(_mm_add_sd(low, _mm_unpackhi_pd(low, low)));
+}
+
+// Four columns x0..x3 against two columns y0, y1: eight dot products, eight independent
+// accumulators (enough to hide the FMA latency), six loads per four rows.
+__attribute__((target("avx2,fma"))) static void dot4x2(const double *x, ptrdiff_t ld, const double *y0,
+                                                        const double *y1, ptrdiff_t n, double out[8]) {
+    const double *x0 = x, *x1 = x + ld, *x2 = x + 2 * ld, *x3 = x + 3 * ld;
+    __m256d s00 = _mm256_setzero_pd(), s10 = s00, s20 = s00, s30 = s00;
+    __m256d s01 = s00, s11 = s00, s21 = s00, s31 = s00;
+    ptrdiff_t r = 0;
+    for (; r + 4 <= n; r += 4) {
+        __m256d a0 = _mm256_loadu_pd(x0 + r), a1 = _mm256_loadu_pd(x1 + r);
+        __m256d a2 = _mm256_loadu_pd(x2 + r), a3 = _mm256_loadu_pd(x3 + r);
+        __m256d b0 = _mm256_loadu_pd(y0 + r), b1 = _mm256_loadu_pd(y1 + r);
+        s00 = _mm256_fmadd_pd(a0, b0, s00);
+        s10 = _mm256_fmadd_pd(a1, b0, s10);
+        s20 = _mm256_fmadd_pd(a2, b0, s20);
+        s30 = _mm256_fmadd_pd(a3, b0, s30);
+        s01 = _mm256_fmadd_pd(a0, b1, s01);
+        s11 = _mm256_fmadd_pd(a1, b1, s11);
+        s21 = _mm256_fmadd_pd(a2, b1, s21);
+        s31 = _mm256_fmadd_pd(a3, b1, s31);
+    }
+    double t[8] = {hsum(s00), hsum(s10), hsum(s20), hsum(s30), hsum(s01), hsum(s11), hsum(s21), hsum(s31)};
+    for (; r < n; r++) {
+        t[0] += x0[r] * y0[r]; t[1] += x1[r] * y0[r]; t[2] += x2[r] * y0[r]; t[3] += x3[r] * y0[r];
+        t[4] += x0[r] * y1[r]; t[5] += x1[r] * y1[r]; t[6] += x2[r] * y1[r]; t[7] += x3[r] * y1[r];
+    }
+    for (int k = 0; k < 8; k++) out[k] = t[k];
+}
+
+// One dot product with four accumulators.
+__attribute__((target("avx2,fma"))) static double dot1(const double *x, const double *y, ptrdiff_t n) {
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    ptrdiff_t r = 0;
+    for (; r + 16 <= n; r += 16) {
+        s0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r), _mm256_loadu_pd(y + r), s0);
+        s1 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r + 4), _mm256_loadu_pd(y + r + 4), s1);
+        s2 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r + 8), _mm256_loadu_pd(y + r + 8), s2);
+        s3 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r + 12), _mm256_loadu_pd(y + r + 12), s3);
+    }
+    for (; r + 4 <= n; r += 4) s0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r), _mm256_loadu_pd(y + r), s0);
+    double sum = hsum(_mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
+    for (; r < n; r++) sum += x[r] * y[r];
+    return sum;
+}
+
+__attribute__((target("avx2,fma"))) static void accumulate_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns,
+                                                                 const double *b, double *gram, double *rhs) {
+    double out[8];
+    // Columns j, j + 1 together; rows i in blocks of four while the whole block is <= j.
+    ptrdiff_t j = 0;
+    for (; j + 2 <= columns; j += 2) {
+        const double *y0 = a + j * rows, *y1 = y0 + rows;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= j + 1; i += 4) {
+            dot4x2(a + i * rows, rows, y0, y1, rows, out);
+            for (int k = 0; k < 4; k++) {
+                gram[i + k + j * columns] += out[k];
+                gram[i + k + (j + 1) * columns] += out[4 + k];
+            }
+        }
+        for (; i <= j; i++) {
+            gram[i + j * columns] += dot1(a + i * rows, y0, rows);
+            gram[i + (j + 1) * columns] += dot1(a + i * rows, y1, rows);
+        }
+        gram[(j + 1) + (j + 1) * columns] += dot1(y1, y1, rows);
+    }
+    for (; j < columns; j++) {
+        for (ptrdiff_t i = 0; i <= j; i++) gram[i + j * columns] += dot1(a + i * rows, a + j * rows, rows);
+    }
+    // The right-hand side: four columns at a time against b (and b twice, as the pair).
+    ptrdiff_t k = 0;
+    for (; k + 4 <= columns; k += 4) {
+        dot4x2(a + k * rows, rows, b, b, rows, out);
+        for (int m = 0; m < 4; m++) rhs[k + m] += out[m];
+    }
+    for (; k < columns; k++) rhs[k] += dot1(a + k * rows, b, rows);
+}
+#endif
+
+void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
+                                     double *gram, double *rhs) {
+#ifdef GLM_HAVE_X86_KERNEL
+    // A load and a test of what libgcc read from cpuid at start-up: cheap at once per block.
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        accumulate_avx2(a, rows, columns, b, gram, rhs);
+        return;
+    }
+#endif
+    accumulate_plain(a, rows, columns, b, gram, rhs);
+}
