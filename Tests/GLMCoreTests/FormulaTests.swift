@@ -85,7 +85,7 @@ struct FormulaTests {
 /// either succeeds or throws a formula syntax error; it never traps or hangs.
 @Suite("Formula parser property tests")
 struct FormulaPropertyTests {
-    typealias SeededGenerator = SplitMix
+    typealias SeededGenerator = SplitMix64
 
     static func randomTerm(_ depth: Int, _ rng: inout SeededGenerator) -> String {
         let names = ["a", "b", "x", "y", "`q r`", ".", "1", "0", "2"]
@@ -102,7 +102,7 @@ struct FormulaPropertyTests {
     }
 
     @Test func randomAndMutatedFormulasNeverTrap() {
-        var rng = SeededGenerator(state: 20261122)
+        var rng = SeededGenerator(seed: 20261122)
         let alphabet = Array("~+-*/:^()%,.` abxy01I\u{0}é\n")
         for _ in 0..<5000 {
             var formula = "y ~ " + Self.randomTerm(Int.random(in: 0...4, using: &rng), &rng)

@@ -28,7 +28,7 @@ struct PipelineFuzzTests {
                             "Inf", "-Inf", "TRUE", "FALSE", "a", "b", "c", "\"x,y\"", "\"q\"\"t\"", " 4 ", "+2", "1e", "é",
                             "\"1\"", "0x1F", ".", "-", "1.5.2", "99999999999999999999"]
 
-    static func randomInput(_ rng: inout SplitMix) -> Input {
+    static func randomInput(_ rng: inout SplitMix64) -> Input {
         let columnCount = Int.random(in: 2...5, using: &rng)
         let names = Array(["y", "x", "z", "g", "w"].prefix(columnCount))
         var text = names.joined(separator: ",") + (Bool.random(using: &rng) ? "\r\n" : "\n")
@@ -105,7 +105,7 @@ struct PipelineFuzzTests {
     @Test func randomInputsEndInAFitOrATypedError() {
         let environment = ProcessInfo.processInfo.environment
         let iterations = environment["GLMFIT_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 3000
-        var rng = SplitMix(state: environment["GLMFIT_FUZZ_SEED"].flatMap(UInt64.init) ?? 20261122)
+        var rng = SplitMix64(seed: environment["GLMFIT_FUZZ_SEED"].flatMap(UInt64.init) ?? 20261122)
         let deadline = Date().addingTimeInterval(iterations > 3000 ? 1e9 : 45)
         var inputs = 0
         var fitted = 0
@@ -144,13 +144,3 @@ struct PipelineFuzzTests {
     }
 }
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -143,6 +143,20 @@ final class RowPass: @unchecked Sendable {
     /// slower at 201).
     static let smallKernelColumns = 128
 
+    /// gram += AᵀA (upper triangle) and rhs += Aᵀb for one block A (`rows × columns`,
+    /// column-major), by the kernel that is faster at this width.
+    static func accumulateNormalEquations(
+        block: UnsafePointer<Double>, rows: Int, columns: Int, vector: UnsafePointer<Double>,
+        gram: UnsafeMutablePointer<Double>, rhs: UnsafeMutablePointer<Double>
+    ) {
+        if columns <= smallKernelColumns {
+            glm_accumulate_normal_equations(block, rows, columns, vector, gram, rhs)
+        } else {
+            LinearAlgebra.accumulateNormalEquations(
+                block: block, rows: rows, columns: columns, vector: vector, gram: gram, rhs: rhs)
+        }
+    }
+
     /// target[i] += source[i] · factor, four at a time (multiply, then add: no fused rounding).
     @inline(__always)
     static func addScaled(_ source: UnsafePointer<Double>, _ factor: Double, into target: UnsafeMutablePointer<Double>, count: Int) {
@@ -255,12 +269,8 @@ final class RowPass: @unchecked Sendable {
                     totals.gram.withUnsafeMutableBufferPointer { gram in
                         totals.rhs.withUnsafeMutableBufferPointer { rhs in
                             guard let gramBase = gram.baseAddress, let rhsBase = rhs.baseAddress else { return }
-                            if p <= RowPass.smallKernelColumns {
-                                glm_accumulate_normal_equations(blockBase, rows, p, vectorBase, gramBase, rhsBase)
-                            } else {
-                                LinearAlgebra.accumulateNormalEquations(
-                                    block: blockBase, rows: rows, columns: p, vector: vectorBase, gram: gramBase, rhs: rhsBase)
-                            }
+                            RowPass.accumulateNormalEquations(
+                                block: blockBase, rows: rows, columns: p, vector: vectorBase, gram: gramBase, rhs: rhsBase)
                         }
                     }
                 }

@@ -1,0 +1,49 @@
+import Testing
+@testable import GLMCore
+
+/// The block kernels behind XᵀWX and XᵀWz (the C kernel up to 128 columns, BLAS dsyrk above)
+/// against plain sums, for widths and row counts that exercise every remainder path.
+@Suite("Normal-equation kernels")
+struct NormalEquationsKernelTests {
+    @Test(arguments: [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 51, 128, 129, 150])
+    func matchesPlainSums(columns: Int) {
+        for rows in [1, 3, 4, 5, 17, 64, 1023] {
+            var generator = SplitMix64(seed: UInt64(columns * 10_007 + rows))
+            let block = (0..<rows * columns).map { _ in Double.random(in: -1..<1, using: &generator) }
+            let vector = (0..<rows).map { _ in Double.random(in: -1..<1, using: &generator) }
+            // Start from non-zero sums: the kernels add to what is there.
+            var gram = (0..<columns * columns).map { Double($0 % 7) }
+            var rhs = (0..<columns).map { Double($0 % 5) }
+            let gramStart = gram, rhsStart = rhs
+            block.withUnsafeBufferPointer { a in
+                vector.withUnsafeBufferPointer { b in
+                    gram.withUnsafeMutableBufferPointer { g in
+                        rhs.withUnsafeMutableBufferPointer { r in
+                            RowPass.accumulateNormalEquations(
+                                block: a.baseAddress!, rows: rows, columns: columns, vector: b.baseAddress!,
+                                gram: g.baseAddress!, rhs: r.baseAddress!)
+                        }
+                    }
+                }
+            }
+            for j in 0..<columns {
+                for i in 0...j {
+                    var sum = 0.0, magnitude = 0.0
+                    for r in 0..<rows {
+                        sum += block[r + i * rows] * block[r + j * rows]
+                        magnitude += abs(block[r + i * rows] * block[r + j * rows])
+                    }
+                    let got = gram[i + j * columns] - gramStart[i + j * columns]
+                    #expect(abs(got - sum) <= 1e-13 * max(magnitude, 1), "gram[\(i), \(j)] \(rows)x\(columns)")
+                }
+                var sum = 0.0, magnitude = 0.0
+                for r in 0..<rows {
+                    sum += block[r + j * rows] * vector[r]
+                    magnitude += abs(block[r + j * rows] * vector[r])
+                }
+                #expect(abs(rhs[j] - rhsStart[j] - sum) <= 1e-13 * max(magnitude, 1), "rhs[\(j)] \(rows)x\(columns)")
+            }
+        }
+    }
+}
+
