@@ -1,5 +1,3 @@
-import Dispatch
-
 /// The model matrix and everything IRLS needs: X column-major with R's column names
 /// and `assign`, the response, prior weights and offset (R's `model.matrix` with
 /// treatment contrasts).
@@ -17,7 +15,7 @@ public struct Design: Sendable {
     public var columnCount: Int { columnNames.count }
 
     /// One factor or numeric variable of a term, as it contributes columns.
-    fileprivate enum Component {
+    private enum Component {
         case numeric(label: String, values: [Double])
         /// Codes and the levels that get a column (all of them, or all but the first).
         case factor(label: String, codes: [Int32], levels: [String], firstColumnLevel: Int)
@@ -114,18 +112,14 @@ public struct Design: Sendable {
             }
         }
         let (total, overflow) = rowCount.multipliedReportingOverflow(by: columns.count)
-        guard !overflow else { throw GLMError.invalidTerm(term: terms.termLabels.joined(separator: " + "), message: "the model matrix is too large") }
+        guard !overflow else {
+            throw GLMError.invalidTerm(term: terms.termLabels.joined(separator: " + "), message: "the model matrix is too large")
+        }
         let x = [Double](unsafeUninitializedCapacity: total) { buffer, initialized in
-            guard let base = buffer.baseAddress else {
-                initialized = 0
-                return
-            }
+            guard let base = buffer.baseAddress else { return }
             adviseHugePages(base, bytes: total &* MemoryLayout<Double>.stride)
-            let filler = DesignColumnFiller(base: base, rowCount: rowCount, columns: columns)
-            if total >= 1 << 18, columns.count > 1 {
-                DispatchQueue.concurrentPerform(iterations: columns.count) { filler.fill(column: $0) }
-            } else {
-                for column in columns.indices { filler.fill(column: column) }
+            _ = ParallelRows.map(items: columns.count, parallel: total >= 1 << 18) { column in
+                Design.fill(UnsafeMutableBufferPointer(start: base + column &* rowCount, count: rowCount), with: columns[column])
             }
             initialized = total
         }
@@ -137,21 +131,13 @@ public struct Design: Sendable {
         self.hasIntercept = terms.hasIntercept
         self.frame = frame
     }
-}
 
-/// Writes the columns of X, each into its own slice of one buffer, so several can be
-/// written at once.
-private struct DesignColumnFiller: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Double>
-    let rowCount: Int
-    /// Each column's factors: numeric variables and factor levels (an empty list is the
-    /// intercept).
-    let columns: [[(component: Design.Component, position: Int)]]
-
-    func fill(column: Int) {
-        let target = UnsafeMutableBufferPointer(start: base + column * rowCount, count: rowCount)
+    /// Writes one column of X: the product of its numeric variables and factor-level
+    /// indicators (an empty list is the intercept).
+    private static func fill(_ target: UnsafeMutableBufferPointer<Double>, with parts: [(component: Component, position: Int)]) {
+        let rowCount = target.count
         var first = true
-        for (component, position) in columns[column] {
+        for (component, position) in parts {
             switch component {
             case let .numeric(_, numbers):
                 numbers.withUnsafeBufferPointer { numbers in
