@@ -45,6 +45,19 @@ command -v Rscript > /dev/null && have_r=1
 python3 -c 'import statsmodels, pandas' > /dev/null 2>&1 && have_sm=1
 python3 -c 'import glum, pandas' > /dev/null 2>&1 && have_glum=1
 
+# The largest relative difference between glmfit's coefficients and R's (glm on the same file,
+# read by data.table), by coefficient name; one untimed run of each.
+r_agreement() { # file family link-args formula
+  local file=$1 family=$2 formula=$4
+  local link=(); [ -n "$3" ] && link=(--link "$3")
+  "$bin" "$file" --family "$family" "${link[@]}" --formula "$formula" --format csv 2>> "$log" | cut -d, -f1,2 > "$data/glmfit_coefs.csv" || return
+  Rscript Benchmarks/peers/r_datatable.R "$file" "$family" 2>> "$log" > "$data/r_coefs.csv" || return
+  awk -F, 'NR == FNR { r[$1] = $2; next } FNR > 1 && ($1 in r) {
+      d = $2 - r[$1]; if (d < 0) d = -d; m = r[$1] < 0 ? -r[$1] : r[$1]; if (m < 1e-300) m = 1
+      if (d / m > worst) worst = d / m; n++ }
+    END { if (n) printf "%.1e", worst; else printf "-" }' "$data/r_coefs.csv" "$data/glmfit_coefs.csv"
+}
+
 ratio() { # peer_seconds glmfit_seconds
   if [ "$1" = "-" ]; then echo "-"; else awk -v p="$1" -v g="$2" 'BEGIN { printf "%.1f s (%.1fx)", p, p / g }'; fi
 }
@@ -53,8 +66,8 @@ ratio() { # peer_seconds glmfit_seconds
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
   echo "BLAS: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)"
   echo
-  echo "| case | rows x columns | X (MB) | glmfit | glmfit peak (MB) | R + data.table | glum | statsmodels | R + read.csv |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| case | rows x columns | X (MB) | glmfit | glmfit peak (MB) | R + data.table | glum | statsmodels | R + read.csv | coefficients vs R |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 } | tee "$results"
 
 bench_case() { # name file family formula rows columns peers(yes/no) slow_peers(yes/no) [extra glmfit args]
@@ -62,16 +75,17 @@ bench_case() { # name file family formula rows columns peers(yes/no) slow_peers(
   local link=() ; [ "$family" = gamma ] && link=(--link log)
   read -r g_s g_mb < <(measure "$runs" "$bin" "$file" --family "$family" "${link[@]}" --formula "$formula" --format json "$@")
   local x_mb=$(( rows * columns * 8 / 1048576 ))
-  local dt="-" gl="-" sm="-" rc="-"
+  local dt="-" gl="-" sm="-" rc="-" agree="-"
   if [ "$peers" = yes ]; then
     [ $have_r_dt = 1 ] && read -r dt _ < <(measure "$peer_runs" Rscript Benchmarks/peers/r_datatable.R "$file" "$family")
+    [ $have_r_dt = 1 ] && agree=$(r_agreement "$file" "$family" "${link[1]:-}" "$formula")
     [ $have_glum = 1 ] && read -r gl _ < <(measure "$peer_runs" python3 Benchmarks/peers/glum_glm.py "$file" "$family")
   fi
   if [ "$slow" = yes ]; then
     [ $have_sm = 1 ] && read -r sm _ < <(measure 1 python3 Benchmarks/peers/statsmodels_glm.py "$file" "$family")
     [ $have_r = 1 ] && read -r rc _ < <(measure 1 Rscript Benchmarks/peers/r_readcsv.R "$file" "$family")
   fi
-  echo "| $name | $rows x $columns | $x_mb | $g_s s | $g_mb | $(ratio "$dt" "$g_s") | $(ratio "$gl" "$g_s") | $(ratio "$sm" "$g_s") | $(ratio "$rc" "$g_s") |" | tee -a "$results"
+  echo "| $name | $rows x $columns | $x_mb | $g_s s | $g_mb | $(ratio "$dt" "$g_s") | $(ratio "$gl" "$g_s") | $(ratio "$sm" "$g_s") | $(ratio "$rc" "$g_s") | ${agree:--} |" | tee -a "$results"
 }
 
 ten="y ~ x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + g"
@@ -93,4 +107,5 @@ if [ "${BENCH_QUICK:-0}" != 1 ]; then
 fi
 echo
 echo "Ratios are peer time / glmfit time (higher: glmfit faster). Peaks are whole-process resident memory."
+echo "Coefficients vs R: the largest relative difference from R's glm on the same file."
 echo "Results also in $results; peer errors in $log."
