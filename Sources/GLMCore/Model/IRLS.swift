@@ -263,9 +263,10 @@ public struct IRLS {
                 converged = true
                 break
             }
-            // Fisher scoring converges at least linearly: when the change shrinks so fast that
-            // the next one, extrapolated at the same rate, is below epsilon, the next pass is
-            // expected to be the last, and the normal equations it would add up are not needed.
+            // Near the optimum the deviance changes shrink at least geometrically (for canonical
+            // links quadratically): when the next change, extrapolated at the current rate, is
+            // below epsilon, the next pass is expected to be the last, and the normal equations
+            // it would add up are left out. A wrong guess costs one more read of the rows.
             let change = abs(currentDeviance - devianceOld) / (abs(currentDeviance) + 0.1)
             if rows.skipsUnneededNormalEquations, !runAllIterations, !boundary, let lastChange, lastChange > 0 {
                 expectConvergence = change * change / lastChange < control.epsilon
