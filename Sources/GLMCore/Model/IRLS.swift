@@ -145,7 +145,7 @@ public struct IRLS {
                             pass.mu[row] = mu[row]
                         }
                         return try iterate(pass, x: x, y: y, priorWeights: priorWeights, offset: offset,
-                                           runAllIterations: runAllIterations)
+                                           runAllIterations: runAllIterations, eta: &eta, mu: &mu)
                     }
                 }
             }
@@ -287,9 +287,11 @@ public struct IRLS {
             converged: converged, boundary: boundary, warnings: warnings)
     }
 
-    /// The loop over rows in memory, then the per-row results `glm.fit` returns.
+    /// The loop over rows in memory, then the per-row results `glm.fit` returns, with η and
+    /// μ written into `eta` and `mu` (the starting values' arrays).
     private func iterate(
-        _ pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool
+        _ pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool,
+        eta: inout [Double], mu: inout [Double]
     ) throws -> IRLSResult {
         let rowCount = pass.rowCount
         let rows = InMemoryPasses(
@@ -297,8 +299,11 @@ public struct IRLS {
             useNormalEquations: control.solver.resolved(rowCount: rowCount, columnCount: pass.columnCount) == .cholesky)
         let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations)
         var warnings = result.warnings
-        let eta = Array(pass.eta)
-        let mu = Array(pass.mu)
+        // The final η and μ go into the starting values' arrays (same length, no longer
+        // needed): no second pair of n-long arrays while the pass still holds its own.
+        eta.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: pass.eta) }
+        mu.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: pass.mu) }
+        let eta = eta, mu = mu
         let link = family.link
         let tiny = 10 * Double.ulpOfOne
         if family.kind == .binomial, mu.contains(where: { $0 > 1 - tiny || $0 < tiny }) {
