@@ -226,6 +226,20 @@ struct CSVTokenizer {
         return RawField(start: p, end: r, stop: r, escaped: false)
     }
 
+    /// Steps over the delimiter at `p` that ends a field: true when a comma says another field
+    /// of the same record follows; false at a line break (counted in `line`, CRLF as one) or at
+    /// the end of the buffer.
+    @inline(__always)
+    func stepOverDelimiter(_ p: inout UnsafePointer<UInt8>, line: inout Int) -> Bool {
+        guard p < end else { return false }
+        let d = p.pointee
+        p += 1
+        if d == CSVByte.comma { return true }
+        if d == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
+        line += 1
+        return false
+    }
+
     @inline(never)
     private func scanQuoted(_ open: UnsafePointer<UInt8>, line: inout Int) throws(ChunkFailure) -> RawField {
         let startLine = line
@@ -454,12 +468,7 @@ struct CSVChunkParser: @unchecked Sendable {
                         p = try tokenizer.scanField(p, line: &line).stop
                     }
                     col += 1
-                    if p == end { break }
-                    let d = p.pointee
-                    p += 1
-                    if d == CSVByte.comma { continue }
-                    if d == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
-                    line += 1
+                    if tokenizer.stepOverDelimiter(&p, line: &line) { continue }
                     break
                 }
                 if col != ncols { throw .raggedRow(line: recordLine, found: col) }
@@ -603,12 +612,7 @@ struct CSVChunkParser: @unchecked Sendable {
                 }
                 p = field.stop
                 col += 1
-                if p == end { break }
-                let d = p.pointee
-                p += 1
-                if d == CSVByte.comma { continue }
-                if d == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
-                line += 1
+                if tokenizer.stepOverDelimiter(&p, line: &line) { continue }
                 break
             }
             row += 1

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// How CSV fields are read.
@@ -182,12 +181,7 @@ public enum CSVReader {
             let name = String(decoding: UnsafeBufferPointer(start: content.start, count: content.count), as: UTF8.self)
             names.append(name)
             p = field.stop
-            if p == end { break }
-            let d = p.pointee
-            p += 1
-            if d == CSVByte.comma { continue }
-            if d == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
-            line += 1
+            if tokenizer.stepOverDelimiter(&p, line: &line) { continue }
             break
         }
         // Compared by bytes, as levels are: "é" and "e\u{301}" are different names.
@@ -233,15 +227,8 @@ public enum CSVReader {
         let n = bounds.count - 1
         let hints = (0..<n).map { estimateRows(parser, from: bounds[$0], to: bounds[$0 + 1]) }
 
-        var results: [CSVChunk]
-        if n == 1 {
-            results = [parser.parse(start: bounds[0], limit: bounds[1], capacityHint: hints[0])]
-        } else {
-            let slots = ChunkSlots(count: n)
-            DispatchQueue.concurrentPerform(iterations: n) { i in
-                slots.set(i, parser.parse(start: bounds[i], limit: bounds[i + 1], capacityHint: hints[i]))
-            }
-            results = slots.collect()
+        let results = ParallelRows.map(items: n, parallel: true) { i in
+            parser.parse(start: bounds[i], limit: bounds[i + 1], capacityHint: hints[i])
         }
 
         var kept: [CSVChunk] = []
@@ -271,22 +258,6 @@ public enum CSVReader {
         return min(estimate + estimate / 16 + 16, size / 2 + 16)
     }
 
-    /// Results written by `concurrentPerform` iterations, each to its own slot.
-    private final class ChunkSlots: @unchecked Sendable {
-        private var slots: [CSVChunk?]
-        private let lock = NSLock()
-
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-        func set(_ index: Int, _ chunk: CSVChunk) {
-            lock.lock()
-            slots[index] = chunk
-            lock.unlock()
-        }
-
-        func collect() -> [CSVChunk] { slots.compactMap { $0 } }
-    }
-
     // MARK: Merging
 
     /// Makes every column that is categorical in some chunk categorical in all of them,
@@ -312,45 +283,21 @@ public enum CSVReader {
             }
         }
         guard anyWork else { return }
-        let failures = FailureSlots(count: chunks.count)
         let upToRows = upTo
-        let work: @Sendable (Int) -> Void = { i in
+        let failures: [ChunkFailure?] = ParallelRows.map(items: chunks.count, parallel: true) { i in
             do throws(ChunkFailure) {
                 try parser.backfill(chunks[i], upTo: upToRows[i])
+                return nil
             } catch {
-                failures.set(i, error)
+                return error
             }
-        }
-        if chunks.count == 1 {
-            work(0)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: chunks.count, execute: work)
         }
         var lineBase = firstDataLine
         for (i, chunk) in chunks.enumerated() {
-            if let failure = failures.get(i) {
+            if let failure = failures[i] {
                 throw error(for: failure, lineBase: lineBase, source: source, names: names)
             }
             lineBase += chunk.lines
-        }
-    }
-
-    private final class FailureSlots: @unchecked Sendable {
-        private var slots: [ChunkFailure?]
-        private let lock = NSLock()
-
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-        func set(_ index: Int, _ failure: ChunkFailure) {
-            lock.lock()
-            slots[index] = failure
-            lock.unlock()
-        }
-
-        func get(_ index: Int) -> ChunkFailure? {
-            lock.lock()
-            defer { lock.unlock() }
-            return slots[index]
         }
     }
 
@@ -359,50 +306,31 @@ public enum CSVReader {
         chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int, source: String, names: [String], textColumns: Set<Int> = []
     ) throws(GLMError) -> [Column?] {
         let selected = kinds.indices.filter { kinds[$0] != .skipped }
-        let slots = ColumnSlots(count: kinds.count)
-        let work: @Sendable (Int) -> Void = { k in
+        let merged: [Column?] = ParallelRows.map(items: selected.count, parallel: rowCount >= 100_000) { k in
             let column = selected[k]
             let kind = chunks.first?.builders[column].kind ?? .numeric
+            let merged: Column?
             if kind == .categorical {
                 // nil only past 2^31 - 1 distinct levels in all chunks together.
-                if let merged = mergeCategorical(
-                    chunks: chunks, column: column, rowCount: rowCount, allowLogical: !textColumns.contains(column)) {
-                    slots.set(column, .categorical(merged))
-                }
+                merged = mergeCategorical(
+                    chunks: chunks, column: column, rowCount: rowCount, allowLogical: !textColumns.contains(column)
+                ).map(Column.categorical)
             } else {
-                slots.set(column, .numeric(mergeNumeric(chunks: chunks, column: column, rowCount: rowCount)))
+                merged = .numeric(mergeNumeric(chunks: chunks, column: column, rowCount: rowCount))
             }
             // Free the chunks' copy at once, so that peak memory is about one copy of the data.
             for chunk in chunks {
                 chunk.builders[column].numbers.shrinkToMinimum()
                 chunk.builders[column].codes.shrinkToMinimum()
             }
+            return merged
         }
-        if selected.count <= 1 || rowCount < 100_000 {
-            for k in selected.indices { work(k) }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: selected.count, execute: work)
-        }
-        let columns = slots.collect()
+        var columns = [Column?](repeating: nil, count: kinds.count)
+        for (column, values) in zip(selected, merged) { columns[column] = values }
         if let lost = selected.first(where: { columns[$0] == nil }) {
             throw error(for: .tooManyLevels(column: lost), lineBase: 0, source: source, names: names)
         }
         return columns
-    }
-
-    private final class ColumnSlots: @unchecked Sendable {
-        private var slots: [Column?]
-        private let lock = NSLock()
-
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-        func set(_ index: Int, _ column: Column) {
-            lock.lock()
-            slots[index] = column
-            lock.unlock()
-        }
-
-        func collect() -> [Column?] { slots }
     }
 
     private static func mergeNumeric(chunks: [CSVChunk], column: Int, rowCount: Int) -> [Double] {

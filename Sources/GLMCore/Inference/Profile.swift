@@ -95,24 +95,19 @@ public enum ProfileLikelihood {
         }
 
         // Coefficients are profiled independently, so in parallel.
-        let results = ConcurrentResults<(CoefficientProfile, [String])?>(count: wanted.count)
-        DispatchQueue.concurrentPerform(iterations: wanted.count) { index in
+        let results = ParallelRows.map(items: wanted.count, parallel: true) {
+            index -> Result<(CoefficientProfile, [String])?, Error> in
             let column = wanted[index]
-            let outcome: Result<(CoefficientProfile, [String])?, Error>
-            if fit.aliased[column] {
-                outcome = .success(nil)
-            } else {
-                outcome = Result {
-                    try profileColumn(
-                        fit: fit, column: column, standardError: summary.coefficients[column].standardError ?? .nan,
-                        dispersion: dispersion, maximumZ: maximumZ, delta: delta, maxSteps: maxSteps)
-                }
+            if fit.aliased[column] { return .success(nil) }
+            return Result {
+                try profileColumn(
+                    fit: fit, column: column, standardError: summary.coefficients[column].standardError ?? .nan,
+                    dispersion: dispersion, maximumZ: maximumZ, delta: delta, maxSteps: maxSteps)
             }
-            results.set(index, outcome)
         }
         var profiles = [CoefficientProfile?](repeating: nil, count: columnCount)
         var warnings: [String] = []
-        for (index, result) in results.values.enumerated() {
+        for (index, result) in results.enumerated() {
             guard let (profile, columnWarnings) = try result.get() else { continue }
             profiles[wanted[index]] = profile
             for warning in columnWarnings where !warnings.contains(warning) { warnings.append(warning) }
@@ -231,28 +226,5 @@ public enum ProfileLikelihood {
             intervals.append(ProfileInterval(term: name, estimate: estimate, low: bounds[0], high: bounds[1]))
         }
         return ProfileIntervals(level: level, intervals: intervals, profile: profile, warnings: warnings)
-    }
-}
-
-/// Results written from `DispatchQueue.concurrentPerform` iterations, one slot each.
-final class ConcurrentResults<Value>: @unchecked Sendable {
-    private var slots: [Result<Value, Error>?]
-    private let lock = NSLock()
-
-    init(count: Int) {
-        slots = [Result<Value, Error>?](repeating: nil, count: count)
-    }
-
-    func set(_ index: Int, _ result: Result<Value, Error>) {
-        lock.lock()
-        slots[index] = result
-        lock.unlock()
-    }
-
-    /// The results in index order (call after every iteration has finished).
-    var values: [Result<Value, Error>] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots.map { $0 ?? .failure(GLMError.fitFailed(message: "internal error: a parallel task did not finish")) }
     }
 }

@@ -301,8 +301,8 @@ public struct IRLS {
         var warnings = result.warnings
         // The final η and μ go into the starting values' arrays (same length, no longer
         // needed): no second pair of n-long arrays while the pass still holds its own.
-        eta.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: pass.eta) }
-        mu.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: pass.mu) }
+        _ = eta.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: pass.eta) }
+        _ = mu.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: pass.mu) }
         let eta = eta, mu = mu
         let link = family.link
         let tiny = 10 * Double.ulpOfOne

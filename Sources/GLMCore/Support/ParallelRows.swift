@@ -21,7 +21,8 @@ enum ParallelRows {
     }
 
     /// `body(0)`, ..., `body(items - 1)` in order, computed on all cores when `parallel`
-    /// (under the same rule: each call writes only what is its own).
+    /// (under the same rule: each call writes only what is its own). For any independent
+    /// pieces of work: chunks of a file, columns, coefficients to profile.
     static func map<T>(items: Int, parallel: Bool, _ body: (Int) -> T) -> [T] {
         guard parallel, items > 1 else { return (0..<items).map(body) }
         return withoutActuallyEscaping(body) { body in
@@ -61,7 +62,8 @@ enum ParallelRows {
             slots.deallocate()
         }
 
-        func set(_ index: Int, _ value: T) { slots[index] = value }
+        // `.some` spelled out: when T is itself optional, a nil result is still a filled slot.
+        func set(_ index: Int, _ value: T) { slots[index] = .some(value) }
 
         func collect() -> [T] { slots.compactMap { $0 } }
     }
