@@ -13,6 +13,12 @@ public enum DevianceTest: String, Sendable, CaseIterable {
     public static func automatic(for family: Family) -> DevianceTest {
         family.kind.hasFixedDispersion ? .chisq : .f
     }
+
+    /// The heading of the statistic in `anova` tables: "F", or "Chi" for the scaled deviance
+    /// (R prints no column for it: with dispersion 1 it is the Deviance column).
+    public var statisticName: String { self == .f ? "F" : "Chi" }
+    /// R's p-value heading.
+    public var pValueName: String { self == .f ? "Pr(>F)" : "Pr(>Chi)" }
 }
 
 /// One row of a sequential analysis-of-deviance table. The first row ("NULL") is the
@@ -41,10 +47,9 @@ public struct DevianceTable: Sendable {
     /// The F test's denominator degrees of freedom; nil when the dispersion is taken as
     /// known (R's `df.dispersion = Inf`).
     public let dispersionDf: Int?
-    /// A heading for `statistic`: "F", or "Chi" for the scaled deviance (R prints no
-    /// column for it: with dispersion 1 it is the Deviance column), and R's p-value heading.
-    public var statisticName: String { test == .f ? "F" : "Chi" }
-    public var pValueName: String { test == .f ? "Pr(>F)" : "Pr(>Chi)" }
+    /// The headings of `statistic` and the p-value (see `DevianceTest`).
+    public var statisticName: String { test.statisticName }
+    public var pValueName: String { test.pValueName }
     /// R's warnings, each once.
     public let warnings: [String]
 }
@@ -71,7 +76,7 @@ public struct DropOneTable: Sendable {
     /// R's column heading for `statistic`: "LRT" (dispersion 1), "scaled dev." (estimated
     /// dispersion) or "F value".
     public let statisticName: String
-    public var pValueName: String { test == .f ? "Pr(>F)" : "Pr(>Chi)" }
+    public var pValueName: String { test.pValueName }
     public let dispersion: Double
     public let warnings: [String]
 }
@@ -96,8 +101,8 @@ public struct ModelComparison: Sendable {
     public let test: DevianceTest
     public let dispersion: Double
     public let dispersionDf: Int?
-    public var statisticName: String { test == .f ? "F" : "Chi" }
-    public var pValueName: String { test == .f ? "Pr(>F)" : "Pr(>Chi)" }
+    public var statisticName: String { test.statisticName }
+    public var pValueName: String { test.pValueName }
     public let warnings: [String]
 }
 
