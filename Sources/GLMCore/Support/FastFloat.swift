@@ -27,35 +27,11 @@ enum FastFloat {
         let signBit = UInt64(UInt8(truncatingIfNeeded: negative ? 1 : 0))
         p += Int(signBit)
         var mantissa: UInt64 = 0
-        let integerStart = p
-        // Most integer parts are short: the cheap test of the second byte skips the eight-digit
-        // attempt for them.
-        while last - p >= 8, p[1] &- UInt8(ascii: "0") < 10, let eight = eightDigits(p) {
-            mantissa = mantissa &* 100_000_000 &+ eight
-            p += 8
-        }
-        while p < last {
-            let d = p.pointee &- UInt8(ascii: "0")
-            if d >= 10 { break }
-            mantissa = mantissa &* 10 &+ UInt64(d)
-            p += 1
-        }
-        var digits = p - integerStart
+        var digits = readDigits(&p, last, into: &mantissa)
         var decimals = 0
         if p < last, p.pointee == UInt8(ascii: ".") {
             p += 1
-            let fractionStart = p
-            while last - p >= 8, let eight = eightDigits(p) {
-                mantissa = mantissa &* 100_000_000 &+ eight
-                p += 8
-            }
-            while p < last {
-                let d = p.pointee &- UInt8(ascii: "0")
-                if d >= 10 { break }
-                mantissa = mantissa &* 10 &+ UInt64(d)
-                p += 1
-            }
-            decimals = p - fractionStart
+            decimals = readDigits(&p, last, into: &mantissa)
             digits += decimals
         }
         if digits > 0, digits <= 19, decimals <= 22, mantissa <= 1 << 53,
@@ -66,6 +42,28 @@ enum FastFloat {
             return p - first
         }
         return parseWithFastFloat(first, last, &value)
+    }
+
+    /// Appends the decimal digits at `p` to `mantissa` (wrapping past 2^64, which the caller
+    /// rules out by counting digits) and returns how many there were.
+    @inline(__always)
+    private static func readDigits(
+        _ p: inout UnsafePointer<UInt8>, _ last: UnsafePointer<UInt8>, into mantissa: inout UInt64
+    ) -> Int {
+        let start = p
+        // Eight at a time while they last; the cheap test of the second byte first skips the
+        // attempt for the usual short integer part.
+        while last - p >= 8, p[1] &- UInt8(ascii: "0") < 10, let eight = eightDigits(p) {
+            mantissa = mantissa &* 100_000_000 &+ eight
+            p += 8
+        }
+        while p < last {
+            let d = p.pointee &- UInt8(ascii: "0")
+            if d >= 10 { break }
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            p += 1
+        }
+        return p - start
     }
 
     /// The value of the eight ASCII digits at `p`, or nil when they are not all digits
