@@ -248,20 +248,17 @@ public enum GEE {
     /// The keys of a grouping column (id or waves) on the given table rows: numbers for a
     /// numeric column, labels for a text column.
     public static func keys(of column: String, in table: Table, rows: [Int]) throws -> [ClusterKey] {
-        guard let index = table.index(of: column) else {
-            throw GLMError.unknownColumn(name: column, suggestions: NameSuggestions.nearest(to: column, in: table.columnNames))
-        }
-        guard let values = table.columns[index] else {
-            throw GLMError.invalidTerm(term: column, message: "column was not read")
-        }
-        switch values {
+        // The formula's own lookup of a column, with its errors.
+        switch try ExpressionEvaluator(table: table).evaluate(.name(column)) {
         case let .numeric(numbers):
             return rows.map { .number(numbers[$0]) }
-        case let .categorical(categorical):
+        case let .factor(codes, levels, _):
             return rows.map { row in
-                let code = Int(categorical.codes[row])
-                return .text(code >= 0 && code < categorical.levels.count ? categorical.levels[code] : "")
+                let code = Int(codes[row])
+                return .text(code >= 0 && code < levels.count ? levels[code] : "")
             }
+        case .twoColumn:
+            throw GLMError.invalidTerm(term: column, message: "a cluster or wave column must be one column")
         }
     }
 
