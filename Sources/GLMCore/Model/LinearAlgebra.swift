@@ -175,9 +175,31 @@ extension LinearAlgebra {
     /// threading there cost more than the arithmetic. Reference BLAS has no such setting.
     static func keepBLASSingleThreaded() {
         typealias SetThreads = @convention(c) (Int32) -> Void
-        // The process's own handle: every library it loaded, BLAS included.
-        guard let process = dlopen(nil, RTLD_LAZY), let symbol = dlsym(process, "openblas_set_num_threads") else { return }
+        guard let symbol = blasSymbol("openblas_set_num_threads") else { return }
         unsafeBitCast(symbol, to: SetThreads.self)(1)
+    }
+
+    /// Runs OpenBLAS single-threaded for the whole process and ends the worker threads it
+    /// started when it was loaded, unless the user chose a thread count in the environment.
+    ///
+    /// Those workers spin on `sched_yield` for about 0.1 s after they start: on two cores
+    /// that takes time from the reader, and glmfit's own row passes already use every core,
+    /// while its BLAS calls are on p × p matrices or per-core blocks.
+    public static func stopBLASThreadPool() {
+        let choices = ["OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_DEFAULT_NUM_THREADS"]
+        guard choices.allSatisfy({ getenv($0) == nil }) else { return }
+        keepBLASSingleThreaded()
+        // With one thread set first, no later call restarts the pool.
+        typealias Shutdown = @convention(c) () -> Int32
+        guard let symbol = blasSymbol("blas_thread_shutdown_") else { return }
+        _ = unsafeBitCast(symbol, to: Shutdown.self)()
+    }
+
+    /// A symbol of the BLAS the process loaded, or nil (reference BLAS has none of OpenBLAS's).
+    private static func blasSymbol(_ name: String) -> UnsafeMutableRawPointer? {
+        // The process's own handle: every library it loaded, BLAS included.
+        guard let process = dlopen(nil, RTLD_LAZY) else { return nil }
+        return dlsym(process, name)
     }
 
     /// gram += Aᵀ A (upper triangle) and rhs += Aᵀ b for a column-major block A of
