@@ -91,6 +91,13 @@ public struct Family: Sendable, Equatable {
         self.theta = theta
     }
 
+    /// A pair already checked (or fixed by the code, as `RowPass`'s specialisations are).
+    init(checkedKind kind: Kind, link: Link, theta: Double) {
+        self.kind = kind
+        self.link = link
+        self.theta = theta
+    }
+
     /// R's family name as `summary.glm` prints it.
     public var displayName: String {
         switch kind {
@@ -149,6 +156,7 @@ public struct Family: Sendable, Equatable {
     }
 
     /// R's `validmu`.
+    @inline(__always)
     public func isValid(mu: Double) -> Bool {
         switch kind {
         case .binomial, .quasibinomial: return mu.isFinite && mu > 0 && mu < 1

@@ -86,6 +86,7 @@ public enum Link: String, CaseIterable, Sendable {
     }
 
     /// R's `valideta`: inverse needs eta ≠ 0, 1/mu^2 and sqrt need eta > 0, all finite.
+    @inline(__always)
     public func isValid(eta: Double) -> Bool {
         switch self {
         case .inverse: return eta.isFinite && eta != 0

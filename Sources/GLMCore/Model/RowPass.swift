@@ -123,9 +123,27 @@ final class RowPass: @unchecked Sendable {
     /// `accumulate`, the working weights (and with `normalEquations` the normal equations)
     /// for the next step.
     func run(coefficients: [Double]?, accumulate: Bool, normalEquations: Bool) -> Totals {
+        switch (family.kind, family.link) {
+        case (.poisson, .log):
+            return run(PoissonLog.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
+        case (.binomial, .logit):
+            return run(BinomialLogit.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
+        case (.gamma, .log):
+            return run(GammaLog.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
+        case (.gaussian, .identity):
+            return run(GaussianIdentity.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
+        default:
+            return run(AnyPair.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
+        }
+    }
+
+    private func run<Pair: FamilyLinkPair>(
+        _ pair: Pair.Type, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool
+    ) -> Totals {
         let work: @Sendable (Int) -> Void = { [self] index in
             partials[index] = pass(
-                chunk: index, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
+                Pair.self, chunk: index, coefficients: coefficients, accumulate: accumulate,
+                normalEquations: normalEquations)
         }
         if chunks.count > 1 {
             DispatchQueue.concurrentPerform(iterations: chunks.count, execute: work)
@@ -194,9 +212,11 @@ final class RowPass: @unchecked Sendable {
         }
     }
 
-    private func pass(chunk index: Int, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool) -> Totals {
+    private func pass<Pair: FamilyLinkPair>(
+        _ pair: Pair.Type, chunk index: Int, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool
+    ) -> Totals {
+        let family = Pair.resolve(self.family)
         let link = family.link
-        let family = self.family
         let n = rowCount
         let p = columnCount
         // Locals, so the compiler can keep the pointers in registers across the loops.
@@ -279,5 +299,42 @@ final class RowPass: @unchecked Sendable {
         }
         totals.finiteDeviance = totals.deviance.isFinite
         return totals
+    }
+}
+
+/// A family and link as a type, so that `RowPass.pass` is compiled once for each common pair
+/// with its formulas inlined and no per-row switch, and once (`AnyPair`) for every other pair.
+/// The formulas are `Family`'s and `Link`'s own, so the numbers are the same.
+protocol FamilyLinkPair {
+    /// The family to use in the row loops: for a fixed pair, one whose kind and link are
+    /// compile-time constants.
+    static func resolve(_ family: Family) -> Family
+}
+
+private enum AnyPair: FamilyLinkPair {
+    @inline(__always) static func resolve(_ family: Family) -> Family { family }
+}
+
+private enum PoissonLog: FamilyLinkPair {
+    @inline(__always) static func resolve(_ family: Family) -> Family {
+        Family(checkedKind: .poisson, link: .log, theta: family.theta)
+    }
+}
+
+private enum BinomialLogit: FamilyLinkPair {
+    @inline(__always) static func resolve(_ family: Family) -> Family {
+        Family(checkedKind: .binomial, link: .logit, theta: family.theta)
+    }
+}
+
+private enum GammaLog: FamilyLinkPair {
+    @inline(__always) static func resolve(_ family: Family) -> Family {
+        Family(checkedKind: .gamma, link: .log, theta: family.theta)
+    }
+}
+
+private enum GaussianIdentity: FamilyLinkPair {
+    @inline(__always) static func resolve(_ family: Family) -> Family {
+        Family(checkedKind: .gaussian, link: .identity, theta: family.theta)
     }
 }
