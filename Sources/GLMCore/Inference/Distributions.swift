@@ -60,7 +60,15 @@ public enum Distributions {
     /// log dpois; -Inf for a non-integer count, as R (which also warns; the callers do).
     public static func logDpois(_ x: Double, lambda: Double) -> Double {
         if isNonInteger(x) { return -.infinity }
+        // log P(0; λ) = -λ, which is also exactly what libRmath returns for a zero count and a
+        // positive finite λ; its general path costs ~130 ns a call, most of a Poisson AIC.
+        if x == 0, lambda > 0, lambda.isFinite { return -lambda }
         return CRmath.dpois(x, lambda, 1)
+    }
+
+    /// libRmath's own log dpois, for the test that `logDpois` agrees with it bit for bit.
+    static func rmathLogDpois(_ x: Double, lambda: Double) -> Double {
+        CRmath.dpois(x, lambda, 1)
     }
 
     /// Sends libRmath's printf() warnings to /dev/null (see CRmath/shim.h). For the

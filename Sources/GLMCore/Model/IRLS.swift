@@ -140,9 +140,11 @@ public struct IRLS {
                         let pass = RowPass(
                             family: family, x: design, rowCount: rowCount, columnCount: columnCount, y: response,
                             priorWeights: prior, offset: offsets)
-                        for row in 0..<rowCount {
-                            pass.eta[row] = eta[row]
-                            pass.mu[row] = mu[row]
+                        _ = ParallelRows.map(count: rowCount) { rows in
+                            for row in rows {
+                                pass.eta[row] = eta[row]
+                                pass.mu[row] = mu[row]
+                            }
                         }
                         return try iterate(pass, x: x, y: y, priorWeights: priorWeights, offset: offset,
                                            runAllIterations: runAllIterations, eta: &eta, mu: &mu)

@@ -77,12 +77,18 @@ final class RowPass: @unchecked Sendable {
         self.y = y
         self.priorWeights = priorWeights
         self.offset = offset
-        eta = .allocate(capacity: rowCount)
-        mu = .allocate(capacity: rowCount)
-        workingWeights = .allocate(capacity: rowCount)
-        eta.initialize(repeating: 0)
-        mu.initialize(repeating: 0)
-        workingWeights.initialize(repeating: 0)
+        let eta = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
+        let mu = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
+        let workingWeights = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
+        // On all cores: the first touch of these pages is most of the cost.
+        _ = ParallelRows.map(count: rowCount) { rows in
+            for buffer in [eta, mu, workingWeights] {
+                UnsafeMutableBufferPointer(rebasing: buffer[rows]).initialize(repeating: 0)
+            }
+        }
+        self.eta = eta
+        self.mu = mu
+        self.workingWeights = workingWeights
         let chunkCount = rowCount >= 65_536 ? 16 : 1
         if chunkCount > 1 { LinearAlgebra.keepBLASSingleThreaded() }
         let chunkSize = (rowCount + chunkCount - 1) / max(chunkCount, 1)
