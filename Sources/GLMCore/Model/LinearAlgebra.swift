@@ -174,9 +174,15 @@ extension LinearAlgebra {
     /// inside the small per-block calls that glmfit already runs on every core: nested
     /// threading there cost more than the arithmetic. Reference BLAS has no such setting.
     static func keepBLASSingleThreaded() {
+        typealias GetThreads = @convention(c) () -> Int32
         typealias SetThreads = @convention(c) (Int32) -> Void
-        guard let symbol = blasSymbol("openblas_set_num_threads") else { return }
-        unsafeBitCast(symbol, to: SetThreads.self)(1)
+        guard let get = blasSymbol("openblas_get_num_threads"), let set = blasSymbol("openblas_set_num_threads") else {
+            return
+        }
+        // Setting the count starts a stopped pool again (OpenBLAS's restart after a fork), so
+        // only when it is not already one.
+        guard unsafeBitCast(get, to: GetThreads.self)() != 1 else { return }
+        unsafeBitCast(set, to: SetThreads.self)(1)
     }
 
     /// Runs OpenBLAS single-threaded for the whole process and ends the worker threads it

@@ -321,26 +321,34 @@ private enum AnyPair: FamilyLinkPair {
     @inline(__always) static func resolve(_ family: Family) -> Family { family }
 }
 
-private enum PoissonLog: FamilyLinkPair {
+/// A pair fixed by its type.
+private protocol FixedPair: FamilyLinkPair {
+    static var kind: Family.Kind { get }
+    static var link: Link { get }
+}
+
+extension FixedPair {
     @inline(__always) static func resolve(_ family: Family) -> Family {
-        Family(checkedKind: .poisson, link: .log, theta: family.theta)
+        Family(checkedKind: kind, link: link, theta: family.theta)
     }
 }
 
-private enum BinomialLogit: FamilyLinkPair {
-    @inline(__always) static func resolve(_ family: Family) -> Family {
-        Family(checkedKind: .binomial, link: .logit, theta: family.theta)
-    }
+private enum PoissonLog: FixedPair {
+    static var kind: Family.Kind { .poisson }
+    static var link: Link { .log }
 }
 
-private enum GammaLog: FamilyLinkPair {
-    @inline(__always) static func resolve(_ family: Family) -> Family {
-        Family(checkedKind: .gamma, link: .log, theta: family.theta)
-    }
+private enum BinomialLogit: FixedPair {
+    static var kind: Family.Kind { .binomial }
+    static var link: Link { .logit }
 }
 
-private enum GaussianIdentity: FamilyLinkPair {
-    @inline(__always) static func resolve(_ family: Family) -> Family {
-        Family(checkedKind: .gaussian, link: .identity, theta: family.theta)
-    }
+private enum GammaLog: FixedPair {
+    static var kind: Family.Kind { .gamma }
+    static var link: Link { .log }
+}
+
+private enum GaussianIdentity: FixedPair {
+    static var kind: Family.Kind { .gaussian }
+    static var link: Link { .identity }
 }
