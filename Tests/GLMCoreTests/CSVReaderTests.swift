@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CKernels
 @testable import GLMCore
 
 #if canImport(Glibc)
@@ -895,6 +896,44 @@ struct CSVNumberParsingTests {
             }
         }
         #expect(checked > 100_000)
+    }
+
+    /// The SIMD window (16 readable bytes) must agree with the byte-by-byte parser and with
+    /// fast_float, bit for bit and byte for byte, whatever follows the number in the window.
+    @Test func simdWindowAgreesWithByteByByteAndFastFloat() {
+        var rng = SplitMix64(seed: 20_261_122)
+        let digits = Array("0123456789")
+        let followers = Array(",\n\r\" -+eE.x0123456789;\t")
+        var windowed = 0
+        for _ in 0..<300_000 {
+            var s = Int.random(in: 0..<3, using: &rng) == 0 ? "-" : ""
+            if Int.random(in: 0..<50, using: &rng) == 0 { s += "-" }
+            for _ in 0..<Int.random(in: 0...9, using: &rng) { s.append(digits[Int.random(in: 0..<10, using: &rng)]) }
+            if Int.random(in: 0..<6, using: &rng) > 0 {
+                s += "."
+                for _ in 0..<Int.random(in: 0...12, using: &rng) { s.append(digits[Int.random(in: 0..<10, using: &rng)]) }
+            }
+            // Then anything at all: the window reads past the number.
+            for _ in 0..<Int.random(in: 0...20, using: &rng) { s.append(followers[Int.random(in: 0..<followers.count, using: &rng)]) }
+            let bytes = Array(s.utf8)
+            bytes.withUnsafeBufferPointer { buffer in
+                guard let start = buffer.baseAddress else { return }
+                let end = start + buffer.count
+                var fast = 0.0, byteByByte = 0.0, reference = 0.0
+                var direct = 0.0
+                if glm_parse_short_decimal(start, end, &direct) > 0 { windowed += 1 }
+                let a = FastFloat.parsePrefix(start, end, &fast)
+                let b = FastFloat.parsePrefixByteByByte(start, end, &byteByByte)
+                let c = FastFloat.parseWithFastFloat(start, end, &reference)
+                #expect(a == b && b == c, "\(s): \(a) \(b) \(c)")
+                if a > 0, a == c {
+                    #expect(fast.bitPattern == reference.bitPattern, "\(s): \(fast) vs \(reference)")
+                    #expect(byteByByte.bitPattern == reference.bitPattern, "\(s): \(byteByByte) vs \(reference)")
+                }
+            }
+        }
+        // Most of the inputs are ones the window must take.
+        #expect(windowed > 100_000)
     }
 
     @Test func rNumberRules() {

@@ -10,4 +10,11 @@
 void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                      double *gram, double *rhs);
 
+/// A plain decimal at p: an optional '-', digits with at most one '.', at most 15 digits, ending
+/// inside the 16 bytes at p (which must all be readable: end - p >= 16) and not followed by an
+/// exponent. Returns the bytes it takes and sets *value to the correctly rounded double (the
+/// exact mantissa, then one division by an exact power of ten); 0 when the general parser must
+/// read it instead (also on a CPU without SSE4.1, and on other architectures).
+size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end, double *value);
+
 #endif

@@ -311,7 +311,7 @@ final class RowPass: @unchecked Sendable {
 /// A family and link as a type, so that `RowPass.pass` is compiled once for each common pair
 /// with its formulas inlined and no per-row switch, and once (`AnyPair`) for every other pair.
 /// The formulas are `Family`'s and `Link`'s own, so the numbers are the same.
-protocol FamilyLinkPair {
+protocol FamilyLinkPair: SendableMetatype {
     /// The family to use in the row loops: for a fixed pair, one whose kind and link are
     /// compile-time constants.
     static func resolve(_ family: Family) -> Family

@@ -1,8 +1,10 @@
 import CFastFloat
+import CKernels
 
 /// Number parsing straight from bytes, with fast_float (round to nearest, as `strtod`).
 ///
-/// The only file of the engine that imports `CFastFloat`. Nothing here allocates.
+/// The only file of the engine that imports `CFastFloat` (and the SIMD window from `CKernels`).
+/// Nothing here allocates.
 enum FastFloat {
     /// Parses the longest number at the start of `[first, last)`.
     ///
@@ -18,6 +20,18 @@ enum FastFloat {
     /// - Returns: the number of bytes consumed, 0 when no number starts at `first`.
     @inline(__always)
     static func parsePrefix(
+        _ first: UnsafePointer<UInt8>, _ last: UnsafePointer<UInt8>, _ value: inout Double
+    ) -> Int {
+        // The usual short field (at most 15 digits, 16 bytes readable) in a few SIMD steps
+        // without a branch per byte; the same arithmetic as below, so the same double.
+        let taken = glm_parse_short_decimal(first, last, &value)
+        if taken > 0 { return taken }
+        return parsePrefixByteByByte(first, last, &value)
+    }
+
+    /// `parsePrefix` without the SIMD window: a byte at a time, then fast_float.
+    @inline(__always)
+    static func parsePrefixByteByByte(
         _ first: UnsafePointer<UInt8>, _ last: UnsafePointer<UInt8>, _ value: inout Double
     ) -> Int {
         var p = first
