@@ -76,71 +76,139 @@ final class ChunkedInput {
     }
 
     /// As above, stopping when `body` says so (reading only as far as it needs).
+    ///
+    /// One buffer holds the header and, after it, the bytes read but not yet handed out: a
+    /// chunk is the buffer's start, so nothing is copied to make it, and the file is read
+    /// straight into the buffer's free end.
     func readChunks(rows: Int, until body: (UnsafeRawBufferPointer, Int) throws -> Continuation) throws {
-        var carry: [UInt8] = []
+        let dataStart = header.count
+        var capacity = dataStart + 2 * ChunkedInput.blockSize
+        var storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        defer { storage.deallocate() }
+        header.withUnsafeBytes { bytes in
+            if let base = bytes.baseAddress { storage.copyMemory(from: base, byteCount: dataStart) }
+        }
+        var length = 0
         var offset = headerEnd
+        var scan = RecordScan()
+        var linesBefore = 0
+        var atEnd = false
+        while true {
+            // Find `rows` complete records (a line end outside quotes ends one).
+            while scan.records < rows, !atEnd {
+                scan.advance(storage + dataStart, length: length, wanted: rows)
+                if scan.records < rows {
+                    if dataStart + length + ChunkedInput.blockSize > capacity {
+                        capacity = 2 * (dataStart + length + ChunkedInput.blockSize)
+                        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+                        grown.copyMemory(from: storage, byteCount: dataStart + length)
+                        storage.deallocate()
+                        storage = grown
+                    }
+                    let got = try ChunkedInput.readFully(
+                        descriptor, into: storage + dataStart + length, count: ChunkedInput.blockSize, at: offset,
+                        source: source)
+                    if got == 0 {
+                        atEnd = true
+                    } else {
+                        length += got
+                        offset += got
+                    }
+                }
+            }
+            var cut = scan.lastRecordEnd
+            var cutLines = scan.linesAtCut
+            if atEnd, scan.records < rows {
+                cut = length
+                cutLines = scan.lines
+            }
+            if cut == 0 { break }
+            let chunk = UnsafeRawBufferPointer(start: storage, count: dataStart + cut)
+            if try body(chunk, linesBefore) == .stop { break }
+            linesBefore += cutLines
+            // What is left (part of a block) moves up behind the header.
+            (storage + dataStart).copyMemory(from: storage + dataStart + cut, byteCount: length - cut)
+            length -= cut
+            scan.dropFirst(cut, lines: cutLines)
+            if atEnd && length == 0 { break }
+        }
+    }
+
+    /// Where the search for record ends stands in the bytes after the header.
+    private struct RecordScan {
         var scanned = 0
         var inQuotes = false
         var records = 0
         var lastRecordEnd = 0
-        var linesInCarry = 0
-        var linesBefore = 0
+        /// Line ends seen, inside quotes too (for the line numbers of messages).
+        var lines = 0
         var linesAtCut = 0
-        var atEnd = false
-        while true {
-            // Find `rows` complete records (a line end outside quotes ends one).
-            while records < rows, !atEnd {
-                while scanned < carry.count, records < rows {
-                    let byte = carry[scanned]
+
+        /// Looks at the bytes from `scanned` to `length` until `wanted` records end. Outside
+        /// quotes it jumps from line end to line end with `memchr`, checking each line for a
+        /// quote; inside quotes it goes a byte at a time.
+        mutating func advance(_ data: UnsafeMutableRawPointer, length: Int, wanted: Int) {
+            let quote = Int32(UInt8(ascii: "\""))
+            let lineFeed = Int32(UInt8(ascii: "\n"))
+            while scanned < length, records < wanted {
+                let here = data + scanned
+                if inQuotes {
+                    let byte = here.load(as: UInt8.self)
                     scanned += 1
                     if byte == UInt8(ascii: "\"") {
-                        inQuotes.toggle()
+                        inQuotes = false
                     } else if byte == UInt8(ascii: "\n") {
-                        linesInCarry += 1
-                        if !inQuotes {
-                            records += 1
-                            lastRecordEnd = scanned
-                            linesAtCut = linesInCarry
-                        }
+                        lines += 1
                     }
+                    continue
                 }
-                if records < rows {
-                    let block = try ChunkedInput.read(descriptor, at: offset, count: ChunkedInput.blockSize, source: source)
-                    if block.isEmpty {
-                        atEnd = true
-                    } else {
-                        carry += block
-                        offset += block.count
-                    }
+                let remaining = length - scanned
+                let lineEnd = memchr(here, lineFeed, remaining)
+                let searched = lineEnd.map { $0 - UnsafeMutableRawPointer(here) } ?? remaining
+                if let quoteAt = memchr(here, quote, searched) {
+                    scanned += quoteAt - UnsafeMutableRawPointer(here) + 1
+                    inQuotes = true
+                    continue
                 }
+                guard lineEnd != nil else {
+                    scanned = length
+                    break
+                }
+                scanned += searched + 1
+                lines += 1
+                records += 1
+                lastRecordEnd = scanned
+                linesAtCut = lines
             }
-            var cut = lastRecordEnd
-            var cutLines = linesAtCut
-            if atEnd, records < rows {
-                cut = carry.count
-                cutLines = linesInCarry
-            }
-            if cut == 0 { break }
-            let chunk = header + carry[..<cut]
-            if try chunk.withUnsafeBytes({ try body($0, linesBefore) }) == .stop { break }
-            linesBefore += cutLines
-            carry.removeFirst(cut)
-            scanned -= cut
-            linesInCarry -= cutLines
+        }
+
+        /// Forgets the first `count` bytes (handed out, with `lines` line ends).
+        mutating func dropFirst(_ count: Int, lines dropped: Int) {
+            scanned -= count
+            lines -= dropped
             records = 0
             lastRecordEnd = 0
             linesAtCut = 0
-            if atEnd && carry.isEmpty { break }
         }
     }
 
     private static func read(_ descriptor: Int32, at offset: Int, count: Int, source: String) throws -> [UInt8] {
         var block = [UInt8](repeating: 0, count: count)
+        let filled = try block.withUnsafeMutableBytes { buffer -> Int in
+            guard let base = buffer.baseAddress else { return 0 }
+            return try readFully(descriptor, into: base, count: count, at: offset, source: source)
+        }
+        block.removeLast(count - filled)
+        return block
+    }
+
+    /// Reads up to `count` bytes at `offset` into `target`; fewer only at the end of the file.
+    private static func readFully(
+        _ descriptor: Int32, into target: UnsafeMutableRawPointer, count: Int, at offset: Int, source: String
+    ) throws -> Int {
         var filled = 0
         while filled < count {
-            let got = block.withUnsafeMutableBytes { buffer in
-                pread(descriptor, buffer.baseAddress.map { $0 + filled }, count - filled, off_t(offset + filled))
-            }
+            let got = pread(descriptor, target + filled, count - filled, off_t(offset + filled))
             if got < 0 {
                 if errno == EINTR { continue }
                 throw GLMError.unreadableInput(source: source, reason: String(cString: strerror(errno)))
@@ -148,8 +216,7 @@ final class ChunkedInput {
             if got == 0 { break }
             filled += got
         }
-        block.removeLast(count - filled)
-        return block
+        return filled
     }
 
     /// Copies standard input to a temporary file that is unlinked at once.
