@@ -21,6 +21,10 @@ static void accumulate_plain(const double *a, ptrdiff_t rows, ptrdiff_t columns,
     }
 }
 
+static void rhs_plain(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs) {
+    for (ptrdiff_t j = 0; j < columns; j++) rhs[j] += dot_plain(a + j * rows, b, rows);
+}
+
 #ifdef GLM_HAVE_X86_KERNEL
 __attribute__((target("avx2,fma"))) static inline double hsum(__m256d v) {
     __m128d low = _mm256_castpd256_pd128(v);
@@ -74,6 +78,18 @@ __attribute__((target("avx2,fma"))) static double dot1(const double *x, const do
     return sum;
 }
 
+// The right-hand side: four columns at a time against b (and b twice, as the pair).
+__attribute__((target("avx2,fma"))) static void rhs_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns,
+                                                          const double *b, double *rhs) {
+    double out[8];
+    ptrdiff_t k = 0;
+    for (; k + 4 <= columns; k += 4) {
+        dot4x2(a + k * rows, rows, b, b, rows, out);
+        for (int m = 0; m < 4; m++) rhs[k + m] += out[m];
+    }
+    for (; k < columns; k++) rhs[k] += dot1(a + k * rows, b, rows);
+}
+
 __attribute__((target("avx2,fma"))) static void accumulate_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns,
                                                                  const double *b, double *gram, double *rhs) {
     double out[8];
@@ -98,13 +114,7 @@ __attribute__((target("avx2,fma"))) static void accumulate_avx2(const double *a,
     for (; j < columns; j++) {
         for (ptrdiff_t i = 0; i <= j; i++) gram[i + j * columns] += dot1(a + i * rows, a + j * rows, rows);
     }
-    // The right-hand side: four columns at a time against b (and b twice, as the pair).
-    ptrdiff_t k = 0;
-    for (; k + 4 <= columns; k += 4) {
-        dot4x2(a + k * rows, rows, b, b, rows, out);
-        for (int m = 0; m < 4; m++) rhs[k + m] += out[m];
-    }
-    for (; k < columns; k++) rhs[k] += dot1(a + k * rows, b, rows);
+    rhs_avx2(a, rows, columns, b, rhs);
 }
 #endif
 
@@ -118,4 +128,14 @@ void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t 
     }
 #endif
     accumulate_plain(a, rows, columns, b, gram, rhs);
+}
+
+void glm_accumulate_right_hand_side(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs) {
+#ifdef GLM_HAVE_X86_KERNEL
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        rhs_avx2(a, rows, columns, b, rhs);
+        return;
+    }
+#endif
+    rhs_plain(a, rows, columns, b, rhs);
 }

@@ -10,6 +10,10 @@
 void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                      double *gram, double *rhs);
 
+/// Only the rhs part of `glm_accumulate_normal_equations`, with the same arithmetic: for a
+/// block whose XᵀWX is already known.
+void glm_accumulate_right_hand_side(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs);
+
 /// A plain decimal at p: an optional '-', digits with at most one '.', at most 15 digits, ending
 /// inside the 16 bytes at p (which must all be readable: end - p >= 16) and not followed by an
 /// exponent. Returns the bytes it takes and sets *value to the correctly rounded double (the

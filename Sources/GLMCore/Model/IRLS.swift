@@ -374,6 +374,11 @@ private final class InMemoryPasses: IRLSPasses {
     let useNormalEquations: Bool
     /// The working weights of the last step (R's `fit$weights`).
     private(set) var usedWeights: [Double]
+    /// Gaussian with the identity link: the working weights are the prior weights in every
+    /// pass (dμ/dη = 1, V = 1), so XᵀWX is the same matrix, to the bit, each time; it is
+    /// added up once (`fixedGram`) and the later passes add up only XᵀWz.
+    private let weightsAreFixed: Bool
+    private var fixedGram: [Double]?
 
     init(irls: IRLS, pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double],
          useNormalEquations: Bool) {
@@ -385,15 +390,22 @@ private final class InMemoryPasses: IRLSPasses {
         self.offset = offset
         self.useNormalEquations = useNormalEquations
         usedWeights = [Double](repeating: 0, count: pass.rowCount)
+        weightsAreFixed = irls.family.kind == .gaussian && irls.family.link == .identity
     }
 
     func start() throws -> (RowPass.Totals, Double) {
         let totals = pass.run(coefficients: nil, accumulate: true, normalEquations: useNormalEquations)
+        if weightsAreFixed, useNormalEquations { fixedGram = totals.gram }
         return (totals, irls.family.deviance(y: y, mu: Array(pass.mu), weights: priorWeights))
     }
 
     func run(coefficients: [Double]?, accumulate: Bool) throws -> RowPass.Totals {
-        pass.run(coefficients: coefficients, accumulate: accumulate, normalEquations: accumulate && useNormalEquations)
+        let normalEquations = accumulate && useNormalEquations
+        var totals = pass.run(
+            coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations,
+            gramKnown: normalEquations && fixedGram != nil)
+        if normalEquations, let fixedGram { totals.gram = fixedGram }
+        return totals
     }
 
     func solve(_ totals: RowPass.Totals) throws -> LeastSquaresSolution {

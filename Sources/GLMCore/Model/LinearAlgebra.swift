@@ -210,9 +210,10 @@ extension LinearAlgebra {
 
     /// gram += Aᵀ A (upper triangle) and rhs += Aᵀ b for a column-major block A of
     /// `rows × columns` (BLAS dsyrk and dgemv).
+    /// When `gram` is nil, only rhs (for a block whose XᵀWX is already known).
     static func accumulateNormalEquations(
         block: UnsafePointer<Double>, rows: Int, columns: Int, vector: UnsafePointer<Double>,
-        gram: UnsafeMutablePointer<Double>, rhs: UnsafeMutablePointer<Double>
+        gram: UnsafeMutablePointer<Double>?, rhs: UnsafeMutablePointer<Double>
     ) {
         guard rows > 0, columns > 0, let n = Int32(exactly: columns), let k = Int32(exactly: rows) else { return }
         var order = n
@@ -222,7 +223,7 @@ extension LinearAlgebra {
         var one = 1.0
         var uplo = Int8(UInt8(ascii: "U"))
         var trans = Int8(UInt8(ascii: "T"))
-        dsyrk_(&uplo, &trans, &order, &depth, &one, block, &lda, &one, gram, &ldc, 1, 1)
+        if let gram { dsyrk_(&uplo, &trans, &order, &depth, &one, block, &lda, &one, gram, &ldc, 1, 1) }
         var m = k
         var increment: Int32 = 1
         dgemv_(&trans, &m, &order, &one, block, &lda, vector, &increment, &one, rhs, &increment, 1)

@@ -128,28 +128,30 @@ final class RowPass: @unchecked Sendable {
     /// keeps η and μ), adds up the deviance and the validity checks, and, when
     /// `accumulate`, the working weights (and with `normalEquations` the normal equations)
     /// for the next step.
-    func run(coefficients: [Double]?, accumulate: Bool, normalEquations: Bool) -> Totals {
+    ///
+    /// With `gramKnown` the normal equations are only XᵀWz, and `gram` stays zero: for a
+    /// caller that has XᵀWX from an earlier pass with the same working weights.
+    func run(coefficients: [Double]?, accumulate: Bool, normalEquations: Bool, gramKnown: Bool = false) -> Totals {
+        // Each case names its type, so that each calls its own specialised copy of `pass`.
+        func using<Pair: FamilyLinkPair>(_ pair: Pair.Type) -> Totals {
+            run(pair, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations, gramKnown: gramKnown)
+        }
         switch (family.kind, family.link) {
-        case (.poisson, .log):
-            return run(PoissonLog.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
-        case (.binomial, .logit):
-            return run(BinomialLogit.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
-        case (.gamma, .log):
-            return run(GammaLog.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
-        case (.gaussian, .identity):
-            return run(GaussianIdentity.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
-        default:
-            return run(AnyPair.self, coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
+        case (.poisson, .log): return using(PoissonLog.self)
+        case (.binomial, .logit): return using(BinomialLogit.self)
+        case (.gamma, .log): return using(GammaLog.self)
+        case (.gaussian, .identity): return using(GaussianIdentity.self)
+        default: return using(AnyPair.self)
         }
     }
 
     private func run<Pair: FamilyLinkPair>(
-        _ pair: Pair.Type, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool
+        _ pair: Pair.Type, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool, gramKnown: Bool
     ) -> Totals {
         let work: @Sendable (Int) -> Void = { [self] index in
             partials[index] = pass(
                 Pair.self, chunk: index, coefficients: coefficients, accumulate: accumulate,
-                normalEquations: normalEquations)
+                normalEquations: normalEquations, gramKnown: gramKnown)
         }
         if chunks.count > 1 {
             DispatchQueue.concurrentPerform(iterations: chunks.count, execute: work)
@@ -168,13 +170,18 @@ final class RowPass: @unchecked Sendable {
     static let smallKernelColumns = 128
 
     /// gram += AᵀA (upper triangle) and rhs += Aᵀb for one block A (`rows × columns`,
-    /// column-major), by the kernel that is faster at this width.
+    /// column-major), by the kernel that is faster at this width; only rhs when `gram` is nil
+    /// (by the same arithmetic as with it).
     static func accumulateNormalEquations(
         block: UnsafePointer<Double>, rows: Int, columns: Int, vector: UnsafePointer<Double>,
-        gram: UnsafeMutablePointer<Double>, rhs: UnsafeMutablePointer<Double>
+        gram: UnsafeMutablePointer<Double>?, rhs: UnsafeMutablePointer<Double>
     ) {
         if columns <= smallKernelColumns {
-            glm_accumulate_normal_equations(block, rows, columns, vector, gram, rhs)
+            if let gram {
+                glm_accumulate_normal_equations(block, rows, columns, vector, gram, rhs)
+            } else {
+                glm_accumulate_right_hand_side(block, rows, columns, vector, rhs)
+            }
         } else {
             LinearAlgebra.accumulateNormalEquations(
                 block: block, rows: rows, columns: columns, vector: vector, gram: gram, rhs: rhs)
@@ -219,7 +226,8 @@ final class RowPass: @unchecked Sendable {
     }
 
     private func pass<Pair: FamilyLinkPair>(
-        _ pair: Pair.Type, chunk index: Int, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool
+        _ pair: Pair.Type, chunk index: Int, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool,
+        gramKnown: Bool
     ) -> Totals {
         let family = Pair.resolve(self.family)
         let link = family.link
@@ -296,7 +304,8 @@ final class RowPass: @unchecked Sendable {
                         totals.rhs.withUnsafeMutableBufferPointer { rhs in
                             guard let gramBase = gram.baseAddress, let rhsBase = rhs.baseAddress else { return }
                             RowPass.accumulateNormalEquations(
-                                block: blockBase, rows: rows, columns: p, vector: vectorBase, gram: gramBase, rhs: rhsBase)
+                                block: blockBase, rows: rows, columns: p, vector: vectorBase,
+                                gram: gramKnown ? nil : gramBase, rhs: rhsBase)
                         }
                     }
                 }
