@@ -12,17 +12,17 @@ static double dot_plain(const double *x, const double *y, ptrdiff_t n) {
     return sum;
 }
 
+static void rhs_plain(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs) {
+    for (ptrdiff_t j = 0; j < columns; j++) rhs[j] += dot_plain(a + j * rows, b, rows);
+}
+
 static void accumulate_plain(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *gram,
                              double *rhs) {
     for (ptrdiff_t j = 0; j < columns; j++) {
         const double *aj = a + j * rows;
         for (ptrdiff_t i = 0; i <= j; i++) gram[i + j * columns] += dot_plain(a + i * rows, aj, rows);
-        rhs[j] += dot_plain(aj, b, rows);
     }
-}
-
-static void rhs_plain(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs) {
-    for (ptrdiff_t j = 0; j < columns; j++) rhs[j] += dot_plain(a + j * rows, b, rows);
+    rhs_plain(a, rows, columns, b, rhs);
 }
 
 #ifdef GLM_HAVE_X86_KERNEL

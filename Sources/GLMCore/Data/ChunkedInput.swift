@@ -32,29 +32,22 @@ final class ChunkedInput {
             }
             descriptor = opened
         }
-        // The header: the first record, quotes respected.
+        // The header: the first record, quotes respected (the same scan as the chunks').
         var bytes: [UInt8] = []
         var offset = 0
-        var end: Int?
-        var inQuotes = false
-        var scanned = 0
-        while end == nil {
+        var scan = RecordScan()
+        while scan.records == 0 {
             let block = try ChunkedInput.read(descriptor, at: offset, count: 1 << 16, source: source)
             if block.isEmpty { break }
             bytes += block
             offset += block.count
-            while scanned < bytes.count {
-                let byte = bytes[scanned]
-                scanned += 1
-                if byte == UInt8(ascii: "\"") { inQuotes.toggle() }
-                if byte == UInt8(ascii: "\n"), !inQuotes {
-                    end = scanned
-                    break
-                }
+            bytes.withUnsafeMutableBytes { buffer in
+                if let base = buffer.baseAddress { scan.advance(base, length: buffer.count, wanted: 1) }
             }
         }
-        headerEnd = end ?? bytes.count
-        header = Array(bytes[..<headerEnd]) + (end == nil ? [UInt8(ascii: "\n")] : [])
+        let complete = scan.records > 0
+        headerEnd = complete ? scan.lastRecordEnd : bytes.count
+        header = Array(bytes[..<headerEnd]) + (complete ? [] : [UInt8(ascii: "\n")])
         let name = source
         columnNames = try header.withUnsafeBytes { buffer in
             try CSVReader.headerNames(bytes: buffer, source: name)

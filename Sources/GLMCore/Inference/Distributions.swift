@@ -63,10 +63,10 @@ public enum Distributions {
         // log P(0; λ) = -λ, which is also exactly what libRmath returns for a zero count and a
         // positive finite λ; its general path costs ~130 ns a call, most of a Poisson AIC.
         if x == 0, lambda > 0, lambda.isFinite { return -lambda }
-        return CRmath.dpois(x, lambda, 1)
+        return rmathLogDpois(x, lambda: lambda)
     }
 
-    /// libRmath's own log dpois, for the test that `logDpois` agrees with it bit for bit.
+    /// libRmath's own log dpois (also for the test that `logDpois` agrees with it bit for bit).
     static func rmathLogDpois(_ x: Double, lambda: Double) -> Double {
         CRmath.dpois(x, lambda, 1)
     }
