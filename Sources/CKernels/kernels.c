@@ -90,52 +90,187 @@ __attribute__((target("avx2,fma"))) static void rhs_avx2(const double *a, ptrdif
     for (; k < columns; k++) rhs[k] += dot1(a + k * rows, b, rows);
 }
 
+// The columns j, j + 1 of the upper triangle from row i on (rows in blocks of four while the
+// whole block is <= j, then one at a time, then the diagonal entry of j + 1).
+__attribute__((target("avx2,fma"))) static void pair_from(const double *a, ptrdiff_t rows, ptrdiff_t columns,
+                                                           ptrdiff_t j, ptrdiff_t i, double *gram) {
+    double out[8];
+    const double *y0 = a + j * rows, *y1 = y0 + rows;
+    for (; i + 4 <= j + 1; i += 4) {
+        dot4x2(a + i * rows, rows, y0, y1, rows, out);
+        for (int k = 0; k < 4; k++) {
+            gram[i + k + j * columns] += out[k];
+            gram[i + k + (j + 1) * columns] += out[4 + k];
+        }
+    }
+    for (; i <= j; i++) {
+        gram[i + j * columns] += dot1(a + i * rows, y0, rows);
+        gram[i + (j + 1) * columns] += dot1(a + i * rows, y1, rows);
+    }
+    gram[(j + 1) + (j + 1) * columns] += dot1(y1, y1, rows);
+}
+
 __attribute__((target("avx2,fma"))) static void accumulate_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns,
                                                                  const double *b, double *gram, double *rhs) {
-    double out[8];
-    // Columns j, j + 1 together; rows i in blocks of four while the whole block is <= j.
     ptrdiff_t j = 0;
-    for (; j + 2 <= columns; j += 2) {
-        const double *y0 = a + j * rows, *y1 = y0 + rows;
-        ptrdiff_t i = 0;
-        for (; i + 4 <= j + 1; i += 4) {
-            dot4x2(a + i * rows, rows, y0, y1, rows, out);
-            for (int k = 0; k < 4; k++) {
-                gram[i + k + j * columns] += out[k];
-                gram[i + k + (j + 1) * columns] += out[4 + k];
-            }
-        }
-        for (; i <= j; i++) {
-            gram[i + j * columns] += dot1(a + i * rows, y0, rows);
-            gram[i + (j + 1) * columns] += dot1(a + i * rows, y1, rows);
-        }
-        gram[(j + 1) + (j + 1) * columns] += dot1(y1, y1, rows);
-    }
+    for (; j + 2 <= columns; j += 2) pair_from(a, rows, columns, j, 0, gram);
     for (; j < columns; j++) {
         for (ptrdiff_t i = 0; i <= j; i++) gram[i + j * columns] += dot1(a + i * rows, a + j * rows, rows);
     }
     rhs_avx2(a, rows, columns, b, rhs);
 }
+
+// With AVX-512 the same sums, to the bit, in half the time: `dot4x2` is bound by the latency
+// of its eight FMA chains, not by the FMA units. Each 512-bit accumulator below holds two of
+// `dot4x2`'s 256-bit ones side by side (x_k against two columns), so every lane adds exactly
+// the products, in the order, of the lane it stands for; there are just twice as many chains.
+
+// Four columns x0..x3 against four columns y, y + ld, y + 2 ld, y + 3 ld: sixteen dot products,
+// out[4 m + k] = x_k . y_m, each exactly as `dot4x2` computes it.
+__attribute__((target("avx512f,avx2,fma"))) static void dot4x4_avx512(const double *x, const double *y, ptrdiff_t ld,
+                                                                      ptrdiff_t n, double out[16]) {
+    const double *xs[4] = {x, x + ld, x + 2 * ld, x + 3 * ld};
+    const double *ys[4] = {y, y + ld, y + 2 * ld, y + 3 * ld};
+    __m512d s01[4], s23[4];
+    for (int k = 0; k < 4; k++) s01[k] = s23[k] = _mm512_setzero_pd();
+    ptrdiff_t r = 0;
+    for (; r + 4 <= n; r += 4) {
+        const __m512d b01 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(ys[0] + r)), _mm256_loadu_pd(ys[1] + r), 1);
+        const __m512d b23 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(ys[2] + r)), _mm256_loadu_pd(ys[3] + r), 1);
+        for (int k = 0; k < 4; k++) {
+            const __m512d xk = _mm512_broadcast_f64x4(_mm256_loadu_pd(xs[k] + r));
+            s01[k] = _mm512_fmadd_pd(xk, b01, s01[k]);
+            s23[k] = _mm512_fmadd_pd(xk, b23, s23[k]);
+        }
+    }
+    double t[16];
+    for (int k = 0; k < 4; k++) {
+        t[k] = hsum(_mm512_castpd512_pd256(s01[k]));
+        t[4 + k] = hsum(_mm512_extractf64x4_pd(s01[k], 1));
+        t[8 + k] = hsum(_mm512_castpd512_pd256(s23[k]));
+        t[12 + k] = hsum(_mm512_extractf64x4_pd(s23[k], 1));
+    }
+    for (; r < n; r++) {
+        for (int m = 0; m < 4; m++) {
+            for (int k = 0; k < 4; k++) t[4 * m + k] += xs[k][r] * ys[m][r];
+        }
+    }
+    for (int k = 0; k < 16; k++) out[k] = t[k];
+}
+
+// Eight columns x0..x7 against b: out[k] = x_k . b, each exactly as `dot4x2` computes it.
+__attribute__((target("avx512f,avx2,fma"))) static void dot8x1_avx512(const double *x, ptrdiff_t ld, const double *b,
+                                                                      ptrdiff_t n, double out[8]) {
+    __m512d s[4];
+    for (int m = 0; m < 4; m++) s[m] = _mm512_setzero_pd();
+    ptrdiff_t r = 0;
+    for (; r + 4 <= n; r += 4) {
+        const __m512d bb = _mm512_broadcast_f64x4(_mm256_loadu_pd(b + r));
+        for (int m = 0; m < 4; m++) {
+            const double *low = x + 2 * m * ld + r;
+            const __m512d pair = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(low)), _mm256_loadu_pd(low + ld), 1);
+            s[m] = _mm512_fmadd_pd(pair, bb, s[m]);
+        }
+    }
+    double t[8];
+    for (int m = 0; m < 4; m++) {
+        t[2 * m] = hsum(_mm512_castpd512_pd256(s[m]));
+        t[2 * m + 1] = hsum(_mm512_extractf64x4_pd(s[m], 1));
+    }
+    for (; r < n; r++) {
+        for (int k = 0; k < 8; k++) t[k] += x[k * ld + r] * b[r];
+    }
+    for (int k = 0; k < 8; k++) out[k] = t[k];
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static void rhs_avx512(const double *a, ptrdiff_t rows, ptrdiff_t columns,
+                                                                   const double *b, double *rhs) {
+    double out[8];
+    ptrdiff_t k = 0;
+    for (; k + 8 <= columns; k += 8) {
+        dot8x1_avx512(a + k * rows, rows, b, rows, out);
+        for (int m = 0; m < 8; m++) rhs[k + m] += out[m];
+    }
+    // The rest as `rhs_avx2` would take it from column k.
+    rhs_avx2(a + k * rows, rows, columns - k, b, rhs + k);
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static void accumulate_avx512(const double *a, ptrdiff_t rows,
+                                                                          ptrdiff_t columns, const double *b,
+                                                                          double *gram, double *rhs) {
+    double out[16];
+    ptrdiff_t j = 0;
+    // Columns j..j + 3: the row blocks `dot4x2` would take for both pairs (j, j + 1) and
+    // (j + 2, j + 3) in one sweep, then each pair's own rest.
+    for (; j + 4 <= columns; j += 4) {
+        ptrdiff_t i = 0;
+        for (; i + 4 <= j + 1; i += 4) {
+            dot4x4_avx512(a + i * rows, a + j * rows, rows, rows, out);
+            for (int m = 0; m < 4; m++) {
+                for (int k = 0; k < 4; k++) gram[i + k + (j + m) * columns] += out[4 * m + k];
+            }
+        }
+        pair_from(a, rows, columns, j, i, gram);
+        pair_from(a, rows, columns, j + 2, i, gram);
+    }
+    for (; j + 2 <= columns; j += 2) pair_from(a, rows, columns, j, 0, gram);
+    for (; j < columns; j++) {
+        for (ptrdiff_t i = 0; i <= j; i++) gram[i + j * columns] += dot1(a + i * rows, a + j * rows, rows);
+    }
+    rhs_avx512(a, rows, columns, b, rhs);
+}
+
 #endif
 
-void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
-                                     double *gram, double *rhs) {
+int glm_kernel_level(void) {
 #ifdef GLM_HAVE_X86_KERNEL
-    // A load and a test of what libgcc read from cpuid at start-up: cheap at once per block.
+    // What libgcc read from cpuid at start-up: a load and a test, cheap at once per block.
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return __builtin_cpu_supports("avx512f") ? 2 : 1;
+    }
+#endif
+    return 0;
+}
+
+void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
+                                        double *gram, double *rhs) {
+    const int usable = level < glm_kernel_level() ? level : glm_kernel_level();
+#ifdef GLM_HAVE_X86_KERNEL
+    if (usable == 2) {
+        accumulate_avx512(a, rows, columns, b, gram, rhs);
+        return;
+    }
+    if (usable == 1) {
         accumulate_avx2(a, rows, columns, b, gram, rhs);
         return;
     }
 #endif
+    (void)usable;
     accumulate_plain(a, rows, columns, b, gram, rhs);
 }
 
-void glm_accumulate_right_hand_side(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs) {
+void glm_accumulate_right_hand_side_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
+                                       double *rhs) {
+    const int usable = level < glm_kernel_level() ? level : glm_kernel_level();
 #ifdef GLM_HAVE_X86_KERNEL
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (usable == 2) {
+        rhs_avx512(a, rows, columns, b, rhs);
+        return;
+    }
+    if (usable == 1) {
         rhs_avx2(a, rows, columns, b, rhs);
         return;
     }
 #endif
+    (void)usable;
     rhs_plain(a, rows, columns, b, rhs);
+}
+
+void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
+                                     double *gram, double *rhs) {
+    glm_accumulate_normal_equations_at(glm_kernel_level(), a, rows, columns, b, gram, rhs);
+}
+
+void glm_accumulate_right_hand_side(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs) {
+    glm_accumulate_right_hand_side_at(glm_kernel_level(), a, rows, columns, b, rhs);
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Testing
 @testable import GLMCore
 
@@ -45,5 +46,35 @@ struct NormalEquationsKernelTests {
             }
         }
     }
-}
 
+    /// The AVX-512 kernel holds two of the AVX2 kernel's accumulators in each register, so it
+    /// must give its sums to the bit (the same fit on either CPU). Checked on a CPU that has both.
+    @Test(arguments: [1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33, 51, 64, 70])
+    func avx512KernelGivesTheAVX2Sums(columns: Int) throws {
+        guard glm_kernel_level() >= 2 else { return }
+        for rows in [1, 3, 4, 5, 17, 64, 642, 1023] {
+            var generator = SplitMix64(seed: UInt64(columns * 7_919 + rows))
+            // Magnitudes over twelve orders, so a different order of addition would show.
+            let block = (0..<rows * columns).map { _ in
+                Double.random(in: -1..<1, using: &generator) * Double.random(in: 1e-6..<1e6, using: &generator)
+            }
+            let vector = (0..<rows).map { _ in Double.random(in: -1..<1, using: &generator) }
+            func sums(level: Int32) -> (gram: [Double], rhs: [Double], rhsOnly: [Double]) {
+                var gram = (0..<columns * columns).map { Double($0 % 7) / 3 }
+                var rhs = (0..<columns).map { Double($0 % 5) / 3 }
+                var rhsOnly = rhs
+                block.withUnsafeBufferPointer { a in
+                    vector.withUnsafeBufferPointer { b in
+                        glm_accumulate_normal_equations_at(level, a.baseAddress, rows, columns, b.baseAddress, &gram, &rhs)
+                        glm_accumulate_right_hand_side_at(level, a.baseAddress, rows, columns, b.baseAddress, &rhsOnly)
+                    }
+                }
+                return (gram, rhs, rhsOnly)
+            }
+            let avx2 = sums(level: 1), avx512 = sums(level: 2)
+            #expect(avx512.gram.map(\.bitPattern) == avx2.gram.map(\.bitPattern), "gram \(rows)x\(columns)")
+            #expect(avx512.rhs.map(\.bitPattern) == avx2.rhs.map(\.bitPattern), "rhs \(rows)x\(columns)")
+            #expect(avx512.rhsOnly.map(\.bitPattern) == avx2.rhs.map(\.bitPattern), "rhs alone \(rows)x\(columns)")
+        }
+    }
+}

@@ -5,14 +5,25 @@
 
 /// gram[i + j * columns] += sum over r of a[r + i * rows] * a[r + j * rows], for i <= j (the
 /// upper triangle of AᵀA), and rhs[j] += sum over r of a[r + j * rows] * b[r]: the normal
-/// equations of one block of weighted rows, A column-major. Uses AVX2 and FMA when the CPU
-/// has them (checked once at run time), plain loops otherwise.
+/// equations of one block of weighted rows, A column-major. Uses AVX-512, or AVX2 and FMA, when
+/// the CPU has them (checked at run time), plain loops otherwise.
 void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                      double *gram, double *rhs);
 
 /// Only the rhs part of `glm_accumulate_normal_equations`, with the same arithmetic: for a
 /// block whose XᵀWX is already known.
 void glm_accumulate_right_hand_side(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs);
+
+/// The widest kernel this CPU runs: 0 plain loops, 1 AVX2 and FMA, 2 AVX-512 (which gives the
+/// AVX2 kernel's sums to the bit, faster).
+int glm_kernel_level(void);
+
+/// The two functions above with the kernel of `level` (at most `glm_kernel_level()`): for the
+/// test that the levels agree.
+void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
+                                        double *gram, double *rhs);
+void glm_accumulate_right_hand_side_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
+                                       double *rhs);
 
 /// A plain decimal at p: an optional '-', digits with at most one '.', at most 15 digits, ending
 /// inside the 16 bytes at p (which must all be readable: end - p >= 16) and not followed by an
