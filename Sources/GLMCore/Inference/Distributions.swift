@@ -1,7 +1,8 @@
 import Foundation
 import CRmath
 
-/// R's own distribution functions (libRmath), so p-values and likelihoods match R bit for bit.
+/// R's own distribution functions (libRmath), so p-values and likelihoods match R bit for bit
+/// (but for log dpois of counts 1 to 10, within a few units in the last place; see `logDpois`).
 public enum Distributions {
     /// Upper or lower tail of the standard normal.
     public static func pnorm(_ x: Double, lowerTail: Bool = true) -> Double {
@@ -63,8 +64,19 @@ public enum Distributions {
         // log P(0; λ) = -λ, which is also exactly what libRmath returns for a zero count and a
         // positive finite λ; its general path costs ~130 ns a call, most of a Poisson AIC.
         if x == 0, lambda > 0, lambda.isFinite { return -lambda }
+        // A small count: x log λ − λ − log x!, with log x! libRmath's own. One log instead of
+        // libRmath's saddle-point form (~130 ns); it agrees with libRmath to within 20 units in
+        // the last place of max(1, |log p|) (tested), which moves a Poisson AIC by ~1e-15.
+        // The count rounded, as libRmath rounds one within 1e-7 of a whole number.
+        let count = x.rounded(.toNearestOrEven)
+        if count >= 1, count <= Double(smallCountLogFactorials.count - 1), lambda >= 1e-250, lambda <= 1e250 {
+            return count * Foundation.log(lambda) - lambda - smallCountLogFactorials[Int(count)]
+        }
         return rmathLogDpois(x, lambda: lambda)
     }
+
+    /// log x! for the counts `logDpois` computes itself (0 to 10), from libRmath's lgamma.
+    static let smallCountLogFactorials: [Double] = (0...10).map { CRmath.lgammafn(Double($0) + 1) }
 
     /// libRmath's own log dpois (also for the test that `logDpois` agrees with it bit for bit).
     static func rmathLogDpois(_ x: Double, lambda: Double) -> Double {
