@@ -105,13 +105,10 @@ public struct IRLS {
         startingMu: [Double], runAllIterations: Bool = false
     ) throws -> IRLSResult {
         let link = family.link
-        var eta = ParallelRows.map(startingMu, link.linkfun)
-        var mu = ParallelRows.map(eta, link.linkinv)
-
         if columnCount == 0 {
             // R's "empty model": eta is the offset, nothing is estimated.
-            eta = offset
-            mu = eta.map(link.linkinv)
+            let eta = offset
+            let mu = eta.map(link.linkinv)
             guard isValid(eta: eta, mu: mu) else {
                 throw GLMError.fitFailed(message: "invalid linear predictor values in empty model")
             }
@@ -130,9 +127,6 @@ public struct IRLS {
                 residualCount: pearson.count)
         }
 
-        guard isValid(eta: eta, mu: mu) else {
-            throw GLMError.fitFailed(message: "cannot find valid starting values: please specify some")
-        }
         return try x.withUnsafeBufferPointer { design in
             try y.withUnsafeBufferPointer { response in
                 try priorWeights.withUnsafeBufferPointer { prior in
@@ -140,14 +134,24 @@ public struct IRLS {
                         let pass = RowPass(
                             family: family, x: design, rowCount: rowCount, columnCount: columnCount, y: response,
                             priorWeights: prior, offset: offsets)
-                        _ = ParallelRows.map(count: rowCount) { rows in
+                        // The starting η = g(μ₀) and μ = g⁻¹(η), straight into the pass, on all cores.
+                        let family = self.family
+                        let validStart = ParallelRows.map(count: rowCount) { rows in
+                            var valid = true
                             for row in rows {
-                                pass.eta[row] = eta[row]
-                                pass.mu[row] = mu[row]
+                                let etaValue = link.linkfun(startingMu[row])
+                                let muValue = link.linkinv(etaValue)
+                                pass.eta[row] = etaValue
+                                pass.mu[row] = muValue
+                                valid = valid && link.isValid(eta: etaValue) && family.isValid(mu: muValue)
                             }
+                            return valid
+                        }.allSatisfy { $0 }
+                        guard validStart else {
+                            throw GLMError.fitFailed(message: "cannot find valid starting values: please specify some")
                         }
                         return try iterate(pass, x: x, y: y, priorWeights: priorWeights, offset: offset,
-                                           runAllIterations: runAllIterations, eta: &eta, mu: &mu)
+                                           runAllIterations: runAllIterations)
                     }
                 }
             }
@@ -289,11 +293,9 @@ public struct IRLS {
             converged: converged, boundary: boundary, warnings: warnings)
     }
 
-    /// The loop over rows in memory, then the per-row results `glm.fit` returns, with η and
-    /// μ written into `eta` and `mu` (the starting values' arrays).
+    /// The loop over rows in memory, then the per-row results `glm.fit` returns.
     private func iterate(
-        _ pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool,
-        eta: inout [Double], mu: inout [Double]
+        _ pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool
     ) throws -> IRLSResult {
         let rowCount = pass.rowCount
         let rows = InMemoryPasses(
@@ -301,11 +303,7 @@ public struct IRLS {
             useNormalEquations: control.solver.resolved(rowCount: rowCount, columnCount: pass.columnCount) == .cholesky)
         let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations)
         var warnings = result.warnings
-        // The final η and μ go into the starting values' arrays (same length, no longer
-        // needed): no second pair of n-long arrays while the pass still holds its own.
-        _ = eta.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: pass.eta) }
-        _ = mu.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: pass.mu) }
-        let eta = eta, mu = mu
+        let eta = Array(pass.eta), mu = Array(pass.mu)
         let link = family.link
         let tiny = 10 * Double.ulpOfOne
         if family.kind == .binomial, mu.contains(where: { $0 > 1 - tiny || $0 < tiny }) {
