@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: makes the benchmark files (seeded, synthetic), then times glmfit and every
 # peer it finds installed (R + data.table, R + read.csv, statsmodels, glum): whole process,
-# wall time and peak resident memory (GNU time), medians of several runs.
+# wall time and peak resident memory (GNU time), medians of several runs, glmfit and the fast
+# peers taking turns.
 #   BENCH_RUNS (default 5) runs of glmfit, BENCH_PEER_RUNS (default 3) of the fast peers;
 #   the slow peers (R + read.csv, statsmodels) run once. BENCH_QUICK=1 skips the 10 M files.
 set -euo pipefail
@@ -23,20 +24,30 @@ generate() { # kind rows file
   fi
 }
 
+# Runs a command once; prints "seconds kilobytes", or "- -" when it fails.
+time_once() {
+  if ! /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" > /dev/null 2>> "$log"; then
+    echo "failed: $*" >> "$log"; echo "- -"; return
+  fi
+  tail -n 1 "$data/time.txt"
+}
+
+# The median of the numbers on standard input ("-" when there are none).
+median() {
+  sort -n | awk '{a[NR]=$1} END { if (NR == 0) { printf "-"; exit } m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m }'
+}
+
 # Runs a command n times; prints "median_seconds peak_megabytes" (peak: the largest run).
 measure() {
   local n=$1; shift
-  local times=() peak=0 out
+  local times=() peak=0 seconds kilobytes
   for _ in $(seq "$n"); do
-    if ! /usr/bin/time -f "%e %M" -o "$data/time.txt" "$@" > /dev/null 2>> "$log"; then
-      echo "failed: $*" >> "$log"; echo "- -"; return
-    fi
-    read -r seconds kilobytes < <(tail -n 1 "$data/time.txt")
+    read -r seconds kilobytes < <(time_once "$@")
+    [ "$seconds" = "-" ] && { echo "- -"; return; }
     times+=("$seconds")
     (( kilobytes > peak )) && peak=$kilobytes
   done
-  out=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}')
-  echo "$out $((peak / 1024))"
+  echo "$(printf '%s\n' "${times[@]}" | median) $((peak / 1024))"
 }
 
 have_r_dt=0; have_r=0; have_sm=0; have_glum=0
@@ -59,7 +70,7 @@ r_agreement() { # file family link-args formula
 }
 
 ratio() { # peer_seconds glmfit_seconds
-  if [ "$1" = "-" ]; then echo "-"; else awk -v p="$1" -v g="$2" 'BEGIN { printf "%.1f s (%.1fx)", p, p / g }'; fi
+  if [ "$1" = "-" ]; then echo "-"; elif [ "$2" = "-" ]; then echo "$1 s"; else awk -v p="$1" -v g="$2" 'BEGIN { printf "%.1f s (%.1fx)", p, p / g }'; fi
 }
 
 {
@@ -73,14 +84,33 @@ ratio() { # peer_seconds glmfit_seconds
 bench_case() { # name file family formula rows columns peers(yes/no) slow_peers(yes/no) [extra glmfit args]
   local name=$1 file=$data/$2 family=$3 formula=$4 rows=$5 columns=$6 peers=$7 slow=$8; shift 8
   local link=() ; [ "$family" = gamma ] && link=(--link log)
-  read -r g_s g_mb < <(measure "$runs" "$bin" "$file" --family "$family" "${link[@]}" --formula "$formula" --format json "$@")
   local x_mb=$(( rows * columns * 8 / 1048576 ))
   local dt="-" gl="-" sm="-" rc="-" agree="-"
-  if [ "$peers" = yes ]; then
-    [ $have_r_dt = 1 ] && read -r dt _ < <(measure "$peer_runs" Rscript Benchmarks/peers/r_datatable.R "$file" "$family")
-    [ $have_r_dt = 1 ] && agree=$(r_agreement "$file" "$family" "${link[1]:-}" "$formula")
-    [ $have_glum = 1 ] && read -r gl _ < <(measure "$peer_runs" python3 Benchmarks/peers/glum_glm.py "$file" "$family")
-  fi
+  # glmfit and the fast peers take turns, round by round, so that a slower or faster spell of
+  # this shared machine falls on all of them (medians of interleaved runs).
+  local g_times=() dt_times=() gl_times=() g_peak=0 g_failed=0 seconds kilobytes round
+  local rounds=$runs; [ "$peers" = yes ] && (( peer_runs > rounds )) && rounds=$peer_runs
+  for round in $(seq "$rounds"); do
+    if (( round <= runs )); then
+      read -r seconds kilobytes < <(time_once "$bin" "$file" --family "$family" "${link[@]}" --formula "$formula" --format json "$@")
+      if [ "$seconds" = "-" ]; then g_failed=1; else g_times+=("$seconds"); (( kilobytes > g_peak )) && g_peak=$kilobytes; fi
+    fi
+    if [ "$peers" = yes ] && (( round <= peer_runs )); then
+      if [ $have_r_dt = 1 ]; then
+        read -r seconds _ < <(time_once Rscript Benchmarks/peers/r_datatable.R "$file" "$family")
+        [ "$seconds" != "-" ] && dt_times+=("$seconds")
+      fi
+      if [ $have_glum = 1 ]; then
+        read -r seconds _ < <(time_once python3 Benchmarks/peers/glum_glm.py "$file" "$family")
+        [ "$seconds" != "-" ] && gl_times+=("$seconds")
+      fi
+    fi
+  done
+  local g_s="-" g_mb="-"
+  if [ $g_failed = 0 ]; then g_s=$(printf '%s\n' "${g_times[@]}" | median); g_mb=$((g_peak / 1024)); fi
+  (( ${#dt_times[@]} > 0 )) && dt=$(printf '%s\n' "${dt_times[@]}" | median)
+  (( ${#gl_times[@]} > 0 )) && gl=$(printf '%s\n' "${gl_times[@]}" | median)
+  if [ "$peers" = yes ] && [ $have_r_dt = 1 ]; then agree=$(r_agreement "$file" "$family" "${link[1]:-}" "$formula"); fi
   if [ "$slow" = yes ]; then
     [ $have_sm = 1 ] && read -r sm _ < <(measure 1 python3 Benchmarks/peers/statsmodels_glm.py "$file" "$family")
     [ $have_r = 1 ] && read -r rc _ < <(measure 1 Rscript Benchmarks/peers/r_readcsv.R "$file" "$family")
