@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import GLMCore
 
@@ -63,5 +64,45 @@ struct DistributionsTests {
             }
         }
         #expect(worst <= 20 * Double.ulpOfOne, "worst \(worst) at x = \(worstCase.0), λ = \(worstCase.1)")
+    }
+
+    @Test("log dgamma for shapes in (1, 20] within 40 units in the last place of libRmath's")
+    func gammaShapes() {
+        var generator = SplitMix64(seed: 20_261_123)
+        var worst = 0.0
+        var worstCase = (0.0, 0.0, 0.0)
+        for shape in [1.0001, 1.2, 1.5, 1.85, 2, 3.7, 10, 19.5, 20] {
+            let logDensity = Distributions.GammaLogDensity(shape: shape)
+            for index in 0..<20_000 {
+                // Values near the mode and far from it, over twenty orders of magnitude of scale.
+                let scale = Foundation.exp(Double.random(in: -23...23, using: &generator))
+                let spread = index % 3 == 0 ? 8.0 : 1.0
+                let lambda = (shape - 1) * Foundation.exp(Double.random(in: -spread...spread, using: &generator))
+                let value = lambda * scale
+                let fast = logDensity(value, scale: scale)
+                let library = Distributions.logDgamma(value, shape: shape, scale: scale)
+                let error = abs(fast - library) / max(1, abs(library))
+                if !(error <= worst) { worst = error; worstCase = (shape, value, scale) }
+            }
+        }
+        #expect(worst <= 40 * Double.ulpOfOne, "worst \(worst) at shape, value, scale = \(worstCase)")
+    }
+
+    @Test("log dgamma of other shapes and of values or scales out of range is libRmath's")
+    func gammaOtherArguments() {
+        for shape in [0.5, 1, 20.5, 1e4, .infinity, .nan] {
+            let logDensity = Distributions.GammaLogDensity(shape: shape)
+            for (value, scale) in [(0.7, 1.3), (3.0, 0.2)] {
+                let fast = logDensity(value, scale: scale)
+                let library = Distributions.logDgamma(value, shape: shape, scale: scale)
+                #expect(fast.bitPattern == library.bitPattern || (fast.isNaN && library.isNaN), "shape \(shape)")
+            }
+        }
+        let logDensity = Distributions.GammaLogDensity(shape: 2.5)
+        for (value, scale) in [(0.0, 1.0), (-1, 1), (.infinity, 1), (.nan, 1), (1, 0), (1, .infinity), (1e-310, 1e10)] {
+            let fast = logDensity(value, scale: scale)
+            let library = Distributions.logDgamma(value, shape: 2.5, scale: scale)
+            #expect(fast.bitPattern == library.bitPattern || (fast.isNaN && library.isNaN), "value \(value) scale \(scale)")
+        }
     }
 }

@@ -249,8 +249,9 @@ public struct Family: Sendable, Equatable {
             }
         case .gamma:
             let dispersion = context.deviance / context.weightSum
+            let logDensity = Distributions.GammaLogDensity(shape: 1 / dispersion)
             for row in rows {
-                parts.sum += Distributions.logDgamma(y[row], shape: 1 / dispersion, scale: mu[row] * dispersion) * weights[row]
+                parts.sum += logDensity(y[row], scale: mu[row] * dispersion) * weights[row]
             }
         case .inverseGaussian:
             for row in rows { parts.sum += Foundation.log(y[row]) * weights[row] }
