@@ -235,7 +235,8 @@ int glm_kernel_level(void) {
 
 void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                         double *gram, double *rhs) {
-    const int usable = level < glm_kernel_level() ? level : glm_kernel_level();
+    const int available = glm_kernel_level();
+    const int usable = level < available ? level : available;
 #ifdef GLM_HAVE_X86_KERNEL
     if (usable == 2) {
         accumulate_avx512(a, rows, columns, b, gram, rhs);
@@ -252,7 +253,8 @@ void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t ro
 
 void glm_accumulate_right_hand_side_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                        double *rhs) {
-    const int usable = level < glm_kernel_level() ? level : glm_kernel_level();
+    const int available = glm_kernel_level();
+    const int usable = level < available ? level : available;
 #ifdef GLM_HAVE_X86_KERNEL
     if (usable == 2) {
         rhs_avx512(a, rows, columns, b, rhs);

@@ -41,7 +41,7 @@ final class ChunkedInput {
             if block.isEmpty { break }
             bytes += block
             offset += block.count
-            bytes.withUnsafeMutableBytes { buffer in
+            bytes.withUnsafeBytes { buffer in
                 if let base = buffer.baseAddress { scan.advance(base, length: buffer.count, wanted: 1) }
             }
         }
@@ -89,7 +89,7 @@ final class ChunkedInput {
         while true {
             // Find `rows` complete records (a line end outside quotes ends one).
             while scan.records < rows, !atEnd {
-                scan.advance(storage + dataStart, length: length, wanted: rows)
+                scan.advance(UnsafeRawPointer(storage + dataStart), length: length, wanted: rows)
                 if scan.records < rows {
                     if dataStart + length + ChunkedInput.blockSize > capacity {
                         capacity = 2 * (dataStart + length + ChunkedInput.blockSize)
@@ -140,7 +140,7 @@ final class ChunkedInput {
         /// Looks at the bytes from `scanned` to `length` until `wanted` records end. Outside
         /// quotes it jumps from line end to line end with `memchr`, checking each line for a
         /// quote; inside quotes it goes a byte at a time.
-        mutating func advance(_ data: UnsafeMutableRawPointer, length: Int, wanted: Int) {
+        mutating func advance(_ data: UnsafeRawPointer, length: Int, wanted: Int) {
             let quote = Int32(UInt8(ascii: "\""))
             let lineFeed = Int32(UInt8(ascii: "\n"))
             while scanned < length, records < wanted {
@@ -157,9 +157,9 @@ final class ChunkedInput {
                 }
                 let remaining = length - scanned
                 let lineEnd = memchr(here, lineFeed, remaining)
-                let searched = lineEnd.map { $0 - UnsafeMutableRawPointer(here) } ?? remaining
+                let searched = lineEnd.map { UnsafeRawPointer($0) - here } ?? remaining
                 if let quoteAt = memchr(here, quote, searched) {
-                    scanned += quoteAt - UnsafeMutableRawPointer(here) + 1
+                    scanned += UnsafeRawPointer(quoteAt) - here + 1
                     inQuotes = true
                     continue
                 }
