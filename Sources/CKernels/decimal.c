@@ -73,6 +73,107 @@ size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end,
     return parse_window(p, value);
 }
 
+// Four fields at once: 10^0 ... 10^15 (a field of 15 digits may have them all after the dot).
+static const double four_field_powers[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                             1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+#define FOUR_FIELD_TARGET \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt")))
+
+// Four comma-terminated fields inside the 64 bytes at p, each an optional '-', 1 to 15
+// digits and at most one '.'. The field boundaries come from one comma mask, not from each
+// field's length in turn, and the four conversions share one set of vector instructions.
+// The arithmetic is parse_window's (exact mantissa, one division by an exact power of ten).
+FOUR_FIELD_TARGET static inline size_t parse_four_fields(const unsigned char *p, double out[4]) {
+    const __m512i bytes = _mm512_loadu_si512((const void *)p);
+    const __m512i digit_values = _mm512_sub_epi8(bytes, _mm512_set1_epi8('0'));
+    const uint64_t commas = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8(','));
+    const uint64_t digits = _mm512_cmple_epu8_mask(digit_values, _mm512_set1_epi8(9));
+    const uint64_t dots = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('.'));
+    const uint64_t minuses = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('-'));
+    uint64_t rest = commas;
+    const unsigned c0 = (unsigned)_tzcnt_u64(rest);
+    rest = _blsr_u64(rest);
+    const unsigned c1 = (unsigned)_tzcnt_u64(rest);
+    rest = _blsr_u64(rest);
+    const unsigned c2 = (unsigned)_tzcnt_u64(rest);
+    rest = _blsr_u64(rest);
+    const unsigned c3 = (unsigned)_tzcnt_u64(rest);
+    if (c3 >= 64) return 0;
+    // Every byte up to the fourth comma is a digit, a dot, a comma, or a '-' opening a field.
+    const uint64_t span = c3 == 63 ? ~0ull : (2ull << c3) - 1;
+    const uint64_t field_starts = ((commas << 1) | 1) & span;
+    if (((digits | dots | commas | (minuses & field_starts)) & span) != span) return 0;
+    const uint64_t r0 = (1ull << c0) - 1;
+    const uint64_t r1 = (1ull << c1) - (2ull << c0);
+    const uint64_t r2 = (1ull << c2) - (2ull << c1);
+    const uint64_t r3 = (1ull << c3) - (2ull << c2);
+    const uint64_t t0 = dots & r0, t1 = dots & r1, t2 = dots & r2, t3 = dots & r3;
+    if ((t0 & (t0 - 1)) | (t1 & (t1 - 1)) | (t2 & (t2 - 1)) | (t3 & (t3 - 1))) return 0;
+    const unsigned n0 = (unsigned)_mm_popcnt_u64(digits & r0), n1 = (unsigned)_mm_popcnt_u64(digits & r1);
+    const unsigned n2 = (unsigned)_mm_popcnt_u64(digits & r2), n3 = (unsigned)_mm_popcnt_u64(digits & r3);
+    // 1 to 15 digits each (n - 1 wraps to a large value for none).
+    if ((n0 - 1 >= 15) | (n1 - 1 >= 15) | (n2 - 1 >= 15) | (n3 - 1 >= 15)) return 0;
+
+    // The digits of the four fields, in order, at the front; then lane k of the 16-byte
+    // lanes takes the n_k digits of field k into its last n_k bytes (the others zero).
+    const __m512i compact = _mm512_maskz_compress_epi8(digits & span, digit_values);
+    const unsigned e0 = n0, e1 = e0 + n1, e2 = e1 + n2, e3 = e2 + n3;
+    const uint32_t lane_offsets = ((e0 - 16) & 0xFFu) | (((e1 - 16) & 0xFFu) << 8) | (((e2 - 16) & 0xFFu) << 16)
+                                | (((e3 - 16) & 0xFFu) << 24);
+    const __m512i lane_of_byte = _mm512_set_epi64(0x0303030303030303ll, 0x0303030303030303ll, 0x0202020202020202ll,
+                                                  0x0202020202020202ll, 0x0101010101010101ll, 0x0101010101010101ll,
+                                                  0, 0);
+    const __m512i offsets =
+        _mm512_permutexvar_epi8(lane_of_byte, _mm512_castsi128_si512(_mm_cvtsi32_si128((int)lane_offsets)));
+    const __m512i byte_in_lane = _mm512_set_epi64(0x0F0E0D0C0B0A0908ll, 0x0706050403020100ll, 0x0F0E0D0C0B0A0908ll,
+                                                  0x0706050403020100ll, 0x0F0E0D0C0B0A0908ll, 0x0706050403020100ll,
+                                                  0x0F0E0D0C0B0A0908ll, 0x0706050403020100ll);
+    const uint64_t filled = ((0xFFFFull << (16 - n0)) & 0xFFFFull) | (((0xFFFFull << (16 - n1)) & 0xFFFFull) << 16)
+                          | (((0xFFFFull << (16 - n2)) & 0xFFFFull) << 32)
+                          | (((0xFFFFull << (16 - n3)) & 0xFFFFull) << 48);
+    const __m512i aligned =
+        _mm512_maskz_permutexvar_epi8(filled, _mm512_add_epi8(byte_in_lane, offsets), compact);
+
+    // parse_window's pairs, fours and eights, in each lane; then mantissa = high * 10^8 + low.
+    const __m512i pairs = _mm512_maddubs_epi16(aligned, _mm512_set1_epi16(0x010A));
+    const __m512i quads = _mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00010064));
+    const __m512i packed = _mm512_packus_epi32(quads, quads);
+    const __m512i eights = _mm512_madd_epi16(packed, _mm512_set1_epi32(0x00012710));
+    const __m512i mantissas = _mm512_add_epi64(_mm512_mul_epu32(eights, _mm512_set1_epi64(100000000)),
+                                               _mm512_srli_epi64(eights, 32));
+    const __m256i mantissa = _mm512_castsi512_si256(_mm512_maskz_compress_epi64(0x55, mantissas));
+
+    // Decimals: the digits after the field's dot (2t - 1 covers the dot and all before it;
+    // without a dot it is all ones and nothing is counted).
+    const unsigned d0 = (unsigned)_mm_popcnt_u64(digits & r0 & ~(2 * t0 - 1));
+    const unsigned d1 = (unsigned)_mm_popcnt_u64(digits & r1 & ~(2 * t1 - 1));
+    const unsigned d2 = (unsigned)_mm_popcnt_u64(digits & r2 & ~(2 * t2 - 1));
+    const unsigned d3 = (unsigned)_mm_popcnt_u64(digits & r3 & ~(2 * t3 - 1));
+    const __m256d powers = _mm256_setr_pd(four_field_powers[d0], four_field_powers[d1], four_field_powers[d2],
+                                          four_field_powers[d3]);
+    __m256d values = _mm256_div_pd(_mm256_cvtepu64_pd(mantissa), powers);
+    const __mmask8 negative = (__mmask8)((minuses & 1) | (((minuses >> (c0 + 1)) & 1) << 1)
+                                         | (((minuses >> (c1 + 1)) & 1) << 2) | (((minuses >> (c2 + 1)) & 1) << 3));
+    values = _mm256_mask_or_pd(values, negative, values, _mm256_set1_pd(-0.0));
+    _mm256_storeu_pd(out, values);
+    return c3 + 1;
+}
+
+static int have_four_field_instructions(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2")
+        && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+}
+
+size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]) {
+    if (end - p < 64 || !have_four_field_instructions()) return 0;
+    return parse_four_fields(p, values);
+}
+
+int glm_parse_four_decimals_available(void) { return have_four_field_instructions(); }
+
 #else
 
 size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end, double *value) {
@@ -81,5 +182,14 @@ size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end,
     (void)value;
     return 0;
 }
+
+size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]) {
+    (void)p;
+    (void)end;
+    (void)values;
+    return 0;
+}
+
+int glm_parse_four_decimals_available(void) { return 0; }
 
 #endif

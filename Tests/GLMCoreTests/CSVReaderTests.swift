@@ -936,6 +936,91 @@ struct CSVNumberParsingTests {
         #expect(windowed > 100_000)
     }
 
+    /// Four fields at once (AVX-512) must give what one field at a time gives, bit for bit and
+    /// byte for byte, and take every run of four plain decimals that fits in 64 bytes.
+    @Test func fourFieldParserAgreesWithOneFieldAtATime() {
+        var rng = SplitMix64(seed: 20_261_122_4)
+        let digits = Array("0123456789")
+        let odd = ["", "+1", "1e5", " 1", "1 ", "\"2\"", "1..2", "--1", "-", ".", "1-2", "NA", "1\n2", "-.", "0x1", "inf",
+                   "12345678901234567", "1234567890123456", "-.1234567890123456"]
+        func plainField() -> String {
+            var s = Int.random(in: 0..<3, using: &rng) == 0 ? "-" : ""
+            let count = Int.random(in: 1...15, using: &rng)
+            let dot = Int.random(in: 0..<3, using: &rng) == 0 ? nil : Int.random(in: 0...count, using: &rng)
+            for k in 0..<count {
+                if k == dot { s += "." }
+                s.append(digits[Int.random(in: 0..<10, using: &rng)])
+            }
+            if dot == count { s += "." }
+            return s
+        }
+        let available = glm_parse_four_decimals_available() != 0
+        var taken = 0
+        var plainRuns = 0
+        for _ in 0..<20_000 {
+            let fields = (0..<8).map { _ in
+                Int.random(in: 0..<12, using: &rng) == 0 ? odd[Int.random(in: 0..<odd.count, using: &rng)] : plainField()
+            }
+            let bytes = Array((fields.joined(separator: ",") + ",\n" + String(repeating: "9", count: 64)).utf8)
+            bytes.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                let end = base + buffer.count
+                var offset = 0
+                for first in 0..<5 {
+                    defer { offset += fields[first].utf8.count + 1 }
+                    var four = [Double](repeating: 0, count: 4)
+                    let consumed = four.withUnsafeMutableBufferPointer { glm_parse_four_decimals(base + offset, end, $0.baseAddress) }
+                    let run = fields[first..<(first + 4)]
+                    let isPlain = run.allSatisfy { field in
+                        let body = field.hasPrefix("-") ? field.dropFirst() : Substring(field)
+                        let digitCount = body.filter(\.isNumber).count
+                        return (1...15).contains(digitCount) && body.allSatisfy { $0.isNumber || $0 == "." }
+                            && body.filter { $0 == "." }.count <= 1
+                    }
+                    let length = run.reduce(0) { $0 + $1.utf8.count + 1 }
+                    if isPlain, length <= 64 {
+                        plainRuns += 1
+                        if available { #expect(consumed == length, "\(run)") }
+                    }
+                    guard consumed > 0 else { continue }
+                    taken += 1
+                    #expect(consumed == length, "\(run)")
+                    var p = base + offset
+                    for (k, field) in run.enumerated() {
+                        var single = 0.0
+                        let n = FastFloat.parsePrefix(p, end, &single)
+                        #expect(n == field.utf8.count && p[n] == UInt8(ascii: ","), "\(field)")
+                        #expect(four[k].bitPattern == single.bitPattern, "\(field): \(four[k]) vs \(single)")
+                        p += n + 1
+                    }
+                }
+            }
+        }
+        #expect(plainRuns > 20_000)
+        if available { #expect(taken >= plainRuns) } else { #expect(taken == 0) }
+    }
+
+    /// A table read four fields at a time gives each field's own number.
+    @Test func wideNumericTableMatchesFieldByField() throws {
+        var rng = SplitMix64(seed: 4_040_404)
+        var lines = ["a,b,c,d,e,f,g,h,i"]
+        var expected: [[Double]] = Array(repeating: [], count: 9)
+        for _ in 0..<3_000 {
+            var fields: [String] = []
+            for column in 0..<9 {
+                let value = Double(Int.random(in: -9_999_999...9_999_999, using: &rng)) / 1_000
+                let text = Int.random(in: 0..<40, using: &rng) == 0 ? "NA" : String(value)
+                fields.append(text)
+                expected[column].append(text == "NA" ? .nan : value)
+            }
+            lines.append(fields.joined(separator: ","))
+        }
+        let table = try parse(lines.joined(separator: "\n") + "\n")
+        for (column, name) in ["a", "b", "c", "d", "e", "f", "g", "h", "i"].enumerated() {
+            #expect(same(numbers(table, name), expected[column]), "\(name)")
+        }
+    }
+
     @Test func rNumberRules() {
         func number(_ s: String) -> Double? {
             let bytes = Array(s.utf8)

@@ -32,4 +32,11 @@ void glm_accumulate_right_hand_side_at(int level, const double *a, ptrdiff_t row
 /// read it instead (also on a CPU without SSE4.1, and on other architectures).
 size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end, double *value);
 
+// Four comma-terminated decimals at p, all within 64 bytes, each an optional '-', 1 to 15
+// digits and at most one '.': returns the bytes through the fourth comma and the values (the
+// same doubles as one field at a time). Returns 0 and writes nothing for any other fields, or
+// without AVX-512 (F, BW, DQ, VL, VBMI, VBMI2).
+size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]);
+int glm_parse_four_decimals_available(void);
+
 #endif

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -502,9 +503,26 @@ struct CSVChunkParser: @unchecked Sendable {
     ) -> UnsafePointer<UInt8> {
         var p = start
         var col = column
+        var four: (Double, Double, Double, Double) = (0, 0, 0, 0)
         while col < columnCount {
             let b = builders + col
             guard b.pointee.kind == .numeric else { break }
+            // Four fields at once when none of them is the record's last and all four
+            // columns are numeric (glm_parse_four_decimals checks the bytes).
+            if col &+ 4 < columnCount, b[1].kind == .numeric, b[2].kind == .numeric, b[3].kind == .numeric {
+                let taken = withUnsafeMutableBytes(of: &four) { values in
+                    glm_parse_four_decimals(p, end, values.baseAddress?.assumingMemoryBound(to: Double.self))
+                }
+                if taken > 0 {
+                    b[0].numbers.append(four.0)
+                    b[1].numbers.append(four.1)
+                    b[2].numbers.append(four.2)
+                    b[3].numbers.append(four.3)
+                    p += taken
+                    col &+= 4
+                    continue
+                }
+            }
             var value = 0.0
             let n = FastFloat.parsePrefix(p, end, &value)
             let q = p + n
