@@ -233,6 +233,152 @@ int glm_kernel_level(void) {
     return 0;
 }
 
+// eta[r] = offset[r] (0 without one), then eta[r] = eta[r] + x_c[r] * coefficient_c for each
+// listed column c in order: a multiply and an add, never fused, so every kernel level gives
+// the plain loop's doubles. Several rows at once, each row's sum in a register.
+static void linear_predictor_plain(const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
+                                   const double *coefficients, ptrdiff_t count, const double *offset, double *eta,
+                                   ptrdiff_t first) {
+#pragma clang fp contract(off)
+    for (ptrdiff_t r = first; r < rows; r++) {
+        double sum = offset ? offset[r] : 0.0;
+        for (ptrdiff_t k = 0; k < count; k++) {
+            const double term = x[columns[k] * ld + r] * coefficients[k];
+            sum = sum + term;
+        }
+        eta[r] = sum;
+    }
+}
+
+static void scale_rows_plain(const double *x, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t columns, const double *factors,
+                             double *block) {
+    for (ptrdiff_t c = 0; c < columns; c++) {
+        for (ptrdiff_t r = 0; r < rows; r++) block[c * rows + r] = x[c * ld + r] * factors[r];
+    }
+}
+
+#ifdef GLM_HAVE_X86_KERNEL
+__attribute__((target("avx2,fma"))) static void linear_predictor_avx2(const double *x, ptrdiff_t ld, ptrdiff_t rows,
+                                                                       const ptrdiff_t *columns,
+                                                                       const double *coefficients, ptrdiff_t count,
+                                                                       const double *offset, double *eta) {
+    ptrdiff_t r = 0;
+    for (; r + 16 <= rows; r += 16) {
+        __m256d s0, s1, s2, s3;
+        if (offset) {
+            s0 = _mm256_loadu_pd(offset + r), s1 = _mm256_loadu_pd(offset + r + 4);
+            s2 = _mm256_loadu_pd(offset + r + 8), s3 = _mm256_loadu_pd(offset + r + 12);
+        } else {
+            s0 = s1 = s2 = s3 = _mm256_setzero_pd();
+        }
+        for (ptrdiff_t k = 0; k < count; k++) {
+            const double *column = x + columns[k] * ld + r;
+            const __m256d factor = _mm256_set1_pd(coefficients[k]);
+            s0 = _mm256_add_pd(s0, _mm256_mul_pd(_mm256_loadu_pd(column), factor));
+            s1 = _mm256_add_pd(s1, _mm256_mul_pd(_mm256_loadu_pd(column + 4), factor));
+            s2 = _mm256_add_pd(s2, _mm256_mul_pd(_mm256_loadu_pd(column + 8), factor));
+            s3 = _mm256_add_pd(s3, _mm256_mul_pd(_mm256_loadu_pd(column + 12), factor));
+        }
+        _mm256_storeu_pd(eta + r, s0), _mm256_storeu_pd(eta + r + 4, s1);
+        _mm256_storeu_pd(eta + r + 8, s2), _mm256_storeu_pd(eta + r + 12, s3);
+    }
+    linear_predictor_plain(x, ld, rows, columns, coefficients, count, offset, eta, r);
+}
+
+__attribute__((target("avx512f"))) static void linear_predictor_avx512(const double *x, ptrdiff_t ld, ptrdiff_t rows,
+                                                                        const ptrdiff_t *columns,
+                                                                        const double *coefficients, ptrdiff_t count,
+                                                                        const double *offset, double *eta) {
+    ptrdiff_t r = 0;
+    for (; r + 32 <= rows; r += 32) {
+        __m512d s0, s1, s2, s3;
+        if (offset) {
+            s0 = _mm512_loadu_pd(offset + r), s1 = _mm512_loadu_pd(offset + r + 8);
+            s2 = _mm512_loadu_pd(offset + r + 16), s3 = _mm512_loadu_pd(offset + r + 24);
+        } else {
+            s0 = s1 = s2 = s3 = _mm512_setzero_pd();
+        }
+        for (ptrdiff_t k = 0; k < count; k++) {
+            const double *column = x + columns[k] * ld + r;
+            const __m512d factor = _mm512_set1_pd(coefficients[k]);
+            s0 = _mm512_add_pd(s0, _mm512_mul_pd(_mm512_loadu_pd(column), factor));
+            s1 = _mm512_add_pd(s1, _mm512_mul_pd(_mm512_loadu_pd(column + 8), factor));
+            s2 = _mm512_add_pd(s2, _mm512_mul_pd(_mm512_loadu_pd(column + 16), factor));
+            s3 = _mm512_add_pd(s3, _mm512_mul_pd(_mm512_loadu_pd(column + 24), factor));
+        }
+        _mm512_storeu_pd(eta + r, s0), _mm512_storeu_pd(eta + r + 8, s1);
+        _mm512_storeu_pd(eta + r + 16, s2), _mm512_storeu_pd(eta + r + 24, s3);
+    }
+    linear_predictor_plain(x, ld, rows, columns, coefficients, count, offset, eta, r);
+}
+
+// The plain loop, vectorised by the compiler for AVX2.
+__attribute__((target("avx2"))) static void scale_rows_avx2(const double *x, ptrdiff_t ld, ptrdiff_t rows,
+                                                             ptrdiff_t columns, const double *factors, double *block) {
+    for (ptrdiff_t c = 0; c < columns; c++) {
+        for (ptrdiff_t r = 0; r < rows; r++) block[c * rows + r] = x[c * ld + r] * factors[r];
+    }
+}
+
+__attribute__((target("avx512f"))) static void scale_rows_avx512(const double *x, ptrdiff_t ld, ptrdiff_t rows,
+                                                                  ptrdiff_t columns, const double *factors,
+                                                                  double *block) {
+    for (ptrdiff_t c = 0; c < columns; c++) {
+        const double *column = x + c * ld;
+        double *target = block + c * rows;
+        ptrdiff_t r = 0;
+        for (; r + 8 <= rows; r += 8) {
+            _mm512_storeu_pd(target + r, _mm512_mul_pd(_mm512_loadu_pd(column + r), _mm512_loadu_pd(factors + r)));
+        }
+        if (r < rows) {
+            const __mmask8 tail = (__mmask8)((1u << (rows - r)) - 1);
+            _mm512_mask_storeu_pd(target + r, tail,
+                                  _mm512_mul_pd(_mm512_maskz_loadu_pd(tail, column + r),
+                                                _mm512_maskz_loadu_pd(tail, factors + r)));
+        }
+    }
+}
+#endif
+
+void glm_linear_predictor_at(int level, const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
+                             const double *coefficients, ptrdiff_t count, const double *offset, double *eta) {
+    const int available = glm_kernel_level();
+    const int usable = level < available ? level : available;
+#ifdef GLM_HAVE_X86_KERNEL
+    if (usable == 2) {
+        linear_predictor_avx512(x, ld, rows, columns, coefficients, count, offset, eta);
+        return;
+    }
+    if (usable == 1) {
+        linear_predictor_avx2(x, ld, rows, columns, coefficients, count, offset, eta);
+        return;
+    }
+#endif
+    (void)usable;
+    linear_predictor_plain(x, ld, rows, columns, coefficients, count, offset, eta, 0);
+}
+
+void glm_linear_predictor(const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
+                          const double *coefficients, ptrdiff_t count, const double *offset, double *eta) {
+    glm_linear_predictor_at(glm_kernel_level(), x, ld, rows, columns, coefficients, count, offset, eta);
+}
+
+void glm_scale_rows(const double *x, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t columns, const double *factors,
+                    double *block) {
+#ifdef GLM_HAVE_X86_KERNEL
+    const int level = glm_kernel_level();
+    if (level == 2) {
+        scale_rows_avx512(x, ld, rows, columns, factors, block);
+        return;
+    }
+    if (level == 1) {
+        scale_rows_avx2(x, ld, rows, columns, factors, block);
+        return;
+    }
+#endif
+    scale_rows_plain(x, ld, rows, columns, factors, block);
+}
+
 void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                         double *gram, double *rhs) {
     const int available = glm_kernel_level();

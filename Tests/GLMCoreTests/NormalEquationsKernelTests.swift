@@ -78,3 +78,53 @@ struct NormalEquationsKernelTests {
         }
     }
 }
+
+/// The linear predictor and the row scaling of a pass (C, several rows at once) against the
+/// plain loop, to the bit, at every kernel level the CPU has: a product then a sum, in column
+/// order, never fused.
+@Suite("Row-pass kernels")
+struct RowPassKernelTests {
+    @Test(arguments: [1, 2, 5, 15, 51])
+    func linearPredictorIsThePlainLoopToTheBit(columns: Int) {
+        for rows in [1, 7, 8, 16, 31, 32, 33, 642, 1000] {
+            var generator = SplitMix64(seed: UInt64(columns * 4_099 + rows))
+            let leading = rows + 5
+            // Magnitudes over twelve orders: a fused multiply-add or another order would show.
+            let x = (0..<leading * columns).map { _ in
+                Double.random(in: -1..<1, using: &generator) * Double.random(in: 1e-6..<1e6, using: &generator)
+            }
+            let offset = (0..<rows).map { _ in Double.random(in: -3..<3, using: &generator) }
+            // Every other column left out, as a zero coefficient is.
+            let active = stride(from: 0, to: columns, by: 2).map { $0 }
+            let coefficients = active.map { _ in Double.random(in: -2..<2, using: &generator) }
+            for useOffset in [false, true] {
+                var expected = [Double](repeating: 0, count: rows)
+                for r in 0..<rows {
+                    var sum = useOffset ? offset[r] : 0
+                    for (k, column) in active.enumerated() {
+                        let term = x[column * leading + r] * coefficients[k]
+                        sum = sum + term
+                    }
+                    expected[r] = sum
+                }
+                for level in Int32(0)...glm_kernel_level() {
+                    var eta = [Double](repeating: .nan, count: rows)
+                    x.withUnsafeBufferPointer { xs in
+                        offset.withUnsafeBufferPointer { offsets in
+                            glm_linear_predictor_at(
+                                level, xs.baseAddress, leading, rows, active, coefficients, active.count,
+                                useOffset ? offsets.baseAddress : nil, &eta)
+                        }
+                    }
+                    #expect(eta.map(\.bitPattern) == expected.map(\.bitPattern),
+                            "level \(level), \(rows) rows x \(columns), offset \(useOffset)")
+                }
+            }
+            let factors = (0..<rows).map { _ in Double.random(in: 0..<3, using: &generator) }
+            var block = [Double](repeating: .nan, count: rows * columns)
+            glm_scale_rows(x, leading, rows, columns, factors, &block)
+            let scaled = (0..<columns).flatMap { c in (0..<rows).map { r in x[c * leading + r] * factors[r] } }
+            #expect(block.map(\.bitPattern) == scaled.map(\.bitPattern), "scaled \(rows) rows x \(columns)")
+        }
+    }
+}

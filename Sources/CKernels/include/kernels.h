@@ -30,6 +30,18 @@ void glm_accumulate_right_hand_side_at(int level, const double *a, ptrdiff_t row
 /// exponent. Returns the bytes it takes and sets *value to the correctly rounded double (the
 /// exact mantissa, then one division by an exact power of ten); 0 when the general parser must
 /// read it instead (also on a CPU without SSE4.1, and on other architectures).
+/// eta[r] = offset[r] (0 when offset is NULL) plus x[columns[k] * ld + r] * coefficients[k]
+/// for k = 0, 1, ... in order, each product rounded and then added (no fused multiply-add), for
+/// r < rows: the linear predictor of a block of rows, the same doubles at every kernel level.
+void glm_linear_predictor(const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
+                          const double *coefficients, ptrdiff_t count, const double *offset, double *eta);
+void glm_linear_predictor_at(int level, const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
+                             const double *coefficients, ptrdiff_t count, const double *offset, double *eta);
+
+/// block[c * rows + r] = x[c * ld + r] * factors[r] for c < columns, r < rows.
+void glm_scale_rows(const double *x, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t columns, const double *factors,
+                    double *block);
+
 size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end, double *value);
 
 // Four comma-terminated decimals at p, all within 64 bytes, each an optional '-', 1 to 15

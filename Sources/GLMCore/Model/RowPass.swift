@@ -51,6 +51,10 @@ final class RowPass: @unchecked Sendable {
     private let y: UnsafeBufferPointer<Double>
     private let priorWeights: UnsafeBufferPointer<Double>
     private let offset: UnsafeBufferPointer<Double>
+    /// False when every offset is +0 and every prior weight 1 (the usual fit): the passes then
+    /// skip reading them, with the same arithmetic (x + 0 and 1 · x are x).
+    private let hasOffset: Bool
+    private let hasPriorWeights: Bool
     /// Outputs, each `rowCount` long: η, μ and the working weights of the next step.
     let eta: UnsafeMutableBufferPointer<Double>
     let mu: UnsafeMutableBufferPointer<Double>
@@ -77,6 +81,8 @@ final class RowPass: @unchecked Sendable {
         self.y = y
         self.priorWeights = priorWeights
         self.offset = offset
+        hasOffset = offset.contains { $0.bitPattern != 0 }
+        hasPriorWeights = priorWeights.contains { $0 != 1 }
         let eta = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
         let mu = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
         let workingWeights = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
@@ -148,9 +154,14 @@ final class RowPass: @unchecked Sendable {
     private func run<Pair: FamilyLinkPair>(
         _ pair: Pair.Type, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool, gramKnown: Bool
     ) -> Totals {
+        // The columns whose coefficient is not zero, and their coefficients: η adds only these.
+        let active = coefficients.map { coefficients in
+            (columns: coefficients.indices.filter { coefficients[$0] != 0 },
+             values: coefficients.filter { $0 != 0 })
+        }
         let work: @Sendable (Int) -> Void = { [self] index in
             partials[index] = pass(
-                Pair.self, chunk: index, coefficients: coefficients, accumulate: accumulate,
+                Pair.self, chunk: index, active: active, accumulate: accumulate,
                 normalEquations: normalEquations, gramKnown: gramKnown)
         }
         if chunks.count > 1 {
@@ -188,46 +199,9 @@ final class RowPass: @unchecked Sendable {
         }
     }
 
-    /// target[i] += source[i] · factor, four at a time (multiply, then add: no fused rounding).
-    @inline(__always)
-    static func addScaled(_ source: UnsafePointer<Double>, _ factor: Double, into target: UnsafeMutablePointer<Double>, count: Int) {
-        let factors = SIMD4<Double>(repeating: factor)
-        var index = 0
-        while index &+ 4 <= count {
-            let values: SIMD4<Double> = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD4<Double>.self)
-            let current: SIMD4<Double> = UnsafeRawPointer(target + index).loadUnaligned(as: SIMD4<Double>.self)
-            let product = values * factors
-            UnsafeMutableRawPointer(target + index).storeBytes(of: current + product, as: SIMD4<Double>.self)
-            index &+= 4
-        }
-        while index < count {
-            target[index] += source[index] * factor
-            index &+= 1
-        }
-    }
-
-    /// target[i] = source[i] · factors[i], four at a time.
-    @inline(__always)
-    static func scale(
-        _ source: UnsafePointer<Double>, by factors: UnsafePointer<Double>, into target: UnsafeMutablePointer<Double>,
-        count: Int
-    ) {
-        var index = 0
-        while index &+ 4 <= count {
-            let values = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD4<Double>.self)
-            let weights = UnsafeRawPointer(factors + index).loadUnaligned(as: SIMD4<Double>.self)
-            UnsafeMutableRawPointer(target + index).storeBytes(of: values * weights, as: SIMD4<Double>.self)
-            index &+= 4
-        }
-        while index < count {
-            target[index] = source[index] * factors[index]
-            index &+= 1
-        }
-    }
-
     private func pass<Pair: FamilyLinkPair>(
-        _ pair: Pair.Type, chunk index: Int, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool,
-        gramKnown: Bool
+        _ pair: Pair.Type, chunk index: Int, active: (columns: [Int], values: [Double])?, accumulate: Bool,
+        normalEquations: Bool, gramKnown: Bool
     ) -> Totals {
         let family = Pair.resolve(self.family)
         let link = family.link
@@ -235,6 +209,7 @@ final class RowPass: @unchecked Sendable {
         let p = columnCount
         // Locals, so the compiler can keep the pointers in registers across the loops.
         let x = self.x, y = self.y, offset = self.offset, prior = self.priorWeights
+        let hasOffset = self.hasOffset, hasPriorWeights = self.hasPriorWeights
         let eta = self.eta, mu = self.mu, workingWeights = self.workingWeights
         let block = blocks[index]
         let vector = vectors[index]
@@ -247,13 +222,15 @@ final class RowPass: @unchecked Sendable {
         while start < range.upperBound {
             let end = min(start + blockRows, range.upperBound)
             let rows = end - start
-            if let coefficients, let etaBase = eta.baseAddress, let xBase = x.baseAddress,
-               let offsetBase = offset.baseAddress {
-                // Column by column, each row adding its terms in column order with a separate
-                // multiply and add: the rounding of the plain loop (and of reference BLAS).
-                (etaBase + start).update(from: offsetBase + start, count: rows)
-                for column in 0..<p where coefficients[column] != 0 {
-                    RowPass.addScaled(xBase + (column &* n &+ start), coefficients[column], into: etaBase + start, count: rows)
+            if let active, let etaBase = eta.baseAddress, let xBase = x.baseAddress {
+                // Each row adds its terms in column order with a separate multiply and add:
+                // the rounding of the plain loop (and of reference BLAS).
+                active.columns.withUnsafeBufferPointer { columns in
+                    active.values.withUnsafeBufferPointer { values in
+                        glm_linear_predictor(
+                            xBase + start, n, rows, columns.baseAddress, values.baseAddress, columns.count,
+                            hasOffset ? offset.baseAddress.map { $0 + start } : nil, etaBase + start)
+                    }
                 }
                 var validEta = true
                 var validMu = true
@@ -264,7 +241,7 @@ final class RowPass: @unchecked Sendable {
                     mu[row] = muValue
                     validEta = validEta && link.isValid(eta: etaValue)
                     validMu = validMu && family.isValid(mu: muValue)
-                    deviance += family.unitDeviance(y: y[row], mu: muValue, weight: prior[row])
+                    deviance += family.unitDeviance(y: y[row], mu: muValue, weight: hasPriorWeights ? prior[row] : 1)
                 }
                 totals.validEta = totals.validEta && validEta
                 totals.validMu = totals.validMu && validMu
@@ -273,7 +250,7 @@ final class RowPass: @unchecked Sendable {
             if accumulate {
                 for row in start..<end {
                     let local = row - start
-                    let priorWeight = prior[row]
+                    let priorWeight = hasPriorWeights ? prior[row] : 1
                     var weight = 0.0
                     var response = 0.0
                     if priorWeight > 0 {
@@ -287,7 +264,7 @@ final class RowPass: @unchecked Sendable {
                         if derivative != 0 {
                             totals.goodCount += 1
                             weight = priorWeight * derivative * derivative / variance
-                            response = (etaValue - offset[row]) + (y[row] - muValue) / derivative
+                            response = (etaValue - (hasOffset ? offset[row] : 0)) + (y[row] - muValue) / derivative
                         }
                     }
                     workingWeights[row] = weight
@@ -297,9 +274,7 @@ final class RowPass: @unchecked Sendable {
                 }
                 if normalEquations, let blockBase = block.baseAddress, let vectorBase = vector.baseAddress,
                    let xBase = x.baseAddress, let rootBase = roots.baseAddress {
-                    for column in 0..<p {
-                        RowPass.scale(xBase + (column &* n &+ start), by: rootBase, into: blockBase + column &* rows, count: rows)
-                    }
+                    glm_scale_rows(xBase + start, n, rows, p, rootBase, blockBase)
                     totals.gram.withUnsafeMutableBufferPointer { gram in
                         totals.rhs.withUnsafeMutableBufferPointer { rhs in
                             guard let gramBase = gram.baseAddress, let rhsBase = rhs.baseAddress else { return }
