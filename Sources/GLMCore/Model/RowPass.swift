@@ -232,22 +232,33 @@ final class RowPass: @unchecked Sendable {
                             hasOffset ? offset.baseAddress.map { $0 + start } : nil, etaBase + start)
                     }
                 }
-                var validEta = true
-                var validMu = true
+                // The means, the deviance and the checks in separate loops: a call to exp or log
+                // clobbers every vector register, so a loop with one keeps little else live.
+                for row in start..<end { mu[row] = link.linkinv(eta[row]) }
                 var deviance = 0.0
                 for row in start..<end {
-                    let etaValue = eta[row]
-                    let muValue = link.linkinv(etaValue)
-                    mu[row] = muValue
-                    validEta = validEta && link.isValid(eta: etaValue)
-                    validMu = validMu && family.isValid(mu: muValue)
-                    deviance += family.unitDeviance(y: y[row], mu: muValue, weight: hasPriorWeights ? prior[row] : 1)
+                    deviance += family.unitDeviance(y: y[row], mu: mu[row], weight: hasPriorWeights ? prior[row] : 1)
+                }
+                var validEta = true
+                var validMu = true
+                for row in start..<end {
+                    validEta = validEta && link.isValid(eta: eta[row])
+                    validMu = validMu && family.isValid(mu: mu[row])
                 }
                 totals.validEta = totals.validEta && validEta
                 totals.validMu = totals.validMu && validMu
                 totals.deviance += deviance
             }
             if accumulate {
+                // dμ/dη into the roots buffer first (for most links a call to exp), then the
+                // weights and working responses in a loop without calls.
+                if !derivativeIsMean {
+                    for row in start..<end { roots[row - start] = link.muEta(eta[row]) }
+                }
+                var varianceNaN = false
+                var varianceZero = false
+                var derivativeNaN = false
+                var goodCount = 0
                 for row in start..<end {
                     let local = row - start
                     let priorWeight = hasPriorWeights ? prior[row] : 1
@@ -257,12 +268,12 @@ final class RowPass: @unchecked Sendable {
                         let etaValue = eta[row]
                         let muValue = mu[row]
                         let variance = family.variance(muValue)
-                        let derivative = derivativeIsMean ? muValue : link.muEta(etaValue)
-                        if variance.isNaN { totals.varianceNaN = true }
-                        if variance == 0 { totals.varianceZero = true }
-                        if derivative.isNaN { totals.derivativeNaN = true }
+                        let derivative = derivativeIsMean ? muValue : roots[local]
+                        varianceNaN = varianceNaN || variance.isNaN
+                        varianceZero = varianceZero || variance == 0
+                        derivativeNaN = derivativeNaN || derivative.isNaN
                         if derivative != 0 {
-                            totals.goodCount += 1
+                            goodCount += 1
                             weight = priorWeight * derivative * derivative / variance
                             response = (etaValue - (hasOffset ? offset[row] : 0)) + (y[row] - muValue) / derivative
                         }
@@ -272,6 +283,10 @@ final class RowPass: @unchecked Sendable {
                     roots[local] = root
                     vector[local] = root * response
                 }
+                totals.varianceNaN = totals.varianceNaN || varianceNaN
+                totals.varianceZero = totals.varianceZero || varianceZero
+                totals.derivativeNaN = totals.derivativeNaN || derivativeNaN
+                totals.goodCount += goodCount
                 if normalEquations, let blockBase = block.baseAddress, let vectorBase = vector.baseAddress,
                    let xBase = x.baseAddress, let rootBase = roots.baseAddress {
                     glm_scale_rows(xBase + start, n, rows, p, rootBase, blockBase)
