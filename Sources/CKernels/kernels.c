@@ -1,5 +1,8 @@
 #include "kernels.h"
 
+#include <stdint.h>
+#include <string.h>
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define GLM_HAVE_X86_KERNEL 1
@@ -233,35 +236,36 @@ int glm_kernel_level(void) {
     return 0;
 }
 
-// eta[r] = offset[r] (0 without one), then eta[r] = eta[r] + x_c[r] * coefficient_c for each
-// listed column c in order: a multiply and an add, never fused, so every kernel level gives
-// the plain loop's doubles. Several rows at once, each row's sum in a register.
-static void linear_predictor_plain(const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
+// eta[r] = offset[r] (0 without one), then eta[r] = eta[r] + x_k[first + r] * coefficient_k
+// for each listed column k in order: a multiply and an add, never fused, so every kernel level
+// gives the plain loop's doubles. Several rows at once, each row's sum in a register.
+static void linear_predictor_plain(const double *const *columns, ptrdiff_t first, ptrdiff_t rows,
                                    const double *coefficients, ptrdiff_t count, const double *offset, double *eta,
-                                   ptrdiff_t first) {
+                                   ptrdiff_t from) {
 #pragma clang fp contract(off)
-    for (ptrdiff_t r = first; r < rows; r++) {
+    for (ptrdiff_t r = from; r < rows; r++) {
         double sum = offset ? offset[r] : 0.0;
         for (ptrdiff_t k = 0; k < count; k++) {
-            const double term = x[columns[k] * ld + r] * coefficients[k];
+            const double term = columns[k][first + r] * coefficients[k];
             sum = sum + term;
         }
         eta[r] = sum;
     }
 }
 
-static void scale_rows_plain(const double *x, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t columns, const double *factors,
-                             double *block) {
-    for (ptrdiff_t c = 0; c < columns; c++) {
-        for (ptrdiff_t r = 0; r < rows; r++) block[c * rows + r] = x[c * ld + r] * factors[r];
+static void scale_rows_plain(const double *const *columns, ptrdiff_t first, ptrdiff_t rows, ptrdiff_t count,
+                             const double *factors, double *block) {
+    for (ptrdiff_t c = 0; c < count; c++) {
+        const double *column = columns[c] + first;
+        for (ptrdiff_t r = 0; r < rows; r++) block[c * rows + r] = column[r] * factors[r];
     }
 }
 
 #ifdef GLM_HAVE_X86_KERNEL
-__attribute__((target("avx2,fma"))) static void linear_predictor_avx2(const double *x, ptrdiff_t ld, ptrdiff_t rows,
-                                                                       const ptrdiff_t *columns,
-                                                                       const double *coefficients, ptrdiff_t count,
-                                                                       const double *offset, double *eta) {
+__attribute__((target("avx2,fma"))) static void linear_predictor_avx2(const double *const *columns, ptrdiff_t first,
+                                                                       ptrdiff_t rows, const double *coefficients,
+                                                                       ptrdiff_t count, const double *offset,
+                                                                       double *eta) {
     ptrdiff_t r = 0;
     for (; r + 16 <= rows; r += 16) {
         __m256d s0, s1, s2, s3;
@@ -272,7 +276,7 @@ __attribute__((target("avx2,fma"))) static void linear_predictor_avx2(const doub
             s0 = s1 = s2 = s3 = _mm256_setzero_pd();
         }
         for (ptrdiff_t k = 0; k < count; k++) {
-            const double *column = x + columns[k] * ld + r;
+            const double *column = columns[k] + first + r;
             const __m256d factor = _mm256_set1_pd(coefficients[k]);
             s0 = _mm256_add_pd(s0, _mm256_mul_pd(_mm256_loadu_pd(column), factor));
             s1 = _mm256_add_pd(s1, _mm256_mul_pd(_mm256_loadu_pd(column + 4), factor));
@@ -282,13 +286,13 @@ __attribute__((target("avx2,fma"))) static void linear_predictor_avx2(const doub
         _mm256_storeu_pd(eta + r, s0), _mm256_storeu_pd(eta + r + 4, s1);
         _mm256_storeu_pd(eta + r + 8, s2), _mm256_storeu_pd(eta + r + 12, s3);
     }
-    linear_predictor_plain(x, ld, rows, columns, coefficients, count, offset, eta, r);
+    linear_predictor_plain(columns, first, rows, coefficients, count, offset, eta, r);
 }
 
-__attribute__((target("avx512f"))) static void linear_predictor_avx512(const double *x, ptrdiff_t ld, ptrdiff_t rows,
-                                                                        const ptrdiff_t *columns,
-                                                                        const double *coefficients, ptrdiff_t count,
-                                                                        const double *offset, double *eta) {
+__attribute__((target("avx512f"))) static void linear_predictor_avx512(const double *const *columns, ptrdiff_t first,
+                                                                        ptrdiff_t rows, const double *coefficients,
+                                                                        ptrdiff_t count, const double *offset,
+                                                                        double *eta) {
     ptrdiff_t r = 0;
     for (; r + 32 <= rows; r += 32) {
         __m512d s0, s1, s2, s3;
@@ -299,7 +303,7 @@ __attribute__((target("avx512f"))) static void linear_predictor_avx512(const dou
             s0 = s1 = s2 = s3 = _mm512_setzero_pd();
         }
         for (ptrdiff_t k = 0; k < count; k++) {
-            const double *column = x + columns[k] * ld + r;
+            const double *column = columns[k] + first + r;
             const __m512d factor = _mm512_set1_pd(coefficients[k]);
             s0 = _mm512_add_pd(s0, _mm512_mul_pd(_mm512_loadu_pd(column), factor));
             s1 = _mm512_add_pd(s1, _mm512_mul_pd(_mm512_loadu_pd(column + 8), factor));
@@ -309,22 +313,24 @@ __attribute__((target("avx512f"))) static void linear_predictor_avx512(const dou
         _mm512_storeu_pd(eta + r, s0), _mm512_storeu_pd(eta + r + 8, s1);
         _mm512_storeu_pd(eta + r + 16, s2), _mm512_storeu_pd(eta + r + 24, s3);
     }
-    linear_predictor_plain(x, ld, rows, columns, coefficients, count, offset, eta, r);
+    linear_predictor_plain(columns, first, rows, coefficients, count, offset, eta, r);
 }
 
 // The plain loop, vectorised by the compiler for AVX2.
-__attribute__((target("avx2"))) static void scale_rows_avx2(const double *x, ptrdiff_t ld, ptrdiff_t rows,
-                                                             ptrdiff_t columns, const double *factors, double *block) {
-    for (ptrdiff_t c = 0; c < columns; c++) {
-        for (ptrdiff_t r = 0; r < rows; r++) block[c * rows + r] = x[c * ld + r] * factors[r];
+__attribute__((target("avx2"))) static void scale_rows_avx2(const double *const *columns, ptrdiff_t first,
+                                                             ptrdiff_t rows, ptrdiff_t count, const double *factors,
+                                                             double *block) {
+    for (ptrdiff_t c = 0; c < count; c++) {
+        const double *column = columns[c] + first;
+        for (ptrdiff_t r = 0; r < rows; r++) block[c * rows + r] = column[r] * factors[r];
     }
 }
 
-__attribute__((target("avx512f"))) static void scale_rows_avx512(const double *x, ptrdiff_t ld, ptrdiff_t rows,
-                                                                  ptrdiff_t columns, const double *factors,
-                                                                  double *block) {
-    for (ptrdiff_t c = 0; c < columns; c++) {
-        const double *column = x + c * ld;
+__attribute__((target("avx512f"))) static void scale_rows_avx512(const double *const *columns, ptrdiff_t first,
+                                                                  ptrdiff_t rows, ptrdiff_t count,
+                                                                  const double *factors, double *block) {
+    for (ptrdiff_t c = 0; c < count; c++) {
+        const double *column = columns[c] + first;
         double *target = block + c * rows;
         ptrdiff_t r = 0;
         for (; r + 8 <= rows; r += 8) {
@@ -340,43 +346,43 @@ __attribute__((target("avx512f"))) static void scale_rows_avx512(const double *x
 }
 #endif
 
-void glm_linear_predictor_at(int level, const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
+void glm_linear_predictor_at(int level, const double *const *columns, ptrdiff_t first, ptrdiff_t rows,
                              const double *coefficients, ptrdiff_t count, const double *offset, double *eta) {
     const int available = glm_kernel_level();
     const int usable = level < available ? level : available;
 #ifdef GLM_HAVE_X86_KERNEL
     if (usable == 2) {
-        linear_predictor_avx512(x, ld, rows, columns, coefficients, count, offset, eta);
+        linear_predictor_avx512(columns, first, rows, coefficients, count, offset, eta);
         return;
     }
     if (usable == 1) {
-        linear_predictor_avx2(x, ld, rows, columns, coefficients, count, offset, eta);
+        linear_predictor_avx2(columns, first, rows, coefficients, count, offset, eta);
         return;
     }
 #endif
     (void)usable;
-    linear_predictor_plain(x, ld, rows, columns, coefficients, count, offset, eta, 0);
+    linear_predictor_plain(columns, first, rows, coefficients, count, offset, eta, 0);
 }
 
-void glm_linear_predictor(const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
-                          const double *coefficients, ptrdiff_t count, const double *offset, double *eta) {
-    glm_linear_predictor_at(glm_kernel_level(), x, ld, rows, columns, coefficients, count, offset, eta);
+void glm_linear_predictor(const double *const *columns, ptrdiff_t first, ptrdiff_t rows, const double *coefficients,
+                          ptrdiff_t count, const double *offset, double *eta) {
+    glm_linear_predictor_at(glm_kernel_level(), columns, first, rows, coefficients, count, offset, eta);
 }
 
-void glm_scale_rows(const double *x, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t columns, const double *factors,
-                    double *block) {
+void glm_scale_rows(const double *const *columns, ptrdiff_t first, ptrdiff_t rows, ptrdiff_t count,
+                    const double *factors, double *block) {
 #ifdef GLM_HAVE_X86_KERNEL
     const int level = glm_kernel_level();
     if (level == 2) {
-        scale_rows_avx512(x, ld, rows, columns, factors, block);
+        scale_rows_avx512(columns, first, rows, count, factors, block);
         return;
     }
     if (level == 1) {
-        scale_rows_avx2(x, ld, rows, columns, factors, block);
+        scale_rows_avx2(columns, first, rows, count, factors, block);
         return;
     }
 #endif
-    scale_rows_plain(x, ld, rows, columns, factors, block);
+    scale_rows_plain(columns, first, rows, count, factors, block);
 }
 
 void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
@@ -422,4 +428,17 @@ void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t 
 
 void glm_accumulate_right_hand_side(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs) {
     glm_accumulate_right_hand_side_at(glm_kernel_level(), a, rows, columns, b, rhs);
+}
+
+int glm_copy_checking_finite(const double *source, double *target, ptrdiff_t count) {
+    // The exponent bits all set: NaN or an infinity. Branch-free, so the loop vectorises.
+    const uint64_t exponent = 0x7FF0000000000000ull;
+    uint64_t found = 0;
+    for (ptrdiff_t i = 0; i < count; i++) {
+        uint64_t bits;
+        memcpy(&bits, source + i, sizeof bits);
+        memcpy(target + i, &bits, sizeof bits);
+        found |= (bits & exponent) == exponent;
+    }
+    return found == 0;
 }

@@ -1000,6 +1000,23 @@ struct CSVNumberParsingTests {
         if available { #expect(taken >= plainRuns) } else { #expect(taken == 0) }
     }
 
+    /// The reader marks the numeric columns with no missing or infinite value (the model frame
+    /// then skips its scan of them); a value anywhere in any chunk unmarks the column.
+    @Test func finiteColumnsAreMarked() throws {
+        var lines = ["a,b,c,d,e"]
+        for row in 0..<400 {
+            let b = row == 377 ? "NA" : "\(row)"
+            let c = row == 5 ? "Inf" : "\(row).5"
+            let e = row == 399 ? "" : "-\(row)"
+            lines.append("\(row),\(b),\(c),x\(row % 3),\(e)")
+        }
+        let text = lines.joined(separator: "\n") + "\n"
+        for tuning in [CSVReader.Tuning.serial, CSVReader.Tuning(chunkCount: 4, minimumParallelBytes: 0)] {
+            let table = try parse(text, tuning: tuning)
+            #expect(table.finiteColumns == [0], "\(tuning.chunkCount) chunks")
+        }
+    }
+
     /// A table read four fields at a time gives each field's own number.
     @Test func wideNumericTableMatchesFieldByField() throws {
         var rng = SplitMix64(seed: 4_040_404)

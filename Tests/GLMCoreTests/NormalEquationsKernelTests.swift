@@ -102,7 +102,7 @@ struct RowPassKernelTests {
                 for r in 0..<rows {
                     var sum = useOffset ? offset[r] : 0
                     for (k, column) in active.enumerated() {
-                        let term = x[column * leading + r] * coefficients[k]
+                        let term = x[column * leading + 3 + r] * coefficients[k]
                         sum = sum + term
                     }
                     expected[r] = sum
@@ -111,8 +111,12 @@ struct RowPassKernelTests {
                     var eta = [Double](repeating: .nan, count: rows)
                     x.withUnsafeBufferPointer { xs in
                         offset.withUnsafeBufferPointer { offsets in
+                            // Each column's rows from the third on (`first` = 3).
+                            let bases: [UnsafePointer<Double>?] = active.map { column in
+                                xs.baseAddress.map { $0 + column * leading }
+                            }
                             glm_linear_predictor_at(
-                                level, xs.baseAddress, leading, rows, active, coefficients, active.count,
+                                level, bases, 3, rows, coefficients, active.count,
                                 useOffset ? offsets.baseAddress : nil, &eta)
                         }
                     }
@@ -122,9 +126,30 @@ struct RowPassKernelTests {
             }
             let factors = (0..<rows).map { _ in Double.random(in: 0..<3, using: &generator) }
             var block = [Double](repeating: .nan, count: rows * columns)
-            glm_scale_rows(x, leading, rows, columns, factors, &block)
-            let scaled = (0..<columns).flatMap { c in (0..<rows).map { r in x[c * leading + r] * factors[r] } }
+            x.withUnsafeBufferPointer { xs in
+                let bases: [UnsafePointer<Double>?] = (0..<columns).map { column in xs.baseAddress.map { $0 + column * leading } }
+                glm_scale_rows(bases, 5, rows, columns, factors, &block)
+            }
+            let scaled = (0..<columns).flatMap { c in (0..<rows).map { r in x[c * leading + 5 + r] * factors[r] } }
             #expect(block.map(\.bitPattern) == scaled.map(\.bitPattern), "scaled \(rows) rows x \(columns)")
         }
+    }
+}
+
+/// The passes read X through one base address per column: nested pins up to
+/// `RowPass.nestingLimit` columns, one copied buffer beyond.
+@Suite("Column base addresses")
+struct ColumnBaseAddressTests {
+    @Test(arguments: [1, 3, RowPass.nestingLimit, RowPass.nestingLimit + 1, 1_500])
+    func eachBaseAddressHoldsItsColumn(columnCount: Int) {
+        let rowCount = 7
+        let columns = (0..<columnCount).map { column in (0..<rowCount).map { Double(column * 1_000 + $0) } }
+        let read: [[Double]] = RowPass.withBaseAddresses(of: columns) { bases in
+            bases.map { base in
+                guard let base else { return [] }
+                return (0..<rowCount).map { base[$0] }
+            }
+        }
+        #expect(read == columns)
     }
 }

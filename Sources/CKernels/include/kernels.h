@@ -30,17 +30,21 @@ void glm_accumulate_right_hand_side_at(int level, const double *a, ptrdiff_t row
 /// exponent. Returns the bytes it takes and sets *value to the correctly rounded double (the
 /// exact mantissa, then one division by an exact power of ten); 0 when the general parser must
 /// read it instead (also on a CPU without SSE4.1, and on other architectures).
-/// eta[r] = offset[r] (0 when offset is NULL) plus x[columns[k] * ld + r] * coefficients[k]
-/// for k = 0, 1, ... in order, each product rounded and then added (no fused multiply-add), for
+/// eta[r] = offset[r] (0 when offset is NULL) plus columns[k][first + r] * coefficients[k] for
+/// k = 0, 1, ... in order, each product rounded and then added (no fused multiply-add), for
 /// r < rows: the linear predictor of a block of rows, the same doubles at every kernel level.
-void glm_linear_predictor(const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
-                          const double *coefficients, ptrdiff_t count, const double *offset, double *eta);
-void glm_linear_predictor_at(int level, const double *x, ptrdiff_t ld, ptrdiff_t rows, const ptrdiff_t *columns,
+void glm_linear_predictor(const double *const *columns, ptrdiff_t first, ptrdiff_t rows, const double *coefficients,
+                          ptrdiff_t count, const double *offset, double *eta);
+void glm_linear_predictor_at(int level, const double *const *columns, ptrdiff_t first, ptrdiff_t rows,
                              const double *coefficients, ptrdiff_t count, const double *offset, double *eta);
 
-/// block[c * rows + r] = x[c * ld + r] * factors[r] for c < columns, r < rows.
-void glm_scale_rows(const double *x, ptrdiff_t ld, ptrdiff_t rows, ptrdiff_t columns, const double *factors,
-                    double *block);
+/// block[c * rows + r] = columns[c][first + r] * factors[r] for c < count, r < rows.
+void glm_scale_rows(const double *const *columns, ptrdiff_t first, ptrdiff_t rows, ptrdiff_t count,
+                    const double *factors, double *block);
+
+/// target[i] = source[i] for i < count; returns 1 when every value is finite (no NaN, no
+/// infinity), else 0.
+int glm_copy_checking_finite(const double *source, double *target, ptrdiff_t count);
 
 size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end, double *value);
 

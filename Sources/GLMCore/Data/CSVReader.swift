@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// How CSV fields are read.
@@ -123,11 +124,11 @@ public enum CSVReader {
 
         try completeCategoricalColumns(parser, chunks: chunks, source: source, names: names,
                                        firstDataLine: header.firstDataLine)
-        let columns = try assembleColumns(
+        let (columns, finiteColumns) = try assembleColumns(
             chunks: chunks, kinds: kinds, rowCount: rowCount, source: source, names: names, textColumns: forcedCategorical)
         let recordLines = assembleRecordLines(chunks: chunks, firstDataLine: header.firstDataLine, rowCount: rowCount)
         return Table(source: source, columnNames: names, columns: columns, rowCount: rowCount,
-                     recordLines: recordLines)
+                     recordLines: recordLines, finiteColumns: finiteColumns)
     }
 
     /// The column names of a CSV header (the bytes from the start of the input).
@@ -301,22 +302,25 @@ public enum CSVReader {
         }
     }
 
+    /// The columns, and the numeric ones whose values are all finite.
+    ///
     /// - Parameter textColumns: columns that stay text even when every value is an R logical.
     private static func assembleColumns(
         chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int, source: String, names: [String], textColumns: Set<Int> = []
-    ) throws(GLMError) -> [Column?] {
+    ) throws(GLMError) -> ([Column?], finite: Set<Int>) {
         let selected = kinds.indices.filter { kinds[$0] != .skipped }
-        let merged: [Column?] = ParallelRows.map(items: selected.count, parallel: rowCount >= 100_000) { k in
+        let merged: [(Column?, finite: Bool)] = ParallelRows.map(items: selected.count, parallel: rowCount >= 100_000) { k in
             let column = selected[k]
             let kind = chunks.first?.builders[column].kind ?? .numeric
-            let merged: Column?
+            let merged: (Column?, finite: Bool)
             if kind == .categorical {
                 // nil only past 2^31 - 1 distinct levels in all chunks together.
-                merged = mergeCategorical(
+                merged = (mergeCategorical(
                     chunks: chunks, column: column, rowCount: rowCount, allowLogical: !textColumns.contains(column)
-                ).map(Column.categorical)
+                ).map(Column.categorical), false)
             } else {
-                merged = .numeric(mergeNumeric(chunks: chunks, column: column, rowCount: rowCount))
+                let (numbers, finite) = mergeNumeric(chunks: chunks, column: column, rowCount: rowCount)
+                merged = (.numeric(numbers), finite)
             }
             // Free the chunks' copy at once, so that peak memory is about one copy of the data.
             for chunk in chunks {
@@ -326,30 +330,40 @@ public enum CSVReader {
             return merged
         }
         var columns = [Column?](repeating: nil, count: kinds.count)
-        for (column, values) in zip(selected, merged) { columns[column] = values }
+        var finite: Set<Int> = []
+        for (column, (values, allFinite)) in zip(selected, merged) {
+            columns[column] = values
+            if allFinite { finite.insert(column) }
+        }
         if let lost = selected.first(where: { columns[$0] == nil }) {
             throw error(for: .tooManyLevels(column: lost), lineBase: 0, source: source, names: names)
         }
-        return columns
+        return (columns, finite)
     }
 
-    private static func mergeNumeric(chunks: [CSVChunk], column: Int, rowCount: Int) -> [Double] {
-        [Double](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
+    /// The column's values from every chunk, and whether all are finite (found while copying).
+    private static func mergeNumeric(chunks: [CSVChunk], column: Int, rowCount: Int) -> ([Double], finite: Bool) {
+        var finite = true
+        let numbers = [Double](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
             guard let destination = buffer.baseAddress else { return }
             adviseHugePages(destination, bytes: rowCount * MemoryLayout<Double>.stride)
             var offset = 0
             for chunk in chunks {
                 let numbers = chunk.builders[column].numbers
                 let n = min(numbers.count, chunk.rows, rowCount - offset)
-                (destination + offset).initialize(from: numbers.base, count: n)
+                if glm_copy_checking_finite(numbers.base, destination + offset, n) == 0 { finite = false }
                 // Never expected: a builder shorter than its chunk. Pad rather than leave
                 // memory uninitialised.
                 let missing = min(chunk.rows - n, rowCount - offset - n)
-                if missing > 0 { (destination + offset + n).initialize(repeating: .nan, count: missing) }
+                if missing > 0 {
+                    (destination + offset + n).initialize(repeating: .nan, count: missing)
+                    finite = false
+                }
                 offset += n + max(0, missing)
             }
             initialized = offset
         }
+        return (numbers, finite)
     }
 
     private static func mergeCategorical(

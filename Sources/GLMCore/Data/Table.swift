@@ -43,13 +43,20 @@ public struct Table: Sendable {
     /// The physical line on which each record starts, present only when some quoted
     /// field spans lines (otherwise record `i` is on line `i + 2`).
     public let recordLines: [Int]?
+    /// Numeric columns known to hold only finite numbers (no missing value), found as the
+    /// reader assembles them, so that the model frame need not look again.
+    public let finiteColumns: Set<Int>
 
-    public init(source: String, columnNames: [String], columns: [Column?], rowCount: Int, recordLines: [Int]? = nil) {
+    public init(
+        source: String, columnNames: [String], columns: [Column?], rowCount: Int, recordLines: [Int]? = nil,
+        finiteColumns: Set<Int> = []
+    ) {
         self.source = source
         self.columnNames = columnNames
         self.columns = columns
         self.rowCount = rowCount
         self.recordLines = recordLines
+        self.finiteColumns = finiteColumns
     }
 
     public func index(of name: String) -> Int? {

@@ -1,9 +1,10 @@
-/// The model matrix and everything IRLS needs: X column-major with R's column names
+/// The model matrix and everything IRLS needs: the columns of X with R's column names
 /// and `assign`, the response, prior weights and offset (R's `model.matrix` with
 /// treatment contrasts).
 public struct Design: Sendable {
-    /// Column-major `rowCount × columnNames.count`.
-    public let x: [Double]
+    /// The columns of X, each `rowCount` long. A column that is a numeric variable as it is
+    /// shares the frame's array (no copy).
+    public let columns: [[Double]]
     public let rowCount: Int
     public let columnNames: [String]
     /// The term of each column: 0 for the intercept, k for the k-th term (R's `assign`).
@@ -28,8 +29,14 @@ public struct Design: Sendable {
         }
     }
 
+    /// X as one column-major `rowCount × columnCount` array: a copy, for the code that hands
+    /// X to LAPACK whole.
+    public func matrix() -> [Double] {
+        Array(columns.joined())
+    }
+
     private init(summarizing design: Design, frame: ModelFrame) {
-        x = []
+        columns = []
         rowCount = frame.rowCount
         columnNames = design.columnNames
         assign = design.assign
@@ -111,19 +118,23 @@ public struct Design: Sendable {
                 assign.append(termIndex + 1)
             }
         }
-        let (total, overflow) = rowCount.multipliedReportingOverflow(by: columns.count)
+        let (_, overflow) = rowCount.multipliedReportingOverflow(by: columns.count)
         guard !overflow else {
             throw GLMError.invalidTerm(term: terms.termLabels.joined(separator: " + "), message: "the model matrix is too large")
         }
-        let x = [Double](unsafeUninitializedCapacity: total) { buffer, initialized in
-            guard let base = buffer.baseAddress else { return }
-            adviseHugePages(base, bytes: total &* MemoryLayout<Double>.stride)
-            _ = ParallelRows.map(items: columns.count, parallel: total >= 1 << 18) { column in
-                Design.fill(UnsafeMutableBufferPointer(start: base + column &* rowCount, count: rowCount), with: columns[column])
+        self.columns = ParallelRows.map(items: columns.count, parallel: rowCount >= 1 << 14 && columns.count > 1) { column in
+            let parts = columns[column]
+            // A numeric variable alone is its own column.
+            if parts.count == 1, case let .numeric(_, values) = parts[0].component, values.count == rowCount {
+                return values
             }
-            initialized = total
+            return [Double](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
+                guard let base = buffer.baseAddress else { return }
+                adviseHugePages(base, bytes: rowCount &* MemoryLayout<Double>.stride)
+                Design.fill(UnsafeMutableBufferPointer(rebasing: buffer[0..<rowCount]), with: parts)
+                initialized = rowCount
+            }
         }
-        self.x = x
         self.rowCount = rowCount
         self.columnNames = names
         self.assign = assign

@@ -122,8 +122,14 @@ public struct ModelFrame: Sendable {
 
         // One scan per column (on all cores) finds the few columns with any NaN or infinity;
         // only those are looked at row by row.
+        // A bare column the reader found all finite is not scanned again.
         let nonFinite = ParallelRows.map(items: allValues.count, parallel: table.rowCount >= ParallelRows.minimumRows) {
-            ModelFrame.hasNonFinite(allValues[$0].values)
+            index in
+            if index < expressions.count, case let .name(name) = expressions[index],
+               let column = table.index(of: name), table.finiteColumns.contains(column) {
+                return false
+            }
+            return ModelFrame.hasNonFinite(allValues[index].values)
         }
         let rowIndices = ModelFrame.completeRows(
             allValues.indices.filter { nonFinite[$0] }.map { allValues[$0].values }, rowCount: table.rowCount)

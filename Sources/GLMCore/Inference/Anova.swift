@@ -378,10 +378,10 @@ public enum AnalysisOfDeviance {
         }
         let used = (0..<rowCount).filter { full.response.priorWeights[$0] > 0 }
         let keptFull = (0..<full.design.columnCount).filter { !full.aliased[$0] }
-        let space = ColumnSpace(x: full.design.x, rowCount: rowCount, columns: keptFull, rows: used)
+        let space = ColumnSpace(x: full.design.matrix(), rowCount: rowCount, columns: keptFull, rows: used)
         var outside: [String] = []
         for column in 0..<reduced.design.columnCount where !reduced.aliased[column] {
-            let values = used.map { reduced.design.x[column * rowCount + $0] }
+            let values = used.map { reduced.design.columns[column][$0] }
             if !(try space.contains(values)) { outside.append(reduced.coefficientNames[column]) }
         }
         if !outside.isEmpty {
@@ -401,13 +401,9 @@ public enum AnalysisOfDeviance {
     /// `anova.glm` and `drop1.glm` do.
     static func refit(_ fit: GLMFit, columns: [Int]) throws -> IRLSResult {
         let design = fit.design
-        let rowCount = design.rowCount
-        var x: [Double] = []
-        x.reserveCapacity(columns.count * rowCount)
-        for column in columns { x.append(contentsOf: design.x[(column * rowCount)..<((column + 1) * rowCount)]) }
         let irls = IRLS(family: fit.family, control: fit.control)
         return try irls.fit(
-            x: x, rowCount: rowCount, columnCount: columns.count, y: fit.response.y,
+            columns: columns.map { design.columns[$0] }, rowCount: design.rowCount, y: fit.response.y,
             priorWeights: fit.response.priorWeights, offset: fit.offset, startingMu: subModelStart(fit))
     }
 

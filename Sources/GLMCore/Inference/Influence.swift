@@ -17,7 +17,7 @@ public enum Influence {
         let rank = solution.rank
         let kept = Array(solution.pivot[..<rank])
         let r = solution.rFactor
-        let x = fit.design.x
+        let x = fit.design.matrix()
         let weights = fit.irls.workingWeights
         var z = [Double](repeating: 0, count: rank)
         let limit = 1 - 10 * Double.ulpOfOne

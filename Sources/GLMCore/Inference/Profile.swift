@@ -127,10 +127,8 @@ public enum ProfileLikelihood {
         let estimates = fit.coefficients
         let aliased = fit.aliased
         let kept = (0..<design.columnCount).filter { !aliased[$0] && $0 != column }
-        var reduced = [Double]()
-        reduced.reserveCapacity(kept.count * rowCount)
-        for other in kept { reduced.append(contentsOf: design.x[(other * rowCount)..<((other + 1) * rowCount)]) }
-        let profiled = design.x[(column * rowCount)..<((column + 1) * rowCount)]
+        let reduced = kept.map { design.columns[$0] }
+        let profiled = design.columns[column]
         let link = fit.family.link
         let irls = IRLS(family: fit.family, control: fit.control)
         let originalDeviance = fit.deviance
@@ -156,7 +154,7 @@ public enum ProfileLikelihood {
                 }
                 // MASS restarts each refit from the previous one's linear predictor.
                 let refit = try irls.fit(
-                    x: reduced, rowCount: rowCount, columnCount: kept.count, y: fit.response.y,
+                    columns: reduced, rowCount: rowCount, y: fit.response.y,
                     priorWeights: fit.response.priorWeights, offset: offset,
                     startingMu: linearPredictor.map(link.linkinv))
                 for warning in refit.warnings where !warnings.contains(warning) { warnings.append(warning) }

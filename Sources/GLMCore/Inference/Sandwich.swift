@@ -115,7 +115,7 @@ public enum Sandwich {
         default:
             dispersion = rSum(products.map { $0 * $0 }) / rSum(weights)
         }
-        let x = fit.design.x
+        let x = fit.design.matrix()
         var residuals = [Double](repeating: 0, count: rowCount)
         for row in 0..<rowCount {
             let value = products[row] / dispersion
@@ -179,7 +179,7 @@ public enum Sandwich {
         let pieces = try pieces(fit)
         let k = pieces.columns.count
         let n = pieces.rowCount
-        let x = fit.design.x
+        let x = fit.design.matrix()
         var warnings: [String] = []
         var hat: [Double] = []
         if type == .hc2 || type == .hc3 {
@@ -233,7 +233,7 @@ public enum Sandwich {
             throw GLMError.invalidOption(
                 name: "cluster", message: "number of observations in '\(clusters.label)' (\(clusters.groups.count)) and the model (\(n)) do not match")
         }
-        let x = fit.design.x
+        let x = fit.design.matrix()
         let groupCount = (clusters.groups.max() ?? -1) + 1
         var sums = [Double](repeating: 0, count: groupCount * k)
         for i in 0..<n {

@@ -2,9 +2,10 @@ import Foundation
 
 /// One chunk of rows as a fit sees it: its block of the design and its response.
 struct ChunkRows {
-    let x: [Double]
+    /// The columns of the chunk's X.
+    let columns: [[Double]]
     let rowCount: Int
-    let columnCount: Int
+    var columnCount: Int { columns.count }
     let y: [Double]
     let priorWeights: [Double]
     let offset: [Double]
@@ -123,7 +124,7 @@ public enum ChunkedFit {
                 let design = try Design(frame: frame)
                 let prepared = try family.prepare(frame)
                 try visit(ChunkRows(
-                    x: design.x, rowCount: design.rowCount, columnCount: design.columnCount, y: prepared.y,
+                    columns: design.columns, rowCount: design.rowCount, y: prepared.y,
                     priorWeights: prepared.priorWeights, offset: frame.offset ?? [Double](repeating: 0, count: design.rowCount),
                     startingMu: prepared.startingMu, binomialTotals: prepared.binomialTotals))
             }
@@ -160,10 +161,11 @@ public enum ChunkedFit {
                 try chunks { rows in
                     var mu = rows.offset
                     for column in 0..<rows.columnCount where coefficients[column] != 0 {
-                        for row in 0..<rows.rowCount { mu[row] += rows.x[column * rows.rowCount + row] * coefficients[column] }
+                        let values = rows.columns[column]
+                        for row in 0..<rows.rowCount { mu[row] += values[row] * coefficients[column] }
                     }
                     try visit(ChunkRows(
-                        x: [Double](repeating: 1, count: rows.rowCount), rowCount: rows.rowCount, columnCount: 1, y: rows.y,
+                        columns: [[Double](repeating: 1, count: rows.rowCount)], rowCount: rows.rowCount, y: rows.y,
                         priorWeights: rows.priorWeights, offset: rows.offset, startingMu: mu.map(family.link.linkinv),
                         binomialTotals: rows.binomialTotals))
                 }
@@ -267,12 +269,12 @@ struct StreamedIRLS {
     fileprivate func pass(
         _ rows: ChunkRows, source: WeightSource?, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool
     ) -> (RowPass.Totals, RowPass) {
-        rows.x.withUnsafeBufferPointer { x in
+        RowPass.withBaseAddresses(of: rows.columns) { columns in
             rows.y.withUnsafeBufferPointer { y in
                 rows.priorWeights.withUnsafeBufferPointer { prior in
                     rows.offset.withUnsafeBufferPointer { offset in
                         let pass = RowPass(
-                            family: family, x: x, rowCount: rows.rowCount, columnCount: rows.columnCount, y: y,
+                            family: family, columns: columns, rowCount: rows.rowCount, y: y,
                             priorWeights: prior, offset: offset)
                         if case .start? = source {
                             for row in 0..<rows.rowCount {

@@ -32,7 +32,7 @@ public enum Divergence {
         var probeControl = control
         probeControl.maxIterations = extraIterations
         guard let probe = try? IRLS(family: family, control: probeControl).fit(
-            x: design.x, rowCount: design.rowCount, columnCount: design.columnCount, y: response.y,
+            columns: design.columns, rowCount: design.rowCount, y: response.y,
             priorWeights: response.priorWeights, offset: offset, startingMu: mu, runAllIterations: true)
         else { return [] }
         var diverging: [String] = []
@@ -42,10 +42,7 @@ public enum Divergence {
             let after = probe.coefficients[column]
             guard before.isFinite, after.isFinite else { continue }
             var sumSquares = 0.0
-            for row in 0..<rowCount {
-                let value = design.x[column * rowCount + row]
-                sumSquares += value * value
-            }
+            for value in design.columns[column] { sumSquares += value * value }
             let typicalValue = (sumSquares / Double(max(rowCount, 1))).squareRoot()
             if abs(after - before) * typicalValue > 1 { diverging.append(design.columnNames[column]) }
         }

@@ -449,6 +449,8 @@ struct GEEVariance {
 /// The data of a GEE in cluster order, and the estimating equations on it.
 struct GEEProblem {
     let design: Design
+    /// X in one column-major array (indexed per row and column in the estimating equations).
+    let matrix: [Double]
     /// The design columns estimated (non-aliased).
     let kept: [Int]
     let family: Family
@@ -460,6 +462,7 @@ struct GEEProblem {
 
     init(design: Design, kept: [Int], family: Family, response: PreparedResponse, offset: [Double], layout: ClusterLayout) {
         self.design = design
+        self.matrix = design.matrix()
         self.kept = kept
         self.family = family
         self.layout = layout
@@ -478,14 +481,14 @@ struct GEEProblem {
     /// x_{row, kept column} for the row at `position` in cluster order.
     @inline(__always)
     private func x(_ position: Int, _ column: Int) -> Double {
-        design.x[kept[column] * design.rowCount + layout.order[position]]
+        matrix[kept[column] * design.rowCount + layout.order[position]]
     }
 
     /// eta = X beta + offset and mu, in cluster order.
     func linearPredictorsAndMeans(_ beta: [Double], includeOffset: Bool = true) -> (eta: [Double], mu: [Double]) {
         let n = rowCount
         var eta = includeOffset ? offset : [Double](repeating: 0, count: n)
-        design.x.withUnsafeBufferPointer { x in
+        matrix.withUnsafeBufferPointer { x in
             for (column, coefficient) in beta.enumerated() {
                 let base = kept[column] * design.rowCount
                 for position in 0..<n { eta[position] += x[base + layout.order[position]] * coefficient }

@@ -42,7 +42,7 @@ public struct GLMFit: Sendable {
         let offset = frame.offset ?? [Double](repeating: 0, count: rowCount)
         let irls = IRLS(family: family, control: control)
         let result = try IRLS(family: family, control: control, observer: observer).fit(
-            x: design.x, rowCount: rowCount, columnCount: design.columnCount, y: response.y,
+            columns: design.columns, rowCount: rowCount, y: response.y,
             priorWeights: response.priorWeights, offset: offset, startingMu: response.startingMu)
         let weights = response.priorWeights
         let usedCount = weights.filter { $0 != 0 }.count
@@ -52,7 +52,7 @@ public struct GLMFit: Sendable {
         if frame.offset != nil && design.hasIntercept {
             let intercept = [Double](repeating: 1, count: rowCount)
             let nullFit = try irls.fit(
-                x: intercept, rowCount: rowCount, columnCount: 1, y: response.y, priorWeights: weights, offset: offset,
+                columns: [intercept], rowCount: rowCount, y: response.y, priorWeights: weights, offset: offset,
                 startingMu: result.fittedValues)
             if !nullFit.converged {
                 warnings.append("fitting to calculate the null deviance did not converge -- increase 'maxit'?")

@@ -96,15 +96,20 @@ public struct IRLS {
     /// Fits by Fisher scoring from the starting means `startingMu`.
     ///
     /// - Parameters:
-    ///   - x: column-major `rowCount × columnCount` design.
+    ///   - columns: the columns of the design X, each `rowCount` long (used in place).
     ///   - y, priorWeights, offset: one per row, after the family's initialisation.
     /// - Parameter runAllIterations: keep iterating to `maxIterations` even after the
     ///   convergence rule holds (used to see which estimates diverge).
     public func fit(
-        x: [Double], rowCount: Int, columnCount: Int, y: [Double], priorWeights: [Double], offset: [Double],
+        columns: [[Double]], rowCount: Int, y: [Double], priorWeights: [Double], offset: [Double],
         startingMu: [Double], runAllIterations: Bool = false
     ) throws -> IRLSResult {
         let link = family.link
+        let columnCount = columns.count
+        // The passes read `rowCount` values from each column.
+        guard columns.allSatisfy({ $0.count == rowCount }) else {
+            throw GLMError.fitFailed(message: "the design's columns do not all have \(rowCount) rows")
+        }
         if columnCount == 0 {
             // R's "empty model": eta is the offset, nothing is estimated.
             let eta = offset
@@ -127,12 +132,12 @@ public struct IRLS {
                 residualCount: pearson.count)
         }
 
-        return try x.withUnsafeBufferPointer { design in
+        return try RowPass.withBaseAddresses(of: columns) { design in
             try y.withUnsafeBufferPointer { response in
                 try priorWeights.withUnsafeBufferPointer { prior in
                     try offset.withUnsafeBufferPointer { offsets in
                         let pass = RowPass(
-                            family: family, x: design, rowCount: rowCount, columnCount: columnCount, y: response,
+                            family: family, columns: design, rowCount: rowCount, y: response,
                             priorWeights: prior, offset: offsets)
                         // The starting η = g(μ₀) and μ = g⁻¹(η), straight into the pass, on all cores.
                         let family = self.family
@@ -150,7 +155,7 @@ public struct IRLS {
                         guard validStart else {
                             throw GLMError.fitFailed(message: "cannot find valid starting values: please specify some")
                         }
-                        return try iterate(pass, x: x, y: y, priorWeights: priorWeights, offset: offset,
+                        return try iterate(pass, columns: columns, y: y, priorWeights: priorWeights, offset: offset,
                                            runAllIterations: runAllIterations)
                     }
                 }
@@ -295,11 +300,11 @@ public struct IRLS {
 
     /// The loop over rows in memory, then the per-row results `glm.fit` returns.
     private func iterate(
-        _ pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool
+        _ pass: RowPass, columns: [[Double]], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool
     ) throws -> IRLSResult {
         let rowCount = pass.rowCount
         let rows = InMemoryPasses(
-            irls: self, pass: pass, x: x, y: y, priorWeights: priorWeights, offset: offset,
+            irls: self, pass: pass, columns: columns, y: y, priorWeights: priorWeights, offset: offset,
             useNormalEquations: control.solver.resolved(rowCount: rowCount, columnCount: pass.columnCount) == .cholesky)
         let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations)
         var warnings = result.warnings
@@ -368,7 +373,9 @@ private final class InMemoryPasses: IRLSPasses {
     var skipsUnneededNormalEquations: Bool { true }
     let irls: IRLS
     let pass: RowPass
-    let x: [Double], y: [Double], priorWeights: [Double], offset: [Double]
+    let columns: [[Double]], y: [Double], priorWeights: [Double], offset: [Double]
+    /// X in one column-major array, made the first time a step is solved by QR.
+    private var contiguousX: [Double]?
     let useNormalEquations: Bool
     /// The working weights of the last step (R's `fit$weights`).
     private(set) var usedWeights: [Double]
@@ -378,11 +385,11 @@ private final class InMemoryPasses: IRLSPasses {
     private let weightsAreFixed: Bool
     private var fixedGram: [Double]?
 
-    init(irls: IRLS, pass: RowPass, x: [Double], y: [Double], priorWeights: [Double], offset: [Double],
+    init(irls: IRLS, pass: RowPass, columns: [[Double]], y: [Double], priorWeights: [Double], offset: [Double],
          useNormalEquations: Bool) {
         self.irls = irls
         self.pass = pass
-        self.x = x
+        self.columns = columns
         self.y = y
         self.priorWeights = priorWeights
         self.offset = offset
@@ -412,6 +419,8 @@ private final class InMemoryPasses: IRLSPasses {
            let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: pass.columnCount) {
             return step
         }
+        let x = contiguousX ?? Array(columns.joined())
+        contiguousX = x
         return try irls.qrStep(pass, x: x, y: y, offset: offset)
     }
 }

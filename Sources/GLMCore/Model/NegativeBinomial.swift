@@ -101,7 +101,6 @@ public enum NegativeBinomial {
         }
         let frame = design.frame
         let rowCount = design.rowCount
-        let columnCount = design.columnCount
         let initialFamily = try initialTheta.map { try Family(kind: .negativeBinomial, link: link, theta: $0) }
             ?? Family(kind: .poisson, link: link)
         let response = try initialFamily.prepare(frame)
@@ -121,7 +120,7 @@ public enum NegativeBinomial {
 
         func irls(_ family: Family, startingMu: [Double]) throws -> IRLSResult {
             try IRLS(family: family, control: control).fit(
-                x: design.x, rowCount: rowCount, columnCount: columnCount, y: y, priorWeights: weights, offset: offset,
+                columns: design.columns, rowCount: rowCount, y: y, priorWeights: weights, offset: offset,
                 startingMu: startingMu)
         }
 
@@ -184,7 +183,7 @@ public enum NegativeBinomial {
         if frame.offset != nil && design.hasIntercept {
             let start = y.map { $0 + ($0 == 0 ? 1.0 / 6.0 : 0) }
             let nullFit = try IRLS(family: family, control: control).fit(
-                x: [Double](repeating: 1, count: rowCount), rowCount: rowCount, columnCount: 1, y: y,
+                columns: [[Double](repeating: 1, count: rowCount)], rowCount: rowCount, y: y,
                 priorWeights: weights, offset: offset, startingMu: start)
             note(nullFit.warnings)
             nullDeviance = nullFit.deviance

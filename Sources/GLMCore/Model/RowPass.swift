@@ -47,7 +47,8 @@ final class RowPass: @unchecked Sendable {
     let family: Family
     let rowCount: Int
     let columnCount: Int
-    private let x: UnsafeBufferPointer<Double>
+    /// The base address of each column of X (`rowCount` each).
+    private let columns: [UnsafePointer<Double>?]
     private let y: UnsafeBufferPointer<Double>
     private let priorWeights: UnsafeBufferPointer<Double>
     private let offset: UnsafeBufferPointer<Double>
@@ -71,13 +72,14 @@ final class RowPass: @unchecked Sendable {
 
     /// The arrays must outlive the pass (the caller keeps them alive around every use).
     init(
-        family: Family, x: UnsafeBufferPointer<Double>, rowCount: Int, columnCount: Int, y: UnsafeBufferPointer<Double>,
+        family: Family, columns: [UnsafePointer<Double>?], rowCount: Int, y: UnsafeBufferPointer<Double>,
         priorWeights: UnsafeBufferPointer<Double>, offset: UnsafeBufferPointer<Double>
     ) {
         self.family = family
         self.rowCount = rowCount
+        let columnCount = columns.count
         self.columnCount = columnCount
-        self.x = x
+        self.columns = columns
         self.y = y
         self.priorWeights = priorWeights
         self.offset = offset
@@ -205,10 +207,10 @@ final class RowPass: @unchecked Sendable {
     ) -> Totals {
         let family = Pair.resolve(self.family)
         let link = family.link
-        let n = rowCount
         let p = columnCount
         // Locals, so the compiler can keep the pointers in registers across the loops.
-        let x = self.x, y = self.y, offset = self.offset, prior = self.priorWeights
+        let columns = self.columns, y = self.y, offset = self.offset, prior = self.priorWeights
+        let activeColumns = active.map { active in active.columns.map { columns[$0] } }
         let hasOffset = self.hasOffset, hasPriorWeights = self.hasPriorWeights
         let eta = self.eta, mu = self.mu, workingWeights = self.workingWeights
         let block = blocks[index]
@@ -222,13 +224,13 @@ final class RowPass: @unchecked Sendable {
         while start < range.upperBound {
             let end = min(start + blockRows, range.upperBound)
             let rows = end - start
-            if let active, let etaBase = eta.baseAddress, let xBase = x.baseAddress {
+            if let active, let activeColumns, let etaBase = eta.baseAddress {
                 // Each row adds its terms in column order with a separate multiply and add:
                 // the rounding of the plain loop (and of reference BLAS).
-                active.columns.withUnsafeBufferPointer { columns in
+                activeColumns.withUnsafeBufferPointer { columns in
                     active.values.withUnsafeBufferPointer { values in
                         glm_linear_predictor(
-                            xBase + start, n, rows, columns.baseAddress, values.baseAddress, columns.count,
+                            columns.baseAddress, start, rows, values.baseAddress, columns.count,
                             hasOffset ? offset.baseAddress.map { $0 + start } : nil, etaBase + start)
                     }
                 }
@@ -288,8 +290,8 @@ final class RowPass: @unchecked Sendable {
                 totals.derivativeNaN = totals.derivativeNaN || derivativeNaN
                 totals.goodCount += goodCount
                 if normalEquations, let blockBase = block.baseAddress, let vectorBase = vector.baseAddress,
-                   let xBase = x.baseAddress, let rootBase = roots.baseAddress {
-                    glm_scale_rows(xBase + start, n, rows, p, rootBase, blockBase)
+                   let rootBase = roots.baseAddress {
+                    glm_scale_rows(columns, start, rows, p, rootBase, blockBase)
                     totals.gram.withUnsafeMutableBufferPointer { gram in
                         totals.rhs.withUnsafeMutableBufferPointer { rhs in
                             guard let gramBase = gram.baseAddress, let rhsBase = rhs.baseAddress else { return }
@@ -304,6 +306,40 @@ final class RowPass: @unchecked Sendable {
         }
         totals.finiteDeviance = totals.deviance.isFinite
         return totals
+    }
+}
+
+extension RowPass {
+    /// Designs wider than this are copied into one buffer by `withBaseAddresses`, so that its
+    /// nesting (a stack frame per column) stays small.
+    static let nestingLimit = 1024
+
+    /// Calls `body` with the base address of each column, all valid during the call. The
+    /// columns are not copied: each is pinned by its own `withUnsafeBufferPointer`, nested.
+    static func withBaseAddresses<Result>(
+        of columns: [[Double]], _ body: ([UnsafePointer<Double>?]) throws -> Result
+    ) rethrows -> Result {
+        guard columns.count <= nestingLimit else {
+            let rowCount = columns.first?.count ?? 0
+            let contiguous = Array(columns.joined())
+            return try contiguous.withUnsafeBufferPointer { buffer in
+                try body(columns.indices.map { index in buffer.baseAddress.map { $0 + index * rowCount } })
+            }
+        }
+        var bases: [UnsafePointer<Double>?] = []
+        bases.reserveCapacity(columns.count)
+        return try nest(columns, from: 0, into: &bases, body)
+    }
+
+    private static func nest<Result>(
+        _ columns: [[Double]], from index: Int, into bases: inout [UnsafePointer<Double>?],
+        _ body: ([UnsafePointer<Double>?]) throws -> Result
+    ) rethrows -> Result {
+        guard index < columns.count else { return try body(bases) }
+        return try columns[index].withUnsafeBufferPointer { buffer in
+            bases.append(buffer.baseAddress)
+            return try nest(columns, from: index + 1, into: &bases, body)
+        }
     }
 }
 
