@@ -148,6 +148,11 @@ public struct Family: Sendable, Equatable {
     }
 
     public func deviance(y: [Double], mu: [Double], weights: [Double]) -> Double {
+        mu.withUnsafeBufferPointer { deviance(y: y, mu: $0, weights: weights) }
+    }
+
+    /// As above, with the means where they are (a fit's row pass), not copied.
+    func deviance(y: [Double], mu: UnsafeBufferPointer<Double>, weights: [Double]) -> Double {
         ParallelRows.map(count: y.count) { rows in
             var total = 0.0
             for row in rows { total += unitDeviance(y: y[row], mu: mu[row], weight: weights[row]) }

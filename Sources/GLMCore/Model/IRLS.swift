@@ -401,7 +401,7 @@ private final class InMemoryPasses: IRLSPasses {
     func start() throws -> (RowPass.Totals, Double) {
         let totals = pass.run(coefficients: nil, accumulate: true, normalEquations: useNormalEquations)
         if weightsAreFixed, useNormalEquations { fixedGram = totals.gram }
-        return (totals, irls.family.deviance(y: y, mu: Array(pass.mu), weights: priorWeights))
+        return (totals, irls.family.deviance(y: y, mu: UnsafeBufferPointer(pass.mu), weights: priorWeights))
     }
 
     func run(coefficients: [Double]?, accumulate: Bool) throws -> RowPass.Totals {

@@ -62,7 +62,8 @@ extension Family {
             return PreparedResponse(y: proportions, priorWeights: weights, binomialTotals: totals, startingMu: start, warnings: warnings)
         }
 
-        let ones = [Double](repeating: 1, count: rowCount)
+        // Without prior weights, `weights` is already all ones: share it.
+        let ones = frame.priorWeights == nil ? weights : [Double](repeating: 1, count: rowCount)
         var start = y
         switch kind {
         case .binomial, .quasibinomial:
