@@ -308,8 +308,10 @@ public struct IRLS {
             useNormalEquations: control.solver.resolved(rowCount: rowCount, columnCount: pass.columnCount) == .cholesky)
         let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations)
         var warnings = result.warnings
-        let eta = Array(pass.eta), mu = Array(pass.mu)
+        let eta = ParallelRows.copy(UnsafeBufferPointer(pass.eta)), mu = ParallelRows.copy(UnsafeBufferPointer(pass.mu))
         let link = family.link
+        // For the log link dμ/dη is μ itself (both are max(exp(η), ε)), as in the row pass.
+        let derivativeIsMean = link == .log
         let tiny = 10 * Double.ulpOfOne
         if family.kind == .binomial, mu.contains(where: { $0 > 1 - tiny || $0 < tiny }) {
             warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")
@@ -320,7 +322,10 @@ public struct IRLS {
         let residuals = [Double](unsafeUninitializedCapacity: rowCount) { output, initialized in
             guard let base = output.baseAddress else { return }
             _ = ParallelRows.map(count: rowCount) { rows in
-                for row in rows { (base + row).initialize(to: (y[row] - mu[row]) / link.muEta(eta[row])) }
+                for row in rows {
+                    let derivative = derivativeIsMean ? mu[row] : link.muEta(eta[row])
+                    (base + row).initialize(to: (y[row] - mu[row]) / derivative)
+                }
             }
             initialized = rowCount
         }
@@ -414,7 +419,13 @@ private final class InMemoryPasses: IRLSPasses {
     }
 
     func solve(_ totals: RowPass.Totals) throws -> LeastSquaresSolution {
-        for row in 0..<pass.rowCount { usedWeights[row] = pass.workingWeights[row] }
+        let weights = pass.workingWeights
+        usedWeights.withUnsafeMutableBufferPointer { used in
+            guard let target = used.baseAddress, let source = weights.baseAddress else { return }
+            _ = ParallelRows.map(count: min(used.count, weights.count)) { rows in
+                (target + rows.lowerBound).update(from: source + rows.lowerBound, count: rows.count)
+            }
+        }
         if useNormalEquations,
            let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: pass.columnCount) {
             return step

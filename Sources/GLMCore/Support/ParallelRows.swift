@@ -35,6 +35,18 @@ enum ParallelRows {
         }
     }
 
+    /// A copy of `values` into a new array, on all cores (the first touch of the new pages is
+    /// most of the cost).
+    static func copy(_ values: UnsafeBufferPointer<Double>) -> [Double] {
+        [Double](unsafeUninitializedCapacity: values.count) { output, initialized in
+            guard let target = output.baseAddress, let source = values.baseAddress else { return }
+            _ = map(count: values.count) { rows in
+                (target + rows.lowerBound).initialize(from: source + rows.lowerBound, count: rows.count)
+            }
+            initialized = values.count
+        }
+    }
+
     /// `transform` of each element of `values`, computed on all cores.
     static func map(_ values: [Double], _ transform: (Double) -> Double) -> [Double] {
         [Double](unsafeUninitializedCapacity: values.count) { output, initialized in
