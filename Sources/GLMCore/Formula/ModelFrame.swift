@@ -121,8 +121,8 @@ public struct ModelFrame: Sendable {
         }
 
         // One scan per column (on all cores) finds the few columns with any NaN or infinity;
-        // only those are looked at row by row.
-        // A bare column the reader found all finite is not scanned again.
+        // only those are looked at row by row. A bare column that the reader found all finite
+        // is not scanned again.
         let nonFinite = ParallelRows.map(items: allValues.count, parallel: table.rowCount >= ParallelRows.minimumRows) {
             index in
             if index < expressions.count, case let .name(name) = expressions[index],
