@@ -391,6 +391,10 @@ struct CSVChunkParser: @unchecked Sendable {
     let count: Int
     let kinds: [ColumnKind]
     let na: NATokenSet
+    /// For a map of a file: drop the pages of a chunk's bytes behind the parse, this many bytes
+    /// at a time (they are read back from the file if touched again). Nil for other buffers,
+    /// whose dropped pages would read back as zeros.
+    let pageReleaseBytes: Int?
 
     var columnCount: Int { kinds.count }
     private var end: UnsafePointer<UInt8> { base + count }
@@ -414,8 +418,16 @@ struct CSVChunkParser: @unchecked Sendable {
         var scratch = RawBuffer<UInt8>(capacity: 256)
         defer { scratch.release() }
         var recordLines: RawBuffer<Int>?
+        // Whole pages of [start, limit) behind the parse may be dropped (a step at a time; the
+        // page at each step's end stays, as do the chunk's own first and last pages).
+        var released = base + start
+        let releaseStep = pageReleaseBytes ?? Int.max
         do throws(ChunkFailure) {
             while p < limitPointer {
+                if p - released >= releaseStep {
+                    CSVChunkParser.dropPages(from: released, to: p)
+                    released = p
+                }
                 let first = p.pointee
                 if first == CSVByte.lf {
                     p += 1
@@ -533,6 +545,18 @@ struct CSVChunkParser: @unchecked Sendable {
         }
         column = col
         return p
+    }
+
+    /// Drops the whole pages of a file map between `from` and `to` (their first and last
+    /// partial pages stay: the chunk next door may be reading them).
+    static func dropPages(from: UnsafePointer<UInt8>, to: UnsafePointer<UInt8>) {
+        #if os(Linux)
+        let page = UInt(max(1, sysconf(Int32(_SC_PAGESIZE))))
+        let first = (UInt(bitPattern: from) + page - 1) & ~(page - 1)
+        let last = UInt(bitPattern: to) & ~(page - 1)
+        guard last > first, let address = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(address, Int(bitPattern: last - first), MADV_DONTNEED)
+        #endif
     }
 
     /// A field of a column that is still numeric, which fast_float did not read whole.

@@ -50,10 +50,17 @@ public enum CSVReader {
     public static func read(
         path: String, options: CSVOptions = .init(), select: ([String]) throws -> Set<Int>? = { _ in nil }
     ) throws -> Table {
+        try read(path: path, options: options, tuning: .automatic, select: select)
+    }
+
+    static func read(
+        path: String, options: CSVOptions, tuning: Tuning, select: ([String]) throws -> Set<Int>?
+    ) throws -> Table {
         let source = path == "-" ? "<stdin>" : path
         let input = try CSVInputBuffer.load(path: path, source: source)
         return try withExtendedLifetime(input) {
-            try read(bytes: input.bytes, source: source, options: options, select: select)
+            try read(bytes: input.bytes, source: source, options: options, tuning: tuning,
+                     releasesPages: input.isFileMapping, select: select)
         }
     }
 
@@ -71,6 +78,8 @@ public enum CSVReader {
         var chunkCount: Int
         /// Inputs with fewer bytes of records than this are parsed as one chunk.
         var minimumParallelBytes: Int
+        /// A file's pages are dropped as the parse passes them, this many bytes at a time.
+        var pageReleaseBytes = 16 << 20
 
         static var automatic: Tuning {
             Tuning(chunkCount: min(8, max(1, ProcessInfo.processInfo.activeProcessorCount)),
@@ -85,9 +94,12 @@ public enum CSVReader {
     ///     of a larger input whose column is text elsewhere).
     ///   - lineOffset: added to every line number (a chunk that starts further into a file,
     ///     given with a copy of the file's header).
+    ///   - releasesPages: `bytes` are a map of a file, whose pages the parse may drop once read
+    ///     (the peak memory is then not the whole file plus its columns).
     static func read(
         bytes: UnsafeRawBufferPointer, source: String, options: CSVOptions, tuning: Tuning,
-        forcedCategorical: Set<Int> = [], lineOffset: Int = 0, select: ([String]) throws -> Set<Int>?
+        forcedCategorical: Set<Int> = [], lineOffset: Int = 0, releasesPages: Bool = false,
+        select: ([String]) throws -> Set<Int>?
     ) throws -> Table {
         guard let start = bytes.baseAddress, bytes.count > 0 else { throw GLMError.emptyInput(source: source) }
         let base = start.assumingMemoryBound(to: UInt8.self)
@@ -108,7 +120,9 @@ public enum CSVReader {
             guard selection?.contains(index) ?? true else { return .skipped }
             return forcedCategorical.contains(index) ? .categorical : .numeric
         }
-        let parser = CSVChunkParser(base: base, count: count, kinds: kinds, na: NATokenSet(options.naTokens))
+        let parser = CSVChunkParser(
+            base: base, count: count, kinds: kinds, na: NATokenSet(options.naTokens),
+            pageReleaseBytes: releasesPages ? max(tuning.pageReleaseBytes, 1) : nil)
         let chunks = parseChunks(parser, from: header.dataStart, tuning: tuning)
 
         var lineBase = header.firstDataLine
