@@ -253,8 +253,10 @@ static void linear_predictor_plain(const double *const *columns, ptrdiff_t first
     }
 }
 
-static void scale_rows_plain(const double *const *columns, ptrdiff_t first, ptrdiff_t rows, ptrdiff_t count,
-                             const double *factors, double *block) {
+// Inlined into the AVX2 version below, which is this loop vectorised by the compiler.
+static inline __attribute__((always_inline)) void scale_rows_plain(const double *const *columns, ptrdiff_t first,
+                                                                   ptrdiff_t rows, ptrdiff_t count,
+                                                                   const double *factors, double *block) {
     for (ptrdiff_t c = 0; c < count; c++) {
         const double *column = columns[c] + first;
         for (ptrdiff_t r = 0; r < rows; r++) block[c * rows + r] = column[r] * factors[r];
@@ -316,14 +318,10 @@ __attribute__((target("avx512f"))) static void linear_predictor_avx512(const dou
     linear_predictor_plain(columns, first, rows, coefficients, count, offset, eta, r);
 }
 
-// The plain loop, vectorised by the compiler for AVX2.
 __attribute__((target("avx2"))) static void scale_rows_avx2(const double *const *columns, ptrdiff_t first,
                                                              ptrdiff_t rows, ptrdiff_t count, const double *factors,
                                                              double *block) {
-    for (ptrdiff_t c = 0; c < count; c++) {
-        const double *column = columns[c] + first;
-        for (ptrdiff_t r = 0; r < rows; r++) block[c * rows + r] = column[r] * factors[r];
-    }
+    scale_rows_plain(columns, first, rows, count, factors, block);
 }
 
 __attribute__((target("avx512f"))) static void scale_rows_avx512(const double *const *columns, ptrdiff_t first,

@@ -419,13 +419,8 @@ private final class InMemoryPasses: IRLSPasses {
     }
 
     func solve(_ totals: RowPass.Totals) throws -> LeastSquaresSolution {
-        let weights = pass.workingWeights
-        usedWeights.withUnsafeMutableBufferPointer { used in
-            guard let target = used.baseAddress, let source = weights.baseAddress else { return }
-            _ = ParallelRows.map(count: min(used.count, weights.count)) { rows in
-                (target + rows.lowerBound).update(from: source + rows.lowerBound, count: rows.count)
-            }
-        }
+        let weights = UnsafeBufferPointer(pass.workingWeights)
+        usedWeights.withUnsafeMutableBufferPointer { ParallelRows.copy(weights, into: $0) }
         if useNormalEquations,
            let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: pass.columnCount) {
             return step

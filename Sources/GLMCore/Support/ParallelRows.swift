@@ -39,11 +39,17 @@ enum ParallelRows {
     /// most of the cost).
     static func copy(_ values: UnsafeBufferPointer<Double>) -> [Double] {
         [Double](unsafeUninitializedCapacity: values.count) { output, initialized in
-            guard let target = output.baseAddress, let source = values.baseAddress else { return }
-            _ = map(count: values.count) { rows in
-                (target + rows.lowerBound).initialize(from: source + rows.lowerBound, count: rows.count)
-            }
+            copy(values, into: output)
             initialized = values.count
+        }
+    }
+
+    /// The first `min(source.count, target.count)` values of `source` into `target`, on all
+    /// cores (`target` initialised or not: Double is a trivial type).
+    static func copy(_ source: UnsafeBufferPointer<Double>, into target: UnsafeMutableBufferPointer<Double>) {
+        guard let from = source.baseAddress, let to = target.baseAddress else { return }
+        _ = map(count: min(source.count, target.count)) { rows in
+            (to + rows.lowerBound).initialize(from: from + rows.lowerBound, count: rows.count)
         }
     }
 
