@@ -29,198 +29,169 @@ static void accumulate_plain(const double *a, ptrdiff_t rows, ptrdiff_t columns,
 }
 
 #ifdef GLM_HAVE_X86_KERNEL
-__attribute__((target("avx2,fma"))) static inline double hsum(__m256d v) {
-    __m128d low = _mm256_castpd256_pd128(v);
-    __m128d high = _mm256_extractf128_pd(v, 1);
-    low = _mm_add_pd(low, high);
-    return _mm_cvtsd_f64(_mm_add_sd(low, _mm_unpackhi_pd(low, low)));
+// The order of every sum at both x86 levels, so that AVX2 and AVX-512 give the same doubles:
+// eight lanes, lane l adding by fused multiply-add the products of rows l, l + 8, l + 16, ... of
+// the block in turn (rows past its end count as 0 * 0); then ((l0 + l4) + (l2 + l6)) +
+// ((l1 + l5) + (l3 + l7)), added to the total.
+//
+// A tile kernel computes such sums for x columns xs + u * ld (u < NI) against y columns
+// ys + v * ld (v < NJ) into out[u + v * NI], every sum held in registers for the whole block:
+// NI + NJ loads per NI * NJ fused multiply-adds, where one dot product at a time needs two per
+// one. One sum's eight lanes are one AVX-512 register, or two AVX2 registers.
+typedef void (*glm_tile)(const double *xs, const double *ys, ptrdiff_t ld, ptrdiff_t n, double *out);
+
+__attribute__((target("avx2,fma"))) static inline double lanes_total_256(__m256d low, __m256d high) {
+    const __m256d pairs = _mm256_add_pd(low, high);
+    const __m128d halves = _mm_add_pd(_mm256_castpd256_pd128(pairs), _mm256_extractf128_pd(pairs, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(halves, _mm_unpackhi_pd(halves, halves)));
 }
 
-// Four columns x0..x3 against two columns y0, y1: eight dot products, eight independent
-// accumulators (enough to hide the FMA latency), six loads per four rows.
-__attribute__((target("avx2,fma"))) static void dot4x2(const double *x, ptrdiff_t ld, const double *y0,
-                                                        const double *y1, ptrdiff_t n, double out[8]) {
-    const double *x0 = x, *x1 = x + ld, *x2 = x + 2 * ld, *x3 = x + 3 * ld;
-    __m256d s00 = _mm256_setzero_pd(), s10 = s00, s20 = s00, s30 = s00;
-    __m256d s01 = s00, s11 = s00, s21 = s00, s31 = s00;
-    ptrdiff_t r = 0;
-    for (; r + 4 <= n; r += 4) {
-        __m256d a0 = _mm256_loadu_pd(x0 + r), a1 = _mm256_loadu_pd(x1 + r);
-        __m256d a2 = _mm256_loadu_pd(x2 + r), a3 = _mm256_loadu_pd(x3 + r);
-        __m256d b0 = _mm256_loadu_pd(y0 + r), b1 = _mm256_loadu_pd(y1 + r);
-        s00 = _mm256_fmadd_pd(a0, b0, s00);
-        s10 = _mm256_fmadd_pd(a1, b0, s10);
-        s20 = _mm256_fmadd_pd(a2, b0, s20);
-        s30 = _mm256_fmadd_pd(a3, b0, s30);
-        s01 = _mm256_fmadd_pd(a0, b1, s01);
-        s11 = _mm256_fmadd_pd(a1, b1, s11);
-        s21 = _mm256_fmadd_pd(a2, b1, s21);
-        s31 = _mm256_fmadd_pd(a3, b1, s31);
-    }
-    double t[8] = {hsum(s00), hsum(s10), hsum(s20), hsum(s30), hsum(s01), hsum(s11), hsum(s21), hsum(s31)};
-    for (; r < n; r++) {
-        t[0] += x0[r] * y0[r]; t[1] += x1[r] * y0[r]; t[2] += x2[r] * y0[r]; t[3] += x3[r] * y0[r];
-        t[4] += x0[r] * y1[r]; t[5] += x1[r] * y1[r]; t[6] += x2[r] * y1[r]; t[7] += x3[r] * y1[r];
-    }
-    for (int k = 0; k < 8; k++) out[k] = t[k];
+__attribute__((target("avx512f,avx2,fma"))) static inline double lanes_total_512(__m512d lanes) {
+    return lanes_total_256(_mm512_castpd512_pd256(lanes), _mm512_extractf64x4_pd(lanes, 1));
 }
 
-// One dot product with four accumulators.
-__attribute__((target("avx2,fma"))) static double dot1(const double *x, const double *y, ptrdiff_t n) {
-    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-    ptrdiff_t r = 0;
-    for (; r + 16 <= n; r += 16) {
-        s0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r), _mm256_loadu_pd(y + r), s0);
-        s1 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r + 4), _mm256_loadu_pd(y + r + 4), s1);
-        s2 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r + 8), _mm256_loadu_pd(y + r + 8), s2);
-        s3 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r + 12), _mm256_loadu_pd(y + r + 12), s3);
+#define GLM_TILE_512(NI, NJ)                                                                                          \
+    __attribute__((target("avx512f,avx2,fma"))) static void tile512_##NI##x##NJ(                                     \
+        const double *xs, const double *ys, ptrdiff_t ld, ptrdiff_t n, double *out) {                                 \
+        __m512d sums[NI][NJ];                                                                                         \
+        for (int u = 0; u < NI; u++)                                                                                  \
+            for (int v = 0; v < NJ; v++) sums[u][v] = _mm512_setzero_pd();                                            \
+        ptrdiff_t r = 0;                                                                                              \
+        for (; r + 8 <= n; r += 8) {                                                                                  \
+            __m512d x[NI];                                                                                            \
+            for (int u = 0; u < NI; u++) x[u] = _mm512_loadu_pd(xs + u * ld + r);                                     \
+            for (int v = 0; v < NJ; v++) {                                                                            \
+                const __m512d y = _mm512_loadu_pd(ys + v * ld + r);                                                   \
+                for (int u = 0; u < NI; u++) sums[u][v] = _mm512_fmadd_pd(x[u], y, sums[u][v]);                       \
+            }                                                                                                         \
+        }                                                                                                             \
+        if (r < n) {                                                                                                  \
+            const __mmask8 present = (__mmask8)((1u << (n - r)) - 1);                                                 \
+            __m512d x[NI];                                                                                            \
+            for (int u = 0; u < NI; u++) x[u] = _mm512_maskz_loadu_pd(present, xs + u * ld + r);                      \
+            for (int v = 0; v < NJ; v++) {                                                                            \
+                const __m512d y = _mm512_maskz_loadu_pd(present, ys + v * ld + r);                                    \
+                for (int u = 0; u < NI; u++) sums[u][v] = _mm512_fmadd_pd(x[u], y, sums[u][v]);                       \
+            }                                                                                                         \
+        }                                                                                                             \
+        for (int u = 0; u < NI; u++)                                                                                  \
+            for (int v = 0; v < NJ; v++) out[u + v * NI] = lanes_total_512(sums[u][v]);                              \
     }
-    for (; r + 4 <= n; r += 4) s0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + r), _mm256_loadu_pd(y + r), s0);
-    double sum = hsum(_mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
-    for (; r < n; r++) sum += x[r] * y[r];
-    return sum;
-}
 
-// The right-hand side: four columns at a time against b (and b twice, as the pair).
-__attribute__((target("avx2,fma"))) static void rhs_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns,
-                                                          const double *b, double *rhs) {
-    double out[8];
-    ptrdiff_t k = 0;
-    for (; k + 4 <= columns; k += 4) {
-        dot4x2(a + k * rows, rows, b, b, rows, out);
-        for (int m = 0; m < 4; m++) rhs[k + m] += out[m];
+// Eight rows: the low four into `low`, the high four into `high` (each y load next to its use).
+#define GLM_TILE_256_ROWS(NI, NJ, LOAD_LOW, LOAD_HIGH)                                                                      \
+    {                                                                                                                 \
+        __m256d x[NI];                                                                                                \
+        for (int u = 0; u < NI; u++) x[u] = LOAD_LOW(xs + u * ld + r);                                                \
+        for (int v = 0; v < NJ; v++) {                                                                                \
+            __m256d y = LOAD_LOW(ys + v * ld + r);                                                                    \
+            __asm__("" : "+x"(y));                                                                                    \
+            for (int u = 0; u < NI; u++) low[u][v] = _mm256_fmadd_pd(x[u], y, low[u][v]);                             \
+        }                                                                                                             \
+        for (int u = 0; u < NI; u++) x[u] = LOAD_HIGH(xs + u * ld + r + 4);                                           \
+        for (int v = 0; v < NJ; v++) {                                                                                \
+            __m256d y = LOAD_HIGH(ys + v * ld + r + 4);                                                               \
+            __asm__("" : "+x"(y));                                                                                    \
+            for (int u = 0; u < NI; u++) high[u][v] = _mm256_fmadd_pd(x[u], y, high[u][v]);                          \
+        }                                                                                                             \
     }
-    for (; k < columns; k++) rhs[k] += dot1(a + k * rows, b, rows);
-}
 
-// The columns j, j + 1 of the upper triangle from row i on (rows in blocks of four while the
-// whole block is <= j, then one at a time, then the diagonal entry of j + 1).
-__attribute__((target("avx2,fma"))) static void pair_from(const double *a, ptrdiff_t rows, ptrdiff_t columns,
-                                                           ptrdiff_t j, ptrdiff_t i, double *gram) {
-    double out[8];
-    const double *y0 = a + j * rows, *y1 = y0 + rows;
-    for (; i + 4 <= j + 1; i += 4) {
-        dot4x2(a + i * rows, rows, y0, y1, rows, out);
-        for (int k = 0; k < 4; k++) {
-            gram[i + k + j * columns] += out[k];
-            gram[i + k + (j + 1) * columns] += out[4 + k];
+#define GLM_TILE_256(NI, NJ)                                                                                          \
+    __attribute__((target("avx2,fma"))) static void tile256_##NI##x##NJ(const double *xs, const double *ys,          \
+                                                                         ptrdiff_t ld, ptrdiff_t n, double *out) {    \
+        __m256d low[NI][NJ], high[NI][NJ];                                                                            \
+        for (int u = 0; u < NI; u++)                                                                                  \
+            for (int v = 0; v < NJ; v++) low[u][v] = high[u][v] = _mm256_setzero_pd();                                \
+        ptrdiff_t r = 0;                                                                                              \
+        for (; r + 8 <= n; r += 8) GLM_TILE_256_ROWS(NI, NJ, _mm256_loadu_pd, _mm256_loadu_pd)                        \
+        if (r < n) {                                                                                                  \
+            /* The lanes past the end load 0. */                                                                      \
+            const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);                                                      \
+            const __m256i lowMask = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n - r)), lane);                 \
+            const __m256i highMask = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n - r - 4)), lane);            \
+            GLM_TILE_256_ROWS(NI, NJ, GLM_LOAD_LOW, GLM_LOAD_HIGH)                                                    \
+        }                                                                                                             \
+        for (int u = 0; u < NI; u++)                                                                                  \
+            for (int v = 0; v < NJ; v++) out[u + v * NI] = lanes_total_256(low[u][v], high[u][v]);                    \
+    }
+#define GLM_LOAD_LOW(p) _mm256_maskload_pd((p), lowMask)
+#define GLM_LOAD_HIGH(p) _mm256_maskload_pd((p), highMask)
+
+// AVX-512: tiles of up to 4 x 6 (24 of the 32 registers hold sums) for XᵀWX, 8 x 1 for XᵀWz.
+#define GLM_TILE_512_ROW(NI) GLM_TILE_512(NI, 1) GLM_TILE_512(NI, 2) GLM_TILE_512(NI, 3) GLM_TILE_512(NI, 4) \
+    GLM_TILE_512(NI, 5) GLM_TILE_512(NI, 6)
+GLM_TILE_512_ROW(1) GLM_TILE_512_ROW(2)
+GLM_TILE_512(3, 1) GLM_TILE_512(3, 2) GLM_TILE_512(3, 3) GLM_TILE_512(3, 4) GLM_TILE_512(3, 5)
+GLM_TILE_512(4, 1) GLM_TILE_512(4, 2) GLM_TILE_512(4, 3) GLM_TILE_512(4, 4) GLM_TILE_512(4, 6)
+GLM_TILE_512(5, 1) GLM_TILE_512(6, 1) GLM_TILE_512(7, 1) GLM_TILE_512(8, 1)
+#define GLM_TILE_512_TABLE_ROW(NI) \
+    {NULL, tile512_##NI##x1, tile512_##NI##x2, tile512_##NI##x3, tile512_##NI##x4, tile512_##NI##x5, tile512_##NI##x6}
+// Without 3 x 6 and 4 x 5, which clang does not keep in registers (a tile of that shape is
+// taken a row shorter).
+static const glm_tile gram_tiles_512[5][7] = {
+    {NULL},
+    GLM_TILE_512_TABLE_ROW(1),
+    GLM_TILE_512_TABLE_ROW(2),
+    {NULL, tile512_3x1, tile512_3x2, tile512_3x3, tile512_3x4, tile512_3x5, NULL},
+    {NULL, tile512_4x1, tile512_4x2, tile512_4x3, tile512_4x4, NULL, tile512_4x6}};
+static const glm_tile rhs_tiles_512[9] = {NULL,         tile512_1x1, tile512_2x1, tile512_3x1, tile512_4x1,
+                                          tile512_5x1, tile512_6x1, tile512_7x1, tile512_8x1};
+
+// AVX2 (16 registers): tiles of up to 2 x 3 for XᵀWX, 4 x 1 for XᵀWz.
+GLM_TILE_256(1, 1) GLM_TILE_256(1, 2) GLM_TILE_256(1, 3) GLM_TILE_256(2, 1) GLM_TILE_256(2, 2) GLM_TILE_256(2, 3)
+GLM_TILE_256(3, 1) GLM_TILE_256(4, 1)
+static const glm_tile gram_tiles_256[3][4] = {
+    {NULL}, {NULL, tile256_1x1, tile256_1x2, tile256_1x3}, {NULL, tile256_2x1, tile256_2x2, tile256_2x3}};
+static const glm_tile rhs_tiles_256[5] = {NULL, tile256_1x1, tile256_2x1, tile256_3x1, tile256_4x1};
+
+// The upper triangle of AᵀA in tiles of up to tileRows x tileColumns (`tiles` holds the kernel
+// of each smaller shape too, row-major with tileColumns + 1 entries a row); a tile that
+// crosses the diagonal is computed whole and its lower part dropped.
+static void gram_by_tiles(const glm_tile *tiles, int tileRows, int tileColumns, const double *a, ptrdiff_t rows,
+                          ptrdiff_t columns, double *gram) {
+    double out[64];
+    for (ptrdiff_t j = 0; j < columns; j += tileColumns) {
+        const int width = columns - j < tileColumns ? (int)(columns - j) : tileColumns;
+        ptrdiff_t i = 0;
+        while (i < j + width) {
+            int height = j + width - i < tileRows ? (int)(j + width - i) : tileRows;
+            while (!tiles[height * (tileColumns + 1) + width]) height--;
+            tiles[height * (tileColumns + 1) + width](a + i * rows, a + j * rows, rows, rows, out);
+            for (int v = 0; v < width; v++) {
+                for (int u = 0; u < height && i + u <= j + v; u++) gram[i + u + (j + v) * columns] += out[u + v * height];
+            }
+            i += height;
         }
     }
-    for (; i <= j; i++) {
-        gram[i + j * columns] += dot1(a + i * rows, y0, rows);
-        gram[i + (j + 1) * columns] += dot1(a + i * rows, y1, rows);
-    }
-    gram[(j + 1) + (j + 1) * columns] += dot1(y1, y1, rows);
 }
 
-__attribute__((target("avx2,fma"))) static void accumulate_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns,
-                                                                 const double *b, double *gram, double *rhs) {
-    ptrdiff_t j = 0;
-    for (; j + 2 <= columns; j += 2) pair_from(a, rows, columns, j, 0, gram);
-    for (; j < columns; j++) {
-        for (ptrdiff_t i = 0; i <= j; i++) gram[i + j * columns] += dot1(a + i * rows, a + j * rows, rows);
+static void rhs_by_tiles(const glm_tile *tiles, int tileRows, const double *a, ptrdiff_t rows, ptrdiff_t columns,
+                         const double *b, double *rhs) {
+    double out[8];
+    for (ptrdiff_t k = 0; k < columns; k += tileRows) {
+        const int height = columns - k < tileRows ? (int)(columns - k) : tileRows;
+        tiles[height](a + k * rows, b, rows, rows, out);
+        for (int u = 0; u < height; u++) rhs[k + u] += out[u];
     }
+}
+
+static void rhs_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs) {
+    rhs_by_tiles(rhs_tiles_256, 4, a, rows, columns, b, rhs);
+}
+
+static void accumulate_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *gram,
+                            double *rhs) {
+    gram_by_tiles(&gram_tiles_256[0][0], 2, 3, a, rows, columns, gram);
     rhs_avx2(a, rows, columns, b, rhs);
 }
 
-// With AVX-512 the same sums, to the bit, faster (about a fifth less time at 51 columns):
-// `dot4x2` is bound by the latency of its eight FMA chains more than by the FMA units. Each
-// 512-bit accumulator below holds two of `dot4x2`'s 256-bit ones side by side (x_k against two
-// columns), so every lane adds exactly the products, in the order, of the lane it stands for;
-// there are just twice as many chains.
-
-// Four columns x0..x3 against four columns y, y + ld, y + 2 ld, y + 3 ld: sixteen dot products,
-// out[4 m + k] = x_k . y_m, each exactly as `dot4x2` computes it.
-__attribute__((target("avx512f,avx2,fma"))) static void dot4x4_avx512(const double *x, const double *y, ptrdiff_t ld,
-                                                                      ptrdiff_t n, double out[16]) {
-    const double *xs[4] = {x, x + ld, x + 2 * ld, x + 3 * ld};
-    const double *ys[4] = {y, y + ld, y + 2 * ld, y + 3 * ld};
-    __m512d s01[4], s23[4];
-    for (int k = 0; k < 4; k++) s01[k] = s23[k] = _mm512_setzero_pd();
-    ptrdiff_t r = 0;
-    for (; r + 4 <= n; r += 4) {
-        const __m512d b01 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(ys[0] + r)), _mm256_loadu_pd(ys[1] + r), 1);
-        const __m512d b23 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(ys[2] + r)), _mm256_loadu_pd(ys[3] + r), 1);
-        for (int k = 0; k < 4; k++) {
-            const __m512d xk = _mm512_broadcast_f64x4(_mm256_loadu_pd(xs[k] + r));
-            s01[k] = _mm512_fmadd_pd(xk, b01, s01[k]);
-            s23[k] = _mm512_fmadd_pd(xk, b23, s23[k]);
-        }
-    }
-    double t[16];
-    for (int k = 0; k < 4; k++) {
-        t[k] = hsum(_mm512_castpd512_pd256(s01[k]));
-        t[4 + k] = hsum(_mm512_extractf64x4_pd(s01[k], 1));
-        t[8 + k] = hsum(_mm512_castpd512_pd256(s23[k]));
-        t[12 + k] = hsum(_mm512_extractf64x4_pd(s23[k], 1));
-    }
-    for (; r < n; r++) {
-        for (int m = 0; m < 4; m++) {
-            for (int k = 0; k < 4; k++) t[4 * m + k] += xs[k][r] * ys[m][r];
-        }
-    }
-    for (int k = 0; k < 16; k++) out[k] = t[k];
+static void rhs_avx512(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs) {
+    rhs_by_tiles(rhs_tiles_512, 8, a, rows, columns, b, rhs);
 }
 
-// Eight columns x0..x7 against b: out[k] = x_k . b, each exactly as `dot4x2` computes it.
-__attribute__((target("avx512f,avx2,fma"))) static void dot8x1_avx512(const double *x, ptrdiff_t ld, const double *b,
-                                                                      ptrdiff_t n, double out[8]) {
-    __m512d s[4];
-    for (int m = 0; m < 4; m++) s[m] = _mm512_setzero_pd();
-    ptrdiff_t r = 0;
-    for (; r + 4 <= n; r += 4) {
-        const __m512d bb = _mm512_broadcast_f64x4(_mm256_loadu_pd(b + r));
-        for (int m = 0; m < 4; m++) {
-            const double *low = x + 2 * m * ld + r;
-            const __m512d pair = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(low)), _mm256_loadu_pd(low + ld), 1);
-            s[m] = _mm512_fmadd_pd(pair, bb, s[m]);
-        }
-    }
-    double t[8];
-    for (int m = 0; m < 4; m++) {
-        t[2 * m] = hsum(_mm512_castpd512_pd256(s[m]));
-        t[2 * m + 1] = hsum(_mm512_extractf64x4_pd(s[m], 1));
-    }
-    for (; r < n; r++) {
-        for (int k = 0; k < 8; k++) t[k] += x[k * ld + r] * b[r];
-    }
-    for (int k = 0; k < 8; k++) out[k] = t[k];
-}
-
-__attribute__((target("avx512f,avx2,fma"))) static void rhs_avx512(const double *a, ptrdiff_t rows, ptrdiff_t columns,
-                                                                   const double *b, double *rhs) {
-    double out[8];
-    ptrdiff_t k = 0;
-    for (; k + 8 <= columns; k += 8) {
-        dot8x1_avx512(a + k * rows, rows, b, rows, out);
-        for (int m = 0; m < 8; m++) rhs[k + m] += out[m];
-    }
-    // The rest as `rhs_avx2` would take it from column k.
-    rhs_avx2(a + k * rows, rows, columns - k, b, rhs + k);
-}
-
-__attribute__((target("avx512f,avx2,fma"))) static void accumulate_avx512(const double *a, ptrdiff_t rows,
-                                                                          ptrdiff_t columns, const double *b,
-                                                                          double *gram, double *rhs) {
-    double out[16];
-    ptrdiff_t j = 0;
-    // Columns j..j + 3: the row blocks `dot4x2` would take for both pairs (j, j + 1) and
-    // (j + 2, j + 3) in one sweep, then each pair's own rest.
-    for (; j + 4 <= columns; j += 4) {
-        ptrdiff_t i = 0;
-        for (; i + 4 <= j + 1; i += 4) {
-            dot4x4_avx512(a + i * rows, a + j * rows, rows, rows, out);
-            for (int m = 0; m < 4; m++) {
-                for (int k = 0; k < 4; k++) gram[i + k + (j + m) * columns] += out[4 * m + k];
-            }
-        }
-        pair_from(a, rows, columns, j, i, gram);
-        pair_from(a, rows, columns, j + 2, i, gram);
-    }
-    for (; j + 2 <= columns; j += 2) pair_from(a, rows, columns, j, 0, gram);
-    for (; j < columns; j++) {
-        for (ptrdiff_t i = 0; i <= j; i++) gram[i + j * columns] += dot1(a + i * rows, a + j * rows, rows);
-    }
+static void accumulate_avx512(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *gram,
+                              double *rhs) {
+    gram_by_tiles(&gram_tiles_512[0][0], 4, 6, a, rows, columns, gram);
     rhs_avx512(a, rows, columns, b, rhs);
 }
 

@@ -6,7 +6,8 @@
 /// gram[i + j * columns] += sum over r of a[r + i * rows] * a[r + j * rows], for i <= j (the
 /// upper triangle of AᵀA), and rhs[j] += sum over r of a[r + j * rows] * b[r]: the normal
 /// equations of one block of weighted rows, A column-major. Uses AVX-512, or AVX2 and FMA, when
-/// the CPU has them (checked at run time), plain loops otherwise.
+/// the CPU has them (checked at run time), plain loops otherwise. Fastest with A on a 64-byte
+/// boundary and rows a multiple of 8.
 void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                      double *gram, double *rhs);
 
@@ -14,8 +15,8 @@ void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t 
 /// block whose XᵀWX is already known.
 void glm_accumulate_right_hand_side(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *rhs);
 
-/// The widest kernel this CPU runs: 0 plain loops, 1 AVX2 and FMA, 2 AVX-512 (which gives the
-/// AVX2 kernel's sums to the bit, faster).
+/// The widest kernel this CPU runs: 0 plain loops, 1 AVX2 and FMA, 2 AVX-512 (the AVX2 and
+/// AVX-512 kernels add in the same order and give the same sums to the bit).
 int glm_kernel_level(void);
 
 /// The two functions above with the kernel of `level` (at most `glm_kernel_level()`): for the
@@ -25,11 +26,6 @@ void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t ro
 void glm_accumulate_right_hand_side_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                        double *rhs);
 
-/// A plain decimal at p: an optional '-', digits with at most one '.', at most 15 digits, ending
-/// inside the 16 bytes at p (which must all be readable: end - p >= 16) and not followed by an
-/// exponent. Returns the bytes it takes and sets *value to the correctly rounded double (the
-/// exact mantissa, then one division by an exact power of ten); 0 when the general parser must
-/// read it instead (also on a CPU without SSE4.1, and on other architectures).
 /// eta[r] = offset[r] (0 when offset is NULL) plus columns[k][first + r] * coefficients[k] for
 /// k = 0, 1, ... in order, each product rounded and then added (no fused multiply-add), for
 /// r < rows: the linear predictor of a block of rows, the same doubles at every kernel level.
@@ -46,6 +42,11 @@ void glm_scale_rows(const double *const *columns, ptrdiff_t first, ptrdiff_t row
 /// infinity), else 0.
 int glm_copy_checking_finite(const double *source, double *target, ptrdiff_t count);
 
+/// A plain decimal at p: an optional '-', digits with at most one '.', at most 15 digits, ending
+/// inside the 16 bytes at p (which must all be readable: end - p >= 16) and not followed by an
+/// exponent. Returns the bytes it takes and sets *value to the correctly rounded double (the
+/// exact mantissa, then one division by an exact power of ten); 0 when the general parser must
+/// read it instead (also on a CPU without SSE4.1, and on other architectures).
 size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end, double *value);
 
 // Four comma-terminated decimals at p, all within 64 bytes, each an optional '-', 1 to 15

@@ -121,7 +121,9 @@ public struct IRLS {
             var residuals = [Double](repeating: 0, count: rowCount)
             for row in 0..<rowCount {
                 let derivative = link.muEta(eta[row])
-                weights[row] = priorWeights[row] * derivative * derivative / family.variance(mu[row])
+                // R's w = sqrt(weights · mu.eta² / V) and fit$weights = w².
+                let root = (priorWeights[row] * (derivative * derivative) / family.variance(mu[row])).squareRoot()
+                weights[row] = root * root
                 residuals[row] = (y[row] - mu[row]) / derivative
             }
             let pearson = IRLSResult.pearsonStatistics(weights: weights, residuals: residuals)
