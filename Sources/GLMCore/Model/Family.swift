@@ -160,6 +160,15 @@ public struct Family: Sendable, Equatable {
         }.reduce(0, +)
     }
 
+    /// As above with every mean `mean` (the null deviance), without an array of them.
+    func deviance(y: [Double], mean: Double, weights: [Double]) -> Double {
+        ParallelRows.map(count: y.count) { rows in
+            var total = 0.0
+            for row in rows { total += unitDeviance(y: y[row], mu: mean, weight: weights[row]) }
+            return total
+        }.reduce(0, +)
+    }
+
     /// R's `validmu`.
     @inline(__always)
     public func isValid(mu: Double) -> Bool {

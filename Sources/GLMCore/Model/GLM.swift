@@ -29,7 +29,7 @@ public struct GLMFit: Sendable {
     public var deviance: Double { irls.deviance }
     public var aliased: [Bool] { irls.coefficients.map(\.isNaN) }
     /// Rows with non-zero prior weight (R's `n.ok`, and `nobs()` for a glm).
-    public var observationCount: Int { response.priorWeights.filter { $0 != 0 }.count }
+    public var observationCount: Int { response.priorWeights.count { $0 != 0 } }
 
     /// Fits `design` by IRLS as `glm()` does, including the null deviance (a real
     /// intercept-only fit when there is an offset and an intercept).
@@ -45,7 +45,7 @@ public struct GLMFit: Sendable {
             columns: design.columns, rowCount: rowCount, y: response.y,
             priorWeights: response.priorWeights, offset: offset, startingMu: response.startingMu)
         let weights = response.priorWeights
-        let usedCount = weights.filter { $0 != 0 }.count
+        let usedCount = weights.count { $0 != 0 }
         var warnings = frame.warnings + response.warnings + result.warnings
 
         var nullDeviance: Double
@@ -66,7 +66,7 @@ public struct GLMFit: Sendable {
                 weightSum += weights[row]
             }
             let mean = weightedSum / weightSum
-            nullDeviance = family.deviance(y: response.y, mu: [Double](repeating: mean, count: rowCount), weights: weights)
+            nullDeviance = family.deviance(y: response.y, mean: mean, weights: weights)
         } else {
             nullDeviance = family.deviance(y: response.y, mu: offset.map(family.link.linkinv), weights: weights)
         }

@@ -62,10 +62,17 @@ public struct IRLSResult: Sendable {
 
     /// The statistics above from the per-row arrays.
     static func pearsonStatistics(weights: [Double], residuals: [Double]) -> (sum: Double, zero: Bool, count: Int) {
+        residuals.withUnsafeBufferPointer { pearsonStatistics(weights: weights, residuals: $0, rows: 0..<weights.count) }
+    }
+
+    /// The statistics above over some rows.
+    static func pearsonStatistics(
+        weights: [Double], residuals: UnsafeBufferPointer<Double>, rows: Range<Int>
+    ) -> (sum: Double, zero: Bool, count: Int) {
         var sum = 0.0
         var zero = false
         var count = 0
-        for row in 0..<weights.count {
+        for row in rows {
             if weights[row] > 0 { sum += weights[row] * residuals[row] * residuals[row] } else { zero = true }
             if !residuals[row].isNaN { count += 1 }
         }
@@ -315,26 +322,42 @@ public struct IRLS {
         // For the log link dμ/dη is μ itself (both are max(exp(η), ε)), as in the row pass.
         let derivativeIsMean = link == .log
         let tiny = 10 * Double.ulpOfOne
-        if family.kind == .binomial, mu.contains(where: { $0 > 1 - tiny || $0 < tiny }) {
-            warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")
-        }
-        if family.kind == .poisson, mu.contains(where: { $0 < tiny }) {
-            warnings.append("glm.fit: fitted rates numerically 0 occurred")
-        }
+        // The working residuals, and from them and the means (in the same sweep, on all cores)
+        // the Pearson statistics and whether any mean is numerically at a bound.
+        let usedWeights = rows.usedWeights
+        var pearson = (sum: 0.0, zero: false, count: 0)
+        var nearZero = false, nearOne = false
         let residuals = [Double](unsafeUninitializedCapacity: rowCount) { output, initialized in
             guard let base = output.baseAddress else { return }
-            _ = ParallelRows.map(count: rowCount) { rows in
+            let written = UnsafeBufferPointer(start: base, count: rowCount)
+            let parts = ParallelRows.map(count: rowCount) { rows in
+                var nearZero = false, nearOne = false
                 for row in rows {
                     let derivative = derivativeIsMean ? mu[row] : link.muEta(eta[row])
                     (base + row).initialize(to: (y[row] - mu[row]) / derivative)
+                    nearZero = nearZero || mu[row] < tiny
+                    nearOne = nearOne || mu[row] > 1 - tiny
                 }
+                return (IRLSResult.pearsonStatistics(weights: usedWeights, residuals: written, rows: rows), nearZero, nearOne)
+            }
+            for (statistics, zero, one) in parts {
+                pearson.sum += statistics.sum
+                pearson.zero = pearson.zero || statistics.zero
+                pearson.count += statistics.count
+                nearZero = nearZero || zero
+                nearOne = nearOne || one
             }
             initialized = rowCount
         }
-        let pearson = IRLSResult.pearsonStatistics(weights: rows.usedWeights, residuals: residuals)
+        if family.kind == .binomial, nearZero || nearOne {
+            warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")
+        }
+        if family.kind == .poisson, nearZero {
+            warnings.append("glm.fit: fitted rates numerically 0 occurred")
+        }
         return IRLSResult(
             coefficients: result.coefficients, solution: result.solution, linearPredictors: eta, fittedValues: mu,
-            workingWeights: rows.usedWeights, workingResiduals: residuals, deviance: result.deviance,
+            workingWeights: usedWeights, workingResiduals: residuals, deviance: result.deviance,
             iterations: result.iterations, converged: result.converged, boundary: result.boundary, warnings: warnings,
             pearsonChiSquare: pearson.sum, hasZeroWorkingWeight: pearson.zero, residualCount: pearson.count)
     }

@@ -107,7 +107,7 @@ public enum NegativeBinomial {
         let y = response.y
         let weights = response.priorWeights
         let offset = frame.offset ?? [Double](repeating: 0, count: rowCount)
-        let usedCount = weights.filter { $0 != 0 }.count
+        let usedCount = weights.count { $0 != 0 }
         let totalWeight = rSum(weights)
 
         var warnings: [String] = []
@@ -189,7 +189,7 @@ public enum NegativeBinomial {
             nullDeviance = nullFit.deviance
         } else if design.hasIntercept {
             let mean = rSum(zip(weights, y).map { $0 * $1 }) / totalWeight
-            nullDeviance = fitFamily.deviance(y: y, mu: [Double](repeating: mean, count: rowCount), weights: weights)
+            nullDeviance = fitFamily.deviance(y: y, mean: mean, weights: weights)
         } else {
             nullDeviance = fitFamily.deviance(y: y, mu: offset.map(link.linkinv), weights: weights)
         }

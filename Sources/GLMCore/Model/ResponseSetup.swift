@@ -14,7 +14,7 @@ extension Family {
     /// weights are not negative.
     public func prepare(_ frame: ModelFrame) throws -> PreparedResponse {
         let rowCount = frame.rowCount
-        var weights = frame.priorWeights ?? [Double](repeating: 1, count: rowCount)
+        var weights = frame.priorWeights ?? ParallelRows.filled(with: 1, count: rowCount)
         if let column = frame.weightsColumn, let row = weights.firstIndex(where: { $0 < 0 }) {
             throw GLMError.invalidWeights(
                 column: column, line: frame.line(ofUsedRow: row), value: weights[row], message: "negative weights are not allowed")
@@ -81,7 +81,7 @@ extension Family {
                 let name = kind == .poisson ? "Poisson" : "quasiPoisson"
                 throw domainError("negative values not allowed for the '\(name)' family", row: row)
             }
-            for row in 0..<rowCount { start[row] = y[row] + 0.1 }
+            start = ParallelRows.map(y) { $0 + 0.1 }
         case .gamma:
             if let row = y.indices.first(where: { y[$0] <= 0 }) {
                 throw domainError("non-positive values not allowed for the 'Gamma' family", row: row)
@@ -101,7 +101,7 @@ extension Family {
             if let row = y.indices.first(where: { y[$0] < 0 }) {
                 throw domainError("negative values not allowed for the negative binomial family", row: row)
             }
-            for row in 0..<rowCount { start[row] = y[row] + (y[row] == 0 ? 1.0 / 6.0 : 0) }
+            start = ParallelRows.map(y) { $0 + ($0 == 0 ? 1.0 / 6.0 : 0) }
         }
         return PreparedResponse(y: y, priorWeights: weights, binomialTotals: ones, startingMu: start, warnings: warnings)
     }

@@ -53,6 +53,15 @@ enum ParallelRows {
         }
     }
 
+    /// `count` copies of `value`, written on all cores.
+    static func filled(with value: Double, count: Int) -> [Double] {
+        [Double](unsafeUninitializedCapacity: count) { output, initialized in
+            guard let base = output.baseAddress else { return }
+            _ = map(count: count) { rows in (base + rows.lowerBound).initialize(repeating: value, count: rows.count) }
+            initialized = count
+        }
+    }
+
     /// `transform` of each element of `values`, computed on all cores.
     static func map(_ values: [Double], _ transform: (Double) -> Double) -> [Double] {
         [Double](unsafeUninitializedCapacity: values.count) { output, initialized in
