@@ -411,3 +411,104 @@ int glm_copy_checking_finite(const double *source, double *target, ptrdiff_t cou
     }
     return found == 0;
 }
+
+// The variance functions the weights kernel knows (glm_variance_kind), as R writes them.
+static inline double variance_of(int kind, double mu) {
+    switch (kind) {
+    case GLM_VARIANCE_ONE: return 1.0;
+    case GLM_VARIANCE_MU: return mu;
+    case GLM_VARIANCE_BINOMIAL: return mu * (1.0 - mu);
+    default: return mu * mu;
+    }
+}
+
+static void working_weights_plain(const glm_weights_input *in, ptrdiff_t from, glm_weights_output *out,
+                                  glm_weights_checks *checks) {
+#pragma clang fp contract(off)
+    for (ptrdiff_t r = from; r < in->rows; r++) {
+        const double prior = in->prior ? in->prior[r] : 1.0;
+        double weight = 0.0, response = 0.0;
+        if (prior > 0) {
+            const double mu = in->mu[r];
+            const double variance = variance_of(in->variance, mu);
+            const double derivative = in->derivative ? in->derivative[r] : mu;
+            checks->varianceNaN |= variance != variance;
+            checks->varianceZero |= variance == 0;
+            checks->derivativeNaN |= derivative != derivative;
+            if (derivative != 0) {
+                checks->good += 1;
+                weight = prior * (derivative * derivative) / variance;
+                response = (in->eta[r] - (in->offset ? in->offset[r] : 0.0)) + (in->y[r] - mu) / derivative;
+            }
+        }
+        const double root = __builtin_sqrt(weight);
+        out->weights[r] = root * root;
+        out->roots[r] = root;
+        out->scaledResponses[r] = root * response;
+    }
+}
+
+#ifdef GLM_HAVE_X86_KERNEL
+// Eight rows at a time with the plain loop's operations (each one IEEE-rounded, none fused),
+// the skipped rows' results replaced by 0 as the plain loop leaves them.
+__attribute__((target("avx512f"))) static void working_weights_avx512(const glm_weights_input *in,
+                                                                     glm_weights_output *out,
+                                                                     glm_weights_checks *checks) {
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    __mmask8 varianceNaN = 0, varianceZero = 0, derivativeNaN = 0;
+    long long good = 0;
+    ptrdiff_t r = 0;
+    for (; r + 8 <= in->rows; r += 8) {
+        const __m512d prior = in->prior ? _mm512_loadu_pd(in->prior + r) : one;
+        const __m512d mu = _mm512_loadu_pd(in->mu + r);
+        __m512d variance;
+        switch (in->variance) {
+        case GLM_VARIANCE_ONE: variance = one; break;
+        case GLM_VARIANCE_MU: variance = mu; break;
+        case GLM_VARIANCE_BINOMIAL: variance = _mm512_mul_pd(mu, _mm512_sub_pd(one, mu)); break;
+        default: variance = _mm512_mul_pd(mu, mu); break;
+        }
+        const __m512d derivative = in->derivative ? _mm512_loadu_pd(in->derivative + r) : mu;
+        const __mmask8 positive = _mm512_cmp_pd_mask(prior, zero, _CMP_GT_OQ);
+        varianceNaN |= _mm512_mask_cmp_pd_mask(positive, variance, variance, _CMP_UNORD_Q);
+        varianceZero |= _mm512_mask_cmp_pd_mask(positive, variance, zero, _CMP_EQ_OQ);
+        derivativeNaN |= _mm512_mask_cmp_pd_mask(positive, derivative, derivative, _CMP_UNORD_Q);
+        // derivative != 0 (NaN counts as not equal, as in the plain loop).
+        const __mmask8 used = _mm512_mask_cmp_pd_mask(positive, derivative, zero, _CMP_NEQ_UQ);
+        good += __builtin_popcount((unsigned)used);
+        const __m512d weight = _mm512_maskz_div_pd(
+            used, _mm512_mul_pd(prior, _mm512_mul_pd(derivative, derivative)), variance);
+        const __m512d eta = _mm512_loadu_pd(in->eta + r);
+        const __m512d centred = in->offset ? _mm512_sub_pd(eta, _mm512_loadu_pd(in->offset + r)) : _mm512_sub_pd(eta, zero);
+        const __m512d response = _mm512_maskz_add_pd(
+            used, centred, _mm512_div_pd(_mm512_sub_pd(_mm512_loadu_pd(in->y + r), mu), derivative));
+        const __m512d root = _mm512_sqrt_pd(weight);
+        _mm512_storeu_pd(out->weights + r, _mm512_mul_pd(root, root));
+        _mm512_storeu_pd(out->roots + r, root);
+        _mm512_storeu_pd(out->scaledResponses + r, _mm512_mul_pd(root, response));
+    }
+    checks->varianceNaN |= varianceNaN != 0;
+    checks->varianceZero |= varianceZero != 0;
+    checks->derivativeNaN |= derivativeNaN != 0;
+    checks->good += good;
+    working_weights_plain(in, r, out, checks);
+}
+#endif
+
+void glm_working_weights_at(int level, const glm_weights_input *in, glm_weights_output *out,
+                            glm_weights_checks *checks) {
+    const int available = glm_kernel_level();
+    const int usable = level < available ? level : available;
+#ifdef GLM_HAVE_X86_KERNEL
+    if (usable == 2) {
+        working_weights_avx512(in, out, checks);
+        return;
+    }
+#endif
+    (void)usable;
+    working_weights_plain(in, 0, out, checks);
+}
+
+void glm_working_weights(const glm_weights_input *in, glm_weights_output *out, glm_weights_checks *checks) {
+    glm_working_weights_at(glm_kernel_level(), in, out, checks);
+}

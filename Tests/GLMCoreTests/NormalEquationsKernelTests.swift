@@ -134,6 +134,101 @@ struct RowPassKernelTests {
             #expect(block.map(\.bitPattern) == scaled.map(\.bitPattern), "scaled \(rows) rows x \(columns)")
         }
     }
+
+    /// R's working weights and responses from the C kernel, at every level the CPU has, against
+    /// the formula in Swift, to the bit: rows with zero, negative and NaN prior weights, zero
+    /// and NaN derivatives, zero variances, with and without offsets.
+    @Test(arguments: [Int32(GLM_VARIANCE_ONE), Int32(GLM_VARIANCE_MU), Int32(GLM_VARIANCE_BINOMIAL), Int32(GLM_VARIANCE_SQUARE)])
+    func workingWeightsAreRsFormulaToTheBit(variance: Int32) {
+        for rows in [1, 7, 8, 9, 384, 1000] {
+            var generator = SplitMix64(seed: UInt64(rows * 31 + Int(variance)))
+            func pick(_ special: [Double], _ range: Range<Double>) -> Double {
+                Int.random(in: 0..<10, using: &generator) == 0
+                    ? special[Int.random(in: 0..<special.count, using: &generator)]
+                    : Double.random(in: range, using: &generator)
+            }
+            let eta = (0..<rows).map { _ in Double.random(in: -4..<4, using: &generator) }
+            let mu = (0..<rows).map { _ in pick([0, 1, .nan], 0.001..<0.999) }
+            let y = (0..<rows).map { _ in Double(Int.random(in: 0...3, using: &generator)) }
+            let derivative = (0..<rows).map { _ in pick([0, .nan, -0.0], 0.01..<2) }
+            let prior = (0..<rows).map { _ in pick([0, -1, .nan], 0.5..<3) }
+            let offset = (0..<rows).map { _ in Double.random(in: -1..<1, using: &generator) }
+            for (useDerivative, usePrior, useOffset) in [(false, false, false), (true, true, true), (true, false, true)] {
+                var expected = (weights: [Double](), roots: [Double](), scaled: [Double]())
+                var good = 0
+                var flags = (varianceNaN: false, varianceZero: false, derivativeNaN: false)
+                for r in 0..<rows {
+                    let priorWeight = usePrior ? prior[r] : 1
+                    var weight = 0.0, response = 0.0
+                    if priorWeight > 0 {
+                        let v: Double
+                        switch Int(variance) {
+                        case Int(GLM_VARIANCE_ONE): v = 1
+                        case Int(GLM_VARIANCE_MU): v = mu[r]
+                        case Int(GLM_VARIANCE_BINOMIAL): v = mu[r] * (1 - mu[r])
+                        default: v = mu[r] * mu[r]
+                        }
+                        let d = useDerivative ? derivative[r] : mu[r]
+                        flags.varianceNaN = flags.varianceNaN || v.isNaN
+                        flags.varianceZero = flags.varianceZero || v == 0
+                        flags.derivativeNaN = flags.derivativeNaN || d.isNaN
+                        if d != 0 {
+                            good += 1
+                            weight = priorWeight * (d * d) / v
+                            response = (eta[r] - (useOffset ? offset[r] : 0)) + (y[r] - mu[r]) / d
+                        }
+                    }
+                    let root = weight.squareRoot()
+                    expected.weights.append(root * root)
+                    expected.roots.append(root)
+                    expected.scaled.append(root * response)
+                }
+                func same(_ a: [Double], _ b: [Double]) -> Bool {
+                    zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+                }
+                for level in Int32(0)...glm_kernel_level() {
+                    var weights = [Double](repeating: 7, count: rows)
+                    var roots = useDerivative ? derivative : [Double](repeating: 7, count: rows)
+                    var scaled = [Double](repeating: 7, count: rows)
+                    var checks = glm_weights_checks()
+                    eta.withUnsafeBufferPointer { etaBuffer in
+                        mu.withUnsafeBufferPointer { muBuffer in
+                            y.withUnsafeBufferPointer { yBuffer in
+                                prior.withUnsafeBufferPointer { priorBuffer in
+                                    offset.withUnsafeBufferPointer { offsetBuffer in
+                                        weights.withUnsafeMutableBufferPointer { weightBuffer in
+                                            roots.withUnsafeMutableBufferPointer { rootBuffer in
+                                                scaled.withUnsafeMutableBufferPointer { scaledBuffer in
+                                                    // The derivatives are read from the roots buffer, as in a pass.
+                                                    var input = glm_weights_input(
+                                                        rows: rows, eta: etaBuffer.baseAddress, mu: muBuffer.baseAddress,
+                                                        y: yBuffer.baseAddress,
+                                                        derivative: useDerivative ? UnsafePointer(rootBuffer.baseAddress) : nil,
+                                                        prior: usePrior ? priorBuffer.baseAddress : nil,
+                                                        offset: useOffset ? offsetBuffer.baseAddress : nil, variance: variance)
+                                                    var output = glm_weights_output(
+                                                        weights: weightBuffer.baseAddress, roots: rootBuffer.baseAddress,
+                                                        scaledResponses: scaledBuffer.baseAddress)
+                                                    glm_working_weights_at(level, &input, &output, &checks)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let label = "level \(level), \(rows) rows, variance \(variance), \(useDerivative) \(usePrior) \(useOffset)"
+                    #expect(same(weights, expected.weights), "weights, \(label)")
+                    #expect(same(roots, expected.roots), "roots, \(label)")
+                    #expect(same(scaled, expected.scaled), "scaled responses, \(label)")
+                    #expect(Int(checks.good) == good, "good rows, \(label)")
+                    #expect((checks.varianceNaN != 0, checks.varianceZero != 0, checks.derivativeNaN != 0) == flags,
+                            "checks, \(label)")
+                }
+            }
+        }
+    }
 }
 
 /// The passes read X through one base address per column: nested pins up to

@@ -56,4 +56,33 @@ size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end,
 size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]);
 int glm_parse_four_decimals_available(void);
 
+/// The variance functions `glm_working_weights` computes itself: 1, mu, mu (1 - mu), mu².
+enum { GLM_VARIANCE_ONE = 0, GLM_VARIANCE_MU = 1, GLM_VARIANCE_BINOMIAL = 2, GLM_VARIANCE_SQUARE = 3 };
+
+/// One block of rows of an IRLS step (`rows` long each; `prior`, `offset` NULL when all 1 or
+/// 0; `derivative` NULL when dmu/deta is mu itself, as for the log link).
+typedef struct {
+    ptrdiff_t rows;
+    const double *eta, *mu, *y, *derivative, *prior, *offset;
+    int variance;
+} glm_weights_input;
+
+typedef struct {
+    double *weights, *roots, *scaledResponses;
+} glm_weights_output;
+
+/// Added to, never reset: R's checks on the rows with positive prior weight, and R's `good`.
+typedef struct {
+    int varianceNaN, varianceZero, derivativeNaN;
+    long long good;
+} glm_weights_checks;
+
+/// R's working weights and responses (glm.fit): for a row with prior weight > 0 and
+/// d = dmu/deta != 0, w = prior · d² / V(mu) and z = (eta − offset) + (y − mu) / d; else
+/// w = z = 0. Writes sqrt(w)² (R's fit$weights), sqrt(w) and sqrt(w) · z. The same doubles at
+/// every kernel level (each operation rounded, none fused).
+void glm_working_weights(const glm_weights_input *in, glm_weights_output *out, glm_weights_checks *checks);
+void glm_working_weights_at(int level, const glm_weights_input *in, glm_weights_output *out,
+                            glm_weights_checks *checks);
+
 #endif

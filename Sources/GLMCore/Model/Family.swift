@@ -115,7 +115,8 @@ public struct Family: Sendable, Equatable {
         case .binomial, .quasibinomial: return mu * (1 - mu)
         case .poisson, .quasipoisson: return mu
         case .gamma: return mu * mu
-        case .inverseGaussian: return mu * mu * mu
+        // R's mu^3 is pow(mu, 3), which can differ from mu * mu * mu in the last bit.
+        case .inverseGaussian: return Foundation.pow(mu, 3)
         case .negativeBinomial: return mu + mu * mu / theta
         }
     }

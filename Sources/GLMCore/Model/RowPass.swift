@@ -226,6 +226,7 @@ final class RowPass: @unchecked Sendable {
         let roots = rootBuffers[index]
         // For the log link dμ/dη is μ itself (both are max(exp(η), ε)): one exp() fewer.
         let derivativeIsMean = link == .log
+        let varianceKind = RowPass.varianceKind(family.kind)
         var totals = Totals(columns: p)
         let range = chunks[index]
         var start = range.lowerBound
@@ -265,39 +266,58 @@ final class RowPass: @unchecked Sendable {
                 if !derivativeIsMean {
                     for row in start..<end { roots[row - start] = link.muEta(eta[row]) }
                 }
-                var varianceNaN = false
-                var varianceZero = false
-                var derivativeNaN = false
-                var goodCount = 0
-                for row in start..<end {
-                    let local = row - start
-                    let priorWeight = hasPriorWeights ? prior[row] : 1
-                    var weight = 0.0
-                    var response = 0.0
-                    if priorWeight > 0 {
-                        let etaValue = eta[row]
-                        let muValue = mu[row]
-                        let variance = family.variance(muValue)
-                        let derivative = derivativeIsMean ? muValue : roots[local]
-                        varianceNaN = varianceNaN || variance.isNaN
-                        varianceZero = varianceZero || variance == 0
-                        derivativeNaN = derivativeNaN || derivative.isNaN
-                        if derivative != 0 {
-                            goodCount += 1
-                            // R's w = sqrt(weights · mu.eta² / V), squared again as fit$weights.
-                            weight = priorWeight * (derivative * derivative) / variance
-                            response = (etaValue - (hasOffset ? offset[row] : 0)) + (y[row] - muValue) / derivative
+                if let varianceKind, let workingBase = workingWeights.baseAddress, let rootBase = roots.baseAddress,
+                   let vectorBase = vector.baseAddress, let etaBase = eta.baseAddress, let muBase = mu.baseAddress,
+                   let yBase = y.baseAddress {
+                    // The same arithmetic in C, several rows at a time.
+                    var input = glm_weights_input(
+                        rows: rows, eta: etaBase + start, mu: muBase + start, y: yBase + start,
+                        derivative: derivativeIsMean ? nil : UnsafePointer(rootBase),
+                        prior: hasPriorWeights ? prior.baseAddress.map { $0 + start } : nil,
+                        offset: hasOffset ? offset.baseAddress.map { $0 + start } : nil, variance: varianceKind)
+                    var output = glm_weights_output(
+                        weights: workingBase + start, roots: rootBase, scaledResponses: vectorBase)
+                    var checks = glm_weights_checks()
+                    glm_working_weights(&input, &output, &checks)
+                    totals.varianceNaN = totals.varianceNaN || checks.varianceNaN != 0
+                    totals.varianceZero = totals.varianceZero || checks.varianceZero != 0
+                    totals.derivativeNaN = totals.derivativeNaN || checks.derivativeNaN != 0
+                    totals.goodCount += Int(checks.good)
+                } else {
+                    var varianceNaN = false
+                    var varianceZero = false
+                    var derivativeNaN = false
+                    var goodCount = 0
+                    for row in start..<end {
+                        let local = row - start
+                        let priorWeight = hasPriorWeights ? prior[row] : 1
+                        var weight = 0.0
+                        var response = 0.0
+                        if priorWeight > 0 {
+                            let etaValue = eta[row]
+                            let muValue = mu[row]
+                            let variance = family.variance(muValue)
+                            let derivative = derivativeIsMean ? muValue : roots[local]
+                            varianceNaN = varianceNaN || variance.isNaN
+                            varianceZero = varianceZero || variance == 0
+                            derivativeNaN = derivativeNaN || derivative.isNaN
+                            if derivative != 0 {
+                                goodCount += 1
+                                // R's w = sqrt(weights · mu.eta² / V), squared again as fit$weights.
+                                weight = priorWeight * (derivative * derivative) / variance
+                                response = (etaValue - (hasOffset ? offset[row] : 0)) + (y[row] - muValue) / derivative
+                            }
                         }
+                        let root = weight.squareRoot()
+                        workingWeights[row] = root * root
+                        roots[local] = root
+                        vector[local] = root * response
                     }
-                    let root = weight.squareRoot()
-                    workingWeights[row] = root * root
-                    roots[local] = root
-                    vector[local] = root * response
+                    totals.varianceNaN = totals.varianceNaN || varianceNaN
+                    totals.varianceZero = totals.varianceZero || varianceZero
+                    totals.derivativeNaN = totals.derivativeNaN || derivativeNaN
+                    totals.goodCount += goodCount
                 }
-                totals.varianceNaN = totals.varianceNaN || varianceNaN
-                totals.varianceZero = totals.varianceZero || varianceZero
-                totals.derivativeNaN = totals.derivativeNaN || derivativeNaN
-                totals.goodCount += goodCount
                 if normalEquations, let blockBase = block.baseAddress, let vectorBase = vector.baseAddress,
                    let rootBase = roots.baseAddress {
                     glm_scale_rows(columns, start, rows, p, rootBase, blockBase)
@@ -319,6 +339,18 @@ final class RowPass: @unchecked Sendable {
 }
 
 extension RowPass {
+    /// The variance function by its code for `glm_working_weights`, for the families whose
+    /// variance it computes as `Family.variance` does.
+    static func varianceKind(_ kind: Family.Kind) -> Int32? {
+        switch kind {
+        case .gaussian: return Int32(GLM_VARIANCE_ONE)
+        case .poisson, .quasipoisson: return Int32(GLM_VARIANCE_MU)
+        case .binomial, .quasibinomial: return Int32(GLM_VARIANCE_BINOMIAL)
+        case .gamma: return Int32(GLM_VARIANCE_SQUARE)
+        case .inverseGaussian, .negativeBinomial: return nil
+        }
+    }
+
     /// Designs wider than this are copied into one buffer by `withBaseAddresses`, so that its
     /// nesting (a stack frame per column) stays small.
     static let nestingLimit = 1024
