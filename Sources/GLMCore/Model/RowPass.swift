@@ -226,6 +226,8 @@ final class RowPass: @unchecked Sendable {
         let roots = rootBuffers[index]
         // For the log link dμ/dη is μ itself (both are max(exp(η), ε)): one exp() fewer.
         let derivativeIsMean = link == .log
+        // For the logit link both come from one exp(η): dμ/dη is made with the means.
+        let derivativeWithMean = link == .logit && accumulate
         let varianceKind = RowPass.varianceKind(family.kind)
         var totals = Totals(columns: p)
         let range = chunks[index]
@@ -245,7 +247,13 @@ final class RowPass: @unchecked Sendable {
                 }
                 // The means, the deviance and the checks in separate loops: a call to exp or log
                 // clobbers every vector register, so a loop with one keeps little else live.
-                for row in start..<end { mu[row] = link.linkinv(eta[row]) }
+                if derivativeWithMean {
+                    for row in start..<end {
+                        (mu[row], roots[row - start]) = Link.logitMeanAndDerivative(eta[row])
+                    }
+                } else {
+                    for row in start..<end { mu[row] = link.linkinv(eta[row]) }
+                }
                 var deviance = 0.0
                 for row in start..<end {
                     deviance += family.unitDeviance(y: y[row], mu: mu[row], weight: hasPriorWeights ? prior[row] : 1)
@@ -263,7 +271,7 @@ final class RowPass: @unchecked Sendable {
             if accumulate {
                 // dμ/dη into the roots buffer first (for most links a call to exp), then the
                 // weights and working responses in a loop without calls.
-                if !derivativeIsMean {
+                if !derivativeIsMean && !(derivativeWithMean && active != nil) {
                     for row in start..<end { roots[row - start] = link.muEta(eta[row]) }
                 }
                 if let varianceKind, let workingBase = workingWeights.baseAddress, let rootBase = roots.baseAddress,
