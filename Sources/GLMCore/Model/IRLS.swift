@@ -329,6 +329,7 @@ public struct IRLS {
         var nearZero = false, nearOne = false
         let residuals = [Double](unsafeUninitializedCapacity: rowCount) { output, initialized in
             guard let base = output.baseAddress else { return }
+            adviseHugePages(base, bytes: rowCount &* MemoryLayout<Double>.stride)
             let written = UnsafeBufferPointer(start: base, count: rowCount)
             let parts = ParallelRows.map(count: rowCount) { rows in
                 var nearZero = false, nearOne = false
@@ -424,7 +425,7 @@ private final class InMemoryPasses: IRLSPasses {
         self.priorWeights = priorWeights
         self.offset = offset
         self.useNormalEquations = useNormalEquations
-        usedWeights = [Double](repeating: 0, count: pass.rowCount)
+        usedWeights = ParallelRows.filled(with: 0, count: pass.rowCount)
         weightsAreFixed = irls.family.kind == .gaussian && irls.family.link == .identity
     }
 

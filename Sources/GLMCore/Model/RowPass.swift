@@ -88,7 +88,11 @@ final class RowPass: @unchecked Sendable {
         let eta = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
         let mu = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
         let workingWeights = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
-        // On all cores: the first touch of these pages is most of the cost.
+        // On all cores, in huge pages where the kernel can: the first touch of these pages is
+        // most of the cost.
+        for buffer in [eta, mu, workingWeights] {
+            buffer.baseAddress.map { adviseHugePages($0, bytes: rowCount &* MemoryLayout<Double>.stride) }
+        }
         _ = ParallelRows.map(count: rowCount) { rows in
             for buffer in [eta, mu, workingWeights] {
                 UnsafeMutableBufferPointer(rebasing: buffer[rows]).initialize(repeating: 0)

@@ -39,6 +39,7 @@ enum ParallelRows {
     /// most of the cost).
     static func copy(_ values: UnsafeBufferPointer<Double>) -> [Double] {
         [Double](unsafeUninitializedCapacity: values.count) { output, initialized in
+            output.baseAddress.map { adviseHugePages($0, bytes: values.count &* MemoryLayout<Double>.stride) }
             copy(values, into: output)
             initialized = values.count
         }
@@ -57,6 +58,7 @@ enum ParallelRows {
     static func filled(with value: Double, count: Int) -> [Double] {
         [Double](unsafeUninitializedCapacity: count) { output, initialized in
             guard let base = output.baseAddress else { return }
+            adviseHugePages(base, bytes: count &* MemoryLayout<Double>.stride)
             _ = map(count: count) { rows in (base + rows.lowerBound).initialize(repeating: value, count: rows.count) }
             initialized = count
         }
@@ -67,6 +69,7 @@ enum ParallelRows {
         [Double](unsafeUninitializedCapacity: values.count) { output, initialized in
             values.withUnsafeBufferPointer { input in
                 guard let base = output.baseAddress else { return }
+                adviseHugePages(base, bytes: input.count &* MemoryLayout<Double>.stride)
                 _ = map(count: input.count) { rows in
                     for row in rows { (base + row).initialize(to: transform(input[row])) }
                 }
