@@ -2,12 +2,15 @@ import CKernels
 import Testing
 @testable import GLMCore
 
-/// The block kernels behind XᵀWX and XᵀWz (the C kernel up to 128 columns, BLAS dsyrk above)
-/// against plain sums, for widths and row counts that exercise every remainder path.
+/// The block kernels behind XᵀWX and XᵀWz (the C kernel up to 1,024 columns, BLAS dsyrk above)
+/// against plain sums, for widths and row counts that exercise every remainder path; BLAS at
+/// the widths of the wider arguments too.
 @Suite("Normal-equation kernels")
 struct NormalEquationsKernelTests {
-    @Test(arguments: [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 51, 128, 129, 150])
-    func matchesPlainSums(columns: Int) {
+    @Test(arguments: [(1, false), (2, false), (3, false), (4, false), (5, false), (7, false), (8, false), (9, false),
+                      (15, false), (16, false), (17, false), (51, false), (128, false), (129, false), (150, false),
+                      (129, true), (150, true)])
+    func matchesPlainSums(columns: Int, blas: Bool) {
         for rows in [1, 3, 4, 5, 17, 64, 1023] {
             var generator = SplitMix64(seed: UInt64(columns * 10_007 + rows))
             let block = (0..<rows * columns).map { _ in Double.random(in: -1..<1, using: &generator) }
@@ -20,9 +23,15 @@ struct NormalEquationsKernelTests {
                 vector.withUnsafeBufferPointer { b in
                     gram.withUnsafeMutableBufferPointer { g in
                         rhs.withUnsafeMutableBufferPointer { r in
-                            RowPass.accumulateNormalEquations(
-                                block: a.baseAddress!, rows: rows, columns: columns, vector: b.baseAddress!,
-                                gram: g.baseAddress!, rhs: r.baseAddress!)
+                            if blas {
+                                LinearAlgebra.accumulateNormalEquations(
+                                    block: a.baseAddress!, rows: rows, columns: columns, vector: b.baseAddress!,
+                                    gram: g.baseAddress!, rhs: r.baseAddress!)
+                            } else {
+                                RowPass.accumulateNormalEquations(
+                                    block: a.baseAddress!, rows: rows, columns: columns, vector: b.baseAddress!,
+                                    gram: g.baseAddress!, rhs: r.baseAddress!)
+                            }
                         }
                     }
                 }

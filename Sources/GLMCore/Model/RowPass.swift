@@ -101,14 +101,17 @@ final class RowPass: @unchecked Sendable {
         self.eta = eta
         self.mu = mu
         self.workingWeights = workingWeights
-        let chunkCount = rowCount >= 65_536 ? 16 : 1
+        // Parallel from 65,536 rows, or from 4,096 when XᵀWX is the larger part of the work
+        // (n·p² of 2²⁴ or more: some 64 columns and up).
+        let work = Double(rowCount) * Double(columnCount) * Double(columnCount)
+        let chunkCount = rowCount >= 65_536 || (rowCount >= 4_096 && work >= 16_777_216) ? 16 : 1
         if chunkCount > 1 { LinearAlgebra.keepBLASSingleThreaded() }
         let chunkSize = (rowCount + chunkCount - 1) / max(chunkCount, 1)
         chunks = stride(from: 0, to: rowCount, by: max(chunkSize, 1)).map { $0..<min($0 + chunkSize, rowCount) }
         blockRows = RowPass.blockRows(columns: columnCount)
-        blocks = chunks.map { _ in RowPass.allocateAligned(count: RowPass.maximumBlockRows * max(columnCount, 1)) }
-        vectors = chunks.map { _ in RowPass.allocateAligned(count: RowPass.maximumBlockRows) }
-        rootBuffers = chunks.map { _ in RowPass.allocateAligned(count: RowPass.maximumBlockRows) }
+        blocks = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: blockRows * max(columnCount, 1)) }
+        vectors = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: blockRows) }
+        rootBuffers = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: blockRows) }
         partials = .allocate(capacity: chunks.count)
         partials.initialize(repeating: Totals(columns: columnCount))
     }
@@ -166,13 +169,11 @@ final class RowPass: @unchecked Sendable {
         return totals
     }
 
-    static let maximumBlockRows = 1024
-
     /// Rows per block. For the C kernel: 384, a multiple of 8 (so that each column of the
     /// aligned block starts on a cache line) whose ten columns of a tile stay in the first-level
     /// cache; measured best at 15 and 51 columns. For BLAS: about 32,768 values.
     static func blockRows(columns: Int) -> Int {
-        columns <= smallKernelColumns ? 384 : max(64, min(maximumBlockRows, 32_768 / max(columns, 1)))
+        columns <= smallKernelColumns ? 384 : max(64, min(1024, 32_768 / max(columns, 1)))
     }
 
     /// A zeroed buffer on a 64-byte boundary (a cache line; the kernel's whole-register loads
@@ -189,10 +190,10 @@ final class RowPass: @unchecked Sendable {
     }
 
     /// Up to this many columns the C kernel (`glm_accumulate_normal_equations`: AVX-512 or
-    /// AVX2, tiles of up to 24 sums held in registers) beats BLAS dsyrk, whose packing costs more than the
-    /// arithmetic at such widths; measured on the benchmark (faster at 15 and 51 columns,
-    /// slower at 201).
-    static let smallKernelColumns = 128
+    /// AVX2, tiles of up to 24 sums held in registers) adds up XᵀWX, above it BLAS dsyrk.
+    /// Measured whole fits: the kernel is faster at 15, 51, 201 (0.95 against 1.31 s on the
+    /// 200k-row benchmark), 401 and 801 columns; wider designs were not measured.
+    static let smallKernelColumns = 1024
 
     /// gram += AᵀA (upper triangle) and rhs += Aᵀb for one block A (`rows × columns`,
     /// column-major), by the kernel that is faster at this width; only rhs when `gram` is nil
