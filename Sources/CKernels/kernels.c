@@ -78,20 +78,18 @@ __attribute__((target("avx512f,avx2,fma"))) static inline double lanes_total_512
             for (int v = 0; v < NJ; v++) out[u + v * NI] = lanes_total_512(sums[u][v]);                              \
     }
 
-// Eight rows: the low four into `low`, the high four into `high` (each y load next to its use).
-#define GLM_TILE_256_ROWS(NI, NJ, LOAD_LOW, LOAD_HIGH)                                                                      \
+// Eight rows: the low four into `low`, the high four into `high`.
+#define GLM_TILE_256_ROWS(NI, NJ, LOAD_LOW, LOAD_HIGH)                                                                \
     {                                                                                                                 \
         __m256d x[NI];                                                                                                \
         for (int u = 0; u < NI; u++) x[u] = LOAD_LOW(xs + u * ld + r);                                                \
         for (int v = 0; v < NJ; v++) {                                                                                \
-            __m256d y = LOAD_LOW(ys + v * ld + r);                                                                    \
-            __asm__("" : "+x"(y));                                                                                    \
+            const __m256d y = LOAD_LOW(ys + v * ld + r);                                                              \
             for (int u = 0; u < NI; u++) low[u][v] = _mm256_fmadd_pd(x[u], y, low[u][v]);                             \
         }                                                                                                             \
         for (int u = 0; u < NI; u++) x[u] = LOAD_HIGH(xs + u * ld + r + 4);                                           \
         for (int v = 0; v < NJ; v++) {                                                                                \
-            __m256d y = LOAD_HIGH(ys + v * ld + r + 4);                                                               \
-            __asm__("" : "+x"(y));                                                                                    \
+            const __m256d y = LOAD_HIGH(ys + v * ld + r + 4);                                                         \
             for (int u = 0; u < NI; u++) high[u][v] = _mm256_fmadd_pd(x[u], y, high[u][v]);                          \
         }                                                                                                             \
     }
