@@ -233,58 +233,39 @@ static inline __attribute__((always_inline)) void scale_rows_plain(const double 
 }
 
 #ifdef GLM_HAVE_X86_KERNEL
+// The rows in groups of `width` (a constant once inlined): each group's sums in an array the
+// compiler keeps in vector registers, the same operations in the same order as the plain loop;
+// then the rows left over by the plain loop.
+static inline __attribute__((always_inline)) void linear_predictor_wide(
+    const double *const *columns, ptrdiff_t first, ptrdiff_t rows, const double *coefficients, ptrdiff_t count,
+    const double *offset, double *eta, const ptrdiff_t width) {
+#pragma clang fp contract(off)
+    ptrdiff_t r = 0;
+    for (; r + width <= rows; r += width) {
+        double sums[32];
+        for (ptrdiff_t i = 0; i < width; i++) sums[i] = offset ? offset[r + i] : 0.0;
+        for (ptrdiff_t k = 0; k < count; k++) {
+            const double *column = columns[k] + first + r;
+            const double factor = coefficients[k];
+            for (ptrdiff_t i = 0; i < width; i++) sums[i] = sums[i] + column[i] * factor;
+        }
+        for (ptrdiff_t i = 0; i < width; i++) eta[r + i] = sums[i];
+    }
+    linear_predictor_plain(columns, first, rows, coefficients, count, offset, eta, r);
+}
+
 __attribute__((target("avx2,fma"))) static void linear_predictor_avx2(const double *const *columns, ptrdiff_t first,
                                                                        ptrdiff_t rows, const double *coefficients,
                                                                        ptrdiff_t count, const double *offset,
                                                                        double *eta) {
-    ptrdiff_t r = 0;
-    for (; r + 16 <= rows; r += 16) {
-        __m256d s0, s1, s2, s3;
-        if (offset) {
-            s0 = _mm256_loadu_pd(offset + r), s1 = _mm256_loadu_pd(offset + r + 4);
-            s2 = _mm256_loadu_pd(offset + r + 8), s3 = _mm256_loadu_pd(offset + r + 12);
-        } else {
-            s0 = s1 = s2 = s3 = _mm256_setzero_pd();
-        }
-        for (ptrdiff_t k = 0; k < count; k++) {
-            const double *column = columns[k] + first + r;
-            const __m256d factor = _mm256_set1_pd(coefficients[k]);
-            s0 = _mm256_add_pd(s0, _mm256_mul_pd(_mm256_loadu_pd(column), factor));
-            s1 = _mm256_add_pd(s1, _mm256_mul_pd(_mm256_loadu_pd(column + 4), factor));
-            s2 = _mm256_add_pd(s2, _mm256_mul_pd(_mm256_loadu_pd(column + 8), factor));
-            s3 = _mm256_add_pd(s3, _mm256_mul_pd(_mm256_loadu_pd(column + 12), factor));
-        }
-        _mm256_storeu_pd(eta + r, s0), _mm256_storeu_pd(eta + r + 4, s1);
-        _mm256_storeu_pd(eta + r + 8, s2), _mm256_storeu_pd(eta + r + 12, s3);
-    }
-    linear_predictor_plain(columns, first, rows, coefficients, count, offset, eta, r);
+    linear_predictor_wide(columns, first, rows, coefficients, count, offset, eta, 16);
 }
 
 __attribute__((target("avx512f"))) static void linear_predictor_avx512(const double *const *columns, ptrdiff_t first,
                                                                         ptrdiff_t rows, const double *coefficients,
                                                                         ptrdiff_t count, const double *offset,
                                                                         double *eta) {
-    ptrdiff_t r = 0;
-    for (; r + 32 <= rows; r += 32) {
-        __m512d s0, s1, s2, s3;
-        if (offset) {
-            s0 = _mm512_loadu_pd(offset + r), s1 = _mm512_loadu_pd(offset + r + 8);
-            s2 = _mm512_loadu_pd(offset + r + 16), s3 = _mm512_loadu_pd(offset + r + 24);
-        } else {
-            s0 = s1 = s2 = s3 = _mm512_setzero_pd();
-        }
-        for (ptrdiff_t k = 0; k < count; k++) {
-            const double *column = columns[k] + first + r;
-            const __m512d factor = _mm512_set1_pd(coefficients[k]);
-            s0 = _mm512_add_pd(s0, _mm512_mul_pd(_mm512_loadu_pd(column), factor));
-            s1 = _mm512_add_pd(s1, _mm512_mul_pd(_mm512_loadu_pd(column + 8), factor));
-            s2 = _mm512_add_pd(s2, _mm512_mul_pd(_mm512_loadu_pd(column + 16), factor));
-            s3 = _mm512_add_pd(s3, _mm512_mul_pd(_mm512_loadu_pd(column + 24), factor));
-        }
-        _mm512_storeu_pd(eta + r, s0), _mm512_storeu_pd(eta + r + 8, s1);
-        _mm512_storeu_pd(eta + r + 16, s2), _mm512_storeu_pd(eta + r + 24, s3);
-    }
-    linear_predictor_plain(columns, first, rows, coefficients, count, offset, eta, r);
+    linear_predictor_wide(columns, first, rows, coefficients, count, offset, eta, 32);
 }
 
 __attribute__((target("avx2"))) static void scale_rows_avx2(const double *const *columns, ptrdiff_t first,
