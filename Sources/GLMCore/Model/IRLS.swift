@@ -325,30 +325,25 @@ public struct IRLS {
         // The working residuals, and from them and the means (in the same sweep, on all cores)
         // the Pearson statistics and whether any mean is numerically at a bound.
         let usedWeights = rows.usedWeights
+        let (residuals, parts) = ParallelRows.array(count: rowCount) { base, rows in
+            var nearZero = false, nearOne = false
+            for row in rows {
+                let derivative = derivativeIsMean ? mu[row] : link.muEta(eta[row])
+                (base + row).initialize(to: (y[row] - mu[row]) / derivative)
+                nearZero = nearZero || mu[row] < tiny
+                nearOne = nearOne || mu[row] > 1 - tiny
+            }
+            let written = UnsafeBufferPointer(start: base, count: rowCount)
+            return (IRLSResult.pearsonStatistics(weights: usedWeights, residuals: written, rows: rows), nearZero, nearOne)
+        }
         var pearson = (sum: 0.0, zero: false, count: 0)
         var nearZero = false, nearOne = false
-        let residuals = [Double](unsafeUninitializedCapacity: rowCount) { output, initialized in
-            guard let base = output.baseAddress else { return }
-            adviseHugePages(base, bytes: rowCount &* MemoryLayout<Double>.stride)
-            let written = UnsafeBufferPointer(start: base, count: rowCount)
-            let parts = ParallelRows.map(count: rowCount) { rows in
-                var nearZero = false, nearOne = false
-                for row in rows {
-                    let derivative = derivativeIsMean ? mu[row] : link.muEta(eta[row])
-                    (base + row).initialize(to: (y[row] - mu[row]) / derivative)
-                    nearZero = nearZero || mu[row] < tiny
-                    nearOne = nearOne || mu[row] > 1 - tiny
-                }
-                return (IRLSResult.pearsonStatistics(weights: usedWeights, residuals: written, rows: rows), nearZero, nearOne)
-            }
-            for (statistics, zero, one) in parts {
-                pearson.sum += statistics.sum
-                pearson.zero = pearson.zero || statistics.zero
-                pearson.count += statistics.count
-                nearZero = nearZero || zero
-                nearOne = nearOne || one
-            }
-            initialized = rowCount
+        for (statistics, zero, one) in parts {
+            pearson.sum += statistics.sum
+            pearson.zero = pearson.zero || statistics.zero
+            pearson.count += statistics.count
+            nearZero = nearZero || zero
+            nearOne = nearOne || one
         }
         if family.kind == .binomial, nearZero || nearOne {
             warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")

@@ -35,14 +35,25 @@ enum ParallelRows {
         }
     }
 
-    /// A copy of `values` into a new array, on all cores (the first touch of the new pages is
-    /// most of the cost).
-    static func copy(_ values: UnsafeBufferPointer<Double>) -> [Double] {
-        [Double](unsafeUninitializedCapacity: values.count) { output, initialized in
-            output.baseAddress.map { adviseHugePages($0, bytes: values.count &* MemoryLayout<Double>.stride) }
-            copy(values, into: output)
-            initialized = values.count
+    /// A new array of `count` doubles that `fill(base, rows)` writes range by range on all
+    /// cores (every row of its range), in huge pages where the kernel can (the first touch of
+    /// the new pages is most of the cost); and what each call returned, in range order.
+    static func array<T>(count: Int, _ fill: (UnsafeMutablePointer<Double>, Range<Int>) -> T) -> ([Double], [T]) {
+        var parts: [T] = []
+        let values = [Double](unsafeUninitializedCapacity: count) { output, initialized in
+            guard let base = output.baseAddress else { return }
+            adviseHugePages(base, bytes: count &* MemoryLayout<Double>.stride)
+            parts = map(count: count) { rows in fill(base, rows) }
+            initialized = count
         }
+        return (values, parts)
+    }
+
+    /// A copy of `values` into a new array, on all cores.
+    static func copy(_ values: UnsafeBufferPointer<Double>) -> [Double] {
+        array(count: values.count) { base, rows in
+            values.baseAddress.map { (base + rows.lowerBound).initialize(from: $0 + rows.lowerBound, count: rows.count) }
+        }.0
     }
 
     /// The first `min(source.count, target.count)` values of `source` into `target`, on all
@@ -56,25 +67,15 @@ enum ParallelRows {
 
     /// `count` copies of `value`, written on all cores.
     static func filled(with value: Double, count: Int) -> [Double] {
-        [Double](unsafeUninitializedCapacity: count) { output, initialized in
-            guard let base = output.baseAddress else { return }
-            adviseHugePages(base, bytes: count &* MemoryLayout<Double>.stride)
-            _ = map(count: count) { rows in (base + rows.lowerBound).initialize(repeating: value, count: rows.count) }
-            initialized = count
-        }
+        array(count: count) { base, rows in (base + rows.lowerBound).initialize(repeating: value, count: rows.count) }.0
     }
 
     /// `transform` of each element of `values`, computed on all cores.
     static func map(_ values: [Double], _ transform: (Double) -> Double) -> [Double] {
-        [Double](unsafeUninitializedCapacity: values.count) { output, initialized in
-            values.withUnsafeBufferPointer { input in
-                guard let base = output.baseAddress else { return }
-                adviseHugePages(base, bytes: input.count &* MemoryLayout<Double>.stride)
-                _ = map(count: input.count) { rows in
-                    for row in rows { (base + row).initialize(to: transform(input[row])) }
-                }
-            }
-            initialized = values.count
+        values.withUnsafeBufferPointer { input in
+            array(count: input.count) { base, rows in
+                for row in rows { (base + row).initialize(to: transform(input[row])) }
+            }.0
         }
     }
 
