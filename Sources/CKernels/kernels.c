@@ -50,6 +50,31 @@ __attribute__((target("avx512f,avx2,fma"))) static inline double lanes_total_512
     return lanes_total_256(_mm512_castpd512_pd256(lanes), _mm512_extractf64x4_pd(lanes, 1));
 }
 
+// The totals of `count` sums, lanes_total_512's adds for each, eight sums at a time: the lanes
+// transposed so that every add works on eight sums at once (the same doubles: IEEE addition
+// commutes). sums[u * nj + v] goes to out[u + v * ni].
+__attribute__((target("avx512f,avx2,fma"))) static inline __attribute__((always_inline)) void lanes_totals_512(
+    const __m512d *sums, int count, int nj, int ni, double *out) {
+    int s = 0;
+    for (; s + 8 <= count; s += 8) {
+        __m512d pairs[4], halves[2];
+        for (int k = 0; k < 4; k++) {
+            pairs[k] = _mm512_add_pd(_mm512_shuffle_f64x2(sums[s + 2 * k], sums[s + 2 * k + 1], 0x44),
+                                     _mm512_shuffle_f64x2(sums[s + 2 * k], sums[s + 2 * k + 1], 0xEE));
+        }
+        for (int k = 0; k < 2; k++) {
+            halves[k] = _mm512_add_pd(_mm512_shuffle_f64x2(pairs[2 * k], pairs[2 * k + 1], 0x88),
+                                      _mm512_shuffle_f64x2(pairs[2 * k], pairs[2 * k + 1], 0xDD));
+        }
+        const __m512d mixed = _mm512_add_pd(_mm512_unpacklo_pd(halves[0], halves[1]),
+                                            _mm512_unpackhi_pd(halves[0], halves[1]));
+        double totals[8];
+        _mm512_storeu_pd(totals, _mm512_permutexvar_pd(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), mixed));
+        for (int k = 0; k < 8; k++) out[(s + k) / nj + ((s + k) % nj) * ni] = totals[k];
+    }
+    for (; s < count; s++) out[s / nj + (s % nj) * ni] = lanes_total_512(sums[s]);
+}
+
 #define GLM_TILE_512(NI, NJ)                                                                                          \
     __attribute__((target("avx512f,avx2,fma"))) static void tile512_##NI##x##NJ(                                     \
         const double *xs, const double *ys, ptrdiff_t ld, ptrdiff_t n, double *out) {                                 \
@@ -74,8 +99,7 @@ __attribute__((target("avx512f,avx2,fma"))) static inline double lanes_total_512
                 for (int u = 0; u < NI; u++) sums[u][v] = _mm512_fmadd_pd(x[u], y, sums[u][v]);                       \
             }                                                                                                         \
         }                                                                                                             \
-        for (int u = 0; u < NI; u++)                                                                                  \
-            for (int v = 0; v < NJ; v++) out[u + v * NI] = lanes_total_512(sums[u][v]);                              \
+        lanes_totals_512(&sums[0][0], NI * NJ, NJ, NI, out);                                                          \
     }
 
 // Eight rows: the low four into `low`, the high four into `high`.
@@ -144,19 +168,28 @@ static const glm_tile rhs_tiles_256[5] = {NULL, tile256_1x1, tile256_2x1, tile25
 
 // The upper triangle of AᵀA in tiles of up to tileRows x tileColumns (`tiles` holds the kernel
 // of each smaller shape too, row-major with tileColumns + 1 entries a row); a tile that
-// crosses the diagonal is computed whole and its lower part dropped.
+// crosses the diagonal is computed whole and its lower part dropped. With `rhs`, the block's
+// column `columns` (right after A) is b, taken as one more column of tiles whose sums are Aᵀb:
+// the same sums as the rhs tiles would make, with fewer and fuller tiles.
 static void gram_by_tiles(const glm_tile *tiles, int tileRows, int tileColumns, const double *a, ptrdiff_t rows,
-                          ptrdiff_t columns, double *gram) {
+                          ptrdiff_t columns, double *gram, double *rhs) {
     double out[64];
-    for (ptrdiff_t j = 0; j < columns; j += tileColumns) {
-        const int width = columns - j < tileColumns ? (int)(columns - j) : tileColumns;
+    const ptrdiff_t total = rhs ? columns + 1 : columns;
+    for (ptrdiff_t j = 0; j < total; j += tileColumns) {
+        const int width = total - j < tileColumns ? (int)(total - j) : tileColumns;
+        const ptrdiff_t end = j + width < columns ? j + width : columns;
         ptrdiff_t i = 0;
-        while (i < j + width) {
-            int height = j + width - i < tileRows ? (int)(j + width - i) : tileRows;
+        while (i < end) {
+            int height = end - i < tileRows ? (int)(end - i) : tileRows;
             while (!tiles[height * (tileColumns + 1) + width]) height--;
             tiles[height * (tileColumns + 1) + width](a + i * rows, a + j * rows, rows, rows, out);
             for (int v = 0; v < width; v++) {
-                for (int u = 0; u < height && i + u <= j + v; u++) gram[i + u + (j + v) * columns] += out[u + v * height];
+                const ptrdiff_t column = j + v;
+                // In A's columns only the upper triangle (i + u <= column); all of Aᵀb.
+                const ptrdiff_t upper = column - i + 1;
+                const int used = column == columns || upper >= height ? height : (int)upper;
+                double *target = column == columns ? rhs + i : gram + i + column * columns;
+                for (int u = 0; u < used; u++) target[u] += out[u + v * height];
             }
             i += height;
         }
@@ -179,7 +212,11 @@ static void rhs_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns, const d
 
 static void accumulate_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *gram,
                             double *rhs) {
-    gram_by_tiles(&gram_tiles_256[0][0], 2, 3, a, rows, columns, gram);
+    if (b == a + columns * rows) {
+        gram_by_tiles(&gram_tiles_256[0][0], 2, 3, a, rows, columns, gram, rhs);
+        return;
+    }
+    gram_by_tiles(&gram_tiles_256[0][0], 2, 3, a, rows, columns, gram, NULL);
     rhs_avx2(a, rows, columns, b, rhs);
 }
 
@@ -189,7 +226,11 @@ static void rhs_avx512(const double *a, ptrdiff_t rows, ptrdiff_t columns, const
 
 static void accumulate_avx512(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *gram,
                               double *rhs) {
-    gram_by_tiles(&gram_tiles_512[0][0], 4, 6, a, rows, columns, gram);
+    if (b == a + columns * rows) {
+        gram_by_tiles(&gram_tiles_512[0][0], 4, 6, a, rows, columns, gram, rhs);
+        return;
+    }
+    gram_by_tiles(&gram_tiles_512[0][0], 4, 6, a, rows, columns, gram, NULL);
     rhs_avx512(a, rows, columns, b, rhs);
 }
 

@@ -7,7 +7,8 @@
 /// upper triangle of AᵀA), and rhs[j] += sum over r of a[r + j * rows] * b[r]: the normal
 /// equations of one block of weighted rows, A column-major. Uses AVX-512, or AVX2 and FMA, when
 /// the CPU has them (checked at run time), plain loops otherwise. Fastest with A on a 64-byte
-/// boundary and rows a multiple of 8.
+/// boundary and rows a multiple of 8, and with b stored right after A (b == a + columns * rows):
+/// Aᵀb then comes from the same tiles as AᵀA, with the same sums.
 void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                      double *gram, double *rhs);
 

@@ -65,7 +65,6 @@ final class RowPass: @unchecked Sendable {
     private let chunks: [Range<Int>]
     private let blockRows: Int
     private let blocks: [UnsafeMutableBufferPointer<Double>]
-    private let vectors: [UnsafeMutableBufferPointer<Double>]
     private let rootBuffers: [UnsafeMutableBufferPointer<Double>]
     /// One slot per chunk, written by that chunk's thread only.
     private let partials: UnsafeMutableBufferPointer<Totals>
@@ -109,8 +108,9 @@ final class RowPass: @unchecked Sendable {
         let chunkSize = (rowCount + chunkCount - 1) / max(chunkCount, 1)
         chunks = stride(from: 0, to: rowCount, by: max(chunkSize, 1)).map { $0..<min($0 + chunkSize, rowCount) }
         blockRows = RowPass.blockRows(columns: columnCount)
-        blocks = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: blockRows * max(columnCount, 1)) }
-        vectors = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: blockRows) }
+        // A block's columns, then its scaled working responses as one more column: the C kernel
+        // then adds up XᵀWz in the same tiles as XᵀWX.
+        blocks = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: blockRows * (columnCount + 1)) }
         rootBuffers = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: blockRows) }
         partials = .allocate(capacity: chunks.count)
         partials.initialize(repeating: Totals(columns: columnCount))
@@ -120,7 +120,7 @@ final class RowPass: @unchecked Sendable {
         eta.deallocate()
         mu.deallocate()
         workingWeights.deallocate()
-        for buffer in blocks + vectors + rootBuffers { RowPass.deallocateAligned(buffer) }
+        for buffer in blocks + rootBuffers { RowPass.deallocateAligned(buffer) }
         partials.deinitialize()
         partials.deallocate()
     }
@@ -227,7 +227,6 @@ final class RowPass: @unchecked Sendable {
         let hasOffset = self.hasOffset, hasPriorWeights = self.hasPriorWeights
         let eta = self.eta, mu = self.mu, workingWeights = self.workingWeights
         let block = blocks[index]
-        let vector = vectors[index]
         let roots = rootBuffers[index]
         // For the log link dμ/dη is μ itself (both are max(exp(η), ε)): one exp() fewer.
         let derivativeIsMean = link == .log
@@ -240,6 +239,8 @@ final class RowPass: @unchecked Sendable {
         while start < range.upperBound {
             let end = min(start + blockRows, range.upperBound)
             let rows = end - start
+            // The scaled working responses: the block's column after its p columns.
+            guard let vector = block.baseAddress.map({ $0 + p * rows }) else { break }
             if let active, let activeColumns, let etaBase = eta.baseAddress {
                 // Each row adds its terms in column order with a separate multiply and add:
                 // the rounding of the plain loop (and of reference BLAS).
@@ -280,7 +281,7 @@ final class RowPass: @unchecked Sendable {
                     for row in start..<end { roots[row - start] = link.muEta(eta[row]) }
                 }
                 if let varianceKind, let workingBase = workingWeights.baseAddress, let rootBase = roots.baseAddress,
-                   let vectorBase = vector.baseAddress, let etaBase = eta.baseAddress, let muBase = mu.baseAddress,
+                   let etaBase = eta.baseAddress, let muBase = mu.baseAddress,
                    let yBase = y.baseAddress {
                     // The same arithmetic in C, several rows at a time.
                     var input = glm_weights_input(
@@ -289,7 +290,7 @@ final class RowPass: @unchecked Sendable {
                         prior: hasPriorWeights ? prior.baseAddress.map { $0 + start } : nil,
                         offset: hasOffset ? offset.baseAddress.map { $0 + start } : nil, variance: varianceKind)
                     var output = glm_weights_output(
-                        weights: workingBase + start, roots: rootBase, scaledResponses: vectorBase)
+                        weights: workingBase + start, roots: rootBase, scaledResponses: vector)
                     var checks = glm_weights_checks()
                     glm_working_weights(&input, &output, &checks)
                     totals.varianceNaN = totals.varianceNaN || checks.varianceNaN != 0
@@ -331,14 +332,14 @@ final class RowPass: @unchecked Sendable {
                     totals.derivativeNaN = totals.derivativeNaN || derivativeNaN
                     totals.goodCount += goodCount
                 }
-                if normalEquations, let blockBase = block.baseAddress, let vectorBase = vector.baseAddress,
+                if normalEquations, let blockBase = block.baseAddress,
                    let rootBase = roots.baseAddress {
                     glm_scale_rows(columns, start, rows, p, rootBase, blockBase)
                     totals.gram.withUnsafeMutableBufferPointer { gram in
                         totals.rhs.withUnsafeMutableBufferPointer { rhs in
                             guard let gramBase = gram.baseAddress, let rhsBase = rhs.baseAddress else { return }
                             RowPass.accumulateNormalEquations(
-                                block: blockBase, rows: rows, columns: p, vector: vectorBase,
+                                block: blockBase, rows: rows, columns: p, vector: vector,
                                 gram: gramKnown ? nil : gramBase, rhs: rhsBase)
                         }
                     }
