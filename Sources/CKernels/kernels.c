@@ -540,3 +540,37 @@ void glm_working_weights_at(int level, const glm_weights_input *in, glm_weights_
 void glm_working_weights(const glm_weights_input *in, glm_weights_output *out, glm_weights_checks *checks) {
     glm_working_weights_at(glm_kernel_level(), in, out, checks);
 }
+
+#ifdef GLM_HAVE_X86_KERNEL
+// 32 bytes at a time: each match adds 1 to a byte counter (compare gives -1, subtracted), and
+// every 255 steps, before a counter can wrap, the counters are summed into 64-bit lanes.
+__attribute__((target("avx2"))) static size_t count_byte_avx2(const unsigned char *p, size_t n, unsigned char byte) {
+    const __m256i wanted = _mm256_set1_epi8((char)byte);
+    __m256i totals = _mm256_setzero_si256();
+    size_t i = 0;
+    while (n - i >= 32) {
+        size_t steps = (n - i) / 32;
+        if (steps > 255) steps = 255;
+        __m256i counters = _mm256_setzero_si256();
+        for (size_t s = 0; s < steps; s++, i += 32) {
+            const __m256i bytes = _mm256_loadu_si256((const __m256i *)(p + i));
+            counters = _mm256_sub_epi8(counters, _mm256_cmpeq_epi8(bytes, wanted));
+        }
+        totals = _mm256_add_epi64(totals, _mm256_sad_epu8(counters, _mm256_setzero_si256()));
+    }
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, totals);
+    size_t count = (size_t)(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+    for (; i < n; i++) count += p[i] == byte;
+    return count;
+}
+#endif
+
+size_t glm_count_byte(const unsigned char *p, size_t n, unsigned char byte) {
+#ifdef GLM_HAVE_X86_KERNEL
+    if (glm_kernel_level() >= 1) return count_byte_avx2(p, n, byte);
+#endif
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) count += p[i] == byte;
+    return count;
+}

@@ -822,6 +822,36 @@ struct CSVChunkedParsingTests {
         #expect(failures > 300)
     }
 
+    /// Numeric columns parsed straight into their final arrays (each chunk at the row its line
+    /// breaks give) must equal the copied ones: plain files (the arrays then are the parse's,
+    /// with room to spare), blank lines and quoted line breaks (rows moved up), CR line ends
+    /// (more records than line feeds: copied instead), a last chunk of short rows after long
+    /// ones (it outgrows its room: copied), missing and infinite values.
+    @Test func columnsParsedInPlaceEqualCopiedColumns() throws {
+        func table(_ rows: Int, _ line: (Int) -> String, separator: String = "\n") -> String {
+            "a,b,c" + separator + (0..<rows).map(line).joined(separator: separator) + separator
+        }
+        let plain = table(3_000) { "\($0),\(Double($0) / 8),\(-$0)" }
+        let blankLines = table(3_000) { $0 % 301 == 0 ? "\n\($0),1.5,2" : "\($0),\($0 % 9),NA" }
+        let quoted = "a,b,note,c\n" + (0..<2_000).map { "\($0),\($0 * 3),\($0 % 250 == 0 ? "\"x\ny\"" : "z"),-1\n" }.joined()
+        let carriageReturns = table(2_000, { "\($0),\($0 % 5),Inf" }, separator: "\r")
+        let shortTail = table(4_000) { $0 < 3_000 ? "\($0)\(String(repeating: "0", count: 40)),1,2" : "\($0 % 10),1,2" }
+        let cases = [("plain", plain, true), ("blank lines", blankLines, true), ("quoted", quoted, true),
+                     ("CR", carriageReturns, false), ("short tail", shortTail, false)]
+        for (name, text, inPlace) in cases {
+            let serial = try parse(text)
+            for chunks in 1...5 {
+                let parallel = try parse(text, tuning: chunked(chunks))
+                #expect(same(parallel, serial), "\(name), \(chunks) chunks")
+                #expect(parallel.finiteColumns == serial.finiteColumns, "\(name), \(chunks) chunks")
+                // The arrays the parse filled keep their room; copies are made to measure.
+                if inPlace, chunks <= 2, case let .numeric(values)? = parallel.columns[0] {
+                    #expect(values.capacity > values.count, "\(name), \(chunks) chunks: copied")
+                }
+            }
+        }
+    }
+
     @Test func quotedLineBreaksAcrossTheGuessedBoundary() throws {
         // One long quoted field holding most of the line breaks: every guessed boundary
         // falls inside it, and the chunks after it must be parsed again.

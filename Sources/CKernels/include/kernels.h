@@ -39,6 +39,9 @@ void glm_linear_predictor_at(int level, const double *const *columns, ptrdiff_t 
 void glm_scale_rows(const double *const *columns, ptrdiff_t first, ptrdiff_t rows, ptrdiff_t count,
                     const double *factors, double *block);
 
+/// How many of the n bytes at p equal `byte` (AVX2 when the CPU has it).
+size_t glm_count_byte(const unsigned char *p, size_t n, unsigned char byte);
+
 /// target[i] = source[i] for i < count; returns 1 when every value is finite (no NaN, no
 /// infinity), else 0.
 int glm_copy_checking_finite(const double *source, double *target, ptrdiff_t count);

@@ -11,13 +11,15 @@ import Darwin
 ///
 /// It is a value holding a pointer: copies alias the same memory. Exactly one owner calls
 /// `release()`, once (the CSV parser keeps these only inside `ColumnBuilder`s that a
-/// `CSVChunk` owns and frees).
+/// `CSVChunk` owns and frees). It may start in memory that someone else owns (`external`),
+/// which it never frees; should that fill up, it moves to memory of its own.
 struct RawBuffer<Element: BitwiseCopyable> {
     private(set) var base: UnsafeMutablePointer<Element>
     private(set) var count: Int
     private(set) var capacity: Int
-    /// What was allocated: `base` may lie a little after it (see `stagger`).
-    private var allocation: UnsafeMutableRawPointer
+    /// What was allocated: `base` may lie a little after it (see `stagger`). Nil while the
+    /// buffer is in external memory.
+    private var allocation: UnsafeMutableRawPointer?
     /// Bytes by which a large buffer's start is moved past its huge-page boundary.
     private let stagger: Int
 
@@ -30,6 +32,19 @@ struct RawBuffer<Element: BitwiseCopyable> {
         (base, self.capacity, allocation) = RawBuffer.allocate(max(1, capacity), stagger: self.stagger)
         count = 0
     }
+
+    /// A buffer that fills `capacity` elements at `external` (memory that outlives it and that
+    /// it does not free) and moves to memory of its own only if it needs more.
+    init(external: UnsafeMutablePointer<Element>, capacity: Int) {
+        stagger = 0
+        base = external
+        self.capacity = max(0, capacity)
+        allocation = nil
+        count = 0
+    }
+
+    /// Whether the contents are still in the memory given to `init(external:capacity:)`.
+    var isExternal: Bool { allocation == nil }
 
     /// Memory for at least `capacity` elements. Blocks of several megabytes are aligned to
     /// and sized in huge pages and advised as such (see `adviseHugePages`), then their start
@@ -77,7 +92,7 @@ struct RawBuffer<Element: BitwiseCopyable> {
 
     /// Replaces the memory by a small block (for a column builder that changes kind).
     mutating func shrinkToMinimum() {
-        allocation.deallocate()
+        allocation?.deallocate()
         (base, capacity, allocation) = RawBuffer.allocate(1, stagger: stagger)
         count = 0
     }
@@ -92,14 +107,14 @@ struct RawBuffer<Element: BitwiseCopyable> {
         while newCapacity < minimum { newCapacity *= 2 }
         let (fresh, freshCapacity, freshAllocation) = RawBuffer.allocate(newCapacity, stagger: stagger)
         fresh.initialize(from: base, count: count)
-        allocation.deallocate()
+        allocation?.deallocate()
         base = fresh
         allocation = freshAllocation
         newCapacity = freshCapacity
         capacity = newCapacity
     }
 
-    func release() { allocation.deallocate() }
+    func release() { allocation?.deallocate() }
 
     /// The contents as a Swift array (one copy).
     func toArray() -> [Element] {

@@ -335,10 +335,19 @@ struct ColumnBuilder {
     var levels: LevelTable
     /// The chunk row at which the column became categorical (-1: never).
     var firstNonNumericRow: Int
+    /// No number so far is missing, infinite or NaN (the four-field path reads only plain
+    /// decimals, always finite; the other paths check).
+    var allFinite = true
 
-    init(kind: ColumnKind, capacity: Int, column: Int) {
+    /// - Parameter target: where a numeric column's values go (until it is full), instead of
+    ///   memory of the builder's own.
+    init(kind: ColumnKind, capacity: Int, column: Int, target: UnsafeMutableBufferPointer<Double>? = nil) {
         self.kind = kind
-        numbers = RawBuffer(capacity: kind == .numeric ? capacity : 1, stagger: column)
+        if kind == .numeric, let target, let start = target.baseAddress {
+            numbers = RawBuffer(external: start, capacity: target.count)
+        } else {
+            numbers = RawBuffer(capacity: kind == .numeric ? capacity : 1, stagger: column)
+        }
         codes = RawBuffer(capacity: 1, stagger: column)
         levels = LevelTable()
         firstNonNumericRow = -1
@@ -368,12 +377,14 @@ final class CSVChunk: @unchecked Sendable {
     /// not on line `row` (a quoted line break or a skipped blank line came before it).
     var recordLines: RawBuffer<Int>?
 
-    init(start: Int, kinds: [ColumnKind], capacity: Int) {
+    /// - Parameter targets: for each column, nil or where its numbers go (see `ColumnBuilder`).
+    init(start: Int, kinds: [ColumnKind], capacity: Int, targets: [UnsafeMutableBufferPointer<Double>?] = []) {
         self.start = start
         columnCount = kinds.count
         builders = UnsafeMutablePointer<ColumnBuilder>.allocate(capacity: max(1, kinds.count))
         for (i, kind) in kinds.enumerated() {
-            (builders + i).initialize(to: ColumnBuilder(kind: kind, capacity: capacity, column: i))
+            let target = i < targets.count ? targets[i] : nil
+            (builders + i).initialize(to: ColumnBuilder(kind: kind, capacity: capacity, column: i, target: target))
         }
     }
 
@@ -403,8 +414,10 @@ struct CSVChunkParser: @unchecked Sendable {
     /// `limit`. `start` must be the start of a line that is not inside a quoted field for
     /// the result to mean anything; `CSVReader` checks that afterwards by comparing the
     /// `stop` of the chunk before with this `start`.
-    func parse(start: Int, limit: Int, capacityHint: Int) -> CSVChunk {
-        let chunk = CSVChunk(start: start, kinds: kinds, capacity: capacityHint)
+    func parse(
+        start: Int, limit: Int, capacityHint: Int, targets: [UnsafeMutableBufferPointer<Double>?] = []
+    ) -> CSVChunk {
+        let chunk = CSVChunk(start: start, kinds: kinds, capacity: capacityHint, targets: targets)
         let tokenizer = CSVTokenizer(end: end)
         let builders = chunk.builders
         let ncols = columnCount
@@ -459,6 +472,7 @@ struct CSVChunkParser: @unchecked Sendable {
                                 // The mask test first, from a local: most inputs have no numeric
                                 // missing-value token, and the token set (a class) stays untouched.
                                 if numericNALengths != 0, na.matchesNumber(p, n, value: value) { value = .nan }
+                                if !value.isFinite { b.pointee.allFinite = false }
                                 b.pointee.numbers.append(value)
                                 p = q
                             } else {
@@ -539,6 +553,7 @@ struct CSVChunkParser: @unchecked Sendable {
             let n = FastFloat.parsePrefix(p, end, &value)
             let q = p + n
             guard n > 0, q < end, q.pointee == CSVByte.comma else { break }
+            if !value.isFinite { b.pointee.allFinite = false }
             b.pointee.numbers.append(value)
             p = q + 1
             col += 1
@@ -547,9 +562,10 @@ struct CSVChunkParser: @unchecked Sendable {
         return p
     }
 
-    /// Drops the whole pages of a file map between `from` and `to` (their first and last
-    /// partial pages stay: the chunk next door may be reading them).
-    static func dropPages(from: UnsafePointer<UInt8>, to: UnsafePointer<UInt8>) {
+    /// Drops the whole pages between `from` and `to` (their first and last partial pages
+    /// stay: the chunk next door may be reading them). A file map's pages read back from the
+    /// file if touched again, other memory's as zeros.
+    static func dropPages(from: UnsafeRawPointer, to: UnsafeRawPointer) {
         #if os(Linux)
         let page = UInt(max(1, sysconf(Int32(_SC_PAGESIZE))))
         let first = (UInt(bitPattern: from) + page - 1) & ~(page - 1)
@@ -566,10 +582,12 @@ struct CSVChunkParser: @unchecked Sendable {
         row: Int, line: Int, column: Int
     ) throws(ChunkFailure) {
         if na.matches(start, length) || isBlankField(start, length) {
+            b.pointee.allFinite = false
             b.pointee.numbers.append(.nan)
             return
         }
         if let value = FastFloat.parseNumber(start, length) {
+            if !value.isFinite { b.pointee.allFinite = false }
             b.pointee.numbers.append(value)
             return
         }

@@ -80,13 +80,17 @@ public enum CSVReader {
         var minimumParallelBytes: Int
         /// A file's pages are dropped as the parse passes them, this many bytes at a time.
         var pageReleaseBytes = 16 << 20
+        /// Numeric columns are parsed straight into their final arrays (each chunk at the row
+        /// its line breaks give) rather than into buffers of its own that are then copied.
+        var parsesIntoColumns = true
 
         static var automatic: Tuning {
             Tuning(chunkCount: min(8, max(1, ProcessInfo.processInfo.activeProcessorCount)),
                    minimumParallelBytes: 4 << 20)
         }
 
-        static let serial = Tuning(chunkCount: 1, minimumParallelBytes: Int.max)
+        /// One chunk, own buffers copied: the plain reference the tests compare against.
+        static let serial = Tuning(chunkCount: 1, minimumParallelBytes: Int.max, parsesIntoColumns: false)
     }
 
     /// - Parameters:
@@ -123,8 +127,40 @@ public enum CSVReader {
         let parser = CSVChunkParser(
             base: base, count: count, kinds: kinds, na: NATokenSet(options.naTokens),
             pageReleaseBytes: releasesPages ? max(tuning.pageReleaseBytes, 1) : nil)
-        let chunks = parseChunks(parser, from: header.dataStart, tuning: tuning)
+        let bounds = chunkBounds(parser, from: header.dataStart, tuning: tuning)
+        let finish = { (chunks: [CSVChunk], placement: ColumnPlacement?) throws -> Table in
+            try assemble(parser, chunks: chunks, placement: placement, header: header, source: source,
+                         forcedCategorical: forcedCategorical)
+        }
+        guard tuning.parsesIntoColumns, let layout = ColumnLayout(parser, bounds: bounds, tuning: tuning) else {
+            return try finish(parseChunks(parser, bounds: bounds, tuning: tuning), nil)
+        }
+        // The numeric columns' arrays are filled inside the calls that make them; the table is
+        // assembled there too, with those columns left out, and they are added afterwards.
+        var outcome: Result<Table, any Error> = .failure(GLMError.headerOnly(source: source))
+        let arrays = withUninitializedArrays(count: layout.columns.count, capacity: layout.capacity) { starts in
+            let placement = ColumnPlacement(layout: layout, starts: starts)
+            outcome = Result { try finish(parseChunks(parser, bounds: bounds, tuning: tuning, placement: placement), placement) }
+            guard case let .success(table) = outcome else { return layout.columns.map { _ in 0 } }
+            return layout.columns.map { table.columns[$0] == nil ? table.rowCount : 0 }
+        }
+        let table = try outcome.get()
+        var columns = table.columns
+        for (k, column) in layout.columns.enumerated() where columns[column] == nil {
+            columns[column] = .numeric(arrays[k])
+        }
+        return Table(source: source, columnNames: table.columnNames, columns: columns, rowCount: table.rowCount,
+                     recordLines: table.recordLines, finiteColumns: table.finiteColumns)
+    }
 
+    /// The table from parsed chunks: errors in input order, columns merged. With `placement`,
+    /// the numeric columns whose every chunk filled its place in the final array are moved
+    /// together there and left nil in the table (the caller fills them in).
+    private static func assemble(
+        _ parser: CSVChunkParser, chunks: [CSVChunk], placement: ColumnPlacement?, header: Header, source: String,
+        forcedCategorical: Set<Int>
+    ) throws -> Table {
+        let names = header.names
         var lineBase = header.firstDataLine
         var rowCount = 0
         for chunk in chunks {
@@ -139,7 +175,8 @@ public enum CSVReader {
         try completeCategoricalColumns(parser, chunks: chunks, source: source, names: names,
                                        firstDataLine: header.firstDataLine)
         let (columns, finiteColumns) = try assembleColumns(
-            chunks: chunks, kinds: kinds, rowCount: rowCount, source: source, names: names, textColumns: forcedCategorical)
+            chunks: chunks, kinds: parser.kinds, rowCount: rowCount, source: source, names: names,
+            textColumns: forcedCategorical, placement: placement)
         let recordLines = assembleRecordLines(chunks: chunks, firstDataLine: header.firstDataLine, rowCount: rowCount)
         return Table(source: source, columnNames: names, columns: columns, rowCount: rowCount,
                      recordLines: recordLines, finiteColumns: finiteColumns)
@@ -215,14 +252,9 @@ public enum CSVReader {
 
     // MARK: Chunks
 
-    /// Parses the records from `start` to the end of the buffer, in up to
-    /// `tuning.chunkCount` chunks at once.
-    ///
-    /// Chunk boundaries are guessed at line starts and checked afterwards: a chunk is kept
-    /// only when the chunk before it stopped exactly where it began. A guess that fell inside
-    /// a quoted field is caught that way, and everything from the true end of the chunk
-    /// before it is parsed again, so the result never depends on the guesses.
-    static func parseChunks(_ parser: CSVChunkParser, from start: Int, tuning: Tuning) -> [CSVChunk] {
+    /// Where the chunks of the records from `start` begin (up to `tuning.chunkCount`, each
+    /// just after a line break, or at `start`), then the input's end.
+    static func chunkBounds(_ parser: CSVChunkParser, from start: Int, tuning: Tuning) -> [Int] {
         let count = parser.count
         let size = count - start
         guard size > 0 else { return [] }
@@ -238,12 +270,26 @@ public enum CSVReader {
                 if boundary > guesses[guesses.count - 1] { guesses.append(boundary) }
             }
         }
-        let bounds = guesses + [count]
+        return guesses + [count]
+    }
+
+    /// Parses the chunks between `bounds` on all cores (with `placement`, each numeric column
+    /// into its place in the final array).
+    ///
+    /// The boundaries are guesses at line starts, checked afterwards: a chunk is kept only
+    /// when the chunk before it stopped exactly where it began. A guess that fell inside a
+    /// quoted field is caught that way, and everything from the true end of the chunk before
+    /// it is parsed again (into buffers of its own), so the result never depends on the guesses.
+    static func parseChunks(
+        _ parser: CSVChunkParser, bounds: [Int], tuning: Tuning, placement: ColumnPlacement? = nil
+    ) -> [CSVChunk] {
         let n = bounds.count - 1
+        guard n > 0 else { return [] }
         let hints = (0..<n).map { estimateRows(parser, from: bounds[$0], to: bounds[$0 + 1]) }
 
         let results = ParallelRows.map(items: n, parallel: true) { i in
-            parser.parse(start: bounds[i], limit: bounds[i + 1], capacityHint: hints[i])
+            parser.parse(start: bounds[i], limit: bounds[i + 1], capacityHint: hints[i],
+                         targets: placement?.targets(chunk: i, columnCount: parser.columnCount) ?? [])
         }
 
         var kept: [CSVChunk] = []
@@ -252,7 +298,7 @@ public enum CSVReader {
             if chunk.failure != nil { break }
             if i + 1 < n, chunk.stop != bounds[i + 1] {
                 // The guessed start of the next chunk was inside a quoted field.
-                kept += parseChunks(parser, from: chunk.stop, tuning: tuning)
+                kept += parseChunks(parser, bounds: chunkBounds(parser, from: chunk.stop, tuning: tuning), tuning: tuning)
                 break
             }
         }
@@ -271,6 +317,145 @@ public enum CSVReader {
         let estimate = lines == 0 ? 16 : size / sample * lines + (size % sample) * lines / sample
         // A record takes at least two bytes (one and a line break), except perhaps the last.
         return min(estimate + estimate / 16 + 16, size / 2 + 16)
+    }
+
+    // MARK: Numeric columns in place
+
+    /// Where each chunk's rows of the numeric columns go when they are parsed straight into
+    /// their final arrays: at the number of line breaks before the chunk (counted on all cores
+    /// first), which is the number of records before it unless blank lines or quoted line
+    /// breaks come first (rows then close up; see `ColumnPlacement.closeUp`).
+    struct ColumnLayout {
+        /// The columns parsed in place: those numeric from the start.
+        let columns: [Int]
+        /// The first row of each chunk's part of the arrays, and the rows it has room for.
+        let rowStarts: [Int]
+        let rowCapacities: [Int]
+        /// Rows each array holds.
+        let capacity: Int
+
+        /// Nil when nothing is numeric, or for more than 256 numeric columns (each array is
+        /// made inside the one before's initialiser, a few hundred bytes of stack deeper).
+        init?(_ parser: CSVChunkParser, bounds: [Int], tuning: Tuning) {
+            let n = bounds.count - 1
+            columns = parser.kinds.indices.filter { parser.kinds[$0] == .numeric }
+            guard n > 0, !columns.isEmpty, columns.count <= 256 else { return nil }
+            // The line breaks of every chunk but the last, two pieces a chunk (both cores
+            // busy with two chunks), dropping a mapped file's pages behind the count.
+            let piecesPerChunk = 2
+            let pieces = ParallelRows.map(items: (n - 1) * piecesPerChunk, parallel: true) { piece in
+                let chunk = piece / piecesPerChunk, part = piece % piecesPerChunk
+                let size = bounds[chunk + 1] - bounds[chunk]
+                let from = bounds[chunk] + size * part / piecesPerChunk
+                let to = bounds[chunk] + size * (part + 1) / piecesPerChunk
+                return CSVReader.countLineBreaks(parser, from: from, to: to)
+            }
+            var starts = [0], room: [Int] = []
+            for chunk in 0..<(n - 1) {
+                let lines = (0..<piecesPerChunk).reduce(0) { $0 + pieces[chunk * piecesPerChunk + $1] }
+                room.append(lines)
+                starts.append(starts[chunk] + lines)
+            }
+            // The last chunk: twice the estimate from its first bytes, which it rarely outgrows
+            // (if it does, its rows are copied as without a layout).
+            let lastRows = 2 * CSVReader.estimateRows(parser, from: bounds[n - 1], to: bounds[n]) + 1_024
+            room.append(lastRows)
+            rowStarts = starts
+            rowCapacities = room
+            capacity = starts[n - 1] + lastRows
+        }
+    }
+
+    /// A layout and the arrays' memory.
+    struct ColumnPlacement: @unchecked Sendable {
+        let layout: ColumnLayout
+        let starts: [UnsafeMutablePointer<Double>]
+        private let slot: [Int: Int]
+
+        init(layout: ColumnLayout, starts: [UnsafeMutablePointer<Double>]) {
+            self.layout = layout
+            self.starts = starts
+            slot = Dictionary(uniqueKeysWithValues: layout.columns.enumerated().map { ($1, $0) })
+        }
+
+        /// For each of the input's columns, nil or the memory chunk `chunk` fills.
+        func targets(chunk: Int, columnCount: Int) -> [UnsafeMutableBufferPointer<Double>?] {
+            guard chunk < layout.rowStarts.count else { return [] }
+            var targets = [UnsafeMutableBufferPointer<Double>?](repeating: nil, count: columnCount)
+            for (k, column) in layout.columns.enumerated() where column < columnCount {
+                targets[column] = UnsafeMutableBufferPointer(
+                    start: starts[k] + layout.rowStarts[chunk], count: layout.rowCapacities[chunk])
+            }
+            return targets
+        }
+
+        /// When every chunk read `column` as numbers into its place (none outgrew it, none
+        /// was parsed again from another start, the column stayed numeric), moves each chunk's
+        /// rows down to follow the rows before it and returns whether all are finite; nil
+        /// when the column must be merged instead.
+        func closeUp(column: Int, chunks: [CSVChunk]) -> Bool? {
+            guard let k = slot[column], chunks.count == layout.rowStarts.count else { return nil }
+            for (i, chunk) in chunks.enumerated() {
+                let numbers = chunk.builders[column].numbers
+                guard chunk.builders[column].kind == .numeric, numbers.isExternal, numbers.count == chunk.rows,
+                      numbers.base == starts[k] + layout.rowStarts[i] else { return nil }
+            }
+            var row = 0
+            var finite = true
+            for chunk in chunks {
+                let numbers = chunk.builders[column].numbers
+                if numbers.base != starts[k] + row {
+                    // Down only (a chunk has at most as many records as line breaks): memmove.
+                    memmove(starts[k] + row, numbers.base, chunk.rows * MemoryLayout<Double>.stride)
+                }
+                row += chunk.rows
+                finite = finite && chunk.builders[column].allFinite
+            }
+            // The room past the last row: a huge page there may hold nothing else.
+            CSVChunkParser.dropPages(from: starts[k] + row, to: starts[k] + layout.capacity)
+            return finite
+        }
+    }
+
+    /// Line feeds in `[from, to)`; a mapped file's pages are dropped behind the count.
+    static func countLineBreaks(_ parser: CSVChunkParser, from: Int, to: Int) -> Int {
+        let step = parser.pageReleaseBytes ?? Int.max
+        var count = 0
+        var start = from
+        while start < to {
+            let end = to - start > step ? start + step : to
+            count += glm_count_byte(parser.base + start, end - start, CSVByte.lf)
+            if parser.pageReleaseBytes != nil { CSVChunkParser.dropPages(from: parser.base + start, to: parser.base + end) }
+            start = end
+        }
+        return count
+    }
+
+    /// `count` new arrays of `capacity` doubles, handed to `fill` uninitialised (their starts,
+    /// in order, all valid during the call); `fill` returns how many leading values of each it
+    /// initialised, which become the arrays' contents. Each array is made inside the
+    /// initialiser of the one before, so that all their memory is live at once.
+    static func withUninitializedArrays(
+        count: Int, capacity: Int, _ fill: ([UnsafeMutablePointer<Double>]) -> [Int]
+    ) -> [[Double]] {
+        var starts: [UnsafeMutablePointer<Double>] = []
+        var filled: [Int] = []
+        var arrays: [[Double]] = Array(repeating: [], count: count)
+        func make(_ k: Int) {
+            guard k < count else {
+                filled = fill(starts)
+                return
+            }
+            arrays[k] = [Double](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, initialized in
+                guard let base = buffer.baseAddress else { return }
+                adviseHugePages(base, bytes: buffer.count &* MemoryLayout<Double>.stride)
+                starts.append(base)
+                make(k + 1)
+                initialized = k < filled.count ? min(max(filled[k], 0), buffer.count) : 0
+            }
+        }
+        make(0)
+        return arrays
     }
 
     // MARK: Merging
@@ -320,11 +505,16 @@ public enum CSVReader {
     ///
     /// - Parameter textColumns: columns that stay text even when every value is an R logical.
     private static func assembleColumns(
-        chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int, source: String, names: [String], textColumns: Set<Int> = []
+        chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int, source: String, names: [String], textColumns: Set<Int> = [],
+        placement: ColumnPlacement? = nil
     ) throws(GLMError) -> ([Column?], finite: Set<Int>) {
         let selected = kinds.indices.filter { kinds[$0] != .skipped }
-        let merged: [(Column?, finite: Bool)] = ParallelRows.map(items: selected.count, parallel: rowCount >= 100_000) { k in
+        typealias Merged = (column: Column?, finite: Bool, placed: Bool)
+        let merged: [Merged] = ParallelRows.map(items: selected.count, parallel: rowCount >= 100_000) { k in
             let column = selected[k]
+            if let placement, let finite = placement.closeUp(column: column, chunks: chunks) {
+                return (nil, finite, true)
+            }
             let kind = chunks.first?.builders[column].kind ?? .numeric
             let merged: (Column?, finite: Bool)
             if kind == .categorical {
@@ -341,16 +531,17 @@ public enum CSVReader {
                 chunk.builders[column].numbers.shrinkToMinimum()
                 chunk.builders[column].codes.shrinkToMinimum()
             }
-            return merged
+            return (merged.0, merged.finite, false)
         }
         var columns = [Column?](repeating: nil, count: kinds.count)
         var finite: Set<Int> = []
-        for (column, (values, allFinite)) in zip(selected, merged) {
-            columns[column] = values
-            if allFinite { finite.insert(column) }
-        }
-        if let lost = selected.first(where: { columns[$0] == nil }) {
-            throw error(for: .tooManyLevels(column: lost), lineBase: 0, source: source, names: names)
+        for (column, result) in zip(selected, merged) {
+            columns[column] = result.column
+            if result.finite { finite.insert(column) }
+            // nil only past 2^31 - 1 distinct levels, unless the column is in place.
+            if result.column == nil, !result.placed {
+                throw error(for: .tooManyLevels(column: column), lineBase: 0, source: source, names: names)
+            }
         }
         return (columns, finite)
     }
