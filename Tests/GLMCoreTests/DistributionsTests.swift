@@ -32,6 +32,31 @@ struct DistributionsTests {
         #expect(mismatches.isEmpty, "first λ that differs: \(mismatches.first ?? 0)")
     }
 
+    /// A 0/1 response's log dbinom, where it is log(p) or log(1 - p), for probabilities over
+    /// the whole unit interval and the edges of the shortcut (0.1 and 0.9 and their neighbours).
+    @Test("log dbinom of one trial is libRmath's, to the bit")
+    func oneTrial() {
+        var generator = SplitMix64(seed: 20_261_123)
+        var probabilities: [Double] = [0, 1, 0.1, 0.9, 0.5, .nan, -0.1, 1.1, 1e-300, 1 - 1e-16]
+        for edge in [0.1, 0.9, 1 - 0.9, 1 - 0.1] {
+            probabilities += [edge.nextDown, edge, edge.nextUp, edge.nextUp.nextUp, edge.nextDown.nextDown]
+        }
+        while probabilities.count < 40_000 {
+            probabilities.append(Double.random(in: 0...1, using: &generator))
+            probabilities.append(Double(bitPattern: generator.next() & 0x3FEF_FFFF_FFFF_FFFF))
+        }
+        var mismatches: [(Double, Double)] = []
+        for prob in probabilities {
+            for x in [0.0, 1.0] {
+                let fast = Distributions.logDbinom(x, size: 1, prob: prob)
+                let library = Distributions.rmathLogDbinom(x, size: 1, prob: prob)
+                if fast.bitPattern != library.bitPattern, !(fast.isNaN && library.isNaN) { mismatches.append((x, prob)) }
+            }
+        }
+        #expect(mismatches.isEmpty, "first (x, p) that differs: \(String(describing: mismatches.first))")
+        #expect(Distributions.logDbinom(2, size: 3, prob: 0.4) == Distributions.rmathLogDbinom(2, size: 3, prob: 0.4))
+    }
+
     @Test("λ of zero, infinity or NaN, and counts above zero, go to libRmath")
     func otherArguments() {
         for lambda in [0.0, .infinity, .nan, -1] {

@@ -56,7 +56,21 @@ public enum Distributions {
     public static func logDbinom(_ x: Double, size: Double, prob: Double) -> Double {
         if isNonInteger(x) { return -.infinity }
         if isNonInteger(size) { return .nan }
-        return CRmath.dbinom(x, size, prob, 1)
+        // One trial (a 0/1 response): for a probability away from 0 and 1, libRmath's
+        // dbinom_raw returns log(1 - p) for a failure and log(p) for a success itself (its
+        // saddle-point form only below 0.1): the same doubles (tested), without the call's
+        // checks, most of a logistic AIC.
+        if size == 1 {
+            let q = 1 - prob
+            if x == 0, prob >= 0.1, q > 0 { return Foundation.log(q) }
+            if x == 1, q >= 0.1, prob > 0 { return Foundation.log(prob) }
+        }
+        return rmathLogDbinom(x, size: size, prob: prob)
+    }
+
+    /// libRmath's own log dbinom (also for the test that compares `logDbinom` with it).
+    static func rmathLogDbinom(_ x: Double, size: Double, prob: Double) -> Double {
+        CRmath.dbinom(x, size, prob, 1)
     }
 
     /// log dpois; -Inf for a non-integer count, as R (which also warns; the callers do).
