@@ -132,12 +132,13 @@ public enum CSVReader {
             try assemble(parser, chunks: chunks, placement: placement, header: header, source: source,
                          forcedCategorical: forcedCategorical)
         }
-        guard tuning.parsesIntoColumns, let layout = ColumnLayout(parser, bounds: bounds, tuning: tuning) else {
+        guard tuning.parsesIntoColumns, let layout = ColumnLayout(parser, bounds: bounds) else {
             return try finish(parseChunks(parser, bounds: bounds, tuning: tuning), nil)
         }
         // The numeric columns' arrays are filled inside the calls that make them; the table is
         // assembled there too, with those columns left out, and they are added afterwards.
-        var outcome: Result<Table, any Error> = .failure(GLMError.headerOnly(source: source))
+        var outcome: Result<Table, any Error> = .failure(
+            GLMError.unreadableInput(source: source, reason: "the columns' memory could not be made"))
         let arrays = withUninitializedArrays(count: layout.columns.count, capacity: layout.capacity) { starts in
             let placement = ColumnPlacement(layout: layout, starts: starts)
             outcome = Result { try finish(parseChunks(parser, bounds: bounds, tuning: tuning, placement: placement), placement) }
@@ -336,7 +337,7 @@ public enum CSVReader {
 
         /// Nil when nothing is numeric, or for more than 256 numeric columns (each array is
         /// made inside the one before's initialiser, a few hundred bytes of stack deeper).
-        init?(_ parser: CSVChunkParser, bounds: [Int], tuning: Tuning) {
+        init?(_ parser: CSVChunkParser, bounds: [Int]) {
             let n = bounds.count - 1
             columns = parser.kinds.indices.filter { parser.kinds[$0] == .numeric }
             guard n > 0, !columns.isEmpty, columns.count <= 256 else { return nil }
@@ -356,9 +357,11 @@ public enum CSVReader {
                 room.append(lines)
                 starts.append(starts[chunk] + lines)
             }
-            // The last chunk: twice the estimate from its first bytes, which it rarely outgrows
-            // (if it does, its rows are copied as without a layout).
-            let lastRows = 2 * CSVReader.estimateRows(parser, from: bounds[n - 1], to: bounds[n]) + 1_024
+            // The last chunk: a quarter more than the (already generous) estimate from its
+            // first bytes, which it rarely outgrows (if it does, its rows are copied as
+            // without a layout).
+            let estimate = CSVReader.estimateRows(parser, from: bounds[n - 1], to: bounds[n])
+            let lastRows = estimate + estimate / 4 + 1_024
             room.append(lastRows)
             rowStarts = starts
             rowCapacities = room
