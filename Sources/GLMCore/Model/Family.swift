@@ -156,7 +156,16 @@ public struct Family: Sendable, Equatable {
     func deviance(y: [Double], mu: UnsafeBufferPointer<Double>, weights: [Double]) -> Double {
         ParallelRows.map(count: y.count) { rows in
             var total = 0.0
-            for row in rows { total += unitDeviance(y: y[row], mu: mu[row], weight: weights[row]) }
+            if unitDevianceTakesALog {
+                // At the start and for the null deviance the means repeat with the response.
+                var memo = RowMemo<Double>()
+                for row in rows {
+                    let (yValue, muValue, weight) = (y[row], mu[row], weights[row])
+                    total += memo.value(yValue, muValue, weight) { unitDeviance(y: yValue, mu: muValue, weight: weight) }
+                }
+            } else {
+                for row in rows { total += unitDeviance(y: y[row], mu: mu[row], weight: weights[row]) }
+            }
             return total
         }.reduce(0, +)
     }
@@ -165,9 +174,25 @@ public struct Family: Sendable, Equatable {
     func deviance(y: [Double], mean: Double, weights: [Double]) -> Double {
         ParallelRows.map(count: y.count) { rows in
             var total = 0.0
-            for row in rows { total += unitDeviance(y: y[row], mu: mean, weight: weights[row]) }
+            if unitDevianceTakesALog {
+                var memo = RowMemo<Double>()
+                for row in rows {
+                    let (yValue, weight) = (y[row], weights[row])
+                    total += memo.value(yValue, weight) { unitDeviance(y: yValue, mu: mean, weight: weight) }
+                }
+            } else {
+                for row in rows { total += unitDeviance(y: y[row], mu: mean, weight: weights[row]) }
+            }
             return total
         }.reduce(0, +)
+    }
+
+    /// Whether `unitDeviance` calls log (worth remembering for repeated arguments).
+    private var unitDevianceTakesALog: Bool {
+        switch kind {
+        case .binomial, .quasibinomial, .poisson, .quasipoisson, .gamma, .negativeBinomial: return true
+        case .gaussian, .inverseGaussian: return false
+        }
     }
 
     /// R's `validmu`.

@@ -150,11 +150,17 @@ public struct IRLS {
                             priorWeights: prior, offset: offsets)
                         // The starting η = g(μ₀) and μ = g⁻¹(η), straight into the pass, on all cores.
                         let family = self.family
+                        // The starting means repeat with the response (0/1, small counts):
+                        // their η and μ are remembered rather than computed again.
                         let validStart = ParallelRows.map(count: rowCount) { rows in
                             var valid = true
+                            var memo = RowMemo<(Double, Double)>()
                             for row in rows {
-                                let etaValue = link.linkfun(startingMu[row])
-                                let muValue = link.linkinv(etaValue)
+                                let start = startingMu[row]
+                                let (etaValue, muValue) = memo.value(start) {
+                                    let etaValue = link.linkfun(start)
+                                    return (etaValue, link.linkinv(etaValue))
+                                }
                                 pass.eta[row] = etaValue
                                 pass.mu[row] = muValue
                                 valid = valid && link.isValid(eta: etaValue) && family.isValid(mu: muValue)
