@@ -4,6 +4,11 @@ import Glibc
 import Darwin
 #endif
 import GLMCore
+import Synchronization
+
+/// Set by the first thread to take SIGBUS (both parse threads may touch the missing pages at
+/// once): only that one reports. Global because a signal handler can reach nothing else.
+private let busErrorReported = Atomic<Bool>(false)
 
 /// Writing to the standard streams: a fit's output is written whole, once, after the fit
 /// succeeded; predictions are written as they are made, once every row is known to succeed.
@@ -28,6 +33,27 @@ enum Console {
     /// Overwrites the current terminal line on standard error.
     static func progress(_ message: String) {
         emit("\r\u{1B}[K" + message, to: STDERR_FILENO)
+    }
+
+    /// A regular input file is read through a memory map; should it become shorter while it
+    /// is read (another program rewriting it), touching its missing pages raises SIGBUS.
+    /// Report that as unreadable input (status 66) instead of crashing. The handler calls only
+    /// write(2) and _exit(2), which are safe in a signal handler; nothing has been written to
+    /// standard output or to output files by then (they are written once the input is read).
+    static func reportShrunkInputOnBusError() {
+        // Initialised here: a global's lazy initialisation is not safe inside the handler.
+        _ = busErrorReported.load(ordering: .relaxed)
+        _ = signal(SIGBUS) { _ in
+            // Another thread is reporting and exiting: wait for the process to end.
+            while busErrorReported.exchange(true, ordering: .acquiringAndReleasing) { pause() }
+            let message: StaticString = """
+                glmfit: error: the input file became shorter while it was being read \
+                (was it being rewritten?); nothing was written
+
+                """
+            _ = Glibc.write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
+            _exit(66)
+        }
     }
 
     static func writeUsageHint(_ usage: String) {

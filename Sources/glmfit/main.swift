@@ -34,6 +34,7 @@ func execute<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [Strin
 }
 
 Distributions.discardLibraryMessages()
+Console.reportShrunkInputOnBusError()
 LinearAlgebra.stopBLASThreadPool()
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "predict" {

@@ -55,4 +55,35 @@ struct ChunkedFitTests {
         request.anova = true
         #expect(throws: GLMError.self) { try Pipeline.fit(request) }
     }
+
+    /// The file is read again for every pass: one cut short or appended to after the first
+    /// iteration must stop the fit with an error naming it, not mix two inputs.
+    @Test(arguments: ["append", "truncate"])
+    func inputChangedBetweenPassesIsAnError(change: String) throws {
+        let scratch = try ScratchDirectory()
+        let lines = ["y,x"] + (0..<400).map { row in "\(row % 7),\(Double(row % 23) / 10)" }
+        let path = try scratch.write("changing.csv", lines.joined(separator: "\n") + "\n")
+        // At a line's end, so that the shorter file is still well formed.
+        let cut = Int(lines.prefix(101).joined(separator: "\n").utf8.count + 1)
+        var request = FitRequest(path: path, formula: "y ~ x", family: "poisson")
+        request.chunkRows = 50
+        request.observer = { event in
+            guard case .iteration(number: 1, _) = event else { return }
+            if change == "append" {
+                if let handle = FileHandle(forWritingAtPath: path) {
+                    _ = try? handle.seekToEnd()
+                    try? handle.write(contentsOf: Data("3,0.5\n4,0.7\n".utf8))
+                    try? handle.close()
+                }
+            } else {
+                _ = truncate(path, cut)
+            }
+        }
+        #expect {
+            try Pipeline.fit(request)
+        } throws: { error in
+            guard let error = error as? GLMError, case .unreadableInput = error else { return false }
+            return error.exitStatus == 66 && error.message.contains("cannot read '\(path)': it changed while it was being read")
+        }
+    }
 }

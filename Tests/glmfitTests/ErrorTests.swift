@@ -126,4 +126,46 @@ struct ErrorTests {
         #expect(result.status == 65)
         #expect(result.standardError.contains("is empty"))
     }
+
+    /// A mapped input file that shrinks under the reader raises SIGBUS, at a moment no test
+    /// can pick; the handler is checked by sending the signal to a glmfit that waits on an
+    /// open pipe.
+    @Test func busErrorIsReportedAsShrunkInput() throws {
+        let binary = try #require(Glmfit.binary)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-sigbus-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outputURL = scratch.appendingPathComponent("stdout")
+        let errorURL = scratch.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["-", "-f", "y ~ x"]
+        let pipe = Pipe()
+        process.standardInput = pipe
+        process.standardOutput = try FileHandle(forWritingTo: outputURL)
+        process.standardError = try FileHandle(forWritingTo: errorURL)
+        try process.run()
+        pipe.fileHandleForWriting.write(Data("y,x\n1,2\n".utf8))
+        // Blocked reading standard input (read is system call 0 on x86-64, fd 0): main has
+        // installed the handler by then (the runtime's own SIGBUS handler is there from the
+        // start, so the caught-signal mask cannot tell).
+        var waiting = false
+        for _ in 0..<1_000 where !waiting {
+            let call = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/syscall", encoding: .utf8)) ?? ""
+            waiting = call.hasPrefix("0 0x0 ")
+            if !waiting { usleep(10_000) }
+        }
+        #expect(waiting, "glmfit never waited on standard input")
+        kill(process.processIdentifier, SIGBUS)
+        process.waitUntilExit()
+        try? pipe.fileHandleForWriting.close()
+        let standardError = String(decoding: try Data(contentsOf: errorURL), as: UTF8.self)
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 66, "\(standardError)")
+        #expect(try Data(contentsOf: outputURL).isEmpty)
+        #expect(standardError == "glmfit: error: the input file became shorter while it was being read "
+            + "(was it being rewritten?); nothing was written\n")
+    }
 }

@@ -115,6 +115,7 @@ public enum ChunkedFit {
         // Every chunk's rows, typed with the whole input's levels.
         let frozen = layout
         let chunks: ((ChunkRows) throws -> Void) throws -> Void = { visit in
+            var rowsSeen = 0
             try input.forEachChunk(rows: chunkRows) { bytes, linesBefore in
                 let table = try chunkTable(
                     bytes, input: input, options: options, linesBefore: linesBefore, required: required,
@@ -123,10 +124,19 @@ public enum ChunkedFit {
                     table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false) else { return }
                 let design = try Design(frame: frame)
                 let prepared = try family.prepare(frame)
+                rowsSeen += design.rowCount
                 try visit(ChunkRows(
                     columns: design.columns, rowCount: design.rowCount, y: prepared.y,
                     priorWeights: prepared.priorWeights, offset: frame.offset ?? [Double](repeating: 0, count: design.rowCount),
                     startingMu: prepared.startingMu, binomialTotals: prepared.binomialTotals))
+            }
+            // Every pass reads the file again: one that changed in between (rewritten, cut short
+            // or appended to) would mix two inputs in one fit.
+            if rowsSeen != frozen.rowCount {
+                throw GLMError.unreadableInput(
+                    source: input.source,
+                    reason: "it changed while it was being read (a pass over it found \(rowsSeen) rows to fit, "
+                        + "the first \(frozen.rowCount))")
             }
         }
         // The design's names and terms, from the first chunk with rows.
