@@ -83,7 +83,10 @@ static const double four_field_powers[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 
 // Four comma-terminated fields inside the 64 bytes at p, each an optional '-', 1 to 15
 // digits and at most one '.'. The field boundaries come from one comma mask, not from each
 // field's length in turn, and the four conversions share one set of vector instructions.
-// The arithmetic is parse_window's (exact mantissa, one division by an exact power of ten).
+// Each field's digit and decimal counts are differences of counts up to its comma, and each
+// lane's placement is worked out in a vector register (no per-field masks: the scalar work
+// was most of the instructions). The arithmetic is parse_window's (exact mantissa, one
+// division by an exact power of ten).
 FOUR_FIELD_TARGET static inline size_t parse_four_fields(const unsigned char *p, double out[4]) {
     const __m512i bytes = _mm512_loadu_si512((const void *)p);
     const __m512i digit_values = _mm512_sub_epi8(bytes, _mm512_set1_epi8('0'));
@@ -104,36 +107,44 @@ FOUR_FIELD_TARGET static inline size_t parse_four_fields(const unsigned char *p,
     const uint64_t span = c3 == 63 ? ~0ull : (2ull << c3) - 1;
     const uint64_t field_starts = ((commas << 1) | 1) & span;
     if (((digits | dots | commas | (minuses & field_starts)) & span) != span) return 0;
-    const uint64_t r0 = (1ull << c0) - 1;
-    const uint64_t r1 = (1ull << c1) - (2ull << c0);
-    const uint64_t r2 = (1ull << c2) - (2ull << c1);
-    const uint64_t r3 = (1ull << c3) - (2ull << c2);
-    const uint64_t t0 = dots & r0, t1 = dots & r1, t2 = dots & r2, t3 = dots & r3;
-    if ((t0 & (t0 - 1)) | (t1 & (t1 - 1)) | (t2 & (t2 - 1)) | (t3 & (t3 - 1))) return 0;
-    const unsigned n0 = (unsigned)_mm_popcnt_u64(digits & r0), n1 = (unsigned)_mm_popcnt_u64(digits & r1);
-    const unsigned n2 = (unsigned)_mm_popcnt_u64(digits & r2), n3 = (unsigned)_mm_popcnt_u64(digits & r3);
-    // 1 to 15 digits each (n - 1 wraps to a large value for none).
-    if ((n0 - 1 >= 15) | (n1 - 1 >= 15) | (n2 - 1 >= 15) | (n3 - 1 >= 15)) return 0;
+    // At most one dot a field: among the span's commas and dots in order, no two dots in a row.
+    const uint64_t dot_sequence = _pext_u64(dots, (commas | dots) & span);
+    if (dot_sequence & (dot_sequence >> 1)) return 0;
+    // The digits before each comma (e_k), and the digits after a dot before it: the bits from
+    // each dot to its field's comma are the commas less the dots moved up one (each field's
+    // difference is a run of its own bits, so the sum has no carries across fields).
+    const uint64_t decimal_digits = ((commas & span) - ((dots & span) << 1)) & digits;
+    const unsigned e0 = (unsigned)_mm_popcnt_u64(_bzhi_u64(digits, c0));
+    const unsigned e1 = (unsigned)_mm_popcnt_u64(_bzhi_u64(digits, c1));
+    const unsigned e2 = (unsigned)_mm_popcnt_u64(_bzhi_u64(digits, c2));
+    const unsigned e3 = (unsigned)_mm_popcnt_u64(_bzhi_u64(digits, c3));
+    const unsigned s1 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c0));
+    const unsigned s2 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c1));
+    const unsigned s3 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c2));
+    const unsigned s4 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c3));
 
-    // The digits of the four fields, in order, at the front; then lane k of the 16-byte
-    // lanes takes the n_k digits of field k into its last n_k bytes (the others zero).
+    // Byte k of `ends` is e_k, of `starts` e_{k-1} (0 for the first field); each field has
+    // 1 to 15 digits (n - 1 below 15 as an unsigned byte).
+    const __m128i ends = _mm_cvtsi32_si128((int)(e0 | (e1 << 8) | (e2 << 16) | (e3 << 24)));
+    const __m128i starts = _mm_slli_epi32(ends, 8);
+    const __m128i counts_less_one = _mm_sub_epi8(_mm_sub_epi8(ends, starts), _mm_set1_epi8(1));
+    if (_mm_mask_cmpge_epu8_mask(0xF, counts_less_one, _mm_set1_epi8(15))) return 0;
+
+    // The digits of the four fields, in order, at the front; then byte j of lane k takes
+    // compact[e_k - 16 + j] when that is one of field k's (at least e_{k-1}), else zero: the
+    // n_k digits of field k in the lane's last n_k bytes.
     const __m512i compact = _mm512_maskz_compress_epi8(digits & span, digit_values);
-    const unsigned e0 = n0, e1 = e0 + n1, e2 = e1 + n2, e3 = e2 + n3;
-    const uint32_t lane_offsets = ((e0 - 16) & 0xFFu) | (((e1 - 16) & 0xFFu) << 8) | (((e2 - 16) & 0xFFu) << 16)
-                                | (((e3 - 16) & 0xFFu) << 24);
     const __m512i lane_of_byte = _mm512_set_epi64(0x0303030303030303ll, 0x0303030303030303ll, 0x0202020202020202ll,
                                                   0x0202020202020202ll, 0x0101010101010101ll, 0x0101010101010101ll,
                                                   0, 0);
-    const __m512i offsets =
-        _mm512_permutexvar_epi8(lane_of_byte, _mm512_castsi128_si512(_mm_cvtsi32_si128((int)lane_offsets)));
-    const __m512i byte_in_lane = _mm512_set_epi64(0x0F0E0D0C0B0A0908ll, 0x0706050403020100ll, 0x0F0E0D0C0B0A0908ll,
-                                                  0x0706050403020100ll, 0x0F0E0D0C0B0A0908ll, 0x0706050403020100ll,
-                                                  0x0F0E0D0C0B0A0908ll, 0x0706050403020100ll);
-    const uint64_t filled = ((0xFFFFull << (16 - n0)) & 0xFFFFull) | (((0xFFFFull << (16 - n1)) & 0xFFFFull) << 16)
-                          | (((0xFFFFull << (16 - n2)) & 0xFFFFull) << 32)
-                          | (((0xFFFFull << (16 - n3)) & 0xFFFFull) << 48);
-    const __m512i aligned =
-        _mm512_maskz_permutexvar_epi8(filled, _mm512_add_epi8(byte_in_lane, offsets), compact);
+    const __m512i byte_in_lane_less_16 =
+        _mm512_set_epi64(0xFFFEFDFCFBFAF9F8ll, 0xF7F6F5F4F3F2F1F0ll, 0xFFFEFDFCFBFAF9F8ll, 0xF7F6F5F4F3F2F1F0ll,
+                         0xFFFEFDFCFBFAF9F8ll, 0xF7F6F5F4F3F2F1F0ll, 0xFFFEFDFCFBFAF9F8ll, 0xF7F6F5F4F3F2F1F0ll);
+    const __m512i index =
+        _mm512_add_epi8(byte_in_lane_less_16, _mm512_permutexvar_epi8(lane_of_byte, _mm512_castsi128_si512(ends)));
+    const __mmask64 filled =
+        _mm512_cmpge_epi8_mask(index, _mm512_permutexvar_epi8(lane_of_byte, _mm512_castsi128_si512(starts)));
+    const __m512i aligned = _mm512_maskz_permutexvar_epi8(filled, index, compact);
 
     // parse_window's pairs, fours and eights, in each lane; then mantissa = high * 10^8 + low.
     const __m512i pairs = _mm512_maddubs_epi16(aligned, _mm512_set1_epi16(0x010A));
@@ -144,17 +155,11 @@ FOUR_FIELD_TARGET static inline size_t parse_four_fields(const unsigned char *p,
                                                _mm512_srli_epi64(eights, 32));
     const __m256i mantissa = _mm512_castsi512_si256(_mm512_maskz_compress_epi64(0x55, mantissas));
 
-    // Decimals: the digits after the field's dot (2t - 1 covers the dot and all before it;
-    // without a dot it is all ones and nothing is counted).
-    const unsigned d0 = (unsigned)_mm_popcnt_u64(digits & r0 & ~(2 * t0 - 1));
-    const unsigned d1 = (unsigned)_mm_popcnt_u64(digits & r1 & ~(2 * t1 - 1));
-    const unsigned d2 = (unsigned)_mm_popcnt_u64(digits & r2 & ~(2 * t2 - 1));
-    const unsigned d3 = (unsigned)_mm_popcnt_u64(digits & r3 & ~(2 * t3 - 1));
-    const __m256d powers = _mm256_setr_pd(four_field_powers[d0], four_field_powers[d1], four_field_powers[d2],
-                                          four_field_powers[d3]);
+    const __m256d powers = _mm256_setr_pd(four_field_powers[s1], four_field_powers[s2 - s1],
+                                          four_field_powers[s3 - s2], four_field_powers[s4 - s3]);
     __m256d values = _mm256_div_pd(_mm256_cvtepu64_pd(mantissa), powers);
-    const __mmask8 negative = (__mmask8)((minuses & 1) | (((minuses >> (c0 + 1)) & 1) << 1)
-                                         | (((minuses >> (c1 + 1)) & 1) << 2) | (((minuses >> (c2 + 1)) & 1) << 3));
+    // The '-' signs, one bit a field (they can only open a field: checked above).
+    const __mmask8 negative = (__mmask8)_pext_u64(minuses, field_starts);
     values = _mm256_mask_or_pd(values, negative, values, _mm256_set1_pd(-0.0));
     _mm256_storeu_pd(out, values);
     return c3 + 1;

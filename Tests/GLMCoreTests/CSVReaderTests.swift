@@ -1061,6 +1061,42 @@ struct CSVNumberParsingTests {
         if available { #expect(taken >= plainRuns) } else { #expect(taken == 0) }
     }
 
+    /// The edges of the four-field window, field by field against one field at a time: the
+    /// fourth comma on the window's last byte, dots first and last, 15 digits all decimals,
+    /// a lone digit; and runs it must leave alone (a field of 16 digits, two dots in one field
+    /// next to fields without, an empty field, a sign inside a field).
+    @Test func fourFieldParserEdges() {
+        guard glm_parse_four_decimals_available() != 0 else { return }
+        let taken = [["-1234567.890123", "-.1234567890123", "12345678901234.", "-0.000000000001"],
+                     [".5", "5.", "-.5", "7"], ["0", "-0", "0.0", "-0.0"],
+                     ["1", "2", "3", "-123456789012345"], ["1.5", "2", "3.25", "4"],
+                     [".123456789012345", "-.000000000000001", "1", "2"]]
+        let refused = [["1234567890123456", "1", "2", "3"], ["1.2.3", "1", "2", "3"], ["1", "2.5", "3", "4.4.4"],
+                       ["1", "", "2", "3"], ["1", "2-3", "4", "5"], ["1", "2", "3", "-"], ["1", "2", "3", "."]]
+        for (fields, expected) in taken.map({ ($0, true) }) + refused.map({ ($0, false) }) {
+            let run = fields.joined(separator: ",") + ","
+            let bytes = Array((run + "\n" + String(repeating: "9", count: 64)).utf8)
+            bytes.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                var four = [Double](repeating: 0, count: 4)
+                let consumed = four.withUnsafeMutableBufferPointer {
+                    glm_parse_four_decimals(base, base + buffer.count, $0.baseAddress)
+                }
+                #expect(consumed == (expected ? run.utf8.count : 0), "\(fields)")
+                guard consumed > 0 else { return }
+                var p = base
+                for (k, field) in fields.enumerated() {
+                    var single = 0.0
+                    let n = FastFloat.parsePrefix(p, base + buffer.count, &single)
+                    #expect(n == field.utf8.count, "\(field)")
+                    #expect(four[k].bitPattern == single.bitPattern, "\(field): \(four[k]) vs \(single)")
+                    p += n + 1
+                }
+            }
+        }
+        #expect("-1234567.890123,-.1234567890123,12345678901234.,-0.000000000001,".utf8.count == 64)
+    }
+
     /// The reader marks the numeric columns with no missing or infinite value (the model frame
     /// then skips its scan of them); a value anywhere in any chunk unmarks the column.
     @Test func finiteColumnsAreMarked() throws {
