@@ -80,14 +80,14 @@ static const double four_field_powers[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 
 #define FOUR_FIELD_TARGET \
     __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt")))
 
-// Four comma-terminated fields inside the 64 bytes at p, each an optional '-', 1 to 15
-// digits and at most one '.'. The field boundaries come from one comma mask, not from each
+// `count` (1 to 4, a constant where inlined) comma-terminated fields inside the 64 bytes at
+// p, each an optional '-', 1 to 15 digits and at most one '.'; out[count...] is untouched. The field boundaries come from one comma mask, not from each
 // field's length in turn, and the four conversions share one set of vector instructions.
 // Each field's digit and decimal counts are differences of counts up to its comma, and each
 // lane's placement is worked out in a vector register (no per-field masks: the scalar work
 // was most of the instructions). The arithmetic is parse_window's (exact mantissa, one
 // division by an exact power of ten).
-FOUR_FIELD_TARGET static inline size_t parse_four_fields(const unsigned char *p, double out[4]) {
+FOUR_FIELD_TARGET static inline size_t parse_fields(const unsigned char *p, double out[4], const unsigned count) {
     const __m512i bytes = _mm512_loadu_si512((const void *)p);
     const __m512i digit_values = _mm512_sub_epi8(bytes, _mm512_set1_epi8('0'));
     const uint64_t commas = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8(','));
@@ -102,9 +102,11 @@ FOUR_FIELD_TARGET static inline size_t parse_four_fields(const unsigned char *p,
     const unsigned c2 = (unsigned)_tzcnt_u64(rest);
     rest = _blsr_u64(rest);
     const unsigned c3 = (unsigned)_tzcnt_u64(rest);
-    if (c3 >= 64) return 0;
-    // Every byte up to the fourth comma is a digit, a dot, a comma, or a '-' opening a field.
-    const uint64_t span = c3 == 63 ? ~0ull : (2ull << c3) - 1;
+    // The comma ending the last field read (tzcnt of nothing left is 64).
+    const unsigned last = count == 4 ? c3 : count == 3 ? c2 : count == 2 ? c1 : c0;
+    if (last >= 64) return 0;
+    // Every byte up to that comma is a digit, a dot, a comma, or a '-' opening a field.
+    const uint64_t span = last == 63 ? ~0ull : (2ull << last) - 1;
     const uint64_t field_starts = ((commas << 1) | 1) & span;
     if (((digits | dots | commas | (minuses & field_starts)) & span) != span) return 0;
     // At most one dot a field: among the span's commas and dots in order, no two dots in a row.
@@ -114,10 +116,12 @@ FOUR_FIELD_TARGET static inline size_t parse_four_fields(const unsigned char *p,
     // each dot to its field's comma are the commas less the dots moved up one (each field's
     // difference is a run of its own bits, so the sum has no carries across fields).
     const uint64_t decimal_digits = ((commas & span) - ((dots & span) << 1)) & digits;
-    const unsigned e0 = (unsigned)_mm_popcnt_u64(_bzhi_u64(digits, c0));
-    const unsigned e1 = (unsigned)_mm_popcnt_u64(_bzhi_u64(digits, c1));
-    const unsigned e2 = (unsigned)_mm_popcnt_u64(_bzhi_u64(digits, c2));
-    const unsigned e3 = (unsigned)_mm_popcnt_u64(_bzhi_u64(digits, c3));
+    // (Fields past `count` have no digits: their commas, if any, lie beyond the span.)
+    const uint64_t span_digits = digits & span;
+    const unsigned e0 = (unsigned)_mm_popcnt_u64(_bzhi_u64(span_digits, c0));
+    const unsigned e1 = (unsigned)_mm_popcnt_u64(_bzhi_u64(span_digits, c1));
+    const unsigned e2 = (unsigned)_mm_popcnt_u64(_bzhi_u64(span_digits, c2));
+    const unsigned e3 = (unsigned)_mm_popcnt_u64(_bzhi_u64(span_digits, c3));
     const unsigned s1 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c0));
     const unsigned s2 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c1));
     const unsigned s3 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c2));
@@ -128,12 +132,12 @@ FOUR_FIELD_TARGET static inline size_t parse_four_fields(const unsigned char *p,
     const __m128i ends = _mm_cvtsi32_si128((int)(e0 | (e1 << 8) | (e2 << 16) | (e3 << 24)));
     const __m128i starts = _mm_slli_epi32(ends, 8);
     const __m128i counts_less_one = _mm_sub_epi8(_mm_sub_epi8(ends, starts), _mm_set1_epi8(1));
-    if (_mm_mask_cmpge_epu8_mask(0xF, counts_less_one, _mm_set1_epi8(15))) return 0;
+    if (_mm_mask_cmpge_epu8_mask((__mmask16)((1u << count) - 1), counts_less_one, _mm_set1_epi8(15))) return 0;
 
     // The digits of the four fields, in order, at the front; then byte j of lane k takes
     // compact[e_k - 16 + j] when that is one of field k's (at least e_{k-1}), else zero: the
     // n_k digits of field k in the lane's last n_k bytes.
-    const __m512i compact = _mm512_maskz_compress_epi8(digits & span, digit_values);
+    const __m512i compact = _mm512_maskz_compress_epi8(span_digits, digit_values);
     const __m512i lane_of_byte = _mm512_set_epi64(0x0303030303030303ll, 0x0303030303030303ll, 0x0202020202020202ll,
                                                   0x0202020202020202ll, 0x0101010101010101ll, 0x0101010101010101ll,
                                                   0, 0);
@@ -161,8 +165,8 @@ FOUR_FIELD_TARGET static inline size_t parse_four_fields(const unsigned char *p,
     // The '-' signs, one bit a field (they can only open a field: checked above).
     const __mmask8 negative = (__mmask8)_pext_u64(minuses, field_starts);
     values = _mm256_mask_or_pd(values, negative, values, _mm256_set1_pd(-0.0));
-    _mm256_storeu_pd(out, values);
-    return c3 + 1;
+    _mm256_mask_storeu_pd(out, (__mmask8)((1u << count) - 1), values);
+    return last + 1;
 }
 
 static int have_four_field_instructions(void) {
@@ -172,9 +176,20 @@ static int have_four_field_instructions(void) {
         && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
 }
 
-size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]) {
+size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size_t count, double values[4]) {
     if (end - p < 64 || !have_four_field_instructions()) return 0;
-    return parse_four_fields(p, values);
+    // One copy of the kernel for each count, so that each is specialised.
+    switch (count) {
+    case 1: return parse_fields(p, values, 1);
+    case 2: return parse_fields(p, values, 2);
+    case 3: return parse_fields(p, values, 3);
+    case 4: return parse_fields(p, values, 4);
+    default: return 0;
+    }
+}
+
+size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]) {
+    return glm_parse_decimals(p, end, 4, values);
 }
 
 int glm_parse_four_decimals_available(void) { return have_four_field_instructions(); }
@@ -191,6 +206,14 @@ size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end,
 size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]) {
     (void)p;
     (void)end;
+    (void)values;
+    return 0;
+}
+
+size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size_t count, double values[4]) {
+    (void)p;
+    (void)end;
+    (void)count;
     (void)values;
     return 0;
 }

@@ -1032,12 +1032,34 @@ struct CSVNumberParsingTests {
                     var four = [Double](repeating: 0, count: 4)
                     let consumed = four.withUnsafeMutableBufferPointer { glm_parse_four_decimals(base + offset, end, $0.baseAddress) }
                     let run = fields[first..<(first + 4)]
-                    let isPlain = run.allSatisfy { field in
+                    func isPlain(_ field: String) -> Bool {
                         let body = field.hasPrefix("-") ? field.dropFirst() : Substring(field)
                         let digitCount = body.filter(\.isNumber).count
                         return (1...15).contains(digitCount) && body.allSatisfy { $0.isNumber || $0 == "." }
                             && body.filter { $0 == "." }.count <= 1
                     }
+                    // The first one to three fields alone: taken exactly when they are plain and
+                    // fit, with the values one field at a time gives; the slots after untouched.
+                    for count in 1...3 {
+                        let head = Array(run.prefix(count))
+                        var values = [Double](repeating: 42, count: 4)
+                        let consumed = values.withUnsafeMutableBufferPointer {
+                            glm_parse_decimals(base + offset, end, count, $0.baseAddress)
+                        }
+                        let length = head.reduce(0) { $0 + $1.utf8.count + 1 }
+                        let expected = available && head.allSatisfy(isPlain) && length <= 64 ? length : 0
+                        #expect(consumed == expected, "\(head)")
+                        #expect(values[count...].allSatisfy { $0 == 42 })
+                        if consumed > 0 {
+                            var p = base + offset
+                            for (k, field) in head.enumerated() {
+                                var single = 0.0
+                                p += FastFloat.parsePrefix(p, end, &single) + 1
+                                #expect(values[k].bitPattern == single.bitPattern, "\(field)")
+                            }
+                        }
+                    }
+                    let isPlain = run.allSatisfy(isPlain)
                     let length = run.reduce(0) { $0 + $1.utf8.count + 1 }
                     if isPlain, length <= 64 {
                         plainRuns += 1

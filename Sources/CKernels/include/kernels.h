@@ -60,6 +60,10 @@ size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end,
 size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]);
 int glm_parse_four_decimals_available(void);
 
+// As glm_parse_four_decimals for the first `count` (1 to 4) such fields: returns the bytes
+// through the last one's comma and sets values[0..<count] (the rest untouched); 0 otherwise.
+size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size_t count, double values[4]);
+
 /// The variance functions `glm_working_weights` computes itself: 1, mu, mu (1 - mu), mu².
 enum { GLM_VARIANCE_ONE = 0, GLM_VARIANCE_MU = 1, GLM_VARIANCE_BINOMIAL = 2, GLM_VARIANCE_SQUARE = 3 };
 
