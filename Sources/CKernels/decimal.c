@@ -81,12 +81,12 @@ static const double four_field_powers[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 
     __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt")))
 
 // `count` (1 to 4, a constant where inlined) comma-terminated fields inside the 64 bytes at
-// p, each an optional '-', 1 to 15 digits and at most one '.'; out[count...] is untouched. The field boundaries come from one comma mask, not from each
-// field's length in turn, and the four conversions share one set of vector instructions.
-// Each field's digit and decimal counts are differences of counts up to its comma, and each
-// lane's placement is worked out in a vector register (no per-field masks: the scalar work
-// was most of the instructions). The arithmetic is parse_window's (exact mantissa, one
-// division by an exact power of ten).
+// p, each an optional '-', 1 to 15 digits and at most one '.'; out[count...] is untouched.
+// The field boundaries come from one comma mask, not from each field's length in turn, and
+// the conversions share one set of vector instructions. Each field's digit and decimal
+// counts are differences of counts up to its comma, and each lane's placement is worked out
+// in a vector register (no per-field masks: the scalar work was most of the instructions).
+// The arithmetic is parse_window's (exact mantissa, one division by an exact power of ten).
 FOUR_FIELD_TARGET static inline size_t parse_fields(const unsigned char *p, double out[4], const unsigned count) {
     const __m512i bytes = _mm512_loadu_si512((const void *)p);
     const __m512i digit_values = _mm512_sub_epi8(bytes, _mm512_set1_epi8('0'));
