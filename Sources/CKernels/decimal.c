@@ -188,10 +188,6 @@ size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size
     }
 }
 
-size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]) {
-    return glm_parse_decimals(p, end, 4, values);
-}
-
 int glm_parse_four_decimals_available(void) { return have_four_field_instructions(); }
 
 #else
@@ -200,13 +196,6 @@ size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end,
     (void)p;
     (void)end;
     (void)value;
-    return 0;
-}
-
-size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]) {
-    (void)p;
-    (void)end;
-    (void)values;
     return 0;
 }
 

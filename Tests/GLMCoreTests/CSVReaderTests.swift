@@ -1030,7 +1030,7 @@ struct CSVNumberParsingTests {
                 for first in 0..<5 {
                     defer { offset += fields[first].utf8.count + 1 }
                     var four = [Double](repeating: 0, count: 4)
-                    let consumed = four.withUnsafeMutableBufferPointer { glm_parse_four_decimals(base + offset, end, $0.baseAddress) }
+                    let consumed = four.withUnsafeMutableBufferPointer { glm_parse_decimals(base + offset, end, 4, $0.baseAddress) }
                     let run = fields[first..<(first + 4)]
                     func isPlain(_ field: String) -> Bool {
                         let body = field.hasPrefix("-") ? field.dropFirst() : Substring(field)
@@ -1102,7 +1102,7 @@ struct CSVNumberParsingTests {
                 guard let base = buffer.baseAddress else { return }
                 var four = [Double](repeating: 0, count: 4)
                 let consumed = four.withUnsafeMutableBufferPointer {
-                    glm_parse_four_decimals(base, base + buffer.count, $0.baseAddress)
+                    glm_parse_decimals(base, base + buffer.count, 4, $0.baseAddress)
                 }
                 #expect(consumed == (expected ? run.utf8.count : 0), "\(fields)")
                 guard consumed > 0 else { return }

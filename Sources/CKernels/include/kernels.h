@@ -53,16 +53,13 @@ int glm_copy_checking_finite(const double *source, double *target, ptrdiff_t cou
 /// read it instead (also on a CPU without SSE4.1, and on other architectures).
 size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end, double *value);
 
-// Four comma-terminated decimals at p, all within 64 bytes, each an optional '-', 1 to 15
-// digits and at most one '.': returns the bytes through the fourth comma and the values (the
-// same doubles as one field at a time). Returns 0 and writes nothing for any other fields, or
-// without AVX-512 (F, BW, DQ, VL, VBMI, VBMI2).
-size_t glm_parse_four_decimals(const unsigned char *p, const unsigned char *end, double values[4]);
-int glm_parse_four_decimals_available(void);
-
-// As glm_parse_four_decimals for the first `count` (1 to 4) such fields: returns the bytes
-// through the last one's comma and sets values[0..<count] (the rest untouched); 0 otherwise.
+// The first `count` (1 to 4) comma-terminated decimals at p, all within 64 bytes, each an
+// optional '-', 1 to 15 digits and at most one '.': returns the bytes through the last one's
+// comma and sets values[0..<count] (the same doubles as one field at a time; the rest
+// untouched). Returns 0 and writes nothing for any other fields, or without AVX-512 (F, BW,
+// DQ, VL, VBMI, VBMI2).
 size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size_t count, double values[4]);
+int glm_parse_four_decimals_available(void);
 
 /// The variance functions `glm_working_weights` computes itself: 1, mu, mu (1 - mu), mu².
 enum { GLM_VARIANCE_ONE = 0, GLM_VARIANCE_MU = 1, GLM_VARIANCE_BINOMIAL = 2, GLM_VARIANCE_SQUARE = 3 };

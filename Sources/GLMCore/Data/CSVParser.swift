@@ -533,31 +533,19 @@ struct CSVChunkParser: @unchecked Sendable {
         while col < columnCount {
             let b = builders + col
             guard b.pointee.kind == .numeric else { break }
-            // Four fields at once when none of them is the record's last and all four
-            // columns are numeric (glm_parse_four_decimals checks the bytes), else two or three.
-            if col &+ 4 < columnCount, b[1].kind == .numeric, b[2].kind == .numeric, b[3].kind == .numeric {
-                let taken = withUnsafeMutableBytes(of: &four) { values in
-                    glm_parse_four_decimals(p, end, values.baseAddress?.assumingMemoryBound(to: Double.self))
-                }
-                if taken > 0 {
-                    b[0].numbers.append(four.0)
-                    b[1].numbers.append(four.1)
-                    b[2].numbers.append(four.2)
-                    b[3].numbers.append(four.3)
-                    p += taken
-                    col &+= 4
-                    continue
-                }
-            } else if col &+ 2 < columnCount, b[1].kind == .numeric {
-                // Two or three: the numeric columns left before the record's last or a text one.
-                let group = col &+ 3 < columnCount && b[2].kind == .numeric ? 3 : 2
+            // Two to four fields at once: the numeric columns from here, up to four, short of
+            // the record's last (glm_parse_decimals checks the bytes).
+            var group = 1
+            while group < 4, col &+ group &+ 1 < columnCount, b[group].kind == .numeric { group &+= 1 }
+            if group >= 2 {
                 let taken = withUnsafeMutableBytes(of: &four) { values in
                     glm_parse_decimals(p, end, group, values.baseAddress?.assumingMemoryBound(to: Double.self))
                 }
                 if taken > 0 {
                     b[0].numbers.append(four.0)
                     b[1].numbers.append(four.1)
-                    if group == 3 { b[2].numbers.append(four.2) }
+                    if group > 2 { b[2].numbers.append(four.2) }
+                    if group > 3 { b[3].numbers.append(four.3) }
                     p += taken
                     col &+= group
                     continue
