@@ -154,34 +154,29 @@ public struct Family: Sendable, Equatable {
 
     /// As above, with the means where they are (a fit's row pass), not copied.
     func deviance(y: [Double], mu: UnsafeBufferPointer<Double>, weights: [Double]) -> Double {
-        ParallelRows.map(count: y.count) { rows in
-            var total = 0.0
-            if unitDevianceTakesALog {
-                // At the start and for the null deviance the means repeat with the response.
-                var memo = RowMemo<Double>()
-                for row in rows {
-                    let (yValue, muValue, weight) = (y[row], mu[row], weights[row])
-                    total += memo.value(yValue, muValue, weight) { unitDeviance(y: yValue, mu: muValue, weight: weight) }
-                }
-            } else {
-                for row in rows { total += unitDeviance(y: y[row], mu: mu[row], weight: weights[row]) }
-            }
-            return total
-        }.reduce(0, +)
+        devianceSum(y: y, weights: weights) { mu[$0] }
     }
 
     /// As above with every mean `mean` (the null deviance), without an array of them.
     func deviance(y: [Double], mean: Double, weights: [Double]) -> Double {
+        devianceSum(y: y, weights: weights) { _ in mean }
+    }
+
+    /// The unit deviances added up on all cores, with the mean of each row from `mean`. At
+    /// the start and for the null deviance the means repeat with the response: for the
+    /// families whose unit deviance takes a log, repeated arguments are remembered.
+    @inline(__always)
+    private func devianceSum(y: [Double], weights: [Double], mean: (Int) -> Double) -> Double {
         ParallelRows.map(count: y.count) { rows in
             var total = 0.0
             if unitDevianceTakesALog {
                 var memo = RowMemo<Double>()
                 for row in rows {
-                    let (yValue, weight) = (y[row], weights[row])
-                    total += memo.value(yValue, weight) { unitDeviance(y: yValue, mu: mean, weight: weight) }
+                    let (yValue, muValue, weight) = (y[row], mean(row), weights[row])
+                    total += memo.value(yValue, muValue, weight) { unitDeviance(y: yValue, mu: muValue, weight: weight) }
                 }
             } else {
-                for row in rows { total += unitDeviance(y: y[row], mu: mean, weight: weights[row]) }
+                for row in rows { total += unitDeviance(y: y[row], mu: mean(row), weight: weights[row]) }
             }
             return total
         }.reduce(0, +)
