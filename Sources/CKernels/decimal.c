@@ -188,6 +188,47 @@ size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size
     }
 }
 
+// The loop over a record's fields in C, so that parse_fields is inlined and its values go
+// from the vector register straight to the columns (a call a group from Swift, the values
+// through the stack and an append each, was a third of the parse's time).
+FOUR_FIELD_TARGET static size_t parse_record(const unsigned char *p, const unsigned char *end,
+                                             double *const *columns, size_t row, size_t first, size_t count,
+                                             size_t *reached) {
+    const unsigned char *const start = p;
+    size_t column = first;
+    double values[4];
+    while (column < count && end - p >= 64) {
+        const size_t left = count - column;
+        size_t taken;
+        if (left >= 4) {
+            taken = parse_fields(p, values, 4);
+            if (taken == 0) break;
+            columns[column][row] = values[0];
+            columns[column + 1][row] = values[1];
+            columns[column + 2][row] = values[2];
+            columns[column + 3][row] = values[3];
+            column += 4;
+        } else {
+            taken = left == 3 ? parse_fields(p, values, 3) : left == 2 ? parse_fields(p, values, 2) : parse_fields(p, values, 1);
+            if (taken == 0) break;
+            for (size_t k = 0; k < left; k++) columns[column + k][row] = values[k];
+            column += left;
+        }
+        p += taken;
+    }
+    *reached = column;
+    return (size_t)(p - start);
+}
+
+size_t glm_parse_decimal_record(const unsigned char *p, const unsigned char *end, double *const *columns,
+                                size_t row, size_t first, size_t count, size_t *reached) {
+    if (!have_four_field_instructions()) {
+        *reached = first;
+        return 0;
+    }
+    return parse_record(p, end, columns, row, first, count, reached);
+}
+
 int glm_parse_four_decimals_available(void) { return have_four_field_instructions(); }
 
 #else
@@ -204,6 +245,13 @@ size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size
     (void)end;
     (void)count;
     (void)values;
+    return 0;
+}
+
+size_t glm_parse_decimal_record(const unsigned char *p, const unsigned char *end, double *const *columns,
+                                size_t row, size_t first, size_t count, size_t *reached) {
+    (void)p, (void)end, (void)columns, (void)row, (void)count;
+    *reached = first;
     return 0;
 }
 

@@ -1157,6 +1157,56 @@ struct CSVNumberParsingTests {
         }
     }
 
+    /// The leading numeric columns are written by row, four fields at a time where it can,
+    /// and their counts set only when something else appends: each field must still be its
+    /// own number when the C loop stops mid-record (exponents and 17 digits, read by
+    /// fast_float; missing values, quotes and blanks, read by the general loop), when a
+    /// leading column turns to text (the columns before it stay numeric), and in every
+    /// chunking, whether the columns are filled in place or copied.
+    @Test func leadingColumnsWrittenByRowMatchFieldByField() throws {
+        var rng = SplitMix64(seed: 5_150)
+        let names = ["a", "b", "c", "d", "e", "f", "g"]
+        var lines = [names.joined(separator: ",")]
+        var expected: [[Double]] = Array(repeating: [], count: names.count)
+        var forms = Set<Int>()
+        for row in 0..<6_000 {
+            var fields: [String] = []
+            for column in names.indices {
+                let value = Double(Int.random(in: -9_999_999...9_999_999, using: &rng)) / 1_000
+                let form = Int.random(in: 0..<60, using: &rng)
+                var number = value
+                let text: String
+                switch form {
+                case 0: (text, number) = ("NA", .nan)
+                case 1: (text, number) = ("", .nan)
+                case 2: text = "\"\(value)\""
+                case 3: text = " \(value)"
+                case 4: (text, number) = ("\(value)e-3", Double("\(value)e-3") ?? .nan)
+                case 5: (text, number) = ("0.12345678901234567", 0.12345678901234567)
+                case 6: (text, number) = ("-1234567890123456.5", -1234567890123456.5)
+                default: text = String(value)
+                }
+                forms.insert(min(form, 7))
+                fields.append(text)
+                expected[column].append(number)
+            }
+            // Column c turns to text near the end: a and b stay numeric and written by row.
+            if row == 5_900 { fields[2] = "late text" }
+            lines.append(fields.joined(separator: ","))
+            if row % 1_000 == 999 { lines.append("") }
+        }
+        #expect(forms.count == 8)
+        let text = lines.joined(separator: "\n") + "\n"
+        for tuning in [CSVReader.Tuning.serial] + (1...5).map(chunked) {
+            let table = try parse(text, tuning: tuning)
+            #expect(table.rowCount == 6_000)
+            for (column, name) in names.enumerated() where name != "c" {
+                #expect(same(numbers(table, name), expected[column]), "\(name), \(tuning.chunkCount) chunks")
+            }
+            #expect(categorical(table, "c")?.firstNonNumericRow == 5_900, "\(tuning.chunkCount) chunks")
+        }
+    }
+
     @Test func rNumberRules() {
         func number(_ s: String) -> Double? {
             let bytes = Array(s.utf8)

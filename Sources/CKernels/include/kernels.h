@@ -61,6 +61,13 @@ size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end,
 size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size_t count, double values[4]);
 int glm_parse_four_decimals_available(void);
 
+/// Fields first..<count of a record, each as glm_parse_decimals reads them, field c stored at
+/// columns[c][row]: stops before the first field that is not such a decimal (or when fewer
+/// than 64 bytes are left) and sets *reached to its column (first when none was read, as
+/// without AVX-512). Returns the bytes read, through the last field's comma.
+size_t glm_parse_decimal_record(const unsigned char *p, const unsigned char *end, double *const *columns,
+                                size_t row, size_t first, size_t count, size_t *reached);
+
 /// The variance functions `glm_working_weights` computes itself: 1, mu, mu (1 - mu), mu².
 enum { GLM_VARIANCE_ONE = 0, GLM_VARIANCE_MU = 1, GLM_VARIANCE_BINOMIAL = 2, GLM_VARIANCE_SQUARE = 3 };
 

@@ -87,6 +87,13 @@ struct RawBuffer<Element: BitwiseCopyable> {
         count += n
     }
 
+    /// Takes the first `count` elements (at most `capacity`) as the contents: for memory
+    /// written through `base` by someone else.
+    mutating func assumeWritten(count n: Int) {
+        assert(n >= 0 && n <= capacity)
+        count = max(0, min(n, capacity))
+    }
+
     /// Forgets the contents but keeps the memory.
     mutating func removeAll() { count = 0 }
 

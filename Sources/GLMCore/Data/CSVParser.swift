@@ -396,6 +396,51 @@ final class CSVChunk: @unchecked Sendable {
     }
 }
 
+/// The numeric columns a record starts with (short of its last column, whose field ends the
+/// line): the parser writes their fields by row straight into the builders' memory, and sets
+/// the builders' counts only when something else is to append to them (`settle`).
+struct LeadingNumericColumns {
+    /// Each column's memory (`ColumnBuilder.numbers.base`).
+    let columns: UnsafeMutablePointer<UnsafeMutablePointer<Double>?>
+    private let columnCount: Int
+    /// Columns 0..<count are numeric.
+    private(set) var count = 0
+    /// Rows every one of them has room for.
+    private(set) var capacity = 0
+
+    init(columnCount: Int) {
+        self.columnCount = columnCount
+        columns = .allocate(capacity: max(1, columnCount))
+        columns.initialize(repeating: nil, count: max(1, columnCount))
+    }
+
+    /// Looks at the builders again (after appends that may have moved their memory or made a
+    /// column categorical).
+    mutating func refresh(_ builders: UnsafeMutablePointer<ColumnBuilder>) {
+        count = 0
+        capacity = Int.max
+        while count < columnCount - 1, builders[count].kind == .numeric {
+            columns[count] = builders[count].numbers.base
+            capacity = min(capacity, builders[count].numbers.capacity)
+            count += 1
+        }
+        if count == 0 { capacity = 0 }
+    }
+
+    /// Sets the builders' counts to `row`, and one more for the first `written` columns (the
+    /// ones this record's fields were written to).
+    func settle(_ builders: UnsafeMutablePointer<ColumnBuilder>, row: Int, written: Int) {
+        for column in 0..<count {
+            builders[column].numbers.assumeWritten(count: column < written ? row + 1 : row)
+        }
+    }
+
+    func release() {
+        columns.deinitialize(count: max(1, columnCount))
+        columns.deallocate()
+    }
+}
+
 /// Parses records from a shared read-only buffer; safe to use from several threads at once.
 struct CSVChunkParser: @unchecked Sendable {
     let base: UnsafePointer<UInt8>
@@ -435,6 +480,10 @@ struct CSVChunkParser: @unchecked Sendable {
         // page at each step's end stays, as do the chunk's own first and last pages).
         var released = base + start
         let releaseStep = pageReleaseBytes ?? Int.max
+        // The record's leading numeric columns are written by row, their counts set later.
+        var leading = LeadingNumericColumns(columnCount: ncols)
+        defer { leading.release() }
+        if numericNALengths == 0 { leading.refresh(builders) }
         do throws(ChunkFailure) {
             while p < limitPointer {
                 if p - released >= releaseStep {
@@ -455,8 +504,17 @@ struct CSVChunkParser: @unchecked Sendable {
                 }
                 let recordLine = line
                 var col = 0
-                if numericNALengths == 0 {
-                    p = CSVChunkParser.numericRun(from: p, end: end, builders: builders, column: &col, columnCount: ncols)
+                // Whether this record appends to the leading columns (their counts must be
+                // right first) and may change their kinds or memory (look at them again after).
+                var appendsToLeading = false
+                if leading.count > 0 {
+                    if row < leading.capacity {
+                        p = CSVChunkParser.leadingRun(from: p, end: end, leading: leading, builders: builders, row: row, column: &col)
+                    }
+                    if col < leading.count {
+                        leading.settle(builders, row: row, written: col)
+                        appendsToLeading = true
+                    }
                 }
                 while true {
                     if col < ncols {
@@ -506,10 +564,15 @@ struct CSVChunkParser: @unchecked Sendable {
                 }
                 recordLines?.append(recordLine)
                 row += 1
+                if appendsToLeading { leading.refresh(builders) }
             }
         } catch {
             chunk.failure = error
         }
+        // Looked at again first: a record that failed may have made a leading column
+        // categorical, or moved its memory.
+        leading.refresh(builders)
+        leading.settle(builders, row: row, written: 0)
         chunk.recordLines = recordLines
         chunk.stop = p - base
         chunk.rows = row
@@ -517,46 +580,30 @@ struct CSVChunkParser: @unchecked Sendable {
         return chunk
     }
 
-    /// Reads the fields of numeric columns from `column` on while each is a plain number
-    /// followed by a comma, and returns where the next field starts. A small loop of its own,
-    /// so the compiler keeps it in registers: nearly every field of a numeric table goes
-    /// through here. Anything else (the record's last field, text, a missing value, quotes)
-    /// is left to the general loop. Only when no missing-value token is a number.
+    /// Reads the leading numeric columns' fields from `column` on while each is a plain number
+    /// followed by a comma, writing them at `row`, and returns where the next field starts.
+    /// Nearly every field of a numeric table goes through here: four at a time in C where the
+    /// CPU can, else (and for a field the C loop does not take) by fast_float. Anything else
+    /// (text, a missing value, quotes) is left to the general loop.
     @inline(never)
-    static func numericRun(
-        from start: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>, builders: UnsafeMutablePointer<ColumnBuilder>,
-        column: inout Int, columnCount: Int
+    static func leadingRun(
+        from start: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>, leading: LeadingNumericColumns,
+        builders: UnsafeMutablePointer<ColumnBuilder>, row: Int, column: inout Int
     ) -> UnsafePointer<UInt8> {
         var p = start
         var col = column
-        var four: (Double, Double, Double, Double) = (0, 0, 0, 0)
-        while col < columnCount {
-            let b = builders + col
-            guard b.pointee.kind == .numeric else { break }
-            // Two to four fields at once: the numeric columns from here, up to four, short of
-            // the record's last (glm_parse_decimals checks the bytes).
-            var group = 1
-            while group < 4, col &+ group &+ 1 < columnCount, b[group].kind == .numeric { group &+= 1 }
-            if group >= 2 {
-                let taken = withUnsafeMutableBytes(of: &four) { values in
-                    glm_parse_decimals(p, end, group, values.baseAddress?.assumingMemoryBound(to: Double.self))
-                }
-                if taken > 0 {
-                    b[0].numbers.append(four.0)
-                    b[1].numbers.append(four.1)
-                    if group > 2 { b[2].numbers.append(four.2) }
-                    if group > 3 { b[3].numbers.append(four.3) }
-                    p += taken
-                    col &+= group
-                    continue
-                }
-            }
+        let count = leading.count
+        while true {
+            var reached = col
+            p += glm_parse_decimal_record(p, end, leading.columns, row, col, count, &reached)
+            col = reached
+            guard col < count, let target = leading.columns[col] else { break }
             var value = 0.0
             let n = FastFloat.parsePrefix(p, end, &value)
             let q = p + n
             guard n > 0, q < end, q.pointee == CSVByte.comma else { break }
-            if !value.isFinite { b.pointee.allFinite = false }
-            b.pointee.numbers.append(value)
+            if !value.isFinite { builders[col].allFinite = false }
+            target[row] = value
             p = q + 1
             col += 1
         }
