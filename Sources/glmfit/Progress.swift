@@ -32,7 +32,10 @@ final class Progress: @unchecked Sendable {
             case let .rowsRead(count):
                 rows = count
             case let .iteration(number, deviance):
-                if timings { Console.note("glmfit: iteration \(number), deviance \(deviance)") }
+                if timings {
+                    let elapsed = (ContinuousClock.now - start) / .seconds(1)
+                    Console.note("glmfit: iteration \(number), deviance \(deviance), at \(String(format: "%.3f", elapsed)) s")
+                }
                 guard terminal, ContinuousClock.now - start > .seconds(1) else { return }
                 Console.progress("glmfit: \(rows) rows, iteration \(number), deviance \(deviance)")
                 shown = true

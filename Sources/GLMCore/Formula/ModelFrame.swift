@@ -311,6 +311,10 @@ public struct ModelFrame: Sendable {
                 newCode[index] = Int32(newLevels.count)
                 newLevels.append(level)
             }
+            // Every row and every level used (the usual case): the codes are shared, not mapped.
+            if allRows, newLevels.count == levels.count {
+                return .factor(codes: codes, levels: levels, isLogical: isLogical)
+            }
             let restricted = rows.map { row -> Int32 in
                 let code = Int(codes[row])
                 return code >= 0 && code < newCode.count ? newCode[code] : -1

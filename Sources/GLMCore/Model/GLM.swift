@@ -39,7 +39,7 @@ public struct GLMFit: Sendable {
         let frame = design.frame
         let response = try family.prepare(frame)
         let rowCount = design.rowCount
-        let offset = frame.offset ?? [Double](repeating: 0, count: rowCount)
+        let offset = frame.offset ?? ParallelRows.filled(with: 0, count: rowCount)
         let irls = IRLS(family: family, control: control)
         let result = try IRLS(family: family, control: control, observer: observer).fit(
             columns: design.columns, rowCount: rowCount, y: response.y,

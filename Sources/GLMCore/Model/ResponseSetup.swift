@@ -67,13 +67,28 @@ extension Family {
         var start = y
         switch kind {
         case .binomial, .quasibinomial:
-            for row in 0..<rowCount where weights[row] == 0 { y[row] = 0 }
-            if let row = y.indices.first(where: { y[$0] < 0 || y[$0] > 1 }) {
+            if weights.contains(0) {
+                for row in 0..<rowCount where weights[row] == 0 { y[row] = 0 }
+            }
+            // The checks and the starting means in one sweep on all cores.
+            let response = y, priorWeights = weights
+            let (starts, parts) = ParallelRows.array(count: rowCount) { base, rows in
+                var outOfRange: Int?
+                var nonInteger = false
+                for row in rows {
+                    let value = response[row], weight = priorWeights[row]
+                    if outOfRange == nil, value < 0 || value > 1 { outOfRange = row }
+                    (base + row).initialize(to: (weight * value + 0.5) / (weight + 1))
+                    let successes = weight * value
+                    nonInteger = nonInteger || abs(successes - successes.rounded()) > 1e-3
+                }
+                return (outOfRange, nonInteger)
+            }
+            if let row = parts.lazy.compactMap(\.0).first {
                 throw domainError("y values must be 0 <= y <= 1 (found \(RFormat.format(y[row], digits: 7)))", row: row)
             }
-            for row in 0..<rowCount { start[row] = (weights[row] * y[row] + 0.5) / (weights[row] + 1) }
-            if kind == .binomial,
-               y.indices.contains(where: { let m = weights[$0] * y[$0]; return abs(m - m.rounded()) > 1e-3 }) {
+            start = starts
+            if kind == .binomial, parts.contains(where: \.1) {
                 warnings.append("non-integer #successes in a binomial glm!")
             }
         case .poisson, .quasipoisson:

@@ -82,8 +82,13 @@ final class RowPass: @unchecked Sendable {
         self.y = y
         self.priorWeights = priorWeights
         self.offset = offset
-        hasOffset = offset.contains { $0.bitPattern != 0 }
-        hasPriorWeights = priorWeights.contains { $0 != 1 }
+        // Both looked for in one sweep on all cores.
+        let found = ParallelRows.map(count: rowCount) { rows in
+            (offset[rows.clamped(to: offset.indices)].contains { $0.bitPattern != 0 },
+             priorWeights[rows.clamped(to: priorWeights.indices)].contains { $0 != 1 })
+        }
+        hasOffset = found.contains { $0.0 }
+        hasPriorWeights = found.contains { $0.1 }
         let eta = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
         let mu = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
         let workingWeights = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
