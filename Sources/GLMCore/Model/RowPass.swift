@@ -239,6 +239,9 @@ final class RowPass: @unchecked Sendable {
         let derivativeWithMean = link == .logit && accumulate
         let varianceKind = RowPass.varianceKind(family.kind)
         var totals = Totals(columns: p)
+        // Without coefficients (the start) η repeats with the response for 0/1 responses and
+        // small counts: dμ/dη is remembered for each distinct η.
+        var derivativeMemo = RowMemo<Double>()
         let range = chunks[index]
         var start = range.lowerBound
         while start < range.upperBound {
@@ -282,7 +285,12 @@ final class RowPass: @unchecked Sendable {
             if accumulate {
                 // dμ/dη into the roots buffer first (for most links a call to exp), then the
                 // weights and working responses in a loop without calls.
-                if !derivativeIsMean && !(derivativeWithMean && active != nil) {
+                if active == nil, !derivativeIsMean {
+                    for row in start..<end {
+                        let etaValue = eta[row]
+                        roots[row - start] = derivativeMemo.value(etaValue) { link.muEta(etaValue) }
+                    }
+                } else if !derivativeIsMean && !derivativeWithMean {
                     for row in start..<end { roots[row - start] = link.muEta(eta[row]) }
                 }
                 if let varianceKind, let workingBase = workingWeights.baseAddress, let rootBase = roots.baseAddress,
