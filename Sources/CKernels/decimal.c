@@ -176,18 +176,6 @@ static int have_four_field_instructions(void) {
         && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
 }
 
-size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size_t count, double values[4]) {
-    if (end - p < 64 || !have_four_field_instructions()) return 0;
-    // One copy of the kernel for each count, so that each is specialised.
-    switch (count) {
-    case 1: return parse_fields(p, values, 1);
-    case 2: return parse_fields(p, values, 2);
-    case 3: return parse_fields(p, values, 3);
-    case 4: return parse_fields(p, values, 4);
-    default: return 0;
-    }
-}
-
 // The loop over a record's fields in C, so that parse_fields is inlined and its values go
 // from the vector register straight to the columns (a call a group from Swift, the values
 // through the stack and an append each, was a third of the parse's time).
@@ -237,14 +225,6 @@ size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end,
     (void)p;
     (void)end;
     (void)value;
-    return 0;
-}
-
-size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size_t count, double values[4]) {
-    (void)p;
-    (void)end;
-    (void)count;
-    (void)values;
     return 0;
 }
 

@@ -27,6 +27,20 @@ private func parse(
     try parse(Array(text.utf8), options: options, tuning: tuning, select: select)
 }
 
+/// The parser's record loop (`glm_parse_decimal_record`) over the first `count` fields at p,
+/// as a record of one-row columns whose values go to values[0..<count]: the bytes it took,
+/// 0 when it took none. It takes the fields all together or none of them.
+private func parseDecimalRun(
+    _ p: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, _ count: Int, _ values: UnsafeMutablePointer<Double>?
+) -> Int {
+    guard let values else { return 0 }
+    let columns: [UnsafeMutablePointer<Double>?] = (0..<count).map { values + $0 }
+    var reached = -1
+    let taken = glm_parse_decimal_record(p, end, columns, 0, 0, count, &reached)
+    #expect(reached == (taken > 0 ? count : 0), "columns reached")
+    return taken
+}
+
 /// The GLMError thrown while parsing, or nil.
 private func parseError(_ bytes: [UInt8], options: CSVOptions = .init(), tuning: CSVReader.Tuning = .serial) -> GLMError? {
     do {
@@ -1030,7 +1044,7 @@ struct CSVNumberParsingTests {
                 for first in 0..<5 {
                     defer { offset += fields[first].utf8.count + 1 }
                     var four = [Double](repeating: 0, count: 4)
-                    let consumed = four.withUnsafeMutableBufferPointer { glm_parse_decimals(base + offset, end, 4, $0.baseAddress) }
+                    let consumed = four.withUnsafeMutableBufferPointer { parseDecimalRun(base + offset, end, 4, $0.baseAddress) }
                     let run = fields[first..<(first + 4)]
                     func isPlain(_ field: String) -> Bool {
                         let body = field.hasPrefix("-") ? field.dropFirst() : Substring(field)
@@ -1044,7 +1058,7 @@ struct CSVNumberParsingTests {
                         let head = Array(run.prefix(count))
                         var values = [Double](repeating: 42, count: 4)
                         let consumed = values.withUnsafeMutableBufferPointer {
-                            glm_parse_decimals(base + offset, end, count, $0.baseAddress)
+                            parseDecimalRun(base + offset, end, count, $0.baseAddress)
                         }
                         let length = head.reduce(0) { $0 + $1.utf8.count + 1 }
                         let expected = available && head.allSatisfy(isPlain) && length <= 64 ? length : 0
@@ -1102,7 +1116,7 @@ struct CSVNumberParsingTests {
                 guard let base = buffer.baseAddress else { return }
                 var four = [Double](repeating: 0, count: 4)
                 let consumed = four.withUnsafeMutableBufferPointer {
-                    glm_parse_decimals(base, base + buffer.count, 4, $0.baseAddress)
+                    parseDecimalRun(base, base + buffer.count, 4, $0.baseAddress)
                 }
                 #expect(consumed == (expected ? run.utf8.count : 0), "\(fields)")
                 guard consumed > 0 else { return }

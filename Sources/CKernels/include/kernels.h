@@ -53,18 +53,17 @@ int glm_copy_checking_finite(const double *source, double *target, ptrdiff_t cou
 /// read it instead (also on a CPU without SSE4.1, and on other architectures).
 size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end, double *value);
 
-// The first `count` (1 to 4) comma-terminated decimals at p, all within 64 bytes, each an
-// optional '-', 1 to 15 digits and at most one '.': returns the bytes through the last one's
-// comma and sets values[0..<count] (the same doubles as one field at a time; the rest
-// untouched). Returns 0 and writes nothing for any other fields, or without AVX-512 (F, BW,
-// DQ, VL, VBMI, VBMI2).
-size_t glm_parse_decimals(const unsigned char *p, const unsigned char *end, size_t count, double values[4]);
+/// Whether this CPU has what glm_parse_decimal_record needs: AVX-512 (F, BW, DQ, VL, VBMI,
+/// VBMI2), BMI1/2 and POPCNT.
 int glm_parse_four_decimals_available(void);
 
-/// Fields first..<count of a record, each as glm_parse_decimals reads them, field c stored at
-/// columns[c][row]: stops before the first field that is not such a decimal (or when fewer
-/// than 64 bytes are left) and sets *reached to its column (first when none was read, as
-/// without AVX-512). Returns the bytes read, through the last field's comma.
+/// Fields first..<count of a record, up to four at a time from one 64-byte window, field c
+/// stored at columns[c][row]. Each field is an optional '-', 1 to 15 digits and at most one
+/// '.', ending in a comma: the same double as one field at a time. Stops before the first
+/// group (four fields, or the one to three left) that is not all such fields or does not end
+/// within 64 bytes, writing none of it (also when fewer than 64 bytes are left), and sets
+/// *reached to its column (first when none was read, as without those instructions).
+/// Returns the bytes read, through the last field's comma.
 size_t glm_parse_decimal_record(const unsigned char *p, const unsigned char *end, double *const *columns,
                                 size_t row, size_t first, size_t count, size_t *reached);
 
