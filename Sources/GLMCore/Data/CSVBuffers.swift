@@ -47,7 +47,7 @@ struct RawBuffer<Element: BitwiseCopyable> {
     var isExternal: Bool { allocation == nil }
 
     /// Memory for at least `capacity` elements. Blocks of several megabytes are aligned to
-    /// and sized in huge pages and advised as such (see `adviseHugePages`), then their start
+    /// and sized in huge pages and prepared as such (see `FreshMemory`), then their start
     /// is moved by `stagger` bytes.
     private static func allocate(
         _ capacity: Int, stagger: Int
@@ -61,7 +61,7 @@ struct RawBuffer<Element: BitwiseCopyable> {
         let rounded = (bytes + stagger + hugePageSize - 1) / hugePageSize * hugePageSize
         let raw = UnsafeMutableRawPointer.allocate(
             byteCount: rounded, alignment: max(hugePageSize, MemoryLayout<Element>.alignment))
-        adviseHugePages(raw, bytes: rounded)
+        FreshMemory.prepare(raw, bytes: rounded)
         let elements = (rounded - stagger) / stride
         return ((raw + stagger).bindMemory(to: Element.self, capacity: elements), elements, raw)
     }
@@ -129,24 +129,3 @@ struct RawBuffer<Element: BitwiseCopyable> {
     }
 }
 
-/// Asks the kernel to back the untouched memory at `pointer` with huge pages where it can
-/// (Linux transparent huge pages in `madvise` mode): filling a column of a million rows
-/// then takes a handful of page faults instead of thousands. Only a hint; small blocks
-/// are left alone.
-let hugePageSize = 2 << 20
-
-func adviseHugePages(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
-    #if os(Linux)
-    let hugePage = hugePageSize
-    guard bytes >= 2 * hugePage else { return }
-    let address = UInt(bitPattern: pointer)
-    let first = (address + UInt(hugePage - 1)) & ~UInt(hugePage - 1)
-    let last = (address + UInt(bytes)) & ~UInt(hugePage - 1)
-    guard last > first, let start = UnsafeMutableRawPointer(bitPattern: first) else { return }
-    _ = madvise(start, Int(last - first), MADV_HUGEPAGE)
-    #endif
-}
-
-func adviseHugePages<T>(_ pointer: UnsafeMutablePointer<T>, bytes: Int) {
-    adviseHugePages(UnsafeMutableRawPointer(pointer), bytes: bytes)
-}

@@ -444,14 +444,16 @@ public enum CSVReader {
         var starts: [UnsafeMutablePointer<Double>] = []
         var filled: [Int] = []
         var arrays: [[Double]] = Array(repeating: [], count: count)
+        var blocks: [(pointer: UnsafeMutablePointer<Double>, count: Int)] = []
         func make(_ k: Int) {
             guard k < count else {
+                FreshMemory.prepare(blocks)
                 filled = fill(starts)
                 return
             }
             arrays[k] = [Double](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, initialized in
                 guard let base = buffer.baseAddress else { return }
-                adviseHugePages(base, bytes: buffer.count &* MemoryLayout<Double>.stride)
+                blocks.append((base, buffer.count))
                 starts.append(base)
                 make(k + 1)
                 initialized = k < filled.count ? min(max(filled[k], 0), buffer.count) : 0
@@ -554,7 +556,7 @@ public enum CSVReader {
         var finite = true
         let numbers = [Double](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
             guard let destination = buffer.baseAddress else { return }
-            adviseHugePages(destination, bytes: rowCount * MemoryLayout<Double>.stride)
+            FreshMemory.prepare(destination, count: rowCount)
             var offset = 0
             for chunk in chunks {
                 let numbers = chunk.builders[column].numbers
@@ -611,7 +613,7 @@ public enum CSVReader {
         var firstNonNumericRow: Int?
         var rowBase = 0
         let codes = [Int32](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
-            if let start = buffer.baseAddress { adviseHugePages(start, bytes: rowCount * MemoryLayout<Int32>.stride) }
+            if let start = buffer.baseAddress { FreshMemory.prepare(start, count: rowCount) }
             var offset = 0
             for (i, chunk) in chunks.enumerated() {
                 let builder = chunk.builders[column]

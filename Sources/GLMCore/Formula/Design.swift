@@ -130,7 +130,7 @@ public struct Design: Sendable {
             }
             return [Double](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
                 guard let base = buffer.baseAddress else { return }
-                adviseHugePages(base, bytes: rowCount &* MemoryLayout<Double>.stride)
+                FreshMemory.prepare(base, count: rowCount)
                 Design.fill(UnsafeMutableBufferPointer(rebasing: buffer[0..<rowCount]), with: parts)
                 initialized = rowCount
             }

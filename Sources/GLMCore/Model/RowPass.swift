@@ -95,7 +95,7 @@ final class RowPass: @unchecked Sendable {
         // On all cores, in huge pages where the kernel can: the first touch of these pages is
         // most of the cost.
         for buffer in [eta, mu, workingWeights] {
-            buffer.baseAddress.map { adviseHugePages($0, bytes: rowCount &* MemoryLayout<Double>.stride) }
+            buffer.baseAddress.map { FreshMemory.prepare($0, count: rowCount) }
         }
         _ = ParallelRows.map(count: rowCount) { rows in
             for buffer in [eta, mu, workingWeights] {

@@ -42,7 +42,7 @@ enum ParallelRows {
         var parts: [T] = []
         let values = [Double](unsafeUninitializedCapacity: count) { output, initialized in
             guard let base = output.baseAddress else { return }
-            adviseHugePages(base, bytes: count &* MemoryLayout<Double>.stride)
+            FreshMemory.prepare(base, count: count)
             parts = map(count: count) { rows in fill(base, rows) }
             initialized = count
         }
