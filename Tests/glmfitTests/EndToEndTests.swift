@@ -12,7 +12,10 @@ struct EndToEndTests {
         let golden = try String(
             contentsOf: Glmfit.repositoryRoot.appendingPathComponent("Tests/glmfitTests/Golden/dobson_poisson.txt"),
             encoding: .utf8)
-        #expect(result.standardOutput == golden)
+        // An estimate that is zero in exact arithmetic (Dobson's treatment effects) prints as
+        // rounding noise whose digits depend on the BLAS kernels the CPU gets.
+        let noise = /-?\d\.\d+e-(1[3-9]|[2-9]\d|\d{3})/
+        #expect(result.standardOutput.replacing(noise, with: "≈0") == golden.replacing(noise, with: "≈0"))
     }
 
     @Test func readsStandardInput() throws {
