@@ -38,7 +38,12 @@ static void accumulate_plain(const double *a, ptrdiff_t rows, ptrdiff_t columns,
 // ys + v * ld (v < NJ) into out[u + v * NI], every sum held in registers for the whole block:
 // NI + NJ loads per NI * NJ fused multiply-adds, where one dot product at a time needs two per
 // one. One sum's eight lanes are one AVX-512 register, or two AVX2 registers.
-typedef void (*glm_tile)(const double *xs, const double *ys, ptrdiff_t ld, ptrdiff_t n, double *out);
+//
+// Each tile also asks for the cache lines of n doubles at `ahead`, one line for each eight rows
+// it reads (the next block's rows of one column of X, or its own data when there are none):
+// spread over the tile's work, the requests overlap memory with the multiply-adds.
+typedef void (*glm_tile)(const double *xs, const double *ys, ptrdiff_t ld, ptrdiff_t n, double *out,
+                         const double *ahead);
 
 __attribute__((target("avx2,fma"))) static inline double lanes_total_256(__m256d low, __m256d high) {
     const __m256d pairs = _mm256_add_pd(low, high);
@@ -77,12 +82,13 @@ __attribute__((target("avx512f,avx2,fma"))) static inline __attribute__((always_
 
 #define GLM_TILE_512(NI, NJ)                                                                                          \
     __attribute__((target("avx512f,avx2,fma"))) static void tile512_##NI##x##NJ(                                     \
-        const double *xs, const double *ys, ptrdiff_t ld, ptrdiff_t n, double *out) {                                 \
+        const double *xs, const double *ys, ptrdiff_t ld, ptrdiff_t n, double *out, const double *ahead) {            \
         __m512d sums[NI][NJ];                                                                                         \
         for (int u = 0; u < NI; u++)                                                                                  \
             for (int v = 0; v < NJ; v++) sums[u][v] = _mm512_setzero_pd();                                            \
         ptrdiff_t r = 0;                                                                                              \
         for (; r + 8 <= n; r += 8) {                                                                                  \
+            _mm_prefetch((const char *)(ahead + r), _MM_HINT_T1);                                                     \
             __m512d x[NI];                                                                                            \
             for (int u = 0; u < NI; u++) x[u] = _mm512_loadu_pd(xs + u * ld + r);                                     \
             for (int v = 0; v < NJ; v++) {                                                                            \
@@ -99,6 +105,8 @@ __attribute__((target("avx512f,avx2,fma"))) static inline __attribute__((always_
                 for (int u = 0; u < NI; u++) sums[u][v] = _mm512_fmadd_pd(x[u], y, sums[u][v]);                       \
             }                                                                                                         \
         }                                                                                                             \
+        /* The last line, when the rows do not start on a line boundary. */                                         \
+        if (n > 0) _mm_prefetch((const char *)(ahead + n - 1), _MM_HINT_T1);                                          \
         lanes_totals_512(&sums[0][0], NI * NJ, NJ, NI, out);                                                          \
     }
 
@@ -119,13 +127,16 @@ __attribute__((target("avx512f,avx2,fma"))) static inline __attribute__((always_
     }
 
 #define GLM_TILE_256(NI, NJ)                                                                                          \
-    __attribute__((target("avx2,fma"))) static void tile256_##NI##x##NJ(const double *xs, const double *ys,          \
-                                                                         ptrdiff_t ld, ptrdiff_t n, double *out) {    \
+    __attribute__((target("avx2,fma"))) static void tile256_##NI##x##NJ(                                             \
+        const double *xs, const double *ys, ptrdiff_t ld, ptrdiff_t n, double *out, const double *ahead) {            \
         __m256d low[NI][NJ], high[NI][NJ];                                                                            \
         for (int u = 0; u < NI; u++)                                                                                  \
             for (int v = 0; v < NJ; v++) low[u][v] = high[u][v] = _mm256_setzero_pd();                                \
         ptrdiff_t r = 0;                                                                                              \
-        for (; r + 8 <= n; r += 8) GLM_TILE_256_ROWS(NI, NJ, _mm256_loadu_pd, _mm256_loadu_pd)                        \
+        for (; r + 8 <= n; r += 8) {                                                                                  \
+            _mm_prefetch((const char *)(ahead + r), _MM_HINT_T1);                                                     \
+            GLM_TILE_256_ROWS(NI, NJ, _mm256_loadu_pd, _mm256_loadu_pd)                                               \
+        }                                                                                                             \
         if (r < n) {                                                                                                  \
             /* The lanes past the end load 0. */                                                                      \
             const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);                                                      \
@@ -133,6 +144,7 @@ __attribute__((target("avx512f,avx2,fma"))) static inline __attribute__((always_
             const __m256i highMask = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n - r - 4)), lane);            \
             GLM_TILE_256_ROWS(NI, NJ, GLM_LOAD_LOW, GLM_LOAD_HIGH)                                                    \
         }                                                                                                             \
+        if (n > 0) _mm_prefetch((const char *)(ahead + n - 1), _MM_HINT_T1);                                          \
         for (int u = 0; u < NI; u++)                                                                                  \
             for (int v = 0; v < NJ; v++) out[u + v * NI] = lanes_total_256(low[u][v], high[u][v]);                    \
     }
@@ -171,10 +183,24 @@ static const glm_tile rhs_tiles_256[5] = {NULL, tile256_1x1, tile256_2x1, tile25
 // crosses the diagonal is computed whole and its lower part dropped. With `rhs`, the block's
 // column `columns` (right after A) is b, taken as one more column of tiles whose sums are Aᵀb:
 // the same sums as the rhs tiles would make, with fewer and fuller tiles.
+// The next block's rows of X, for the tiles to ask for (see glm_tile): column k < count is
+// columns[k] + first. NULL columns: nothing to ask for.
+typedef struct {
+    const double *const *columns;
+    ptrdiff_t first, count;
+} next_block;
+
+// The rows the t-th tile asks for: the next block's column t, or, past its last column, the
+// tile's own data (already in cache).
+static inline const double *tile_ahead(const next_block *next, ptrdiff_t t, const double *own) {
+    return next && next->columns && t < next->count ? next->columns[t] + next->first : own;
+}
+
 static void gram_by_tiles(const glm_tile *tiles, int tileRows, int tileColumns, const double *a, ptrdiff_t rows,
-                          ptrdiff_t columns, double *gram, double *rhs) {
+                          ptrdiff_t columns, double *gram, double *rhs, const next_block *next) {
     double out[64];
     const ptrdiff_t total = rhs ? columns + 1 : columns;
+    ptrdiff_t tile = 0;
     for (ptrdiff_t j = 0; j < total; j += tileColumns) {
         const int width = total - j < tileColumns ? (int)(total - j) : tileColumns;
         const ptrdiff_t end = j + width < columns ? j + width : columns;
@@ -182,7 +208,8 @@ static void gram_by_tiles(const glm_tile *tiles, int tileRows, int tileColumns, 
         while (i < end) {
             int height = end - i < tileRows ? (int)(end - i) : tileRows;
             while (!tiles[height * (tileColumns + 1) + width]) height--;
-            tiles[height * (tileColumns + 1) + width](a + i * rows, a + j * rows, rows, rows, out);
+            const double *ys = a + j * rows;
+            tiles[height * (tileColumns + 1) + width](a + i * rows, ys, rows, rows, out, tile_ahead(next, tile++, ys));
             for (int v = 0; v < width; v++) {
                 const ptrdiff_t column = j + v;
                 // In A's columns only the upper triangle (i + u <= column); all of Aᵀb.
@@ -201,7 +228,7 @@ static void rhs_by_tiles(const glm_tile *tiles, int tileRows, const double *a, p
     double out[8];
     for (ptrdiff_t k = 0; k < columns; k += tileRows) {
         const int height = columns - k < tileRows ? (int)(columns - k) : tileRows;
-        tiles[height](a + k * rows, b, rows, rows, out);
+        tiles[height](a + k * rows, b, rows, rows, out, b);
         for (int u = 0; u < height; u++) rhs[k + u] += out[u];
     }
 }
@@ -211,12 +238,12 @@ static void rhs_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns, const d
 }
 
 static void accumulate_avx2(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *gram,
-                            double *rhs) {
+                            double *rhs, const next_block *next) {
     if (b == a + columns * rows) {
-        gram_by_tiles(&gram_tiles_256[0][0], 2, 3, a, rows, columns, gram, rhs);
+        gram_by_tiles(&gram_tiles_256[0][0], 2, 3, a, rows, columns, gram, rhs, next);
         return;
     }
-    gram_by_tiles(&gram_tiles_256[0][0], 2, 3, a, rows, columns, gram, NULL);
+    gram_by_tiles(&gram_tiles_256[0][0], 2, 3, a, rows, columns, gram, NULL, next);
     rhs_avx2(a, rows, columns, b, rhs);
 }
 
@@ -225,12 +252,12 @@ static void rhs_avx512(const double *a, ptrdiff_t rows, ptrdiff_t columns, const
 }
 
 static void accumulate_avx512(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b, double *gram,
-                              double *rhs) {
+                              double *rhs, const next_block *next) {
     if (b == a + columns * rows) {
-        gram_by_tiles(&gram_tiles_512[0][0], 4, 6, a, rows, columns, gram, rhs);
+        gram_by_tiles(&gram_tiles_512[0][0], 4, 6, a, rows, columns, gram, rhs, next);
         return;
     }
-    gram_by_tiles(&gram_tiles_512[0][0], 4, 6, a, rows, columns, gram, NULL);
+    gram_by_tiles(&gram_tiles_512[0][0], 4, 6, a, rows, columns, gram, NULL, next);
     rhs_avx512(a, rows, columns, b, rhs);
 }
 
@@ -279,15 +306,15 @@ static inline __attribute__((always_inline)) void scale_rows_plain(const double 
 
 // The rows in groups of `width` (a constant once inlined): each group's sums in an array the
 // compiler keeps in vector registers, the same operations in the same order as the plain loop;
-// then the rows left over by the plain loop.
-static inline __attribute__((always_inline)) void linear_predictor_wide(
+// then the rows left over by the plain loop. `hasOffset` is a constant too.
+static inline __attribute__((always_inline)) void linear_predictor_groups(
     const double *const *columns, ptrdiff_t first, ptrdiff_t rows, const double *coefficients, ptrdiff_t count,
-    const double *offset, double *eta, const ptrdiff_t width) {
+    const double *offset, double *eta, const ptrdiff_t width, const int hasOffset) {
 #pragma clang fp contract(off)
     ptrdiff_t r = 0;
     for (; r + width <= rows; r += width) {
         double sums[32];
-        for (ptrdiff_t i = 0; i < width; i++) sums[i] = offset ? offset[r + i] : 0.0;
+        for (ptrdiff_t i = 0; i < width; i++) sums[i] = hasOffset ? offset[r + i] : 0.0;
         for (ptrdiff_t k = 0; k < count; k++) {
             const double *column = columns[k] + first + r;
             const double factor = coefficients[k];
@@ -301,6 +328,20 @@ static inline __attribute__((always_inline)) void linear_predictor_wide(
         for (ptrdiff_t i = 0; i < width; i++) eta[r + i] = sums[i];
     }
     linear_predictor_plain(columns, first, rows, coefficients, count, offset, eta, r);
+}
+
+// A loop for each case: with `offset ? offset[r + i] : 0.0` in one loop the compiler loads
+// the sums' start by a masked load, which without an offset reads at the null pointer with
+// every lane masked off; AMD Zen 4 takes a slow microcode path for such a load (page-fault
+// suppression), which made the linear predictor 2.5 times slower there.
+static inline __attribute__((always_inline)) void linear_predictor_wide(
+    const double *const *columns, ptrdiff_t first, ptrdiff_t rows, const double *coefficients, ptrdiff_t count,
+    const double *offset, double *eta, const ptrdiff_t width) {
+    if (offset) {
+        linear_predictor_groups(columns, first, rows, coefficients, count, offset, eta, width, 1);
+    } else {
+        linear_predictor_groups(columns, first, rows, coefficients, count, NULL, eta, width, 0);
+    }
 }
 
 __attribute__((target("avx2,fma"))) static void linear_predictor_avx2(const double *const *columns, ptrdiff_t first,
@@ -382,22 +423,36 @@ void glm_scale_rows(const double *const *columns, ptrdiff_t first, ptrdiff_t row
     scale_rows_plain(columns, first, rows, count, factors, block);
 }
 
-void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
-                                        double *gram, double *rhs) {
+static void accumulate_normal_equations(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns,
+                                        const double *b, double *gram, double *rhs, const next_block *next) {
     const int available = glm_kernel_level();
     const int usable = level < available ? level : available;
 #ifdef GLM_HAVE_X86_KERNEL
     if (usable == 2) {
-        accumulate_avx512(a, rows, columns, b, gram, rhs);
+        accumulate_avx512(a, rows, columns, b, gram, rhs, next);
         return;
     }
     if (usable == 1) {
-        accumulate_avx2(a, rows, columns, b, gram, rhs);
+        accumulate_avx2(a, rows, columns, b, gram, rhs, next);
         return;
     }
 #endif
     (void)usable;
+    (void)next;
     accumulate_plain(a, rows, columns, b, gram, rhs);
+}
+
+void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
+                                        double *gram, double *rhs) {
+    accumulate_normal_equations(level, a, rows, columns, b, gram, rhs, NULL);
+}
+
+void glm_accumulate_normal_equations_prefetching(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
+                                                 double *gram, double *rhs, const double *const *nextColumns,
+                                                 ptrdiff_t nextFirst, ptrdiff_t nextRows, ptrdiff_t nextCount) {
+    (void)nextRows;
+    const next_block next = {nextColumns, nextFirst, nextCount};
+    accumulate_normal_equations(glm_kernel_level(), a, rows, columns, b, gram, rhs, &next);
 }
 
 void glm_accumulate_right_hand_side_at(int level, const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
