@@ -56,6 +56,37 @@ struct NormalEquationsKernelTests {
         }
     }
 
+    /// Asking for the next block's lines while computing changes no sum: the same bits as
+    /// without, whatever the next block (more or fewer columns than tiles, a short last block,
+    /// none), joined layout or not.
+    @Test(arguments: [1, 5, 15, 51, 70])
+    func prefetchingKernelGivesTheSameSums(columns: Int) {
+        var generator = SplitMix64(seed: UInt64(columns))
+        let rowCount = 2_000
+        let xColumns = (0..<columns).map { _ in (0..<rowCount).map { _ in Double.random(in: -1..<1, using: &generator) } }
+        RowPass.withBaseAddresses(of: xColumns) { bases in
+            for rows in [3, 384, 641] {
+                let block = (0..<rows * (columns + 1)).map { _ in Double.random(in: -1..<1, using: &generator) }
+                block.withUnsafeBufferPointer { a in
+                    let joined = a.baseAddress.map { $0 + rows * columns }
+                    var gram = [Double](repeating: 0.5, count: columns * columns), rhs = [Double](repeating: 0.25, count: columns)
+                    var expectedGram = gram, expectedRhs = rhs
+                    glm_accumulate_normal_equations(a.baseAddress, rows, columns, joined, &expectedGram, &expectedRhs)
+                    for (first, nextRows, nextCount) in [(0, 384, columns), (1_990, 10, columns), (7, 384, min(columns, 2))] {
+                        glm_accumulate_normal_equations_prefetching(
+                            a.baseAddress, rows, columns, joined, &gram, &rhs, bases, first, nextRows, nextCount)
+                        #expect(gram.map(\.bitPattern) == expectedGram.map(\.bitPattern), "\(rows) x \(columns) gram")
+                        #expect(rhs.map(\.bitPattern) == expectedRhs.map(\.bitPattern), "\(rows) x \(columns) rhs")
+                        gram = [Double](repeating: 0.5, count: columns * columns)
+                        rhs = [Double](repeating: 0.25, count: columns)
+                    }
+                    glm_accumulate_normal_equations_prefetching(a.baseAddress, rows, columns, joined, &gram, &rhs, nil, 0, 0, 0)
+                    #expect(gram.map(\.bitPattern) == expectedGram.map(\.bitPattern), "\(rows) x \(columns) gram, nothing next")
+                }
+            }
+        }
+    }
+
     /// The AVX-512 and AVX2 kernels add each sum's eight lanes in the same order, so they must
     /// give the same sums to the bit (the same fit on either CPU). Checked on a CPU that has both.
     /// With b stored right after A (as a row pass lays out its block), XᵀWz comes from the
