@@ -330,6 +330,46 @@ static inline __attribute__((always_inline)) void linear_predictor_groups(
     linear_predictor_plain(columns, first, rows, coefficients, count, offset, eta, r);
 }
 
+// Column by column, four at a time: eta[r] = (((eta[r] + x0[r] b0) + x1[r] b1) + x2[r] b2) +
+// x3[r] b3 over the block's rows, the same operations in the same order for each row as the
+// plain loop. Two or five streams at a time where the row groups read one line from every
+// column at once: the columns' arrays start at the same offset in their pages, so those
+// lines compete for the same sets of the first-level cache, and dozens of streams defeat the
+// hardware prefetcher. Measured faster from 20 columns on (a pass reading 1 M x 51 from
+// memory: 25 -> 17 ms on two cores), slower at 15.
+static inline __attribute__((always_inline)) void linear_predictor_columns(
+    const double *const *columns, ptrdiff_t first, ptrdiff_t rows, const double *coefficients, ptrdiff_t count,
+    const double *offset, double *eta, const int hasOffset) {
+#pragma clang fp contract(off)
+    if (hasOffset) {
+        for (ptrdiff_t r = 0; r < rows; r++) eta[r] = offset[r];
+    } else {
+        for (ptrdiff_t r = 0; r < rows; r++) eta[r] = 0.0;
+    }
+    ptrdiff_t k = 0;
+    for (; k + 4 <= count; k += 4) {
+        const double *x0 = columns[k] + first, *x1 = columns[k + 1] + first;
+        const double *x2 = columns[k + 2] + first, *x3 = columns[k + 3] + first;
+        const double b0 = coefficients[k], b1 = coefficients[k + 1], b2 = coefficients[k + 2],
+                     b3 = coefficients[k + 3];
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            double sum = eta[r];
+            sum = sum + x0[r] * b0;
+            sum = sum + x1[r] * b1;
+            sum = sum + x2[r] * b2;
+            sum = sum + x3[r] * b3;
+            eta[r] = sum;
+        }
+    }
+    for (; k < count; k++) {
+        const double *x = columns[k] + first;
+        const double b = coefficients[k];
+        for (ptrdiff_t r = 0; r < rows; r++) eta[r] = eta[r] + x[r] * b;
+    }
+}
+
+#define GLM_STREAMED_COLUMNS 20
+
 // A loop for each case: with `offset ? offset[r + i] : 0.0` in one loop the compiler loads
 // the sums' start by a masked load, which without an offset reads at the null pointer with
 // every lane masked off; AMD Zen 4 takes a slow microcode path for such a load (page-fault
@@ -337,7 +377,13 @@ static inline __attribute__((always_inline)) void linear_predictor_groups(
 static inline __attribute__((always_inline)) void linear_predictor_wide(
     const double *const *columns, ptrdiff_t first, ptrdiff_t rows, const double *coefficients, ptrdiff_t count,
     const double *offset, double *eta, const ptrdiff_t width) {
-    if (offset) {
+    if (count >= GLM_STREAMED_COLUMNS) {
+        if (offset) {
+            linear_predictor_columns(columns, first, rows, coefficients, count, offset, eta, 1);
+        } else {
+            linear_predictor_columns(columns, first, rows, coefficients, count, NULL, eta, 0);
+        }
+    } else if (offset) {
         linear_predictor_groups(columns, first, rows, coefficients, count, offset, eta, width, 1);
     } else {
         linear_predictor_groups(columns, first, rows, coefficients, count, NULL, eta, width, 0);

@@ -137,7 +137,9 @@ struct NormalEquationsKernelTests {
 /// order, never fused.
 @Suite("Row-pass kernels")
 struct RowPassKernelTests {
-    @Test(arguments: [1, 2, 5, 15, 51])
+    /// (Half the columns are used: 38 to 42 put 19 to 21 in the sum, either side of where the
+    /// kernel goes from row groups to column streams.)
+    @Test(arguments: [1, 2, 5, 15, 38, 40, 42, 51, 101])
     func linearPredictorIsThePlainLoopToTheBit(columns: Int) {
         for rows in [1, 7, 8, 16, 31, 32, 33, 642, 1000] {
             var generator = SplitMix64(seed: UInt64(columns * 4_099 + rows))
