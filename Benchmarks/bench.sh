@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make bench: makes the benchmark files (seeded, synthetic), then times glmfit and every
 # peer it finds installed (R + data.table, R + read.csv, statsmodels, glum): whole process,
-# wall time and peak resident memory (GNU time), medians of several runs, glmfit and the fast
-# peers taking turns.
+# wall time and peak resident memory (GNU time), medians of several runs (glmfit's spread in
+# brackets, every run's time in bench-data/bench.log), glmfit and the fast peers taking turns.
 #   BENCH_RUNS (default 5) runs of glmfit, BENCH_PEER_RUNS (default 3) of the fast peers;
 #   the slow peers (R + read.csv, statsmodels) run once. BENCH_QUICK=1 skips the 10 M files.
 set -euo pipefail
@@ -35,6 +35,11 @@ time_once() {
 # The median of the numbers on standard input ("-" when there are none).
 median() {
   sort -n | awk '{a[NR]=$1} END { if (NR == 0) { printf "-"; exit } m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m }'
+}
+
+# The smallest and largest of the numbers on standard input, as "min-max".
+spread() {
+  sort -n | awk 'NR == 1 { low = $1 } { high = $1 } END { if (NR) printf "%s-%s", low, high }'
 }
 
 # Runs a command n times; prints "median_seconds peak_megabytes" (peak: the largest run).
@@ -110,12 +115,19 @@ bench_case() { # name file family formula rows columns peers(yes/no) slow_peers(
   if [ $g_failed = 0 ]; then g_s=$(printf '%s\n' "${g_times[@]}" | median); g_mb=$((g_peak / 1024)); fi
   (( ${#dt_times[@]} > 0 )) && dt=$(printf '%s\n' "${dt_times[@]}" | median)
   (( ${#gl_times[@]} > 0 )) && gl=$(printf '%s\n' "${gl_times[@]}" | median)
+  # Every run's time in the log, for the spread behind each median.
+  {
+    echo "$name: glmfit $(printf '%s ' "${g_times[@]}")"
+    (( ${#dt_times[@]} > 0 )) && echo "$name: R + data.table $(printf '%s ' "${dt_times[@]}")"
+    (( ${#gl_times[@]} > 0 )) && echo "$name: glum $(printf '%s ' "${gl_times[@]}")"
+  } >> "$log"
+  local g_range=""; (( ${#g_times[@]} > 1 )) && g_range=" ($(printf '%s\n' "${g_times[@]}" | spread))"
   if [ "$peers" = yes ] && [ $have_r_dt = 1 ]; then agree=$(r_agreement "$file" "$family" "${link[1]:-}" "$formula"); fi
   if [ "$slow" = yes ]; then
     [ $have_sm = 1 ] && read -r sm _ < <(measure 1 python3 Benchmarks/peers/statsmodels_glm.py "$file" "$family")
     [ $have_r = 1 ] && read -r rc _ < <(measure 1 Rscript Benchmarks/peers/r_readcsv.R "$file" "$family")
   fi
-  echo "| $name | $rows x $columns | $x_mb | $g_s s | $g_mb | $(ratio "$dt" "$g_s") | $(ratio "$gl" "$g_s") | $(ratio "$sm" "$g_s") | $(ratio "$rc" "$g_s") | ${agree:--} |" | tee -a "$results"
+  echo "| $name | $rows x $columns | $x_mb | $g_s s$g_range | $g_mb | $(ratio "$dt" "$g_s") | $(ratio "$gl" "$g_s") | $(ratio "$sm" "$g_s") | $(ratio "$rc" "$g_s") | ${agree:--} |" | tee -a "$results"
 }
 
 ten="y ~ x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + g"
