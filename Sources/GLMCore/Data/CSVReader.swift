@@ -139,7 +139,7 @@ public enum CSVReader {
         // assembled there too, with those columns left out, and they are added afterwards.
         var outcome: Result<Table, any Error> = .failure(
             GLMError.unreadableInput(source: source, reason: "the columns' memory could not be made"))
-        let arrays = withUninitializedArrays(count: layout.columns.count, capacity: layout.capacity) { starts in
+        let arrays = ParallelRows.withUninitializedArrays(count: layout.columns.count, capacity: layout.capacity) { starts in
             let placement = ColumnPlacement(layout: layout, starts: starts)
             outcome = Result { try finish(parseChunks(parser, bounds: bounds, tuning: tuning, placement: placement), placement) }
             guard case let .success(table) = outcome else { return layout.columns.map { _ in 0 } }
@@ -432,35 +432,6 @@ public enum CSVReader {
             start = end
         }
         return count
-    }
-
-    /// `count` new arrays of `capacity` doubles, handed to `fill` uninitialised (their starts,
-    /// in order, all valid during the call); `fill` returns how many leading values of each it
-    /// initialised, which become the arrays' contents. Each array is made inside the
-    /// initialiser of the one before, so that all their memory is live at once.
-    static func withUninitializedArrays(
-        count: Int, capacity: Int, _ fill: ([UnsafeMutablePointer<Double>]) -> [Int]
-    ) -> [[Double]] {
-        var starts: [UnsafeMutablePointer<Double>] = []
-        var filled: [Int] = []
-        var arrays: [[Double]] = Array(repeating: [], count: count)
-        var blocks: [(pointer: UnsafeMutablePointer<Double>, count: Int)] = []
-        func make(_ k: Int) {
-            guard k < count else {
-                FreshMemory.prepare(blocks)
-                filled = fill(starts)
-                return
-            }
-            arrays[k] = [Double](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, initialized in
-                guard let base = buffer.baseAddress else { return }
-                blocks.append((base, buffer.count))
-                starts.append(base)
-                make(k + 1)
-                initialized = k < filled.count ? min(max(filled[k], 0), buffer.count) : 0
-            }
-        }
-        make(0)
-        return arrays
     }
 
     // MARK: Merging

@@ -62,12 +62,14 @@ public struct IRLSResult: Sendable {
 
     /// The statistics above from the per-row arrays.
     static func pearsonStatistics(weights: [Double], residuals: [Double]) -> (sum: Double, zero: Bool, count: Int) {
-        residuals.withUnsafeBufferPointer { pearsonStatistics(weights: weights, residuals: $0, rows: 0..<weights.count) }
+        weights.withUnsafeBufferPointer { weights in
+            residuals.withUnsafeBufferPointer { pearsonStatistics(weights: weights, residuals: $0, rows: 0..<weights.count) }
+        }
     }
 
     /// The statistics above over some rows.
     static func pearsonStatistics(
-        weights: [Double], residuals: UnsafeBufferPointer<Double>, rows: Range<Int>
+        weights: UnsafeBufferPointer<Double>, residuals: UnsafeBufferPointer<Double>, rows: Range<Int>
     ) -> (sum: Double, zero: Bool, count: Int) {
         var sum = 0.0
         var zero = false
@@ -141,41 +143,76 @@ public struct IRLS {
                 residualCount: pearson.count)
         }
 
-        return try RowPass.withBaseAddresses(of: columns) { design in
-            try y.withUnsafeBufferPointer { response in
-                try priorWeights.withUnsafeBufferPointer { prior in
-                    try offset.withUnsafeBufferPointer { offsets in
-                        let pass = RowPass(
-                            family: family, columns: design, rowCount: rowCount, y: response,
-                            priorWeights: prior, offset: offsets)
-                        // The starting η = g(μ₀) and μ = g⁻¹(η), straight into the pass, on all cores.
-                        let family = self.family
-                        // The starting means repeat with the response (0/1, small counts):
-                        // their η and μ are remembered rather than computed again.
-                        let validStart = ParallelRows.map(count: rowCount) { rows in
-                            var valid = true
-                            var memo = RowMemo<(Double, Double)>()
-                            for row in rows {
-                                let start = startingMu[row]
-                                let (etaValue, muValue) = memo.value(start) {
-                                    let etaValue = link.linkfun(start)
-                                    return (etaValue, link.linkinv(etaValue))
-                                }
-                                pass.eta[row] = etaValue
-                                pass.mu[row] = muValue
-                                valid = valid && link.isValid(eta: etaValue) && family.isValid(mu: muValue)
+        // η, μ and two buffers of working weights (those of the step being taken and those
+        // the next pass writes) are made as the result's arrays, so that it takes them without
+        // copies; each row of each is written before it is read.
+        var outcome: Result<InMemoryOutcome, any Error> = .failure(
+            GLMError.fitFailed(message: "the fit's memory could not be made"))
+        let arrays = ParallelRows.withUninitializedArrays(count: 4, capacity: rowCount) { starts in
+            outcome = Result {
+                try RowPass.withBaseAddresses(of: columns) { design in
+                    try y.withUnsafeBufferPointer { response in
+                        try priorWeights.withUnsafeBufferPointer { prior in
+                            try offset.withUnsafeBufferPointer { offsets in
+                                let pass = RowPass(
+                                    family: family, columns: design, rowCount: rowCount, y: response,
+                                    priorWeights: prior, offset: offsets,
+                                    buffers: RowPass.Buffers(eta: starts[0], mu: starts[1], workingWeights: starts[2]))
+                                try setStart(pass, startingMu: startingMu)
+                                return try iterate(pass, otherWeights: starts[3], columns: columns, y: y,
+                                                   priorWeights: priorWeights, offset: offset,
+                                                   runAllIterations: runAllIterations)
                             }
-                            return valid
-                        }.allSatisfy { $0 }
-                        guard validStart else {
-                            throw GLMError.fitFailed(message: "cannot find valid starting values: please specify some")
                         }
-                        return try iterate(pass, columns: columns, y: y, priorWeights: priorWeights, offset: offset,
-                                           runAllIterations: runAllIterations)
                     }
                 }
             }
+            guard case let .success(done) = outcome else { return [0, 0, 0, 0] }
+            return [rowCount, rowCount, done.usedWeights == 0 ? rowCount : 0, done.usedWeights == 1 ? rowCount : 0]
         }
+        let done = try outcome.get()
+        return IRLSResult(
+            coefficients: done.loop.coefficients, solution: done.loop.solution, linearPredictors: arrays[0],
+            fittedValues: arrays[1], workingWeights: arrays[2 + done.usedWeights], workingResiduals: done.residuals,
+            deviance: done.loop.deviance, iterations: done.loop.iterations, converged: done.loop.converged,
+            boundary: done.loop.boundary, warnings: done.warnings, pearsonChiSquare: done.pearson.sum,
+            hasZeroWorkingWeight: done.pearson.zero, residualCount: done.pearson.count)
+    }
+
+    /// The starting η = g(μ₀) and μ = g⁻¹(η), straight into the pass, on all cores. The
+    /// starting means repeat with the response (0/1, small counts): their η and μ are
+    /// remembered rather than computed again.
+    private func setStart(_ pass: RowPass, startingMu: [Double]) throws {
+        let family = self.family
+        let link = family.link
+        let validStart = ParallelRows.map(count: pass.rowCount) { rows in
+            var valid = true
+            var memo = RowMemo<(Double, Double)>()
+            for row in rows {
+                let start = startingMu[row]
+                let (etaValue, muValue) = memo.value(start) {
+                    let etaValue = link.linkfun(start)
+                    return (etaValue, link.linkinv(etaValue))
+                }
+                pass.eta[row] = etaValue
+                pass.mu[row] = muValue
+                valid = valid && link.isValid(eta: etaValue) && family.isValid(mu: muValue)
+            }
+            return valid
+        }.allSatisfy { $0 }
+        guard validStart else {
+            throw GLMError.fitFailed(message: "cannot find valid starting values: please specify some")
+        }
+    }
+
+    /// What a fit in memory ends with besides η, μ and the weights buffers.
+    private struct InMemoryOutcome {
+        var loop: LoopResult
+        /// Which of the two working-weight buffers holds the weights of the last step.
+        var usedWeights: Int
+        var residuals: [Double]
+        var pearson: (sum: Double, zero: Bool, count: Int)
+        var warnings: [String]
     }
 
     /// What `loop` ends with, before the per-row results each kind of rows adds.
@@ -315,22 +352,24 @@ public struct IRLS {
 
     /// The loop over rows in memory, then the per-row results `glm.fit` returns.
     private func iterate(
-        _ pass: RowPass, columns: [[Double]], y: [Double], priorWeights: [Double], offset: [Double], runAllIterations: Bool
-    ) throws -> IRLSResult {
+        _ pass: RowPass, otherWeights: UnsafeMutablePointer<Double>, columns: [[Double]], y: [Double],
+        priorWeights: [Double], offset: [Double], runAllIterations: Bool
+    ) throws -> InMemoryOutcome {
         let rowCount = pass.rowCount
         let rows = InMemoryPasses(
-            irls: self, pass: pass, columns: columns, y: y, priorWeights: priorWeights, offset: offset,
+            irls: self, pass: pass, otherWeights: otherWeights, columns: columns, y: y, priorWeights: priorWeights,
+            offset: offset,
             useNormalEquations: control.solver.resolved(rowCount: rowCount, columnCount: pass.columnCount) == .cholesky)
         let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations)
         var warnings = result.warnings
-        let eta = ParallelRows.copy(UnsafeBufferPointer(pass.eta)), mu = ParallelRows.copy(UnsafeBufferPointer(pass.mu))
+        let eta = UnsafeBufferPointer(pass.eta), mu = UnsafeBufferPointer(pass.mu)
         let link = family.link
         // For the log link dμ/dη is μ itself (both are max(exp(η), ε)), as in the row pass.
         let derivativeIsMean = link == .log
         let tiny = 10 * Double.ulpOfOne
         // The working residuals, and from them and the means (in the same sweep, on all cores)
         // the Pearson statistics and whether any mean is numerically at a bound.
-        let usedWeights = rows.usedWeights
+        let usedWeights = UnsafeBufferPointer(rows.usedWeights)
         let (residuals, parts) = ParallelRows.array(count: rowCount) { base, rows in
             var nearZero = false, nearOne = false
             for row in rows {
@@ -357,11 +396,8 @@ public struct IRLS {
         if family.kind == .poisson, nearZero {
             warnings.append("glm.fit: fitted rates numerically 0 occurred")
         }
-        return IRLSResult(
-            coefficients: result.coefficients, solution: result.solution, linearPredictors: eta, fittedValues: mu,
-            workingWeights: usedWeights, workingResiduals: residuals, deviance: result.deviance,
-            iterations: result.iterations, converged: result.converged, boundary: result.boundary, warnings: warnings,
-            pearsonChiSquare: pearson.sum, hasZeroWorkingWeight: pearson.zero, residualCount: pearson.count)
+        return InMemoryOutcome(
+            loop: result, usedWeights: rows.usedWeightsIndex, residuals: residuals, pearson: pearson, warnings: warnings)
     }
 
     /// The weighted least-squares step by Householder QR with R's in-order aliasing rule,
@@ -409,16 +445,20 @@ private final class InMemoryPasses: IRLSPasses {
     /// X in one column-major array, made the first time a step is solved by QR.
     private var contiguousX: [Double]?
     let useNormalEquations: Bool
-    /// The working weights of the last step (R's `fit$weights`).
-    private(set) var usedWeights: [Double]
+    /// The two working-weight buffers: the pass writes into one while the other keeps the
+    /// weights of the step being taken (R's `fit$weights` at the end).
+    private let weightBuffers: [UnsafeMutableBufferPointer<Double>]
+    /// Which buffer holds the weights of the last step solved (zeros before the first).
+    private(set) var usedWeightsIndex: Int
+    var usedWeights: UnsafeMutableBufferPointer<Double> { weightBuffers[usedWeightsIndex] }
     /// Gaussian with the identity link: the working weights are the prior weights in every
     /// pass (dμ/dη = 1, V = 1), so XᵀWX is the same matrix, to the bit, each time; it is
     /// added up once (`fixedGram`) and the later passes add up only XᵀWz.
     private let weightsAreFixed: Bool
     private var fixedGram: [Double]?
 
-    init(irls: IRLS, pass: RowPass, columns: [[Double]], y: [Double], priorWeights: [Double], offset: [Double],
-         useNormalEquations: Bool) {
+    init(irls: IRLS, pass: RowPass, otherWeights: UnsafeMutablePointer<Double>, columns: [[Double]], y: [Double],
+         priorWeights: [Double], offset: [Double], useNormalEquations: Bool) {
         self.irls = irls
         self.pass = pass
         self.columns = columns
@@ -426,7 +466,13 @@ private final class InMemoryPasses: IRLSPasses {
         self.priorWeights = priorWeights
         self.offset = offset
         self.useNormalEquations = useNormalEquations
-        usedWeights = ParallelRows.filled(with: 0, count: pass.rowCount)
+        let other = UnsafeMutableBufferPointer(start: otherWeights, count: pass.rowCount)
+        weightBuffers = [pass.workingWeights, other]
+        // Zeros until a step is solved; the passes write the other buffer.
+        usedWeightsIndex = 1
+        _ = ParallelRows.map(count: pass.rowCount) { rows in
+            UnsafeMutableBufferPointer(rebasing: other[rows]).initialize(repeating: 0)
+        }
         weightsAreFixed = irls.family.kind == .gaussian && irls.family.link == .identity
     }
 
@@ -446,8 +492,10 @@ private final class InMemoryPasses: IRLSPasses {
     }
 
     func solve(_ totals: RowPass.Totals) throws -> LeastSquaresSolution {
-        let weights = UnsafeBufferPointer(pass.workingWeights)
-        usedWeights.withUnsafeMutableBufferPointer { ParallelRows.copy(weights, into: $0) }
+        // The weights the last pass wrote become the step's; the next pass writes the other
+        // buffer (no copy).
+        usedWeightsIndex = weightBuffers.firstIndex { $0.baseAddress == pass.workingWeights.baseAddress } ?? 0
+        defer { pass.workingWeights = weightBuffers[1 - usedWeightsIndex] }
         if useNormalEquations,
            let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: pass.columnCount) {
             return step

@@ -59,7 +59,13 @@ final class RowPass: @unchecked Sendable {
     /// Outputs, each `rowCount` long: η, μ and the working weights of the next step.
     let eta: UnsafeMutableBufferPointer<Double>
     let mu: UnsafeMutableBufferPointer<Double>
-    let workingWeights: UnsafeMutableBufferPointer<Double>
+    /// Where the passes that accumulate write the working weights; the caller may point it
+    /// at another buffer of `rowCount` between passes (to keep the weights of a step).
+    var workingWeights: UnsafeMutableBufferPointer<Double>
+    /// Whether eta, mu and the first working-weights buffer (kept here to free it) were
+    /// allocated here; else they are the caller's, which it frees.
+    private let ownsBuffers: Bool
+    private let firstWorkingWeights: UnsafeMutableBufferPointer<Double>
     /// Row ranges processed in parallel; their number depends on the row count only, so the
     /// sums (added in chunk order) are the same whatever the number of cores.
     private let chunks: [Range<Int>]
@@ -69,10 +75,19 @@ final class RowPass: @unchecked Sendable {
     /// One slot per chunk, written by that chunk's thread only.
     private let partials: UnsafeMutableBufferPointer<Totals>
 
-    /// The arrays must outlive the pass (the caller keeps them alive around every use).
+    /// η, μ and the working weights, each `rowCount` long, in memory the caller owns.
+    struct Buffers {
+        var eta: UnsafeMutablePointer<Double>
+        var mu: UnsafeMutablePointer<Double>
+        var workingWeights: UnsafeMutablePointer<Double>
+    }
+
+    /// The arrays must outlive the pass (the caller keeps them alive around every use). With
+    /// `buffers`, η, μ and the working weights are written there (each row before it is read:
+    /// the caller sets the starting η and μ), else in zeroed memory of the pass's own.
     init(
         family: Family, columns: [UnsafePointer<Double>?], rowCount: Int, y: UnsafeBufferPointer<Double>,
-        priorWeights: UnsafeBufferPointer<Double>, offset: UnsafeBufferPointer<Double>
+        priorWeights: UnsafeBufferPointer<Double>, offset: UnsafeBufferPointer<Double>, buffers: Buffers? = nil
     ) {
         self.family = family
         self.rowCount = rowCount
@@ -89,22 +104,32 @@ final class RowPass: @unchecked Sendable {
         }
         hasOffset = found.contains { $0.0 }
         hasPriorWeights = found.contains { $0.1 }
-        let eta = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
-        let mu = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
-        let workingWeights = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
-        // On all cores, in huge pages where the kernel can: the first touch of these pages is
-        // most of the cost.
-        for buffer in [eta, mu, workingWeights] {
-            buffer.baseAddress.map { FreshMemory.prepare($0, count: rowCount) }
-        }
-        _ = ParallelRows.map(count: rowCount) { rows in
+        if let buffers {
+            eta = UnsafeMutableBufferPointer(start: buffers.eta, count: rowCount)
+            mu = UnsafeMutableBufferPointer(start: buffers.mu, count: rowCount)
+            workingWeights = UnsafeMutableBufferPointer(start: buffers.workingWeights, count: rowCount)
+            firstWorkingWeights = workingWeights
+            ownsBuffers = false
+        } else {
+            let eta = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
+            let mu = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
+            let workingWeights = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
+            // On all cores, in huge pages where the kernel can: the first touch of these pages
+            // is most of the cost.
             for buffer in [eta, mu, workingWeights] {
-                UnsafeMutableBufferPointer(rebasing: buffer[rows]).initialize(repeating: 0)
+                buffer.baseAddress.map { FreshMemory.prepare($0, count: rowCount) }
             }
+            _ = ParallelRows.map(count: rowCount) { rows in
+                for buffer in [eta, mu, workingWeights] {
+                    UnsafeMutableBufferPointer(rebasing: buffer[rows]).initialize(repeating: 0)
+                }
+            }
+            self.eta = eta
+            self.mu = mu
+            self.workingWeights = workingWeights
+            firstWorkingWeights = workingWeights
+            ownsBuffers = true
         }
-        self.eta = eta
-        self.mu = mu
-        self.workingWeights = workingWeights
         // Parallel from 65,536 rows, or from 4,096 when XᵀWX is the larger part of the work
         // (n·p² of 2²⁴ or more: some 64 columns and up).
         let work = Double(rowCount) * Double(columnCount) * Double(columnCount)
@@ -122,9 +147,11 @@ final class RowPass: @unchecked Sendable {
     }
 
     deinit {
-        eta.deallocate()
-        mu.deallocate()
-        workingWeights.deallocate()
+        if ownsBuffers {
+            eta.deallocate()
+            mu.deallocate()
+            firstWorkingWeights.deallocate()
+        }
         for buffer in blocks + rootBuffers { RowPass.deallocateAligned(buffer) }
         partials.deinitialize()
         partials.deallocate()

@@ -49,6 +49,36 @@ enum ParallelRows {
         return (values, parts)
     }
 
+    /// `count` new arrays of `capacity` doubles, handed to `fill` uninitialised (their starts,
+    /// in order, all valid during the call, their memory prepared on all cores by
+    /// `FreshMemory`); `fill` returns how many leading values of each it initialised, which
+    /// become the arrays' contents. Each array is made inside the initialiser of the one
+    /// before, so that all their memory is live at once; `fill` may write them on any thread.
+    static func withUninitializedArrays(
+        count: Int, capacity: Int, _ fill: ([UnsafeMutablePointer<Double>]) -> [Int]
+    ) -> [[Double]] {
+        var starts: [UnsafeMutablePointer<Double>] = []
+        var filled: [Int] = []
+        var arrays: [[Double]] = Array(repeating: [], count: count)
+        var blocks: [(pointer: UnsafeMutablePointer<Double>, count: Int)] = []
+        func make(_ k: Int) {
+            guard k < count else {
+                FreshMemory.prepare(blocks)
+                filled = fill(starts)
+                return
+            }
+            arrays[k] = [Double](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, initialized in
+                guard let base = buffer.baseAddress else { return }
+                blocks.append((base, buffer.count))
+                starts.append(base)
+                make(k + 1)
+                initialized = k < filled.count ? min(max(filled[k], 0), buffer.count) : 0
+            }
+        }
+        make(0)
+        return arrays
+    }
+
     /// A copy of `values` into a new array, on all cores.
     static func copy(_ values: UnsafeBufferPointer<Double>) -> [Double] {
         array(count: values.count) { base, rows in
