@@ -28,7 +28,9 @@ final class Progress: @unchecked Sendable {
         { [self] event in
             switch event {
             case let .stageFinished(name, seconds):
-                if timings { Console.note("glmfit: \(name) \(String(format: "%.3f", seconds)) s") }
+                guard timings else { return }
+                Console.note("glmfit: \(name) \(String(format: "%.3f", seconds)) s")
+                if name == "fit" { Console.note("glmfit: \(FreshMemory.summary)") }
             case let .rowsRead(count):
                 rows = count
             case let .iteration(number, deviance):
