@@ -495,8 +495,7 @@ void glm_accumulate_normal_equations_at(int level, const double *a, ptrdiff_t ro
 
 void glm_accumulate_normal_equations_prefetching(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                                  double *gram, double *rhs, const double *const *nextColumns,
-                                                 ptrdiff_t nextFirst, ptrdiff_t nextRows, ptrdiff_t nextCount) {
-    (void)nextRows;
+                                                 ptrdiff_t nextFirst, ptrdiff_t nextCount) {
     const next_block next = {nextColumns, nextFirst, nextCount};
     accumulate_normal_equations(glm_kernel_level(), a, rows, columns, b, gram, rhs, &next);
 }

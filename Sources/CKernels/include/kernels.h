@@ -13,11 +13,11 @@ void glm_accumulate_normal_equations(const double *a, ptrdiff_t rows, ptrdiff_t 
                                      double *gram, double *rhs);
 
 /// `glm_accumulate_normal_equations`, asking meanwhile for the cache lines of the next block's
-/// rows (columns[k][nextFirst ..< nextFirst + nextRows] for k < nextCount; none when
+/// rows of X (`rows` of them from columns[k] + nextFirst, for k < nextCount; none when
 /// nextColumns is NULL), so that they are in the second-level cache when it is read.
 void glm_accumulate_normal_equations_prefetching(const double *a, ptrdiff_t rows, ptrdiff_t columns, const double *b,
                                                  double *gram, double *rhs, const double *const *nextColumns,
-                                                 ptrdiff_t nextFirst, ptrdiff_t nextRows, ptrdiff_t nextCount);
+                                                 ptrdiff_t nextFirst, ptrdiff_t nextCount);
 
 /// Only the rhs part of `glm_accumulate_normal_equations`, with the same arithmetic: for a
 /// block whose XᵀWX is already known.

@@ -230,17 +230,16 @@ final class RowPass: @unchecked Sendable {
     /// gram += AᵀA (upper triangle) and rhs += Aᵀb for one block A (`rows × columns`,
     /// column-major), by the kernel that is faster at this width; only rhs when `gram` is nil
     /// (by the same arithmetic as with it). With `next` (X's columns and the next block's
-    /// rows), the C kernel asks for those rows' cache lines while it computes.
+    /// first row), the C kernel asks for that block's cache lines while it computes.
     static func accumulateNormalEquations(
         block: UnsafePointer<Double>, rows: Int, columns: Int, vector: UnsafePointer<Double>,
         gram: UnsafeMutablePointer<Double>?, rhs: UnsafeMutablePointer<Double>,
-        next: (columns: [UnsafePointer<Double>?], rows: Range<Int>)? = nil
+        next: (columns: [UnsafePointer<Double>?], first: Int)? = nil
     ) {
         if columns <= smallKernelColumns {
             if let gram, let next {
                 glm_accumulate_normal_equations_prefetching(
-                    block, rows, columns, vector, gram, rhs, next.columns, next.rows.lowerBound, next.rows.count,
-                    next.columns.count)
+                    block, rows, columns, vector, gram, rhs, next.columns, next.first, next.columns.count)
             } else if let gram {
                 glm_accumulate_normal_equations(block, rows, columns, vector, gram, rhs)
             } else {
@@ -387,7 +386,7 @@ final class RowPass: @unchecked Sendable {
                             RowPass.accumulateNormalEquations(
                                 block: blockBase, rows: rows, columns: p, vector: vector,
                                 gram: gramKnown ? nil : gramBase, rhs: rhsBase,
-                                next: end < range.upperBound ? (columns, end..<min(end + blockRows, range.upperBound)) : nil)
+                                next: end < range.upperBound ? (columns, end) : nil)
                         }
                     }
                 }
