@@ -641,6 +641,45 @@ void glm_working_weights(const glm_weights_input *in, glm_weights_output *out, g
     glm_working_weights_at(glm_kernel_level(), in, out, checks);
 }
 
+// R's logit linkinv and mu.eta from exp(eta): the operations of Link.logitMeanAndDerivative,
+// each IEEE-rounded, none fused, so every level gives the same doubles. A loop without calls
+// (the caller computes exp first), so that its two divisions a row vectorise.
+static inline __attribute__((always_inline)) void logit_mean_derivative_loop(const double *restrict eta,
+                                                                              double *restrict values,
+                                                                              double *restrict mu, ptrdiff_t rows) {
+#pragma clang fp contract(off)
+    const double epsilon = 0x1p-52, threshold = 30.0;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const double x = eta[r], e = values[r];
+        const double clamped = x < -threshold ? epsilon : (x > threshold ? 1 / epsilon : e);
+        const double onePlus = 1 + e;
+        const double derivative = (x > threshold || x < -threshold) ? epsilon : e / (onePlus * onePlus);
+        mu[r] = clamped / (1 + clamped);
+        values[r] = derivative;
+    }
+}
+
+static void logit_mean_derivative_plain(const double *eta, double *values, double *mu, ptrdiff_t rows) {
+    logit_mean_derivative_loop(eta, values, mu, rows);
+}
+
+#ifdef GLM_HAVE_X86_KERNEL
+__attribute__((target("avx512f"))) static void logit_mean_derivative_avx512(const double *eta, double *values,
+                                                                           double *mu, ptrdiff_t rows) {
+    logit_mean_derivative_loop(eta, values, mu, rows);
+}
+#endif
+
+void glm_logit_mean_derivative(const double *eta, double *values, double *mu, ptrdiff_t rows) {
+#ifdef GLM_HAVE_X86_KERNEL
+    if (glm_kernel_level() == 2) {
+        logit_mean_derivative_avx512(eta, values, mu, rows);
+        return;
+    }
+#endif
+    logit_mean_derivative_plain(eta, values, mu, rows);
+}
+
 #ifdef GLM_HAVE_X86_KERNEL
 // 32 bytes at a time: each match adds 1 to a byte counter (compare gives -1, subtracted), and
 // every 255 steps, before a counter can wrap, the counters are summed into 64-bit lanes.

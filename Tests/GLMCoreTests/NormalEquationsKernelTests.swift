@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import Testing
 @testable import GLMCore
 
@@ -187,6 +188,28 @@ struct RowPassKernelTests {
             }
             let scaled = (0..<columns).flatMap { c in (0..<rows).map { r in x[c * leading + 5 + r] * factors[r] } }
             #expect(block.map(\.bitPattern) == scaled.map(\.bitPattern), "scaled \(rows) rows x \(columns)")
+        }
+    }
+
+    /// The logit link's means and dμ/dη from the C loop, to the bit against `Link`'s own
+    /// (linkinv and muEta): η around the ±30 clamps, far beyond them, ±0, ±∞ and NaN, in
+    /// blocks whose lengths leave every remainder.
+    @Test func logitMeansAndDerivativesAreLinksToTheBit() {
+        var generator = SplitMix64(seed: 30)
+        let special: [Double] = [0, -0.0, 30, -30, 30.000000000000004, -30.000000000000004, 29.999999999999996,
+                                 36.7, -36.7, 710, -745, .infinity, -.infinity, .nan, 1e-300, -1e-300]
+        for rows in [1, 7, 8, 9, 31, 384, 1001] {
+            let eta = (0..<rows).map { row in
+                row % 5 == 0 ? special[row / 5 % special.count] : Double.random(in: -40..<40, using: &generator)
+            }
+            var values = eta.map { Foundation.exp($0) }
+            var mu = [Double](repeating: 0, count: rows)
+            glm_logit_mean_derivative(eta, &values, &mu, rows)
+            for row in 0..<rows {
+                let expected = (Link.logit.linkinv(eta[row]), Link.logit.muEta(eta[row]))
+                #expect(mu[row].bitPattern == expected.0.bitPattern, "mu at eta \(eta[row])")
+                #expect(values[row].bitPattern == expected.1.bitPattern, "mu.eta at eta \(eta[row])")
+            }
         }
     }
 

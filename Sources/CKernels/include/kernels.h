@@ -46,6 +46,11 @@ void glm_linear_predictor_at(int level, const double *const *columns, ptrdiff_t 
 void glm_scale_rows(const double *const *columns, ptrdiff_t first, ptrdiff_t rows, ptrdiff_t count,
                     const double *factors, double *block);
 
+/// The logit link's means and dμ/dη from η and exp(η) (`values`, which then hold dμ/dη), as R's
+/// linkinv and mu.eta compute them: mu[r] = c / (1 + c) with c = exp(η) clamped to
+/// [ε, 1/ε] beyond |η| > 30, dμ/dη = exp(η) / (1 + exp(η))² (ε beyond |η| > 30). No overlap.
+void glm_logit_mean_derivative(const double *eta, double *values, double *mu, ptrdiff_t rows);
+
 /// How many of the n bytes at p equal `byte` (AVX2 when the CPU has it).
 size_t glm_count_byte(const unsigned char *p, size_t n, unsigned char byte);
 

@@ -85,7 +85,8 @@ public enum Link: String, CaseIterable, Sendable {
         }
     }
 
-    /// The logit link's linkinv and muEta with one exp: the same doubles as the two calls.
+    /// The logit link's linkinv and muEta with one exp: the same doubles as the two calls (and
+    /// as `glm_logit_mean_derivative`, the row pass's loop of it).
     @inline(__always)
     static func logitMeanAndDerivative(_ eta: Double) -> (mean: Double, derivative: Double) {
         let expEta = Foundation.exp(eta)

@@ -1,5 +1,6 @@
 import CKernels
 import Dispatch
+import Foundation
 
 /// One pass over the rows of an IRLS fit, in blocks, on all cores: the linear predictor,
 /// means and deviance for a coefficient vector, and at the same time the working weights
@@ -294,8 +295,11 @@ final class RowPass: @unchecked Sendable {
                 // The means, the deviance and the checks in separate loops: a call to exp or log
                 // clobbers every vector register, so a loop with one keeps little else live.
                 if derivativeWithMean {
-                    for row in start..<end {
-                        (mu[row], roots[row - start]) = Link.logitMeanAndDerivative(eta[row])
+                    // exp(η) alone in one loop (a call a row), then the means and derivatives
+                    // from it in a loop without calls, whose divisions vectorise.
+                    for row in start..<end { roots[row - start] = Foundation.exp(eta[row]) }
+                    if let etaBase = eta.baseAddress, let muBase = mu.baseAddress, let rootBase = roots.baseAddress {
+                        glm_logit_mean_derivative(etaBase + start, rootBase, muBase + start, rows)
                     }
                 } else {
                     for row in start..<end { mu[row] = link.linkinv(eta[row]) }
