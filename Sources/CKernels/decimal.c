@@ -78,14 +78,16 @@ static const double four_field_powers[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 
                                              1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
 #define FOUR_FIELD_TARGET \
-    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2,bmi,bmi2,popcnt")))
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vbmi,avx512vbmi2,avx512vpopcntdq,bmi,bmi2,popcnt")))
 
 // `count` (1 to 4, a constant where inlined) comma-terminated fields inside the 64 bytes at
 // p, each an optional '-', 1 to 15 digits and at most one '.'; out[count...] is untouched.
 // The field boundaries come from one comma mask, not from each field's length in turn, and
 // the conversions share one set of vector instructions. Each field's digit and decimal
-// counts are differences of counts up to its comma, and each lane's placement is worked out
-// in a vector register (no per-field masks: the scalar work was most of the instructions).
+// counts are differences of counts up to its comma, taken for all four commas at once by
+// vector popcounts, each lane's placement is worked out in a vector register, and the powers
+// of ten come from a table in two registers (no per-field scalar work: it was most of the
+// instructions).
 // The arithmetic is parse_window's (exact mantissa, one division by an exact power of ten).
 FOUR_FIELD_TARGET static inline size_t parse_fields(const unsigned char *p, double out[4], const unsigned count) {
     const __m512i bytes = _mm512_loadu_si512((const void *)p);
@@ -118,21 +120,24 @@ FOUR_FIELD_TARGET static inline size_t parse_fields(const unsigned char *p, doub
     const uint64_t decimal_digits = ((commas & span) - ((dots & span) << 1)) & digits;
     // (Fields past `count` have no digits: their commas, if any, lie beyond the span.)
     const uint64_t span_digits = digits & span;
-    const unsigned e0 = (unsigned)_mm_popcnt_u64(_bzhi_u64(span_digits, c0));
-    const unsigned e1 = (unsigned)_mm_popcnt_u64(_bzhi_u64(span_digits, c1));
-    const unsigned e2 = (unsigned)_mm_popcnt_u64(_bzhi_u64(span_digits, c2));
-    const unsigned e3 = (unsigned)_mm_popcnt_u64(_bzhi_u64(span_digits, c3));
-    const unsigned s1 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c0));
-    const unsigned s2 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c1));
-    const unsigned s3 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c2));
-    const unsigned s4 = (unsigned)_mm_popcnt_u64(_bzhi_u64(decimal_digits, c3));
-
-    // Byte k of `ends` is e_k, of `starts` e_{k-1} (0 for the first field); each field has
-    // 1 to 15 digits (n - 1 below 15 as an unsigned byte).
-    const __m128i ends = _mm_cvtsi32_si128((int)(e0 | (e1 << 8) | (e2 << 16) | (e3 << 24)));
+    // The first four commas' positions as four 64-bit lanes (0 where there is none), and the
+    // bits below each: e_k and s_{k+1} are popcounts of the digit masks under them.
+    const __m512i positions = _mm512_maskz_compress_epi8(commas, _mm512_set_epi8(
+        63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36,
+        35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7,
+        6, 5, 4, 3, 2, 1, 0));
+    const __m256i comma_at = _mm256_cvtepu8_epi64(_mm512_castsi512_si128(positions));
+    const __m256i one = _mm256_set1_epi64x(1);
+    const __m256i below = _mm256_sub_epi64(_mm256_sllv_epi64(one, comma_at), one);
+    const __m256i digit_counts = _mm256_popcnt_epi64(_mm256_and_si256(_mm256_set1_epi64x((long long)span_digits), below));
+    const __m256i decimal_counts = _mm256_popcnt_epi64(_mm256_and_si256(_mm256_set1_epi64x((long long)decimal_digits), below));
+    const __m128i ends = _mm256_cvtepi64_epi8(digit_counts);
     const __m128i starts = _mm_slli_epi32(ends, 8);
     const __m128i counts_less_one = _mm_sub_epi8(_mm_sub_epi8(ends, starts), _mm_set1_epi8(1));
     if (_mm_mask_cmpge_epu8_mask((__mmask16)((1u << count) - 1), counts_less_one, _mm_set1_epi8(15))) return 0;
+    // Each field's decimals: the counts less the one before.
+    const __m256i decimals = _mm256_sub_epi64(decimal_counts,
+        _mm256_maskz_permutexvar_epi64(0xE, _mm256_setr_epi64x(0, 0, 1, 2), decimal_counts));
 
     // The digits of the four fields, in order, at the front; then byte j of lane k takes
     // compact[e_k - 16 + j] when that is one of field k's (at least e_{k-1}), else zero: the
@@ -159,8 +164,8 @@ FOUR_FIELD_TARGET static inline size_t parse_fields(const unsigned char *p, doub
                                                _mm512_srli_epi64(eights, 32));
     const __m256i mantissa = _mm512_castsi512_si256(_mm512_maskz_compress_epi64(0x55, mantissas));
 
-    const __m256d powers = _mm256_setr_pd(four_field_powers[s1], four_field_powers[s2 - s1],
-                                          four_field_powers[s3 - s2], four_field_powers[s4 - s3]);
+    const __m256d powers = _mm512_castpd512_pd256(_mm512_permutex2var_pd(
+        _mm512_loadu_pd(four_field_powers), _mm512_castsi256_si512(decimals), _mm512_loadu_pd(four_field_powers + 8)));
     __m256d values = _mm256_div_pd(_mm256_cvtepu64_pd(mantissa), powers);
     // The '-' signs, one bit a field (they can only open a field: checked above).
     const __mmask8 negative = (__mmask8)_pext_u64(minuses, field_starts);
@@ -173,7 +178,8 @@ static int have_four_field_instructions(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
         && __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2")
-        && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+        && __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("bmi")
+        && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
 }
 
 // The loop over a record's fields in C, so that parse_fields is inlined and its values go

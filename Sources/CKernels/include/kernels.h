@@ -66,7 +66,7 @@ int glm_copy_checking_finite(const double *source, double *target, ptrdiff_t cou
 size_t glm_parse_short_decimal(const unsigned char *p, const unsigned char *end, double *value);
 
 /// Whether this CPU has what glm_parse_decimal_record needs: AVX-512 (F, BW, DQ, VL, VBMI,
-/// VBMI2), BMI1/2 and POPCNT.
+/// VBMI2, VPOPCNTDQ), BMI1/2 and POPCNT.
 int glm_parse_four_decimals_available(void);
 
 /// Fields first..<count of a record, up to four at a time from one 64-byte window, field c
