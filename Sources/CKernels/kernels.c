@@ -178,11 +178,6 @@ static const glm_tile gram_tiles_256[3][4] = {
     {NULL}, {NULL, tile256_1x1, tile256_1x2, tile256_1x3}, {NULL, tile256_2x1, tile256_2x2, tile256_2x3}};
 static const glm_tile rhs_tiles_256[5] = {NULL, tile256_1x1, tile256_2x1, tile256_3x1, tile256_4x1};
 
-// The upper triangle of AᵀA in tiles of up to tileRows x tileColumns (`tiles` holds the kernel
-// of each smaller shape too, row-major with tileColumns + 1 entries a row); a tile that
-// crosses the diagonal is computed whole and its lower part dropped. With `rhs`, the block's
-// column `columns` (right after A) is b, taken as one more column of tiles whose sums are Aᵀb:
-// the same sums as the rhs tiles would make, with fewer and fuller tiles.
 // The next block's rows of X, for the tiles to ask for (see glm_tile): column k < count is
 // columns[k] + first. NULL columns: nothing to ask for.
 typedef struct {
@@ -196,6 +191,11 @@ static inline const double *tile_ahead(const next_block *next, ptrdiff_t t, cons
     return next && next->columns && t < next->count ? next->columns[t] + next->first : own;
 }
 
+// The upper triangle of AᵀA in tiles of up to tileRows x tileColumns (`tiles` holds the kernel
+// of each smaller shape too, row-major with tileColumns + 1 entries a row); a tile that
+// crosses the diagonal is computed whole and its lower part dropped. With `rhs`, the block's
+// column `columns` (right after A) is b, taken as one more column of tiles whose sums are Aᵀb:
+// the same sums as the rhs tiles would make, with fewer and fuller tiles.
 static void gram_by_tiles(const glm_tile *tiles, int tileRows, int tileColumns, const double *a, ptrdiff_t rows,
                           ptrdiff_t columns, double *gram, double *rhs, const next_block *next) {
     double out[64];
@@ -641,7 +641,7 @@ void glm_working_weights(const glm_weights_input *in, glm_weights_output *out, g
     glm_working_weights_at(glm_kernel_level(), in, out, checks);
 }
 
-// R's logit linkinv and mu.eta from exp(eta): the operations of Link.logitMeanAndDerivative,
+// R's logit linkinv and mu.eta from exp(eta): the operations of Link.linkinv and Link.muEta,
 // each IEEE-rounded, none fused, so every level gives the same doubles. A loop without calls
 // (the caller computes exp first), so that its two divisions a row vectorise.
 static inline __attribute__((always_inline)) void logit_mean_derivative_loop(const double *restrict eta,

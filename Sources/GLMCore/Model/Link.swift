@@ -85,17 +85,6 @@ public enum Link: String, CaseIterable, Sendable {
         }
     }
 
-    /// The logit link's linkinv and muEta with one exp: the same doubles as the two calls (and
-    /// as `glm_logit_mean_derivative`, the row pass's loop of it).
-    @inline(__always)
-    static func logitMeanAndDerivative(_ eta: Double) -> (mean: Double, derivative: Double) {
-        let expEta = Foundation.exp(eta)
-        let clamped = eta < -Link.logitThreshold ? Link.epsilon : (eta > Link.logitThreshold ? 1 / Link.epsilon : expEta)
-        let onePlus = 1 + expEta
-        let derivative = (eta > Link.logitThreshold || eta < -Link.logitThreshold) ? Link.epsilon : expEta / (onePlus * onePlus)
-        return (clamped / (1 + clamped), derivative)
-    }
-
     /// R's `valideta`: inverse needs eta ≠ 0, 1/mu^2 and sqrt need eta > 0, all finite.
     @inline(__always)
     public func isValid(eta: Double) -> Bool {

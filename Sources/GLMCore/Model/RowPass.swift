@@ -63,10 +63,9 @@ final class RowPass: @unchecked Sendable {
     /// Where the passes that accumulate write the working weights; the caller may point it
     /// at another buffer of `rowCount` between passes (to keep the weights of a step).
     var workingWeights: UnsafeMutableBufferPointer<Double>
-    /// Whether eta, mu and the first working-weights buffer (kept here to free it) were
-    /// allocated here; else they are the caller's, which it frees.
-    private let ownsBuffers: Bool
-    private let firstWorkingWeights: UnsafeMutableBufferPointer<Double>
+    /// What the pass allocated itself (η, μ and the first working-weights buffer), freed with
+    /// it; empty when they are the caller's.
+    private let ownedBuffers: [UnsafeMutableBufferPointer<Double>]
     /// Row ranges processed in parallel; their number depends on the row count only, so the
     /// sums (added in chunk order) are the same whatever the number of cores.
     private let chunks: [Range<Int>]
@@ -109,14 +108,13 @@ final class RowPass: @unchecked Sendable {
             eta = UnsafeMutableBufferPointer(start: buffers.eta, count: rowCount)
             mu = UnsafeMutableBufferPointer(start: buffers.mu, count: rowCount)
             workingWeights = UnsafeMutableBufferPointer(start: buffers.workingWeights, count: rowCount)
-            firstWorkingWeights = workingWeights
-            ownsBuffers = false
+            ownedBuffers = []
         } else {
             let eta = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
             let mu = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
             let workingWeights = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
-            // On all cores, in huge pages where the kernel can: the first touch of these pages
-            // is most of the cost.
+            // Prepared by FreshMemory and zeroed on all cores: the first touch of these pages is
+            // most of the cost.
             for buffer in [eta, mu, workingWeights] {
                 buffer.baseAddress.map { FreshMemory.prepare($0, count: rowCount) }
             }
@@ -128,8 +126,7 @@ final class RowPass: @unchecked Sendable {
             self.eta = eta
             self.mu = mu
             self.workingWeights = workingWeights
-            firstWorkingWeights = workingWeights
-            ownsBuffers = true
+            ownedBuffers = [eta, mu, workingWeights]
         }
         // Parallel from 65,536 rows, or from 4,096 when XᵀWX is the larger part of the work
         // (n·p² of 2²⁴ or more: some 64 columns and up).
@@ -148,11 +145,7 @@ final class RowPass: @unchecked Sendable {
     }
 
     deinit {
-        if ownsBuffers {
-            eta.deallocate()
-            mu.deallocate()
-            firstWorkingWeights.deallocate()
-        }
+        for buffer in ownedBuffers { buffer.deallocate() }
         for buffer in blocks + rootBuffers { RowPass.deallocateAligned(buffer) }
         partials.deinitialize()
         partials.deallocate()
