@@ -866,6 +866,49 @@ struct CSVChunkedParsingTests {
         }
     }
 
+    /// Chunks of a few hundred bytes, taken in turn by the cores, each placed at the line
+    /// breaks the chunks before it counted: the table of a serial parse, for plain rows,
+    /// blank lines and quoted line breaks (rows moved up), and where the line density sampled
+    /// across the input underestimates the rows (short lines hidden between the sampled
+    /// windows: the chunks past the arrays' room are parsed into their own buffers and copied).
+    @Test func smallChunksTakenInTurnEqualSerialParse() throws {
+        func table(_ rows: Int, _ line: (Int) -> String) -> String {
+            "a,b,c\n" + (0..<rows).map(line).joined(separator: "\n") + "\n"
+        }
+        let plain = table(3_000) { "\($0),\(Double($0) / 8),\(-$0)" }
+        let blankLines = table(3_000) { $0 % 301 == 0 ? "\n\($0),1.5,2" : "\($0),\($0 % 9),NA" }
+        let quoted = "a,b,note,c\n" + (0..<2_000).map { "\($0),\($0 * 3),\($0 % 250 == 0 ? "\"x\ny\"" : "z"),-1\n" }.joined()
+        // 10,000 lines of 200 bytes, with 10,000 lines of 6 bytes at ~70 to ~130 KB, between
+        // the first two of the 16 sampled windows (64 KiB every ~133 KB): room for about
+        // 13,500 rows, 20,000 to read.
+        let long = String(repeating: "0", count: 190)
+        let hidden = table(20_000) { i in
+            (350..<10_350).contains(i) ? "\(i % 10),1,2" : "\(i % 10)\(long),\(i % 7),\(i % 3)"
+        }
+        let hiddenBytes = Array(hidden.utf8)
+        hiddenBytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            let parser = CSVChunkParser(base: base, count: buffer.count, kinds: [.numeric, .numeric, .numeric],
+                                        na: NATokenSet(CSVOptions.defaultNATokens), pageReleaseBytes: nil)
+            let room = CSVReader.ColumnLayout(parser, bounds: [6, buffer.count])?.capacity ?? 0
+            #expect(room > 10_000 && room < 15_000, "room for \(room) rows")
+        }
+        for (name, text) in [("plain", plain), ("blank lines", blankLines), ("quoted", quoted), ("hidden short lines", hidden)] {
+            let serial = try parse(text)
+            for chunkBytes in [300, 4_096] {
+                var tuning = CSVReader.Tuning(chunkCount: 2, minimumParallelBytes: 0)
+                tuning.chunkBytes = chunkBytes
+                let parallel = try parse(text, tuning: tuning)
+                #expect(same(parallel, serial), "\(name), chunks of \(chunkBytes) bytes")
+                #expect(parallel.finiteColumns == serial.finiteColumns, "\(name), chunks of \(chunkBytes) bytes")
+                // The arrays the parse filled keep their room.
+                if name == "plain", case let .numeric(values)? = parallel.columns[0] {
+                    #expect(values.capacity > values.count, "\(name), chunks of \(chunkBytes) bytes: copied")
+                }
+            }
+        }
+    }
+
     @Test func quotedLineBreaksAcrossTheGuessedBoundary() throws {
         // One long quoted field holding most of the line breaks: every guessed boundary
         // falls inside it, and the chunks after it must be parsed again.

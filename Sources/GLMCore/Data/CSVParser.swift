@@ -476,8 +476,8 @@ struct CSVChunkParser: @unchecked Sendable {
         var scratch = RawBuffer<UInt8>(capacity: 256)
         defer { scratch.release() }
         var recordLines: RawBuffer<Int>?
-        // Whole pages of [start, limit) behind the parse may be dropped (a step at a time; the
-        // page at each step's end stays, as do the chunk's own first and last pages).
+        // Whole pages of [start, limit) behind the parse may be dropped (a step at a time, the
+        // rest at the end; the chunk's own first and last partial pages stay).
         var released = base + start
         let releaseStep = pageReleaseBytes ?? Int.max
         // The record's leading numeric columns are written by row, their counts set later.
@@ -569,6 +569,7 @@ struct CSVChunkParser: @unchecked Sendable {
         } catch {
             chunk.failure = error
         }
+        if pageReleaseBytes != nil { CSVChunkParser.dropPages(from: released, to: min(p, limitPointer)) }
         // Looked at again first: a record that failed may have made a leading column
         // categorical, or moved its memory.
         leading.refresh(builders)

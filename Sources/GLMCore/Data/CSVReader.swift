@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Synchronization
 
 /// How CSV fields are read.
 public struct CSVOptions: Sendable {
@@ -74,10 +75,15 @@ public enum CSVReader {
 
     /// How a parse is split across threads (tests force chunking on small inputs).
     struct Tuning: Sendable {
-        /// The number of chunks parsed at once for a large input.
+        /// The fewest chunks a large input is split into.
         var chunkCount: Int
         /// Inputs with fewer bytes of records than this are parsed as one chunk.
         var minimumParallelBytes: Int
+        /// A large input is split into chunks of about this many bytes (at least `chunkCount`,
+        /// at most `maximumChunkCount`), which the cores take in turn: each counts its line
+        /// breaks, then parses its bytes while they are still in cache and mapped.
+        var chunkBytes = 4 << 20
+        static let maximumChunkCount = 4_096
         /// A file's pages are dropped as the parse passes them, this many bytes at a time.
         var pageReleaseBytes = 16 << 20
         /// Numeric columns are parsed straight into their final arrays (each chunk at the row
@@ -139,8 +145,10 @@ public enum CSVReader {
         // assembled there too, with those columns left out, and they are added afterwards.
         var outcome: Result<Table, any Error> = .failure(
             GLMError.unreadableInput(source: source, reason: "the columns' memory could not be made"))
-        let arrays = ParallelRows.withUninitializedArrays(count: layout.columns.count, capacity: layout.capacity) { starts in
-            let placement = ColumnPlacement(layout: layout, starts: starts)
+        let arrays = ParallelRows.withUninitializedArrays(
+            count: layout.columns.count, capacity: layout.capacity, prepared: layout.expectedRows
+        ) { starts in
+            let placement = ColumnPlacement(layout: layout, starts: starts, chunkCount: bounds.count - 1)
             outcome = Result { try finish(parseChunks(parser, bounds: bounds, tuning: tuning, placement: placement), placement) }
             guard case let .success(table) = outcome else { return layout.columns.map { _ in 0 } }
             return layout.columns.map { table.columns[$0] == nil ? table.rowCount : 0 }
@@ -253,16 +261,17 @@ public enum CSVReader {
 
     // MARK: Chunks
 
-    /// Where the chunks of the records from `start` begin (up to `tuning.chunkCount`, each
+    /// Where the chunks of the records from `start` begin (see `Tuning` for how many, each
     /// just after a line break, or at `start`), then the input's end.
     static func chunkBounds(_ parser: CSVChunkParser, from start: Int, tuning: Tuning) -> [Int] {
         let count = parser.count
         let size = count - start
         guard size > 0 else { return [] }
         var guesses = [start]
-        if tuning.chunkCount > 1, size >= tuning.minimumParallelBytes {
-            let step = size / tuning.chunkCount
-            for k in 1..<tuning.chunkCount {
+        if size >= tuning.minimumParallelBytes {
+            let chunks = max(tuning.chunkCount, min(size / max(tuning.chunkBytes, 1), Tuning.maximumChunkCount))
+            let step = size / max(chunks, 1)
+            for k in 1..<max(chunks, 1) {
                 let target = max(start + step * k, guesses[guesses.count - 1])
                 guard target < count,
                       let found = memchr(parser.base + target, Int32(CSVByte.lf), count - target) else { break }
@@ -286,11 +295,16 @@ public enum CSVReader {
     ) -> [CSVChunk] {
         let n = bounds.count - 1
         guard n > 0 else { return [] }
-        let hints = (0..<n).map { estimateRows(parser, from: bounds[$0], to: bounds[$0 + 1]) }
-
-        let results = ParallelRows.map(items: n, parallel: true) { i in
-            parser.parse(start: bounds[i], limit: bounds[i + 1], capacityHint: hints[i],
-                         targets: placement?.targets(chunk: i, columnCount: parser.columnCount) ?? [])
+        // Every chunk but the last counts its line breaks first: where the next chunk's rows
+        // start, and its own buffers' size. The count also maps its bytes and brings them into
+        // cache for the parse right after (the parse drops the pages behind it).
+        let results = ParallelRows.mapInOrder(items: n) { i in
+            let lines = i + 1 < n ? countLineBreaks(parser, from: bounds[i], to: bounds[i + 1]) : nil
+            let targets = placement?.targets(chunk: i, lines: lines, columnCount: parser.columnCount) ?? []
+            return parser.parse(
+                start: bounds[i], limit: bounds[i + 1],
+                capacityHint: lines.map { $0 + 1 } ?? estimateRows(parser, from: bounds[i], to: bounds[i + 1]),
+                targets: targets)
         }
 
         var kept: [CSVChunk] = []
@@ -322,17 +336,19 @@ public enum CSVReader {
 
     // MARK: Numeric columns in place
 
-    /// Where each chunk's rows of the numeric columns go when they are parsed straight into
-    /// their final arrays: at the number of line breaks before the chunk (counted on all cores
-    /// first), which is the number of records before it unless blank lines or quoted line
-    /// breaks come first (rows then close up; see `ColumnPlacement.closeUp`).
+    /// The arrays the numeric columns are parsed straight into, each chunk's rows at the
+    /// number of line breaks before the chunk. That is the number of records before it unless
+    /// blank lines or quoted line breaks come first (rows then close up; see
+    /// `ColumnPlacement.closeUp`).
     struct ColumnLayout {
         /// The columns parsed in place: those numeric from the start.
         let columns: [Int]
-        /// The first row of each chunk's part of the arrays, and the rows it has room for.
-        let rowStarts: [Int]
-        let rowCapacities: [Int]
-        /// Rows each array holds.
+        /// The records expected, from the line density sampled across the input; the memory
+        /// prepared ahead (`FreshMemory`).
+        let expectedRows: Int
+        /// Rows each array has room for: a quarter more than expected (untouched, the room
+        /// past the rows costs address space only). A chunk that would pass it is parsed into
+        /// buffers of its own instead, and its columns are then merged.
         let capacity: Int
 
         /// Nil when nothing is numeric, or for more than 256 numeric columns (each array is
@@ -341,55 +357,65 @@ public enum CSVReader {
             let n = bounds.count - 1
             columns = parser.kinds.indices.filter { parser.kinds[$0] == .numeric }
             guard n > 0, !columns.isEmpty, columns.count <= 256 else { return nil }
-            // The line breaks of every chunk but the last, two pieces a chunk (both cores
-            // busy with two chunks), dropping a mapped file's pages behind the count.
-            let piecesPerChunk = 2
-            let pieces = ParallelRows.map(items: (n - 1) * piecesPerChunk, parallel: true) { piece in
-                let chunk = piece / piecesPerChunk, part = piece % piecesPerChunk
-                let size = bounds[chunk + 1] - bounds[chunk]
-                let from = bounds[chunk] + size * part / piecesPerChunk
-                let to = bounds[chunk] + size * (part + 1) / piecesPerChunk
-                return CSVReader.countLineBreaks(parser, from: from, to: to)
-            }
-            var starts = [0], room: [Int] = []
-            for chunk in 0..<(n - 1) {
-                let lines = (0..<piecesPerChunk).reduce(0) { $0 + pieces[chunk * piecesPerChunk + $1] }
-                room.append(lines)
-                starts.append(starts[chunk] + lines)
-            }
-            // The last chunk: a quarter more than the (already generous) estimate from its
-            // first bytes, which it rarely outgrows (if it does, its rows are copied as
-            // without a layout).
-            let estimate = CSVReader.estimateRows(parser, from: bounds[n - 1], to: bounds[n])
-            let lastRows = estimate + estimate / 4 + 1_024
-            room.append(lastRows)
-            rowStarts = starts
-            rowCapacities = room
-            capacity = starts[n - 1] + lastRows
+            // One more for a last record without a line break.
+            expectedRows = CSVReader.estimateLineBreaks(parser, from: bounds[0], to: bounds[n]) + 1
+            capacity = expectedRows + expectedRows / 4 + 1_024
         }
     }
 
-    /// A layout and the arrays' memory.
-    struct ColumnPlacement: @unchecked Sendable {
+    /// A layout, the arrays' memory, and where each chunk's rows begin there, which the chunks
+    /// learn in turn while they are parsed (`targets`).
+    final class ColumnPlacement: @unchecked Sendable {
         let layout: ColumnLayout
         let starts: [UnsafeMutablePointer<Double>]
+        /// The chunks placed (those of the bounds the parse began with).
+        let chunkCount: Int
         private let slot: [Int: Int]
+        /// The line breaks before each chunk's first byte; -1 until the chunk before has
+        /// counted its own.
+        private let linesBefore: UnsafeMutablePointer<Atomic<Int>>
 
-        init(layout: ColumnLayout, starts: [UnsafeMutablePointer<Double>]) {
+        init(layout: ColumnLayout, starts: [UnsafeMutablePointer<Double>], chunkCount: Int) {
             self.layout = layout
             self.starts = starts
+            self.chunkCount = max(chunkCount, 0)
             slot = Dictionary(uniqueKeysWithValues: layout.columns.enumerated().map { ($1, $0) })
+            linesBefore = .allocate(capacity: self.chunkCount + 1)
+            for i in 0...self.chunkCount { (linesBefore + i).initialize(to: Atomic(i == 0 ? 0 : -1)) }
         }
 
-        /// For each of the input's columns, nil or the memory chunk `chunk` fills.
-        func targets(chunk: Int, columnCount: Int) -> [UnsafeMutableBufferPointer<Double>?] {
-            guard chunk < layout.rowStarts.count else { return [] }
+        deinit {
+            linesBefore.deinitialize(count: chunkCount + 1)
+            linesBefore.deallocate()
+        }
+
+        /// For each of the input's columns, nil or the memory chunk `chunk` fills, given its
+        /// line breaks (`lines`; nil for the last chunk, which gets all the room left). Waits
+        /// for the chunk before to have counted its own, then tells the chunk after. Called
+        /// once for each chunk, under `ParallelRows.mapInOrder` (the chunk before has started).
+        func targets(chunk: Int, lines: Int?, columnCount: Int) -> [UnsafeMutableBufferPointer<Double>?] {
+            guard chunk < chunkCount else { return [] }
+            let row = rowStart(chunk: chunk)
+            if let lines { linesBefore[chunk + 1].store(row + lines, ordering: .releasing) }
+            let room = lines ?? layout.capacity - row
+            guard room >= 0, row + room <= layout.capacity else { return [] }
             var targets = [UnsafeMutableBufferPointer<Double>?](repeating: nil, count: columnCount)
             for (k, column) in layout.columns.enumerated() where column < columnCount {
-                targets[column] = UnsafeMutableBufferPointer(
-                    start: starts[k] + layout.rowStarts[chunk], count: layout.rowCapacities[chunk])
+                targets[column] = UnsafeMutableBufferPointer(start: starts[k] + row, count: room)
             }
             return targets
+        }
+
+        /// The first row of chunk `chunk`'s part of the arrays, once the chunk before it has
+        /// told: a short wait, as counting a chunk is much quicker than parsing one.
+        private func rowStart(chunk: Int) -> Int {
+            var spins = 0
+            while true {
+                let row = linesBefore[chunk].load(ordering: .acquiring)
+                if row >= 0 { return row }
+                spins += 1
+                if spins > 100 { sched_yield() }
+            }
         }
 
         /// When every chunk read `column` as numbers into its place (none outgrew it, none
@@ -397,11 +423,11 @@ public enum CSVReader {
         /// rows down to follow the rows before it and returns whether all are finite; nil
         /// when the column must be merged instead.
         func closeUp(column: Int, chunks: [CSVChunk]) -> Bool? {
-            guard let k = slot[column], chunks.count == layout.rowStarts.count else { return nil }
+            guard let k = slot[column], chunks.count == chunkCount else { return nil }
             for (i, chunk) in chunks.enumerated() {
                 let numbers = chunk.builders[column].numbers
                 guard chunk.builders[column].kind == .numeric, numbers.isExternal, numbers.count == chunk.rows,
-                      numbers.base == starts[k] + layout.rowStarts[i] else { return nil }
+                      numbers.base == starts[k] + linesBefore[i].load(ordering: .acquiring) else { return nil }
             }
             var row = 0
             var finite = true
@@ -420,18 +446,25 @@ public enum CSVReader {
         }
     }
 
-    /// Line feeds in `[from, to)`; a mapped file's pages are dropped behind the count.
+    /// Line feeds in `[from, to)`.
     static func countLineBreaks(_ parser: CSVChunkParser, from: Int, to: Int) -> Int {
-        let step = parser.pageReleaseBytes ?? Int.max
-        var count = 0
-        var start = from
-        while start < to {
-            let end = to - start > step ? start + step : to
-            count += glm_count_byte(parser.base + start, end - start, CSVByte.lf)
-            if parser.pageReleaseBytes != nil { CSVChunkParser.dropPages(from: parser.base + start, to: parser.base + end) }
-            start = end
+        to > from ? glm_count_byte(parser.base + from, to - from, CSVByte.lf) : 0
+    }
+
+    /// An upper-leaning guess at the line feeds in `[from, to)`: at the density of the densest
+    /// of up to 16 windows of 64 KiB spread evenly over it.
+    static func estimateLineBreaks(_ parser: CSVChunkParser, from: Int, to: Int) -> Int {
+        let size = to - from
+        guard size > 0 else { return 0 }
+        let window = min(size, 1 << 16)
+        let windows = min(16, size / window)
+        var densest = 0
+        for k in 0..<windows {
+            let start = from + (size - window) / max(windows - 1, 1) * k
+            densest = max(densest, countLineBreaks(parser, from: start, to: start + window))
         }
-        return count
+        // size * densest / window without overflow (densest <= window <= 64 Ki).
+        return size / window * densest + size % window * densest / window
     }
 
     // MARK: Merging

@@ -1,4 +1,6 @@
 import Dispatch
+import Foundation
+import Synchronization
 
 /// Work over the rows of a large fit, split into a fixed number of ranges that run on all
 /// cores and are combined in range order: a sum comes out the same whatever the number of
@@ -35,6 +37,28 @@ enum ParallelRows {
         }
     }
 
+    /// `body(0)`, ..., `body(items - 1)` in order, on all cores, the items taken in increasing
+    /// order: when a call starts, every earlier item has started on a running thread (or
+    /// finished), so a call may wait for something an earlier one publishes (the CSV reader's
+    /// chunks wait for the line count before them) without risk of waiting forever.
+    static func mapInOrder<T>(items: Int, _ body: (Int) -> T) -> [T] {
+        let workers = Swift.min(items, Swift.max(1, ProcessInfo.processInfo.activeProcessorCount))
+        guard workers > 1 else { return (0..<items).map(body) }
+        return withoutActuallyEscaping(body) { body in
+            let slots = ResultSlots<T>(count: items)
+            let work = UncheckedSendable(value: body)
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let index = next.add(1, ordering: .relaxed).oldValue
+                    guard index < items else { return }
+                    slots.set(index, work.value(index))
+                }
+            }
+            return slots.collect()
+        }
+    }
+
     /// A new array of `count` doubles that `fill(base, rows)` writes range by range on all
     /// cores (every row of its range), in huge pages where the kernel can (the first touch of
     /// the new pages is most of the cost); and what each call returned, in range order.
@@ -50,12 +74,12 @@ enum ParallelRows {
     }
 
     /// `count` new arrays of `capacity` doubles, handed to `fill` uninitialised (their starts,
-    /// in order, all valid during the call, their memory prepared on all cores by
-    /// `FreshMemory`); `fill` returns how many leading values of each it initialised, which
+    /// in order, all valid during the call, their first `prepared` values' memory, or all of
+    /// it, prepared on all cores by `FreshMemory`); `fill` returns how many leading values of each it initialised, which
     /// become the arrays' contents. Each array is made inside the initialiser of the one
     /// before, so that all their memory is live at once; `fill` may write them on any thread.
     static func withUninitializedArrays(
-        count: Int, capacity: Int, _ fill: ([UnsafeMutablePointer<Double>]) -> [Int]
+        count: Int, capacity: Int, prepared: Int? = nil, _ fill: ([UnsafeMutablePointer<Double>]) -> [Int]
     ) -> [[Double]] {
         var starts: [UnsafeMutablePointer<Double>] = []
         var filled: [Int] = []
@@ -69,7 +93,7 @@ enum ParallelRows {
             }
             arrays[k] = [Double](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, initialized in
                 guard let base = buffer.baseAddress else { return }
-                blocks.append((base, buffer.count))
+                blocks.append((base, min(prepared ?? buffer.count, buffer.count)))
                 starts.append(base)
                 make(k + 1)
                 initialized = k < filled.count ? min(max(filled[k], 0), buffer.count) : 0
