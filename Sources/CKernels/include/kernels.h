@@ -51,6 +51,24 @@ void glm_scale_rows(const double *const *columns, ptrdiff_t first, ptrdiff_t row
 /// [ε, 1/ε] beyond |η| > 30, dμ/dη = exp(η) / (1 + exp(η))² (ε beyond |η| > 30). No overlap.
 void glm_logit_mean_derivative(const double *eta, double *values, double *mu, ptrdiff_t rows);
 
+/// out[i] = exp(x[i]) and out[i] = log(x[i]) for i < n (out may be x): within one unit in the
+/// last place of libm's, the same doubles at every kernel level (AVX-512 eight at a time, else
+/// the same operations one at a time), libm's own outside the range the method covers
+/// (results that overflow or are subnormal; zero, negative, subnormal or non-finite inputs).
+void glm_exp(const double *x, double *out, ptrdiff_t n);
+void glm_log(const double *x, double *out, ptrdiff_t n);
+/// With the kernel of `level` (at most `glm_kernel_level()`): for the test that levels agree.
+void glm_exp_at(int level, const double *x, double *out, ptrdiff_t n);
+void glm_log_at(int level, const double *x, double *out, ptrdiff_t n);
+
+/// The families whose unit deviance takes logs, for glm_deviance_sum.
+enum { GLM_DEVIANCE_BINOMIAL = 1, GLM_DEVIANCE_POISSON = 2, GLM_DEVIANCE_GAMMA = 3 };
+
+/// The sum, row by row in order, of Family.unitDeviance(y[r], mu[r], prior[r] or 1 when prior
+/// is NULL) for r < rows, with the same operations, the logs by glm_log. scratch: 3 * rows.
+double glm_deviance_sum(int family, const double *y, const double *mu, const double *prior, double *scratch,
+                        ptrdiff_t rows);
+
 /// How many of the n bytes at p equal `byte` (AVX2 when the CPU has it).
 size_t glm_count_byte(const unsigned char *p, size_t n, unsigned char byte);
 

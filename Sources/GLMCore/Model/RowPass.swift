@@ -72,6 +72,8 @@ final class RowPass: @unchecked Sendable {
     private let blockRows: Int
     private let blocks: [UnsafeMutableBufferPointer<Double>]
     private let rootBuffers: [UnsafeMutableBufferPointer<Double>]
+    /// Room for `glm_deviance_sum` (three columns of `blockRows`).
+    private let logBuffers: [UnsafeMutableBufferPointer<Double>]
     /// One slot per chunk, written by that chunk's thread only.
     private let partials: UnsafeMutableBufferPointer<Totals>
 
@@ -140,13 +142,14 @@ final class RowPass: @unchecked Sendable {
         // then adds up XᵀWz in the same tiles as XᵀWX.
         blocks = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: blockRows * (columnCount + 1)) }
         rootBuffers = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: blockRows) }
+        logBuffers = chunks.map { [blockRows] _ in RowPass.allocateAligned(count: 3 * blockRows) }
         partials = .allocate(capacity: chunks.count)
         partials.initialize(repeating: Totals(columns: columnCount))
     }
 
     deinit {
         for buffer in ownedBuffers { buffer.deallocate() }
-        for buffer in blocks + rootBuffers { RowPass.deallocateAligned(buffer) }
+        for buffer in blocks + rootBuffers + logBuffers { RowPass.deallocateAligned(buffer) }
         partials.deinitialize()
         partials.deallocate()
     }
@@ -259,6 +262,8 @@ final class RowPass: @unchecked Sendable {
         let eta = self.eta, mu = self.mu, workingWeights = self.workingWeights
         let block = blocks[index]
         let roots = rootBuffers[index]
+        let logs = logBuffers[index]
+        let devianceKind = RowPass.devianceKind(family.kind)
         // For the log link dμ/dη is μ itself (both are max(exp(η), ε)): one exp() fewer.
         let derivativeIsMean = link == .log
         // For the logit link both come from one exp(η): dμ/dη is made with the means.
@@ -285,21 +290,32 @@ final class RowPass: @unchecked Sendable {
                             hasOffset ? offset.baseAddress.map { $0 + start } : nil, etaBase + start)
                     }
                 }
-                // The means, the deviance and the checks in separate loops: a call to exp or log
-                // clobbers every vector register, so a loop with one keeps little else live.
-                if derivativeWithMean {
-                    // exp(η) alone in one loop (a call a row), then the means and derivatives
-                    // from it in a loop without calls, whose divisions vectorise.
-                    for row in start..<end { roots[row - start] = Foundation.exp(eta[row]) }
+                // The means, the deviance and the checks in separate loops, the exps and logs
+                // eight at a time (glm_exp, glm_log) where the link or family takes them.
+                if link == .logit {
+                    // exp(η), then the means and derivatives from it in a loop without calls,
+                    // whose divisions vectorise (the derivatives are used when accumulating).
                     if let etaBase = eta.baseAddress, let muBase = mu.baseAddress, let rootBase = roots.baseAddress {
+                        glm_exp(etaBase + start, rootBase, rows)
                         glm_logit_mean_derivative(etaBase + start, rootBase, muBase + start, rows)
                     }
+                } else if link == .log, let etaBase = eta.baseAddress, let muBase = mu.baseAddress {
+                    // Link.linkinv's max(exp(η), ε), the exps eight at a time.
+                    glm_exp(etaBase + start, muBase + start, rows)
+                    for row in start..<end { mu[row] = Swift.max(mu[row], Link.epsilon) }
                 } else {
                     for row in start..<end { mu[row] = link.linkinv(eta[row]) }
                 }
                 var deviance = 0.0
-                for row in start..<end {
-                    deviance += family.unitDeviance(y: y[row], mu: mu[row], weight: hasPriorWeights ? prior[row] : 1)
+                if let devianceKind, let scratch = logs.baseAddress, let yBase = y.baseAddress,
+                   let muBase = mu.baseAddress {
+                    deviance = glm_deviance_sum(
+                        devianceKind, yBase + start, muBase + start,
+                        hasPriorWeights ? prior.baseAddress.map { $0 + start } : nil, scratch, rows)
+                } else {
+                    for row in start..<end {
+                        deviance += family.unitDeviance(y: y[row], mu: mu[row], weight: hasPriorWeights ? prior[row] : 1)
+                    }
                 }
                 var validEta = true
                 var validMu = true
@@ -396,6 +412,17 @@ final class RowPass: @unchecked Sendable {
 }
 
 extension RowPass {
+    /// The families whose unit deviance takes logs by their code for `glm_deviance_sum`, which
+    /// computes it as `Family.unitDeviance` does (the logs eight at a time).
+    static func devianceKind(_ kind: Family.Kind) -> Int32? {
+        switch kind {
+        case .binomial, .quasibinomial: return Int32(GLM_DEVIANCE_BINOMIAL)
+        case .poisson, .quasipoisson: return Int32(GLM_DEVIANCE_POISSON)
+        case .gamma: return Int32(GLM_DEVIANCE_GAMMA)
+        case .gaussian, .inverseGaussian, .negativeBinomial: return nil
+        }
+    }
+
     /// The variance function by its code for `glm_working_weights`, for the families whose
     /// variance it computes as `Family.variance` does.
     static func varianceKind(_ kind: Family.Kind) -> Int32? {
