@@ -211,7 +211,7 @@ public struct ModelFrame: Sendable {
                 }
             }
         }
-        guard anyMissing else { return Array(0..<rowCount) }
+        guard anyMissing else { return ParallelRows.rowNumbers(count: rowCount) }
         var rows: [Int] = []
         rows.reserveCapacity(rowCount)
         for row in 0..<rowCount where !missing[row] { rows.append(row) }

@@ -45,7 +45,22 @@ public struct GLMFit: Sendable {
             columns: design.columns, rowCount: rowCount, y: response.y,
             priorWeights: response.priorWeights, offset: offset, startingMu: response.startingMu)
         let weights = response.priorWeights
-        let usedCount = weights.count { $0 != 0 }
+        // The rows with weight, and for the null deviance the weighted sums of y and of the
+        // weights: in one sweep on all cores, each sum in row order within a range.
+        let sweeps = weights.withUnsafeBufferPointer { weights in
+            response.y.withUnsafeBufferPointer { y in
+                ParallelRows.map(count: rowCount) { rows in
+                    var (used, weightedSum, weightSum) = (0, 0.0, 0.0)
+                    for row in rows {
+                        if weights[row] != 0 { used += 1 }
+                        weightedSum += weights[row] * y[row]
+                        weightSum += weights[row]
+                    }
+                    return (used, weightedSum, weightSum)
+                }
+            }
+        }
+        let usedCount = sweeps.reduce(0) { $0 + $1.0 }
         var warnings = frame.warnings + response.warnings + result.warnings
 
         var nullDeviance: Double
@@ -59,12 +74,8 @@ public struct GLMFit: Sendable {
             }
             nullDeviance = nullFit.deviance
         } else if design.hasIntercept {
-            var weightedSum = 0.0
-            var weightSum = 0.0
-            for row in 0..<rowCount {
-                weightedSum += weights[row] * response.y[row]
-                weightSum += weights[row]
-            }
+            let weightedSum = sweeps.reduce(0.0) { $0 + $1.1 }
+            let weightSum = sweeps.reduce(0.0) { $0 + $1.2 }
             let mean = weightedSum / weightSum
             nullDeviance = family.deviance(y: response.y, mean: mean, weights: weights)
         } else {

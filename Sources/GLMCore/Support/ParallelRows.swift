@@ -119,6 +119,18 @@ enum ParallelRows {
         }
     }
 
+    /// 0, 1, ..., count - 1, written on all cores.
+    static func rowNumbers(count: Int) -> [Int] {
+        [Int](unsafeUninitializedCapacity: count) { output, initialized in
+            guard let base = output.baseAddress else { return }
+            FreshMemory.prepare(base, count: count)
+            _ = map(count: count) { rows in
+                for row in rows { (base + row).initialize(to: row) }
+            }
+            initialized = count
+        }
+    }
+
     /// `count` copies of `value`, written on all cores.
     static func filled(with value: Double, count: Int) -> [Double] {
         array(count: count) { base, rows in (base + rows.lowerBound).initialize(repeating: value, count: rows.count) }.0
