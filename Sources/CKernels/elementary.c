@@ -91,6 +91,10 @@ static void log_plain(const double *x, double *out, ptrdiff_t n, ptrdiff_t from)
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define GLM_ELEMENTARY_X86 1
+#endif
+
+#ifdef GLM_ELEMENTARY_X86
 #include <immintrin.h>
 
 #define GLM_ELEMENTARY_TARGET __attribute__((target("avx512f,avx512dq")))
@@ -172,7 +176,7 @@ GLM_ELEMENTARY_TARGET static void log_avx512(const double *x, double *out, ptrdi
 
 // AVX-512 F and DQ (the conversions between doubles and 64-bit integers).
 static int elementary_avx512(void) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef GLM_ELEMENTARY_X86
     return glm_kernel_level() >= 2 && __builtin_cpu_supports("avx512dq");
 #else
     return 0;
@@ -180,7 +184,7 @@ static int elementary_avx512(void) {
 }
 
 void glm_exp_at(int level, const double *x, double *out, ptrdiff_t n) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef GLM_ELEMENTARY_X86
     if (level >= 2 && elementary_avx512()) {
         exp_avx512(x, out, n);
         return;
@@ -191,7 +195,7 @@ void glm_exp_at(int level, const double *x, double *out, ptrdiff_t n) {
 }
 
 void glm_log_at(int level, const double *x, double *out, ptrdiff_t n) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef GLM_ELEMENTARY_X86
     if (level >= 2 && elementary_avx512()) {
         log_avx512(x, out, n);
         return;
@@ -266,7 +270,7 @@ static void deviance_units_plain(int family, const double *y, const double *mu, 
     GLM_DEVIANCE_BY_FAMILY(GLM_UNITS)
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef GLM_ELEMENTARY_X86
 __attribute__((target("avx512f"))) static void deviance_log_arguments_avx512(int family, const double *y,
                                                                             const double *mu, double *first,
                                                                             double *second, ptrdiff_t rows) {
@@ -291,14 +295,14 @@ double glm_deviance_sum(int family, const double *y, const double *mu, const dou
         prior = ones;
     }
     const int wide = elementary_avx512();
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef GLM_ELEMENTARY_X86
     if (wide) deviance_log_arguments_avx512(family, y, mu, first, second, rows);
     else
 #endif
         deviance_log_arguments_plain(family, y, mu, first, second, rows);
     glm_log(first, first, rows);
     if (family == GLM_DEVIANCE_BINOMIAL) glm_log(second, second, rows);
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef GLM_ELEMENTARY_X86
     if (wide) deviance_units_avx512(family, y, mu, prior, first, second, rows);
     else
 #endif

@@ -74,10 +74,11 @@ enum ParallelRows {
     }
 
     /// `count` new arrays of `capacity` doubles, handed to `fill` uninitialised (their starts,
-    /// in order, all valid during the call, their first `prepared` values' memory, or all of
-    /// it, prepared on all cores by `FreshMemory`); `fill` returns how many leading values of each it initialised, which
-    /// become the arrays' contents. Each array is made inside the initialiser of the one
-    /// before, so that all their memory is live at once; `fill` may write them on any thread.
+    /// in order, all valid during the call; the memory of their first `prepared` values, or of
+    /// all, prepared on all cores by `FreshMemory`); `fill` returns how many leading values of
+    /// each it initialised, which become the arrays' contents. Each array is made inside the
+    /// initialiser of the one before, so that all their memory is live at once; `fill` may
+    /// write them on any thread.
     static func withUninitializedArrays(
         count: Int, capacity: Int, prepared: Int? = nil, _ fill: ([UnsafeMutablePointer<Double>]) -> [Int]
     ) -> [[Double]] {
