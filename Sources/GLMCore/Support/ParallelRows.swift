@@ -63,8 +63,15 @@ enum ParallelRows {
     /// cores (every row of its range), in huge pages where the kernel can (the first touch of
     /// the new pages is most of the cost); and what each call returned, in range order.
     static func array<T>(count: Int, _ fill: (UnsafeMutablePointer<Double>, Range<Int>) -> T) -> ([Double], [T]) {
+        array(of: Double.self, count: count, fill)
+    }
+
+    /// `array` for elements of any plain type.
+    private static func array<Element: BitwiseCopyable, T>(
+        of _: Element.Type, count: Int, _ fill: (UnsafeMutablePointer<Element>, Range<Int>) -> T
+    ) -> ([Element], [T]) {
         var parts: [T] = []
-        let values = [Double](unsafeUninitializedCapacity: count) { output, initialized in
+        let values = [Element](unsafeUninitializedCapacity: count) { output, initialized in
             guard let base = output.baseAddress else { return }
             FreshMemory.prepare(base, count: count)
             parts = map(count: count) { rows in fill(base, rows) }
@@ -122,14 +129,9 @@ enum ParallelRows {
 
     /// 0, 1, ..., count - 1, written on all cores.
     static func rowNumbers(count: Int) -> [Int] {
-        [Int](unsafeUninitializedCapacity: count) { output, initialized in
-            guard let base = output.baseAddress else { return }
-            FreshMemory.prepare(base, count: count)
-            _ = map(count: count) { rows in
-                for row in rows { (base + row).initialize(to: row) }
-            }
-            initialized = count
-        }
+        array(of: Int.self, count: count) { base, rows in
+            for row in rows { (base + row).initialize(to: row) }
+        }.0
     }
 
     /// `count` copies of `value`, written on all cores.
