@@ -57,6 +57,40 @@ struct DistributionsTests {
         #expect(Distributions.logDbinom(2, size: 3, prob: 0.4) == Distributions.rmathLogDbinom(2, size: 3, prob: 0.4))
     }
 
+    /// The binomial AIC takes its one-trial logs a block at a time by glm_log and the other
+    /// rows' by logDbinom; its sum is the row-by-row one within a few units in the last place,
+    /// for 0/1 rows beside rows of several trials, of no trials, and means near 0 and 1 (where
+    /// logDbinom is libRmath's), with and without trial counts.
+    @Test("binomial AIC by blocks equals the row-by-row sum")
+    func binomialAICByBlocks() throws {
+        var generator = SplitMix64(seed: 20_261_206)
+        let family = try Family(kind: .binomial)
+        let rowCount = 5_003
+        var y: [Double] = [], mu: [Double] = [], weights: [Double] = [], totals: [Double] = []
+        for row in 0..<rowCount {
+            let kind = row % 7
+            let trials: Double = kind == 5 ? 0 : kind == 6 ? Double(1 + row % 4) : 1
+            let prob = kind == 4 ? Double.random(in: 1e-6...0.09, using: &generator) : Double.random(in: 0.01...0.99, using: &generator)
+            let successes = (0...Int(trials)).randomElement(using: &generator) ?? 0
+            y.append(trials > 0 ? Double(successes) / trials : 0)
+            mu.append(prob)
+            weights.append(trials == 0 ? 0 : Double.random(in: 0.5...2, using: &generator) * trials)
+            totals.append(trials)
+        }
+        for useTotals in [false, true] {
+            let counts = useTotals ? totals : weights.map { $0 > 0 ? 1 : 0 }
+            let priorWeights = useTotals ? weights : counts
+            var expected = 0.0
+            for row in 0..<rowCount where counts[row] > 0 {
+                let trials = counts[row]
+                expected += priorWeights[row] / trials * Distributions.logDbinom(
+                    (trials * y[row]).rounded(.toNearestOrEven), size: trials.rounded(.toNearestOrEven), prob: mu[row])
+            }
+            let aic = try #require(family.aic(y: y, binomialTotals: counts, mu: mu, weights: priorWeights, deviance: 1))
+            #expect(abs(aic - -2 * expected) <= 1e-13 * abs(expected), "trial counts: \(useTotals)")
+        }
+    }
+
     @Test("λ of zero, infinity or NaN, and counts above zero, go to libRmath")
     func otherArguments() {
         for lambda in [0.0, .infinity, .nan, -1] {

@@ -60,12 +60,19 @@ public enum Distributions {
         // dbinom_raw returns log(1 - p) for a failure and log(p) for a success itself (its
         // saddle-point form only below 0.1): the same doubles (tested), without the call's
         // checks, most of a logistic AIC.
-        if size == 1 {
-            let q = 1 - prob
-            if x == 0, prob >= 0.1, q > 0 { return Foundation.log(q) }
-            if x == 1, q >= 0.1, prob > 0 { return Foundation.log(prob) }
-        }
+        if let argument = oneTrialLogArgument(x, size: size, prob: prob) { return Foundation.log(argument) }
         return rmathLogDbinom(x, size: size, prob: prob)
+    }
+
+    /// For one trial whose log density is a plain log (see `logDbinom`): that log's argument,
+    /// 1 - p for a failure and p for a success; nil otherwise.
+    @inline(__always)
+    static func oneTrialLogArgument(_ x: Double, size: Double, prob: Double) -> Double? {
+        guard size == 1 else { return nil }
+        let q = 1 - prob
+        if x == 0, prob >= 0.1, q > 0 { return q }
+        if x == 1, q >= 0.1, prob > 0 { return prob }
+        return nil
     }
 
     /// libRmath's own log dbinom (also for the test that compares `logDbinom` with it).

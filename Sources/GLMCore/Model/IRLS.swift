@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// How each weighted least-squares step is solved.
@@ -372,9 +373,32 @@ public struct IRLS {
         let usedWeights = UnsafeBufferPointer(rows.usedWeights)
         let (residuals, parts) = ParallelRows.array(count: rowCount) { base, rows in
             var nearZero = false, nearOne = false
+            if link == .logit, let etaBase = eta.baseAddress {
+                // The pass's derivatives, from exp(η) eight at a time, a block at a time (the
+                // means the kernel also writes are the pass's own, left in scratch).
+                let block = 512
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * block) { scratch in
+                    guard let derivatives = scratch.baseAddress else { return }
+                    let means = derivatives + block
+                    var start = rows.lowerBound
+                    while start < rows.upperBound {
+                        let count = Swift.min(block, rows.upperBound - start)
+                        glm_exp(etaBase + start, derivatives, count)
+                        glm_logit_mean_derivative(etaBase + start, derivatives, means, count)
+                        for k in 0..<count {
+                            let row = start + k
+                            (base + row).initialize(to: (y[row] - mu[row]) / derivatives[k])
+                        }
+                        start += count
+                    }
+                }
+            } else {
+                for row in rows {
+                    let derivative = derivativeIsMean ? mu[row] : link.muEta(eta[row])
+                    (base + row).initialize(to: (y[row] - mu[row]) / derivative)
+                }
+            }
             for row in rows {
-                let derivative = derivativeIsMean ? mu[row] : link.muEta(eta[row])
-                (base + row).initialize(to: (y[row] - mu[row]) / derivative)
                 nearZero = nearZero || mu[row] < tiny
                 nearOne = nearOne || mu[row] > 1 - tiny
             }
