@@ -95,6 +95,9 @@ bench_case() { # name file family formula rows columns peers(yes/no) slow_peers(
   # this shared machine falls on all of them (medians of interleaved runs).
   local g_times=() dt_times=() gl_times=() g_peak=0 g_failed=0 seconds kilobytes round
   local rounds=$runs; [ "$peers" = yes ] && (( peer_runs > rounds )) && rounds=$peer_runs
+  # The file read once first, so that every timed run, glmfit's first included, finds it in
+  # the page cache (this machine's kernel drops files idle for about a minute).
+  cat "$file" > /dev/null
   for round in $(seq "$rounds"); do
     if (( round <= runs )); then
       read -r seconds kilobytes < <(time_once "$bin" "$file" --family "$family" "${link[@]}" --formula "$formula" --format json "$@")
