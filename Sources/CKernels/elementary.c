@@ -183,27 +183,23 @@ static int elementary_avx512(void) {
 #endif
 }
 
-void glm_exp_at(int level, const double *x, double *out, ptrdiff_t n) {
+// exp (is_log 0) or log (1) by the kernel of `level`.
+static void elementary_at(int level, int is_log, const double *x, double *out, ptrdiff_t n) {
 #ifdef GLM_ELEMENTARY_X86
     if (level >= 2 && elementary_avx512()) {
-        exp_avx512(x, out, n);
+        if (is_log) log_avx512(x, out, n);
+        else exp_avx512(x, out, n);
         return;
     }
 #endif
     (void)level;
-    exp_plain(x, out, n, 0);
+    if (is_log) log_plain(x, out, n, 0);
+    else exp_plain(x, out, n, 0);
 }
 
-void glm_log_at(int level, const double *x, double *out, ptrdiff_t n) {
-#ifdef GLM_ELEMENTARY_X86
-    if (level >= 2 && elementary_avx512()) {
-        log_avx512(x, out, n);
-        return;
-    }
-#endif
-    (void)level;
-    log_plain(x, out, n, 0);
-}
+void glm_exp_at(int level, const double *x, double *out, ptrdiff_t n) { elementary_at(level, 0, x, out, n); }
+
+void glm_log_at(int level, const double *x, double *out, ptrdiff_t n) { elementary_at(level, 1, x, out, n); }
 
 void glm_exp(const double *x, double *out, ptrdiff_t n) { glm_exp_at(glm_kernel_level(), x, out, n); }
 
@@ -294,8 +290,8 @@ double glm_deviance_sum(int family, const double *y, const double *mu, const dou
         for (ptrdiff_t r = 0; r < rows; r++) ones[r] = 1.0;
         prior = ones;
     }
-    const int wide = elementary_avx512();
 #ifdef GLM_ELEMENTARY_X86
+    const int wide = elementary_avx512();
     if (wide) deviance_log_arguments_avx512(family, y, mu, first, second, rows);
     else
 #endif
