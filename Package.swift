@@ -37,13 +37,16 @@ let package = Package(
         .systemLibrary(
             name: "CRmath", path: "Sources/CRmath", pkgConfig: "libRmath",
             providers: [.apt(["r-mathlib"])]),
+        .systemLibrary(
+            name: "CICU", path: "Sources/CICU", pkgConfig: "icu-i18n",
+            providers: [.apt(["libicu-dev"])]),
         .target(
             name: "CFastFloat", path: "Sources/CFastFloat"),
         .target(
             name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "GLMCore",
-            dependencies: ["CLapack", "CRmath", "CFastFloat", "CKernels"],
+            dependencies: ["CLapack", "CRmath", "CICU", "CFastFloat", "CKernels"],
             path: "Sources/GLMCore", swiftSettings: hostSwiftSettings),
         .target(
             name: "GLMReport", dependencies: ["GLMCore"], path: "Sources/GLMReport", swiftSettings: hostSwiftSettings),

@@ -9,14 +9,18 @@ public struct CSVOptions: Sendable {
 
     /// Fields equal to one of these (after removing quotes) are missing values.
     public var naTokens: [String]
+    /// How text levels are ordered (R's order in the process's environment by default).
+    public var collation: LevelCollation
 
-    public init(naTokens: [String] = CSVOptions.defaultNATokens) {
+    public init(naTokens: [String] = CSVOptions.defaultNATokens, collation: LevelCollation = .processDefault) {
         self.naTokens = naTokens
+        self.collation = collation
     }
 
     /// The default tokens plus `extra` (the command line's `--na`).
-    public init(additionalNATokens extra: [String]) {
+    public init(additionalNATokens extra: [String], collation: LevelCollation = .processDefault) {
         self.naTokens = CSVOptions.defaultNATokens + extra
+        self.collation = collation
     }
 }
 
@@ -30,8 +34,8 @@ public struct CSVOptions: Sendable {
 /// - A column is numeric when every field that is not missing or blank is a number
 ///   (spaces around it, a leading `+`, `Inf`, `-Inf`, `NaN` and hexadecimal allowed, quoted
 ///   or not); missing values are NaN. A column with no values at all is numeric.
-/// - Otherwise it is categorical: levels are the distinct texts in byte order (R under
-///   `LC_COLLATE=C`), -1 marks a missing value, and `firstNonNumericRow` is the first row
+/// - Otherwise it is categorical: levels are the distinct texts in R's order (`options.collation`:
+///   ICU's collation for the locale, or byte order under `C`), -1 marks a missing value, and `firstNonNumericRow` is the first row
 ///   whose field is neither a number nor missing. When every value is one of the logical
 ///   spellings of `read.csv` (`TRUE`, `FALSE`, `T`, `F`; not `true` or `True`, which R
 ///   keeps as text) the levels are exactly `["FALSE", "TRUE"]` and `isLogical` is set
@@ -136,7 +140,7 @@ public enum CSVReader {
         let bounds = chunkBounds(parser, from: header.dataStart, tuning: tuning)
         let finish = { (chunks: [CSVChunk], placement: ColumnPlacement?) throws -> Table in
             try assemble(parser, chunks: chunks, placement: placement, header: header, source: source,
-                         forcedCategorical: forcedCategorical)
+                         forcedCategorical: forcedCategorical, collation: options.collation)
         }
         guard tuning.parsesIntoColumns, let layout = ColumnLayout(parser, bounds: bounds) else {
             return try finish(parseChunks(parser, bounds: bounds, tuning: tuning), nil)
@@ -167,7 +171,7 @@ public enum CSVReader {
     /// together there and left nil in the table (the caller fills them in).
     private static func assemble(
         _ parser: CSVChunkParser, chunks: [CSVChunk], placement: ColumnPlacement?, header: Header, source: String,
-        forcedCategorical: Set<Int>
+        forcedCategorical: Set<Int>, collation: LevelCollation
     ) throws -> Table {
         let names = header.names
         var lineBase = header.firstDataLine
@@ -185,7 +189,7 @@ public enum CSVReader {
                                        firstDataLine: header.firstDataLine)
         let (columns, finiteColumns) = try assembleColumns(
             chunks: chunks, kinds: parser.kinds, rowCount: rowCount, source: source, names: names,
-            textColumns: forcedCategorical, placement: placement)
+            textColumns: forcedCategorical, placement: placement, collation: collation)
         let recordLines = assembleRecordLines(chunks: chunks, firstDataLine: header.firstDataLine, rowCount: rowCount)
         return Table(source: source, columnNames: names, columns: columns, rowCount: rowCount,
                      recordLines: recordLines, finiteColumns: finiteColumns)
@@ -515,22 +519,29 @@ public enum CSVReader {
     /// - Parameter textColumns: columns that stay text even when every value is an R logical.
     private static func assembleColumns(
         chunks: [CSVChunk], kinds: [ColumnKind], rowCount: Int, source: String, names: [String], textColumns: Set<Int> = [],
-        placement: ColumnPlacement? = nil
+        placement: ColumnPlacement? = nil, collation: LevelCollation
     ) throws(GLMError) -> ([Column?], finite: Set<Int>) {
         let selected = kinds.indices.filter { kinds[$0] != .skipped }
-        typealias Merged = (column: Column?, finite: Bool, placed: Bool)
+        typealias Merged = (column: Column?, finite: Bool, placed: Bool, failure: GLMError?)
         let merged: [Merged] = ParallelRows.map(items: selected.count, parallel: rowCount >= 100_000) { k in
             let column = selected[k]
             if let placement, let finite = placement.closeUp(column: column, chunks: chunks) {
-                return (nil, finite, true)
+                return (nil, finite, true, nil)
             }
             let kind = chunks.first?.builders[column].kind ?? .numeric
             let merged: (Column?, finite: Bool)
+            var failure: GLMError?
             if kind == .categorical {
                 // nil only past 2^31 - 1 distinct levels in all chunks together.
-                merged = (mergeCategorical(
-                    chunks: chunks, column: column, rowCount: rowCount, allowLogical: !textColumns.contains(column)
-                ).map(Column.categorical), false)
+                do throws(GLMError) {
+                    merged = (try mergeCategorical(
+                        chunks: chunks, column: column, rowCount: rowCount, allowLogical: !textColumns.contains(column),
+                        collation: collation
+                    ).map(Column.categorical), false)
+                } catch {
+                    merged = (nil, false)
+                    failure = error
+                }
             } else {
                 let (numbers, finite) = mergeNumeric(chunks: chunks, column: column, rowCount: rowCount)
                 merged = (.numeric(numbers), finite)
@@ -540,11 +551,12 @@ public enum CSVReader {
                 chunk.builders[column].numbers.shrinkToMinimum()
                 chunk.builders[column].codes.shrinkToMinimum()
             }
-            return (merged.0, merged.finite, false)
+            return (merged.0, merged.finite, false, failure)
         }
         var columns = [Column?](repeating: nil, count: kinds.count)
         var finite: Set<Int> = []
         for (column, result) in zip(selected, merged) {
+            if let failure = result.failure { throw failure }
             columns[column] = result.column
             if result.finite { finite.insert(column) }
             // nil only past 2^31 - 1 distinct levels, unless the column is in place.
@@ -581,8 +593,8 @@ public enum CSVReader {
     }
 
     private static func mergeCategorical(
-        chunks: [CSVChunk], column: Int, rowCount: Int, allowLogical: Bool = true
-    ) -> CategoricalColumn? {
+        chunks: [CSVChunk], column: Int, rowCount: Int, allowLogical: Bool = true, collation: LevelCollation
+    ) throws(GLMError) -> CategoricalColumn? {
         // Global level indices (in order of first appearance) for each chunk's levels.
         var merged = LevelTable()
         defer { merged.release() }
@@ -608,10 +620,17 @@ public enum CSVReader {
         if isLogical {
             for g in 0..<levelCount { finalCode[g] = LogicalToken.value(merged.bytes(of: g)) ?? -1 }
             levels = ["FALSE", "TRUE"]
-        } else {
+        } else if collation == .bytes {
             let order = (0..<levelCount).sorted { bytesPrecede(merged.bytes(of: $0), merged.bytes(of: $1)) }
             for (rank, g) in order.enumerated() { finalCode[g] = Int32(truncatingIfNeeded: rank) }
             levels = order.map { String(decoding: merged.bytes(of: $0), as: UTF8.self) }
+        } else {
+            // The distinct levels once, in order of first appearance (R's order() keeps
+            // levels that collate equal in that order).
+            let appearing = (0..<levelCount).map { String(decoding: merged.bytes(of: $0), as: UTF8.self) }
+            let order = try collation.order(appearing)
+            for (rank, g) in order.enumerated() { finalCode[g] = Int32(truncatingIfNeeded: rank) }
+            levels = order.map { appearing[$0] }
         }
 
         var firstNonNumericRow: Int?

@@ -24,7 +24,7 @@ public enum ChunkedFit {
     /// What the pass before the fit learns of the whole input.
     private struct Layout {
         /// The header indices of the text columns (read as text in every chunk) and their
-        /// levels over the rows used, in byte order.
+        /// levels over the rows used, in R's order (`CSVOptions.collation`).
         var textLevels: [Int: [String]] = [:]
         var logicalColumns: Set<Int> = []
         var rowCount = 0
@@ -107,9 +107,9 @@ public enum ChunkedFit {
             throw GLMError.noCompleteRows(variables: required.sorted().map { input.columnNames[$0] })
         }
         for column in textColumns {
-            layout.textLevels[column] = (usedLevels[column] ?? []).sorted {
-                Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8))
-            }
+            // Byte order first, so that levels ICU collates equal keep one fixed order.
+            let distinct = (usedLevels[column] ?? []).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            layout.textLevels[column] = try options.collation.sorted(distinct)
         }
 
         // Every chunk's rows, typed with the whole input's levels.
