@@ -61,7 +61,7 @@ extension Pipeline {
             try GEE.fit(
                 table: table, formula: formula, family: family, weightsColumn: request.weightsColumn,
                 idColumn: gee.idColumn, wavesColumn: gee.wavesColumn, structure: structure,
-                control: GEEControl(glm: request.control))
+                control: GEEControl(glm: request.control), referenceLevels: request.referenceLevels)
         }
         let other: GEECovariance = gee.covariance == .robust ? .naive : .robust
         return GEEReport(

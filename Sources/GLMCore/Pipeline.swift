@@ -31,6 +31,10 @@ public struct FitRequest: Sendable {
     /// Fit in bounded memory, reading the input again for every pass, this many records at
     /// a time (nil: read it once, into memory).
     public var chunkRows: Int?
+    /// `--ref`: reference levels by column (R's `relevel`; see `ReferenceLevels`).
+    public var referenceLevels: [String: String] = [:]
+    /// How text levels are ordered: R's order in the process's environment unless set.
+    public var collation: LevelCollation = .processDefault
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,
@@ -171,7 +175,7 @@ public enum Pipeline {
     }
 
     static func csvOptions(_ request: FitRequest) -> CSVOptions {
-        CSVOptions(additionalNATokens: request.extraMissingTokens)
+        CSVOptions(additionalNATokens: request.extraMissingTokens, collation: request.collation)
     }
 
     /// The `--wald` tests, on the summary's covariance (χ² when it is a sandwich, as for a
@@ -222,8 +226,11 @@ public enum Pipeline {
         let formula = try Formula.parse(request.formula)
         let timer = StageTimer(observer: request.observer)
         let frame = try timer.measure("frame") {
-            try ModelFrame(table: table, formula: formula, weightsColumn: request.weightsColumn)
+            try ModelFrame(
+                table: table, formula: formula, weightsColumn: request.weightsColumn,
+                referenceLevels: request.referenceLevels)
         }
+        try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: table.columnNames)
         let design = try timer.measure("design") { try Design(frame: frame) }
         if design.rowCount < design.columnCount {
             throw GLMError.tooFewObservations(observations: design.rowCount, coefficients: design.columnCount)

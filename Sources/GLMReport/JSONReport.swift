@@ -31,6 +31,22 @@ public enum JSONReport {
             ("ci_method", .string(summary.intervalMethod.rawValue)),
             ("exp_label", .string(summary.ratioLabel)),
             ("coefficients", .array(coefficients)),
+            ("factors", .array(fit.design.factorCodings.map { coding in
+                .object([
+                    ("variable", .string(coding.variable)),
+                    ("levels", .array(coding.levels.map { .string($0) })),
+                    ("reference", .string(coding.reference)),
+                    ("contrasts", .string(coding.contrasts)),
+                ])
+            })),
+            ("response_levels", fit.design.responseLevels.map { response in
+                .object([
+                    ("variable", .string(response.variable)),
+                    ("levels", .array(response.levels.map { .string($0) })),
+                    ("failure", .string(response.failure)),
+                    ("success", .array(response.success.map { .string($0) })),
+                ])
+            } ?? .null),
             ("vcov", .object([
                 ("terms", .array(summary.vcovNames.map { .string($0) })),
                 ("matrix", .array(summary.vcov.map { row in .array(row.map { .number($0) }) })),

@@ -14,6 +14,8 @@ public enum TextReport {
         lines.append("")
         if let note = standardErrorNote(summary.standardErrors) { lines.append(note) }
         lines.append(contentsOf: coefficientSection(summary))
+        let levels = levelLines(summary.fit)
+        if !levels.isEmpty { lines.append(contentsOf: [""] + levels) }
         lines.append("")
         lines.append(contentsOf: devianceSection(summary))
         lines.append("")
@@ -137,6 +139,30 @@ public enum TextReport {
             rowNames: rows.map(\.term), estimate: rows.map(\.estimate), stdError: rows.map(\.standardError),
             statistic: rows.map(\.statistic), pValue: rows.map(\.pValue), statisticLabel: "\(letter) value",
             pValueLabel: "Pr(>|\(letter)|)"))
+        return lines
+    }
+
+    /// What R leaves unsaid: each factor's reference level (the base of its treatment
+    /// contrasts, which depends on the locale's collation), and which level of a factor
+    /// response is modelled.
+    static func levelLines(_ fit: GLMFit) -> [String] {
+        var lines: [String] = []
+        let codings = fit.design.factorCodings
+        if !codings.isEmpty {
+            let parts = codings.map { coding in
+                "\(coding.variable) = \(coding.reference ?? "none (every level has a column)")"
+            }
+            lines.append("Reference levels: " + parts.joined(separator: "; "))
+        }
+        if let response = fit.design.responseLevels, response.levels.count >= 2 {
+            let name = response.variable
+            if fit.family.kind == .binomial || fit.family.kind == .quasibinomial {
+                let event = response.levels.count == 2 ? "\(name) = \(response.levels[1])" : "\(name) != \(response.failure)"
+                lines.append("Response: \(name), modelling P(\(event))")
+            } else {
+                lines.append("Response: \(name), coded 0 for \(response.failure) and 1 for \(response.success.joined(separator: ", "))")
+            }
+        }
         return lines
     }
 

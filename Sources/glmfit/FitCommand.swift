@@ -32,8 +32,10 @@ struct FitCommand: ParsableCommand {
 
             FORMULAS: y ~ x1 + x2, a*b, a:b, (a + b + c)^2, a/b, ., -1 or +0, I(x^2), log(x), \
             log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures). \
-            Text columns are factors with treatment contrasts; levels are sorted in byte order (R's \
-            order under LC_COLLATE=C). Rows with a missing value in a used variable are dropped.
+            Text columns are factors with treatment contrasts; levels are sorted as R sorts them in the same \
+            environment (ICU's collation for the locale of LC_ALL, else LC_COLLATE, else LANG; byte order \
+            when that is C or POSIX), and the first is the reference (--ref chooses another). Rows with a \
+            missing value in a used variable are dropped.
 
             SAVED MODELS: --save model.json writes the model for 'glmfit predict model.json new.csv' \
             (see 'glmfit predict --help'); --residuals file.csv writes per-row diagnostics.
@@ -59,6 +61,9 @@ struct FitCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("A numeric column of prior weights.", valueName: "column"))
     var weights: String?
+
+    @Option(name: .customLong("ref"), help: ArgumentHelp("The reference level of a factor column, as R's relevel(): COLUMN=LEVEL (repeatable).", valueName: "column=level"))
+    var referenceLevels: [String] = []
 
     @Option(help: "Output format: text, json or csv.")
     var format: OutputFormat = .text
@@ -136,6 +141,7 @@ struct FitCommand: ParsableCommand {
         let progress = Progress.start()
         request.observer = progress?.observer
         request.chunkRows = chunkRows
+        request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
         if chunkRows != nil, save != nil || residuals != nil {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")

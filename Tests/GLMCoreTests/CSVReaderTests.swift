@@ -12,7 +12,7 @@ import Darwin
 // MARK: Helpers
 
 private func parse(
-    _ bytes: [UInt8], options: CSVOptions = .init(), tuning: CSVReader.Tuning = .serial,
+    _ bytes: [UInt8], options: CSVOptions = CSVOptions(collation: .bytes), tuning: CSVReader.Tuning = .serial,
     select: ([String]) throws -> Set<Int>? = { _ in nil }
 ) throws -> Table {
     try bytes.withUnsafeBytes { raw in
@@ -21,7 +21,7 @@ private func parse(
 }
 
 private func parse(
-    _ text: String, options: CSVOptions = .init(), tuning: CSVReader.Tuning = .serial,
+    _ text: String, options: CSVOptions = CSVOptions(collation: .bytes), tuning: CSVReader.Tuning = .serial,
     select: ([String]) throws -> Set<Int>? = { _ in nil }
 ) throws -> Table {
     try parse(Array(text.utf8), options: options, tuning: tuning, select: select)
@@ -184,7 +184,7 @@ struct CSVReaderTests {
     }
 
     @Test func customMissingValueTokens() throws {
-        let options = CSVOptions(additionalNATokens: ["-999", "missing", "."])
+        let options = CSVOptions(additionalNATokens: ["-999", "missing", "."], collation: .bytes)
         #expect(options.naTokens == ["NA", "", "NaN", "-999", "missing", "."])
         let table = try parse("x,g,y\n-999,missing,.\n1,a,2\n\"-999\",-999,3\n -999 ,b,4\n-9990,c,5\n", options: options)
         // " -999 " is not the token (tokens match whole fields) but is a number.
@@ -200,7 +200,7 @@ struct CSVReaderTests {
     @Test func replacedTokenListAndNaNAsNumber() throws {
         // With only "NA" as token, an empty field is blank (missing for numbers, a level
         // for text) and NaN is the number NaN.
-        let options = CSVOptions(naTokens: ["NA"])
+        let options = CSVOptions(naTokens: ["NA"], collation: .bytes)
         let table = try parse("x,g\nNaN,\n,a\n1,NA\n", options: options)
         #expect(same(numbers(table, "x"), [.nan, .nan, 1]))
         let g = try #require(categorical(table, "g"))
@@ -965,7 +965,7 @@ struct CSVChunkedParsingTests {
         #expect(bytes.count > CSVReader.Tuning.automatic.minimumParallelBytes)
         let serial = try parse(bytes, tuning: .serial)
         let automatic = try bytes.withUnsafeBytes { raw in
-            try CSVReader.read(bytes: raw, source: "t.csv")
+            try CSVReader.read(bytes: raw, source: "t.csv", options: CSVOptions(collation: .bytes))
         }
         #expect(same(automatic, serial))
         #expect(serial.rowCount == 150_000)

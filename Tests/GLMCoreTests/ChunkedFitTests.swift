@@ -10,6 +10,7 @@ struct ChunkedFitTests {
             path: Repository.path(reference.data), formula: reference.formula, family: reference.family,
             link: reference.link, weightsColumn: reference.weights)
         request.chunkRows = chunkRows
+        request.collation = .bytes  // as the R references were made, under LC_COLLATE=C
         return request
     }
 

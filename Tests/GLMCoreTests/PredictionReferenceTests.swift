@@ -52,8 +52,10 @@ struct PredictionCase: Decodable, Sendable, CustomTestStringConvertible {
     }()
 
     func report() throws -> ModelReport {
-        try Pipeline.fit(FitRequest(
-            path: Repository.path(data), formula: formula, family: family, link: link, weightsColumn: weights))
+        var request = FitRequest(
+            path: Repository.path(data), formula: formula, family: family, link: link, weightsColumn: weights)
+        request.collation = .bytes  // as R ran, under LC_COLLATE=C
+        return try Pipeline.fit(request)
     }
 
     /// The fit saved to JSON text and read back, as `glmfit predict` gets it.

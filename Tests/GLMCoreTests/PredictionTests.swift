@@ -25,8 +25,9 @@ final class ScratchDirectory {
 
 enum Models {
     static func fit(_ data: String, _ formula: String, family: String = "gaussian", weights: String? = nil) throws -> SavedModel {
-        let report = try Pipeline.fit(FitRequest(
-            path: Repository.path(data), formula: formula, family: family, weightsColumn: weights))
+        var request = FitRequest(path: Repository.path(data), formula: formula, family: family, weightsColumn: weights)
+        request.collation = .bytes
+        let report = try Pipeline.fit(request)
         return try SavedModel(jsonBytes: Array(try SavedModel(report: report).jsonText().utf8), path: "model.json")
     }
 

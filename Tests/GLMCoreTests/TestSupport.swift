@@ -34,9 +34,10 @@ func expectClose(
     }
 }
 
-/// Reads one of the example CSV files.
+/// Reads one of the example CSV files, text levels in byte order (as the R references were
+/// made, under LC_COLLATE=C).
 func loadExample(_ relativePath: String) throws -> Table {
-    try CSVReader.read(path: Repository.path(relativePath), select: { _ in nil })
+    try CSVReader.read(path: Repository.path(relativePath), options: CSVOptions(collation: .bytes), select: { _ in nil })
 }
 
 /// SplitMix64: a small seeded generator so that failures can be reproduced.

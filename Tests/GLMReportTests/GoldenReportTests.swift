@@ -37,7 +37,7 @@ struct GoldenReportTests {
 
     @Test(arguments: models)
     func reportMatchesGolden(_ model: Model) throws {
-        let report = try Pipeline.fit(model.request)
+        let report = try Pipeline.fit(inCLocale(model.request))
         let rendered = TextReport.render(report, dataName: "\(model.name).csv")
         let url = PrintedCases.root.appendingPathComponent("Tests/GLMReportTests/Golden/\(model.name).txt")
         if ProcessInfo.processInfo.environment["GLMFIT_UPDATE_GOLDEN"] == "1" {

@@ -29,8 +29,13 @@ enum Glmfit {
         repositoryRoot.appendingPathComponent("Examples").appendingPathComponent(name).path
     }
 
+    /// The locale variables R reads for its collation; a run sets them itself.
+    static let localeVariables = ["LC_ALL", "LC_COLLATE", "LANG", "R_ICU_LOCALE"]
+
     /// Runs glmfit with `arguments` in the repository root, feeding `input` to standard input.
-    static func run(_ arguments: [String], input: Data? = nil) throws -> CommandResult {
+    /// - Parameter locale: the collation environment (`LC_ALL=C` unless given: byte order,
+    ///   as the R references were made), so that no result depends on the machine's locale.
+    static func run(_ arguments: [String], input: Data? = nil, locale: [String: String] = ["LC_ALL": "C"]) throws -> CommandResult {
         guard let binary else {
             Issue.record("glmfit binary not found; build it first (swift build) or set GLMFIT_BIN")
             return CommandResult(status: -1, standardOutput: "", standardError: "")
@@ -48,6 +53,10 @@ enum Glmfit {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        for variable in localeVariables { environment[variable] = nil }
+        environment.merge(locale) { $1 }
+        process.environment = environment
         process.currentDirectoryURL = repositoryRoot
         process.standardInput = try FileHandle(forReadingFrom: inputURL)
         process.standardOutput = try FileHandle(forWritingTo: outputURL)

@@ -24,6 +24,8 @@ public struct ModelFrame: Sendable {
     /// When the response is a text column that holds numbers and some other text (a
     /// numeric column with a typo, most likely), its first non-numeric field.
     public let responseNonNumericField: GLMError?
+    /// The `--ref` reference levels applied, by column (see `ReferenceLevels`).
+    public let referenceLevels: [String: String]
     private let recordLines: [Int]?
 
     /// The rows used (`rowIndices.count`, or the whole input's for a streamed fit's frame).
@@ -60,9 +62,11 @@ public struct ModelFrame: Sendable {
     /// - Parameter dropUnusedLevels: keep only the levels a factor has in the rows used, as
     ///   glm does; false keeps the table's levels (a chunk of a larger input, whose levels
     ///   are the whole input's).
+    /// - Parameter referenceLevels: `--ref`'s levels by column, moved to the front of the
+    ///   levels of the factors that are those columns (R's `relevel`).
     public init(
         table: Table, formula: Formula, weightsColumn: String? = nil, requiredColumns: [String] = [],
-        dropUnusedLevels: Bool = true
+        dropUnusedLevels: Bool = true, referenceLevels: [String: String] = [:]
     ) throws {
         let terms = try Terms(formula: formula, columnNames: table.columnNames)
         guard let responseExpression = formula.response else {
@@ -71,7 +75,10 @@ public struct ModelFrame: Sendable {
         let evaluator = ExpressionEvaluator(table: table)
         var warnings: [String] = []
 
-        let response = try evaluator.evaluate(responseExpression, allowTwoColumns: true)
+        var appliedReferences = Set<String>()
+        let response = try ReferenceLevels.apply(
+            referenceLevels, to: try evaluator.evaluate(responseExpression, allowTwoColumns: true),
+            expression: responseExpression, applied: &appliedReferences)
         var responseNonNumericField: GLMError?
         if case let .name(name) = responseExpression, case let .categorical(column)? = table.column(named: name),
            !column.isLogical, column.levels.contains(where: { Double($0.trimmingCharacters(in: .whitespaces)) != nil }),
@@ -82,7 +89,8 @@ public struct ModelFrame: Sendable {
         }
         var variables: [VariableValues] = []
         for variable in terms.variables {
-            let values = try evaluator.evaluate(variable)
+            let values = try ReferenceLevels.apply(
+                referenceLevels, to: try evaluator.evaluate(variable), expression: variable, applied: &appliedReferences)
             if case .twoColumn = values {
                 throw GLMError.invalidTerm(term: variable.deparsed, message: "cbind() is only allowed as the response")
             }
@@ -154,6 +162,7 @@ public struct ModelFrame: Sendable {
         self.recordLines = table.recordLines
         self.warnings = warnings
         self.responseNonNumericField = responseNonNumericField
+        self.referenceLevels = referenceLevels.filter { appliedReferences.contains($0.key) }
         self.rowCount = rowIndices.count
     }
 
@@ -170,6 +179,7 @@ public struct ModelFrame: Sendable {
         source = frame.source
         self.warnings = warnings
         responseNonNumericField = nil
+        referenceLevels = frame.referenceLevels
         recordLines = nil
         self.rowCount = rowCount
     }

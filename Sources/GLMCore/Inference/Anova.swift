@@ -345,7 +345,9 @@ public enum AnalysisOfDeviance {
         }
         let rows = full.design.frame.rowIndices
         let subset = table.selecting(rows: rows)
-        let frame = try ModelFrame(table: subset, formula: formula, weightsColumn: full.design.frame.weightsColumn)
+        let frame = try ModelFrame(
+            table: subset, formula: formula, weightsColumn: full.design.frame.weightsColumn,
+            referenceLevels: full.design.frame.referenceLevels)
         guard frame.rowCount == rows.count else {
             throw GLMError.modelsNotNested(
                 reduced: formula.deparsed, full: fullFormula.deparsed,

@@ -121,7 +121,8 @@ public enum ChunkedFit {
                     bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                     textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
                 guard let frame = try chunkFrame(
-                    table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false) else { return }
+                    table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
+                    referenceLevels: request.referenceLevels) else { return }
                 let design = try Design(frame: frame)
                 let prepared = try family.prepare(frame)
                 rowsSeen += design.rowCount
@@ -145,7 +146,10 @@ public enum ChunkedFit {
             let table = try chunkTable(
                 bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
-            if let frame = try chunkFrame(table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false) {
+            if let frame = try chunkFrame(
+                table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
+                referenceLevels: request.referenceLevels) {
+                try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: input.columnNames)
                 template = try Design(frame: frame)
                 return .stop
             }
@@ -211,11 +215,15 @@ public enum ChunkedFit {
 
     /// The chunk's model frame, or nil when every row of the chunk has a missing value (the
     /// rows are dropped; only the whole input can have no complete row).
+    /// `referenceLevels` only with the whole input's levels (a chunk's own may lack the level).
     private static func chunkFrame(
-        _ table: Table, formula: Formula, weightsColumn: String?, dropUnusedLevels: Bool
+        _ table: Table, formula: Formula, weightsColumn: String?, dropUnusedLevels: Bool,
+        referenceLevels: [String: String] = [:]
     ) throws -> ModelFrame? {
         do {
-            return try ModelFrame(table: table, formula: formula, weightsColumn: weightsColumn, dropUnusedLevels: dropUnusedLevels)
+            return try ModelFrame(
+                table: table, formula: formula, weightsColumn: weightsColumn, dropUnusedLevels: dropUnusedLevels,
+                referenceLevels: referenceLevels)
         } catch GLMError.noCompleteRows {
             return nil
         }

@@ -267,13 +267,17 @@ public enum GEE {
     /// `model.frame` drops them.
     public static func fit(
         table: Table, formula: Formula, family: Family, weightsColumn: String? = nil, idColumn: String,
-        wavesColumn: String? = nil, structure: CorrelationStructure, control: GEEControl = GEEControl()
+        wavesColumn: String? = nil, structure: CorrelationStructure, control: GEEControl = GEEControl(),
+        referenceLevels: [String: String] = [:]
     ) throws -> GEEFit {
         let required = [idColumn] + (wavesColumn.map { [$0] } ?? [])
         for name in required where table.index(of: name) == nil {
             throw GLMError.unknownColumn(name: name, suggestions: NameSuggestions.nearest(to: name, in: table.columnNames))
         }
-        let frame = try ModelFrame(table: table, formula: formula, weightsColumn: weightsColumn, requiredColumns: required)
+        let frame = try ModelFrame(
+            table: table, formula: formula, weightsColumn: weightsColumn, requiredColumns: required,
+            referenceLevels: referenceLevels)
+        try ReferenceLevels.checkApplied(referenceLevels, frame: frame, columnNames: table.columnNames)
         let design = try Design(frame: frame)
         let clusters = try keys(of: idColumn, in: table, rows: frame.rowIndices)
         let waves = try wavesColumn.map { try keys(of: $0, in: table, rows: frame.rowIndices) }
