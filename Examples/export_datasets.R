@@ -11,7 +11,8 @@
 #   * write.csv(row.names = FALSE); NA is written as NA.
 #   * factors (ordered or not) are written as their text labels, so that
 #     read.csv(stringsAsFactors = TRUE) reads them back as (unordered) factors.
-#     Level order is then whatever the reader chooses (glmfit: byte order).
+#     Level order is then whatever the reader chooses (R and glmfit: the
+#     locale's collation, ICU's or byte order under C).
 #   * numbers are written with write.csv's default 15 significant digits,
 #     except values that need 16 or 17 digits to read back as the same double
 #     (e.g. MASS::epil's lbase and lage), which get the shortest exact form.
@@ -130,6 +131,22 @@ export(MASS::epil,      "epil.csv")
 mt <- data.frame(model = rownames(datasets::mtcars), datasets::mtcars,
                  row.names = NULL, stringsAsFactors = FALSE)
 export(mt, "mtcars.csv")
+
+## Level order (glmfit issue 24). MASS::Cars93 as shipped: read back, its text
+## columns get the levels the reader's collation gives (Origin: "non-USA" before
+## "USA" in R's default locales, after it under LC_ALL=C).
+export(MASS::Cars93, "cars93.csv")
+## mtcars with three of its codes written as words whose order differs between
+## ICU's collation and byte order: mixed case, a leading symbol, digits, an
+## accent (vs, am, cyl, gear; the numbers are mtcars's own).
+export(data.frame(
+  model = rownames(datasets::mtcars), mpg = datasets::mtcars$mpg, hp = datasets::mtcars$hp,
+  wt = datasets::mtcars$wt, carb = datasets::mtcars$carb,
+  engine = ifelse(datasets::mtcars$vs == 1, "straight", "V-shaped"),
+  gearbox = ifelse(datasets::mtcars$am == 1, "Manual", "automatic"),
+  cylinders = c("4" = "<6 cyl", "6" = "6 cyl", "8" = "\u22658 cyl")[as.character(datasets::mtcars$cyl)],
+  gears = c("3" = "\u00e9conomie", "4" = "Familiale", "5" = "sport")[as.character(datasets::mtcars$gear)],
+  row.names = NULL, stringsAsFactors = FALSE), "mtcars_labels.csv")
 
 ## Longitudinal datasets for GEE (package geepack, Højsgaard, Halekoh & Yan).
 ## Each has one row per subject and occasion; clusters are contiguous here.
