@@ -64,7 +64,7 @@ let package = Package(
             name: "GLMReportTests", dependencies: ["GLMReport", "GLMCore"], path: "Tests/GLMReportTests", exclude: ["Golden"],
             swiftSettings: hostSwiftSettings),
         .testTarget(
-            name: "glmfitTests", dependencies: ["glmfit", "GLMCore"], path: "Tests/glmfitTests", exclude: ["Golden"],
+            name: "glmfitTests", dependencies: ["glmfit", "GLMCore"], path: "Tests/glmfitTests", exclude: ["Golden", "Reference"],
             swiftSettings: hostSwiftSettings),
     ],
     cxxLanguageStandard: .cxx17

@@ -4,6 +4,8 @@
 # under three collation environments:
 #   C            LC_ALL=C: byte order (R's Scollate uses strcmp)
 #   C.UTF-8      LC_ALL=C.UTF-8: ICU's collator, root rules
+#   sv_SE        LC_ALL=C.UTF-8 with R_ICU_LOCALE=sv_SE (a tailored collation: level
+#                orders only, for the unit tests)
 #   en_US.UTF-8  LANG=en_US.UTF-8: ICU's collator for en_US (root rules too); the
 #                locale is compiled with localedef into a temporary LOCPATH when the
 #                machine does not have it (R falls back to C without it)
@@ -47,6 +49,13 @@ cases <- list(
   list(id = "mtcars_labels_carb_poisson_ref", data = "Examples/mtcars_labels.csv", family = "poisson",
        formula = "carb ~ gears + engine", ref = list(gears = "sport", engine = "straight"))
 )
+
+# Labels whose order differs between collations, for the unit tests of the sort itself:
+# case, punctuation, symbols, digits, spaces, accents, a Swedish letter, CJK, an emoji.
+labels <- c("USA", "non-USA", "<1l", "1-1.5l", "1.5-2l", ">2l", "apple", "Apple", "APPLE", "b", "B",
+            "_x", "-x", "x", "\u00e9t\u00e9", "ete", "\u00c9t\u00e9", "f", "Zebra", "zebra", "a-b", "ab",
+            "a b", "10", "9", "2", "\u00e4", "z", "\u00e5", "o", "\u00f6", "\u65e5\u672c", "\U0001F600",
+            "#1", "(a)", "[a]", "a.b", "a_b", "\u22658 cyl", "<6 cyl", "6 cyl")
 
 fit_all <- function(collation) {
   family_of <- function(name) switch(name, gaussian = gaussian(), binomial = binomial(),
@@ -96,7 +105,12 @@ if (length(args) == 1 && args[1] == "--one") {
     if (is.character(x)) Encoding(x) <- "UTF-8"
     x
   }
-  json <- jsonlite::toJSON(as_utf8(fit_all(collation)), auto_unbox = TRUE, digits = NA, null = "null", na = "null")
+  # The labels read back from a CSV file, as glmfit reads them.
+  file <- tempfile(fileext = ".csv")
+  writeLines(enc2utf8(c("label", labels)), file, useBytes = TRUE)
+  read <- read.csv(file, stringsAsFactors = TRUE)$label
+  order <- list(collation = collation, icu = icuGetCollate(), labels = labels, levels = levels(read))
+  json <- jsonlite::toJSON(as_utf8(list(fits = fit_all(collation), order = order)), auto_unbox = TRUE, digits = NA, null = "null", na = "null")
   writeLines(json, stdout(), useBytes = TRUE)  # the UTF-8 bytes, not the C locale's escapes
   quit(status = 0)
 }
@@ -106,23 +120,26 @@ dir.create(locpath, showWarnings = FALSE)
 system2("localedef", c("-i", "en_US", "-f", "UTF-8", file.path(locpath, "en_US.UTF-8")))
 environments <- list(
   "C" = c("LC_ALL=C"),
+  "sv_SE" = c("LC_ALL=C.UTF-8", "R_ICU_LOCALE=sv_SE"),
   "C.UTF-8" = c("LC_ALL=C.UTF-8"),
   "en_US.UTF-8" = c(paste0("LOCPATH=", locpath), "LC_ALL=", "LC_COLLATE=", "LANG=en_US.UTF-8")
 )
 results <- list()
+orders <- list()
 for (name in names(environments)) {
   env <- c(environments[[name]], paste0("GLMFIT_COLLATION=", name))
   out <- system2("env", c("-u", "LC_ALL", "-u", "LC_COLLATE", "-u", "LANG", "-u", "R_ICU_LOCALE", env,
                           "Rscript", self, "--one"), stdout = TRUE)
   part <- jsonlite::fromJSON(paste(out, collapse = ""), simplifyVector = FALSE)
-  stopifnot(length(part) == length(cases))
-  results <- c(results, part)
+  stopifnot(length(part$fits) == length(cases))
+  orders <- c(orders, list(part$order))
+  if (name != "sv_SE") results <- c(results, part$fits)
 }
 # The three environments must really differ where the labels do.
 origin <- Filter(function(r) r$id == "cars93_origin_binomial", results)
 stopifnot(origin[[1]]$response_levels[[1]] == "USA", origin[[2]]$response_levels[[1]] == "non-USA",
           origin[[3]]$response_levels[[1]] == "non-USA",
           origin[[3]]$icu == "root")
-writeLines(jsonlite::toJSON(results, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null", na = "null"),
+writeLines(jsonlite::toJSON(list(fits = results, level_orders = orders), auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null", na = "null"),
            file.path(outdir, "collation_reference.json"))
 cat("wrote", length(results), "fits to", file.path(outdir, "collation_reference.json"), "\n")
