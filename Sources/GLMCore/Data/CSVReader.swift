@@ -34,8 +34,9 @@ public struct CSVOptions: Sendable {
 /// - A column is numeric when every field that is not missing or blank is a number
 ///   (spaces around it, a leading `+`, `Inf`, `-Inf`, `NaN` and hexadecimal allowed, quoted
 ///   or not); missing values are NaN. A column with no values at all is numeric.
-/// - Otherwise it is categorical: levels are the distinct texts in R's order (`options.collation`:
-///   ICU's collation for the locale, or byte order under `C`), -1 marks a missing value, and `firstNonNumericRow` is the first row
+/// - Otherwise it is categorical: levels are the distinct texts in R's order
+///   (`options.collation`: ICU's collation for the locale, or byte order under `C`), -1
+///   marks a missing value, and `firstNonNumericRow` is the first row
 ///   whose field is neither a number nor missing. When every value is one of the logical
 ///   spellings of `read.csv` (`TRUE`, `FALSE`, `T`, `F`; not `true` or `True`, which R
 ///   keeps as text) the levels are exactly `["FALSE", "TRUE"]` and `isLogical` is set

@@ -1,5 +1,6 @@
-/// A categorical column: one code per row into `levels`, which are sorted in byte order
-/// (R under `LC_COLLATE=C`). A missing value has code -1.
+/// A categorical column: one code per row into `levels`, which are sorted as R sorts them
+/// (`CSVOptions.collation`: ICU's collation, or byte order under `C`). A missing value has
+/// code -1.
 public struct CategoricalColumn: Sendable, Equatable {
     public var codes: [Int32]
     public var levels: [String]

@@ -4,7 +4,7 @@ import Foundation
 public enum VariableValues: Sendable {
     /// NaN marks a missing value.
     case numeric([Double])
-    /// Codes into `levels` (byte-ordered); -1 marks a missing value.
+    /// Codes into `levels` (in R's order, see `LevelCollation`); -1 marks a missing value.
     case factor(codes: [Int32], levels: [String], isLogical: Bool)
     /// `cbind(successes, failures)`: only as a response.
     case twoColumn([Double], [Double])

@@ -14,7 +14,8 @@ public struct SavedModel: Sendable, Equatable {
     /// How a variable enters the model matrix.
     public enum VariableKind: Sendable, Equatable {
         case numeric
-        /// The levels present in the rows the model was fitted to, in R's (byte) order.
+        /// The levels present in the rows the model was fitted to, in the order fitted (R's
+        /// collation order in the fit's environment, then `--ref`): predict never re-sorts them.
         case factor(levels: [String], isLogical: Bool)
     }
 
