@@ -21,6 +21,8 @@ extension TextReport {
             rowNames: rows.map(\.term), columnNames: ["Estimate", "Std.err", "Wald", "Pr(>|W|)"],
             columns: [rows.map(\.estimate), rows.map(\.standardError), rows.map(\.statistic), rows.map(\.pValue)],
             digits: 4, coefficientColumns: [0, 1], testColumns: [2], hasPValue: true, naPrint: "NA")
+        let levels = levelLines(factors: fit.factorCodings, response: fit.responseLevels, family: fit.family.kind)
+        if !levels.isEmpty { lines += [""] + levels }
         lines += ["", "Correlation structure = \(fit.structure.rawValue) ", "Estimated Scale Parameters:", ""]
         lines += parameterTable(rowNames: ["(Intercept)"], estimates: [fit.scale], errors: [fit.scaleStandardError])
         if fit.structure != .independence {
@@ -112,6 +114,8 @@ extension JSONReport {
             ("ci_method", .string("wald")),
             ("exp_label", .string(fit.ratioLabel)),
             ("coefficients", .array(coefficients)),
+            ("factors", factors(fit.factorCodings)),
+            ("response_levels", responseLevels(fit.responseLevels)),
             ("vcov", matrix(fit.covariance(report.covariance))),
             ("vcov_robust", matrix(fit.robustCovariance)),
             ("vcov_naive", matrix(fit.naiveCovariance)),

@@ -31,22 +31,8 @@ public enum JSONReport {
             ("ci_method", .string(summary.intervalMethod.rawValue)),
             ("exp_label", .string(summary.ratioLabel)),
             ("coefficients", .array(coefficients)),
-            ("factors", .array(fit.design.factorCodings.map { coding in
-                .object([
-                    ("variable", .string(coding.variable)),
-                    ("levels", .array(coding.levels.map { .string($0) })),
-                    ("reference", .string(coding.reference)),
-                    ("contrasts", .string(coding.contrasts)),
-                ])
-            })),
-            ("response_levels", fit.design.responseLevels.map { response in
-                .object([
-                    ("variable", .string(response.variable)),
-                    ("levels", .array(response.levels.map { .string($0) })),
-                    ("failure", .string(response.failure)),
-                    ("success", .array(response.success.map { .string($0) })),
-                ])
-            } ?? .null),
+            ("factors", factors(fit.design.factorCodings)),
+            ("response_levels", responseLevels(fit.design.responseLevels)),
             ("vcov", .object([
                 ("terms", .array(summary.vcovNames.map { .string($0) })),
                 ("matrix", .array(summary.vcov.map { row in .array(row.map { .number($0) }) })),
@@ -131,6 +117,29 @@ public enum JSONReport {
 
     public static func render(_ report: ModelReport) -> String {
         value(report).rendered(indent: 2) + "\n"
+    }
+
+    /// `factors`: each factor's levels in the order fitted and its reference level.
+    static func factors(_ codings: [FactorCoding]) -> JSONValue {
+        .array(codings.map { coding in
+            .object([
+                ("variable", .string(coding.variable)),
+                ("levels", .array(coding.levels.map { .string($0) })),
+                ("reference", .string(coding.reference)),
+                ("contrasts", .string(coding.contrasts)),
+            ])
+        })
+    }
+
+    /// `response_levels`: a factor response's levels, its failure (0) and success (1) levels.
+    static func responseLevels(_ response: ResponseLevels?) -> JSONValue {
+        guard let response else { return .null }
+        return .object([
+            ("variable", .string(response.variable)),
+            ("levels", .array(response.levels.map { .string($0) })),
+            ("failure", .string(response.failure)),
+            ("success", .array(response.success.map { .string($0) })),
+        ])
     }
 
     /// One entry of `coefficients`, per the JSON contract, with any extra members after.

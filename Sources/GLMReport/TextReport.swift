@@ -14,7 +14,9 @@ public enum TextReport {
         lines.append("")
         if let note = standardErrorNote(summary.standardErrors) { lines.append(note) }
         lines.append(contentsOf: coefficientSection(summary))
-        let levels = levelLines(summary.fit)
+        let levels = levelLines(
+            factors: summary.fit.design.factorCodings, response: summary.fit.design.responseLevels,
+            family: summary.fit.family.kind)
         if !levels.isEmpty { lines.append(contentsOf: [""] + levels) }
         lines.append("")
         lines.append(contentsOf: devianceSection(summary))
@@ -145,18 +147,17 @@ public enum TextReport {
     /// What R leaves unsaid: each factor's reference level (the base of its treatment
     /// contrasts, which depends on the locale's collation), and which level of a factor
     /// response is modelled.
-    static func levelLines(_ fit: GLMFit) -> [String] {
+    static func levelLines(factors codings: [FactorCoding], response: ResponseLevels?, family: Family.Kind) -> [String] {
         var lines: [String] = []
-        let codings = fit.design.factorCodings
         if !codings.isEmpty {
             let parts = codings.map { coding in
                 "\(coding.variable) = \(coding.reference ?? "none (every level has a column)")"
             }
             lines.append("Reference levels: " + parts.joined(separator: "; "))
         }
-        if let response = fit.design.responseLevels, response.levels.count >= 2 {
+        if let response, response.levels.count >= 2 {
             let name = response.variable
-            if fit.family.kind == .binomial || fit.family.kind == .quasibinomial {
+            if family == .binomial || family == .quasibinomial {
                 let event = response.levels.count == 2 ? "\(name) = \(response.levels[1])" : "\(name) != \(response.failure)"
                 lines.append("Response: \(name), modelling P(\(event))")
             } else {

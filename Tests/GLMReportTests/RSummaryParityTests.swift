@@ -174,7 +174,7 @@ struct AnalysisParityTests {
 struct GEEParityTests {
     /// From " Coefficients:" to "Number of clusters:".
     static func block(_ text: String) -> [String] {
-        let lines = text.components(separatedBy: "\n")
+        let lines = withoutLevelLines(text.components(separatedBy: "\n"))
         guard let start = lines.firstIndex(of: " Coefficients:"),
               let end = lines.firstIndex(where: { $0.hasPrefix("Number of clusters:") }) else { return [] }
         return Array(lines[start...end])

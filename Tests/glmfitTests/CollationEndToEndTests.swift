@@ -200,6 +200,22 @@ struct CollationEndToEndTests {
         #expect(result.standardError == message + "\n")
     }
 
+    /// A GEE fit says the same and takes --ref too.
+    @Test func geeReportsAndReleveling() throws {
+        let arguments = ["Examples/ohio.csv", "--formula", "resp ~ age + factor(smoke)", "--family", "binomial", "--id", "id"]
+        let plain = try Glmfit.run(arguments, locale: ["LC_ALL": "C.UTF-8"])
+        #expect(plain.standardOutput.contains("\nReference levels: factor(smoke) = 0\n"))
+        let releveled = try Glmfit.run(arguments + ["--ref", "smoke=1", "--format", "json"], locale: ["LC_ALL": "C.UTF-8"])
+        #expect(releveled.status == 0)
+        let output = try #require(Self.json(releveled.standardOutput))
+        let factors = output["factors"] as? [[String: Any]]
+        #expect(factors?.map { $0["reference"] as? String } == ["1"])
+        #expect(factors?.map { $0["levels"] as? [String] } == [["1", "0"]])
+        #expect(output["response_levels"] is NSNull)
+        let terms = (output["coefficients"] as? [[String: Any]])?.map { $0["term"] as? String }
+        #expect(terms == ["(Intercept)", "age", "factor(smoke)0"])
+    }
+
     @Test func refOnALogicalColumnIsRefused() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-collation-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

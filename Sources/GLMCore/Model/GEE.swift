@@ -111,6 +111,9 @@ public struct GEEFit: Sendable {
     public let fittedValues: [Double]
     public let linearPredictors: [Double]
     public let warnings: [String]
+    /// The design's factors and factor response, for the reports (see `FactorCoding`).
+    public var factorCodings: [FactorCoding] = []
+    public var responseLevels: ResponseLevels?
 
     public var aliased: [Bool] { coefficients.map(\.isNaN) }
 }
@@ -242,7 +245,8 @@ public enum GEE {
             scale: estimate.scale, scaleStandardError: variance.scale.squareRoot(), clusterCount: layout.clusterCount,
             maxClusterSize: layout.maxClusterSize, observationCount: design.rowCount,
             droppedCount: design.frame.droppedCount, iterations: estimate.iterations,
-            converged: estimate.converged, qic: qic, fittedValues: fitted, linearPredictors: linear, warnings: warnings)
+            converged: estimate.converged, qic: qic, fittedValues: fitted, linearPredictors: linear, warnings: warnings,
+            factorCodings: design.factorCodings, responseLevels: design.responseLevels)
     }
 
     /// The keys of a grouping column (id or waves) on the given table rows: numbers for a
