@@ -182,6 +182,21 @@ struct CollationEndToEndTests {
         #expect(terms(memory.standardOutput).contains("OriginUSA"))
     }
 
+    /// A text binomial response read in chunks: a chunk without the input's first level
+    /// must not count its own first level as failure (the null deviance's mean).
+    @Test func chunkedTextResponse() throws {
+        for extra in [[], ["--ref", "Origin=USA"]] {
+            let arguments = ["Examples/cars93.csv", "--formula", "Origin ~ Price", "--family", "binomial", "--format", "json"] + extra
+            let memory = Self.json(try Glmfit.run(arguments, locale: ["LC_ALL": "C.UTF-8"]).standardOutput)
+            let chunked = Self.json(try Glmfit.run(arguments + ["--chunk-rows", "3"], locale: ["LC_ALL": "C.UTF-8"]).standardOutput)
+            let memoryNull = try #require(memory?["null_deviance"] as? Double)
+            let chunkedNull = try #require(chunked?["null_deviance"] as? Double)
+            #expect(abs(chunkedNull - memoryNull) <= 1e-10 * memoryNull, "\(extra)")
+            #expect((chunked?["response_levels"] as? [String: Any])?["levels"] as? [String]
+                    == (memory?["response_levels"] as? [String: Any])?["levels"] as? [String])
+        }
+    }
+
     @Test(arguments: [
         (["--ref", "Origni=USA"], "glmfit: error: --ref: no column named 'Origni' in the data; did you mean 'Origin'?"),
         (["--ref", "Price=10"], "glmfit: error: --ref: 'Price' is not a factor of the model; write factor(Price) in the formula to make it one"),

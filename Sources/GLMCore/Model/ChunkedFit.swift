@@ -76,6 +76,9 @@ public enum ChunkedFit {
         var layout = Layout()
         layout.logicalColumns = logicalColumns
         var usedLevels: [Int: Set<String>] = [:]
+        // A text response's rows' prior weights by level: which level is failure (the first
+        // of the whole input's) is known only after this pass, and a chunk may lack it.
+        var responseWeightByLevel: [String: Double] = [:]
         try input.forEachChunk(rows: chunkRows) { bytes, linesBefore in
             let table = try chunkTable(
                 bytes, input: input, options: options, linesBefore: linesBefore, required: required,
@@ -97,9 +100,17 @@ public enum ChunkedFit {
             for warning in frame.warnings + prepared.warnings where !layout.warnings.contains(warning) {
                 layout.warnings.append(warning)
             }
-            for row in 0..<frame.rowCount {
-                layout.weightSum += prepared.priorWeights[row]
-                layout.weightedResponseSum += prepared.priorWeights[row] * prepared.y[row]
+            if case let .factor(codes, levels, false) = frame.response {
+                for row in 0..<frame.rowCount {
+                    layout.weightSum += prepared.priorWeights[row]
+                    let code = Int(codes[row])
+                    if code >= 0, code < levels.count { responseWeightByLevel[levels[code], default: 0] += prepared.priorWeights[row] }
+                }
+            } else {
+                for row in 0..<frame.rowCount {
+                    layout.weightSum += prepared.priorWeights[row]
+                    layout.weightedResponseSum += prepared.priorWeights[row] * prepared.y[row]
+                }
             }
             if prepared.binomialTotals.contains(where: { $0 > 1 }) { layout.anyTrialsAboveOne = true }
         }
@@ -110,6 +121,11 @@ public enum ChunkedFit {
             // Byte order first, so that levels ICU collates equal keep one fixed order.
             let distinct = (usedLevels[column] ?? []).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             layout.textLevels[column] = try options.collation.sorted(distinct)
+        }
+        if case let .name(name)? = formula.response, let column = input.columnNames.firstIndex(of: name),
+           let levels = layout.textLevels[column], let first = levels.first {
+            let failure = request.referenceLevels[name].flatMap { levels.contains($0) ? $0 : nil } ?? first
+            for level in levels where level != failure { layout.weightedResponseSum += responseWeightByLevel[level] ?? 0 }
         }
 
         // Every chunk's rows, typed with the whole input's levels.
