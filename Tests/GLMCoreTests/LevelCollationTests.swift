@@ -8,9 +8,15 @@ import Testing
 @Suite("Level collation")
 struct LevelCollationTests {
     struct Order: Decodable, Sendable, CustomTestStringConvertible {
+        struct Tie: Decodable, Sendable {
+            let input: [String]
+            let levels: [String]
+        }
+
         let collation: String
         let labels: [String]
         let levels: [String]
+        let ties: [Tie]
         var testDescription: String { collation }
     }
 
@@ -73,6 +79,26 @@ struct LevelCollationTests {
         #expect(try collation.order(["f", decomposed, "a", composed]) == [2, 1, 3, 0])
         // Byte order tells them apart.
         #expect(try LevelCollation.bytes.order(["f", composed, "a", decomposed]) == [2, 3, 0, 1])
+    }
+
+    /// The same through the reader, against R's read.csv: levels that collate equal come
+    /// in their order of first appearance in the file. (Compared as bytes: Swift's String
+    /// equality would not tell the two spellings apart.)
+    @Test(arguments: orders)
+    func readerKeepsFirstAppearanceForEqualLevels(_ order: Order) throws {
+        let collation = try #require(Self.collation(for: order.collation))
+        #expect(order.ties.count == 2)
+        for tie in order.ties {
+            let text = "label\n" + tie.input.map { "\"\($0)\"" }.joined(separator: "\n") + "\n"
+            let table = try Array(text.utf8).withUnsafeBytes { raw in
+                try CSVReader.read(bytes: raw, source: "t.csv", options: CSVOptions(collation: collation), select: { _ in nil })
+            }
+            guard case let .categorical(column)? = table.columns[0] else {
+                Issue.record("label is not categorical")
+                continue
+            }
+            #expect(column.levels.map { Array($0.utf8) } == tie.levels.map { Array($0.utf8) }, "\(tie.input)")
+        }
     }
 
     @Test func icuReportsTheRulesItUses() throws {

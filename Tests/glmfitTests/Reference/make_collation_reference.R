@@ -109,7 +109,18 @@ if (length(args) == 1 && args[1] == "--one") {
   file <- tempfile(fileext = ".csv")
   writeLines(enc2utf8(c("label", labels)), file, useBytes = TRUE)
   read <- read.csv(file, stringsAsFactors = TRUE)$label
-  order <- list(collation = collation, icu = icuGetCollate(), labels = labels, levels = levels(read))
+  # Two spellings ICU collates equal (é composed and decomposed), in either order of first
+  # appearance: R's order() keeps them in that order.
+  composed <- "\u00e9t\u00e9"
+  decomposed <- "e\u0301te\u0301"
+  # (Read back from a file as above: under C an R string literal would be translated.)
+  read_levels <- function(values) {
+    writeLines(enc2utf8(c("label", values)), file, useBytes = TRUE)
+    levels(read.csv(file, stringsAsFactors = TRUE)$label)
+  }
+  ties <- lapply(list(c("f", decomposed, "a", composed), c("f", composed, "a", decomposed)),
+                 function(input) list(input = input, levels = read_levels(input)))
+  order <- list(collation = collation, icu = icuGetCollate(), labels = labels, levels = levels(read), ties = ties)
   json <- jsonlite::toJSON(as_utf8(list(fits = fit_all(collation), order = order)), auto_unbox = TRUE, digits = NA, null = "null", na = "null")
   writeLines(json, stdout(), useBytes = TRUE)  # the UTF-8 bytes, not the C locale's escapes
   quit(status = 0)
