@@ -241,5 +241,10 @@ struct CollationEndToEndTests {
         #expect(result.status == 64)
         #expect(result.standardOutput == "")
         #expect(result.standardError.hasPrefix("glmfit: error: --ref: 'flag' is a logical column"))
+        // A logical response is 0/1 by R's coding; the report says which is which.
+        let gaussian = try Glmfit.run([path, "--formula", "flag ~ y"])
+        #expect(gaussian.standardOutput.contains("\nResponse: flag, coded 0 for FALSE and 1 for TRUE\n"))
+        let binomial = try Glmfit.run([path, "--formula", "flag ~ y", "--family", "binomial"])
+        #expect(binomial.standardOutput.contains("\nResponse: flag, modelling P(flag = TRUE)\n"))
     }
 }
