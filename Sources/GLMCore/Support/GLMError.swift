@@ -193,7 +193,7 @@ extension GLMError: LocalizedError, CustomStringConvertible {
         case let .aliasedCoefficient(name):
             return "coefficient '\(name)' is aliased (not estimable, NA) in this fit and cannot be tested"
         case let .invalidRestriction(restriction, message):
-            return "invalid restriction '\(restriction)': \(message)"
+            return "invalid restriction '\(TextElision.elided(restriction))': \(message)"
         case let .redundantRestriction(restriction, earlier):
             let list = earlier.map { "'\($0)'" }.joined(separator: ", ")
             return "restriction '\(restriction)' is a linear combination of \(list): the restrictions are redundant or contradictory; remove it"
