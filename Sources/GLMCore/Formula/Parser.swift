@@ -118,6 +118,17 @@ public indirect enum FormulaExpression: Hashable, Sendable {
     /// R's rule for a name that needs no backquotes: letters, digits, `.` and `_`,
     /// starting with a letter or a `.` not followed by a digit, and not a reserved word.
     static func isSyntacticName(_ name: String) -> Bool {
+        // ASCII names (nearly all) by their bytes: Character properties cost ~100 ns each,
+        // which a 200 MB column name turns into 20 s.
+        let bytes = name.utf8
+        if let first = bytes.first, bytes.allSatisfy({ $0 < 0x80 }) {
+            if reservedWords.contains(name) { return false }
+            func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+            func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+            guard isLetter(first) || first == UInt8(ascii: ".") else { return false }
+            if first == UInt8(ascii: "."), let second = bytes.dropFirst().first, isDigit(second) { return false }
+            return bytes.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") }
+        }
         guard let first = name.first, !reservedWords.contains(name) else { return false }
         if !(first.isLetter || first == ".") { return false }
         if first == ".", name.count > 1 {
