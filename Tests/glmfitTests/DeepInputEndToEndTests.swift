@@ -67,6 +67,22 @@ struct DeepInputEndToEndTests {
         try ErrorTests().failsClearly(item)
     }
 
+    /// `glmfit predict --conf-level -0.5` reaches predict's own check too.
+    @Test func predictNamesANegativeConfidenceLevel() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-predict-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("data.csv")
+        let model = folder.appendingPathComponent("model.json")
+        try Data(Self.data.utf8).write(to: data)
+        let fit = try Glmfit.run([data.path, "-f", "y ~ x", "--save", model.path])
+        #expect(fit.status == 0, "\(fit.standardError)")
+        let result = try Glmfit.run(["predict", model.path, data.path, "--interval", "confidence", "--conf-level", "-0.5"])
+        #expect(result.status == 64)
+        #expect(result.standardOutput.isEmpty)
+        #expect(result.standardError == "glmfit: error: --conf-level: must be between 0 and 1, exclusive (got -0.5)\n")
+    }
+
     /// The order of the missing names is the formula's, the same on every run (it was a
     /// Set's order, which varies with the process's hash seed).
     @Test func missingColumnsInFormulaOrder() throws {

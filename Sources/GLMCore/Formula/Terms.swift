@@ -20,7 +20,7 @@ public struct Terms: Sendable {
     public let termLabels: [String]
 
     /// The position of each term in `terms`.
-    private let termIndex: [[Int]: Int]
+    private let termPositions: [[Int]: Int]
 
     /// Expands `formula` against the data's column names (needed for `.`).
     ///
@@ -54,9 +54,9 @@ public struct Terms: Sendable {
         let labels = encoder.variables.map(\.deparsed)
         self.variableLabels = labels
         self.termLabels = ordered.map { term in term.map { labels[$0] }.joined(separator: ":") }
-        var termIndex: [[Int]: Int] = [:]
-        for (index, term) in ordered.enumerated() where termIndex[term] == nil { termIndex[term] = index }
-        self.termIndex = termIndex
+        var termPositions: [[Int]: Int] = [:]
+        for (index, term) in ordered.enumerated() where termPositions[term] == nil { termPositions[term] = index }
+        self.termPositions = termPositions
     }
 
     /// Whether a factor variable in a term is coded by contrasts (true) or by one
@@ -66,7 +66,7 @@ public struct Terms: Sendable {
         let reduced = terms[termIndex].filter { $0 != variable }
         if reduced.isEmpty { return true }
         // The usual case, found without a scan: the reduced term is itself an earlier term.
-        if let index = self.termIndex[reduced], index < termIndex { return true }
+        if let position = termPositions[reduced], position < termIndex { return true }
         for earlier in terms[..<termIndex] where reduced.allSatisfy(earlier.contains) {
             return true
         }
