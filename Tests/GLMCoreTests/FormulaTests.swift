@@ -257,6 +257,32 @@ struct FormulaLimitTests {
         }
     }
 
+    /// Every message that echoes a name, a level, a value or a formula stays short when
+    /// that text is a million characters long (a 200 MB column name was printed whole).
+    @Test func messagesEchoingLabelsAreBounded() {
+        let long = String(repeating: "n", count: 1_000_000)
+        let errors: [GLMError] = [
+            .unknownColumn(name: long, suggestions: [long]), .unknownColumns(names: [long, long], suggestions: [[long]]),
+            .nonNumericValue(source: "d.csv", line: 2, column: long, value: long),
+            .duplicateColumnName(source: "d.csv", name: long, firstColumn: 1, secondColumn: 2),
+            .invalidTerm(term: long, message: "m"), .nonFiniteValue(variable: long, line: 2),
+            .noCompleteRows(variables: [long, long]), .singleLevelFactor(variable: long, level: long),
+            .unsupportedArgument(function: "log", argument: long), .formulaSyntax(formula: long, position: 500_000, message: "m"),
+            .invalidRestriction(restriction: long, message: "m"), .unknownCoefficient(name: long, suggestions: [long]),
+            .aliasedCoefficient(name: long), .redundantRestriction(restriction: long, earlier: [long]),
+            .profileFoundBetterFit(coefficient: long), .singleCluster(column: long, value: long),
+            .repeatedWave(column: long, wave: long, idColumn: long, cluster: long, lines: [2, 3]),
+            .invalidCluster(column: long, line: 2, message: "m"), .invalidWeights(column: long, line: 2, value: -1, message: "m"),
+            .missingColumn(source: "d.csv", name: long, suggestions: []),
+            .unseenLevel(source: "d.csv", line: 2, column: long, level: long, known: [long]),
+            .missingValue(source: "d.csv", line: 2, column: long, term: long),
+        ]
+        for error in errors {
+            #expect(error.message.utf8.count < 2_500, "\(error.message.prefix(80))")
+            #expect(error.message.contains("…(1,000,000 characters)") || error.message.contains("…"))
+        }
+    }
+
     @Test func longTextIsElided() {
         #expect(TextElision.elided("short") == "short")
         let long = String(repeating: "é", count: 57_000)

@@ -166,7 +166,7 @@ extension GLMError: LocalizedError, CustomStringConvertible {
         case let .invalidTerm(term, message):
             return "term '\(TextElision.elided(term))': \(message)"
         case let .invalidWeights(column, line, value, message):
-            return "weights column '\(column)', line \(line): \(message) (value \(value))"
+            return "weights column '\(TextElision.elided(column))', line \(line): \(message) (value \(value))"
         case let .responseOutOfDomain(family, line, message):
             if let line { return "\(message) (line \(line)); the \(family) family cannot fit this response" }
             return "\(message); the \(family) family cannot fit this response"
@@ -185,27 +185,27 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             let noun = messages.count == 1 ? "a warning" : "\(messages.count) warnings"
             return "--strict: the fit gave \(noun), so no result is written: " + messages.joined(separator: "; ")
         case let .invalidCluster(column, line, message):
-            return "cluster column '\(column)', line \(line): \(message)"
+            return "cluster column '\(TextElision.elided(column))', line \(line): \(message)"
         case let .unknownCoefficient(name, suggestions):
-            if suggestions.isEmpty { return "no coefficient named '\(name)' in the model" }
-            let list = suggestions.map { "'\($0)'" }.joined(separator: ", ")
-            return "no coefficient named '\(name)' in the model; did you mean \(list)?"
+            if suggestions.isEmpty { return "no coefficient named '\(TextElision.elided(name))' in the model" }
+            let list = suggestions.map { "'\(TextElision.elided($0))'" }.joined(separator: ", ")
+            return "no coefficient named '\(TextElision.elided(name))' in the model; did you mean \(list)?"
         case let .aliasedCoefficient(name):
-            return "coefficient '\(name)' is aliased (not estimable, NA) in this fit and cannot be tested"
+            return "coefficient '\(TextElision.elided(name))' is aliased (not estimable, NA) in this fit and cannot be tested"
         case let .invalidRestriction(restriction, message):
             return "invalid restriction '\(TextElision.elided(restriction))': \(message)"
         case let .redundantRestriction(restriction, earlier):
-            let list = earlier.map { "'\($0)'" }.joined(separator: ", ")
-            return "restriction '\(restriction)' is a linear combination of \(list): the restrictions are redundant or contradictory; remove it"
+            let list = earlier.map { "'\(TextElision.elided($0))'" }.joined(separator: ", ")
+            return "restriction '\(TextElision.elided(restriction))' is a linear combination of \(list): the restrictions are redundant or contradictory; remove it"
         case let .modelsNotNested(reduced, full, reason):
             return "cannot compare '\(reduced)' with '\(full)': \(reason)"
         case let .profileFoundBetterFit(coefficient):
-            return "profiling '\(coefficient)' has found a better solution, so the original fit had not converged"
+            return "profiling '\(TextElision.elided(coefficient))' has found a better solution, so the original fit had not converged"
         case let .singleCluster(column, value):
-            return "the id column '\(column)' has the same value ('\(value)') on every row used: a GEE needs two or more clusters"
+            return "the id column '\(TextElision.elided(column))' has the same value ('\(TextElision.elided(value))') on every row used: a GEE needs two or more clusters"
         case let .repeatedWave(column, wave, idColumn, cluster, lines):
             let where_ = lines.map(String.init).joined(separator: " and ")
-            return "wave \(wave) of '\(column)' occurs twice in cluster \(cluster) of '\(idColumn)' (lines \(where_)); ar1 and unstructured correlations need each wave at most once per cluster"
+            return "wave \(TextElision.elided(wave)) of '\(TextElision.elided(column))' occurs twice in cluster \(TextElision.elided(cluster)) of '\(TextElision.elided(idColumn))' (lines \(where_)); ar1 and unstructured correlations need each wave at most once per cluster"
         case let .clustersTooSmall(structure, column):
             return "every cluster of '\(column)' has a single observation: the \(structure) working correlation needs at least one cluster with two or more"
         case let .unobservedWavePair(column, first, second):
@@ -225,9 +225,9 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "\(source), line \(line), column '\(TextElision.elided(column))': level '\(TextElision.elided(level))' was not in the data the model was "
                 + "fitted to (its levels: \(shown)); the model cannot predict it"
         case let .missingValue(source, line, column, term):
-            let place = column.map { "column '\($0)'" } ?? "'\(term)'"
+            let place = column.map { "column '\(TextElision.elided($0))'" } ?? "'\(TextElision.elided(term))'"
             let what = column == nil ? "is not a number (NaN)" : "has a missing value"
-            return "\(source), line \(line): \(place) \(what), which '\(term)' needs; fill it in, remove the row, "
+            return "\(source), line \(line): \(place) \(what), which '\(TextElision.elided(term))' needs; fill it in, remove the row, "
                 + "or give --na pass to write an empty prediction for such rows"
         case let .cannotWriteFile(path, reason):
             return "cannot write '\(path)': \(reason)"
