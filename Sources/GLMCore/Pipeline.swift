@@ -124,6 +124,9 @@ public enum Pipeline {
         guard request.control.maxIterations >= 1 else {
             throw GLMError.invalidOption(name: "--maxit", message: "must be at least 1 (got \(request.control.maxIterations))")
         }
+        if let chunkRows = request.chunkRows, chunkRows < 1 {
+            throw GLMError.invalidOption(name: "--chunk-rows", message: "must be at least 1 (got \(chunkRows))")
+        }
         if let theta = request.theta {
             guard theta > 0, theta.isFinite else {
                 throw GLMError.invalidOption(name: "--theta", message: "must be a positive number (got \(theta))")
@@ -231,7 +234,7 @@ public enum Pipeline {
                 referenceLevels: request.referenceLevels)
         }
         try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: table.columnNames)
-        let design = try timer.measure("design") { try Design(frame: frame) }
+        let design = try timer.measure("design") { try Design(frame: frame, requiringRows: true) }
         if design.rowCount < design.columnCount {
             throw GLMError.tooFewObservations(observations: design.rowCount, coefficients: design.columnCount)
         }

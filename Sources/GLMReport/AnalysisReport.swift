@@ -12,7 +12,7 @@ enum AnalysisReport {
             $0 != pColumn && !testColumns.contains($0) && !columnNames[$0].hasSuffix("Df")
         }
         return RFormat.printCoefmat(
-            rowNames: rowNames, columnNames: columnNames, columns: columns, digits: 5, coefficientColumns: [],
+            rowNames: rowNames.map { TextElision.elided($0) }, columnNames: columnNames, columns: columns, digits: 5, coefficientColumns: [],
             testColumns: testColumns, zapColumns: zapColumns, hasPValue: true, naPrint: "")
     }
 
@@ -43,7 +43,7 @@ enum AnalysisReport {
         }
         names += [table.statisticName, table.pValueName]
         columns += [table.rows.map(\.statistic), table.rows.map(\.pValue)]
-        return ["Single term deletions", "", "Model:", fit.design.frame.terms.formula.deparsed]
+        return ["Single term deletions", "", "Model:", TextElision.elided(fit.design.frame.terms.formula.deparsed, limit: TextReport.formulaLimit)]
             + self.table(rowNames: table.rows.map(\.term), columnNames: names, columns: columns)
     }
 
@@ -61,7 +61,7 @@ enum AnalysisReport {
         columns.append(comparison.rows.map(\.pValue))
         let labels = comparison.rows.map(\.model)
         return ["Analysis of Deviance Table", ""]
-            + labels.enumerated().map { "Model \($0.offset + 1): \($0.element)" }
+            + labels.enumerated().map { "Model \($0.offset + 1): \(TextElision.elided($0.element, limit: TextReport.formulaLimit))" }
             + self.table(rowNames: labels.indices.map { String($0 + 1) }, columnNames: names, columns: columns)
     }
 
@@ -75,7 +75,7 @@ enum AnalysisReport {
         case .f:
             statistic = "F = \(RFormat.format(result.statistic, digits: 5)) on \(result.df) and \(result.residualDf) df"
         }
-        return ["Wald test (as car::linearHypothesis) of " + result.hypothesis.descriptions.joined(separator: ", ") + ":",
+        return ["Wald test (as car::linearHypothesis) of " + result.hypothesis.descriptions.map { TextElision.elided($0) }.joined(separator: ", ") + ":",
                 "  \(statistic), \(pText)"]
     }
 }

@@ -18,7 +18,7 @@ extension TextReport {
         lines.append(" Coefficients:")
         let rows = report.coefficients
         lines += RFormat.printCoefmat(
-            rowNames: rows.map(\.term), columnNames: ["Estimate", "Std.err", "Wald", "Pr(>|W|)"],
+            rowNames: rows.map { TextElision.elided($0.term) }, columnNames: ["Estimate", "Std.err", "Wald", "Pr(>|W|)"],
             columns: [rows.map(\.estimate), rows.map(\.standardError), rows.map(\.statistic), rows.map(\.pValue)],
             digits: 4, coefficientColumns: [0, 1], testColumns: [2], hasPValue: true, naPrint: "NA")
         let levels = levelLines(factors: fit.factorCodings, response: fit.responseLevels, family: fit.family.kind)

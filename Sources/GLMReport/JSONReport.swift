@@ -180,7 +180,8 @@ public enum CSVReport {
                 guard let value, value.isFinite else { return value.map { $0.isNaN ? "NaN" : ($0 > 0 ? "Inf" : "-Inf") } ?? "" }
                 return JSONValue.format(value)
             }
-            lines.append(([field(row.term)] + numbers).joined(separator: ","))
+            // A label past TextElision.labelLimit characters is elided, as in the text report.
+            lines.append(([field(TextElision.elided(row.term))] + numbers).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

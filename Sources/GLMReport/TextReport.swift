@@ -4,7 +4,14 @@ import GLMCore
 /// The default report: R's `summary.glm` layout (R ≥ 4.3, without the deviance-residual
 /// quantiles), followed by what R does not print: the confidence intervals with the
 /// exp'd ratios, the log-likelihood and BIC.
+///
+/// Labels from the data (coefficient and term names, which hold factor levels and column
+/// names) are printed elided past `TextElision.labelLimit` characters, as
+/// `abc…(57,000,000 characters)`; the JSON report keeps them whole.
 public enum TextReport {
+    /// The characters of the formula the Call line shows (a generated formula can be long).
+    static let formulaLimit = 2_000
+
     /// R's significance legend, as printed in a UTF-8 locale.
     public static func render(_ report: ModelReport, dataName: String) -> String {
         let summary = report.summary
@@ -106,11 +113,11 @@ public enum TextReport {
     static func callLines(_ summary: GLMSummary, dataName: String) -> [String] {
         let fit = summary.fit
         var arguments = [
-            "formula = \(fit.design.frame.terms.formula.deparsed)",
+            "formula = \(TextElision.elided(fit.design.frame.terms.formula.deparsed, limit: TextReport.formulaLimit))",
             "family = \(fit.family.kind.rawValue)(link = \"\(fit.family.link.name)\")",
             "data = \(dataName)",
         ]
-        if let weights = fit.design.frame.weightsColumn { arguments.append("weights = \(weights)") }
+        if let weights = fit.design.frame.weightsColumn { arguments.append("weights = \(TextElision.elided(weights))") }
         return wrappedCall("glmfit", arguments)
     }
 
@@ -138,7 +145,7 @@ public enum TextReport {
         var lines = [singular > 0 ? "Coefficients: (\(singular) not defined because of singularities)" : "Coefficients:"]
         let letter = summary.usesTStatistic ? "t" : "z"
         lines.append(contentsOf: RFormat.coefficientTable(
-            rowNames: rows.map(\.term), estimate: rows.map(\.estimate), stdError: rows.map(\.standardError),
+            rowNames: rows.map { TextElision.elided($0.term) }, estimate: rows.map(\.estimate), stdError: rows.map(\.standardError),
             statistic: rows.map(\.statistic), pValue: rows.map(\.pValue), statisticLabel: "\(letter) value",
             pValueLabel: "Pr(>|\(letter)|)"))
         return lines
@@ -217,7 +224,8 @@ public enum TextReport {
             ]
         }
         let cells = rows.indices.map { index in columns.map { $0[index] } }
-        return [title + ":"] + RFormat.matrix(rowNames: rows.map(\.term), columnNames: columnNames, cells: cells)
+        return [title + ":"] + RFormat.matrix(
+            rowNames: rows.map { TextElision.elided($0.term) }, columnNames: columnNames, cells: cells)
     }
 
     /// "2.5 %" as R's confint labels its columns.

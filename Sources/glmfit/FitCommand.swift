@@ -68,19 +68,21 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Output format: text, json or csv.")
     var format: OutputFormat = .text
 
-    @Option(name: .customLong("conf-level"), help: "Confidence level of the intervals.")
+    // Numbers are taken as they come (.unconditional), so that a negative one ("-1") reaches
+    // Pipeline.validate, which says what is wrong with it, instead of reading as an option.
+    @Option(name: .customLong("conf-level"), parsing: .unconditional, help: "Confidence level of the intervals.")
     var confidenceLevel: Double = 0.95
 
     @Option(name: .customLong("na"), help: ArgumentHelp("An extra token read as a missing value (repeatable; NA, empty and NaN always are).", valueName: "token"))
     var missingTokens: [String] = []
 
-    @Option(help: "Convergence tolerance on the relative change in deviance (R's glm.control epsilon).")
+    @Option(parsing: .unconditional, help: "Convergence tolerance on the relative change in deviance (R's glm.control epsilon).")
     var epsilon: Double = 1e-8
 
-    @Option(help: "Maximum number of IRLS iterations (R's glm.control maxit).")
+    @Option(parsing: .unconditional, help: "Maximum number of IRLS iterations (R's glm.control maxit).")
     var maxit: Int = 25
 
-    @Option(help: ArgumentHelp("Fix the negative binomial theta instead of estimating it (MASS's negative.binomial(theta)).", valueName: "value"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fix the negative binomial theta instead of estimating it (MASS's negative.binomial(theta)).", valueName: "value"))
     var theta: Double?
 
     @Option(help: ArgumentHelp("Robust (sandwich) standard errors: HC0, HC1, HC2 or HC3, as sandwich::vcovHC; with --id, robust (default) or naive.", valueName: "type"))
@@ -104,7 +106,8 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Test the fitted model against a smaller nested one, fitted on the same rows (R's anova(reduced, full)).", valueName: "formula"))
     var compare: String?
 
-    @Option(help: ArgumentHelp("A joint Wald test of linear restrictions, e.g. \"x1, x2\" or \"x1 = x2\" (repeatable; as car::linearHypothesis).", valueName: "restrictions"))
+    // .unconditional: a restriction may start with a sign ("-x1 + x2 = 0").
+    @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("A joint Wald test of linear restrictions, e.g. \"x1, x2\" or \"x1 = x2\" (repeatable; as car::linearHypothesis).", valueName: "restrictions"))
     var wald: [String] = []
 
     @Option(help: ArgumentHelp("Fit a GEE (as geepack::geeglm) with clusters given by this column.", valueName: "column"))
@@ -116,7 +119,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The order of observations inside a GEE cluster, for ar1 and unstructured (default: file order).", valueName: "column"))
     var waves: String?
 
-    @Option(name: .customLong("chunk-rows"), help: ArgumentHelp("Fit in bounded memory: read the input again for every iteration, this many rows at a time (standard input is buffered to a temporary file).", valueName: "rows"))
+    @Option(name: .customLong("chunk-rows"), parsing: .unconditional, help: ArgumentHelp("Fit in bounded memory: read the input again for every iteration, this many rows at a time (standard input is buffered to a temporary file).", valueName: "rows"))
     var chunkRows: Int?
 
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")

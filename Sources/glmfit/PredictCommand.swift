@@ -52,7 +52,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Add a confidence interval for the mean (conf_low, conf_high).", valueName: "confidence"))
     var interval: PredictionIntervalKind?
 
-    @Option(name: .customLong("conf-level"), help: "Confidence level of the intervals.")
+    // .unconditional: a negative number reaches the pipeline's check instead of reading as an option.
+    @Option(name: .customLong("conf-level"), parsing: .unconditional, help: "Confidence level of the intervals.")
     var confidenceLevel: Double = 0.95
 
     @Option(name: .customLong("na"), help: "A row with a missing value in a variable the model needs: fail (an error) or pass (an empty prediction).")

@@ -121,6 +121,53 @@ struct PipelineFuzzTests {
         #expect(fitted * 10 > inputs, "only \(fitted) of \(inputs) inputs were fitted")
     }
 
+    /// Long labels and many terms through the whole pipeline: up to 2,000 columns with
+    /// names up to 20,000 characters, a factor whose levels are up to 200,000 characters,
+    /// `y ~ .` or the columns written out, or a long chain of one factor: each ends in a fit
+    /// or a GLMError, in time linear in the input (the design stage was quadratic in the
+    /// number of terms).
+    @Test func longLabelsAndManyTermsEndInAFitOrATypedError() {
+        var rng = SplitMix64(seed: 20261208)
+        var outcomes = [0, 0]
+        for _ in 0..<12 {
+            let columns = [1, 3, 40, 800, 2_000].randomElement(using: &rng) ?? 3
+            let rows = [5, 30, 120].randomElement(using: &rng) ?? 30
+            let nameLength = [1, 300, 20_000].randomElement(using: &rng) ?? 1
+            let levelLength = [1, 300, 200_000].randomElement(using: &rng) ?? 1
+            let names = (0..<columns).map { "x\($0)" + String(repeating: "n", count: $0 == 0 ? nameLength : min(nameLength, 30)) }
+            var values: [[Double]] = [(0..<rows).map { _ in Double.random(in: 0...5, using: &rng).rounded() }]
+            for _ in names { values.append((0..<rows).map { _ in Double.random(in: -1...1, using: &rng) }) }
+            let levels = ["a", String(repeating: "L", count: levelLength), "c"]
+            let codes = (0..<rows).map { Int32($0 % levels.count) }
+            var tableColumns: [Column?] = values.map { .numeric($0) }
+            tableColumns.append(.categorical(CategoricalColumn(codes: codes, levels: levels.sorted())))
+            let table = Table(source: "long.csv", columnNames: ["y"] + names + ["g"], columns: tableColumns, rowCount: rows)
+            let formula: String
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0: formula = "y ~ ."
+            case 1: formula = "y ~ " + names.map { "`\($0)`" }.joined(separator: " + ") + " + g"
+            default: formula = "y ~ " + Array(repeating: "g", count: columns).joined(separator: " + ") + " + `\(names[0])`:g"
+            }
+            let request = FitRequest(path: "long.csv", formula: formula, family: Bool.random(using: &rng) ? "poisson" : "gaussian")
+            let start = Date()
+            do {
+                let report = try Pipeline.fit(request, table: table)
+                #expect(report.fit.coefficientNames.contains { $0.hasSuffix(levels[1]) || $0.contains(names[0]) })
+                outcomes[0] += 1
+            } catch let error as GLMError {
+                #expect([64, 65].contains(error.exitStatus), "\(error.message.prefix(200))")
+                #expect(error.message.utf8.count < 5_000)
+                outcomes[1] += 1
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+            let size = formula.utf8.count + columns * rows + nameLength + levelLength
+            let seconds = Date().timeIntervalSince(start)
+            #expect(seconds < 2 + 2e-5 * Double(size), "\(columns) columns, \(rows) rows: \(seconds) s")
+        }
+        #expect(outcomes[0] > 0 && outcomes[1] > 0, "\(outcomes)")
+    }
+
     /// Inputs that once failed, one file each: a first line "formula | family | link |
     /// weights" and the CSV after it.
     @Test func corpusReplays() throws {

@@ -50,7 +50,9 @@ public struct Design: Sendable {
         Design(summarizing: self, frame: frame)
     }
 
-    public init(frame: ModelFrame) throws {
+    /// - Parameter requiringRows: refuse, before X is allocated, a design with more columns
+    ///   than rows (`tooFewObservations`); false for a chunk of a larger input.
+    public init(frame: ModelFrame, requiringRows: Bool = false) throws {
         let terms = frame.terms
         let rowCount = frame.rowCount
         for (index, variable) in frame.variables.enumerated() {
@@ -82,6 +84,10 @@ public struct Design: Sendable {
             names.append("(Intercept)")
             assign.append(0)
         }
+        // Each term's components and the number of columns, counted before any column is
+        // built: a design wider than the rows is refused at once.
+        var termComponents: [[Component]] = []
+        var columnCount = terms.hasIntercept ? 1 : 0
         for (termIndex, term) in terms.terms.enumerated() {
             let components: [Component] = term.map { variable in
                 let label = terms.variableLabels[variable]
@@ -96,6 +102,21 @@ public struct Design: Sendable {
                     return .numeric(label: label, values: [])
                 }
             }
+            var width = 1
+            for component in components {
+                let (product, overflow) = width.multipliedReportingOverflow(by: component.width)
+                guard !overflow else { throw Design.tooLarge(terms) }
+                width = product
+            }
+            let (total, overflow) = columnCount.addingReportingOverflow(width)
+            guard !overflow else { throw Design.tooLarge(terms) }
+            columnCount = total
+            termComponents.append(components)
+        }
+        if requiringRows, rowCount < columnCount {
+            throw GLMError.tooFewObservations(observations: rowCount, coefficients: columnCount)
+        }
+        for (termIndex, components) in termComponents.enumerated() {
             let width = components.reduce(1) { $0 * $1.width }
             // First component varies fastest, as in R.
             for column in 0..<width {
@@ -119,9 +140,7 @@ public struct Design: Sendable {
             }
         }
         let (_, overflow) = rowCount.multipliedReportingOverflow(by: columns.count)
-        guard !overflow else {
-            throw GLMError.invalidTerm(term: terms.termLabels.joined(separator: " + "), message: "the model matrix is too large")
-        }
+        guard !overflow else { throw Design.tooLarge(terms) }
         self.columns = ParallelRows.map(items: columns.count, parallel: rowCount >= 1 << 14 && columns.count > 1) { column in
             let parts = columns[column]
             // A numeric variable alone is its own column.
@@ -141,6 +160,10 @@ public struct Design: Sendable {
         self.termLabels = terms.termLabels
         self.hasIntercept = terms.hasIntercept
         self.frame = frame
+    }
+
+    private static func tooLarge(_ terms: Terms) -> GLMError {
+        GLMError.invalidTerm(term: terms.termLabels.joined(separator: " + "), message: "the model matrix is too large")
     }
 
     /// Writes one column of X: the product of its numeric variables and factor-level

@@ -23,6 +23,29 @@ public enum VariableValues: Sendable {
 /// against the table's columns, as R's `model.frame` does.
 struct ExpressionEvaluator {
     let table: Table
+    /// Each column's position by name: one lookup per variable, not a scan of the header.
+    private let columnIndices: [String: Int]
+
+    init(table: Table) {
+        self.table = table
+        var indices: [String: Int] = [:]
+        indices.reserveCapacity(table.columnNames.count)
+        for (index, name) in table.columnNames.enumerated() where indices[name] == nil { indices[name] = index }
+        columnIndices = indices
+    }
+
+    /// The position of the column called `name`, if any.
+    func columnIndex(named name: String) -> Int? {
+        columnIndices[name]
+    }
+
+    /// The named arguments each function takes (`log(x, base = 2)` would be "log": ["base"]).
+    /// None yet: every named argument is refused, naming the function and the argument.
+    static let supportedArguments: [String: Set<String>] = [:]
+
+    static func supportsArgument(_ function: String, _ argument: String) -> Bool {
+        supportedArguments[function]?.contains(argument) ?? false
+    }
 
     static let mathFunctions: [String: @Sendable (Double) -> Double] = [
         "log": { Foundation.log($0) }, "log2": { Foundation.log2($0) }, "log10": { Foundation.log10($0) },
@@ -37,7 +60,7 @@ struct ExpressionEvaluator {
     func evaluate(_ expression: FormulaExpression, allowTwoColumns: Bool = false) throws -> VariableValues {
         switch expression {
         case let .name(name):
-            guard let index = table.index(of: name) else {
+            guard let index = columnIndices[name] else {
                 throw GLMError.unknownColumn(name: name, suggestions: NameSuggestions.nearest(to: name, in: table.columnNames))
             }
             guard let column = table.columns[index] else {
@@ -78,11 +101,18 @@ struct ExpressionEvaluator {
             return .numeric(result)
         case .dot:
             throw GLMError.invalidTerm(term: ".", message: "'.' can only stand for the other columns on the right of '~'")
+        case let .argument(name, _):
+            throw GLMError.invalidTerm(term: expression.deparsed, message: "'\(name) = ...' is a named argument; it belongs inside a function call")
         }
     }
 
     private func evaluateCall(_ function: String, _ arguments: [FormulaExpression], expression: FormulaExpression,
                               allowTwoColumns: Bool) throws -> VariableValues {
+        for argument in arguments {
+            if case let .argument(name, _) = argument, !ExpressionEvaluator.supportsArgument(function, name) {
+                throw GLMError.unsupportedArgument(function: function, argument: name)
+            }
+        }
         let label = expression.deparsed
         switch function {
         case "I":
@@ -135,7 +165,7 @@ struct ExpressionEvaluator {
                 // R coerces logicals to 0/1 in arithmetic.
                 return codes.map { $0 < 0 ? .nan : Double($0) }
             }
-            if case let .name(name) = expression, let index = table.index(of: name),
+            if case let .name(name) = expression, let index = columnIndices[name],
                case let .categorical(column)? = table.columns[index], let row = column.firstNonNumericRow,
                row < column.codes.count, column.codes[row] >= 0, Int(column.codes[row]) < column.levels.count {
                 throw GLMError.nonNumericValue(
@@ -162,9 +192,14 @@ struct ExpressionEvaluator {
 
 /// Suggests column names close to a misspelt one (edit distance, then prefix).
 public enum NameSuggestions {
+    /// Names longer than this (in UTF-8 bytes) are neither given nor offered suggestions:
+    /// the edit distance costs the product of the lengths.
+    static let longestComparedName = 1_000
+
     public static func nearest(to name: String, in candidates: [String], limit: Int = 3) -> [String] {
+        guard name.utf8.count <= longestComparedName else { return [] }
         let target = Array(name.lowercased())
-        let scored = candidates.map { candidate -> (String, Int) in
+        let scored = candidates.filter { $0.utf8.count <= longestComparedName }.map { candidate -> (String, Int) in
             (candidate, editDistance(target, Array(candidate.lowercased())))
         }
         let threshold = max(2, target.count / 3)

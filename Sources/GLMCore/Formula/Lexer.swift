@@ -5,6 +5,8 @@ struct FormulaToken: Equatable {
         case number(Double, String)
         case op(String)          // ~ + - * / : ^ %in%
         case leftParen, rightParen, comma
+        /// `=` between an argument's name and its value, as in `log(x, base = 2)`.
+        case equals
         case end
     }
     let kind: Kind
@@ -97,6 +99,9 @@ struct FormulaLexer {
                 index += 1
             case ",":
                 result.append(FormulaToken(kind: .comma, position: start))
+                index += 1
+            case "=":
+                result.append(FormulaToken(kind: .equals, position: start))
                 index += 1
             case "%":
                 var op = "%"

@@ -40,18 +40,35 @@ public struct ModelFrame: Sendable {
     }
 
     /// The columns a formula needs from the table (with `weightsColumn`), for the reader.
+    ///
+    /// - Throws: `unknownColumn` when one name is not in `columnNames`, `unknownColumns`
+    ///   naming every missing one, in the order the formula names them, when several are not.
     public static func requiredColumns(formula: Formula, columnNames: [String], weightsColumn: String?) throws -> Set<Int> {
         let terms = try Terms(formula: formula, columnNames: columnNames)
-        var names = Set(formula.response?.columnNames ?? [])
-        for variable in terms.variables { names.formUnion(variable.columnNames) }
-        for offset in terms.offsets { names.formUnion(offset.columnNames) }
-        if let weightsColumn { names.insert(weightsColumn) }
+        // The formula's names in reading order (R's all.vars), then those `.` stands for.
+        var names: [String] = []
+        var seen = Set<String>()
+        var all = (formula.response?.columnNames ?? []) + formula.predictors.columnNames
+        for variable in terms.variables { all += variable.columnNames }
+        for offset in terms.offsets { all += offset.columnNames }
+        if let weightsColumn { all.append(weightsColumn) }
+        for name in all where seen.insert(name).inserted { names.append(name) }
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(columnNames.count)
+        for (index, name) in columnNames.enumerated() where positions[name] == nil { positions[name] = index }
         var indices = Set<Int>()
+        var missing: [String] = []
         for name in names {
-            guard let index = columnNames.firstIndex(of: name) else {
-                throw GLMError.unknownColumn(name: name, suggestions: NameSuggestions.nearest(to: name, in: columnNames))
-            }
-            indices.insert(index)
+            if let index = positions[name] { indices.insert(index) } else { missing.append(name) }
+        }
+        if missing.count == 1, let name = missing.first {
+            throw GLMError.unknownColumn(name: name, suggestions: NameSuggestions.nearest(to: name, in: columnNames))
+        }
+        if !missing.isEmpty {
+            // Suggestions only for the names the message shows.
+            let shown = missing.prefix(GLMError.unknownColumnsShown)
+            throw GLMError.unknownColumns(
+                names: missing, suggestions: shown.map { NameSuggestions.nearest(to: $0, in: columnNames) })
         }
         return indices
     }
@@ -80,7 +97,8 @@ public struct ModelFrame: Sendable {
             referenceLevels, to: try evaluator.evaluate(responseExpression, allowTwoColumns: true),
             expression: responseExpression, applied: &appliedReferences)
         var responseNonNumericField: GLMError?
-        if case let .name(name) = responseExpression, case let .categorical(column)? = table.column(named: name),
+        if case let .name(name) = responseExpression, let responseColumn = evaluator.columnIndex(named: name),
+           case let .categorical(column)? = table.columns[responseColumn],
            !column.isLogical, column.levels.contains(where: { Double($0.trimmingCharacters(in: .whitespaces)) != nil }),
            let row = column.firstNonNumericRow, row < column.codes.count, column.codes[row] >= 0,
            Int(column.codes[row]) < column.levels.count {
@@ -112,12 +130,12 @@ public struct ModelFrame: Sendable {
         var allValues: [(label: String, values: VariableValues)] = [(responseExpression.deparsed, response)]
         var expressions: [FormulaExpression] = [responseExpression]
         for (index, variable) in variables.enumerated() {
-            allValues.append((terms.variables[index].deparsed, variable))
+            allValues.append((terms.variableLabels[index], variable))
             expressions.append(terms.variables[index])
         }
         if let offsetSum { allValues.append(("offset", .numeric(offsetSum))) }
         for (expression, values) in zip(terms.offsets, offsetValues) {
-            if let warning = ModelFrame.nanWarning(expression, values: values, table: table) { warnings.append(warning) }
+            if let warning = ModelFrame.nanWarning(expression, values: values, evaluator: evaluator) { warnings.append(warning) }
         }
         if let weights, let weightsColumn { allValues.append((weightsColumn, .numeric(weights))) }
         for name in requiredColumns {
@@ -125,7 +143,7 @@ public struct ModelFrame: Sendable {
         }
         for (expression, entry) in zip(expressions, allValues) {
             guard case let .numeric(numbers) = entry.values else { continue }
-            if let warning = ModelFrame.nanWarning(expression, values: numbers, table: table) { warnings.append(warning) }
+            if let warning = ModelFrame.nanWarning(expression, values: numbers, evaluator: evaluator) { warnings.append(warning) }
         }
 
         // One scan per column (on all cores) finds the few columns with any NaN or infinity;
@@ -134,7 +152,7 @@ public struct ModelFrame: Sendable {
         let nonFinite = ParallelRows.map(items: allValues.count, parallel: table.rowCount >= ParallelRows.minimumRows) {
             index in
             if index < expressions.count, case let .name(name) = expressions[index],
-               let column = table.index(of: name), table.finiteColumns.contains(column) {
+               let column = evaluator.columnIndex(named: name), table.finiteColumns.contains(column) {
                 return false
             }
             return ModelFrame.hasNonFinite(allValues[index].values)
@@ -253,11 +271,12 @@ public struct ModelFrame: Sendable {
 
     /// R warns "NaNs produced" when a function such as log() makes NaN from numbers that
     /// were not missing; those rows are then dropped as missing.
-    private static func nanWarning(_ expression: FormulaExpression, values: [Double], table: Table) -> String? {
+    private static func nanWarning(_ expression: FormulaExpression, values: [Double], evaluator: ExpressionEvaluator) -> String? {
         // A bare column name is its own input: its NaN are all missing values.
         if case .name = expression { return nil }
+        let table = evaluator.table
         let inputs: [[Double]] = expression.columnNames.compactMap { name in
-            guard case let .numeric(column)? = table.column(named: name) else { return nil }
+            guard let index = evaluator.columnIndex(named: name), case let .numeric(column)? = table.columns[index] else { return nil }
             return column
         }
         var produced = 0

@@ -1,5 +1,9 @@
 /// An R expression as it appears in a formula.
-public indirect enum FormulaExpression: Equatable, Sendable {
+///
+/// Trees are never deeper than `FormulaParser.maximumDepth` (the parser refuses deeper
+/// input before building it), so the recursive walks below and Swift's own recursive
+/// destruction of an indirect enum stay within a small stack.
+public indirect enum FormulaExpression: Hashable, Sendable {
     case name(String)
     /// A numeric constant with its source text.
     case number(Double, String)
@@ -9,53 +13,100 @@ public indirect enum FormulaExpression: Equatable, Sendable {
     case parenthesized(FormulaExpression)
     /// `.`: every column not used in the response.
     case dot
+    /// A named argument `name = value`; only ever an argument of a `.call` (R keeps the
+    /// names in the call's argument list). Which functions accept which names is decided
+    /// where the call is evaluated (`ExpressionEvaluator.supportedArguments`).
+    case argument(String, FormulaExpression)
 
     /// The expression as R's `deparse()` prints it; this is the variable's name in
     /// term labels and coefficient names (`log(wbc)`, `I(x^2)`, `cbind(k, n - k)`).
     public var deparsed: String {
+        var text = ""
+        appendDeparsed(to: &text)
+        return text
+    }
+
+    /// Appends to one string (linear in the output, however deep the tree).
+    private func appendDeparsed(to text: inout String) {
         switch self {
         case let .name(name):
-            return FormulaExpression.isSyntacticName(name) ? name : "`\(name)`"
+            text += FormulaExpression.isSyntacticName(name) ? name : "`\(name)`"
         case let .number(value, _):
-            return RFormat.deparse(value)
+            text += RFormat.deparse(value)
         case let .call(function, arguments):
-            return "\(function)(\(arguments.map(\.deparsed).joined(separator: ", ")))"
-        case let .binary(op, lhs, rhs):
-            switch op {
-            case "/", "^", ":":
-                return "\(lhs.deparsed)\(op)\(rhs.deparsed)"
-            default:
-                return "\(lhs.deparsed) \(op) \(rhs.deparsed)"
+            text += function
+            text += "("
+            for (index, argument) in arguments.enumerated() {
+                if index > 0 { text += ", " }
+                argument.appendDeparsed(to: &text)
             }
+            text += ")"
+        case let .binary(op, lhs, rhs):
+            lhs.appendDeparsed(to: &text)
+            switch op {
+            case "/", "^", ":": text += op
+            default: text += " \(op) "
+            }
+            rhs.appendDeparsed(to: &text)
         case let .unary(op, operand):
-            return "\(op)\(operand.deparsed)"
+            text += op
+            operand.appendDeparsed(to: &text)
         case let .parenthesized(inner):
-            return "(\(inner.deparsed))"
+            text += "("
+            inner.appendDeparsed(to: &text)
+            text += ")"
         case .dot:
-            return "."
+            text += "."
+        case let .argument(name, value):
+            text += FormulaExpression.isSyntacticName(name) ? name : "`\(name)`"
+            text += " = "
+            value.appendDeparsed(to: &text)
         }
     }
 
     /// Every column name the expression refers to (R's `all.vars`), in order of appearance.
     public var columnNames: [String] {
         var names: [String] = []
-        collectNames(into: &names)
+        var seen = Set<String>()
+        collectNames(into: &names, seen: &seen)
         return names
     }
 
-    private func collectNames(into names: inout [String]) {
+    private func collectNames(into names: inout [String], seen: inout Set<String>) {
         switch self {
         case let .name(name):
-            if !names.contains(name) { names.append(name) }
+            if seen.insert(name).inserted { names.append(name) }
         case .number, .dot:
             break
         case let .call(_, arguments):
-            for argument in arguments { argument.collectNames(into: &names) }
+            for argument in arguments { argument.collectNames(into: &names, seen: &seen) }
         case let .binary(_, lhs, rhs):
-            lhs.collectNames(into: &names)
-            rhs.collectNames(into: &names)
-        case let .unary(_, operand), let .parenthesized(operand):
-            operand.collectNames(into: &names)
+            lhs.collectNames(into: &names, seen: &seen)
+            rhs.collectNames(into: &names, seen: &seen)
+        case let .unary(_, operand), let .parenthesized(operand), let .argument(_, operand):
+            operand.collectNames(into: &names, seen: &seen)
+        }
+    }
+
+    /// The first named argument of a call in the expression (in reading order) that
+    /// `isSupported(function, name)` refuses: `("log", "base")` for `log(x, base = 2)`.
+    func firstUnsupportedArgument(
+        isSupported: (String, String) -> Bool = ExpressionEvaluator.supportsArgument
+    ) -> (function: String, argument: String)? {
+        switch self {
+        case .name, .number, .dot:
+            return nil
+        case let .call(function, arguments):
+            for argument in arguments {
+                if case let .argument(name, _) = argument, !isSupported(function, name) { return (function, name) }
+                if let found = argument.firstUnsupportedArgument(isSupported: isSupported) { return found }
+            }
+            return nil
+        case let .binary(_, lhs, rhs):
+            return lhs.firstUnsupportedArgument(isSupported: isSupported)
+                ?? rhs.firstUnsupportedArgument(isSupported: isSupported)
+        case let .unary(_, operand), let .parenthesized(operand), let .argument(_, operand):
+            return operand.firstUnsupportedArgument(isSupported: isSupported)
         }
     }
 
@@ -67,6 +118,17 @@ public indirect enum FormulaExpression: Equatable, Sendable {
     /// R's rule for a name that needs no backquotes: letters, digits, `.` and `_`,
     /// starting with a letter or a `.` not followed by a digit, and not a reserved word.
     static func isSyntacticName(_ name: String) -> Bool {
+        // ASCII names (nearly all) by their bytes: Character properties cost ~100 ns each,
+        // which a 200 MB column name turns into 20 s.
+        let bytes = name.utf8
+        if let first = bytes.first, bytes.allSatisfy({ $0 < 0x80 }) {
+            if reservedWords.contains(name) { return false }
+            func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+            func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+            guard isLetter(first) || first == UInt8(ascii: ".") else { return false }
+            if first == UInt8(ascii: "."), let second = bytes.dropFirst().first, isDigit(second) { return false }
+            return bytes.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") }
+        }
         guard let first = name.first, !reservedWords.contains(name) else { return false }
         if !(first.isLetter || first == ".") { return false }
         if first == ".", name.count > 1 {
@@ -97,16 +159,56 @@ public struct Formula: Equatable, Sendable {
     }
 }
 
+extension FormulaExpression {
+    /// Parses one expression (a variable or an offset's argument) as it appears inside a
+    /// call, where `+` is arithmetic: its runs are kept left-nested, as written.
+    static func parseArgument(_ text: String) throws -> FormulaExpression {
+        let formula = "~" + text
+        let tokens = try FormulaLexer(formula: formula).tokens()
+        var parser = FormulaParser(formula: formula, tokens: tokens)
+        parser.balancesTermSums = false
+        return try parser.parseFormula().predictors
+    }
+}
+
 /// A Pratt parser with R's operator precedence:
 /// `^` > unary `-`/`+` > `:` > `%in%` > `*` `/` > binary `+` `-` > `~`.
+///
+/// Depth: the parser refuses input whose tree would be deeper than `maximumDepth` levels
+/// (each parenthesis, call, unary sign and binary operator adds one), counting while it
+/// parses, so that no deep tree is ever built and its own recursion stays as shallow. A run
+/// of `+` between terms (`y ~ x1 + x2 + ... + x5000`, a generated formula) is built as a
+/// balanced tree instead of a left-nested one: term expansion gives the same terms in the
+/// same order either way, and the run then adds only log2(length) levels. Inside a call
+/// (`I(a + b + c)`), where `+` is arithmetic, runs stay left-nested so that sums are added
+/// in R's order.
 struct FormulaParser {
+    /// The deepest expression tree glmfit accepts (README, Formulas). Every walk of the
+    /// tree recurses once per level, on the main thread (8 MB of stack by default). The
+    /// deepest walk, evaluating nested calls, takes about 1.7 KB of stack a level in the
+    /// release build (measured: `I(` nested 300 deep overflows a 512 KB stack, 990 deep
+    /// needs 2 MB), so 500 levels need under 1 MB: an eighth of the main thread's stack.
+    static let maximumDepth = 500
+
     let formula: String
     let tokens: [FormulaToken]
     var index = 0
+    /// False while parsing the response or a single argument expression: their `+` is arithmetic.
+    var balancesTermSums = true
+    /// How many call argument lists enclose the current token.
+    private var callDepth = 0
+    /// How many `parseExpression` calls are active.
+    private var recursionDepth = 0
 
     init(formula: String, tokens: [FormulaToken]) {
         self.formula = formula
         self.tokens = tokens
+    }
+
+    /// An expression and the height of its tree (a leaf is 1).
+    private struct Parsed {
+        let expression: FormulaExpression
+        let height: Int
     }
 
     private var current: FormulaToken {
@@ -117,18 +219,33 @@ struct FormulaParser {
         GLMError.formulaSyntax(formula: formula, position: (token ?? current).position, message: message)
     }
 
+    private func depthError(at token: FormulaToken) -> GLMError {
+        error("nested deeper than \(TextElision.groupedInteger(FormulaParser.maximumDepth)) levels (each parenthesis, "
+            + "function call, unary sign and operator adds one); write it with fewer levels", at: token)
+    }
+
+    /// A node over `children`, refused when it would be deeper than the limit.
+    private func node(_ expression: FormulaExpression, over heights: Int..., at token: FormulaToken) throws -> Parsed {
+        let height = (heights.max() ?? 0) + 1
+        guard height <= FormulaParser.maximumDepth else { throw depthError(at: token) }
+        return Parsed(expression: expression, height: height)
+    }
+
     mutating func parseFormula() throws -> Formula {
         if case .end = current.kind { throw error("the formula is empty; write it as 'response ~ predictors'") }
         var response: FormulaExpression?
         if current.kind != .op("~") {
-            response = try parseExpression(minimumPower: 2)
+            let balances = balancesTermSums
+            balancesTermSums = false
+            response = try parseExpression(minimumPower: 2).expression
+            balancesTermSums = balances
         }
         guard current.kind == .op("~") else {
             throw error("expected '~' between the response and the predictors")
         }
         index += 1
         if case .end = current.kind { throw error("expected predictors after '~'") }
-        let predictors = try parseExpression(minimumPower: 2)
+        let predictors = try parseExpression(minimumPower: 2).expression
         guard case .end = current.kind else {
             if current.kind == .op("~") { throw error("a formula has only one '~'") }
             throw error("unexpected \(describe(current)) here")
@@ -149,33 +266,71 @@ struct FormulaParser {
 
     private static let unaryPower = 40
 
-    mutating func parseExpression(minimumPower: Int) throws -> FormulaExpression {
+    private mutating func parseExpression(minimumPower: Int) throws -> Parsed {
+        recursionDepth += 1
+        defer { recursionDepth -= 1 }
+        guard recursionDepth <= FormulaParser.maximumDepth else { throw depthError(at: current) }
         var lhs = try parsePrefix()
+        // The operands of a run of `+` between terms, built balanced when the run ends.
+        var run: [Parsed] = []
+        var runToken = current
         while case let .op(op) = current.kind, let power = FormulaParser.bindingPower(op), power.left >= minimumPower {
             let operatorToken = current
             index += 1
             if case .end = current.kind { throw error("expected a term after '\(op)'") }
             if case .rightParen = current.kind { throw error("expected a term after '\(op)'", at: operatorToken) }
             let rhs = try parseExpression(minimumPower: power.right)
-            lhs = .binary(op, lhs, rhs)
+            if op == "+", balancesTermSums, callDepth == 0 {
+                if run.isEmpty {
+                    run = [lhs]
+                    runToken = operatorToken
+                }
+                run.append(rhs)
+                continue
+            }
+            if !run.isEmpty {
+                lhs = try balancedSum(run[...], at: runToken)
+                run = []
+            }
+            lhs = try node(.binary(op, lhs.expression, rhs.expression), over: lhs.height, rhs.height, at: operatorToken)
         }
+        if !run.isEmpty { lhs = try balancedSum(run[...], at: runToken) }
         return lhs
     }
 
-    private mutating func parsePrefix() throws -> FormulaExpression {
+    /// `a + b + c + d` as `(a + b) + (c + d)`: log2(count) levels, the operands in order.
+    private func balancedSum(_ operands: ArraySlice<Parsed>, at token: FormulaToken) throws -> Parsed {
+        guard operands.count > 1, let first = operands.first else {
+            return operands.first ?? Parsed(expression: .dot, height: 1)
+        }
+        if operands.count == 2, let last = operands.last {
+            return try node(.binary("+", first.expression, last.expression), over: first.height, last.height, at: token)
+        }
+        let middle = operands.startIndex + operands.count / 2
+        let lhs = try balancedSum(operands[..<middle], at: token)
+        let rhs = try balancedSum(operands[middle...], at: token)
+        return try node(.binary("+", lhs.expression, rhs.expression), over: lhs.height, rhs.height, at: token)
+    }
+
+    private mutating func parsePrefix() throws -> Parsed {
         let token = current
         switch token.kind {
         case let .name(name):
             index += 1
             if case .leftParen = current.kind {
                 index += 1
+                callDepth += 1
+                defer { callDepth -= 1 }
                 var arguments: [FormulaExpression] = []
+                var height = 0
                 if case .rightParen = current.kind {
                     index += 1
-                    return .call(name, arguments)
+                    return try node(.call(name, arguments), over: height, at: token)
                 }
                 while true {
-                    arguments.append(try parseExpression(minimumPower: 2))
+                    let argument = try parseArgument(of: name)
+                    arguments.append(argument.expression)
+                    height = max(height, argument.height)
                     if case .comma = current.kind {
                         index += 1
                         continue
@@ -186,12 +341,12 @@ struct FormulaParser {
                     index += 1
                     break
                 }
-                return .call(name, arguments)
+                return try node(.call(name, arguments), over: height, at: token)
             }
-            return name == "." ? .dot : .name(name)
+            return Parsed(expression: name == "." ? .dot : .name(name), height: 1)
         case let .number(value, text):
             index += 1
-            return .number(value, text)
+            return Parsed(expression: .number(value, text), height: 1)
         case .leftParen:
             index += 1
             let inner = try parseExpression(minimumPower: 2)
@@ -199,17 +354,29 @@ struct FormulaParser {
                 throw error("expected ')' to close the '(' at position \(token.position + 1)")
             }
             index += 1
-            return .parenthesized(inner)
+            return try node(.parenthesized(inner.expression), over: inner.height, at: token)
         case .op("-"), .op("+"):
             index += 1
             guard case let .op(op) = token.kind else { throw error("unexpected operator", at: token) }
             let operand = try parseExpression(minimumPower: FormulaParser.unaryPower)
-            return .unary(op, operand)
+            return try node(.unary(op, operand.expression), over: operand.height, at: token)
         case .end:
             throw error("the formula ends where a term was expected")
         default:
             throw error("unexpected \(describe(token)) where a term was expected", at: token)
         }
+    }
+
+    /// One argument of a call: an expression, or `name = expression` (R's named argument).
+    private mutating func parseArgument(of function: String) throws -> Parsed {
+        let token = current
+        if case let .name(name) = token.kind, index + 1 < tokens.count, tokens[index + 1].kind == .equals {
+            index += 2
+            if case .end = current.kind { throw error("expected a value after '\(name) =' in \(function)(") }
+            let value = try parseExpression(minimumPower: 2)
+            return try node(.argument(name, value.expression), over: value.height, at: token)
+        }
+        return try parseExpression(minimumPower: 2)
     }
 
     private func describe(_ token: FormulaToken) -> String {
@@ -220,6 +387,7 @@ struct FormulaParser {
         case .leftParen: return "'('"
         case .rightParen: return "')'"
         case .comma: return "','"
+        case .equals: return "'='"
         case .end: return "end of formula"
         }
     }

@@ -12,24 +12,33 @@ public struct Terms: Sendable {
     /// `offset(...)` arguments, in order.
     public let offsets: [FormulaExpression]
 
-    /// The label of each variable: its deparsed expression.
-    public var variableLabels: [String] { variables.map(\.deparsed) }
+    /// The label of each variable: its deparsed expression (computed once: the design
+    /// stage reads it for every column).
+    public let variableLabels: [String]
 
     /// R's term labels: variable labels joined by ":".
-    public var termLabels: [String] {
-        let labels = variableLabels
-        return terms.map { term in term.map { labels[$0] }.joined(separator: ":") }
-    }
+    public let termLabels: [String]
+
+    /// The position of each term in `terms`.
+    private let termPositions: [[Int]: Int]
 
     /// Expands `formula` against the data's column names (needed for `.`).
+    ///
+    /// - Throws: `unsupportedArgument` for a named argument no function here takes (before
+    ///   any data is read), `formulaSyntax` for what cannot be a term.
     public init(formula: Formula, columnNames: [String]) throws {
+        for expression in [formula.response, formula.predictors].compactMap({ $0 }) {
+            if let (function, argument) = expression.firstUnsupportedArgument() {
+                throw GLMError.unsupportedArgument(function: function, argument: argument)
+            }
+        }
         var encoder = TermEncoder(formula: formula)
         let responseNames = Set(formula.response?.columnNames ?? [])
         encoder.dotColumns = columnNames.filter { !responseNames.contains($0) }
         let encoded = try encoder.encode(formula.predictors)
         // R drops a term identical to the response variable.
         var kept = encoded
-        if let response = formula.response, let responseIndex = encoder.variables.firstIndex(of: response) {
+        if let response = formula.response, let responseIndex = encoder.variableIndices[response] {
             kept.removeAll { $0 == [responseIndex] }
         }
         // Sort by order (number of variables), stable.
@@ -42,6 +51,12 @@ public struct Terms: Sendable {
         self.terms = ordered
         self.hasIntercept = encoder.intercept
         self.offsets = encoder.offsets
+        let labels = encoder.variables.map(\.deparsed)
+        self.variableLabels = labels
+        self.termLabels = ordered.map { term in term.map { labels[$0] }.joined(separator: ":") }
+        var termPositions: [[Int]: Int] = [:]
+        for (index, term) in ordered.enumerated() where termPositions[term] == nil { termPositions[term] = index }
+        self.termPositions = termPositions
     }
 
     /// Whether a factor variable in a term is coded by contrasts (true) or by one
@@ -50,6 +65,8 @@ public struct Terms: Sendable {
     public func usesContrasts(variable: Int, inTerm termIndex: Int) -> Bool {
         let reduced = terms[termIndex].filter { $0 != variable }
         if reduced.isEmpty { return true }
+        // The usual case, found without a scan: the reduced term is itself an earlier term.
+        if let position = termPositions[reduced], position < termIndex { return true }
         for earlier in terms[..<termIndex] where reduced.allSatisfy(earlier.contains) {
             return true
         }
@@ -61,6 +78,8 @@ public struct Terms: Sendable {
 struct TermEncoder {
     let formula: Formula
     var variables: [FormulaExpression] = []
+    /// The position of each expression in `variables`.
+    var variableIndices: [FormulaExpression: Int] = [:]
     var offsets: [FormulaExpression] = []
     var intercept = true
     var dotColumns: [String] = []
@@ -81,8 +100,9 @@ struct TermEncoder {
     }
 
     private mutating func variableIndex(_ expression: FormulaExpression) -> Int {
-        if let existing = variables.firstIndex(of: expression) { return existing }
+        if let existing = variableIndices[expression] { return existing }
         variables.append(expression)
+        variableIndices[expression] = variables.count - 1
         return variables.count - 1
     }
 
@@ -131,6 +151,8 @@ struct TermEncoder {
             throw syntaxError("the number \(text) cannot be a term; only 0, 1 and -1 control the intercept", at: text)
         case .dot:
             return TermEncoder.trimRepeats(dotColumns.map { [variableIndex(.name($0))] })
+        case let .argument(name, _):
+            throw syntaxError("'\(name) = ...' is a named argument; it belongs inside a function call", at: name)
         case let .parenthesized(inner):
             return try encode(inner)
         case let .unary(op, operand):
@@ -181,7 +203,8 @@ struct TermEncoder {
                 deleting.toggle()
                 let right = try encode(rhs)
                 deleting.toggle()
-                return left.filter { !right.contains($0) }
+                let removed = Set(right)
+                return left.filter { !removed.contains($0) }
             default:
                 throw syntaxError("operator '\(op)' is not a formula operator", at: op)
             }

@@ -69,6 +69,13 @@ public struct LinearHypothesis: Sendable, Equatable {
             var row = [Double](repeating: 0, count: coefficientNames.count)
             for (column, value) in lhs.coefficients { row[column] += value }
             for (column, value) in rhs.coefficients { row[column] -= value }
+            if let column = row.firstIndex(where: { !$0.isFinite }) {
+                throw GLMError.invalidRestriction(
+                    restriction: source, message: "the multiplier of '\(coefficientNames[column])' is not finite (it overflows)")
+            }
+            guard (rhs.constant - lhs.constant).isFinite else {
+                throw GLMError.invalidRestriction(restriction: source, message: "its constant is not finite (it overflows)")
+            }
             guard row.contains(where: { $0 != 0 }) else {
                 throw GLMError.invalidRestriction(restriction: source, message: "it involves no coefficient (or they cancel)")
             }
@@ -235,7 +242,7 @@ struct RestrictionLexer {
     func name(at position: Int) -> (index: Int, length: Int)? {
         var best: (index: Int, length: Int)?
         for (index, name) in names.enumerated() where !name.isEmpty && position + name.count <= text.count {
-            guard Array(text[position..<(position + name.count)]) == name else { continue }
+            guard text[position..<(position + name.count)].elementsEqual(name) else { continue }
             let after = position + name.count
             if let last = name.last, RestrictionLexer.isIdentifier(last), after < text.count,
                RestrictionLexer.isIdentifier(text[after]) {
@@ -317,6 +324,11 @@ struct RestrictionLexer {
                 continue
             }
             if let (value, end) = number(at: position) {
+                guard value.isFinite else {
+                    throw GLMError.invalidRestriction(
+                        restriction: source,
+                        message: "the number \(String(text[position..<end])) is not finite (beyond ±1.8e308)")
+                }
                 // A number glued to letters (`2x1` is fine, `3rd` is not a name) is checked by the parser.
                 tokens.append(RestrictionToken(kind: .number(value), start: position, end: end))
                 position = end
@@ -339,12 +351,19 @@ struct RestrictionLexer {
             }
             if character == "(" {
                 // "(name)" that is no coefficient reads as a misspelt name, e.g. "(Intercpt)".
-                let end = chunk(from: position)
-                let inner = end - position >= 2 ? String(text[(position + 1)..<(end - 1)]) : ""
-                if end > position + 2, text[end - 1] == ")",
-                   !inner.contains(where: { $0.isWhitespace || RestrictionLexer.operators.contains($0) }),
-                   !nameStrings.contains(inner), Double(inner) == nil {
-                    throw unknown(String(text[position..<end]))
+                // Only the run up to the next parenthesis, space or operator is looked at, so
+                // that deeply nested parentheses cost linear time.
+                var close = position + 1
+                while close < text.count, !text[close].isWhitespace, !RestrictionLexer.operators.contains(text[close]) {
+                    close += 1
+                }
+                let after = close + 1
+                if close > position + 1, close < text.count, text[close] == ")",
+                   after == text.count || text[after].isWhitespace || RestrictionLexer.operators.contains(text[after]) {
+                    let inner = String(text[(position + 1)..<close])
+                    if !nameStrings.contains(inner), Double(inner) == nil {
+                        throw unknown(String(text[position..<after]))
+                    }
                 }
                 tokens.append(RestrictionToken(kind: .open, start: position, end: position + 1))
                 position += 1
@@ -385,6 +404,8 @@ struct RestrictionParser {
     let text: String
     let columnCount: Int
     var index = 0
+    /// Nested parentheses and signs being parsed; bounded as a formula's depth is.
+    private var depth = 0
 
     init(tokens: [RestrictionToken], text: String, columnCount: Int) {
         self.tokens = tokens
@@ -469,7 +490,18 @@ struct RestrictionParser {
         throw error("a product of two coefficients is not linear")
     }
 
+    /// Counts one level of nesting, refusing input deeper than formulas may be.
+    mutating func enter() throws {
+        depth += 1
+        guard depth <= FormulaParser.maximumDepth else {
+            throw error("nested deeper than \(TextElision.groupedInteger(FormulaParser.maximumDepth)) levels of "
+                + "parentheses and signs; write it with fewer")
+        }
+    }
+
     mutating func parseUnary() throws -> LinearForm {
+        try enter()
+        defer { depth -= 1 }
         guard let token = current else { throw error("it ends where a number or coefficient name was expected") }
         switch token.kind {
         case .plus:

@@ -55,6 +55,6 @@ public enum Divergence {
             ? "separation: the response is perfectly predicted in some direction"
             : "the fitted means go to 0 in some direction"
         return "\(cause); these estimates diverge (they keep growing if the iterations continue), "
-            + "so they, their standard errors and tests are not meaningful: \(terms.joined(separator: ", "))"
+            + "so they, their standard errors and tests are not meaningful: \(terms.map { TextElision.elided($0) }.joined(separator: ", "))"
     }
 }

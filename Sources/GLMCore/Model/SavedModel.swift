@@ -304,6 +304,8 @@ extension FormulaExpression {
             return "(\(inner.sourceText))"
         case .dot:
             return "."
+        case let .argument(name, value):
+            return (FormulaExpression.isSyntacticName(name) ? name : "`\(name)`") + " = " + value.sourceText
         }
     }
 
@@ -318,7 +320,7 @@ extension FormulaExpression {
 
     /// Parses one expression (a variable or an offset's argument), as it appears in a formula.
     static func parse(_ text: String) throws -> FormulaExpression {
-        try Formula.parse("~" + text).predictors
+        try FormulaExpression.parseArgument(text)
     }
 }
 

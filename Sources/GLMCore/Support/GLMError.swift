@@ -24,10 +24,15 @@ public enum GLMError: Error, Equatable, Sendable {
     // MARK: Formula and options (64)
     case formulaSyntax(formula: String, position: Int, message: String)
     case unknownColumn(name: String, suggestions: [String])
+    /// Several names the formula uses are not columns: all of them, in formula order, with
+    /// the suggestions for the first `unknownColumnsShown`.
+    case unknownColumns(names: [String], suggestions: [[String]])
     case unknownFamily(name: String, known: [String])
     case unknownLink(name: String, known: [String])
     case linkNotAllowed(link: String, family: String, allowed: [String])
     case invalidOption(name: String, message: String)
+    /// A named argument glmfit does not support, as `base` in `log(x, base = 2)`.
+    case unsupportedArgument(function: String, argument: String)
 
     // MARK: Data that cannot be fitted as asked (65)
     case invalidTerm(term: String, message: String)
@@ -85,8 +90,8 @@ public enum GLMError: Error, Equatable, Sendable {
         switch self {
         case .fileNotFound, .unreadableInput:
             return 66
-        case .formulaSyntax, .unknownColumn, .unknownFamily, .unknownLink, .linkNotAllowed,
-             .invalidOption, .unknownCoefficient, .invalidRestriction, .missingColumn:
+        case .formulaSyntax, .unknownColumn, .unknownColumns, .unknownFamily, .unknownLink, .linkNotAllowed,
+             .invalidOption, .unsupportedArgument, .unknownCoefficient, .invalidRestriction, .missingColumn:
             return 64
         case .cannotWriteFile:
             return 73
@@ -96,6 +101,11 @@ public enum GLMError: Error, Equatable, Sendable {
             return 65
         }
     }
+}
+
+extension GLMError {
+    /// How many missing names `unknownColumns` lists (with suggestions); the rest are counted.
+    public static let unknownColumnsShown = 10
 }
 
 extension GLMError: LocalizedError, CustomStringConvertible {
@@ -116,7 +126,7 @@ extension GLMError: LocalizedError, CustomStringConvertible {
         case let .emptyColumnName(source, column):
             return "\(source), line 1: column \(column) has an empty name; every column needs a name"
         case let .duplicateColumnName(source, name, first, second):
-            return "\(source), line 1: column name '\(name)' appears twice (columns \(first) and \(second)); column names must be unique"
+            return "\(source), line 1: column name '\(TextElision.elided(name))' appears twice (columns \(first) and \(second)); column names must be unique"
         case let .raggedRow(source, line, expected, found):
             return "\(source), line \(line): expected \(expected) fields as in the header, found \(found)"
         case let .unterminatedQuote(source, line):
@@ -124,14 +134,25 @@ extension GLMError: LocalizedError, CustomStringConvertible {
         case let .invalidUTF8(source, line):
             return "\(source), line \(line): the text is not valid UTF-8"
         case let .nonNumericValue(source, line, column, value):
-            return "\(source), line \(line), column '\(column)': '\(value)' is not a number, but the column is used as numeric"
+            return "\(source), line \(line), column '\(TextElision.elided(column))': '\(TextElision.elided(value))' is not a number, but the column is used as numeric"
         case let .formulaSyntax(formula, position, message):
-            let caret = String(repeating: " ", count: max(0, position)) + "^"
-            return "invalid formula: \(message)\n  \(formula)\n  \(caret)"
+            // A long formula is shown around the fault.
+            let shown = TextElision.window(formula, around: position)
+            let caret = String(repeating: " ", count: max(0, shown.position)) + "^"
+            return "invalid formula: \(message)\n  \(shown.text)\n  \(caret)"
         case let .unknownColumn(name, suggestions):
-            if suggestions.isEmpty { return "no column named '\(name)' in the data" }
-            let list = suggestions.map { "'\($0)'" }.joined(separator: ", ")
-            return "no column named '\(name)' in the data; did you mean \(list)?"
+            if suggestions.isEmpty { return "no column named '\(TextElision.elided(name))' in the data" }
+            let list = suggestions.map { "'\(TextElision.elided($0))'" }.joined(separator: ", ")
+            return "no column named '\(TextElision.elided(name))' in the data; did you mean \(list)?"
+        case let .unknownColumns(names, suggestions):
+            let shown = names.prefix(GLMError.unknownColumnsShown).enumerated().map { index, name in
+                let hint = index < suggestions.count && !suggestions[index].isEmpty
+                    ? " (did you mean " + suggestions[index].map { "'\(TextElision.elided($0))'" }.joined(separator: ", ") + "?)"
+                    : ""
+                return "'\(TextElision.elided(name))'\(hint)"
+            }
+            let more = names.count > shown.count ? ", and \(names.count - shown.count) more" : ""
+            return "\(names.count) names in the formula are not columns of the data: \(shown.joined(separator: ", "))\(more)"
         case let .unknownFamily(name, known):
             return "unknown family '\(name)'; choose one of: \(known.joined(separator: ", "))"
         case let .unknownLink(name, known):
@@ -140,49 +161,51 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "link '\(link)' is not available for the \(family) family; allowed links: \(allowed.joined(separator: ", "))"
         case let .invalidOption(name, message):
             return "\(name): \(message)"
+        case let .unsupportedArgument(function, argument):
+            return "\(function)(): argument '\(TextElision.elided(argument))' is not supported"
         case let .invalidTerm(term, message):
-            return "term '\(term)': \(message)"
+            return "term '\(TextElision.elided(term))': \(message)"
         case let .invalidWeights(column, line, value, message):
-            return "weights column '\(column)', line \(line): \(message) (value \(value))"
+            return "weights column '\(TextElision.elided(column))', line \(line): \(message) (value \(value))"
         case let .responseOutOfDomain(family, line, message):
             if let line { return "\(message) (line \(line)); the \(family) family cannot fit this response" }
             return "\(message); the \(family) family cannot fit this response"
         case let .nonFiniteValue(variable, line):
-            return "'\(variable)' is infinite or not a number at line \(line)"
+            return "'\(TextElision.elided(variable))' is infinite or not a number at line \(line)"
         case let .noCompleteRows(variables):
-            return "every row has a missing value in at least one of: \(variables.joined(separator: ", ")); nothing is left to fit"
+            return "every row has a missing value in at least one of: \(variables.map { TextElision.elided($0) }.joined(separator: ", ")); nothing is left to fit"
         case let .tooFewObservations(observations, coefficients):
             let rows = observations == 1 ? "1 observation is" : "\(observations) observations are"
             return "\(rows) too few to estimate \(coefficients) coefficients; the model needs at least as many complete rows as coefficients"
         case let .singleLevelFactor(variable, level):
-            return "factor '\(variable)' has only one level ('\(level)') in the rows used; contrasts need 2 or more levels"
+            return "factor '\(TextElision.elided(variable))' has only one level ('\(TextElision.elided(level))') in the rows used; contrasts need 2 or more levels"
         case let .fitFailed(message):
             return message
         case let .strictWarning(messages):
             let noun = messages.count == 1 ? "a warning" : "\(messages.count) warnings"
             return "--strict: the fit gave \(noun), so no result is written: " + messages.joined(separator: "; ")
         case let .invalidCluster(column, line, message):
-            return "cluster column '\(column)', line \(line): \(message)"
+            return "cluster column '\(TextElision.elided(column))', line \(line): \(message)"
         case let .unknownCoefficient(name, suggestions):
-            if suggestions.isEmpty { return "no coefficient named '\(name)' in the model" }
-            let list = suggestions.map { "'\($0)'" }.joined(separator: ", ")
-            return "no coefficient named '\(name)' in the model; did you mean \(list)?"
+            if suggestions.isEmpty { return "no coefficient named '\(TextElision.elided(name))' in the model" }
+            let list = suggestions.map { "'\(TextElision.elided($0))'" }.joined(separator: ", ")
+            return "no coefficient named '\(TextElision.elided(name))' in the model; did you mean \(list)?"
         case let .aliasedCoefficient(name):
-            return "coefficient '\(name)' is aliased (not estimable, NA) in this fit and cannot be tested"
+            return "coefficient '\(TextElision.elided(name))' is aliased (not estimable, NA) in this fit and cannot be tested"
         case let .invalidRestriction(restriction, message):
-            return "invalid restriction '\(restriction)': \(message)"
+            return "invalid restriction '\(TextElision.elided(restriction))': \(message)"
         case let .redundantRestriction(restriction, earlier):
-            let list = earlier.map { "'\($0)'" }.joined(separator: ", ")
-            return "restriction '\(restriction)' is a linear combination of \(list): the restrictions are redundant or contradictory; remove it"
+            let list = earlier.map { "'\(TextElision.elided($0))'" }.joined(separator: ", ")
+            return "restriction '\(TextElision.elided(restriction))' is a linear combination of \(list): the restrictions are redundant or contradictory; remove it"
         case let .modelsNotNested(reduced, full, reason):
             return "cannot compare '\(reduced)' with '\(full)': \(reason)"
         case let .profileFoundBetterFit(coefficient):
-            return "profiling '\(coefficient)' has found a better solution, so the original fit had not converged"
+            return "profiling '\(TextElision.elided(coefficient))' has found a better solution, so the original fit had not converged"
         case let .singleCluster(column, value):
-            return "the id column '\(column)' has the same value ('\(value)') on every row used: a GEE needs two or more clusters"
+            return "the id column '\(TextElision.elided(column))' has the same value ('\(TextElision.elided(value))') on every row used: a GEE needs two or more clusters"
         case let .repeatedWave(column, wave, idColumn, cluster, lines):
             let where_ = lines.map(String.init).joined(separator: " and ")
-            return "wave \(wave) of '\(column)' occurs twice in cluster \(cluster) of '\(idColumn)' (lines \(where_)); ar1 and unstructured correlations need each wave at most once per cluster"
+            return "wave \(TextElision.elided(wave)) of '\(TextElision.elided(column))' occurs twice in cluster \(TextElision.elided(cluster)) of '\(TextElision.elided(idColumn))' (lines \(where_)); ar1 and unstructured correlations need each wave at most once per cluster"
         case let .clustersTooSmall(structure, column):
             return "every cluster of '\(column)' has a single observation: the \(structure) working correlation needs at least one cluster with two or more"
         case let .unobservedWavePair(column, first, second):
@@ -196,15 +219,15 @@ extension GLMError: LocalizedError, CustomStringConvertible {
                 + "glmfit, or predict with the glmfit that saved it"
         case let .missingColumn(source, name, suggestions):
             let hint = suggestions.isEmpty ? "" : "; did you mean \(suggestions.map { "'\($0)'" }.joined(separator: ", "))?"
-            return "\(source), line 1: no column named '\(name)', which the model needs\(hint)"
+            return "\(source), line 1: no column named '\(TextElision.elided(name))', which the model needs\(hint)"
         case let .unseenLevel(source, line, column, level, known):
-            let shown = known.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (known.count > 10 ? ", ..." : "")
-            return "\(source), line \(line), column '\(column)': level '\(level)' was not in the data the model was "
+            let shown = known.prefix(10).map { "'\(TextElision.elided($0))'" }.joined(separator: ", ") + (known.count > 10 ? ", ..." : "")
+            return "\(source), line \(line), column '\(TextElision.elided(column))': level '\(TextElision.elided(level))' was not in the data the model was "
                 + "fitted to (its levels: \(shown)); the model cannot predict it"
         case let .missingValue(source, line, column, term):
-            let place = column.map { "column '\($0)'" } ?? "'\(term)'"
+            let place = column.map { "column '\(TextElision.elided($0))'" } ?? "'\(TextElision.elided(term))'"
             let what = column == nil ? "is not a number (NaN)" : "has a missing value"
-            return "\(source), line \(line): \(place) \(what), which '\(term)' needs; fill it in, remove the row, "
+            return "\(source), line \(line): \(place) \(what), which '\(TextElision.elided(term))' needs; fill it in, remove the row, "
                 + "or give --na pass to write an empty prediction for such rows"
         case let .cannotWriteFile(path, reason):
             return "cannot write '\(path)': \(reason)"
