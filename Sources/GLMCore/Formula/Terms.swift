@@ -11,6 +11,9 @@ public struct Terms: Sendable {
     public let hasIntercept: Bool
     /// `offset(...)` arguments, in order.
     public let offsets: [FormulaExpression]
+    /// Where R's terms would list the response when it also appears alone on the right-hand
+    /// side (1-based, as R numbers terms in its warning); glmfit drops that term.
+    public let droppedResponseTerm: Int?
 
     /// The label of each variable: its deparsed expression.
     public var variableLabels: [String] { variables.map(\.deparsed) }
@@ -29,9 +32,13 @@ public struct Terms: Sendable {
         let encoded = try encoder.encode(formula.predictors)
         // R drops a term identical to the response variable.
         var kept = encoded
-        if let response = formula.response, let responseIndex = encoder.variables.firstIndex(of: response) {
+        var droppedResponseTerm: Int?
+        if let response = formula.response, let responseIndex = encoder.variables.firstIndex(of: response),
+           let position = encoded.firstIndex(of: [responseIndex]) {
+            droppedResponseTerm = 1 + encoded[..<position].count { $0.count == 1 }
             kept.removeAll { $0 == [responseIndex] }
         }
+        self.droppedResponseTerm = droppedResponseTerm
         // Sort by order (number of variables), stable.
         let ordered = kept.enumerated().sorted { lhs, rhs in
             lhs.element.count != rhs.element.count ? lhs.element.count < rhs.element.count : lhs.offset < rhs.offset

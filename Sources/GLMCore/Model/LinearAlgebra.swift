@@ -56,6 +56,13 @@ public enum LinearAlgebra {
                             sumSquares += value * value
                         }
                         norms[j] = sumSquares.squareRoot()
+                        // Squares of values beyond about 1e±154 overflow to infinity or
+                        // underflow to 0: that column's norm is then found with its values
+                        // scaled, so that the rank test does not depend on the column's scale.
+                        if !(sumSquares >= LinearAlgebra.safeSumOfSquares.lowerBound
+                             && sumSquares <= LinearAlgebra.safeSumOfSquares.upperBound) {
+                            norms[j] = LinearAlgebra.scaledNorm(UnsafeBufferPointer(rebasing: a[target..<(target + used)]))
+                        }
                     }
                 }
             }
@@ -94,6 +101,27 @@ public enum LinearAlgebra {
         }
         return LeastSquaresSolution(
             coefficients: coefficients, pivot: estimable + beyondRows + aliased, rank: rank, rFactor: rFactor)
+    }
+
+    /// Sums of squares far enough from overflow and underflow that their square root is the
+    /// norm to the last digit (the sum of squares of a column of 0s is 0 and exact too).
+    static let safeSumOfSquares: ClosedRange<Double> = 0x1p-900...0x1p900
+
+    /// The Euclidean norm of `values` without overflow or underflow (as BLAS dnrm2): each value
+    /// divided by the largest magnitude before it is squared. NaN when a value is NaN.
+    static func scaledNorm(_ values: UnsafeBufferPointer<Double>) -> Double {
+        var largest = 0.0
+        for value in values {
+            if value.isNaN { return .nan }
+            largest = max(largest, abs(value))
+        }
+        guard largest > 0, largest.isFinite else { return largest }
+        var sumSquares = 0.0
+        for value in values {
+            let scaled = value / largest
+            sumSquares += scaled * scaled
+        }
+        return largest * sumSquares.squareRoot()
     }
 
     /// Householder QR in place (dgeqrf); returns the reflector scalars.

@@ -41,6 +41,9 @@ public enum GLMError: Error, Equatable, Sendable {
     case strictWarning(messages: [String])
     /// A cluster variable for robust standard errors that cannot be used (missing value).
     case invalidCluster(column: String, line: Int, message: String)
+    /// Something the fit would build does not fit in the memory the process may use
+    /// (`neededBytes` nil: more than a 64-bit size counts). See `MemoryBudget`.
+    case insufficientMemory(what: String, neededBytes: Int?, availableBytes: Int, remedy: String)
 
     // MARK: Inference requests (restrictions and coefficient names: 64; the rest: 65)
     /// A restriction names a coefficient the model does not have.
@@ -163,6 +166,9 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "--strict: the fit gave \(noun), so no result is written: " + messages.joined(separator: "; ")
         case let .invalidCluster(column, line, message):
             return "cluster column '\(column)', line \(line): \(message)"
+        case let .insufficientMemory(what, neededBytes, availableBytes, remedy):
+            let need = neededBytes.map { MemoryBudget.describe(bytes: $0) } ?? "more than 9.2 EB"
+            return "\(what) needs \(need); available \(MemoryBudget.describe(bytes: availableBytes)) (\(remedy))"
         case let .unknownCoefficient(name, suggestions):
             if suggestions.isEmpty { return "no coefficient named '\(name)' in the model" }
             let list = suggestions.map { "'\($0)'" }.joined(separator: ", ")

@@ -1,0 +1,182 @@
+import Foundation
+
+/// The memory this process may still use, and the check every stage makes before it builds
+/// something whose size grows with rows × coefficients, coefficients² or cluster size²: a
+/// Swift array that cannot be allocated ends the process ("failed to allocate"), and an
+/// allocation the kernel grants but cannot back ends it later (the OOM killer), so the size
+/// is compared first and a clean error names it.
+///
+/// The budget is the smallest of: physical memory available (`MemAvailable` in
+/// /proc/meminfo), what the cgroup still allows (v2 `memory.max − memory.current`, v1
+/// `memory.limit_in_bytes − memory.usage_in_bytes`), and the address space left under
+/// RLIMIT_AS (the limit minus `VmSize`). `GLMFIT_MEMORY_LIMIT` (bytes, or with a K, M, G or T
+/// suffix, powers of 1024) lowers it further, for tests and for users who share a machine.
+public struct MemoryBudget: Sendable, Equatable {
+    /// Bytes the process may still allocate (nil: nothing is known, no limit is applied).
+    public let availableBytes: Int?
+
+    public init(availableBytes: Int?) {
+        self.availableBytes = availableBytes
+    }
+
+    /// The environment variable that sets (lowers) the budget.
+    public static let environmentVariable = "GLMFIT_MEMORY_LIMIT"
+
+    /// The budget now (read afresh on every call: it changes as the process allocates).
+    public static func current() -> MemoryBudget {
+        let candidates = [configuredLimit(), physicalAvailable(), cgroupAvailable(), addressSpaceAvailable()]
+        return MemoryBudget(availableBytes: candidates.compactMap { $0 }.min())
+    }
+
+    /// Throws `GLMError.insufficientMemory` when `bytes` (nil: more than an Int counts) do not
+    /// fit in the budget. `what` names the object and its sizes ("the model has 2,002 columns
+    /// × 1,000,000 rows: its design"); `remedy` says what to change.
+    public func require(_ bytes: Int?, for what: String, remedy: String) throws {
+        guard let availableBytes else { return }
+        if let bytes, bytes <= availableBytes { return }
+        throw GLMError.insufficientMemory(what: what, neededBytes: bytes, availableBytes: availableBytes, remedy: remedy)
+    }
+
+    /// The bytes of `count` doubles times each factor in `factors` (nil when the product
+    /// overflows an Int).
+    public static func bytes(doubles factors: Int...) -> Int? {
+        bytes(of: MemoryLayout<Double>.stride, times: factors)
+    }
+
+    /// `size` × each of `factors`, nil on overflow or a negative factor.
+    public static func bytes(of size: Int, times factors: [Int]) -> Int? {
+        var total = size
+        for factor in factors {
+            guard factor >= 0 else { return nil }
+            let (product, overflow) = total.multipliedReportingOverflow(by: factor)
+            if overflow { return nil }
+            total = product
+        }
+        return total
+    }
+
+    /// The sum of several needs (nil when any is nil or the sum overflows).
+    public static func sum(_ parts: Int?...) -> Int? {
+        var total = 0
+        for part in parts {
+            guard let part else { return nil }
+            let (sum, overflow) = total.addingReportingOverflow(part)
+            if overflow { return nil }
+            total = sum
+        }
+        return total
+    }
+
+    // MARK: - Where the limits come from
+
+    /// `GLMFIT_MEMORY_LIMIT`, parsed; nil when unset or not a size.
+    static func configuredLimit() -> Int? {
+        guard let text = ProcessInfo.processInfo.environment[environmentVariable] else { return nil }
+        return parseSize(text)
+    }
+
+    /// "123", "512M", "2G", "1.5G" (powers of 1024); nil for anything else.
+    static func parseSize(_ text: String) -> Int? {
+        var digits = text.trimmingCharacters(in: .whitespaces)
+        var multiplier = 1.0
+        if let last = digits.last?.uppercased(), let power = ["K": 1, "M": 2, "G": 3, "T": 4][last] {
+            multiplier = pow(1024, Double(power))
+            digits.removeLast()
+            if digits.last?.uppercased() == "I" { digits.removeLast() }
+        } else if digits.last?.uppercased() == "B" {
+            digits.removeLast()
+        }
+        guard let value = Double(digits), value >= 0, value.isFinite else { return nil }
+        let bytes = value * multiplier
+        guard bytes < 9.0e18 else { return Int.max }
+        return Int(bytes)
+    }
+
+    /// `MemAvailable` of /proc/meminfo (kB there).
+    static func physicalAvailable() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let kilobytes = Int(fields[1]) else { return nil }
+            return bytes(of: 1024, times: [kilobytes])
+        }
+        return nil
+    }
+
+    /// What the process's cgroup still allows, v2 first, then v1.
+    static func cgroupAvailable() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let path = String(parts[2])
+            if parts[0] == "0", parts[1].isEmpty {
+                // cgroup v2: the limit may be set on the group or any group above it.
+                var directory = "/sys/fs/cgroup" + (path == "/" ? "" : path)
+                var smallest: Int?
+                while directory.hasPrefix("/sys/fs/cgroup") {
+                    if let limit = readNumber(directory + "/memory.max"),
+                       let used = readNumber(directory + "/memory.current") {
+                        let left = max(0, limit - used)
+                        smallest = min(smallest ?? left, left)
+                    }
+                    if directory == "/sys/fs/cgroup" { break }
+                    directory = (directory as NSString).deletingLastPathComponent
+                }
+                if let smallest { return smallest }
+            } else if parts[1].split(separator: ",").contains("memory") {
+                for base in ["/sys/fs/cgroup/memory" + path, "/sys/fs/cgroup/memory"] {
+                    if let limit = readNumber(base + "/memory.limit_in_bytes"),
+                       let used = readNumber(base + "/memory.usage_in_bytes") {
+                        // v1 reports "no limit" as a huge page-rounded number.
+                        return limit >= 1 << 60 ? nil : max(0, limit - used)
+                    }
+                }
+            }
+        }
+        return nil
+    }
+
+    /// RLIMIT_AS minus the address space already mapped (VmSize, /proc/self/statm's first field).
+    static func addressSpaceAvailable() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        let cap = limit.rlim_cur > UInt64(Int.max) ? Int.max : Int(limit.rlim_cur)
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+              let first = text.split(separator: " ").first, let pages = Int(first) else { return cap }
+        let mapped = bytes(of: max(1, sysconf(Int32(_SC_PAGESIZE))), times: [pages]) ?? Int.max
+        return max(0, cap - mapped)
+    }
+
+    /// A file holding one decimal number ("max" and anything else: nil).
+    private static func readNumber(_ path: String) -> Int? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    // MARK: - Sizes in messages
+
+    /// 8.0 TB, 23 GB, 512 MB, 12 kB, 100 bytes (powers of 1000, as `df -H` prints them).
+    public static func describe(bytes: Int) -> String {
+        let units = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        if unit == 0 { return "\(bytes) bytes" }
+        return String(format: value < 10 ? "%.1f" : "%.0f", value) + " " + units[unit]
+    }
+
+    /// 1,000,000: a count with thousands separators.
+    public static func describe(count: Int) -> String {
+        let digits = String(count.magnitude)
+        var grouped = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { grouped.append(",") }
+            grouped.append(digit)
+        }
+        return (count < 0 ? "-" : "") + grouped
+    }
+}
