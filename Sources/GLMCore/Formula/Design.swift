@@ -216,7 +216,7 @@ extension Design {
             for: "the model has \(columns) columns × \(rows) rows: its design",
             remedy: chunkingHelps ? "use fewer levels, or --chunk-rows" : "use fewer levels or terms")
         try budget.require(
-            crossProducts, for: "the model has \(columns) columns: its \(columns) × \(columns) cross-product matrices",
+            crossProducts, for: "the model has \(columns) columns: its \(columns) × \(columns) cross-product matrix (one per range of rows)",
             remedy: "use fewer levels or terms")
     }
 }

@@ -183,6 +183,11 @@ public enum GEE {
             warnings.append(
                 "coefficients not defined because of singularities: \(aliasedNames.joined(separator: ", ")) (geeglm stops on a rank-deficient model matrix; these columns were dropped)")
         }
+        try MemoryBudget.current().require(
+            MemoryBudget.bytes(doubles: design.rowCount, design.columnCount),
+            for: "the model has \(MemoryBudget.describe(count: design.columnCount)) columns × "
+                + "\(MemoryBudget.describe(count: design.rowCount)) rows: the GEE's copy of its design",
+            remedy: "use fewer levels or terms")
         let problem = GEEProblem(
             design: design, kept: kept, family: family, response: glm.response, offset: glm.offset, layout: layout)
         let start = kept.map { glm.coefficients[$0] }
@@ -297,6 +302,31 @@ public enum GEE {
     }
 }
 
+extension ClusterLayout {
+    /// A cluster's working correlation, its factorisation and the covariance step's copy are
+    /// each size × size; an unstructured correlation has K(K − 1)/2 parameters for K waves,
+    /// whose information matrices are square in that count. Both are checked before the
+    /// first is built.
+    static func checkMemory(largestCluster: Int, waveCount: Int, structure: CorrelationStructure, idName: String) throws {
+        let budget = MemoryBudget.current()
+        let size = MemoryBudget.describe(count: largestCluster)
+        try budget.require(
+            MemoryBudget.bytes(doubles: largestCluster, largestCluster, 4),
+            for: "the largest cluster of '\(idName)' has \(size) rows: its \(size) × \(size) working correlation, with its copies,",
+            remedy: "split the clusters: a GEE's cost grows with the square of the cluster size")
+        guard structure == .unstructured else { return }
+        let (pairs, overflow) = waveCount.multipliedReportingOverflow(by: max(waveCount - 1, 0))
+        let parameters = overflow ? nil : pairs / 2
+        try budget.require(
+            MemoryBudget.sum(
+                MemoryBudget.bytes(of: 1, times: [waveCount, waveCount]),
+                parameters.flatMap { MemoryBudget.bytes(doubles: $0, $0, 4) }),
+            for: "the unstructured correlation of \(MemoryBudget.describe(count: waveCount)) waves has "
+                + (parameters.map { MemoryBudget.describe(count: $0) } ?? "too many") + " parameters: their information matrix",
+            remedy: "use --corstr exchangeable or ar1, or fewer waves")
+    }
+}
+
 /// The rows of each cluster and their wave numbers.
 struct ClusterLayout {
     /// Design rows in cluster order.
@@ -368,6 +398,9 @@ struct ClusterLayout {
             next[cluster] += 1
         }
         let maxSize = sizes.max() ?? 0
+        try ClusterLayout.checkMemory(
+            largestCluster: maxSize, waveCount: waves == nil ? maxSize : waveValues.count, structure: structure,
+            idName: idName)
         var codes = [Int](repeating: 0, count: rowCount)
         if waves != nil {
             for cluster in 0..<keys.count {

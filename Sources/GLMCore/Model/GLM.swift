@@ -38,6 +38,8 @@ public struct GLMFit: Sendable {
     ) throws -> GLMFit {
         let frame = design.frame
         let response = try family.prepare(frame)
+        try PreparedResponse.requirePositiveWeights(
+            count: response.priorWeights.count { $0 > 0 }, coefficients: design.columnCount, column: frame.weightsColumn)
         let rowCount = design.rowCount
         let offset = frame.offset ?? ParallelRows.filled(with: 0, count: rowCount)
         let irls = IRLS(family: family, control: control)

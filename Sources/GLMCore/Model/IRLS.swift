@@ -85,6 +85,12 @@ public struct IRLSResult: Sendable {
 
 /// Iteratively reweighted least squares exactly as R's `glm.fit`.
 public struct IRLS {
+    /// R stops with "no valid set of coefficients has been found: please supply starting
+    /// values"; glmfit has no `start =`, so the message says what to change instead.
+    static let noValidCoefficients = GLMError.fitFailed(
+        message: "no valid set of coefficients has been found (R: \"please supply starting values\"): the first step "
+            + "gave means outside the family's range; try the family's canonical link, or another --link")
+
     public let family: Family
     public let control: FitControl
     public let observer: FitObserver?
@@ -202,7 +208,9 @@ public struct IRLS {
             return valid
         }.allSatisfy { $0 }
         guard validStart else {
-            throw GLMError.fitFailed(message: "cannot find valid starting values: please specify some")
+            throw GLMError.fitFailed(
+                message: "cannot find valid starting values (R: \"please specify some\"): the family's starting means are "
+                    + "outside the link's range; try the family's canonical link, or another --link")
         }
     }
 
@@ -287,7 +295,7 @@ public struct IRLS {
             boundary = false
             if !currentDeviance.isFinite {
                 guard let previous = coefficientsOld else {
-                    throw GLMError.fitFailed(message: "no valid set of coefficients has been found: please supply starting values")
+                    throw IRLS.noValidCoefficients
                 }
                 warnings.append("step size truncated due to divergence")
                 var halvings = 1
@@ -305,7 +313,7 @@ public struct IRLS {
             }
             if !(totals.validEta && totals.validMu) {
                 guard let previous = coefficientsOld else {
-                    throw GLMError.fitFailed(message: "no valid set of coefficients has been found: please supply starting values")
+                    throw IRLS.noValidCoefficients
                 }
                 warnings.append("step size truncated: out of bounds")
                 var halvings = 1
@@ -524,6 +532,16 @@ private final class InMemoryPasses: IRLSPasses {
            let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: pass.columnCount) {
             return step
         }
+        // X in one array (once), and the weighted copy QR factorises: a second copy while an
+        // aliased column is taken out and the rest factorised again.
+        let p = pass.columnCount
+        try MemoryBudget.current().require(
+            MemoryBudget.sum(
+                contiguousX == nil ? MemoryBudget.bytes(doubles: pass.rowCount, p) : 0,
+                MemoryBudget.bytes(doubles: pass.rowCount, p, 2)),
+            for: "the model has \(MemoryBudget.describe(count: p)) columns × \(MemoryBudget.describe(count: pass.rowCount)) "
+                + "rows: the QR step's copy of its design",
+            remedy: "use fewer levels or terms")
         let x = contiguousX ?? Array(columns.joined())
         contiguousX = x
         return try irls.qrStep(pass, x: x, y: y, offset: offset)

@@ -270,7 +270,9 @@ extension LinearAlgebra {
         var scale = [Double](repeating: 0, count: order)
         for j in 0..<order {
             let diagonal = gram[j + j * order]
-            guard diagonal > 0, diagonal.isFinite else { return nil }
+            // Outside this range a column's squares have overflowed or lost digits to
+            // underflow (values beyond about 1e±150): QR, which works on the values, decides.
+            guard safeSumOfSquares.contains(diagonal) else { return nil }
             scale[j] = 1 / diagonal.squareRoot()
         }
         // The scaled matrix, upper triangle, and its 1-norm for the condition estimate.

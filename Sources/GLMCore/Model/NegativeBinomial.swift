@@ -108,6 +108,8 @@ public enum NegativeBinomial {
         let weights = response.priorWeights
         let offset = frame.offset ?? [Double](repeating: 0, count: rowCount)
         let usedCount = weights.count { $0 != 0 }
+        try PreparedResponse.requirePositiveWeights(
+            count: weights.count { $0 > 0 }, coefficients: design.columnCount, column: frame.weightsColumn)
         let totalWeight = rSum(weights)
 
         var warnings: [String] = []

@@ -22,9 +22,15 @@ public struct MemoryBudget: Sendable, Equatable {
     /// The environment variable that sets (lowers) the budget.
     public static let environmentVariable = "GLMFIT_MEMORY_LIMIT"
 
+    /// A further limit for the code run inside `$limitForTesting.withValue(_:)` (tests that
+    /// run side by side in one process cannot each set the environment variable).
+    @TaskLocal public static var limitForTesting: Int?
+
     /// The budget now (read afresh on every call: it changes as the process allocates).
     public static func current() -> MemoryBudget {
-        let candidates = [configuredLimit(), physicalAvailable(), cgroupAvailable(), addressSpaceAvailable()]
+        let candidates = [
+            limitForTesting, configuredLimit(), physicalAvailable(), cgroupAvailable(), addressSpaceAvailable(),
+        ]
         return MemoryBudget(availableBytes: candidates.compactMap { $0 }.min())
     }
 
