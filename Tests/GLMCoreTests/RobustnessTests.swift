@@ -106,6 +106,32 @@ struct RobustnessTests {
         }
     }
 
+    /// `y ~ .^2` lists every product of two terms before repeats are removed (10⁸ for 10,000
+    /// columns): the count is checked before the list is made.
+    @Test func wideInteractionsFailBeforeTheyAreExpanded() throws {
+        let names = (0..<60).map { "x\($0)" }
+        let text = "y," + names.joined(separator: ",") + "\n"
+            + (0..<3).map { row in "\(row)," + names.indices.map { "\(($0 + row) % 5)" }.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        try Self.withCSV(text) { path in
+            let failure = Self.error {
+                try MemoryBudget.$limitForTesting.withValue(200_000) { _ = try Pipeline.fit(FitRequest(path: path, formula: "y ~ .^2")) }
+            }
+            guard case let .insufficientMemory(what, needed, _, remedy)? = failure else {
+                Issue.record("\(String(describing: failure))")
+                return
+            }
+            // 60 × 60 products of 128 bytes.
+            #expect(what == "the formula interacts 60 terms with 60: expanding the 3,600 products", "\(what)")
+            #expect(needed == 3_600 * 128)
+            #expect(remedy == "interact fewer terms")
+            // One product is no problem under the same budget.
+            let small = Self.error {
+                try MemoryBudget.$limitForTesting.withValue(200_000) { _ = try Pipeline.fit(FitRequest(path: path, formula: "y ~ x0:x1")) }
+            }
+            #expect(small == nil, "\(String(describing: small))")
+        }
+    }
+
     /// A GEE whose one cluster holds every row: its working matrices are size² and exceed
     /// the budget long before the design does.
     @Test func oneLargeGEEClusterFailsCleanly() throws {

@@ -155,10 +155,12 @@ struct TermEncoder {
             case ":":
                 let left = try encode(lhs)
                 let right = try encode(rhs)
+                try TermEncoder.checkMemory(interacting: left.count, with: right.count)
                 return TermEncoder.interact(left, right)
             case "*":
                 let left = try encode(lhs)
                 let right = try encode(rhs)
+                try TermEncoder.checkMemory(interacting: left.count, with: right.count)
                 return TermEncoder.trimRepeats(left + right + TermEncoder.interact(left, right))
             case "/":
                 let left = try encode(lhs)
@@ -179,6 +181,7 @@ struct TermEncoder {
                 var result = left
                 var step = 1
                 while step < Int(power) {
+                    try TermEncoder.checkMemory(interacting: left.count, with: result.count)
                     result = TermEncoder.interact(left, result)
                     step += 1
                 }
@@ -193,5 +196,23 @@ struct TermEncoder {
                 throw syntaxError("operator '\(op)' is not a formula operator", at: op)
             }
         }
+    }
+}
+
+extension TermEncoder {
+    /// Bytes of one product term while an interaction is expanded (its variable list, its
+    /// slot, and the copy `trimRepeats` keeps).
+    static let bytesPerProductTerm = 128
+
+    /// An interaction of `left` terms with `right` terms lists every product before repeats
+    /// are removed: `y ~ .^2` on 10,000 columns is 10⁸ of them. Checked against the memory
+    /// budget before any is made.
+    static func checkMemory(interacting left: Int, with right: Int) throws {
+        let products = MemoryBudget.bytes(of: 1, times: [left, right])
+        try MemoryBudget.current().require(
+            products.flatMap { MemoryBudget.bytes(of: bytesPerProductTerm, times: [$0]) },
+            for: "the formula interacts \(MemoryBudget.describe(count: left)) terms with "
+                + "\(MemoryBudget.describe(count: right)): expanding the \(products.map { MemoryBudget.describe(count: $0) } ?? "too many") products",
+            remedy: "interact fewer terms")
     }
 }

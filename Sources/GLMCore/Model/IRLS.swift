@@ -476,6 +476,8 @@ private final class InMemoryPasses: IRLSPasses {
     let columns: [[Double]], y: [Double], priorWeights: [Double], offset: [Double]
     /// X in one column-major array, made the first time a step is solved by QR.
     private var contiguousX: [Double]?
+    /// Whether the QR step's memory (X's copy and the weighted copies) has been checked.
+    private var qrMemoryChecked = false
     let useNormalEquations: Bool
     /// The two working-weight buffers: the pass writes into one while the other keeps the
     /// weights of the step being taken (R's `fit$weights` at the end).
@@ -535,13 +537,16 @@ private final class InMemoryPasses: IRLSPasses {
         // X in one array (once), and the weighted copy QR factorises: a second copy while an
         // aliased column is taken out and the rest factorised again.
         let p = pass.columnCount
-        try MemoryBudget.current().require(
-            MemoryBudget.sum(
-                contiguousX == nil ? MemoryBudget.bytes(doubles: pass.rowCount, p) : 0,
-                MemoryBudget.bytes(doubles: pass.rowCount, p, 2)),
-            for: "the model has \(MemoryBudget.describe(count: p)) columns × \(MemoryBudget.describe(count: pass.rowCount)) "
-                + "rows: the QR step's copy of its design",
-            remedy: "use fewer levels or terms")
+        if !qrMemoryChecked {
+            qrMemoryChecked = true
+            try MemoryBudget.current().require(
+                MemoryBudget.sum(
+                    contiguousX == nil ? MemoryBudget.bytes(doubles: pass.rowCount, p) : 0,
+                    MemoryBudget.bytes(doubles: pass.rowCount, p, 2)),
+                for: "the model has \(MemoryBudget.describe(count: p)) columns × "
+                    + "\(MemoryBudget.describe(count: pass.rowCount)) rows: the QR step's copy of its design",
+                remedy: "use fewer levels or terms")
+        }
         let x = contiguousX ?? Array(columns.joined())
         contiguousX = x
         return try irls.qrStep(pass, x: x, y: y, offset: offset)

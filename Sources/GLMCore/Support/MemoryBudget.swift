@@ -81,15 +81,14 @@ public struct MemoryBudget: Sendable, Equatable {
         return parseSize(text)
     }
 
-    /// "123", "512M", "2G", "1.5G" (powers of 1024); nil for anything else.
+    /// "123", "512M", "2G", "1.5GiB", "2GB" (powers of 1024); nil for anything else.
     static func parseSize(_ text: String) -> Int? {
-        var digits = text.trimmingCharacters(in: .whitespaces)
+        var digits = text.trimmingCharacters(in: .whitespaces).uppercased()
+        if digits.hasSuffix("B") { digits.removeLast() }
+        if digits.hasSuffix("I") { digits.removeLast() }
         var multiplier = 1.0
-        if let last = digits.last?.uppercased(), let power = ["K": 1, "M": 2, "G": 3, "T": 4][last] {
-            multiplier = pow(1024, Double(power))
-            digits.removeLast()
-            if digits.last?.uppercased() == "I" { digits.removeLast() }
-        } else if digits.last?.uppercased() == "B" {
+        if let last = digits.last, let power = ["K": 1.0, "M": 2, "G": 3, "T": 4][String(last)] {
+            multiplier = pow(1024, power)
             digits.removeLast()
         }
         guard let value = Double(digits), value >= 0, value.isFinite else { return nil }
