@@ -99,10 +99,10 @@ public struct MemoryBudget: Sendable, Equatable {
 
     /// `MemAvailable` of /proc/meminfo (kB there).
     static func physicalAvailable() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        guard let text = readSmallFile("/proc/meminfo") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
             let fields = line.split(separator: " ")
-            guard fields.count >= 2, let kilobytes = Int(fields[1]) else { return nil }
+            guard fields.count >= 2, let kilobytes = Int(fields[1]), kilobytes > 0 else { return nil }
             return bytes(of: 1024, times: [kilobytes])
         }
         return nil
@@ -110,7 +110,7 @@ public struct MemoryBudget: Sendable, Equatable {
 
     /// What the process's cgroup still allows, v2 first, then v1.
     static func cgroupAvailable() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
+        guard let text = readSmallFile("/proc/self/cgroup") else { return nil }
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3 else { continue }
@@ -147,15 +147,37 @@ public struct MemoryBudget: Sendable, Equatable {
         var limit = rlimit()
         guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
         let cap = limit.rlim_cur > UInt64(Int.max) ? Int.max : Int(limit.rlim_cur)
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+        guard let text = readSmallFile("/proc/self/statm"),
               let first = text.split(separator: " ").first, let pages = Int(first) else { return cap }
         let mapped = bytes(of: max(1, sysconf(Int32(_SC_PAGESIZE))), times: [pages]) ?? Int.max
         return max(0, cap - mapped)
     }
 
+    /// A /proc or /sys file's text, read to its end with read(2) (such files report size 0;
+    /// nil when it cannot be opened or read, or is larger than 64 kB).
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = close(fd) }
+        let capacity = 1 << 16
+        var bytes = [UInt8](repeating: 0, count: capacity)
+        var length = 0
+        while length < capacity {
+            let count = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return -1 }
+                return read(fd, base + length, capacity - length)
+            }
+            if count < 0, errno == EINTR { continue }
+            if count < 0 { return nil }
+            if count == 0 { return String(decoding: bytes[..<length], as: UTF8.self) }
+            length += count
+        }
+        return nil
+    }
+
     /// A file holding one decimal number ("max" and anything else: nil).
     private static func readNumber(_ path: String) -> Int? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let text = readSmallFile(path) else { return nil }
         return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
