@@ -332,3 +332,66 @@ struct ScaledColumnTests {
         }
     }
 }
+
+/// `--start` (R's `glm(start =)`) against R on menarche (`Reference/start/make_start_reference.R`):
+/// the log-binomial fit R cannot start from the family's means fits from a start, as in R.
+@Suite("Starting coefficients as R's start =")
+struct StartTests {
+    static let cases: [[String: Any]] = {
+        let path = Repository.path("Tests/GLMCoreTests/Reference/start/start_reference.json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
+        return object["cases"] as? [[String: Any]] ?? []
+    }()
+
+    static func request(_ reference: [String: Any]) -> FitRequest {
+        var request = FitRequest(
+            path: Repository.path("Examples/menarche.csv"), formula: "cbind(Menarche, Total - Menarche) ~ Age",
+            family: "binomial", link: reference["link"] as? String)
+        let start = reference["start"] as? [Double] ?? []
+        request.start = start.isEmpty ? nil : start
+        return request
+    }
+
+    @Test func matchesR() throws {
+        #expect(Self.cases.count == 4)
+        for reference in Self.cases {
+            let id = reference["id"] as? String ?? "?"
+            if let error = reference["error"] as? String {
+                // R's words first; glmfit's advice replaces R's "please ..." (see IRLS).
+                let failure = RobustnessTests.error { _ = try Pipeline.fit(Self.request(reference)) }
+                guard case let .fitFailed(message)? = failure else {
+                    Issue.record("\(id): \(String(describing: failure))")
+                    continue
+                }
+                let rWhat = error.components(separatedBy: ": ")[0]
+                #expect(message.hasPrefix(rWhat), "\(id): \(message)")
+                continue
+            }
+            let report = try Pipeline.fit(Self.request(reference))
+            let coefficients = reference["coefficients"] as? [Double] ?? []
+            let errors = reference["std_errors"] as? [Double] ?? []
+            #expect(report.fit.irls.iterations == reference["iterations"] as? Int, "\(id) iterations")
+            #expect(report.fit.irls.converged == reference["converged"] as? Bool, "\(id) converged")
+            expectClose(report.fit.deviance, reference["deviance"] as? Double, relative: 1e-8, "\(id) deviance")
+            for (index, row) in report.summary.coefficients.enumerated() where index < coefficients.count {
+                expectClose(row.estimate, coefficients[index], relative: 1e-6, "\(id) \(row.term)")
+                expectClose(row.standardError, errors[index], relative: 1e-6, "\(id) \(row.term) se")
+            }
+            let rWarnings = Set(reference["warnings"] as? [String] ?? [])
+            #expect(Set(report.fit.warnings) == rWarnings, "\(id): \(report.fit.warnings)")
+        }
+    }
+
+    @Test func startIsCheckedAgainstTheModel() throws {
+        var request = Self.request(["link": "logit", "start": [1.0, 2.0, 3.0]])
+        #expect(RobustnessTests.error { _ = try Pipeline.fit(request) } == .invalidOption(
+            name: "--start", message: "needs 2 values, one per coefficient ((Intercept), Age), got 3"))
+        #expect(throws: GLMError.self) { _ = try Pipeline.parseStart("1,,2") }
+        #expect(throws: GLMError.self) { _ = try Pipeline.parseStart("1,inf") }
+        #expect(try Pipeline.parseStart(" -3, 0.1") == [-3, 0.1])
+        request.start = [-20, 1.5]
+        request.chunkRows = 10
+        #expect(throws: GLMError.self) { _ = try Pipeline.fit(request) }
+    }
+}

@@ -217,3 +217,23 @@ struct RobustnessEndToEndTests {
         Self.expectError(result, status: 65, "new.csv, line 3: column 'wt' holds an infinite number")
     }
 }
+
+@Suite("--start end to end")
+struct StartEndToEndTests {
+    @Test func logBinomialFitsFromAStartAndWithoutOneSaysWhatToDo() throws {
+        let arguments = [Glmfit.example("menarche.csv"), "-f", "cbind(Menarche, Total - Menarche) ~ Age", "--family", "binomial",
+                         "--link", "log"]
+        let without = try Glmfit.run(arguments)
+        #expect(without.status == 65)
+        #expect(without.standardOutput.isEmpty)
+        #expect(without.standardError.contains("no valid set of coefficients has been found"), "\(without.standardError)")
+        #expect(!without.standardError.hasSuffix("please supply starting values\n"), "names an option glmfit lacks")
+        // R: -3.4482210547644927, 0.19614454235186951 (make_start_reference.R).
+        let with = try Glmfit.run(arguments + ["--start", "-3,0.1", "--format", "csv"])
+        #expect(with.status == 0, "\(with.standardError)")
+        #expect(with.standardOutput.contains("(Intercept),-3.448221054"), "\(with.standardOutput)")
+        let wrong = try Glmfit.run(arguments + ["--start", "-3"])
+        #expect(wrong.status == 64)
+        #expect(wrong.standardError.contains("--start: needs 2 values, one per coefficient ((Intercept), Age), got 1"))
+    }
+}

@@ -118,7 +118,7 @@ public struct IRLS {
     ///   convergence rule holds (used to see which estimates diverge).
     public func fit(
         columns: [[Double]], rowCount: Int, y: [Double], priorWeights: [Double], offset: [Double],
-        startingMu: [Double], runAllIterations: Bool = false
+        startingMu: [Double], runAllIterations: Bool = false, start: [Double]? = nil
     ) throws -> IRLSResult {
         let link = family.link
         let columnCount = columns.count
@@ -165,10 +165,14 @@ public struct IRLS {
                                     family: family, columns: design, rowCount: rowCount, y: response,
                                     priorWeights: prior, offset: offsets,
                                     buffers: RowPass.Buffers(eta: starts[0], mu: starts[1], workingWeights: starts[2]))
-                                try setStart(pass, startingMu: startingMu)
+                                if let start {
+                                    try setStart(pass, coefficients: start)
+                                } else {
+                                    try setStart(pass, startingMu: startingMu)
+                                }
                                 return try iterate(pass, otherWeights: starts[3], columns: columns, y: y,
                                                    priorWeights: priorWeights, offset: offset,
-                                                   runAllIterations: runAllIterations)
+                                                   runAllIterations: runAllIterations, start: start)
                             }
                         }
                     }
@@ -214,6 +218,17 @@ public struct IRLS {
         }
     }
 
+    /// R's `start =`: η = offset + X·start and μ = g⁻¹(η), which must be valid (glm.fit's
+    /// "cannot find valid starting values: please specify some").
+    private func setStart(_ pass: RowPass, coefficients: [Double]) throws {
+        let totals = pass.run(coefficients: coefficients, accumulate: false, normalEquations: false)
+        guard totals.validEta, totals.validMu else {
+            throw GLMError.fitFailed(
+                message: "cannot find valid starting values: the --start coefficients give means outside the "
+                    + "\(family.kind.cliName) family's range (R: \"please specify some\")")
+        }
+    }
+
     /// What a fit in memory ends with besides η, μ and the weights buffers.
     private struct InMemoryOutcome {
         var loop: LoopResult
@@ -241,12 +256,14 @@ public struct IRLS {
     /// solves the normal equations of the previous pass, then one pass computes the new means
     /// and deviance together with the next step's normal equations; a step that makes the
     /// deviance infinite, or η or μ invalid, is halved towards the previous coefficients.
-    func loop(_ rows: IRLSPasses, columnCount: Int, runAllIterations: Bool = false) throws -> LoopResult {
+    /// - Parameter start: R's `start =` (the means are then already its), which is also where a
+    ///   first step that fails is halved towards (glm.fit's `coefold`).
+    func loop(_ rows: IRLSPasses, columnCount: Int, runAllIterations: Bool = false, start: [Double]? = nil) throws -> LoopResult {
         var warnings: [String] = []
         var (totals, devianceOld) = try rows.start()
         var currentDeviance = devianceOld
         var stepReady = true
-        var coefficientsOld: [Double]?
+        var coefficientsOld: [Double]? = start
         var coefficients = [Double](repeating: 0, count: columnCount)
         var solution: LeastSquaresSolution?
         var converged = false
@@ -362,14 +379,14 @@ public struct IRLS {
     /// The loop over rows in memory, then the per-row results `glm.fit` returns.
     private func iterate(
         _ pass: RowPass, otherWeights: UnsafeMutablePointer<Double>, columns: [[Double]], y: [Double],
-        priorWeights: [Double], offset: [Double], runAllIterations: Bool
+        priorWeights: [Double], offset: [Double], runAllIterations: Bool, start: [Double]?
     ) throws -> InMemoryOutcome {
         let rowCount = pass.rowCount
         let rows = InMemoryPasses(
             irls: self, pass: pass, otherWeights: otherWeights, columns: columns, y: y, priorWeights: priorWeights,
             offset: offset,
             useNormalEquations: control.solver.resolved(rowCount: rowCount, columnCount: pass.columnCount) == .cholesky)
-        let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations)
+        let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations, start: start)
         var warnings = result.warnings
         let eta = UnsafeBufferPointer(pass.eta), mu = UnsafeBufferPointer(pass.mu)
         let link = family.link
