@@ -337,12 +337,12 @@ struct ScaledColumnTests {
 /// the log-binomial fit R cannot start from the family's means fits from a start, as in R.
 @Suite("Starting coefficients as R's start =")
 struct StartTests {
-    static let cases: [[String: Any]] = {
+    static var cases: [[String: Any]] {
         let path = Repository.path("Tests/GLMCoreTests/Reference/start/start_reference.json")
         guard let data = FileManager.default.contents(atPath: path),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
         return object["cases"] as? [[String: Any]] ?? []
-    }()
+    }
 
     static func request(_ reference: [String: Any]) -> FitRequest {
         var request = FitRequest(
