@@ -72,6 +72,9 @@ struct RobustnessEndToEndTests {
                                        environment: ["GLMFIT_MEMORY_LIMIT": "2M"])
             #expect(chunked.status == 0, "\(chunked.standardError)")
             #expect(chunked.standardOutput.contains("\"n_obs\": 20000"), "\(chunked.standardOutput.prefix(300))")
+            // A chunk as large as the input has the input's problem, and says so.
+            let large = try Self.run([path, "-f", "y ~ x + g", "--chunk-rows", "20000"], environment: ["GLMFIT_MEMORY_LIMIT": "2M"])
+            Self.expectError(large, status: 65, "its design needs 3.2 MB; available 2.1 MB (use fewer levels, or a smaller --chunk-rows)")
         }
     }
 

@@ -209,14 +209,18 @@ extension Design {
         let crossProducts = columnCount.flatMap { MemoryBudget.bytes(doubles: $0, $0, ParallelRows.rangeCount + 2) }
         // --chunk-rows bounds X but not XᵀWX: suggest it only where XᵀWX would fit.
         let chunkingHelps = crossProducts.map { need in budget.availableBytes.map { need <= $0 } ?? true } ?? false
+        let designBytes = MemoryBudget.sum(
+            builtCount.flatMap { MemoryBudget.bytes(doubles: $0, frame.rowCount) },
+            columnCount.flatMap { MemoryBudget.bytes(of: perColumnOverhead, times: [$0]) })
         try budget.require(
-            MemoryBudget.sum(
-                builtCount.flatMap { MemoryBudget.bytes(doubles: $0, frame.rowCount) },
-                columnCount.flatMap { MemoryBudget.bytes(of: perColumnOverhead, times: [$0]) }),
-            for: "the model has \(columns) columns × \(rows) rows: its design",
+            designBytes, for: "the model has \(columns) columns × \(rows) rows: its design",
             remedy: chunkingHelps ? "use fewer levels, or --chunk-rows" : "use fewer levels or terms")
+        // Both are alive during the fit, with the fit's per-row arrays (η, μ, two sets of
+        // working weights, residuals, and the response's y, weights and offset).
         try budget.require(
-            crossProducts, for: "the model has \(columns) columns: its \(columns) × \(columns) cross-product matrix (one per range of rows)",
-            remedy: "use fewer levels or terms")
+            MemoryBudget.sum(designBytes, crossProducts, MemoryBudget.bytes(doubles: frame.rowCount, 8)),
+            for: "the model has \(columns) columns × \(rows) rows: its design, per-row arrays and \(columns) × \(columns) "
+                + "cross-product matrix (one per range of rows)",
+            remedy: chunkingHelps ? "use fewer levels, or --chunk-rows" : "use fewer levels or terms")
     }
 }

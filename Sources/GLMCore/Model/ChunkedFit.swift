@@ -133,7 +133,7 @@ public enum ChunkedFit {
                     textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
                 guard let frame = try chunkFrame(
                     table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false) else { return }
-                let design = try Design(frame: frame)
+                let design = try chunkDesign(frame)
                 let prepared = try family.prepare(frame)
                 rowsSeen += design.rowCount
                 let scales = columnScales(design, exponents: frozen.magnitudeExponents)
@@ -159,7 +159,7 @@ public enum ChunkedFit {
                 bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
             if let frame = try chunkFrame(table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false) {
-                template = try Design(frame: frame)
+                template = try chunkDesign(frame)
                 return .stop
             }
             return .next
@@ -254,6 +254,16 @@ public enum ChunkedFit {
             }
             guard abs(exponent) > 400 else { return 1 }
             return Double(sign: .plus, exponent: (-exponent).clamped(to: -1000...1000), significand: 1)
+        }
+    }
+
+    /// A chunk's design; when it does not fit in memory, the remedy is fewer rows a chunk.
+    private static func chunkDesign(_ frame: ModelFrame) throws -> Design {
+        do {
+            return try Design(frame: frame)
+        } catch let GLMError.insufficientMemory(what, needed, available, remedy) where remedy.contains("--chunk-rows") {
+            throw GLMError.insufficientMemory(
+                what: what, neededBytes: needed, availableBytes: available, remedy: "use fewer levels, or a smaller --chunk-rows")
         }
     }
 
