@@ -320,6 +320,39 @@ struct ScaledColumnTests {
         }
     }
 
+    /// A GEE (geepack returns NaN for every coefficient here) of a column times 1e160 or
+    /// 1e-210 is the GEE of the column, its coefficient and robust standard error scaled back.
+    @Test func geeIsScaleInvariant() throws {
+        let table = try loadExample("Examples/dietox.csv")
+        guard case let .numeric(weight)? = table.column(named: "Weight"), case let .numeric(time)? = table.column(named: "Time"),
+              case let .numeric(pig)? = table.column(named: "Pig") else {
+            Issue.record("dietox columns")
+            return
+        }
+        func fit(scale: Double) throws -> (coefficients: [Double], errors: [Double]) {
+            var text = "Weight,Time,Pig\n"
+            for row in weight.indices { text += "\(weight[row]),\(time[row] * scale),\(pig[row])\n" }
+            return try RobustnessTests.withCSV(text) { path in
+                let report = try Pipeline.fitGEE(
+                    FitRequest(path: path, formula: "Weight ~ Time"), gee: GEERequest(idColumn: "Pig", structure: "exchangeable"))
+                return (report.fit.coefficients, report.coefficients.map { $0.standardError ?? .nan })
+            }
+        }
+        let base = try fit(scale: 1)
+        for scale in [1e160, 1e-210, 1e130, 1e-130] {
+            let scaled = try fit(scale: scale)
+            expectClose(scaled.coefficients[0], base.coefficients[0], relative: 1e-8, "\(scale) intercept")
+            expectClose(scaled.coefficients[1] * scale, base.coefficients[1], relative: 1e-8, "\(scale) Time")
+            expectClose(scaled.errors[0], base.errors[0], relative: 1e-6, "\(scale) intercept se")
+            // The scaled column's variance (its standard error squared, about 1e-323 or 1e420)
+            // is beyond the range of normal doubles in the covariance, as in R's glm (chol2inv):
+            // compared only where it is a normal number.
+            if (scaled.errors[1] * scaled.errors[1]).isNormal {
+                expectClose(scaled.errors[1] * scale, base.errors[1], relative: 1e-6, "\(scale) Time se")
+            }
+        }
+    }
+
     /// Non-finite values in a numeric column are refused with the line, whatever their
     /// spelling; they never reach the fit.
     @Test func nonFiniteValuesAreRefused() throws {
