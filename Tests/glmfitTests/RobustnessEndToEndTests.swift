@@ -99,6 +99,17 @@ struct RobustnessEndToEndTests {
         }
     }
 
+    @Test func wideInteractionIsAnErrorBeforeItIsExpanded() throws {
+        try Self.withFolder { folder in
+            let names = (0..<300).map { "x\($0)" }
+            let rows = (0..<4).map { row in "\(row)," + names.indices.map { "\(($0 * 7 + row) % 10)" }.joined(separator: ",") }
+            let path = try Self.write("y," + names.joined(separator: ",") + "\n" + rows.joined(separator: "\n") + "\n", to: folder, "wide.csv")
+            let result = try Self.run([path, "-f", "y ~ .^2"], environment: ["GLMFIT_MEMORY_LIMIT": "8M"])
+            Self.expectError(result, status: 65, "the formula interacts 300 terms with 300: expanding the 90,000 products needs 12 MB")
+            #expect(result.standardError.hasSuffix("(interact fewer terms)\n"), "\(result.standardError)")
+        }
+    }
+
     @Test func aMemoryLimitThatCannotBeReadIsIgnored() throws {
         try Self.withFolder { folder in
             let path = try Self.write(Self.manyLevels(rows: 60, levels: 3), to: folder, "small.csv")
