@@ -49,6 +49,16 @@ struct RobustnessTests {
         #expect(MemoryBudget.describe(count: 12) == "12")
     }
 
+    @Test func cgroupStatisticsAreRead() throws {
+        try Self.withCSV("anon 4096\nfile 81920\ninactive_file 65536\nactive_file 16384\n") { path in
+            #expect(MemoryBudget.statField(path, "inactive_file") == 65_536)
+            #expect(MemoryBudget.statField(path, "total_inactive_file") == nil)
+            #expect(MemoryBudget.readSmallFile(path)?.hasPrefix("anon 4096\n") == true)
+        }
+        #expect(MemoryBudget.readSmallFile("/proc/self/statm")?.isEmpty == false)
+        #expect(MemoryBudget.readSmallFile("/no/such/file") == nil)
+    }
+
     @Test func theBudgetIsTheSmallestLimitAndReadsThisMachine() {
         // /proc/meminfo exists on Linux: some limit is always known here.
         let budget = MemoryBudget.current()

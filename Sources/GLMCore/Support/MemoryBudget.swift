@@ -122,7 +122,10 @@ public struct MemoryBudget: Sendable, Equatable {
                 while directory.hasPrefix("/sys/fs/cgroup") {
                     if let limit = readNumber(directory + "/memory.max"),
                        let used = readNumber(directory + "/memory.current") {
-                        let left = max(0, limit - used)
+                        // Page cache the kernel can drop counts as used: inactive file pages
+                        // are left out, as `docker stats` leaves them out.
+                        let reclaimable = statField(directory + "/memory.stat", "inactive_file") ?? 0
+                        let left = max(0, limit - max(0, used - reclaimable))
                         smallest = min(smallest ?? left, left)
                     }
                     if directory == "/sys/fs/cgroup" { break }
@@ -134,7 +137,8 @@ public struct MemoryBudget: Sendable, Equatable {
                     if let limit = readNumber(base + "/memory.limit_in_bytes"),
                        let used = readNumber(base + "/memory.usage_in_bytes") {
                         // v1 reports "no limit" as a huge page-rounded number.
-                        return limit >= 1 << 60 ? nil : max(0, limit - used)
+                        let reclaimable = statField(base + "/memory.stat", "total_inactive_file") ?? 0
+                        return limit >= 1 << 60 ? nil : max(0, limit - max(0, used - reclaimable))
                     }
                 }
             }
@@ -171,6 +175,16 @@ public struct MemoryBudget: Sendable, Equatable {
             if count < 0 { return nil }
             if count == 0 { return String(decoding: bytes[..<length], as: UTF8.self) }
             length += count
+        }
+        return nil
+    }
+
+    /// The number after `name` in a cgroup `memory.stat` file ("name value" lines).
+    static func statField(_ path: String, _ name: String) -> Int? {
+        guard let text = readSmallFile(path) else { return nil }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count == 2, fields[0] == name { return Int(fields[1]) }
         }
         return nil
     }
