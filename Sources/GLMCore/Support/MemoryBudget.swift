@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 
 /// The memory this process may still use, and the check every stage makes before it builds
 /// something whose size grows with rows × coefficients, coefficients² or cluster size²: a
@@ -26,11 +28,32 @@ public struct MemoryBudget: Sendable, Equatable {
     /// run side by side in one process cannot each set the environment variable).
     @TaskLocal public static var limitForTesting: Int?
 
-    /// The budget now (read afresh on every call: it changes as the process allocates).
+    /// `GLMFIT_MEMORY_LIMIT`, read once (the environment does not change during a run).
+    private static let configured = configuredLimit()
+
+    /// The system's limits as last read, and when (monotonic nanoseconds).
+    private struct Reading {
+        var nanoseconds: UInt64
+        var available: Int?
+    }
+
+    /// Reading /proc and /sys costs tens of microseconds, and a `--chunk-rows` fit checks every
+    /// chunk: a reading is used for `readingLifetime`, less what `require` has granted since
+    /// (as if it were already allocated).
+    private static let lastReading = Mutex<Reading?>(nil)
+    static let readingLifetime: UInt64 = 100_000_000
+
+    /// The budget now: the system's limits (read again when the last reading is older than
+    /// 0.1 s), `GLMFIT_MEMORY_LIMIT` and `limitForTesting`.
     public static func current() -> MemoryBudget {
-        let candidates = [
-            limitForTesting, configuredLimit(), physicalAvailable(), cgroupAvailable(), addressSpaceAvailable(),
-        ]
+        let now = DispatchTime.now().uptimeNanoseconds
+        let system = lastReading.withLock { reading -> Int? in
+            if let reading, now &- reading.nanoseconds < readingLifetime { return reading.available }
+            let available = [physicalAvailable(), cgroupAvailable(), addressSpaceAvailable()].compactMap { $0 }.min()
+            reading = Reading(nanoseconds: now, available: available)
+            return available
+        }
+        let candidates = [limitForTesting, configured, system]
         return MemoryBudget(availableBytes: candidates.compactMap { $0 }.min())
     }
 
@@ -39,7 +62,13 @@ public struct MemoryBudget: Sendable, Equatable {
     /// × 1,000,000 rows: its design"); `remedy` says what to change.
     public func require(_ bytes: Int?, for what: String, remedy: String) throws {
         guard let availableBytes else { return }
-        if let bytes, bytes <= availableBytes { return }
+        if let bytes, bytes <= availableBytes {
+            // Granted: the cached reading no longer has these bytes to give.
+            MemoryBudget.lastReading.withLock { reading in
+                if let available = reading?.available { reading?.available = max(0, available - bytes) }
+            }
+            return
+        }
         throw GLMError.insufficientMemory(what: what, neededBytes: bytes, availableBytes: availableBytes, remedy: remedy)
     }
 
