@@ -85,11 +85,11 @@ public struct IRLSResult: Sendable {
 
 /// Iteratively reweighted least squares exactly as R's `glm.fit`.
 public struct IRLS {
-    /// R stops with "no valid set of coefficients has been found: please supply starting
-    /// values"; glmfit has no `start =`, so the message says what to change instead.
+    /// R's "no valid set of coefficients has been found: please supply starting values", with
+    /// glmfit's option for them (R's `start =`) and the other way out.
     static let noValidCoefficients = GLMError.fitFailed(
-        message: "no valid set of coefficients has been found (R: \"please supply starting values\"): the first step "
-            + "gave means outside the family's range; try the family's canonical link, or another --link")
+        message: "no valid set of coefficients has been found: please supply starting values with --start (one per "
+            + "coefficient, as R's start =), or try another --link")
 
     public let family: Family
     public let control: FitControl
@@ -213,8 +213,8 @@ public struct IRLS {
         }.allSatisfy { $0 }
         guard validStart else {
             throw GLMError.fitFailed(
-                message: "cannot find valid starting values (R: \"please specify some\"): the family's starting means are "
-                    + "outside the link's range; try the family's canonical link, or another --link")
+                message: "cannot find valid starting values: please specify some with --start (one per coefficient, as R's "
+                    + "start =), or try another --link")
         }
     }
 
@@ -225,7 +225,7 @@ public struct IRLS {
         guard totals.validEta, totals.validMu else {
             throw GLMError.fitFailed(
                 message: "cannot find valid starting values: the --start coefficients give means outside the "
-                    + "\(family.kind.cliName) family's range (R: \"please specify some\")")
+                    + "\(family.kind.cliName) family's range; please specify others")
         }
     }
 
