@@ -162,6 +162,85 @@ struct RobustnessTests {
         }
     }
 
+    /// GEE clusters of random sizes under a budget below four size² matrices: each ends in
+    /// the clean error naming the size.
+    @Test func generatedLargeClustersFailCleanly() throws {
+        var generator = SplitMix64(seed: 2_323)
+        for _ in 0..<4 {
+            let size = Int.random(in: 600...1_400, using: &generator)
+            var text = "y,x,id\n"
+            for row in 0..<(size + 3) { text += "\(Double(row % 11) / 4),\(Double(row % 7)),\(row < size ? 1 : 2 + row % 2)\n" }
+            try Self.withCSV(text) { path in
+                let limit = size * size * 8 * 2
+                let failure = Self.error {
+                    try MemoryBudget.$limitForTesting.withValue(limit) {
+                        _ = try Pipeline.fitGEE(FitRequest(path: path, formula: "y ~ x"), gee: GEERequest(idColumn: "id", structure: "ar1"))
+                    }
+                }
+                guard case let .insufficientMemory(what, needed, available, _)? = failure else {
+                    Issue.record("cluster of \(size): \(String(describing: failure))")
+                    return
+                }
+                let described = MemoryBudget.describe(count: size)
+                #expect(what.contains("has \(described) rows: its \(described) × \(described) working correlation"), "\(what)")
+                #expect(needed == size * size * 8 * 4)
+                #expect(available == limit)
+            }
+        }
+    }
+
+    /// Random corruptions of a saved model's covariance and estimates: every one is refused
+    /// when the file is loaded, naming what is wrong; the file as written loads.
+    @Test func generatedModelFileCorruptionsAreRefused() throws {
+        let report = try Pipeline.fit(FitRequest(path: Repository.path("Examples/mtcars.csv"), formula: "mpg ~ wt + hp + qsec"))
+        let text = try SavedModel(report: report).jsonText()
+        _ = try SavedModel(jsonBytes: Array(text.utf8), path: "m.json")
+        let original = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        var generator = SplitMix64(seed: 66)
+        for trial in 0..<24 {
+            var object = original
+            var vcov = try #require(object["vcov"] as? [String: Any])
+            var matrix = try #require(vcov["matrix"] as? [[Any]])
+            let n = matrix.count
+            let i = Int.random(in: 0..<n, using: &generator)
+            var j = Int.random(in: 0..<n, using: &generator)
+            if j == i { j = (i + 1) % n }
+            let expected: String
+            switch trial % 4 {
+            case 0:
+                matrix[i][i] = -Double.random(in: 0.1...10, using: &generator)
+                expected = "negative variance"
+            case 1:
+                matrix[i][j] = NSNull()
+                expected = "is null or not a number"
+            case 2:
+                let value = (matrix[i][j] as? Double) ?? 0
+                matrix[i][j] = value + Double.random(in: 1...5, using: &generator) * (abs(value) + 1)
+                expected = "is not symmetric"
+            default:
+                var coefficients = try #require(object["coefficients"] as? [[String: Any]])
+                coefficients[i]["estimate"] = "INFINITE-ESTIMATE"
+                object["coefficients"] = coefficients
+                expected = "is not a finite number"
+            }
+            vcov["matrix"] = matrix
+            object["vcov"] = vcov
+            var bytes = Array(try JSONSerialization.data(withJSONObject: object, options: []))
+            if trial % 4 == 3 {
+                // JSON has no Inf (nor does JSONSerialization write one): 1e400 reads as one.
+                bytes = Array(String(decoding: bytes, as: UTF8.self)
+                    .replacingOccurrences(of: "\"INFINITE-ESTIMATE\"", with: "1e400").utf8)
+            }
+            let failure = Self.error { _ = try SavedModel(jsonBytes: bytes, path: "m.json") }
+            guard case let .invalidModelFile(_, reason)? = failure else {
+                Issue.record("trial \(trial): \(String(describing: failure))")
+                continue
+            }
+            #expect(reason.contains(expected), "trial \(trial): \(reason)")
+            #expect(failure?.exitStatus == 65)
+        }
+    }
+
     /// `--chunk-rows` bounds X to a chunk, but not XᵀWX: a factor whose cross-product
     /// matrices exceed the budget fails before the first pass over the rows.
     @Test func chunkedFitWithTooManyColumnsFailsCleanly() throws {
