@@ -124,6 +124,14 @@ public enum LinearAlgebra {
         return largest * sumSquares.squareRoot()
     }
 
+    /// LAPACK's workspace answer (a double) as its 32-bit count, at least `minimum`: a value
+    /// that is not a finite number below Int32.max (which Int() would trap on) gives `minimum`.
+    static func workspaceSize(_ query: Double, minimum: Int) -> Int32 {
+        let floor = Int32(clamping: minimum)
+        guard query.isFinite, query < Double(Int32.max) else { return floor }
+        return Swift.max(floor, Int32(Swift.max(query, 0)))
+    }
+
     /// Householder QR in place (dgeqrf); returns the reflector scalars.
     static func householderQR(_ a: inout [Double], rows: Int, columns: Int) throws -> [Double] {
         var m = try lapackInt(rows, "number of rows")
@@ -134,7 +142,7 @@ public enum LinearAlgebra {
         var query = 0.0
         var lwork: Int32 = -1
         dgeqrf_(&m, &n, &a, &lda, &tau, &query, &lwork, &info)
-        lwork = Int32(clamping: Int(max(query, Double(max(columns, 1)))))
+        lwork = workspaceSize(query, minimum: max(columns, 1))
         var work = [Double](repeating: 0, count: Int(lwork))
         dgeqrf_(&m, &n, &a, &lda, &tau, &work, &lwork, &info)
         guard info == 0 else { throw GLMError.fitFailed(message: "QR factorisation failed (LAPACK dgeqrf info \(info))") }
@@ -154,7 +162,7 @@ public enum LinearAlgebra {
         var query = 0.0
         var lwork: Int32 = -1
         dormqr_(&side, &trans, &m, &nrhs, &k, factor, &lda, tau, &vector, &ldc, &query, &lwork, &info, 1, 1)
-        lwork = Int32(clamping: Int(max(query, 1)))
+        lwork = workspaceSize(query, minimum: 1)
         var work = [Double](repeating: 0, count: Int(lwork))
         dormqr_(&side, &trans, &m, &nrhs, &k, factor, &lda, tau, &vector, &ldc, &work, &lwork, &info, 1, 1)
         guard info == 0 else { throw GLMError.fitFailed(message: "applying Q failed (LAPACK dormqr info \(info))") }
