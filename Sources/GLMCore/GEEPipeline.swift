@@ -35,6 +35,9 @@ extension Pipeline {
     /// Reads the input and fits a GEE as geepack's `geeglm` does.
     public static func fitGEE(_ request: FitRequest, gee: GEERequest) throws -> GEEReport {
         try validate(request)
+        if request.start != nil {
+            throw GLMError.invalidOption(name: "--start", message: "is for GLM fits, not with --id")
+        }
         let family = try resolveFamily(request)
         guard let structure = CorrelationStructure(name: gee.structure) else {
             throw GLMError.invalidOption(

@@ -35,6 +35,9 @@ public struct FitRequest: Sendable {
     public var referenceLevels: [String: String] = [:]
     /// How text levels are ordered: R's order in the process's environment unless set.
     public var collation: LevelCollation = .processDefault
+    /// R's `start =`: starting coefficients, one per model-matrix column (nil: the family's
+    /// starting means).
+    public var start: [Double]?
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,
@@ -62,6 +65,7 @@ public struct FitRequest: Sendable {
         self.waldHypotheses = waldHypotheses
         self.observer = nil
         self.chunkRows = nil
+        self.start = nil
     }
 }
 
@@ -143,6 +147,30 @@ public enum Pipeline {
         }
     }
 
+    /// `--start`'s text: numbers separated by commas ("-3, 0.1").
+    public static func parseStart(_ text: String) throws -> [Double] {
+        let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+        return try fields.enumerated().map { index, field in
+            let trimmed = field.trimmingCharacters(in: .whitespaces)
+            guard let value = Double(trimmed), value.isFinite else {
+                throw GLMError.invalidOption(
+                    name: "--start", message: "value \(index + 1) ('\(trimmed)') is not a finite number; give one number per "
+                        + "coefficient, separated by commas, as \"-3,0.1\"")
+            }
+            return value
+        }
+    }
+
+    /// `--start` against the model: one value per column of X, named in the message.
+    static func checkStart(_ start: [Double], design: Design) throws {
+        guard start.count == design.columnCount else {
+            throw GLMError.invalidOption(
+                name: "--start",
+                message: "needs \(design.columnCount) values, one per coefficient (\(design.columnNames.joined(separator: ", "))), "
+                    + "got \(start.count)")
+        }
+    }
+
     /// Reads the input, keeping only the columns the model uses.
     static func readTable(_ request: FitRequest, formula: Formula) throws -> Table {
         let options = csvOptions(request)
@@ -207,6 +235,9 @@ public enum Pipeline {
     /// The bounded-memory fit: only what adds up over chunks of rows is available.
     static func fitInChunks(_ request: FitRequest, formula: Formula, chunkRows: Int) throws -> ModelReport {
         try refuseGLMOnlyOptions(request, message: "needs the data in memory and is not available with --chunk-rows")
+        if request.start != nil {
+            throw GLMError.invalidOption(name: "--start", message: "is not available with --chunk-rows")
+        }
         let family = try resolveFamily(request)
         if family.kind == .negativeBinomial && request.theta == nil {
             throw GLMError.invalidOption(
@@ -239,6 +270,12 @@ public enum Pipeline {
             throw GLMError.tooFewObservations(observations: design.rowCount, coefficients: design.columnCount)
         }
 
+        if let start = request.start {
+            try checkStart(start, design: design)
+            if family.kind == .negativeBinomial && request.theta == nil {
+                throw GLMError.invalidOption(name: "--start", message: "needs a fixed --theta for the negative binomial family")
+            }
+        }
         var negativeBinomial: NegativeBinomialFit?
         let fit: GLMFit = try timer.measure("fit") {
             if family.kind == .negativeBinomial && request.theta == nil {
@@ -246,7 +283,8 @@ public enum Pipeline {
                 negativeBinomial = estimated
                 return estimated.glm
             }
-            return try GLMFit.fit(design: design, family: family, control: request.control, observer: request.observer)
+            return try GLMFit.fit(
+                design: design, family: family, control: request.control, observer: request.observer, start: request.start)
         }
 
         var robust: RobustCovariance?

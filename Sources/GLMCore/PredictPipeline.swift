@@ -174,12 +174,32 @@ public enum PredictPipeline {
             let (table, failure) = typer.table(from: batch)
             let designRows = try design.rows(table, passMissing: options.missing == .pass)
             if let failure { throw failure }
+            try requireFinite(designRows, table: table, design: design)
             rows += table.rowCount
             missingRows += designRows.missing.reduce(0) { $0 + ($1 ? 1 : 0) }
             let predictions = predict ? predictor.predict(designRows, lines: batch.lines) : nil
             try body(nil, batch, predictions)
         }
         return PredictionOutcome(rows: rows, rowsWithMissingValues: missingRows, warnings: warnings)
+    }
+
+    /// A row whose model-matrix values or offset are infinite (the fit refuses such values:
+    /// a prediction from them would be ±Inf or NaN) stops the run, naming the column.
+    private static func requireFinite(_ rows: NewDataDesign.Rows, table: Table, design: NewDataDesign) throws {
+        guard rows.count > 0 else { return }
+        let width = rows.x.count / rows.count
+        for row in 0..<rows.count where !rows.missing[row] {
+            let start = row * width
+            let offsetFinite = rows.offset.map { $0[row].isFinite } ?? true
+            guard rows.x[start..<(start + width)].contains(where: { !$0.isFinite }) || !offsetFinite else { continue }
+            let column = table.columnNames.first { name in
+                if case let .numeric(values)? = table.column(named: name) { return values[row].isInfinite }
+                return false
+            }
+            throw GLMError.nonFiniteNewValue(
+                source: table.source, line: table.line(ofRow: row), column: column,
+                term: design.model.variables.map(\.label).joined(separator: ", "))
+        }
     }
 
     private static func openInput(_ path: String, source: String) throws -> Int32 {

@@ -76,7 +76,9 @@ public enum TextReport {
     /// `print.summary.negbin`'s lines: theta and its standard error rounded to the same
     /// decimals, then twice the log-likelihood.
     static func thetaSection(_ fit: NegativeBinomialFit) -> [String] {
-        let decimals = max(2 - Int(log10(fit.thetaStandardError).rounded(.down)), 0)
+        // An infinite or zero standard error has no decimal exponent: R's digits then.
+        let exponent = log10(fit.thetaStandardError).rounded(.down)
+        let decimals = exponent.isFinite ? max(2 - Int(Swift.min(Swift.max(exponent, -400), 400)), 0) : 2
         func rounded(_ value: Double) -> String {
             RFormat.format([RFormat.round(value, digits: decimals)], digits: 7, nsmall: decimals)[0]
         }

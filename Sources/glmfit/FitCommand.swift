@@ -122,6 +122,9 @@ struct FitCommand: ParsableCommand {
     @Option(name: .customLong("chunk-rows"), parsing: .unconditional, help: ArgumentHelp("Fit in bounded memory: read the input again for every iteration, this many rows at a time (standard input is buffered to a temporary file).", valueName: "rows"))
     var chunkRows: Int?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Starting coefficients, one per model-matrix column in its order, separated by commas (R's glm start =; the next argument is taken even when it starts with '-').", valueName: "b1,b2,..."))
+    var start: String?
+
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
     var strict = false
 
@@ -145,6 +148,7 @@ struct FitCommand: ParsableCommand {
         request.observer = progress?.observer
         request.chunkRows = chunkRows
         request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
+        request.start = try start.map(Pipeline.parseStart)
         if chunkRows != nil, save != nil || residuals != nil {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")

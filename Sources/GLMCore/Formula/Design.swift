@@ -74,6 +74,7 @@ public struct Design: Sendable {
             }
         }
 
+        try Design.checkMemory(frame: frame, fullCodingOverride: fullCodingOverride)
         // The columns first (names, assign, what each is a product of), then X in one
         // allocation, each column written once and on all cores.
         var columns: [[(component: Component, position: Int)]] = []
@@ -198,5 +199,51 @@ public struct Design: Sendable {
             first = false
         }
         if first { target.update(repeating: 1) }
+    }
+}
+
+extension Design {
+    /// Bytes per column beyond its values: its name, `assign` entry and the list of what it
+    /// is a product of.
+    static let perColumnOverhead = 160
+
+    /// Checks, from the terms and the factors' levels alone (before any column is built), that
+    /// X and the fit's XᵀWX (one per row range of a pass, and their sum) fit in memory.
+    private static func checkMemory(frame: ModelFrame, fullCodingOverride: (term: Int, variable: Int)?) throws {
+        let terms = frame.terms
+        var columnCount: Int? = terms.hasIntercept ? 1 : 0
+        // Columns that are a numeric variable as it is share its array; the rest are new.
+        var builtCount: Int? = columnCount
+        for (termIndex, term) in terms.terms.enumerated() {
+            var width: Int? = 1
+            for variable in term {
+                guard case let .factor(_, levels, _) = frame.variables[variable] else { continue }
+                let full = fullCodingOverride.map { $0 == (termIndex, variable) } ?? false
+                let contrasts = !full && terms.usesContrasts(variable: variable, inTerm: termIndex)
+                width = width.flatMap { MemoryBudget.bytes(of: $0, times: [max(levels.count - (contrasts ? 1 : 0), 0)]) }
+            }
+            columnCount = MemoryBudget.sum(columnCount, width)
+            let shared = term.count == 1 && { if case .numeric = frame.variables[term[0]] { true } else { false } }()
+            if !shared { builtCount = MemoryBudget.sum(builtCount, width) }
+        }
+        let rows = MemoryBudget.describe(count: frame.rowCount)
+        let columns = columnCount.map { MemoryBudget.describe(count: $0) } ?? "more than 9,223,372,036,854,775,807"
+        let budget = MemoryBudget.current()
+        let crossProducts = columnCount.flatMap { MemoryBudget.bytes(doubles: $0, $0, ParallelRows.rangeCount + 2) }
+        // --chunk-rows bounds X but not XᵀWX: suggest it only where XᵀWX would fit.
+        let chunkingHelps = crossProducts.map { need in budget.availableBytes.map { need <= $0 } ?? true } ?? false
+        let designBytes = MemoryBudget.sum(
+            builtCount.flatMap { MemoryBudget.bytes(doubles: $0, frame.rowCount) },
+            columnCount.flatMap { MemoryBudget.bytes(of: perColumnOverhead, times: [$0]) })
+        try budget.require(
+            designBytes, for: "the model has \(columns) columns × \(rows) rows: its design",
+            remedy: chunkingHelps ? "use fewer levels, or --chunk-rows" : "use fewer levels or terms")
+        // Both are alive during the fit, with the fit's per-row arrays (η, μ, two sets of
+        // working weights, residuals, and the response's y, weights and offset).
+        try budget.require(
+            MemoryBudget.sum(designBytes, crossProducts, MemoryBudget.bytes(doubles: frame.rowCount, 8)),
+            for: "the model has \(columns) columns × \(rows) rows: its design, per-row arrays and \(columns) × \(columns) "
+                + "cross-product matrix (one per range of rows)",
+            remedy: chunkingHelps ? "use fewer levels, or --chunk-rows" : "use fewer levels or terms")
     }
 }

@@ -91,6 +91,11 @@ public struct ModelFrame: Sendable {
         }
         let evaluator = ExpressionEvaluator(table: table)
         var warnings: [String] = []
+        if let term = terms.droppedResponseTerm {
+            // R's terms() and model.matrix() warn, in this order, for `y ~ y + ...`.
+            warnings.append("the response appeared on the right-hand side and was dropped")
+            warnings.append("problem with term \(term) in model.matrix: no columns are assigned")
+        }
 
         var appliedReferences = Set<String>()
         let response = try ReferenceLevels.apply(

@@ -11,6 +11,9 @@ public struct Terms: Sendable {
     public let hasIntercept: Bool
     /// `offset(...)` arguments, in order.
     public let offsets: [FormulaExpression]
+    /// Where R's terms would list the response when it also appears alone on the right-hand
+    /// side (1-based, as R numbers terms in its warning); glmfit drops that term.
+    public let droppedResponseTerm: Int?
 
     /// The label of each variable: its deparsed expression (computed once: the design
     /// stage reads it for every column).
@@ -38,9 +41,13 @@ public struct Terms: Sendable {
         let encoded = try encoder.encode(formula.predictors)
         // R drops a term identical to the response variable.
         var kept = encoded
-        if let response = formula.response, let responseIndex = encoder.variableIndices[response] {
+        var droppedResponseTerm: Int?
+        if let response = formula.response, let responseIndex = encoder.variableIndices[response],
+           let position = encoded.firstIndex(of: [responseIndex]) {
+            droppedResponseTerm = 1 + encoded[..<position].count { $0.count == 1 }
             kept.removeAll { $0 == [responseIndex] }
         }
+        self.droppedResponseTerm = droppedResponseTerm
         // Sort by order (number of variables), stable.
         let ordered = kept.enumerated().sorted { lhs, rhs in
             lhs.element.count != rhs.element.count ? lhs.element.count < rhs.element.count : lhs.offset < rhs.offset
@@ -170,10 +177,12 @@ struct TermEncoder {
             case ":":
                 let left = try encode(lhs)
                 let right = try encode(rhs)
+                try TermEncoder.checkMemory(interacting: left.count, with: right.count)
                 return TermEncoder.interact(left, right)
             case "*":
                 let left = try encode(lhs)
                 let right = try encode(rhs)
+                try TermEncoder.checkMemory(interacting: left.count, with: right.count)
                 return TermEncoder.trimRepeats(left + right + TermEncoder.interact(left, right))
             case "/":
                 let left = try encode(lhs)
@@ -194,6 +203,7 @@ struct TermEncoder {
                 var result = left
                 var step = 1
                 while step < Int(power) {
+                    try TermEncoder.checkMemory(interacting: left.count, with: result.count)
                     result = TermEncoder.interact(left, result)
                     step += 1
                 }
@@ -209,5 +219,23 @@ struct TermEncoder {
                 throw syntaxError("operator '\(op)' is not a formula operator", at: op)
             }
         }
+    }
+}
+
+extension TermEncoder {
+    /// Bytes of one product term while an interaction is expanded (its variable list, its
+    /// slot, and the copy `trimRepeats` keeps).
+    static let bytesPerProductTerm = 128
+
+    /// An interaction of `left` terms with `right` terms lists every product before repeats
+    /// are removed: `y ~ .^2` on 10,000 columns is 10⁸ of them. Checked against the memory
+    /// budget before any is made.
+    static func checkMemory(interacting left: Int, with right: Int) throws {
+        let products = MemoryBudget.bytes(of: 1, times: [left, right])
+        try MemoryBudget.current().require(
+            products.flatMap { MemoryBudget.bytes(of: bytesPerProductTerm, times: [$0]) },
+            for: "the formula interacts \(MemoryBudget.describe(count: left)) terms with "
+                + "\(MemoryBudget.describe(count: right)): expanding the \(products.map { MemoryBudget.describe(count: $0) } ?? "too many") products",
+            remedy: "interact fewer terms")
     }
 }

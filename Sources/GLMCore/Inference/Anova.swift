@@ -380,6 +380,13 @@ public enum AnalysisOfDeviance {
         }
         let used = (0..<rowCount).filter { full.response.priorWeights[$0] > 0 }
         let keptFull = (0..<full.design.columnCount).filter { !full.aliased[$0] }
+        try MemoryBudget.current().require(
+            MemoryBudget.sum(
+                MemoryBudget.bytes(doubles: rowCount, full.design.columnCount),
+                MemoryBudget.bytes(doubles: used.count, keptFull.count)),
+            for: "comparing the models: the QR of the larger model's \(MemoryBudget.describe(count: full.design.columnCount)) "
+                + "columns × \(MemoryBudget.describe(count: rowCount)) rows",
+            remedy: "use fewer levels or terms")
         let space = ColumnSpace(x: full.design.matrix(), rowCount: rowCount, columns: keptFull, rows: used)
         var outside: [String] = []
         for column in 0..<reduced.design.columnCount where !reduced.aliased[column] {

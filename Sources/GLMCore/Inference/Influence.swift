@@ -17,7 +17,8 @@ public enum Influence {
         let rank = solution.rank
         let kept = Array(solution.pivot[..<rank])
         let r = solution.rFactor
-        let x = fit.design.matrix()
+        // X's columns in place: no n × p copy.
+        let x = fit.design.columns
         let weights = fit.irls.workingWeights
         var z = [Double](repeating: 0, count: rank)
         let limit = 1 - 10 * Double.ulpOfOne
@@ -26,7 +27,7 @@ public enum Influence {
             // Forward substitution for Rᵀ z = √w x (Rᵀ is lower triangular).
             var sumSquares = 0.0
             for j in 0..<rank {
-                var value = root * x[kept[j] * rowCount + row]
+                var value = root * x[kept[j]][row]
                 for i in 0..<j { value -= r[i + j * rank] * z[i] }
                 z[j] = value / r[j + j * rank]
                 sumSquares += z[j] * z[j]

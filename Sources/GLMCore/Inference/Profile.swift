@@ -94,6 +94,17 @@ public enum ProfileLikelihood {
             throw GLMError.fitFailed(message: "cannot profile: the dispersion is not estimable")
         }
 
+        // Each refit running at once holds its per-row arrays (η, μ, working weights, offset,
+        // residuals: about 8 per row) and its p × p normal equations per range of rows.
+        let concurrent = Swift.min(wanted.count, Swift.max(1, ProcessInfo.processInfo.activeProcessorCount))
+        try MemoryBudget.current().require(
+            MemoryBudget.sum(
+                MemoryBudget.bytes(doubles: concurrent, rowCount, 8),
+                MemoryBudget.bytes(doubles: concurrent, columnCount, columnCount, ParallelRows.rangeCount + 2)),
+            for: "profiling \(MemoryBudget.describe(count: wanted.count)) coefficients of a model with "
+                + "\(MemoryBudget.describe(count: columnCount)) columns × \(MemoryBudget.describe(count: rowCount)) rows: "
+                + "the refits running at once",
+            remedy: "use --ci wald")
         // Coefficients are profiled independently, so in parallel.
         let results = ParallelRows.map(items: wanted.count, parallel: true) {
             index -> Result<(CoefficientProfile, [String])?, Error> in

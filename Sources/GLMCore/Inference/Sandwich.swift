@@ -115,6 +115,11 @@ public enum Sandwich {
         default:
             dispersion = rSum(products.map { $0 * $0 }) / rSum(weights)
         }
+        try MemoryBudget.current().require(
+            MemoryBudget.bytes(doubles: rowCount, fit.design.columnCount, 2),
+            for: "the sandwich covariance of \(MemoryBudget.describe(count: fit.design.columnCount)) columns × "
+                + "\(MemoryBudget.describe(count: rowCount)) rows: the copy of the design it works on",
+            remedy: "use fewer levels or terms")
         let x = fit.design.matrix()
         var residuals = [Double](repeating: 0, count: rowCount)
         for row in 0..<rowCount {
@@ -233,8 +238,14 @@ public enum Sandwich {
             throw GLMError.invalidOption(
                 name: "cluster", message: "number of observations in '\(clusters.label)' (\(clusters.groups.count)) and the model (\(n)) do not match")
         }
-        let x = fit.design.matrix()
         let groupCount = (clusters.groups.max() ?? -1) + 1
+        try MemoryBudget.current().require(
+            MemoryBudget.sum(
+                MemoryBudget.bytes(doubles: n, fit.design.columnCount), MemoryBudget.bytes(doubles: groupCount, k)),
+            for: "the clustered covariance of \(MemoryBudget.describe(count: k)) coefficients over "
+                + "\(MemoryBudget.describe(count: groupCount)) clusters and \(MemoryBudget.describe(count: n)) rows",
+            remedy: "use fewer levels or terms, or coarser clusters")
+        let x = fit.design.matrix()
         var sums = [Double](repeating: 0, count: groupCount * k)
         for i in 0..<n {
             let residual = pieces.residuals[i]

@@ -30,6 +30,10 @@ public enum ChunkedFit {
         var rowCount = 0
         var droppedCount = 0
         var weightSum = 0.0
+        var positiveWeightCount = 0
+        /// The binary exponent of each numeric predictor's largest magnitude (by index in
+        /// `terms.variables`), for `columnScales`.
+        var magnitudeExponents: [Int: Int] = [:]
         var weightedResponseSum = 0.0
         var anyTrialsAboveOne = false
         var warnings: [String] = []
@@ -94,6 +98,12 @@ public enum ChunkedFit {
                 let values = index < frame.variables.count ? frame.variables[index] : frame.response
                 if case let .factor(_, levels, _) = values { usedLevels[column, default: []].formUnion(levels) }
             }
+            for (index, values) in frame.variables.enumerated() {
+                guard case let .numeric(numbers) = values else { continue }
+                let largest = numbers.reduce(0.0) { Swift.max($0, abs($1)) }
+                guard largest > 0, largest.isFinite else { continue }
+                layout.magnitudeExponents[index] = Swift.max(layout.magnitudeExponents[index] ?? Int.min, Int(largest.exponent))
+            }
             let prepared = try family.prepare(frame)
             layout.rowCount += frame.rowCount
             layout.droppedCount += frame.droppedCount
@@ -103,12 +113,14 @@ public enum ChunkedFit {
             if case let .factor(codes, levels, false) = frame.response {
                 for row in 0..<frame.rowCount {
                     layout.weightSum += prepared.priorWeights[row]
+                    if prepared.priorWeights[row] > 0 { layout.positiveWeightCount += 1 }
                     let code = Int(codes[row])
                     if code >= 0, code < levels.count { responseWeightByLevel[levels[code], default: 0] += prepared.priorWeights[row] }
                 }
             } else {
                 for row in 0..<frame.rowCount {
                     layout.weightSum += prepared.priorWeights[row]
+                    if prepared.priorWeights[row] > 0 { layout.positiveWeightCount += 1 }
                     layout.weightedResponseSum += prepared.priorWeights[row] * prepared.y[row]
                 }
             }
@@ -139,11 +151,13 @@ public enum ChunkedFit {
                 guard let frame = try chunkFrame(
                     table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
                     referenceLevels: request.referenceLevels) else { return }
-                let design = try Design(frame: frame)
+                let design = try chunkDesign(frame)
                 let prepared = try family.prepare(frame)
                 rowsSeen += design.rowCount
+                let scales = columnScales(design, exponents: frozen.magnitudeExponents)
+                let columns = zip(design.columns, scales).map { column, scale in scale == 1 ? column : column.map { $0 * scale } }
                 try visit(ChunkRows(
-                    columns: design.columns, rowCount: design.rowCount, y: prepared.y,
+                    columns: columns, rowCount: design.rowCount, y: prepared.y,
                     priorWeights: prepared.priorWeights, offset: frame.offset ?? [Double](repeating: 0, count: design.rowCount),
                     startingMu: prepared.startingMu, binomialTotals: prepared.binomialTotals))
             }
@@ -166,7 +180,7 @@ public enum ChunkedFit {
                 table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
                 referenceLevels: request.referenceLevels) {
                 try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: input.columnNames)
-                template = try Design(frame: frame)
+                template = try chunkDesign(frame)
                 return .stop
             }
             return .next
@@ -177,6 +191,8 @@ public enum ChunkedFit {
         if layout.rowCount < template.columnCount {
             throw GLMError.tooFewObservations(observations: layout.rowCount, coefficients: template.columnCount)
         }
+        try PreparedResponse.requirePositiveWeights(
+            count: layout.positiveWeightCount, coefficients: template.columnCount, column: request.weightsColumn)
 
         let irls = StreamedIRLS(family: family, control: request.control, observer: request.observer)
         let result = try irls.fit(
@@ -217,6 +233,20 @@ public enum ChunkedFit {
             warnings.append("fitted values are numerically at the edge of their range; whether estimates diverge "
                 + "(separation) is checked only without --chunk-rows")
         }
+        // Back from the scaled columns' coefficients: X = X'S⁻¹, so b = S b' and R = R'S⁻¹.
+        var irlsResult = result.irls
+        let scales = columnScales(template, exponents: layout.magnitudeExponents)
+        if scales.contains(where: { $0 != 1 }) {
+            irlsResult.coefficients = zip(irlsResult.coefficients, scales).map { $0 * $1 }
+            if var solution = irlsResult.solution {
+                solution.coefficients = zip(solution.coefficients, scales).map { $0 * $1 }
+                let order = solution.rank
+                for j in 0..<order where solution.pivot[j] < scales.count {
+                    for i in 0..<order { solution.rFactor[i + j * order] /= scales[solution.pivot[j]] }
+                }
+                irlsResult.solution = solution
+            }
+        }
         let frame = template.frame.summarizing(rowCount: layout.rowCount, droppedCount: layout.droppedCount, warnings: layout.warnings)
         let design = template.summarizing(frame: frame)
         let rank = result.irls.rank
@@ -224,9 +254,38 @@ public enum ChunkedFit {
         return GLMFit(
             design: design, family: family, control: request.control,
             response: PreparedResponse(y: [], priorWeights: [], binomialTotals: [], startingMu: [], warnings: []),
-            offset: [], irls: result.irls, nullDeviance: nullDeviance, dfResidual: used - rank,
+            offset: [], irls: irlsResult, nullDeviance: nullDeviance, dfResidual: used - rank,
             dfNull: used - (template.hasIntercept ? 1 : 0), aic: aic.map { $0 + 2 * Double(rank) }, divergingTerms: [],
             warnings: warnings)
+    }
+
+    /// A power of two per design column that brings its largest magnitude near 1 when that
+    /// magnitude is beyond 2^±400 (about 1e±120), else 1: the normal equations hold squares
+    /// of the values, which overflow or underflow for columns near 1e±154, where R's QR (and
+    /// the in-memory fit) still estimate them. A power of two scales exactly, so the
+    /// coefficients are scaled back without rounding, and ordinary columns are untouched.
+    static func columnScales(_ design: Design, exponents: [Int: Int]) -> [Double] {
+        let terms = design.frame.terms
+        return design.assign.map { term in
+            guard term > 0, term <= terms.terms.count else { return 1 }
+            var exponent = 0
+            for variable in terms.terms[term - 1] {
+                guard let variableExponent = exponents[variable] else { continue }
+                exponent = (exponent + variableExponent).clamped(to: -4000...4000)
+            }
+            guard abs(exponent) > 400 else { return 1 }
+            return Double(sign: .plus, exponent: (-exponent).clamped(to: -1000...1000), significand: 1)
+        }
+    }
+
+    /// A chunk's design; when it does not fit in memory, the remedy is fewer rows a chunk.
+    private static func chunkDesign(_ frame: ModelFrame) throws -> Design {
+        do {
+            return try Design(frame: frame)
+        } catch let GLMError.insufficientMemory(what, needed, available, remedy) where remedy.contains("--chunk-rows") {
+            throw GLMError.insufficientMemory(
+                what: what, neededBytes: needed, availableBytes: available, remedy: "use fewer levels, or a smaller --chunk-rows")
+        }
     }
 
     /// The chunk's model frame, or nil when every row of the chunk has a missing value (the
@@ -454,4 +513,8 @@ private final class StreamedPasses: IRLSPasses {
         }
         return step
     }
+}
+
+private extension Int {
+    func clamped(to range: ClosedRange<Int>) -> Int { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
 }

@@ -186,9 +186,15 @@ public enum GEE {
             warnings.append(
                 "coefficients not defined because of singularities: \(aliasedNames.joined(separator: ", ")) (geeglm stops on a rank-deficient model matrix; these columns were dropped)")
         }
+        try MemoryBudget.current().require(
+            MemoryBudget.bytes(doubles: design.rowCount, design.columnCount),
+            for: "the model has \(MemoryBudget.describe(count: design.columnCount)) columns × "
+                + "\(MemoryBudget.describe(count: design.rowCount)) rows: the GEE's copy of its design",
+            remedy: "use fewer levels or terms")
         let problem = GEEProblem(
             design: design, kept: kept, family: family, response: glm.response, offset: glm.offset, layout: layout)
-        let start = kept.map { glm.coefficients[$0] }
+        // The glm's estimates in the problem's scaled columns.
+        let start = kept.enumerated().map { position, column in glm.coefficients[column] / problem.scales[position] }
         let estimate = try problem.solve(structure: structure, start: start, control: control)
         if !estimate.converged {
             warnings.append(
@@ -217,7 +223,7 @@ public enum GEE {
         }
 
         var coefficients = [Double](repeating: .nan, count: design.columnCount)
-        for (position, column) in kept.enumerated() { coefficients[column] = estimate.beta[position] }
+        for (position, column) in kept.enumerated() { coefficients[column] = estimate.beta[position] * problem.scales[position] }
         let correlation = problem.correlation(structure: structure)
         let labels = correlation.parameterLabels()
         let waveLabels = correlation.parameterWaves()
@@ -235,8 +241,9 @@ public enum GEE {
             fitted[row] = mu[position]
             linear[row] = eta[position]
         }
+        // Back from the scaled columns: V = S V' S.
         func rows(_ matrix: SmallMatrix) -> [[Double]] {
-            (0..<matrix.rows).map { i in (0..<matrix.columns).map { j in matrix[i, j] } }
+            (0..<matrix.rows).map { i in (0..<matrix.columns).map { j in matrix[i, j] * problem.scales[i] * problem.scales[j] } }
         }
         return GEEFit(
             family: family, structure: structure, control: control, coefficientNames: design.columnNames,
@@ -302,6 +309,31 @@ public enum GEE {
             indices.insert(index)
         }
         return indices
+    }
+}
+
+extension ClusterLayout {
+    /// A cluster's working correlation, its factorisation and the covariance step's copy are
+    /// each size × size; an unstructured correlation has K(K − 1)/2 parameters for K waves,
+    /// whose information matrices are square in that count. Both are checked before the
+    /// first is built.
+    static func checkMemory(largestCluster: Int, waveCount: Int, structure: CorrelationStructure, idName: String) throws {
+        let budget = MemoryBudget.current()
+        let size = MemoryBudget.describe(count: largestCluster)
+        try budget.require(
+            MemoryBudget.bytes(doubles: largestCluster, largestCluster, 4),
+            for: "the largest cluster of '\(idName)' has \(size) rows: its \(size) × \(size) working correlation, with its copies,",
+            remedy: "split the clusters: a GEE's cost grows with the square of the cluster size")
+        guard structure == .unstructured else { return }
+        let (pairs, overflow) = waveCount.multipliedReportingOverflow(by: max(waveCount - 1, 0))
+        let parameters = overflow ? nil : pairs / 2
+        try budget.require(
+            MemoryBudget.sum(
+                MemoryBudget.bytes(of: 1, times: [waveCount, waveCount]),
+                parameters.flatMap { MemoryBudget.bytes(doubles: $0, $0, 4) }),
+            for: "the unstructured correlation of \(MemoryBudget.describe(count: waveCount)) waves has "
+                + (parameters.map { MemoryBudget.describe(count: $0) } ?? "too many") + " parameters: their information matrix",
+            remedy: "use --corstr exchangeable or ar1, or fewer waves")
     }
 }
 
@@ -376,6 +408,9 @@ struct ClusterLayout {
             next[cluster] += 1
         }
         let maxSize = sizes.max() ?? 0
+        try ClusterLayout.checkMemory(
+            largestCluster: maxSize, waveCount: waves == nil ? maxSize : waveValues.count, structure: structure,
+            idName: idName)
         var codes = [Int](repeating: 0, count: rowCount)
         if waves != nil {
             for cluster in 0..<keys.count {
@@ -468,9 +503,19 @@ struct GEEProblem {
     let weights: [Double]
     let offset: [Double]
 
+    /// The power of two each kept column of `matrix` was multiplied by (see `columnScales`).
+    let scales: [Double]
+
     init(design: Design, kept: [Int], family: Family, response: PreparedResponse, offset: [Double], layout: ClusterLayout) {
         self.design = design
-        self.matrix = design.matrix()
+        var matrix = design.matrix()
+        let scales = GEEProblem.columnScales(design, kept: kept)
+        for (position, column) in kept.enumerated() where scales[position] != 1 {
+            let base = column * design.rowCount
+            for row in 0..<design.rowCount { matrix[base + row] *= scales[position] }
+        }
+        self.matrix = matrix
+        self.scales = scales
         self.kept = kept
         self.family = family
         self.layout = layout
@@ -481,6 +526,21 @@ struct GEEProblem {
 
     var coefficientCount: Int { kept.count }
     var rowCount: Int { layout.order.count }
+
+    /// A power of two per kept column that brings its largest magnitude near 1 when it is
+    /// beyond 2^±400 (about 1e±120), else 1. The information matrices hold products of two
+    /// columns' values, which overflow or underflow for columns near 1e±154 (geepack returns
+    /// NaN for every coefficient then); a power of two scales exactly, and ordinary columns are
+    /// untouched. The problem is solved in the scaled columns: β = S β', V = S V' S.
+    static func columnScales(_ design: Design, kept: [Int]) -> [Double] {
+        kept.map { column in
+            let largest = design.columns[column].reduce(0.0) { Swift.max($0, abs($1)) }
+            guard largest > 0, largest.isFinite else { return 1 }
+            let exponent = Int(largest.exponent)
+            guard abs(exponent) > 400 else { return 1 }
+            return Double(sign: .plus, exponent: -exponent, significand: 1)
+        }
+    }
 
     func correlation(structure: CorrelationStructure) -> WorkingCorrelation {
         WorkingCorrelation(structure: structure, waveCount: layout.waveCount)

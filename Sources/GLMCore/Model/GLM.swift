@@ -33,17 +33,22 @@ public struct GLMFit: Sendable {
 
     /// Fits `design` by IRLS as `glm()` does, including the null deviance (a real
     /// intercept-only fit when there is an offset and an intercept).
+    /// - Parameter start: R's `start =`, one value per design column (checked by the caller);
+    ///   only this fit starts there, not the null-deviance fit.
     public static func fit(
-        design: Design, family: Family, control: FitControl = FitControl(), observer: FitObserver? = nil
+        design: Design, family: Family, control: FitControl = FitControl(), observer: FitObserver? = nil,
+        start: [Double]? = nil
     ) throws -> GLMFit {
         let frame = design.frame
         let response = try family.prepare(frame)
+        try PreparedResponse.requirePositiveWeights(
+            count: response.priorWeights.count { $0 > 0 }, coefficients: design.columnCount, column: frame.weightsColumn)
         let rowCount = design.rowCount
         let offset = frame.offset ?? ParallelRows.filled(with: 0, count: rowCount)
         let irls = IRLS(family: family, control: control)
         let result = try IRLS(family: family, control: control, observer: observer).fit(
             columns: design.columns, rowCount: rowCount, y: response.y,
-            priorWeights: response.priorWeights, offset: offset, startingMu: response.startingMu)
+            priorWeights: response.priorWeights, offset: offset, startingMu: response.startingMu, start: start)
         let weights = response.priorWeights
         // The rows with weight, and for the null deviance the weighted sums of y and of the
         // weights: in one sweep on all cores, each sum in row order within a range.

@@ -85,6 +85,12 @@ public struct IRLSResult: Sendable {
 
 /// Iteratively reweighted least squares exactly as R's `glm.fit`.
 public struct IRLS {
+    /// R's "no valid set of coefficients has been found: please supply starting values", with
+    /// glmfit's option for them (R's `start =`) and the other way out.
+    static let noValidCoefficients = GLMError.fitFailed(
+        message: "no valid set of coefficients has been found: please supply starting values with --start (one per "
+            + "coefficient, as R's start =), or try another --link")
+
     public let family: Family
     public let control: FitControl
     public let observer: FitObserver?
@@ -112,7 +118,7 @@ public struct IRLS {
     ///   convergence rule holds (used to see which estimates diverge).
     public func fit(
         columns: [[Double]], rowCount: Int, y: [Double], priorWeights: [Double], offset: [Double],
-        startingMu: [Double], runAllIterations: Bool = false
+        startingMu: [Double], runAllIterations: Bool = false, start: [Double]? = nil
     ) throws -> IRLSResult {
         let link = family.link
         let columnCount = columns.count
@@ -159,10 +165,14 @@ public struct IRLS {
                                     family: family, columns: design, rowCount: rowCount, y: response,
                                     priorWeights: prior, offset: offsets,
                                     buffers: RowPass.Buffers(eta: starts[0], mu: starts[1], workingWeights: starts[2]))
-                                try setStart(pass, startingMu: startingMu)
+                                if let start {
+                                    try setStart(pass, coefficients: start)
+                                } else {
+                                    try setStart(pass, startingMu: startingMu)
+                                }
                                 return try iterate(pass, otherWeights: starts[3], columns: columns, y: y,
                                                    priorWeights: priorWeights, offset: offset,
-                                                   runAllIterations: runAllIterations)
+                                                   runAllIterations: runAllIterations, start: start)
                             }
                         }
                     }
@@ -202,7 +212,20 @@ public struct IRLS {
             return valid
         }.allSatisfy { $0 }
         guard validStart else {
-            throw GLMError.fitFailed(message: "cannot find valid starting values: please specify some")
+            throw GLMError.fitFailed(
+                message: "cannot find valid starting values: please specify some with --start (one per coefficient, as R's "
+                    + "start =), or try another --link")
+        }
+    }
+
+    /// R's `start =`: η = offset + X·start and μ = g⁻¹(η), which must be valid (glm.fit's
+    /// "cannot find valid starting values: please specify some").
+    private func setStart(_ pass: RowPass, coefficients: [Double]) throws {
+        let totals = pass.run(coefficients: coefficients, accumulate: false, normalEquations: false)
+        guard totals.validEta, totals.validMu else {
+            throw GLMError.fitFailed(
+                message: "cannot find valid starting values: the --start coefficients give means outside the "
+                    + "\(family.kind.cliName) family's range; please specify others")
         }
     }
 
@@ -233,12 +256,14 @@ public struct IRLS {
     /// solves the normal equations of the previous pass, then one pass computes the new means
     /// and deviance together with the next step's normal equations; a step that makes the
     /// deviance infinite, or η or μ invalid, is halved towards the previous coefficients.
-    func loop(_ rows: IRLSPasses, columnCount: Int, runAllIterations: Bool = false) throws -> LoopResult {
+    /// - Parameter start: R's `start =` (the means are then already its), which is also where a
+    ///   first step that fails is halved towards (glm.fit's `coefold`).
+    func loop(_ rows: IRLSPasses, columnCount: Int, runAllIterations: Bool = false, start: [Double]? = nil) throws -> LoopResult {
         var warnings: [String] = []
         var (totals, devianceOld) = try rows.start()
         var currentDeviance = devianceOld
         var stepReady = true
-        var coefficientsOld: [Double]?
+        var coefficientsOld: [Double]? = start
         var coefficients = [Double](repeating: 0, count: columnCount)
         var solution: LeastSquaresSolution?
         var converged = false
@@ -287,7 +312,7 @@ public struct IRLS {
             boundary = false
             if !currentDeviance.isFinite {
                 guard let previous = coefficientsOld else {
-                    throw GLMError.fitFailed(message: "no valid set of coefficients has been found: please supply starting values")
+                    throw IRLS.noValidCoefficients
                 }
                 warnings.append("step size truncated due to divergence")
                 var halvings = 1
@@ -305,7 +330,7 @@ public struct IRLS {
             }
             if !(totals.validEta && totals.validMu) {
                 guard let previous = coefficientsOld else {
-                    throw GLMError.fitFailed(message: "no valid set of coefficients has been found: please supply starting values")
+                    throw IRLS.noValidCoefficients
                 }
                 warnings.append("step size truncated: out of bounds")
                 var halvings = 1
@@ -354,14 +379,14 @@ public struct IRLS {
     /// The loop over rows in memory, then the per-row results `glm.fit` returns.
     private func iterate(
         _ pass: RowPass, otherWeights: UnsafeMutablePointer<Double>, columns: [[Double]], y: [Double],
-        priorWeights: [Double], offset: [Double], runAllIterations: Bool
+        priorWeights: [Double], offset: [Double], runAllIterations: Bool, start: [Double]?
     ) throws -> InMemoryOutcome {
         let rowCount = pass.rowCount
         let rows = InMemoryPasses(
             irls: self, pass: pass, otherWeights: otherWeights, columns: columns, y: y, priorWeights: priorWeights,
             offset: offset,
             useNormalEquations: control.solver.resolved(rowCount: rowCount, columnCount: pass.columnCount) == .cholesky)
-        let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations)
+        let result = try loop(rows, columnCount: pass.columnCount, runAllIterations: runAllIterations, start: start)
         var warnings = result.warnings
         let eta = UnsafeBufferPointer(pass.eta), mu = UnsafeBufferPointer(pass.mu)
         let link = family.link
@@ -468,6 +493,8 @@ private final class InMemoryPasses: IRLSPasses {
     let columns: [[Double]], y: [Double], priorWeights: [Double], offset: [Double]
     /// X in one column-major array, made the first time a step is solved by QR.
     private var contiguousX: [Double]?
+    /// Whether the QR step's memory (X's copy and the weighted copies) has been checked.
+    private var qrMemoryChecked = false
     let useNormalEquations: Bool
     /// The two working-weight buffers: the pass writes into one while the other keeps the
     /// weights of the step being taken (R's `fit$weights` at the end).
@@ -523,6 +550,19 @@ private final class InMemoryPasses: IRLSPasses {
         if useNormalEquations,
            let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: pass.columnCount) {
             return step
+        }
+        // X in one array (once), and the weighted copy QR factorises: a second copy while an
+        // aliased column is taken out and the rest factorised again.
+        let p = pass.columnCount
+        if !qrMemoryChecked {
+            qrMemoryChecked = true
+            try MemoryBudget.current().require(
+                MemoryBudget.sum(
+                    contiguousX == nil ? MemoryBudget.bytes(doubles: pass.rowCount, p) : 0,
+                    MemoryBudget.bytes(doubles: pass.rowCount, p, 2)),
+                for: "the model has \(MemoryBudget.describe(count: p)) columns × "
+                    + "\(MemoryBudget.describe(count: pass.rowCount)) rows: the QR step's copy of its design",
+                remedy: "use fewer levels or terms")
         }
         let x = contiguousX ?? Array(columns.joined())
         contiguousX = x

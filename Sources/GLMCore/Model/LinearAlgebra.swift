@@ -56,6 +56,13 @@ public enum LinearAlgebra {
                             sumSquares += value * value
                         }
                         norms[j] = sumSquares.squareRoot()
+                        // Squares of values beyond about 1e±154 overflow to infinity or
+                        // underflow to 0: that column's norm is then found with its values
+                        // scaled, so that the rank test does not depend on the column's scale.
+                        if !(sumSquares >= LinearAlgebra.safeSumOfSquares.lowerBound
+                             && sumSquares <= LinearAlgebra.safeSumOfSquares.upperBound) {
+                            norms[j] = LinearAlgebra.scaledNorm(UnsafeBufferPointer(rebasing: a[target..<(target + used)]))
+                        }
                     }
                 }
             }
@@ -96,6 +103,35 @@ public enum LinearAlgebra {
             coefficients: coefficients, pivot: estimable + beyondRows + aliased, rank: rank, rFactor: rFactor)
     }
 
+    /// Sums of squares far enough from overflow and underflow that their square root is the
+    /// norm to the last digit (the sum of squares of a column of 0s is 0 and exact too).
+    static let safeSumOfSquares: ClosedRange<Double> = 0x1p-900...0x1p900
+
+    /// The Euclidean norm of `values` without overflow or underflow (as BLAS dnrm2): each value
+    /// divided by the largest magnitude before it is squared. NaN when a value is NaN.
+    static func scaledNorm(_ values: UnsafeBufferPointer<Double>) -> Double {
+        var largest = 0.0
+        for value in values {
+            if value.isNaN { return .nan }
+            largest = max(largest, abs(value))
+        }
+        guard largest > 0, largest.isFinite else { return largest }
+        var sumSquares = 0.0
+        for value in values {
+            let scaled = value / largest
+            sumSquares += scaled * scaled
+        }
+        return largest * sumSquares.squareRoot()
+    }
+
+    /// LAPACK's workspace answer (a double) as its 32-bit count, at least `minimum`: a value
+    /// that is not a finite number below Int32.max (which Int() would trap on) gives `minimum`.
+    static func workspaceSize(_ query: Double, minimum: Int) -> Int32 {
+        let floor = Int32(clamping: minimum)
+        guard query.isFinite, query < Double(Int32.max) else { return floor }
+        return Swift.max(floor, Int32(Swift.max(query, 0)))
+    }
+
     /// Householder QR in place (dgeqrf); returns the reflector scalars.
     static func householderQR(_ a: inout [Double], rows: Int, columns: Int) throws -> [Double] {
         var m = try lapackInt(rows, "number of rows")
@@ -106,7 +142,7 @@ public enum LinearAlgebra {
         var query = 0.0
         var lwork: Int32 = -1
         dgeqrf_(&m, &n, &a, &lda, &tau, &query, &lwork, &info)
-        lwork = Int32(clamping: Int(max(query, Double(max(columns, 1)))))
+        lwork = workspaceSize(query, minimum: max(columns, 1))
         var work = [Double](repeating: 0, count: Int(lwork))
         dgeqrf_(&m, &n, &a, &lda, &tau, &work, &lwork, &info)
         guard info == 0 else { throw GLMError.fitFailed(message: "QR factorisation failed (LAPACK dgeqrf info \(info))") }
@@ -126,7 +162,7 @@ public enum LinearAlgebra {
         var query = 0.0
         var lwork: Int32 = -1
         dormqr_(&side, &trans, &m, &nrhs, &k, factor, &lda, tau, &vector, &ldc, &query, &lwork, &info, 1, 1)
-        lwork = Int32(clamping: Int(max(query, 1)))
+        lwork = workspaceSize(query, minimum: 1)
         var work = [Double](repeating: 0, count: Int(lwork))
         dormqr_(&side, &trans, &m, &nrhs, &k, factor, &lda, tau, &vector, &ldc, &work, &lwork, &info, 1, 1)
         guard info == 0 else { throw GLMError.fitFailed(message: "applying Q failed (LAPACK dormqr info \(info))") }
@@ -242,7 +278,9 @@ extension LinearAlgebra {
         var scale = [Double](repeating: 0, count: order)
         for j in 0..<order {
             let diagonal = gram[j + j * order]
-            guard diagonal > 0, diagonal.isFinite else { return nil }
+            // Outside this range a column's squares have overflowed or lost digits to
+            // underflow (values beyond about 1e±150): QR, which works on the values, decides.
+            guard safeSumOfSquares.contains(diagonal) else { return nil }
             scale[j] = 1 / diagonal.squareRoot()
         }
         // The scaled matrix, upper triangle, and its 1-norm for the condition estimate.

@@ -108,6 +108,8 @@ public enum NegativeBinomial {
         let weights = response.priorWeights
         let offset = frame.offset ?? [Double](repeating: 0, count: rowCount)
         let usedCount = weights.count { $0 != 0 }
+        try PreparedResponse.requirePositiveWeights(
+            count: weights.count { $0 > 0 }, coefficients: design.columnCount, column: frame.weightsColumn)
         let totalWeight = rSum(weights)
 
         var warnings: [String] = []
@@ -134,7 +136,7 @@ public enum NegativeBinomial {
             trace: traceLevel > 2)
         trace += estimate.trace
         note(estimate.warnings)
-        var theta = estimate.theta
+        var theta = try usableTheta(estimate, y: y, weights: weights)
         if traceLevel > 1 {
             trace.append("Initial value for 'theta': " + String(format: "%f", RFormat.signif(theta, digits: 6)))
         }
@@ -159,7 +161,7 @@ public enum NegativeBinomial {
                 trace: traceLevel > 2)
             trace += estimate.trace
             note(estimate.warnings)
-            theta = estimate.theta
+            theta = try usableTheta(estimate, y: y, weights: weights)
             family = try Family(kind: .negativeBinomial, link: link, theta: theta)
             mu = result.fittedValues
             delta = previous - theta
@@ -236,6 +238,22 @@ public enum NegativeBinomial {
                 + yi * log(mi + (yi == 0 ? 1 : 0)) - (theta + yi) * log(theta + mi)
             return weights[row] * term
         })
+    }
+
+    /// theta.ml's estimate, when a negative binomial fit can go on with it: a theta that is
+    /// not a finite positive number (all counts 0: the means go to 0 and Newton's steps to
+    /// NaN or infinity) ends the fit, as MASS's glm.nb stops ("missing value where TRUE/FALSE
+    /// needed"), instead of reporting a fit that is not one.
+    static func usableTheta(_ estimate: ThetaEstimate, y: [Double], weights: [Double]) throws -> Double {
+        let theta = estimate.theta
+        if theta.isFinite, theta > 0 { return theta }
+        let allZero = zip(y, weights).allSatisfy { $0.0 == 0 || $0.1 == 0 }
+        let reason = allZero
+            ? "every count is 0, so there is no variation to estimate it from"
+            : "theta.ml ended at \(theta) (the counts may show no overdispersion, or too little data)"
+        throw GLMError.fitFailed(
+            message: "the negative binomial theta cannot be estimated: \(reason); MASS::glm.nb stops here too. "
+                + "Fit --family poisson, or give a fixed --theta")
     }
 
     /// MASS's `theta.ml`: Newton's method on the score for theta with the means fixed.

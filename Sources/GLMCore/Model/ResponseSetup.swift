@@ -9,6 +9,15 @@ public struct PreparedResponse: Sendable {
     public let warnings: [String]
 }
 
+extension PreparedResponse {
+    /// glm fits only rows with a positive prior weight: with none (R: "no observations
+    /// informative", then an error) or fewer than the coefficients, nothing can be estimated.
+    static func requirePositiveWeights(count positive: Int, coefficients: Int, column: String?) throws {
+        guard positive == 0 || positive < coefficients else { return }
+        throw GLMError.tooFewPositiveWeights(column: column, positive: positive, coefficients: coefficients)
+    }
+}
+
 extension Family {
     /// R's `family$initialize`, with R's errors and warnings, plus glm's check that prior
     /// weights are not negative.

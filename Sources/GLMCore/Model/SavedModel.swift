@@ -550,9 +550,16 @@ extension SavedModel {
             return values
         }
         guard vcov.count == kept.count else { throw reader.invalid("the covariance matrix is not \(kept.count) × \(kept.count)") }
+        for coefficient in coefficients {
+            if let estimate = coefficient.estimate, !estimate.isFinite {
+                throw reader.invalid("the estimate of '\(coefficient.name)' is not a finite number (\(estimate))")
+            }
+        }
 
         dispersion = try reader.optionalNumber(document, "dispersion") ?? .nan
         dispersionEstimated = try reader.bool(document, "dispersion_estimated")
+        try SavedModel.checkCovariance(
+            vcov, names: kept, reader: reader, undefined: dispersionEstimated && dispersion.isNaN)
         rank = try reader.integer(document, "rank")
         dfResidual = try reader.integer(document, "df_residual")
         observationCount = try reader.integer(document, "n_obs")
@@ -586,6 +593,9 @@ private struct ModelFileReader {
     let path: String
 
     func invalid(_ reason: String) -> GLMError { .invalidModelFile(path: path, reason: reason) }
+
+    /// "('a', 'b')": a covariance entry by its coefficients' names.
+    static func entry(_ names: [String], _ i: Int, _ j: Int) -> String { "('\(names[i])', '\(names[j])')" }
 
     func member(_ value: JSONText, _ key: String) throws -> JSONText {
         guard let member = value[key] else { throw invalid("member '\(key)' is missing") }
@@ -649,6 +659,34 @@ private struct ModelFileReader {
             case let .number(number): return number
             case .null: return .nan  // written for a value that does not exist (NaN)
             default: throw invalid("\(context) must be arrays of numbers")
+            }
+        }
+    }
+}
+
+extension SavedModel {
+    /// A covariance matrix predict can use: every entry a finite number (`null` is read as
+    /// NaN), no negative variance, symmetric to rounding. `undefined`: the fit had no residual
+    /// degrees of freedom, so its dispersion, and with it every entry, is NaN (R's too), which
+    /// only standard errors and intervals use.
+    fileprivate static func checkCovariance(_ vcov: [[Double]], names: [String], reader: ModelFileReader, undefined: Bool) throws {
+        if undefined, vcov.allSatisfy({ $0.allSatisfy(\.isNaN) }) { return }
+        for i in vcov.indices {
+            for j in vcov[i].indices where !vcov[i][j].isFinite {
+                let what = vcov[i][j].isNaN ? "null or not a number" : "infinite"
+                throw reader.invalid("the covariance matrix entry \(ModelFileReader.entry(names, i, j)) is \(what)")
+            }
+        }
+        for i in vcov.indices where vcov[i][i] < 0 {
+            throw reader.invalid("the covariance matrix has a negative variance for '\(names[i])' (\(vcov[i][i]))")
+        }
+        for i in vcov.indices {
+            for j in vcov.indices where j > i {
+                let scale = Swift.max((vcov[i][i] * vcov[j][j]).squareRoot(), abs(vcov[i][j]), abs(vcov[j][i]))
+                guard abs(vcov[i][j] - vcov[j][i]) > 1e-12 * scale else { continue }
+                throw reader.invalid(
+                    "the covariance matrix is not symmetric: entry \(ModelFileReader.entry(names, i, j)) is \(vcov[i][j]) "
+                        + "but \(ModelFileReader.entry(names, j, i)) is \(vcov[j][i])")
             }
         }
     }

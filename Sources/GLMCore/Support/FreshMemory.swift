@@ -61,7 +61,8 @@ public enum FreshMemory {
                 let seconds = monotonicSeconds() - start
                 if seconds > slowTouchSeconds { hugePagesSlow.store(true, ordering: .relaxed) }
                 hugePagesTouched.add(1, ordering: .relaxed)
-                hugePageNanoseconds.add(Int(min(seconds, 1) * 1e9), ordering: .relaxed)
+                // Bounded to [0, 1] s (NaN to 0) before the conversion, which traps outside Int.
+                hugePageNanoseconds.add(Int(max(0, min(seconds, 1)) * 1e9), ordering: .relaxed)
                 page += hugePageSize
             }
         }

@@ -46,6 +46,12 @@ public enum GLMError: Error, Equatable, Sendable {
     case strictWarning(messages: [String])
     /// A cluster variable for robust standard errors that cannot be used (missing value).
     case invalidCluster(column: String, line: Int, message: String)
+    /// Something the fit would build does not fit in the memory the process may use
+    /// (`neededBytes` nil: more than a 64-bit size counts). See `MemoryBudget`.
+    case insufficientMemory(what: String, neededBytes: Int?, availableBytes: Int, remedy: String)
+    /// Fewer rows with a positive prior weight than coefficients (none at all: `positive` 0).
+    /// `column` is nil when the weights are a cbind response's totals.
+    case tooFewPositiveWeights(column: String?, positive: Int, coefficients: Int)
 
     // MARK: Inference requests (restrictions and coefficient names: 64; the rest: 65)
     /// A restriction names a coefficient the model does not have.
@@ -82,6 +88,9 @@ public enum GLMError: Error, Equatable, Sendable {
     case unseenLevel(source: String, line: Int, column: String, level: String, known: [String])
     /// A missing value in a variable the model needs, without `--na pass`.
     case missingValue(source: String, line: Int, column: String?, term: String)
+    /// An infinite number in new data (`Inf`, or a number beyond the double range such as
+    /// 1e400), which the fit would have refused; `column` nil when a transform made it.
+    case nonFiniteNewValue(source: String, line: Int, column: String?, term: String)
     /// An output file (`--save`, `--residuals`) that cannot be written.
     case cannotWriteFile(path: String, reason: String)
 
@@ -186,6 +195,14 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "--strict: the fit gave \(noun), so no result is written: " + messages.joined(separator: "; ")
         case let .invalidCluster(column, line, message):
             return "cluster column '\(TextElision.elided(column))', line \(line): \(message)"
+        case let .tooFewPositiveWeights(column, positive, coefficients):
+            let source = column.map { "weights column '\(TextElision.elided($0))'" } ?? "the binomial totals"
+            if positive == 0 { return "\(source): no row has a positive weight, so there is nothing to fit" }
+            let rows = positive == 1 ? "only 1 row has" : "only \(positive) rows have"
+            return "\(source): \(rows) a positive weight, too few to estimate \(coefficients) coefficients"
+        case let .insufficientMemory(what, neededBytes, availableBytes, remedy):
+            let need = neededBytes.map { MemoryBudget.describe(bytes: $0) } ?? "more than 9.2 EB"
+            return "\(what) needs \(need); available \(MemoryBudget.describe(bytes: availableBytes)) (\(remedy))"
         case let .unknownCoefficient(name, suggestions):
             if suggestions.isEmpty { return "no coefficient named '\(TextElision.elided(name))' in the model" }
             let list = suggestions.map { "'\(TextElision.elided($0))'" }.joined(separator: ", ")
@@ -229,6 +246,10 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             let what = column == nil ? "is not a number (NaN)" : "has a missing value"
             return "\(source), line \(line): \(place) \(what), which '\(TextElision.elided(term))' needs; fill it in, remove the row, "
                 + "or give --na pass to write an empty prediction for such rows"
+        case let .nonFiniteNewValue(source, line, column, term):
+            let place = column.map { "column '\($0)' holds an infinite number (Inf, or beyond ±1.8e308 such as 1e400)" }
+                ?? "'\(term)' is infinite"
+            return "\(source), line \(line): \(place); the model predicts from finite values only, as it was fitted"
         case let .cannotWriteFile(path, reason):
             return "cannot write '\(path)': \(reason)"
         }

@@ -385,6 +385,11 @@ extension RFormat {
         }
         let isNegative = x < 0
         let magnitude = abs(x)
+        // No decimal exponent for ±Inf and NaN (Int(log10) of them would trap): callers print
+        // those by name.
+        guard magnitude.isFinite else {
+            return SignificantDecomposition(isNegative: isNegative, exponent: 0, significantDigits: 1, roundingWidens: false)
+        }
 
         // More digits than a double holds: let printf do the rounding.
         if digits >= 16 {
