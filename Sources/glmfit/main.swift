@@ -8,7 +8,8 @@ import GLMCore
 
 // The executable only parses arguments, runs the pipeline, and maps errors to exit
 // statuses: 64 usage, 65 bad data, 66 unreadable input, 73 an output file that cannot be
-// written (see README). `glmfit predict ...` scores new data with a saved model; anything
+// created, 74 a write that failed; SIGINT, SIGTERM, SIGHUP and SIGPIPE end it by the signal
+// after removing temporary files (see README). `glmfit predict ...` scores new data with a saved model; anything
 // else is a fit.
 
 func execute<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String], usage: String) -> Never {
@@ -23,7 +24,12 @@ func execute<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [Strin
         let code = type.exitCode(for: error)
         if code == .success {
             // --help, --version: the message is the requested output.
-            Console.writeOutput(type.fullMessage(for: error) + "\n")
+            do {
+                try Console.writeOutput(type.fullMessage(for: error) + "\n")
+            } catch let failure as GLMError {
+                Console.error(failure.message)
+                exit(failure.exitStatus)
+            } catch {}
             exit(0)
         }
         let message = type.message(for: error)
@@ -33,6 +39,8 @@ func execute<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [Strin
     }
 }
 
+Console.guardStandardDescriptors()
+SignalCleanup.install()
 Distributions.discardLibraryMessages()
 Console.reportShrunkInputOnBusError()
 LinearAlgebra.stopBLASThreadPool()

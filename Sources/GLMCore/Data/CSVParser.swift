@@ -241,6 +241,69 @@ struct CSVTokenizer {
         return false
     }
 
+    /// Steps over a blank line at `p` (a lone LF, CR or CRLF): true when there was one. Blank
+    /// lines are not records; the parser, the back-fill pass and `stepOverRecord` skip them here.
+    @inline(__always)
+    func skipBlankLine(_ p: inout UnsafePointer<UInt8>, line: inout Int) -> Bool {
+        guard p < end else { return false }
+        let first = p.pointee
+        guard first == CSVByte.lf || first == CSVByte.cr else { return false }
+        p += 1
+        if first == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
+        line += 1
+        return true
+    }
+
+    /// What `stepOverRecord` found at its start.
+    enum RecordStep: Equatable {
+        /// A blank line, or a record with its line end (or running to the input's end).
+        case blankLine, record
+        /// The bytes end before the record or its line end does, and more may follow.
+        case incomplete
+    }
+
+    /// Steps over the blank line or the record at `p`, with its line end, reading fields
+    /// exactly as the parser does (`scanField`, `stepOverDelimiter`, `skipBlankLine`): the
+    /// record boundaries of a streamed input (`ChunkedInput`) are the in-memory reader's.
+    ///
+    /// - Parameter inputEnds: whether `end` is the end of the whole input. When it is not,
+    ///   a record whose field, quote or line end reaches `end` is `.incomplete` (a CR there
+    ///   may be the first half of a CRLF, a quote the first of a doubled one), and `p` and
+    ///   `line` are left as they were. At the input's end an unterminated quote runs to it
+    ///   (the parser reports it).
+    func stepOverRecord(_ p: inout UnsafePointer<UInt8>, line: inout Int, inputEnds: Bool) -> RecordStep {
+        guard p < end else { return inputEnds ? .blankLine : .incomplete }
+        if p.pointee == CSVByte.cr, p + 1 == end, !inputEnds { return .incomplete }
+        if skipBlankLine(&p, line: &line) { return .blankLine }
+        var q = p
+        var lines = line
+        while true {
+            let field: RawField
+            do {
+                field = try scanField(q, line: &lines)
+            } catch {
+                guard inputEnds else { return .incomplete }
+                p = end
+                line = lines
+                return .record
+            }
+            q = field.stop
+            if q == end {
+                guard inputEnds else { return .incomplete }
+                break
+            }
+            if q.pointee == CSVByte.cr, q + 1 == end, !inputEnds { return .incomplete }
+            if stepOverDelimiter(&q, line: &lines) {
+                if q == end, !inputEnds { return .incomplete }
+                continue
+            }
+            break
+        }
+        p = q
+        line = lines
+        return .record
+    }
+
     @inline(never)
     private func scanQuoted(_ open: UnsafePointer<UInt8>, line: inout Int) throws(ChunkFailure) -> RawField {
         let startLine = line
@@ -490,18 +553,7 @@ struct CSVChunkParser: @unchecked Sendable {
                     CSVChunkParser.dropPages(from: released, to: p)
                     released = p
                 }
-                let first = p.pointee
-                if first == CSVByte.lf {
-                    p += 1
-                    line += 1
-                    continue
-                }
-                if first == CSVByte.cr {
-                    p += 1
-                    if p < end, p.pointee == CSVByte.lf { p += 1 }
-                    line += 1
-                    continue
-                }
+                if tokenizer.skipBlankLine(&p, line: &line) { continue }
                 let recordLine = line
                 var col = 0
                 // Whether this record appends to the leading columns (their counts must be
@@ -695,13 +747,7 @@ struct CSVChunkParser: @unchecked Sendable {
         var line = 0
         var row = 0
         while row < rowsNeeded, p < end {
-            let first = p.pointee
-            if first == CSVByte.lf || first == CSVByte.cr {
-                p += 1
-                if first == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
-                line += 1
-                continue
-            }
+            if tokenizer.skipBlankLine(&p, line: &line) { continue }
             var col = 0
             while true {
                 let field = try tokenizer.scanField(p, line: &line)

@@ -111,18 +111,10 @@ public enum CSVReader {
         forcedCategorical: Set<Int> = [], lineOffset: Int = 0, releasesPages: Bool = false,
         select: ([String]) throws -> Set<Int>?
     ) throws -> Table {
-        guard let start = bytes.baseAddress, bytes.count > 0 else { throw GLMError.emptyInput(source: source) }
+        var header = try self.header(bytes: bytes, source: source)
+        guard let start = bytes.baseAddress else { throw GLMError.emptyInput(source: source) }
         let base = start.assumingMemoryBound(to: UInt8.self)
         let count = bytes.count
-        var offset = 0
-        if count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { offset = 3 }
-        var firstContent = offset
-        while firstContent < count, base[firstContent] == CSVByte.lf || base[firstContent] == CSVByte.cr {
-            firstContent += 1
-        }
-        if firstContent == count { throw GLMError.emptyInput(source: source) }
-
-        var header = try readHeader(base: base, count: count, start: offset, source: source)
         header.firstDataLine += lineOffset
         let names = header.names
         let selection = try select(names)
@@ -191,18 +183,33 @@ public enum CSVReader {
                      recordLines: recordLines, finiteColumns: finiteColumns)
     }
 
-    /// The column names of a CSV header (the bytes from the start of the input).
-    static func headerNames(bytes: UnsafeRawBufferPointer, source: String) throws -> [String] {
+    /// The header record at the start of `bytes` (a UTF-8 byte order mark skipped): the one
+    /// reading of it, for the in-memory reader and the chunked one (`ChunkedInput`), which
+    /// gives it the bytes up to the header's end as `stepOverRecord` finds it.
+    ///
+    /// - Throws: `GLMError.emptyInput` when there is nothing but line ends, and the
+    ///   header's own errors (an empty or repeated name, invalid UTF-8, an unterminated quote).
+    static func header(bytes: UnsafeRawBufferPointer, source: String) throws(GLMError) -> Header {
         guard let start = bytes.baseAddress, bytes.count > 0 else { throw GLMError.emptyInput(source: source) }
         let base = start.assumingMemoryBound(to: UInt8.self)
-        var offset = 0
-        if bytes.count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { offset = 3 }
-        return try readHeader(base: base, count: bytes.count, start: offset, source: source).names
+        let count = bytes.count
+        let offset = byteOrderMarkLength(base, count: count)
+        var firstContent = offset
+        while firstContent < count, base[firstContent] == CSVByte.lf || base[firstContent] == CSVByte.cr {
+            firstContent += 1
+        }
+        if firstContent == count { throw GLMError.emptyInput(source: source) }
+        return try readHeader(base: base, count: count, start: offset, source: source)
+    }
+
+    /// 3 when the bytes start with a UTF-8 byte order mark, else 0.
+    static func byteOrderMarkLength(_ base: UnsafePointer<UInt8>, count: Int) -> Int {
+        count >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF ? 3 : 0
     }
 
     // MARK: Header
 
-    private struct Header {
+    struct Header {
         var names: [String]
         /// Offset of the first byte after the header record.
         var dataStart: Int

@@ -5,7 +5,7 @@ import Foundation
 /// Each case maps to one exit status (see `exitStatus`): 64 for a usage error
 /// (bad option, formula syntax, unknown family or link), 65 for data that cannot
 /// be fitted as asked, 66 for input that cannot be read at all, 73 for an output file
-/// that cannot be created.
+/// that cannot be created, 74 for a write that failed.
 public enum GLMError: Error, Equatable, Sendable {
     // MARK: Input that cannot be read (66)
     case fileNotFound(path: String)
@@ -79,8 +79,11 @@ public enum GLMError: Error, Equatable, Sendable {
     case missingValue(source: String, line: Int, column: String?, term: String)
     /// An output file (`--save`, `--residuals`) that cannot be written.
     case cannotWriteFile(path: String, reason: String)
+    /// A write that failed (standard output, or an output file once created): a full disk,
+    /// a closed descriptor, an I/O error (74).
+    case writeFailed(destination: String, reason: String)
 
-    /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT).
+    /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_CANTCREAT, EX_IOERR).
     public var exitStatus: Int32 {
         switch self {
         case .fileNotFound, .unreadableInput:
@@ -90,6 +93,8 @@ public enum GLMError: Error, Equatable, Sendable {
             return 64
         case .cannotWriteFile:
             return 73
+        case .writeFailed:
+            return 74
         case .strictWarning:
             return 3
         default:
@@ -208,6 +213,8 @@ extension GLMError: LocalizedError, CustomStringConvertible {
                 + "or give --na pass to write an empty prediction for such rows"
         case let .cannotWriteFile(path, reason):
             return "cannot write '\(path)': \(reason)"
+        case let .writeFailed(destination, reason):
+            return "writing \(destination) failed: \(reason); the output is incomplete or missing"
         }
     }
 }
