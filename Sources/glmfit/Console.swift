@@ -42,11 +42,11 @@ enum Console {
     }
 
     static func warn(_ message: String) {
-        emit("glmfit: warning: \(message)\n", to: STDERR_FILENO)
+        emit("glmfit: warning: \(MessageText.escaped(message))\n", to: STDERR_FILENO)
     }
 
     static func error(_ message: String) {
-        emit("glmfit: error: \(message)\n", to: STDERR_FILENO)
+        emit("glmfit: error: \(MessageText.escaped(message))\n", to: STDERR_FILENO)
     }
 
     /// A line on standard error (timings).

@@ -124,6 +124,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write per-row residuals (deviance, Pearson, working, response), hat values, Cook's distances and standardized deviance residuals as CSV.", valueName: "file"))
     var residuals: String?
 
+    /// The `--na` values, taken out of the command line before parsing (see main.swift).
+    nonisolated(unsafe) static var extractedMissingTokens: [String] = []
+
     func run() throws {
         // A file that cannot be written, or must not be (the input, the other output), is
         // found before the data is read.
@@ -131,7 +134,7 @@ struct FitCommand: ParsableCommand {
         var request = FitRequest(
             path: file, formula: formula, family: family, link: link, weightsColumn: weights,
             control: FitControl(epsilon: epsilon, maxIterations: maxit), confidenceLevel: confidenceLevel,
-            extraMissingTokens: missingTokens, theta: theta, vcov: vcov, clusterColumn: cluster,
+            extraMissingTokens: missingTokens + FitCommand.extractedMissingTokens, theta: theta, vcov: vcov, clusterColumn: cluster,
             dispersionTest: dispersionTest, intervalMethod: ci, anova: anova, dropOne: dropOne, compareFormula: compare,
             waldHypotheses: wald)
         let progress = Progress.start()

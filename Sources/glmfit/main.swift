@@ -49,6 +49,40 @@ if arguments.first == "predict" {
     execute(PredictCommand.self, Array(arguments.dropFirst()),
             usage: "glmfit predict <model> <file> [--type link|response] [--se] [--interval confidence] [--na fail|pass]")
 } else {
-    execute(FitCommand.self, arguments,
+    // `--na` may be given thousands of times, and swift-argument-parser takes time quadratic
+    // in the repeats of one option: the tokens are taken out here, in order, and handed over.
+    let (remaining, tokens) = RepeatedOption.extract("--na", from: arguments)
+    FitCommand.extractedMissingTokens = tokens
+    execute(FitCommand.self, remaining,
             usage: "glmfit <file> --formula <formula> [--family <family>] [--link <link>] [options]")
+}
+
+/// Takes the values of a repeatable option out of the command line.
+enum RepeatedOption {
+    /// The arguments without `name VALUE` and `name=VALUE` (before a `--`), and the values in
+    /// order. `name` followed by nothing, or by an argument that starts with `-` (and is
+    /// not `-` itself), is left for the parser, which reports the missing value.
+    static func extract(_ name: String, from arguments: [String]) -> (remaining: [String], values: [String]) {
+        var remaining: [String] = []
+        var values: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                remaining += arguments[index...]
+                break
+            }
+            if argument.hasPrefix(name + "=") {
+                values.append(String(argument.dropFirst(name.count + 1)))
+            } else if argument == name, index + 1 < arguments.count,
+                      !arguments[index + 1].hasPrefix("-") || arguments[index + 1] == "-" {
+                values.append(arguments[index + 1])
+                index += 1
+            } else {
+                remaining.append(argument)
+            }
+            index += 1
+        }
+        return (remaining, values)
+    }
 }

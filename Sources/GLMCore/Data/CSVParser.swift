@@ -43,6 +43,9 @@ enum CSVByte {
 }
 
 /// The missing-value tokens, compared byte for byte with each field (after unquoting).
+///
+/// A few tokens are compared one by one; many (`--na` given thousands of times) through a
+/// hash table, so that reading stays linear in the input and the tokens.
 final class NATokenSet: @unchecked Sendable {
     private struct Token {
         var offset: Int
@@ -58,17 +61,26 @@ final class NATokenSet: @unchecked Sendable {
     /// Bit `n` is set when some numeric token other than a NaN spelling has `n` bytes
     /// (tokens of 64 bytes or more set bit 63), so most numbers are cleared by one test.
     let numericLengths: UInt64
+    /// Bit `n` is set when some token has `n` bytes (63: 63 or more).
+    private let lengths: UInt64
+    /// Above this many tokens, the hash table is used.
+    private static let linearLimit = 8
+    /// Open addressing: token indices (-1 empty), a power of two in size; nil for few tokens.
+    private let table: UnsafeMutablePointer<Int32>?
+    private let tableMask: Int
 
     init(_ strings: [String]) {
         var unique: [[UInt8]] = []
+        var seen: Set<[UInt8]> = []
         for string in strings {
             let utf8 = Array(string.utf8)
-            if !unique.contains(utf8) { unique.append(utf8) }
+            if seen.insert(utf8).inserted { unique.append(utf8) }
         }
         let total = unique.reduce(0) { $0 + $1.count }
         let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, total))
         let tokens = UnsafeMutablePointer<Token>.allocate(capacity: max(1, unique.count))
         var offset = 0
+        var numericLengths: UInt64 = 0
         var lengths: UInt64 = 0
         for (i, token) in unique.enumerated() {
             token.withUnsafeBufferPointer { buffer in
@@ -81,33 +93,79 @@ final class NATokenSet: @unchecked Sendable {
                 // A token read as NaN gives NaN either way: no need to compare.
                 isNumeric = consumed == token.count && !value.isNaN
             }
-            if isNumeric { lengths |= 1 << UInt64(min(token.count, 63)) }
+            if isNumeric { numericLengths |= 1 << UInt64(min(token.count, 63)) }
+            lengths |= 1 << UInt64(min(token.count, 63))
             (tokens + i).initialize(to: Token(offset: offset, length: token.count, isNumeric: isNumeric))
             offset += token.count
         }
         self.bytes = bytes
         self.tokens = tokens
         tokenCount = unique.count
-        numericLengths = lengths
+        self.numericLengths = numericLengths
+        self.lengths = lengths
+        if unique.count > NATokenSet.linearLimit {
+            var size = 16
+            while size < 2 * unique.count { size *= 2 }
+            let table = UnsafeMutablePointer<Int32>.allocate(capacity: size)
+            table.initialize(repeating: -1, count: size)
+            for i in 0..<unique.count {
+                var slot = Int(truncatingIfNeeded: NATokenSet.hash(bytes + tokens[i].offset, tokens[i].length)) & (size - 1)
+                while table[slot] >= 0 { slot = (slot + 1) & (size - 1) }
+                table[slot] = Int32(truncatingIfNeeded: i)
+            }
+            self.table = table
+            tableMask = size - 1
+        } else {
+            table = nil
+            tableMask = 0
+        }
     }
 
     deinit {
         bytes.deallocate()
         tokens.deallocate()
+        table?.deallocate()
+    }
+
+    /// FNV-1a of the bytes.
+    private static func hash(_ start: UnsafePointer<UInt8>, _ length: Int) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for i in 0..<length { h = (h ^ UInt64(start[i])) &* 0x0000_0100_0000_01B3 }
+        return h
+    }
+
+    /// The index of the token equal to `[start, start + length)`, or -1.
+    @inline(__always)
+    private func find(_ start: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        guard lengths & (1 << UInt64(min(length, 63))) != 0 else { return -1 }
+        guard let table else {
+            var i = 0
+            while i < tokenCount {
+                let token = tokens[i]
+                if token.length == length, length == 0 || memcmp(bytes + token.offset, start, length) == 0 { return i }
+                i += 1
+            }
+            return -1
+        }
+        return findHashed(start, length, table: table)
+    }
+
+    @inline(never)
+    private func findHashed(_ start: UnsafePointer<UInt8>, _ length: Int, table: UnsafeMutablePointer<Int32>) -> Int {
+        var slot = Int(truncatingIfNeeded: NATokenSet.hash(start, length)) & tableMask
+        while true {
+            let index = Int(table[slot])
+            if index < 0 { return -1 }
+            let token = tokens[index]
+            if token.length == length, length == 0 || memcmp(bytes + token.offset, start, length) == 0 { return index }
+            slot = (slot + 1) & tableMask
+        }
     }
 
     /// True when `[start, start + length)` equals one of the tokens.
     @inline(__always)
     func matches(_ start: UnsafePointer<UInt8>, _ length: Int) -> Bool {
-        var i = 0
-        while i < tokenCount {
-            let token = tokens[i]
-            if token.length == length, length == 0 || memcmp(bytes + token.offset, start, length) == 0 {
-                return true
-            }
-            i += 1
-        }
-        return false
+        find(start, length) >= 0
     }
 
     /// As `matches`, for a field of `length` bytes that fast_float read whole as `value`:
@@ -120,15 +178,8 @@ final class NATokenSet: @unchecked Sendable {
 
     @inline(never)
     private func matchesNumericToken(_ start: UnsafePointer<UInt8>, _ length: Int) -> Bool {
-        var i = 0
-        while i < tokenCount {
-            let token = tokens[i]
-            if token.isNumeric, token.length == length, memcmp(bytes + token.offset, start, length) == 0 {
-                return true
-            }
-            i += 1
-        }
-        return false
+        let index = find(start, length)
+        return index >= 0 && tokens[index].isNumeric
     }
 }
 

@@ -193,6 +193,7 @@ public enum CSVReader {
         guard let start = bytes.baseAddress, bytes.count > 0 else { throw GLMError.emptyInput(source: source) }
         let base = start.assumingMemoryBound(to: UInt8.self)
         let count = bytes.count
+        try checkIsText(base, count: count, source: source)
         let offset = byteOrderMarkLength(base, count: count)
         var firstContent = offset
         while firstContent < count, base[firstContent] == CSVByte.lf || base[firstContent] == CSVByte.cr {
@@ -200,6 +201,58 @@ public enum CSVReader {
         }
         if firstContent == count { throw GLMError.emptyInput(source: source) }
         return try readHeader(base: base, count: count, start: offset, source: source)
+    }
+
+    /// The compressed formats recognised by their first bytes, with the command that
+    /// decompresses each to standard output.
+    private static let compressedFormats: [(name: String, magic: [UInt8], command: String)] = [
+        ("gzip", [0x1F, 0x8B], "zcat"),
+        ("xz", [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00], "xzcat"),
+        ("zstd", [0x28, 0xB5, 0x2F, 0xFD], "zstdcat"),
+        ("bzip2", Array("BZh".utf8), "bzcat"),
+    ]
+
+    /// Refuses input that is plainly not CSV text, before its bytes are read as a header:
+    /// compressed data (by its magic number), or binary data (in the first 4 KiB, control
+    /// bytes other than tab, line feed, vertical tab, form feed and carriage return, at
+    /// least 4 and one in 32 bytes, or one with text that is not UTF-8).
+    ///
+    /// - Throws: `GLMError.notText`, saying how to decompress compressed input.
+    static func checkIsText(_ base: UnsafePointer<UInt8>, count: Int, source: String) throws(GLMError) {
+        for format in compressedFormats where count >= format.magic.count {
+            guard format.magic.indices.allSatisfy({ base[$0] == format.magic[$0] }) else { continue }
+            let file = source == "<stdin>" ? "the data" : "'\(source)'"
+            let shell = source == "<stdin>" ? "\(format.command) FILE | glmfit - ..."
+                : "\(format.command) '\(source)' | glmfit - ..."
+            throw .notText(
+                source: source,
+                reason: "\(file) is \(format.name)-compressed; decompress it first, for example: \(shell)")
+        }
+        let sample = min(count, 4096)
+        var controls = 0
+        for i in 0..<sample {
+            let b = base[i]
+            if (b < 0x20 && !(b >= 0x09 && b <= 0x0D)) || b == 0x7F { controls += 1 }
+        }
+        guard controls > 0 else { return }
+        // A multi-byte character cut by the sample's end is not an error.
+        var valid = sample
+        if sample < count {
+            var back = 0
+            while back < 3, valid > 0, base[valid - 1] & 0xC0 == 0x80 {
+                valid -= 1
+                back += 1
+            }
+            if valid > 0, base[valid - 1] >= 0xC0 { valid -= 1 }
+        }
+        let isUTF8 = isValidUTF8(base, valid)
+        if (controls >= 4 && controls * 32 >= sample) || !isUTF8 {
+            throw .notText(
+                source: source,
+                reason: "its first bytes hold \(controls) control character\(controls == 1 ? "" : "s")"
+                    + (isUTF8 ? "" : " and text that is not UTF-8") + " (binary data?); glmfit reads "
+                    + "comma-separated text with a header line")
+        }
     }
 
     /// 3 when the bytes start with a UTF-8 byte order mark, else 0.

@@ -205,6 +205,8 @@ public final class AtomicFile {
     /// The named temporary file, if one was needed, and its slot for the signal handler.
     private var temporaryPath: String?
     private var signalSlot: Int32 = -1
+    /// The FIFO or device written through, once opened.
+    private var throughDescriptor: Int32 = -1
     private var buffer: [UInt8] = []
     private var finished = false
     private static let flushSize = 1 << 20
@@ -278,6 +280,7 @@ public final class AtomicFile {
     public func prepare() throws(GLMError) {
         guard !finished else { return }
         try flush()
+        if destination.writesThrough, throughDescriptor < 0 { try openThrough() }
         if !destination.writesThrough, fsync(descriptor) != 0, errno != EINVAL {
             let reason = AtomicFile.describe(errno)
             abort()
@@ -306,6 +309,11 @@ public final class AtomicFile {
         finished = true
         if descriptor >= 0 { _ = close(descriptor) }
         descriptor = -1
+        if throughDescriptor >= 0, close(throughDescriptor) != 0 {
+            throughDescriptor = -1
+            throw .writeFailed(destination: "'\(path)'", reason: AtomicFile.describe(errno))
+        }
+        throughDescriptor = -1
     }
 
     /// Names the unnamed file: at the destination when nothing is there, else at a hidden
@@ -342,8 +350,9 @@ public final class AtomicFile {
         throw .cannotWriteFile(path: path, reason: "no free temporary name in '\(directory)'")
     }
 
-    /// Copies the scratch file through the FIFO or device at the destination.
-    private func copyThrough() throws(GLMError) {
+    /// Opens the FIFO or device at the destination (in `prepare`, so that one nobody reads
+    /// is found before the report is written).
+    private func openThrough() throws(GLMError) {
         // Not blocking on a FIFO nobody reads: that is an error, not a hang.
         let output = open(destination.path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
         if output < 0 {
@@ -352,9 +361,14 @@ public final class AtomicFile {
             if code == ENXIO { throw .cannotWriteFile(path: path, reason: "it is a FIFO that no process is reading") }
             throw .cannotWriteFile(path: path, reason: AtomicFile.describe(code))
         }
-        defer { _ = close(output) }
         let flags = fcntl(output, F_GETFL)
         if flags >= 0 { _ = fcntl(output, F_SETFL, flags & ~O_NONBLOCK) }
+        throughDescriptor = output
+    }
+
+    /// Copies the scratch file through the FIFO or device at the destination.
+    private func copyThrough() throws(GLMError) {
+        let output = throughDescriptor
         var block = [UInt8](repeating: 0, count: 1 << 16)
         var offset = 0
         while true {
@@ -380,6 +394,8 @@ public final class AtomicFile {
         finished = true
         if descriptor >= 0 { _ = close(descriptor) }
         descriptor = -1
+        if throughDescriptor >= 0 { _ = close(throughDescriptor) }
+        throughDescriptor = -1
         if let temporaryPath {
             _ = unlink(temporaryPath)
             glm_temp_forget(signalSlot)
