@@ -21,6 +21,9 @@ final class ChunkedInput {
     private let descriptor: Int32
     /// The bytes from the start of the input to the first byte after the header's line end.
     private let header: [UInt8]
+    /// The header as each chunk starts: `header`, but a lone CR at its end made a LF, which
+    /// a chunk's first byte (a blank line's LF) cannot join into one CRLF line end.
+    private let chunkHeader: [UInt8]
     let columnNames: [String]
     private static let blockSize = 8 << 20
     /// The file as the first pass found it, and the checksum of a whole pass.
@@ -71,6 +74,9 @@ final class ChunkedInput {
             }
             let parsed = try bytes.withUnsafeBytes { buffer in try CSVReader.header(bytes: buffer, source: source) }
             header = Array(bytes[..<parsed.dataStart])
+            var copy = header
+            if copy.last == CSVByte.cr { copy[copy.count - 1] = CSVByte.lf }
+            chunkHeader = copy
             columnNames = parsed.names
         } catch {
             close(descriptor)
@@ -112,7 +118,7 @@ final class ChunkedInput {
         var capacity = dataStart + 2 * ChunkedInput.blockSize
         var storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
         defer { storage.deallocate() }
-        header.withUnsafeBytes { bytes in
+        chunkHeader.withUnsafeBytes { bytes in
             if let base = bytes.baseAddress { storage.copyMemory(from: base, byteCount: dataStart) }
         }
         var length = 0

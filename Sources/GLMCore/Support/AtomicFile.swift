@@ -229,7 +229,7 @@ public final class AtomicFile {
         let mask = umask(0)
         umask(mask)
         let directory = AtomicFile.directory(of: destination.target)
-        let unnamed = glm_open_unnamed(directory, UInt32(0o666 & ~mask))
+        let unnamed = AtomicFile.namedOnly ? -1 : glm_open_unnamed(directory, UInt32(0o666 & ~mask))
         if unnamed >= 0 {
             descriptor = unnamed
             return
@@ -252,6 +252,10 @@ public final class AtomicFile {
     }
 
     deinit { abort() }
+
+    /// GLMFIT_NAMED_TEMPORARY_FILES set: always the named temporary file (for a filesystem
+    /// whose unnamed files misbehave, and to test the named path where they do not).
+    static let namedOnly = getenv("GLMFIT_NAMED_TEMPORARY_FILES") != nil
 
     /// Appends `text` (buffered; flushed a megabyte at a time).
     public func write(_ text: String) throws(GLMError) {
