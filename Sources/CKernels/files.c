@@ -53,7 +53,15 @@ void glm_install_signal_cleanup(void) {
     action.sa_flags = SA_RESETHAND | SA_NODEFER;
     sigemptyset(&action.sa_mask);
     const int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) sigaction(signals[i], &action, NULL);
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        sigaction(signals[i], &action, NULL);
+        sigaddset(&blocked, signals[i]);
+    }
+    // A parent may start glmfit with these blocked (a thread of a test runner or a service
+    // manager spawning it with its own mask): they would then never arrive.
+    sigprocmask(SIG_UNBLOCK, &blocked, NULL);
 }
 
 int glm_open_unnamed(const char *directory, unsigned mode) {
