@@ -56,6 +56,11 @@ void glm_install_signal_cleanup(void) {
     sigset_t blocked;
     sigemptyset(&blocked);
     for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        // An ignored SIGINT, SIGHUP or SIGPIPE stays ignored (nohup, a background job of a
+        // script; a write to a closed pipe then fails with EPIPE, status 74); SIGTERM is
+        // always caught.
+        struct sigaction previous;
+        if (signals[i] != SIGTERM && sigaction(signals[i], NULL, &previous) == 0 && previous.sa_handler == SIG_IGN) continue;
         sigaction(signals[i], &action, NULL);
         sigaddset(&blocked, signals[i]);
     }

@@ -15,7 +15,7 @@ void glm_temp_forget(int slot);
 /// Installs the handler for SIGINT, SIGTERM, SIGHUP and SIGPIPE: it removes the remembered
 /// temporary files, then ends the process by the same signal with its default action (so
 /// the shell sees status 128 + the signal's number: 130, 143, 129, 141). They are unblocked
-/// too, and caught even when the parent ignored them.
+/// too; SIGINT, SIGHUP and SIGPIPE stay ignored when the parent ignored them (nohup).
 void glm_install_signal_cleanup(void);
 
 /// An unnamed file in `directory` (open(2)'s O_TMPFILE), for reading and writing, with `mode` less the
