@@ -40,19 +40,6 @@ enum CSVByte {
             | zeroBytes(word ^ (ones &* UInt64(cr)))
         return found.trailingZeroBitCount >> 3
     }
-
-    /// As `firstDelimiter`, for a quote, LF or CR: where a record without quotes ends.
-    @inline(__always)
-    static func firstLineEndOrQuote(in8 p: UnsafePointer<UInt8>) -> Int {
-        let word = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 {
-            (v &- ones) & ~v & 0x8080_8080_8080_8080
-        }
-        let found = zeroBytes(word ^ (ones &* UInt64(quote))) | zeroBytes(word ^ (ones &* UInt64(lf)))
-            | zeroBytes(word ^ (ones &* UInt64(cr)))
-        return found.trailingZeroBitCount >> 3
-    }
 }
 
 /// The missing-value tokens, compared byte for byte with each field (after unquoting).
@@ -340,14 +327,9 @@ struct CSVTokenizer {
         if p.pointee == CSVByte.cr, p + 1 == end, !inputEnds { return .incomplete }
         if skipBlankLine(&p, line: &line) { return .blankLine }
         // Fast path: with no quote before the first line end, every field is unquoted and the
-        // record ends at that line end (what the field-by-field reading below finds too).
-        var r = p
-        while end - r >= 8 {
-            let offset = CSVByte.firstLineEndOrQuote(in8: r)
-            r += offset
-            if offset < 8 { break }
-        }
-        while r < end, r.pointee != CSVByte.quote, r.pointee != CSVByte.lf, r.pointee != CSVByte.cr { r += 1 }
+        // record ends at that line end (what the field-by-field reading below finds too),
+        // found sixteen bytes at a time.
+        var r = glm_find_line_end_or_quote(p, end) ?? end
         if r < end, r.pointee != CSVByte.quote {
             if r.pointee == CSVByte.cr, r + 1 == end, !inputEnds { return .incomplete }
             _ = stepOverDelimiter(&r, line: &line)
