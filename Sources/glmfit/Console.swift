@@ -13,16 +13,40 @@ private let busErrorReported = Atomic<Bool>(false)
 /// Writing to the standard streams: a fit's output is written whole, once, after the fit
 /// succeeded; predictions are written as they are made, once every row is known to succeed.
 enum Console {
-    static func writeOutput(_ text: String) {
-        emit(text, to: STDOUT_FILENO)
+    /// Standard output was closed when glmfit started (`>&-`): descriptor 1 then holds
+    /// /dev/null (so that no file glmfit opens takes it), and writing the output fails.
+    nonisolated(unsafe) private static var standardOutputClosed = false
+
+    /// Opens /dev/null on any of descriptors 0, 1 and 2 that is closed, before anything else
+    /// is opened: otherwise the next file opened (the input, an output's temporary file)
+    /// would become standard output, and the report would be written into it.
+    static func guardStandardDescriptors() {
+        for descriptor in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+            let opened = open("/dev/null", descriptor == STDIN_FILENO ? O_RDONLY : O_WRONLY)
+            if opened >= 0, opened != descriptor {
+                _ = dup2(opened, descriptor)
+                _ = close(opened)
+            }
+            if descriptor == STDOUT_FILENO { standardOutputClosed = true }
+        }
+    }
+
+    /// Writes the output (a report, --help) to standard output.
+    ///
+    /// - Throws: `GLMError.writeFailed` (status 74) when any of it cannot be written: a full
+    ///   disk, a closed descriptor, an I/O error. (A pipe closed by its reader ends the
+    ///   process by SIGPIPE instead, as for other filters: status 141.)
+    static func writeOutput(_ text: String) throws {
+        var text = text
+        try text.withUTF8 { try writeOutput(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     static func warn(_ message: String) {
-        emit("glmfit: warning: \(message)\n", to: STDERR_FILENO)
+        emit("glmfit: warning: \(MessageText.escaped(message))\n", to: STDERR_FILENO)
     }
 
     static func error(_ message: String) {
-        emit("glmfit: error: \(message)\n", to: STDERR_FILENO)
+        emit("glmfit: error: \(MessageText.escaped(message))\n", to: STDERR_FILENO)
     }
 
     /// A line on standard error (timings).
@@ -64,15 +88,11 @@ enum Console {
     /// Writes output bytes as they are produced (glmfit predict); a failed write (a full
     /// disk, a closed pipe) is an error.
     static func writeOutput(bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            guard let base = bytes.baseAddress else { return }
-            let written = Glibc.write(STDOUT_FILENO, base + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw GLMError.cannotWriteFile(path: "<stdout>", reason: String(cString: strerror(errno)))
-            }
-            offset += written
+        if standardOutputClosed {
+            throw GLMError.writeFailed(destination: "standard output", reason: "it is closed")
+        }
+        if let failure = AtomicFile.writeAll(bytes, to: STDOUT_FILENO) {
+            throw GLMError.writeFailed(destination: "standard output", reason: AtomicFile.describe(failure))
         }
     }
 

@@ -135,13 +135,17 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write per-row residuals (deviance, Pearson, working, response), hat values, Cook's distances and standardized deviance residuals as CSV.", valueName: "file"))
     var residuals: String?
 
+    /// The `--na` values, taken out of the command line before parsing (see main.swift).
+    nonisolated(unsafe) static var extractedMissingTokens: [String] = []
+
     func run() throws {
-        // A file that cannot be written is found before the data is read.
-        for path in [save, residuals].compactMap({ $0 }) { try AtomicFile.checkWritable(path) }
+        // A file that cannot be written, or must not be (the input, the other output), is
+        // found before the data is read.
+        let destinations = try outputDestinations()
         var request = FitRequest(
             path: file, formula: formula, family: family, link: link, weightsColumn: weights,
             control: FitControl(epsilon: epsilon, maxIterations: maxit), confidenceLevel: confidenceLevel,
-            extraMissingTokens: missingTokens, theta: theta, vcov: vcov, clusterColumn: cluster,
+            extraMissingTokens: missingTokens + FitCommand.extractedMissingTokens, theta: theta, vcov: vcov, clusterColumn: cluster,
             dispersionTest: dispersionTest, intervalMethod: ci, anova: anova, dropOne: dropOne, compareFormula: compare,
             waldHypotheses: wald)
         let progress = Progress.start()
@@ -165,39 +169,58 @@ struct FitCommand: ParsableCommand {
         if strict, !warnings.isEmpty {
             throw GLMError.strictWarning(messages: warnings)
         }
-        try writeFiles(report)
-        writeReport(
+        // The files are written in full first, put in place only once the report is out: a
+        // report that cannot be written (status 74) leaves every file as it was.
+        let files = try prepareFiles(report, destinations: destinations)
+        try writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)
+        for file in files { try file.commit() }
     }
 
     /// Writes the report in the chosen format, then the warnings.
-    func writeReport(text: (String) -> String, json: () -> String, csv: () -> String, warnings: [String]) {
+    func writeReport(text: (String) -> String, json: () -> String, csv: () -> String, warnings: [String]) throws {
         let output: String
         switch format {
         case .text: output = text(file == "-" ? "stdin" : file)
         case .json: output = json()
         case .csv: output = csv()
         }
-        Console.writeOutput(output)
+        try Console.writeOutput(output)
         for warning in warnings { Console.warn(warning) }
     }
 
-    /// Writes `--save` and `--residuals`: both are prepared in full before either replaces
-    /// its destination, so an error leaves neither.
-    private func writeFiles(_ report: ModelReport) throws {
+    /// `--save` and `--residuals`, checked: none is the input, the other output, or the
+    /// file standard output goes to (see `OutputDestination`), nor is standard output the input.
+    private func outputDestinations() throws -> [OutputDestination] {
+        var destinations: [OutputDestination] = []
+        if let save { destinations.append(try OutputDestination(option: "--save", path: save)) }
+        if let residuals { destinations.append(try OutputDestination(option: "--residuals", path: residuals)) }
+        let input = file == "-"
+            ? FileID.standardInputFile.map { (name: "the file standard input reads", file: $0) }
+            : FileID(path: file).map { (name: "the input data file '\(file)'", file: $0) }
+        try OutputDestination.checkDistinct(destinations, inputs: input.map { [$0] } ?? [])
+        if let input, FileID.standardOutputFile == input.file {
+            throw GLMError.cannotWriteFile(
+                path: "<stdout>", reason: "standard output is \(input.name): the report would be written into the data")
+        }
+        return destinations
+    }
+
+    /// Writes `--save` and `--residuals` in full, not yet in place (see `AtomicFile`).
+    private func prepareFiles(_ report: ModelReport, destinations: [OutputDestination]) throws -> [AtomicFile] {
         var files: [AtomicFile] = []
-        if let save {
-            let file = try AtomicFile(path: save)
+        for destination in destinations {
+            let file = try AtomicFile(destination: destination)
             files.append(file)
-            try file.write(try SavedModel(report: report).jsonText())
+            if destination.option == "--save" {
+                try file.write(try SavedModel(report: report).jsonText())
+            } else {
+                try ResidualsFile.write(report) { try file.write($0) }
+            }
+            try file.prepare()
         }
-        if let residuals {
-            let file = try AtomicFile(path: residuals)
-            files.append(file)
-            try ResidualsFile.write(report) { try file.write($0) }
-        }
-        for file in files { try file.commit() }
+        return files
     }
 }
 
@@ -220,7 +243,7 @@ extension FitCommand {
         let report = try progress.clearing { try Pipeline.fitGEE(request, gee: gee) }
         let warnings = report.fit.warnings
         if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
-        writeReport(
+        try writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)
     }

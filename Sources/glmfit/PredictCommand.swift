@@ -60,6 +60,14 @@ struct PredictCommand: ParsableCommand {
     var missing: MissingValuePolicy = .fail
 
     func run() throws {
+        // The predictions never go into the model or the data they come from.
+        if let output = FileID.standardOutputFile {
+            let inputs = [(model, FileID(path: model)), (file, file == "-" ? FileID.standardInputFile : FileID(path: file))]
+            for (name, input) in inputs where input == output {
+                throw GLMError.cannotWriteFile(
+                    path: "<stdout>", reason: "standard output is '\(name)', an input of this prediction; write elsewhere")
+            }
+        }
         let options = PredictionOptions(
             scale: type, standardErrors: se, confidenceInterval: interval != nil, confidenceLevel: confidenceLevel,
             missing: missing)

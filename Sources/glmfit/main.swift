@@ -8,7 +8,8 @@ import GLMCore
 
 // The executable only parses arguments, runs the pipeline, and maps errors to exit
 // statuses: 64 usage, 65 bad data, 66 unreadable input, 73 an output file that cannot be
-// written (see README). `glmfit predict ...` scores new data with a saved model; anything
+// created, 74 a write that failed; SIGINT, SIGTERM, SIGHUP and SIGPIPE end it by the signal
+// after removing temporary files (see README). `glmfit predict ...` scores new data with a saved model; anything
 // else is a fit.
 
 func execute<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String], usage: String) -> Never {
@@ -23,7 +24,12 @@ func execute<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [Strin
         let code = type.exitCode(for: error)
         if code == .success {
             // --help, --version: the message is the requested output.
-            Console.writeOutput(type.fullMessage(for: error) + "\n")
+            do {
+                try Console.writeOutput(type.fullMessage(for: error) + "\n")
+            } catch let failure as GLMError {
+                Console.error(failure.message)
+                exit(failure.exitStatus)
+            } catch {}
             exit(0)
         }
         let message = type.message(for: error)
@@ -33,6 +39,8 @@ func execute<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [Strin
     }
 }
 
+Console.guardStandardDescriptors()
+SignalCleanup.install()
 Distributions.discardLibraryMessages()
 Console.reportShrunkInputOnBusError()
 LinearAlgebra.stopBLASThreadPool()
@@ -41,6 +49,40 @@ if arguments.first == "predict" {
     execute(PredictCommand.self, Array(arguments.dropFirst()),
             usage: "glmfit predict <model> <file> [--type link|response] [--se] [--interval confidence] [--na fail|pass]")
 } else {
-    execute(FitCommand.self, arguments,
+    // `--na` may be given thousands of times, and swift-argument-parser takes time quadratic
+    // in the repeats of one option: the tokens are taken out here, in order, and handed over.
+    let (remaining, tokens) = RepeatedOption.extract("--na", from: arguments)
+    FitCommand.extractedMissingTokens = tokens
+    execute(FitCommand.self, remaining,
             usage: "glmfit <file> --formula <formula> [--family <family>] [--link <link>] [options]")
+}
+
+/// Takes the values of a repeatable option out of the command line.
+enum RepeatedOption {
+    /// The arguments without `name VALUE` and `name=VALUE` (before a `--`), and the values in
+    /// order. `name` followed by nothing, or by an argument that starts with `-` (and is
+    /// not `-` itself), is left for the parser, which reports the missing value.
+    static func extract(_ name: String, from arguments: [String]) -> (remaining: [String], values: [String]) {
+        var remaining: [String] = []
+        var values: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                remaining += arguments[index...]
+                break
+            }
+            if argument.hasPrefix(name + "=") {
+                values.append(String(argument.dropFirst(name.count + 1)))
+            } else if argument == name, index + 1 < arguments.count,
+                      !arguments[index + 1].hasPrefix("-") || arguments[index + 1] == "-" {
+                values.append(arguments[index + 1])
+                index += 1
+            } else {
+                remaining.append(argument)
+            }
+            index += 1
+        }
+        return (remaining, values)
+    }
 }

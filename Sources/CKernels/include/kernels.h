@@ -3,6 +3,10 @@
 
 #include <stddef.h>
 
+// Named here too, so that a module cache built before these headers existed is rebuilt.
+#include "files.h"
+#include "scan.h"
+
 /// gram[i + j * columns] += sum over r of a[r + i * rows] * a[r + j * rows], for i <= j (the
 /// upper triangle of AᵀA), and rhs[j] += sum over r of a[r + j * rows] * b[r]: the normal
 /// equations of one block of weighted rows, A column-major. Uses AVX-512, or AVX2 and FMA, when

@@ -43,6 +43,9 @@ enum CSVByte {
 }
 
 /// The missing-value tokens, compared byte for byte with each field (after unquoting).
+///
+/// A few tokens are compared one by one; many (`--na` given thousands of times) through a
+/// hash table, so that reading stays linear in the input and the tokens.
 final class NATokenSet: @unchecked Sendable {
     private struct Token {
         var offset: Int
@@ -58,17 +61,26 @@ final class NATokenSet: @unchecked Sendable {
     /// Bit `n` is set when some numeric token other than a NaN spelling has `n` bytes
     /// (tokens of 64 bytes or more set bit 63), so most numbers are cleared by one test.
     let numericLengths: UInt64
+    /// Bit `n` is set when some token has `n` bytes (63: 63 or more).
+    private let lengths: UInt64
+    /// Above this many tokens, the hash table is used.
+    private static let linearLimit = 8
+    /// Open addressing: token indices (-1 empty), a power of two in size; nil for few tokens.
+    private let table: UnsafeMutablePointer<Int32>?
+    private let tableMask: Int
 
     init(_ strings: [String]) {
         var unique: [[UInt8]] = []
+        var seen: Set<[UInt8]> = []
         for string in strings {
             let utf8 = Array(string.utf8)
-            if !unique.contains(utf8) { unique.append(utf8) }
+            if seen.insert(utf8).inserted { unique.append(utf8) }
         }
         let total = unique.reduce(0) { $0 + $1.count }
         let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, total))
         let tokens = UnsafeMutablePointer<Token>.allocate(capacity: max(1, unique.count))
         var offset = 0
+        var numericLengths: UInt64 = 0
         var lengths: UInt64 = 0
         for (i, token) in unique.enumerated() {
             token.withUnsafeBufferPointer { buffer in
@@ -81,33 +93,79 @@ final class NATokenSet: @unchecked Sendable {
                 // A token read as NaN gives NaN either way: no need to compare.
                 isNumeric = consumed == token.count && !value.isNaN
             }
-            if isNumeric { lengths |= 1 << UInt64(min(token.count, 63)) }
+            if isNumeric { numericLengths |= 1 << UInt64(min(token.count, 63)) }
+            lengths |= 1 << UInt64(min(token.count, 63))
             (tokens + i).initialize(to: Token(offset: offset, length: token.count, isNumeric: isNumeric))
             offset += token.count
         }
         self.bytes = bytes
         self.tokens = tokens
         tokenCount = unique.count
-        numericLengths = lengths
+        self.numericLengths = numericLengths
+        self.lengths = lengths
+        if unique.count > NATokenSet.linearLimit {
+            var size = 16
+            while size < 2 * unique.count { size *= 2 }
+            let table = UnsafeMutablePointer<Int32>.allocate(capacity: size)
+            table.initialize(repeating: -1, count: size)
+            for i in 0..<unique.count {
+                var slot = Int(truncatingIfNeeded: NATokenSet.hash(bytes + tokens[i].offset, tokens[i].length)) & (size - 1)
+                while table[slot] >= 0 { slot = (slot + 1) & (size - 1) }
+                table[slot] = Int32(truncatingIfNeeded: i)
+            }
+            self.table = table
+            tableMask = size - 1
+        } else {
+            table = nil
+            tableMask = 0
+        }
     }
 
     deinit {
         bytes.deallocate()
         tokens.deallocate()
+        table?.deallocate()
+    }
+
+    /// FNV-1a of the bytes.
+    private static func hash(_ start: UnsafePointer<UInt8>, _ length: Int) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for i in 0..<length { h = (h ^ UInt64(start[i])) &* 0x0000_0100_0000_01B3 }
+        return h
+    }
+
+    /// The index of the token equal to `[start, start + length)`, or -1.
+    @inline(__always)
+    private func find(_ start: UnsafePointer<UInt8>, _ length: Int) -> Int {
+        guard lengths & (1 << UInt64(min(length, 63))) != 0 else { return -1 }
+        guard let table else {
+            var i = 0
+            while i < tokenCount {
+                let token = tokens[i]
+                if token.length == length, length == 0 || memcmp(bytes + token.offset, start, length) == 0 { return i }
+                i += 1
+            }
+            return -1
+        }
+        return findHashed(start, length, table: table)
+    }
+
+    @inline(never)
+    private func findHashed(_ start: UnsafePointer<UInt8>, _ length: Int, table: UnsafeMutablePointer<Int32>) -> Int {
+        var slot = Int(truncatingIfNeeded: NATokenSet.hash(start, length)) & tableMask
+        while true {
+            let index = Int(table[slot])
+            if index < 0 { return -1 }
+            let token = tokens[index]
+            if token.length == length, length == 0 || memcmp(bytes + token.offset, start, length) == 0 { return index }
+            slot = (slot + 1) & tableMask
+        }
     }
 
     /// True when `[start, start + length)` equals one of the tokens.
     @inline(__always)
     func matches(_ start: UnsafePointer<UInt8>, _ length: Int) -> Bool {
-        var i = 0
-        while i < tokenCount {
-            let token = tokens[i]
-            if token.length == length, length == 0 || memcmp(bytes + token.offset, start, length) == 0 {
-                return true
-            }
-            i += 1
-        }
-        return false
+        find(start, length) >= 0
     }
 
     /// As `matches`, for a field of `length` bytes that fast_float read whole as `value`:
@@ -120,15 +178,8 @@ final class NATokenSet: @unchecked Sendable {
 
     @inline(never)
     private func matchesNumericToken(_ start: UnsafePointer<UInt8>, _ length: Int) -> Bool {
-        var i = 0
-        while i < tokenCount {
-            let token = tokens[i]
-            if token.isNumeric, token.length == length, memcmp(bytes + token.offset, start, length) == 0 {
-                return true
-            }
-            i += 1
-        }
-        return false
+        let index = find(start, length)
+        return index >= 0 && tokens[index].isNumeric
     }
 }
 
@@ -239,6 +290,79 @@ struct CSVTokenizer {
         if d == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
         line += 1
         return false
+    }
+
+    /// Steps over a blank line at `p` (a lone LF, CR or CRLF): true when there was one. Blank
+    /// lines are not records; the parser, the back-fill pass and `stepOverRecord` skip them here.
+    @inline(__always)
+    func skipBlankLine(_ p: inout UnsafePointer<UInt8>, line: inout Int) -> Bool {
+        guard p < end else { return false }
+        let first = p.pointee
+        guard first == CSVByte.lf || first == CSVByte.cr else { return false }
+        p += 1
+        if first == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
+        line += 1
+        return true
+    }
+
+    /// What `stepOverRecord` found at its start.
+    enum RecordStep: Equatable {
+        /// A blank line, or a record with its line end (or running to the input's end).
+        case blankLine, record
+        /// The bytes end before the record or its line end does, and more may follow.
+        case incomplete
+    }
+
+    /// Steps over the blank line or the record at `p`, with its line end, reading fields
+    /// exactly as the parser does (`scanField`, `stepOverDelimiter`, `skipBlankLine`): the
+    /// record boundaries of a streamed input (`ChunkedInput`) are the in-memory reader's.
+    ///
+    /// - Parameter inputEnds: whether `end` is the end of the whole input. When it is not,
+    ///   a record whose field, quote or line end reaches `end` is `.incomplete` (a CR there
+    ///   may be the first half of a CRLF, a quote the first of a doubled one), and `p` and
+    ///   `line` are left as they were. At the input's end an unterminated quote runs to it
+    ///   (the parser reports it).
+    func stepOverRecord(_ p: inout UnsafePointer<UInt8>, line: inout Int, inputEnds: Bool) -> RecordStep {
+        guard p < end else { return inputEnds ? .blankLine : .incomplete }
+        if p.pointee == CSVByte.cr, p + 1 == end, !inputEnds { return .incomplete }
+        if skipBlankLine(&p, line: &line) { return .blankLine }
+        // Fast path: with no quote before the first line end, every field is unquoted and the
+        // record ends at that line end (what the field-by-field reading below finds too),
+        // found sixteen bytes at a time.
+        var r = glm_find_line_end_or_quote(p, end) ?? end
+        if r < end, r.pointee != CSVByte.quote {
+            if r.pointee == CSVByte.cr, r + 1 == end, !inputEnds { return .incomplete }
+            _ = stepOverDelimiter(&r, line: &line)
+            p = r
+            return .record
+        }
+        var q = p
+        var lines = line
+        while true {
+            let field: RawField
+            do {
+                field = try scanField(q, line: &lines)
+            } catch {
+                guard inputEnds else { return .incomplete }
+                p = end
+                line = lines
+                return .record
+            }
+            q = field.stop
+            if q == end {
+                guard inputEnds else { return .incomplete }
+                break
+            }
+            if q.pointee == CSVByte.cr, q + 1 == end, !inputEnds { return .incomplete }
+            if stepOverDelimiter(&q, line: &lines) {
+                if q == end, !inputEnds { return .incomplete }
+                continue
+            }
+            break
+        }
+        p = q
+        line = lines
+        return .record
     }
 
     @inline(never)
@@ -490,18 +614,7 @@ struct CSVChunkParser: @unchecked Sendable {
                     CSVChunkParser.dropPages(from: released, to: p)
                     released = p
                 }
-                let first = p.pointee
-                if first == CSVByte.lf {
-                    p += 1
-                    line += 1
-                    continue
-                }
-                if first == CSVByte.cr {
-                    p += 1
-                    if p < end, p.pointee == CSVByte.lf { p += 1 }
-                    line += 1
-                    continue
-                }
+                if tokenizer.skipBlankLine(&p, line: &line) { continue }
                 let recordLine = line
                 var col = 0
                 // Whether this record appends to the leading columns (their counts must be
@@ -695,13 +808,7 @@ struct CSVChunkParser: @unchecked Sendable {
         var line = 0
         var row = 0
         while row < rowsNeeded, p < end {
-            let first = p.pointee
-            if first == CSVByte.lf || first == CSVByte.cr {
-                p += 1
-                if first == CSVByte.cr, p < end, p.pointee == CSVByte.lf { p += 1 }
-                line += 1
-                continue
-            }
+            if tokenizer.skipBlankLine(&p, line: &line) { continue }
             var col = 0
             while true {
                 let field = try tokenizer.scanField(p, line: &line)

@@ -116,18 +116,10 @@ public enum CSVReader {
         forcedCategorical: Set<Int> = [], lineOffset: Int = 0, releasesPages: Bool = false,
         select: ([String]) throws -> Set<Int>?
     ) throws -> Table {
-        guard let start = bytes.baseAddress, bytes.count > 0 else { throw GLMError.emptyInput(source: source) }
+        var header = try self.header(bytes: bytes, source: source)
+        guard let start = bytes.baseAddress else { throw GLMError.emptyInput(source: source) }
         let base = start.assumingMemoryBound(to: UInt8.self)
         let count = bytes.count
-        var offset = 0
-        if count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { offset = 3 }
-        var firstContent = offset
-        while firstContent < count, base[firstContent] == CSVByte.lf || base[firstContent] == CSVByte.cr {
-            firstContent += 1
-        }
-        if firstContent == count { throw GLMError.emptyInput(source: source) }
-
-        var header = try readHeader(base: base, count: count, start: offset, source: source)
         header.firstDataLine += lineOffset
         let names = header.names
         let selection = try select(names)
@@ -196,18 +188,86 @@ public enum CSVReader {
                      recordLines: recordLines, finiteColumns: finiteColumns)
     }
 
-    /// The column names of a CSV header (the bytes from the start of the input).
-    static func headerNames(bytes: UnsafeRawBufferPointer, source: String) throws -> [String] {
+    /// The header record at the start of `bytes` (a UTF-8 byte order mark skipped): the one
+    /// reading of it, for the in-memory reader and the chunked one (`ChunkedInput`), which
+    /// gives it the bytes up to the header's end as `stepOverRecord` finds it.
+    ///
+    /// - Throws: `GLMError.emptyInput` when there is nothing but line ends, and the
+    ///   header's own errors (an empty or repeated name, invalid UTF-8, an unterminated quote).
+    static func header(bytes: UnsafeRawBufferPointer, source: String) throws(GLMError) -> Header {
         guard let start = bytes.baseAddress, bytes.count > 0 else { throw GLMError.emptyInput(source: source) }
         let base = start.assumingMemoryBound(to: UInt8.self)
-        var offset = 0
-        if bytes.count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { offset = 3 }
-        return try readHeader(base: base, count: bytes.count, start: offset, source: source).names
+        let count = bytes.count
+        try checkIsText(base, count: count, source: source)
+        let offset = byteOrderMarkLength(base, count: count)
+        var firstContent = offset
+        while firstContent < count, base[firstContent] == CSVByte.lf || base[firstContent] == CSVByte.cr {
+            firstContent += 1
+        }
+        if firstContent == count { throw GLMError.emptyInput(source: source) }
+        return try readHeader(base: base, count: count, start: offset, source: source)
+    }
+
+    /// The compressed formats recognised by their first bytes, with the command that
+    /// decompresses each to standard output.
+    private static let compressedFormats: [(name: String, magic: [UInt8], command: String)] = [
+        ("gzip", [0x1F, 0x8B], "zcat"),
+        ("xz", [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00], "xzcat"),
+        ("zstd", [0x28, 0xB5, 0x2F, 0xFD], "zstdcat"),
+        ("bzip2", Array("BZh".utf8), "bzcat"),
+    ]
+
+    /// Refuses input that is plainly not CSV text, before its bytes are read as a header:
+    /// compressed data (by its magic number), or binary data (in the first 4 KiB, control
+    /// bytes other than tab, line feed, vertical tab, form feed and carriage return, at
+    /// least 4 and one in 32 bytes, or one with text that is not UTF-8).
+    ///
+    /// - Throws: `GLMError.notText`, saying how to decompress compressed input.
+    static func checkIsText(_ base: UnsafePointer<UInt8>, count: Int, source: String) throws(GLMError) {
+        for format in compressedFormats where count >= format.magic.count {
+            guard format.magic.indices.allSatisfy({ base[$0] == format.magic[$0] }) else { continue }
+            let file = source == "<stdin>" ? "the data" : "'\(source)'"
+            let shell = source == "<stdin>" ? "\(format.command) FILE | glmfit - ..."
+                : "\(format.command) '\(source)' | glmfit - ..."
+            throw .notText(
+                source: source,
+                reason: "\(file) is \(format.name)-compressed; decompress it first, for example: \(shell)")
+        }
+        let sample = min(count, 4096)
+        var controls = 0
+        for i in 0..<sample {
+            let b = base[i]
+            if (b < 0x20 && !(b >= 0x09 && b <= 0x0D)) || b == 0x7F { controls += 1 }
+        }
+        guard controls > 0 else { return }
+        // A multi-byte character cut by the sample's end is not an error.
+        var valid = sample
+        if sample < count {
+            var back = 0
+            while back < 3, valid > 0, base[valid - 1] & 0xC0 == 0x80 {
+                valid -= 1
+                back += 1
+            }
+            if valid > 0, base[valid - 1] >= 0xC0 { valid -= 1 }
+        }
+        let isUTF8 = isValidUTF8(base, valid)
+        if (controls >= 4 && controls * 32 >= sample) || !isUTF8 {
+            throw .notText(
+                source: source,
+                reason: "its first bytes hold \(controls) control character\(controls == 1 ? "" : "s")"
+                    + (isUTF8 ? "" : " and text that is not UTF-8") + " (binary data?); glmfit reads "
+                    + "comma-separated text with a header line")
+        }
+    }
+
+    /// 3 when the bytes start with a UTF-8 byte order mark, else 0.
+    static func byteOrderMarkLength(_ base: UnsafePointer<UInt8>, count: Int) -> Int {
+        count >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF ? 3 : 0
     }
 
     // MARK: Header
 
-    private struct Header {
+    struct Header {
         var names: [String]
         /// Offset of the first byte after the header record.
         var dataStart: Int

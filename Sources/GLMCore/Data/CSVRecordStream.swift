@@ -127,7 +127,8 @@ final class CSVRecordStream {
     /// - Throws: `GLMError.emptyInput` for an input with no text, and `CSVReader`'s errors
     ///   for a malformed header (an empty or repeated name, invalid UTF-8).
     func readHeader() throws(GLMError) -> CSVStreamHeader {
-        while filled < 3, !atEnd { try refill() }
+        while filled < 4096, !atEnd { try refill() }
+        try CSVReader.checkIsText(buffer, count: filled, source: source)
         if filled >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { position = 3 }
         var firstContent = position
         while true {

@@ -6,51 +6,81 @@ import Foundation
 /// A CSV input read a chunk of records at a time, over and over (one pass per IRLS
 /// iteration), in memory bounded by the chunk: each chunk is handed out as a small CSV of
 /// its own (a copy of the header, then the records), for the in-memory reader to parse on
-/// every core. Standard input is first copied to an unlinked temporary file.
+/// every core. Standard input is first copied to an unlinked temporary file (`InputSpool`).
+///
+/// Records end where the in-memory reader ends them: the header is `CSVReader.header`'s, and
+/// chunks are cut by `CSVTokenizer.stepOverRecord`, the parser's own field and line-end
+/// reading. A chunk holds `rows` records and the blank lines before them (blank lines after
+/// the last record are in no chunk).
+///
+/// Every pass reads the file again, so a file that changes between passes would mix two
+/// inputs in one fit: each pass checks that the file is still the one the first pass read
+/// (device, inode, size, modification and change times, and a checksum of every byte read).
 final class ChunkedInput {
     let source: String
     private let descriptor: Int32
-    /// The header record and its line end, as in the input.
+    /// The bytes from the start of the input to the first byte after the header's line end.
     private let header: [UInt8]
+    /// The header as each chunk starts: `header`, but a lone CR at its end made a LF, which
+    /// a chunk's first byte (a blank line's LF) cannot join into one CRLF line end.
+    private let chunkHeader: [UInt8]
     let columnNames: [String]
-    private let headerEnd: Int
     private static let blockSize = 8 << 20
+    /// The file as the first pass found it, and the checksum of a whole pass.
+    private let identity: FileIdentity
+    private var passChecksum: UInt64?
 
     init(path: String) throws {
         source = path == "-" ? "<stdin>" : path
         if path == "-" {
-            descriptor = try ChunkedInput.spoolStandardInput()
+            descriptor = try InputSpool.copyStandardInput(limit: InputSpool.limit())
         } else {
             var status = stat()
             guard stat(path, &status) == 0 else { throw GLMError.fileNotFound(path: path) }
             if (status.st_mode & S_IFMT) == S_IFDIR {
                 throw GLMError.unreadableInput(source: path, reason: "it is a directory, not a file")
             }
-            let opened = open(path, O_RDONLY)
+            let opened = open(path, O_RDONLY | O_CLOEXEC)
             guard opened >= 0 else {
                 throw GLMError.unreadableInput(source: path, reason: String(cString: strerror(errno)))
             }
             descriptor = opened
         }
-        // The header: the first record, quotes respected (the same scan as the chunks').
-        var bytes: [UInt8] = []
-        var offset = 0
-        var scan = RecordScan()
-        while scan.records == 0 {
-            let block = try ChunkedInput.read(descriptor, at: offset, count: 1 << 16, source: source)
-            if block.isEmpty { break }
-            bytes += block
-            offset += block.count
-            bytes.withUnsafeBytes { buffer in
-                if let base = buffer.baseAddress { scan.advance(base, length: buffer.count, wanted: 1) }
+        let source = self.source
+        do {
+            identity = try FileIdentity(descriptor: descriptor, source: source)
+            // Read until the header record is complete: its line end found (a CR with the byte
+            // after it, which may be the LF of a CRLF), or the input's end.
+            var bytes: [UInt8] = []
+            var atEnd = false
+            while true {
+                let block = try ChunkedInput.read(descriptor, at: bytes.count, count: 1 << 16, source: source)
+                atEnd = block.isEmpty
+                bytes += block
+                let complete = bytes.withUnsafeBufferPointer { buffer -> Bool in
+                    guard let base = buffer.baseAddress else { return atEnd }
+                    let start = CSVReader.byteOrderMarkLength(base, count: buffer.count)
+                    // Blank lines first: the in-memory reader calls the input empty when there
+                    // is nothing else, so read on until some other byte or the end.
+                    guard atEnd || buffer[start...].contains(where: { $0 != CSVByte.lf && $0 != CSVByte.cr }) else {
+                        return false
+                    }
+                    var p = base + start
+                    var line = 0
+                    return CSVTokenizer(end: base + buffer.count).stepOverRecord(&p, line: &line, inputEnds: atEnd)
+                        != .incomplete
+                }
+                if complete || atEnd { break }
             }
-        }
-        let complete = scan.records > 0
-        headerEnd = complete ? scan.lastRecordEnd : bytes.count
-        header = Array(bytes[..<headerEnd]) + (complete ? [] : [UInt8(ascii: "\n")])
-        let name = source
-        columnNames = try header.withUnsafeBytes { buffer in
-            try CSVReader.headerNames(bytes: buffer, source: name)
+            let parsed = try bytes.withUnsafeBytes { buffer in try CSVReader.header(bytes: buffer, source: source) }
+            header = Array(bytes[..<parsed.dataStart])
+            var copy = header
+            if copy.last == CSVByte.cr { copy[copy.count - 1] = CSVByte.lf }
+            chunkHeader = copy
+            columnNames = parsed.names
+        } catch {
+            close(descriptor)
+            throw error
         }
     }
 
@@ -60,7 +90,10 @@ final class ChunkedInput {
     enum Continuation { case next, stop }
 
     /// Calls `body` with each chunk of at most `rows` records (a CSV with the header) and the
-    /// number of lines before its first record, from the first record to the last.
+    /// number of lines before its first byte, counted from the first line after the header.
+    ///
+    /// - Throws: `GLMError.headerOnly` when the input has no record, and
+    ///   `GLMError.unreadableInput` when the file is not the one the first pass read.
     func forEachChunk(rows: Int, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
         try readChunks(rows: rows, until: { bytes, linesBefore -> Continuation in
             try body(bytes, linesBefore)
@@ -74,23 +107,48 @@ final class ChunkedInput {
     /// chunk is the buffer's start, so nothing is copied to make it, and the file is read
     /// straight into the buffer's free end.
     func readChunks(rows: Int, until body: (UnsafeRawBufferPointer, Int) throws -> Continuation) throws {
+        try identity.check(descriptor, source: source)
+        var checksum = Checksum()
+        // The header again: a pass reads everything it uses from the file.
+        let headerNow = try ChunkedInput.read(descriptor, at: 0, count: header.count, source: source)
+        guard headerNow == header else { throw changed("its header is not the one read before") }
+        headerNow.withUnsafeBytes { checksum.add($0) }
+
         let dataStart = header.count
         var capacity = dataStart + 2 * ChunkedInput.blockSize
         var storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
         defer { storage.deallocate() }
-        header.withUnsafeBytes { bytes in
+        chunkHeader.withUnsafeBytes { bytes in
             if let base = bytes.baseAddress { storage.copyMemory(from: base, byteCount: dataStart) }
         }
         var length = 0
-        var offset = headerEnd
-        var scan = RecordScan()
+        var offset = dataStart
         var linesBefore = 0
         var atEnd = false
+        var chunks = 0
+        // Where the scan stands in the bytes after the header: the next byte to look at, the
+        // records and line ends found, and the end of the last record found.
+        var scanned = 0
+        var records = 0
+        var lines = 0
+        var lastRecordEnd = 0
+        var linesAtCut = 0
         while true {
-            // Find `rows` complete records (a line end outside quotes ends one).
-            while scan.records < rows, !atEnd {
-                scan.advance(UnsafeRawPointer(storage + dataStart), length: length, wanted: rows)
-                if scan.records < rows {
+            while records < rows, !(atEnd && scanned == length) {
+                let data = UnsafePointer<UInt8>((storage + dataStart).assumingMemoryBound(to: UInt8.self))
+                var p = data + scanned
+                var line = lines
+                let step = CSVTokenizer(end: data + length).stepOverRecord(&p, line: &line, inputEnds: atEnd)
+                switch step {
+                case .record:
+                    records += 1
+                    lastRecordEnd = p - data
+                    linesAtCut = line
+                    fallthrough
+                case .blankLine:
+                    scanned = p - data
+                    lines = line
+                case .incomplete:
                     if dataStart + length + ChunkedInput.blockSize > capacity {
                         capacity = 2 * (dataStart + length + ChunkedInput.blockSize)
                         let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
@@ -98,94 +156,51 @@ final class ChunkedInput {
                         storage.deallocate()
                         storage = grown
                     }
+                    let target = storage + dataStart + length
                     let got = try ChunkedInput.readFully(
-                        descriptor, into: storage + dataStart + length, count: ChunkedInput.blockSize, at: offset,
-                        source: source)
-                    if got == 0 {
-                        atEnd = true
-                    } else {
-                        length += got
-                        offset += got
-                    }
+                        descriptor, into: target, count: ChunkedInput.blockSize, at: offset, source: source)
+                    checksum.add(UnsafeRawBufferPointer(start: target, count: got))
+                    if got == 0 { atEnd = true }
+                    length += got
+                    offset += got
                 }
             }
-            var cut = scan.lastRecordEnd
-            var cutLines = scan.linesAtCut
-            if atEnd, scan.records < rows {
-                cut = length
-                cutLines = scan.lines
+            // Only blank lines (or nothing) are left.
+            if records == 0 { break }
+            let chunk = UnsafeRawBufferPointer(start: storage, count: dataStart + lastRecordEnd)
+            chunks += 1
+            if try body(chunk, linesBefore) == .stop {
+                try identity.check(descriptor, source: source)
+                return
             }
-            if cut == 0 { break }
-            let chunk = UnsafeRawBufferPointer(start: storage, count: dataStart + cut)
-            if try body(chunk, linesBefore) == .stop { break }
-            linesBefore += cutLines
+            linesBefore += linesAtCut
             // What is left (part of a block) moves up behind the header.
+            let cut = lastRecordEnd
             (storage + dataStart).copyMemory(from: storage + dataStart + cut, byteCount: length - cut)
             length -= cut
-            scan.dropFirst(cut, lines: cutLines)
-            if atEnd && length == 0 { break }
-        }
-    }
-
-    /// Where the search for record ends stands in the bytes after the header.
-    private struct RecordScan {
-        var scanned = 0
-        var inQuotes = false
-        var records = 0
-        var lastRecordEnd = 0
-        /// Line ends seen, inside quotes too (for the line numbers of messages).
-        var lines = 0
-        var linesAtCut = 0
-
-        /// Looks at the bytes from `scanned` to `length` until `wanted` records end. Outside
-        /// quotes it jumps from line end to line end with `memchr`, checking each line for a
-        /// quote; inside quotes it goes a byte at a time.
-        mutating func advance(_ data: UnsafeRawPointer, length: Int, wanted: Int) {
-            let quote = Int32(UInt8(ascii: "\""))
-            let lineFeed = Int32(UInt8(ascii: "\n"))
-            while scanned < length, records < wanted {
-                let here = data + scanned
-                if inQuotes {
-                    let byte = here.load(as: UInt8.self)
-                    scanned += 1
-                    if byte == UInt8(ascii: "\"") {
-                        inQuotes = false
-                    } else if byte == UInt8(ascii: "\n") {
-                        lines += 1
-                    }
-                    continue
-                }
-                let remaining = length - scanned
-                let lineEnd = memchr(here, lineFeed, remaining)
-                let searched = lineEnd.map { UnsafeRawPointer($0) - here } ?? remaining
-                if let quoteAt = memchr(here, quote, searched) {
-                    scanned += UnsafeRawPointer(quoteAt) - here + 1
-                    inQuotes = true
-                    continue
-                }
-                guard lineEnd != nil else {
-                    scanned = length
-                    break
-                }
-                scanned += searched + 1
-                lines += 1
-                records += 1
-                lastRecordEnd = scanned
-                linesAtCut = lines
-            }
-        }
-
-        /// Forgets the first `count` bytes (handed out, with `lines` line ends).
-        mutating func dropFirst(_ count: Int, lines dropped: Int) {
-            scanned -= count
-            lines -= dropped
+            scanned -= cut
+            lines -= linesAtCut
             records = 0
             lastRecordEnd = 0
             linesAtCut = 0
         }
+        if chunks == 0 { throw GLMError.headerOnly(source: source) }
+        try identity.check(descriptor, source: source)
+        let total = checksum.value
+        if let first = passChecksum, first != total {
+            throw changed("the bytes one pass read differ from those the first read")
+        }
+        passChecksum = total
     }
 
-    private static func read(_ descriptor: Int32, at offset: Int, count: Int, source: String) throws -> [UInt8] {
+    private func changed(_ what: String) -> GLMError {
+        GLMError.unreadableInput(
+            source: source,
+            reason: "it changed while it was being read (--chunk-rows reads it once for every iteration, and \(what)); "
+                + "leave the file alone during the fit, or fit a copy")
+    }
+
+    static func read(_ descriptor: Int32, at offset: Int, count: Int, source: String) throws -> [UInt8] {
         var block = [UInt8](repeating: 0, count: count)
         let filled = try block.withUnsafeMutableBytes { buffer -> Int in
             guard let base = buffer.baseAddress else { return 0 }
@@ -211,31 +226,97 @@ final class ChunkedInput {
         }
         return filled
     }
+}
 
-    /// Copies standard input to a temporary file that is unlinked at once.
-    private static func spoolStandardInput() throws -> Int32 {
-        let file = TemporaryFile.unlinkedDescriptor(prefix: "glmfit-stdin")
-        guard file >= 0 else {
-            throw GLMError.unreadableInput(source: "<stdin>", reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
+/// What identifies a file's contents without reading them: a rewrite in place changes the
+/// modification and change times (and usually the size), a replacement the inode.
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: timespec
+    let changed: timespec
+
+    init(descriptor: Int32, source: String) throws {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw GLMError.unreadableInput(source: source, reason: String(cString: strerror(errno)))
         }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let got = buffer.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, $0.count) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw GLMError.unreadableInput(source: "<stdin>", reason: String(cString: strerror(errno)))
-            }
-            if got == 0 { break }
-            var written = 0
-            while written < got {
-                let put = buffer.withUnsafeBytes { Glibc.write(file, $0.baseAddress.map { $0 + written }, got - written) }
-                if put < 0 {
-                    if errno == EINTR { continue }
-                    throw GLMError.unreadableInput(source: "<stdin>", reason: "cannot buffer standard input: \(String(cString: strerror(errno)))")
-                }
-                written += put
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = info.st_mtim
+        changed = info.st_ctim
+    }
+
+    /// Throws when the open file is no longer as it was (or a path now names another file).
+    func check(_ descriptor: Int32, source: String) throws {
+        let now = try FileIdentity(descriptor: descriptor, source: source)
+        var replaced = false
+        if source != "<stdin>" {
+            var info = stat()
+            replaced = stat(source, &info) != 0 || UInt64(info.st_dev) != device || UInt64(info.st_ino) != inode
+        }
+        guard now == self, !replaced else {
+            let what = replaced ? "the path now names another file"
+                : now.size != size ? "its size went from \(size) to \(now.size) bytes"
+                : "its modification time changed"
+            throw GLMError.unreadableInput(
+                source: source,
+                reason: "it changed while it was being read (--chunk-rows reads it once for every iteration, and "
+                    + "\(what)); leave the file alone during the fit, or fit a copy")
+        }
+    }
+
+    static func == (a: FileIdentity, b: FileIdentity) -> Bool {
+        a.device == b.device && a.inode == b.inode && a.size == b.size
+            && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+            && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+    }
+}
+
+/// A 64-bit checksum of a byte stream, fed in pieces of any size (the same bytes in other
+/// pieces give the same value): four lanes of multiply-xor over 32-byte groups.
+struct Checksum {
+    private var lanes: (UInt64, UInt64, UInt64, UInt64) = (0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0x85EB_CA77_C2B2_AE63)
+    private var pending: [UInt8] = []
+    private var total: UInt64 = 0
+
+    private static let prime: UInt64 = 0x0000_0100_0000_01B3
+
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        guard var p = bytes.baseAddress, bytes.count > 0 else { return }
+        var count = bytes.count
+        total &+= UInt64(count)
+        if !pending.isEmpty {
+            let take = min(32 - pending.count, count)
+            pending.append(contentsOf: UnsafeRawBufferPointer(start: p, count: take))
+            p += take
+            count -= take
+            if pending.count == 32 {
+                pending.withUnsafeBytes { mix($0.baseAddress ?? p) }
+                pending.removeAll(keepingCapacity: true)
             }
         }
-        return file
+        while count >= 32 {
+            mix(p)
+            p += 32
+            count -= 32
+        }
+        if count > 0 { pending.append(contentsOf: UnsafeRawBufferPointer(start: p, count: count)) }
+    }
+
+    @inline(__always)
+    private mutating func mix(_ p: UnsafeRawPointer) {
+        lanes.0 = (lanes.0 ^ p.loadUnaligned(as: UInt64.self)) &* Checksum.prime
+        lanes.1 = (lanes.1 ^ p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) &* Checksum.prime
+        lanes.2 = (lanes.2 ^ p.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) &* Checksum.prime
+        lanes.3 = (lanes.3 ^ p.loadUnaligned(fromByteOffset: 24, as: UInt64.self)) &* Checksum.prime
+    }
+
+    var value: UInt64 {
+        var h = lanes.0 ^ (lanes.1 << 1 | lanes.1 >> 63) ^ (lanes.2 << 7 | lanes.2 >> 57) ^ (lanes.3 << 13 | lanes.3 >> 51)
+        for byte in pending { h = (h ^ UInt64(byte)) &* Checksum.prime }
+        return (h ^ total) &* Checksum.prime
     }
 }

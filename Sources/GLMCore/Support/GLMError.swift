@@ -5,7 +5,7 @@ import Foundation
 /// Each case maps to one exit status (see `exitStatus`): 64 for a usage error
 /// (bad option, formula syntax, unknown family or link), 65 for data that cannot
 /// be fitted as asked, 66 for input that cannot be read at all, 73 for an output file
-/// that cannot be created.
+/// that cannot be created, 74 for a write that failed.
 public enum GLMError: Error, Equatable, Sendable {
     // MARK: Input that cannot be read (66)
     case fileNotFound(path: String)
@@ -20,6 +20,8 @@ public enum GLMError: Error, Equatable, Sendable {
     case unterminatedQuote(source: String, line: Int)
     case invalidUTF8(source: String, line: Int)
     case nonNumericValue(source: String, line: Int, column: String, value: String)
+    /// Input that is not CSV text: compressed, or binary (`reason` says which, and what to do).
+    case notText(source: String, reason: String)
 
     // MARK: Formula and options (64)
     case formulaSyntax(formula: String, position: Int, message: String)
@@ -93,8 +95,11 @@ public enum GLMError: Error, Equatable, Sendable {
     case nonFiniteNewValue(source: String, line: Int, column: String?, term: String)
     /// An output file (`--save`, `--residuals`) that cannot be written.
     case cannotWriteFile(path: String, reason: String)
+    /// A write that failed (standard output, or an output file once created): a full disk,
+    /// a closed descriptor, an I/O error (74).
+    case writeFailed(destination: String, reason: String)
 
-    /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT).
+    /// The process exit status for this error (sysexits.h: EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_CANTCREAT, EX_IOERR).
     public var exitStatus: Int32 {
         switch self {
         case .fileNotFound, .unreadableInput:
@@ -104,6 +109,8 @@ public enum GLMError: Error, Equatable, Sendable {
             return 64
         case .cannotWriteFile:
             return 73
+        case .writeFailed:
+            return 74
         case .strictWarning:
             return 3
         default:
@@ -121,8 +128,11 @@ extension GLMError: LocalizedError, CustomStringConvertible {
     public var description: String { message }
     public var errorDescription: String? { message }
 
-    /// One or more lines saying what is wrong, where, and how to fix it.
-    public var message: String {
+    /// One or more lines saying what is wrong, where, and how to fix it; characters that
+    /// would not show (controls, a byte order mark, NUL) as `<U+XXXX>`.
+    public var message: String { MessageText.escaped(rawMessage) }
+
+    private var rawMessage: String {
         switch self {
         case let .fileNotFound(path):
             return "cannot open '\(path)': no such file"
@@ -144,6 +154,8 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "\(source), line \(line): the text is not valid UTF-8"
         case let .nonNumericValue(source, line, column, value):
             return "\(source), line \(line), column '\(TextElision.elided(column))': '\(TextElision.elided(value))' is not a number, but the column is used as numeric"
+        case let .notText(source, reason):
+            return "\(source) does not look like CSV text: \(reason)"
         case let .formulaSyntax(formula, position, message):
             // A long formula is shown around the fault.
             let shown = TextElision.window(formula, around: position)
@@ -252,6 +264,41 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "\(source), line \(line): \(place); the model predicts from finite values only, as it was fitted"
         case let .cannotWriteFile(path, reason):
             return "cannot write '\(path)': \(reason)"
+        case let .writeFailed(destination, reason):
+            return "writing \(destination) failed: \(reason); the output is incomplete or missing"
+        }
+    }
+}
+
+/// Text from the input shown in a message.
+public enum MessageText {
+    /// `text` with every character that would not show, or would move the cursor, written as
+    /// `<U+XXXX>`: controls (NUL, tab, ESC; not the line feeds that separate a message's
+    /// lines), format characters (a byte order mark, zero-width spaces), separators, private
+    /// use and unassigned code points. Printable text is unchanged, so escaping twice is
+    /// the same as once.
+    public static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        var result = ""
+        result.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            if needsEscape(scalar) {
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                result += "<U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + ">"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.value < 0x80 { return scalar.value != 0x0A && (scalar.value < 0x20 || scalar.value == 0x7F) }
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned:
+            return true
+        default:
+            return false
         }
     }
 }

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Standard input copied to disk for `--chunk-rows`, which reads its input once per pass: an
+/// unlinked temporary file in $TMPDIR (or /tmp), so nothing is left behind however the
+/// process ends.
+///
+/// The copy is bounded: it stops with an error (status 66) before it would leave less free
+/// space on the spool's filesystem than the reserve (5% of the filesystem, at most 1 GiB),
+/// checked every 64 MiB as it grows, or when it passes `GLMFIT_SPOOL_LIMIT` bytes if that is
+/// set. SIGINT and SIGTERM end the copy at once (see `SignalCleanup`).
+enum InputSpool {
+    /// The free space on the spool's filesystem is looked at again after this many bytes.
+    static let checkInterval = 64 << 20
+
+    /// The byte limit from `GLMFIT_SPOOL_LIMIT`, nil when it is unset or not a positive whole number.
+    static func limit() -> Int? {
+        guard let text = getenv("GLMFIT_SPOOL_LIMIT").map({ String(cString: $0) }), let value = Int(text), value > 0
+        else { return nil }
+        return value
+    }
+
+    /// The space a spool must leave free on a filesystem of `size` bytes.
+    static func reserve(filesystemSize size: Int) -> Int {
+        min(1 << 30, size / 20)
+    }
+
+    /// Whether `more` bytes may be added to a spool, given the filesystem's free and total
+    /// bytes: they must leave the reserve free.
+    static func fits(_ more: Int, free: Int, filesystemSize: Int) -> Bool {
+        free - more >= reserve(filesystemSize: filesystemSize)
+    }
+
+    /// Copies standard input to an unlinked temporary file and returns its descriptor.
+    static func copyStandardInput(limit: Int?) throws -> Int32 {
+        let directory = TemporaryFile.directory
+        let file = TemporaryFile.unlinkedDescriptor(prefix: "glmfit-stdin")
+        guard file >= 0 else {
+            throw GLMError.unreadableInput(
+                source: "<stdin>", reason: "cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
+        }
+        do {
+            try copy(from: STDIN_FILENO, to: file, directory: directory, limit: limit)
+        } catch {
+            close(file)
+            throw error
+        }
+        return file
+    }
+
+    static func copy(from input: Int32, to file: Int32, directory: String, limit: Int?) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var copied = 0
+        var checkedAt = -checkInterval
+        while true {
+            let got = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw GLMError.unreadableInput(source: "<stdin>", reason: String(cString: strerror(errno)))
+            }
+            if got == 0 { break }
+            if let limit, copied + got > limit {
+                throw GLMError.unreadableInput(
+                    source: "<stdin>",
+                    reason: "--chunk-rows copies standard input to \(directory) and stops at GLMFIT_SPOOL_LIMIT "
+                        + "(\(limit) bytes); the input is longer. Give the data as a file, or raise the limit")
+            }
+            if copied + got - checkedAt >= checkInterval {
+                var info = statvfs()
+                if fstatvfs(file, &info) == 0 {
+                    let unit = Int(info.f_frsize)
+                    let (free, overflowFree) = Int(clamping: info.f_bavail).multipliedReportingOverflow(by: unit)
+                    let (size, overflowSize) = Int(clamping: info.f_blocks).multipliedReportingOverflow(by: unit)
+                    if !overflowFree, !overflowSize, !fits(checkInterval, free: free, filesystemSize: size) {
+                        throw GLMError.unreadableInput(
+                            source: "<stdin>",
+                            reason: "--chunk-rows copies standard input to \(directory), and after \(copied) bytes "
+                                + "the filesystem there has \(free) bytes free, too little to go on (it keeps "
+                                + "\(reserve(filesystemSize: size)) bytes free). Give the data as a file, or set "
+                                + "TMPDIR to a filesystem with more room")
+                    }
+                }
+                checkedAt = copied + got
+            }
+            var written = 0
+            while written < got {
+                let put = buffer.withUnsafeBytes { Glibc.write(file, $0.baseAddress.map { $0 + written }, got - written) }
+                if put < 0 {
+                    if errno == EINTR { continue }
+                    throw GLMError.unreadableInput(
+                        source: "<stdin>",
+                        reason: "cannot copy standard input to \(directory) for --chunk-rows: \(String(cString: strerror(errno)))")
+                }
+                written += put
+            }
+            copied += got
+        }
+    }
+}
