@@ -16,7 +16,6 @@
 suppressPackageStartupMessages({
   library(MASS)
   library(nnet)
-  library(jsonlite)
 })
 invisible(Sys.setlocale("LC_COLLATE", "C"))
 
@@ -141,9 +140,40 @@ cases[[length(cases) + 1]] <- polr_case(
 cases[[length(cases) + 1]] <- polr_case(
   "polr_birthwt_ftv_probit", "birthwt.csv", "ftv ~ age + lwt + smoke", "factor(ftv) ~ age + lwt + smoke", "probit")
 
-writeLines(toJSON(list(r_version = R.version.string, nnet = as.character(packageVersion("nnet")),
-                       mass = as.character(packageVersion("MASS")), cases = cases),
-                  auto_unbox = TRUE, digits = I(17), null = "null", pretty = TRUE),
+## A minimal JSON writer: numbers with %.17g (every double reads back exactly),
+## NA/NaN/Inf and NULL as null, a matrix as an array of its rows.
+json <- function(x, indent = "") {
+  inner <- paste0(indent, "  ")
+  if (is.null(x)) return("null")
+  if (is.matrix(x)) return(json(lapply(seq_len(nrow(x)), function(i) array_of(x[i, ])), indent))
+  if (is.list(x)) {
+    if (!is.null(names(x))) {
+      items <- vapply(names(x), function(n) paste0(inner, json(n), ": ", json(x[[n]], inner)), "")
+      return(paste0("{\n", paste(items, collapse = ",\n"), "\n", indent, "}"))
+    }
+    if (length(x) == 0) return("[]")
+    items <- vapply(x, function(v) paste0(inner, json(v, inner)), "")
+    return(paste0("[\n", paste(items, collapse = ",\n"), "\n", indent, "]"))
+  }
+  scalar <- function(v) {
+    if (is.character(v)) return(paste0('"', gsub('"', '\\"', v, fixed = TRUE), '"'))
+    if (is.logical(v) && !is.na(v)) return(if (v) "true" else "false")
+    if (!is.finite(v)) return("null")
+    sprintf("%.17g", v)
+  }
+  values <- vapply(x, scalar, "")
+  if (length(x) == 1 && is.null(attr(x, "array"))) return(values)
+  paste0("[", paste(values, collapse = ", "), "]")
+}
+array_of <- function(x) structure(x, array = TRUE)
+cases <- lapply(cases, function(case) {
+  case$levels <- array_of(case$levels)
+  case$vcov_terms <- array_of(case$vcov_terms)
+  if (!is.null(case$class)) case$class <- array_of(case$class)
+  case
+})
+writeLines(json(list(r_version = R.version.string, nnet = as.character(packageVersion("nnet")),
+                     mass = as.character(packageVersion("MASS")), cases = cases)),
            file.path(refdir, "multinomial_reference.json"))
 
 ## R's printed summaries, for the text layout.
