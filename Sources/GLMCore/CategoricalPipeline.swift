@@ -1,3 +1,5 @@
+import Foundation
+
 /// The multinomial and ordinal kinds' path: the shared read → frame → design stages, then
 /// the kind's own fit (see `ModelKind` for the plug-in shape).
 extension Pipeline {
@@ -98,9 +100,16 @@ extension Pipeline {
                 reduced: formula.deparsed, full: fullFormula.deparsed, reason: "the smaller model's column '\(first)' is not in the larger one")
         }
         let reduced = try CategoricalFit.fit(design: design, kind: full.kind, link: full.link, control: request.control)
-        let cells = full.weightSum * Double(full.levels.count - 1)
+        // R's residual df: polr's nobs (the sum of the case weights) minus the parameters;
+        // multinom's rows × (levels − 1) minus the parameters.
+        let cells = full.kind == .ordinal ? full.weightSum : Double(full.observationCount * (full.levels.count - 1))
+        func rightHandSide(_ formula: Formula) -> String {
+            let text = formula.deparsed
+            guard let tilde = text.firstIndex(of: "~") else { return text }
+            return text[text.index(after: tilde)...].trimmingCharacters(in: .whitespaces)
+        }
         return CategoricalComparison(
-            reducedFormula: formula.deparsed, fullFormula: fullFormula.deparsed, reducedDeviance: reduced.deviance,
+            reducedFormula: rightHandSide(formula), fullFormula: rightHandSide(fullFormula), reducedDeviance: reduced.deviance,
             fullDeviance: full.deviance, reducedParameters: reduced.parameterCount, fullParameters: full.parameterCount,
             reducedResidualDf: cells - Double(reduced.parameterCount), fullResidualDf: cells - Double(full.parameterCount))
     }

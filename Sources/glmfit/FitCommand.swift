@@ -146,6 +146,10 @@ struct FitCommand: ParsableCommand {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")
         }
+        if ModelKind(family: family) != .glm {
+            try runCategorical(request, progress: progress)
+            return
+        }
         if let id {
             try runGEE(request, id: id, progress: progress)
             return
@@ -213,6 +217,29 @@ extension FitCommand {
         let report = try progress.clearing { try Pipeline.fitGEE(request, gee: gee) }
         let warnings = report.fit.warnings
         if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
+        writeReport(
+            text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
+            csv: { CSVReport.render(report) }, warnings: warnings)
+    }
+}
+
+extension FitCommand {
+    /// The multinomial and ordinal kinds: `--family multinomial|ordinal`.
+    func runCategorical(_ request: FitRequest, progress: Progress?) throws {
+        let given: [(String, Bool)] = [
+            ("--id", id != nil), ("--corstr", corstr != nil), ("--waves", waves != nil), ("--residuals", residuals != nil),
+        ]
+        for (option, isGiven) in given where isGiven {
+            throw GLMError.invalidOption(name: option, message: "does not apply to a \(ModelKind(family: family).rawValue) model")
+        }
+        let report = try progress.clearing { try Pipeline.fitCategorical(request) }
+        let warnings = report.warnings
+        if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
+        if let save {
+            let file = try AtomicFile(path: save)
+            try file.write(try SavedModel(report: report).jsonText())
+            try file.commit()
+        }
         writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)

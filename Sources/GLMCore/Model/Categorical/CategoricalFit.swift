@@ -104,13 +104,16 @@ public struct CategoricalFit: Sendable {
     /// Wald rows: z = estimate / se, normal p-values and intervals, and exp() of all three
     /// where it is a ratio (relative risks for multinomial, odds ratios for the ordinal
     /// logit's location coefficients).
+    /// Each row's `term` is `level:term` for multinomial (the text's row names), the term
+    /// or `a|b` for ordinal.
     public func coefficientTable(confidenceLevel: Double) -> [CoefficientSummary] {
         let quantile = Distributions.qnorm((1 + confidenceLevel) / 2)
+        let names = kind == .multinomial ? zip(components, terms).map { "\($0):\($1)" } : terms
         return estimates.indices.map { index in
             let withRatio = kind == .multinomial || (link == .logit && components[index] == "location")
             let variance = covariance[index][index]
             return CoefficientSummary.wald(
-                term: terms[index], estimate: estimates[index], standardError: variance > 0 ? variance.squareRoot() : .nan,
+                term: names[index], estimate: estimates[index], standardError: variance > 0 ? variance.squareRoot() : .nan,
                 tDegreesOfFreedom: nil, normalQuantile: quantile, withRatio: withRatio)
         }
     }
@@ -128,13 +131,14 @@ public struct CategoricalFit: Sendable {
 /// A likelihood-ratio test of a smaller nested model of the same kind, fitted to the same
 /// rows (R's `anova(reduced, full)` for multinom and polr fits).
 public struct CategoricalComparison: Sendable {
+    /// The right-hand sides of the two formulas (R's `Model` column).
     public let reducedFormula: String
     public let fullFormula: String
     public let reducedDeviance: Double
     public let fullDeviance: Double
     public let reducedParameters: Int
     public let fullParameters: Int
-    /// R's `Resid. df`: the sum of case weights × (levels − 1) minus the parameters.
+    /// R's `Resid. df` (see `Pipeline.compareCategorical`).
     public let reducedResidualDf: Double
     public let fullResidualDf: Double
     public var df: Int { fullParameters - reducedParameters }
