@@ -6,7 +6,7 @@ extension Pipeline {
     /// Refuses, with a message, each option that does not apply to a multinomial or
     /// ordinal fit.
     static func refuseInapplicableOptions(_ request: FitRequest, kind: ModelKind) throws {
-        let message = "does not apply to a \(kind.rawValue) model"
+        let message = "does not apply to \(kind.withArticle) model"
         let options: [(String, Bool)] = [
             ("--theta", request.theta != nil), ("--vcov", request.vcov != nil), ("--cluster", request.clusterColumn != nil),
             ("--ci profile", request.intervalMethod == .profile), ("--anova", request.anova), ("--drop1", request.dropOne),

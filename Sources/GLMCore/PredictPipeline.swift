@@ -57,12 +57,12 @@ public enum PredictPipeline {
         if let categorical = model.categorical {
             guard categoricalScale else {
                 throw GLMError.invalidOption(
-                    name: "--type", message: "a \(categorical.kind.rawValue) model predicts --type probs or --type class")
+                    name: "--type", message: "\(categorical.kind.withArticle) model predicts --type probs or --type class")
             }
             if options.standardErrors || options.confidenceInterval {
                 throw GLMError.invalidOption(
                     name: options.standardErrors ? "--se" : "--interval",
-                    message: "is not available for a \(categorical.kind.rawValue) model's probabilities")
+                    message: "is not available for \(categorical.kind.withArticle) model's probabilities")
             }
         } else if categoricalScale {
             throw GLMError.invalidOption(

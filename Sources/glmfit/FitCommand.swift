@@ -27,6 +27,9 @@ struct FitCommand: ParsableCommand {
               quasibinomial     logit, probit, cauchit, log, cloglog
               negative-binomial log, sqrt, identity (theta by maximum likelihood as MASS::glm.nb,
                                 or fixed with --theta)
+              multinomial       logit (nnet::multinom; the response's first level is the baseline)
+              ordinal           logit, probit, cloglog, loglog, cauchit (MASS::polr; levels in order,
+                                a numeric response in numeric order)
 
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
@@ -53,7 +56,7 @@ struct FitCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "The model formula, as in R: \"y ~ x1 + x2\".")
     var formula: String
 
-    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial.")
+    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial, negative-binomial; or the model kinds multinomial and ordinal.")
     var family: String = "gaussian"
 
     @Option(help: "The link function (default: the family's canonical link).")
@@ -230,7 +233,7 @@ extension FitCommand {
             ("--id", id != nil), ("--corstr", corstr != nil), ("--waves", waves != nil), ("--residuals", residuals != nil),
         ]
         for (option, isGiven) in given where isGiven {
-            throw GLMError.invalidOption(name: option, message: "does not apply to a \(ModelKind(family: family).rawValue) model")
+            throw GLMError.invalidOption(name: option, message: "does not apply to \(ModelKind(family: family).withArticle) model")
         }
         let report = try progress.clearing { try Pipeline.fitCategorical(request) }
         let warnings = report.warnings

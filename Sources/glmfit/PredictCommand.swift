@@ -43,7 +43,7 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The CSV file of new data, or - for standard input.", valueName: "file"))
     var file: String
 
-    @Option(help: "The scale of the predictions: link (the linear predictor) or response (the mean).")
+    @Option(help: "The scale of the predictions: link (the linear predictor) or response (the mean); for a multinomial or ordinal model, probs (prob_<level> columns) or class (the most probable level).")
     var type: PredictionScale = .link
 
     @Flag(help: "Add the standard error of each prediction (se_fit).")

@@ -39,7 +39,7 @@ LinearAlgebra.stopBLASThreadPool()
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "predict" {
     execute(PredictCommand.self, Array(arguments.dropFirst()),
-            usage: "glmfit predict <model> <file> [--type link|response] [--se] [--interval confidence] [--na fail|pass]")
+            usage: "glmfit predict <model> <file> [--type link|response|probs|class] [--se] [--interval confidence] [--na fail|pass]")
 } else {
     execute(FitCommand.self, arguments,
             usage: "glmfit <file> --formula <formula> [--family <family>] [--link <link>] [options]")

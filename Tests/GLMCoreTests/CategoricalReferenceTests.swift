@@ -89,3 +89,44 @@ struct CategoricalReferenceTests {
         try reference.fit()
     }
 }
+
+@Suite("Multinomial and ordinal predictions against R's predict(type = \"probs\")")
+struct CategoricalPredictionTests {
+    static let cases = CategoricalCase.all.filter { $0.newdata != nil }
+
+    /// Fitted, saved to model-file text, read back and scored on rows not in the fit.
+    @Test(arguments: cases)
+    func probabilitiesMatchR(_ reference: CategoricalCase) throws {
+        let report = try reference.fit()
+        let text = try SavedModel(report: report).jsonText()
+        let model = try SavedModel(jsonBytes: Array(text.utf8), path: "model.json")
+        #expect(model.categorical?.levels == reference.levels)
+        let path = Repository.path("Tests/GLMCoreTests/Reference/multinomial_data/" + (reference.newdata ?? ""))
+        let probabilities = try PredictPipeline.predictions(
+            model: model, path: path, options: PredictionOptions(scale: .probs)).probabilities ?? []
+        let expected = reference.probs ?? []
+        #expect(probabilities.count == expected.count)
+        for (row, (actual, wanted)) in zip(probabilities, expected).enumerated() {
+            #expect(actual.count == wanted.count)
+            expectClose(actual.reduce(0, +), 1, relative: 1e-12, "row \(row + 1): the probabilities' sum")
+            for (k, (a, w)) in zip(actual, wanted).enumerated() {
+                expectClose(a, w, relative: 1e-6, absolute: 1e-9, "row \(row + 1), prob_\(reference.levels[k])")
+            }
+        }
+        let classes = try PredictPipeline.predictions(
+            model: model, path: path, options: PredictionOptions(scale: .class)).classes ?? []
+        #expect(classes == (reference.class ?? []).map { Optional($0) })
+    }
+
+    @Test func glmScalesAreRefusedForACategoricalModel() throws {
+        guard let reference = CategoricalCase.all.first(where: { $0.kind == "ordinal" }) else {
+            Issue.record("no ordinal reference case")
+            return
+        }
+        let model = try SavedModel(report: try reference.fit())
+        #expect(throws: GLMError.invalidOption(name: "--type", message: "an ordinal model predicts --type probs or --type class")) {
+            try PredictPipeline.predictions(
+                model: model, path: Repository.path("Examples/" + reference.file), options: PredictionOptions(scale: .response))
+        }
+    }
+}

@@ -41,7 +41,7 @@ struct CategoricalResponse: Sendable {
             throw GLMError.responseOutOfDomain(
                 family: name, line: nil,
                 message: "the response '\(frame.responseLabel)' has \(levels.count) level\(levels.count == 1 ? "" : "s") "
-                    + "(\(found)) in the rows used; a \(name) model needs \(minimumLevels) or more")
+                    + "(\(found)) in the rows used; \(kind.withArticle) model needs \(minimumLevels) or more")
         }
         let weights = frame.priorWeights ?? [Double](repeating: 1, count: codes.count)
         if let column = frame.weightsColumn, let row = weights.firstIndex(where: { !($0 >= 0) || !$0.isFinite }) {

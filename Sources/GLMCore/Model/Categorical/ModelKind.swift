@@ -38,4 +38,7 @@ public enum ModelKind: String, Sendable, Equatable {
         default: self = .glm
         }
     }
+
+    /// "a multinomial", "an ordinal", "a glm": for messages.
+    public var withArticle: String { (self == .ordinal ? "an " : "a ") + rawValue }
 }
