@@ -85,8 +85,10 @@ public enum PredictPipeline {
     static func run(
         _ request: PredictRequest, blockSize: Int, write: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> PredictionOutcome {
+        var request = request
         try validate(request.options)
         let model = try SavedModel.load(path: request.modelPath)
+        if request.options.scaleIsDefault, model.categorical != nil { request.options.scale = .class }
         try validate(request.options, model: model)
         let design = try NewDataDesign(model: model)
         let source = request.inputPath == "-" ? "<stdin>" : request.inputPath
@@ -122,6 +124,8 @@ public enum PredictPipeline {
     }
 
     static func predictions(model: SavedModel, path: String, options: PredictionOptions, blockSize: Int) throws -> Predictions {
+        var options = options
+        if options.scaleIsDefault, model.categorical != nil { options.scale = .class }
         try validate(options)
         try validate(options, model: model)
         let design = try NewDataDesign(model: model)

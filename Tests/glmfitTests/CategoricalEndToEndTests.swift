@@ -95,7 +95,11 @@ struct CategoricalEndToEndTests {
         let classes = try Glmfit.run(["predict", model, newData, "--type", "class"])
         #expect(classes.status == 0, "\(classes.standardError)")
         #expect(classes.standardOutput.split(separator: "\n").first?.hasSuffix(",class") == true)
-        let link = try Glmfit.run(["predict", model, newData])
+        // Without --type, R's default for multinom: the class.
+        let plain = try Glmfit.run(["predict", model, newData])
+        #expect(plain.status == 0, "\(plain.standardError)")
+        #expect(plain.standardOutput == classes.standardOutput)
+        let link = try Glmfit.run(["predict", model, newData, "--type", "link"])
         #expect(link.status == 64)
         #expect(link.standardOutput.isEmpty)
         #expect(link.standardError == "glmfit: error: --type: a multinomial model predicts --type probs or --type class\n")

@@ -30,6 +30,10 @@ public struct PredictionOptions: Sendable, Equatable {
     public var confidenceLevel: Double
     public var missing: MissingValuePolicy
 
+    /// True when `--type` was not given: a multinomial or ordinal model then predicts its
+    /// most probable level (`class`, R's default for multinom and polr), a GLM `link`.
+    public var scaleIsDefault = false
+
     public init(
         scale: PredictionScale = .link, standardErrors: Bool = false, confidenceInterval: Bool = false,
         confidenceLevel: Double = 0.95, missing: MissingValuePolicy = .fail

@@ -88,7 +88,9 @@ public struct CategoricalFit: Sendable {
         }
         let order = result.parameters.count
         guard let covariance = NewtonMaximizer.inverse(result.evaluation.negativeHessian, order: order) else {
-            throw GLMError.fitFailed(message: "the Hessian at the maximum is singular: some coefficients are not identifiable")
+            throw GLMError.fitFailed(
+                message: "the Hessian at the maximum is singular: some coefficients are not identifiable (a column of "
+                    + "the model matrix is a combination of others, or a response level is separated by the predictors)")
         }
         if !result.converged {
             warnings.append("the Newton iterations did not converge in \(control.maxIterations) steps (--maxit)")
