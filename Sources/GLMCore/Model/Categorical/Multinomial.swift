@@ -32,14 +32,15 @@ enum Multinomial {
         let p = columns.count
         let m = response.levelCount - 1
         let order = m * p
-        let parts = ParallelRows.map(count: rowCount) { rows -> NewtonMaximizer.Evaluation in
+        // The columns' storage, pinned for the pass (see `RowPass.withBaseAddresses`).
+        let parts = RowPass.withBaseAddresses(of: columns) { columnBases in
+        ParallelRows.map(count: rowCount) { rows -> NewtonMaximizer.Evaluation in
             var logLikelihood = 0.0
             var gradient = [Double](repeating: 0, count: order)
             var hessian = [Double](repeating: 0, count: order * order)
             var x = [Double](repeating: 0, count: p)
             var eta = [Double](repeating: 0, count: m)
             var probabilities = [Double](repeating: 0, count: m)
-            let columnBases = columns.map { $0.withUnsafeBufferPointer { $0.baseAddress } }
             parameters.withUnsafeBufferPointer { beta in
             response.codes.withUnsafeBufferPointer { codes in
             response.weights.withUnsafeBufferPointer { weights in
@@ -87,6 +88,7 @@ enum Multinomial {
                 }
             }}}}}}}}
             return NewtonMaximizer.Evaluation(logLikelihood: logLikelihood, gradient: gradient, negativeHessian: hessian)
+        }
         }
         var total = NewtonMaximizer.Evaluation(
             logLikelihood: 0, gradient: [Double](repeating: 0, count: order),

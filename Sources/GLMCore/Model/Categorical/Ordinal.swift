@@ -140,13 +140,16 @@ enum Ordinal {
         let thresholds = response.levelCount - 1
         let order = p + thresholds
         for k in 1..<max(thresholds, 1) where !(parameters[p + k] > parameters[p + k - 1]) { return nil }
-        let parts = ParallelRows.map(count: rowCount) { rows -> NewtonMaximizer.Evaluation in
+        // The columns' storage (and the offset's, last), pinned for the pass.
+        let pinned = columns + (offset.map { [$0] } ?? [])
+        let parts = RowPass.withBaseAddresses(of: pinned) { bases in
+        ParallelRows.map(count: rowCount) { rows -> NewtonMaximizer.Evaluation in
             var logLikelihood = 0.0
             var gradient = [Double](repeating: 0, count: order)
             var hessian = [Double](repeating: 0, count: order * order)
             var x = [Double](repeating: 0, count: p)
-            let columnBases = columns.map { $0.withUnsafeBufferPointer { $0.baseAddress } }
-            let offsetBase = offset?.withUnsafeBufferPointer { $0.baseAddress }
+            let columnBases = Array(bases.prefix(p))
+            let offsetBase = offset == nil ? nil : bases.last ?? nil
             parameters.withUnsafeBufferPointer { theta in
             response.codes.withUnsafeBufferPointer { codes in
             response.weights.withUnsafeBufferPointer { weights in
@@ -156,7 +159,7 @@ enum Ordinal {
                 for row in rows {
                     let w = weights[row]
                     if w == 0 { continue }
-                    var eta = offsetBase.map { $0[row] } ?? 0
+                    var eta = offsetBase?[row] ?? 0
                     for j in 0..<p {
                         x[j] = columnBases[j]?[row] ?? 0
                         eta += x[j] * theta[j]
@@ -200,6 +203,7 @@ enum Ordinal {
                 }
             }}}}}}
             return NewtonMaximizer.Evaluation(logLikelihood: logLikelihood, gradient: gradient, negativeHessian: hessian)
+        }
         }
         var total = NewtonMaximizer.Evaluation(
             logLikelihood: 0, gradient: [Double](repeating: 0, count: order),
