@@ -200,8 +200,12 @@ extension CSVReport {
     public static func render(_ report: CategoricalReport) -> String {
         let table = rows(report.coefficients).split(separator: "\n", omittingEmptySubsequences: false)
         var lines = ["component," + (table.first.map(String.init) ?? "")]
-        for (index, line) in table.dropFirst().enumerated() where index < report.fit.components.count {
-            lines.append(field(report.fit.components[index]) + "," + line)
+        let fit = report.fit
+        for (index, line) in table.dropFirst().enumerated() where index < fit.components.count {
+            // The row's first field is the text's row name (`level:term`); the CSV has the term.
+            let shown = field(report.coefficients[index].term)
+            let rest = line.hasPrefix(shown) ? line.dropFirst(shown.count) : line
+            lines.append(field(fit.components[index]) + "," + field(fit.terms[index]) + rest)
         }
         return lines.joined(separator: "\n") + "\n"
     }

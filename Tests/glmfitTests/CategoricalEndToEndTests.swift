@@ -58,6 +58,8 @@ struct CategoricalEndToEndTests {
         #expect(lines.first?.hasPrefix("component,term,estimate,std_error,") == true)
         #expect(lines.count == 7)
         #expect(lines.dropFirst().map { $0.split(separator: ",").first.map(String.init) } == ["2", "2", "2", "3", "3", "3"])
+        #expect(lines.dropFirst().map { $0.split(separator: ",").dropFirst().first.map(String.init) }
+            == ["(Intercept)", "age", "smoke", "(Intercept)", "age", "smoke"])
     }
 
     @Test func compareAndWald() throws {
@@ -103,6 +105,30 @@ struct CategoricalEndToEndTests {
         #expect(link.status == 64)
         #expect(link.standardOutput.isEmpty)
         #expect(link.standardError == "glmfit: error: --type: a multinomial model predicts --type probs or --type class\n")
+    }
+
+    /// `--ref` on the response moves the multinomial baseline, as R's relevel() does.
+    @Test func referenceLevelOfTheResponseIsTheBaseline() throws {
+        let result = try Glmfit.run([
+            Glmfit.example("housing.csv"), "--family", "multinomial", "--formula", "Sat ~ Infl", "--weights", "Freq",
+            "--ref", "Sat=Low", "--format", "json",
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try json(result.standardOutput)
+        #expect(object["levels"] as? [String] == ["Low", "High", "Medium"])
+        let components = (object["coefficients"] as? [[String: Any]] ?? []).compactMap { $0["component"] as? String }
+        #expect(Set(components) == ["High", "Medium"])
+    }
+
+    /// Separated levels: the iterations stop at --maxit with a warning, which --strict makes an error.
+    @Test func separationWarnsAndStrictRefuses() throws {
+        let csv = Data("y,x\na,1\na,2\na,3\nb,4\nb,5\nb,6\nc,7\nc,8\nc,9\n".utf8)
+        let plain = try Glmfit.run(["-", "--family", "multinomial", "-f", "y ~ x"], input: csv)
+        #expect(plain.status == 0)
+        #expect(plain.standardError.contains("glmfit: warning: the Newton iterations did not converge in 25 steps (--maxit)"))
+        let strict = try Glmfit.run(["-", "--family", "multinomial", "-f", "y ~ x", "--strict"], input: csv)
+        #expect(strict.status == 3)
+        #expect(strict.standardOutput.isEmpty)
     }
 
     struct BadInput: Sendable, CustomTestStringConvertible {
