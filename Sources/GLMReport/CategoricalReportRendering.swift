@@ -50,6 +50,13 @@ extension TextReport {
         let levels = Array(fit.levels.dropFirst())
         let p = fit.columnNames.count
         let errors = fit.covariance.indices.map { fit.covariance[$0][$0].squareRoot() }
+        if levels.count == 1 {
+            // Two levels: multinom's binomial layout, one row per column.
+            let columns = [fit.estimates, errors].map { RFormat.format($0.map { Optional($0) }, digits: 7) }
+            let cells = (0..<p).map { j in columns.map { $0[j] } }
+            return ["", "Coefficients:"]
+                + RFormat.matrix(rowNames: fit.columnNames, columnNames: ["Values", "Std. Err."], cells: cells)
+        }
         func table(_ values: [Double]) -> [String] {
             let columns = (0..<p).map { j in RFormat.format(levels.indices.map { values[$0 * p + j] }, digits: 7) }
             let cells = levels.indices.map { k in (0..<p).map { columns[$0][k] } }

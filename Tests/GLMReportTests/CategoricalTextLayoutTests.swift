@@ -38,8 +38,8 @@ struct CategoricalTextLayoutTests {
         let path = PrintedCases.root.appendingPathComponent("Tests/GLMCoreTests/Reference/multinomial_data/r_summaries.txt").path
         let printed = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         let starts = printed.indices.filter { printed[$0] == "Coefficients:" }
-        #expect(starts.count == 2)
-        guard starts.count == 2 else { return }
+        #expect(starts.count == 3)
+        guard starts.count == 3 else { return }
         let table = try CSVReader.read(
             path: PrintedCases.root.appendingPathComponent("Examples/housing.csv").path, options: CSVOptions(collation: .bytes),
             select: { _ in nil })
@@ -49,7 +49,12 @@ struct CategoricalTextLayoutTests {
         let ordinal = try Pipeline.fitCategorical(
             FitRequest(path: "housing.csv", formula: "satisfaction ~ Infl + Type + Cont", family: "ordinal", weightsColumn: "Freq"),
             table: table)
-        for (report, start) in [(multinomial, starts[0]), (ordinal, starts[1])] {
+        let birthwt = try CSVReader.read(
+            path: PrintedCases.root.appendingPathComponent("Examples/birthwt.csv").path, options: CSVOptions(collation: .bytes),
+            select: { _ in nil })
+        let binary = try Pipeline.fitCategorical(
+            FitRequest(path: "birthwt.csv", formula: "low ~ age + lwt + smoke", family: "multinomial"), table: birthwt)
+        for (report, start) in [(multinomial, starts[0]), (ordinal, starts[1]), (binary, starts[2])] {
             let text = renderedText(report).split(separator: "\n", omittingEmptySubsequences: false)
             guard let ours = text.firstIndex(of: "Coefficients:") else {
                 Issue.record("no Coefficients: line")

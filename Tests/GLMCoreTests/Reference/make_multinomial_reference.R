@@ -218,4 +218,7 @@ print(summary(multinom(Sat ~ Infl + Type + Cont, data = d, weights = Freq, Hess 
                        maxit = 1000, trace = FALSE)))
 print(summary(polr(factor(satisfaction) ~ Infl + Type + Cont, data = d, weights = Freq, Hess = TRUE,
                    control = list(reltol = 1e-15, maxit = 1000))))
+b <- read_example("birthwt.csv")
+print(summary(multinom(factor(low) ~ age + lwt + smoke, data = b, Hess = TRUE, reltol = 1e-15, maxit = 1000,
+                       trace = FALSE)))
 sink()

@@ -106,11 +106,11 @@ public struct CategoricalFit: Sendable {
     /// Wald rows: z = estimate / se, normal p-values and intervals, and exp() of all three
     /// where it is a ratio (relative risks for multinomial, odds ratios for the ordinal
     /// logit's location coefficients).
-    /// Each row's `term` is `level:term` for multinomial (the text's row names), the term
-    /// or `a|b` for ordinal.
+    /// Each row's `term` is its name in `parameterNames` (the text's row names): `level:term`
+    /// for multinomial, the term or `a|b` for ordinal.
     public func coefficientTable(confidenceLevel: Double) -> [CoefficientSummary] {
         let quantile = Distributions.qnorm((1 + confidenceLevel) / 2)
-        let names = kind == .multinomial ? zip(components, terms).map { "\($0):\($1)" } : terms
+        let names = parameterNames
         return estimates.indices.map { index in
             let withRatio = kind == .multinomial || (link == .logit && components[index] == "location")
             let variance = covariance[index][index]
