@@ -26,26 +26,37 @@ enum Multinomial {
     }
 
     /// Log-likelihood, gradient and negative Hessian over all rows, on all cores.
+    ///
+    /// Each block (k, l) of the Hessian is Σ c_kl x xᵀ, symmetric: a row adds c_kl times the
+    /// packed upper triangle of x xᵀ (computed once per row) to each pair's packed sum, one
+    /// contiguous multiply-add per pair; the blocks are unpacked once at the end.
     static func evaluate(
         _ parameters: [Double], columns: [[Double]], rowCount: Int, response: CategoricalResponse
     ) -> NewtonMaximizer.Evaluation {
         let p = columns.count
         let m = response.levelCount - 1
         let order = m * p
+        let triangle = p * (p + 1) / 2
+        var pairs: [(k: Int, l: Int)] = []
+        for k in 0..<m { for l in k..<m { pairs.append((k, l)) } }
+        let pairCount = pairs.count
+        typealias Part = (logLikelihood: Double, gradient: [Double], sums: [Double])
         // The columns' storage, pinned for the pass (see `RowPass.withBaseAddresses`).
         let parts = RowPass.withBaseAddresses(of: columns) { columnBases in
-        ParallelRows.map(count: rowCount) { rows -> NewtonMaximizer.Evaluation in
+        ParallelRows.map(count: rowCount) { rows -> Part in
             var logLikelihood = 0.0
             var gradient = [Double](repeating: 0, count: order)
-            var hessian = [Double](repeating: 0, count: order * order)
+            var sums = [Double](repeating: 0, count: pairCount * triangle)
             var x = [Double](repeating: 0, count: p)
+            var products = [Double](repeating: 0, count: triangle)
             var eta = [Double](repeating: 0, count: m)
             var probabilities = [Double](repeating: 0, count: m)
             parameters.withUnsafeBufferPointer { beta in
             response.codes.withUnsafeBufferPointer { codes in
             response.weights.withUnsafeBufferPointer { weights in
             gradient.withUnsafeMutableBufferPointer { g in
-            hessian.withUnsafeMutableBufferPointer { h in
+            sums.withUnsafeMutableBufferPointer { sums in
+            products.withUnsafeMutableBufferPointer { xx in
             x.withUnsafeMutableBufferPointer { x in
             eta.withUnsafeMutableBufferPointer { eta in
             probabilities.withUnsafeMutableBufferPointer { pi in
@@ -72,35 +83,46 @@ enum Multinomial {
                         let base = k * p
                         for j in 0..<p { g[base + j] += residual * x[j] }
                     }
-                    // Upper blocks (k ≤ l) only; the lower half is filled at the end.
-                    for k in 0..<m {
-                        for l in k..<m {
-                            let c = w * pi[k] * ((k == l ? 1 : 0) - pi[l])
-                            if c == 0 { continue }
-                            for b in 0..<p {
-                                let cx = c * x[b]
-                                let column = (l * p + b) * order + k * p
-                                let upper = k == l ? b : p - 1
-                                for a in 0...upper { h[column + a] += cx * x[a] }
-                            }
+                    var t = 0
+                    for b in 0..<p {
+                        let xb = x[b]
+                        for a in 0...b {
+                            xx[t] = x[a] * xb
+                            t += 1
                         }
                     }
+                    for (index, pair) in pairs.enumerated() {
+                        let c = w * pi[pair.k] * ((pair.k == pair.l ? 1 : 0) - pi[pair.l])
+                        let base = index * triangle
+                        for t in 0..<triangle { sums[base + t] += c * xx[t] }
+                    }
                 }
-            }}}}}}}}
-            return NewtonMaximizer.Evaluation(logLikelihood: logLikelihood, gradient: gradient, negativeHessian: hessian)
+            }}}}}}}}}
+            return (logLikelihood, gradient, sums)
         }
         }
         var total = NewtonMaximizer.Evaluation(
             logLikelihood: 0, gradient: [Double](repeating: 0, count: order),
             negativeHessian: [Double](repeating: 0, count: order * order))
+        var sums = [Double](repeating: 0, count: pairCount * triangle)
         for part in parts {
             total.logLikelihood += part.logLikelihood
             for i in 0..<order { total.gradient[i] += part.gradient[i] }
-            for i in 0..<(order * order) { total.negativeHessian[i] += part.negativeHessian[i] }
+            for i in 0..<sums.count { sums[i] += part.sums[i] }
         }
-        // Mirror the upper triangle (row < column) into the lower.
-        for column in 0..<order {
-            for row in 0..<column { total.negativeHessian[row * order + column] = total.negativeHessian[column * order + row] }
+        // Unpack: block (k, l) and its mirror (l, k), each symmetric.
+        for (index, pair) in pairs.enumerated() {
+            var t = index * triangle
+            for b in 0..<p {
+                for a in 0...b {
+                    let value = sums[t]
+                    t += 1
+                    for (r, c) in [(pair.k * p + a, pair.l * p + b), (pair.k * p + b, pair.l * p + a)] {
+                        total.negativeHessian[c * order + r] = value
+                        total.negativeHessian[r * order + c] = value
+                    }
+                }
+            }
         }
         return total
     }
