@@ -96,10 +96,12 @@ polr_case <- function(name, file, formula, rformula, method, weights = NULL, new
                  cloglog = function(q) -expm1(-exp(q)), loglog = function(q) exp(-exp(-q)))
   X <- model.matrix(fit)[, -1, drop = FALSE]
   y <- as.integer(model.response(model.frame(fit)))
+  off <- model.offset(model.frame(fit))
+  if (is.null(off)) off <- 0
   w <- d$.w
   p <- ncol(X)
   loglik <- function(theta) {
-    eta <- drop(X %*% theta[seq_len(p)])
+    eta <- drop(X %*% theta[seq_len(p)]) + off
     zeta <- c(-Inf, theta[-seq_len(p)], Inf)
     sum(w * log(pfun(zeta[y + 1] - eta) - pfun(zeta[y] - eta)))
   }
@@ -172,6 +174,9 @@ for (method in c("logistic", "probit", "cloglog", "loglog", "cauchit")) {
 cases[[length(cases) + 1]] <- polr_case(
   "polr_birthwt_ftv", "birthwt.csv", "ftv ~ age + lwt", "factor(ftv) ~ age + lwt", "logistic",
   newdata = "birthwt_new.csv")
+cases[[length(cases) + 1]] <- polr_case(
+  "polr_birthwt_ftv_offset", "birthwt.csv", "ftv ~ age + offset(lwt/100)", "factor(ftv) ~ age + offset(lwt/100)",
+  "logistic")
 cases[[length(cases) + 1]] <- polr_case(
   "polr_birthwt_ftv_probit", "birthwt.csv", "ftv ~ age + lwt + smoke", "factor(ftv) ~ age + lwt + smoke", "probit")
 
