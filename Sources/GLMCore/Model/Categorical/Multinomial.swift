@@ -37,18 +37,20 @@ enum Multinomial {
         let m = response.levelCount - 1
         let order = m * p
         let triangle = p * (p + 1) / 2
+        // The packed triangle in blocks of four (the last padded with zeros), for SIMD adds.
+        let blocks = (triangle + 3) / 4
         var pairs: [(k: Int, l: Int)] = []
         for k in 0..<m { for l in k..<m { pairs.append((k, l)) } }
         let pairCount = pairs.count
-        typealias Part = (logLikelihood: Double, gradient: [Double], sums: [Double])
+        typealias Part = (logLikelihood: Double, gradient: [Double], sums: [SIMD4<Double>])
         // The columns' storage, pinned for the pass (see `RowPass.withBaseAddresses`).
         let parts = RowPass.withBaseAddresses(of: columns) { columnBases in
         ParallelRows.map(count: rowCount) { rows -> Part in
             var logLikelihood = 0.0
             var gradient = [Double](repeating: 0, count: order)
-            var sums = [Double](repeating: 0, count: pairCount * triangle)
+            var sums = [SIMD4<Double>](repeating: .zero, count: pairCount * blocks)
             var x = [Double](repeating: 0, count: p)
-            var products = [Double](repeating: 0, count: triangle)
+            var products = [SIMD4<Double>](repeating: .zero, count: blocks)
             var eta = [Double](repeating: 0, count: m)
             var probabilities = [Double](repeating: 0, count: m)
             parameters.withUnsafeBufferPointer { beta in
@@ -87,14 +89,14 @@ enum Multinomial {
                     for b in 0..<p {
                         let xb = x[b]
                         for a in 0...b {
-                            xx[t] = x[a] * xb
+                            xx[t >> 2][t & 3] = x[a] * xb
                             t += 1
                         }
                     }
                     for (index, pair) in pairs.enumerated() {
-                        let c = w * pi[pair.k] * ((pair.k == pair.l ? 1 : 0) - pi[pair.l])
-                        let base = index * triangle
-                        for t in 0..<triangle { sums[base + t] += c * xx[t] }
+                        let c = SIMD4<Double>(repeating: w * pi[pair.k] * ((pair.k == pair.l ? 1 : 0) - pi[pair.l]))
+                        let base = index * blocks
+                        for block in 0..<blocks { sums[base + block] += c * xx[block] }
                     }
                 }
             }}}}}}}}}
@@ -104,7 +106,7 @@ enum Multinomial {
         var total = NewtonMaximizer.Evaluation(
             logLikelihood: 0, gradient: [Double](repeating: 0, count: order),
             negativeHessian: [Double](repeating: 0, count: order * order))
-        var sums = [Double](repeating: 0, count: pairCount * triangle)
+        var sums = [SIMD4<Double>](repeating: .zero, count: pairCount * blocks)
         for part in parts {
             total.logLikelihood += part.logLikelihood
             for i in 0..<order { total.gradient[i] += part.gradient[i] }
@@ -112,10 +114,10 @@ enum Multinomial {
         }
         // Unpack: block (k, l) and its mirror (l, k), each symmetric.
         for (index, pair) in pairs.enumerated() {
-            var t = index * triangle
+            var t = 0
             for b in 0..<p {
                 for a in 0...b {
-                    let value = sums[t]
+                    let value = sums[index * blocks + t >> 2][t & 3]
                     t += 1
                     for (r, c) in [(pair.k * p + a, pair.l * p + b), (pair.k * p + b, pair.l * p + a)] {
                         total.negativeHessian[c * order + r] = value
