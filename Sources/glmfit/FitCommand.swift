@@ -27,9 +27,8 @@ struct FitCommand: ParsableCommand {
               quasibinomial     logit, probit, cauchit, log, cloglog
               negative-binomial log, sqrt, identity (theta by maximum likelihood as MASS::glm.nb,
                                 or fixed with --theta)
-              multinomial       logit (nnet::multinom; the response's first level is the baseline)
-              ordinal           logit, probit, cloglog, loglog, cauchit (MASS::polr; levels in order,
-                                a numeric response in numeric order)
+              multinomial       logit (as nnet::multinom; the first level is the baseline)
+              ordinal           logit, probit, cloglog, loglog, cauchit (as MASS::polr)
 
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
