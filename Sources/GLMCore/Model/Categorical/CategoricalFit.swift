@@ -51,6 +51,7 @@ public struct CategoricalFit: Sendable {
     static func fit(design: Design, kind: ModelKind, link: OrdinalLink?, control: FitControl) throws -> CategoricalFit {
         let frame = design.frame
         let response = try CategoricalResponse(frame: frame, kind: kind, minimumLevels: kind == .ordinal ? 3 : 2)
+        try checkSize(design: design, response: response, kind: kind)
         var warnings = frame.warnings
         let result: NewtonMaximizer.Result
         let columnNames: [String]
@@ -101,6 +102,25 @@ public struct CategoricalFit: Sendable {
             covariance: covariance, logLikelihood: result.evaluation.logLikelihood, iterations: result.iterations,
             converged: result.converged, observationCount: design.rowCount, weightSum: response.weightSum,
             warnings: warnings)
+    }
+
+    /// The largest number of parameters fitted: the Hessian is dense, order², and a
+    /// multinomial pass keeps one packed p × p sum per pair of levels on every range.
+    static let maximumParameters = 2000
+
+    /// Refuses a model whose Hessian would not fit in memory, before anything that size is
+    /// made: most likely a numeric response with many distinct values fitted as categories.
+    static func checkSize(design: Design, response: CategoricalResponse, kind: ModelKind) throws {
+        let levels = response.levelCount, p = design.columnCount
+        let (product, overflow) = (levels - 1).multipliedReportingOverflow(by: max(p, 1))
+        let parameters = kind == .ordinal ? p + levels - 1 : product
+        guard overflow || parameters > maximumParameters else { return }
+        let label = design.frame.responseLabel
+        throw GLMError.invalidTerm(
+            term: label,
+            message: "\(kind.withArticle) model of '\(label)' with \(levels) levels and \(p) model-matrix columns has "
+                + "\(overflow ? "too many" : String(parameters)) coefficients, more than the \(maximumParameters) glmfit fits "
+                + "(its Hessian is dense); is '\(label)' a numeric variable rather than a set of categories?")
     }
 
     /// Wald rows: z = estimate / se, normal p-values and intervals, and exp() of all three
