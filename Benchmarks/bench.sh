@@ -143,6 +143,25 @@ generate logistic50 1000000 logistic50_1m.csv
 bench_case "logistic 1M x 50" logistic50_1m.csv binomial "y ~ ." 1000000 51 yes yes
 generate wide200 200000 wide200_200k.csv
 bench_case "wide 200k x 200" wide200_200k.csv gaussian "y ~ ." 200000 201 yes no
+# The model kinds beside the GLM: a 5-level response over 10 predictors, unordered (y) and
+# ordered (o), against nnet::multinom / MASS::polr (after fread) and statsmodels MNLogit /
+# OrderedModel, each peer run once (they take minutes).
+generate categorical5 1000000 categorical5_1m.csv
+{
+  echo
+  echo "| case | rows x columns | glmfit | glmfit peak (MB) | R (multinom / polr) | statsmodels (MNLogit / OrderedModel) |"
+  echo "|---|---|---|---|---|---|"
+} | tee -a "$results"
+rhs="x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10"
+for kind in multinomial ordinal; do
+  response=y; [ $kind = ordinal ] && response=o
+  cat "$data/categorical5_1m.csv" > /dev/null
+  read -r g_s g_mb < <(measure "$runs" "$bin" "$data/categorical5_1m.csv" --family $kind --formula "$response ~ $rhs" --format json)
+  r_s="-"; sm_s="-"
+  [ $have_r_dt = 1 ] && read -r r_s _ < <(measure 1 Rscript Benchmarks/peers/r_categorical.R "$data/categorical5_1m.csv" $kind)
+  [ $have_sm = 1 ] && read -r sm_s _ < <(measure 1 python3 Benchmarks/peers/statsmodels_categorical.py "$data/categorical5_1m.csv" $kind)
+  echo "| $kind 1M | 1000000 x 10 (5 levels) | $g_s s | $g_mb | $(ratio "$r_s" "$g_s") | $(ratio "$sm_s" "$g_s") |" | tee -a "$results"
+done
 if [ "${BENCH_QUICK:-0}" != 1 ]; then
   for family in poisson binomial gamma; do
     generate "$family" 10000000 "${family}_10m.csv"

@@ -136,6 +136,42 @@ case "wide200":
         buffer.append(UInt8(ascii: "\n"))
         flush()
     }
+case "categorical5":
+    // A 5-level response two ways: y unordered (multinomial logits against level a), o
+    // ordered 1-5 (a latent logistic cut at four thresholds), over 10 normal predictors.
+    let levels = ["a", "b", "c", "d", "e"]
+    let thresholds = [-1.5, -0.5, 0.5, 1.5]
+    emit("y,o," + (1...10).map { "x\($0)" }.joined(separator: ",") + "\n")
+    var x = [Double](repeating: 0, count: 10)
+    var eta = [Double](repeating: 0, count: 5)
+    for _ in 0..<rows {
+        for k in 0..<10 { x[k] = normal() }
+        var total = 1.0
+        for level in 1..<5 {
+            var value = 0.1 * Double(level)
+            for k in 0..<10 { value += 0.05 * Double((k + level) % 5 - 2) * x[k] }
+            eta[level] = exp(value)
+            total += eta[level]
+        }
+        var u = uniform() * total
+        var category = 0
+        u -= 1
+        while category < 4 && u > 0 {
+            category += 1
+            u -= eta[category]
+        }
+        var latent = log(1 / uniform() - 1) * -1
+        for k in 0..<10 { latent += (k % 2 == 0 ? 0.1 : -0.08) * x[k] }
+        let ordered = 1 + thresholds.filter { latent > $0 }.count
+        emit(levels[category] + ",")
+        emitInteger(ordered)
+        for k in 0..<10 {
+            buffer.append(UInt8(ascii: ","))
+            emitNumber(x[k])
+        }
+        buffer.append(UInt8(ascii: "\n"))
+        flush()
+    }
 default:
     FileHandle.standardError.write("unknown kind \(kind)\n".data(using: .utf8)!)
     exit(64)

@@ -169,3 +169,16 @@ data(Orthodont, package = "nlme")
 export(data.frame(distance = Orthodont$distance, age = Orthodont$age,
                   Subject = as.character(Orthodont$Subject),
                   Sex = as.character(Orthodont$Sex)), "orthodont.csv")
+
+## Categorical responses for --family multinomial and ordinal (MASS, Venables &
+## Ripley). housing: Copenhagen housing satisfaction survey, one row per cell with
+## its count Freq (case weights); Sat as text, and satisfaction = 1 (Low), 2
+## (Medium), 3 (High) as numbers, whose numeric order is the ordinal order (a
+## text response's levels sort as text: High, Low, Medium).
+data(housing, package = "MASS")
+export(data.frame(Sat = as.character(housing$Sat), satisfaction = as.integer(housing$Sat),
+                  Infl = as.character(housing$Infl), Type = as.character(housing$Type),
+                  Cont = as.character(housing$Cont), Freq = housing$Freq), "housing.csv")
+## fgl: forensic glass fragments, six types, refractive index and oxide contents.
+data(fgl, package = "MASS")
+export(data.frame(fgl[, 1:9], type = as.character(fgl$type)), "fgl.csv")

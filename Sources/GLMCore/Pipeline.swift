@@ -106,7 +106,7 @@ public enum Pipeline {
     /// Checks the options that need no data, so a typo fails before a large file is read.
     public static func resolveFamily(_ request: FitRequest) throws -> Family {
         guard let kind = Family.Kind(name: request.family) else {
-            throw GLMError.unknownFamily(name: request.family, known: Family.Kind.cliNames)
+            throw GLMError.unknownFamily(name: request.family, known: Family.Kind.cliNames + ["multinomial", "ordinal"])
         }
         var link: Link?
         if let name = request.link {

@@ -50,6 +50,26 @@ public enum PredictPipeline {
         }
     }
 
+    /// Checks that the options fit the model's kind: probs and class for a multinomial or
+    /// ordinal model (without --se or --interval), link and response for a GLM.
+    static func validate(_ options: PredictionOptions, model: SavedModel) throws {
+        let categoricalScale = options.scale == .probs || options.scale == .class
+        if let categorical = model.categorical {
+            guard categoricalScale else {
+                throw GLMError.invalidOption(
+                    name: "--type", message: "\(categorical.kind.withArticle) model predicts --type probs or --type class")
+            }
+            if options.standardErrors || options.confidenceInterval {
+                throw GLMError.invalidOption(
+                    name: options.standardErrors ? "--se" : "--interval",
+                    message: "is not available for \(categorical.kind.withArticle) model's probabilities")
+            }
+        } else if categoricalScale {
+            throw GLMError.invalidOption(
+                name: "--type", message: "\(options.scale.rawValue) is for multinomial and ordinal models; a GLM predicts link or response")
+        }
+    }
+
     /// Loads the model, reads the input and passes the output to `write` in pieces.
     ///
     /// - Throws: the model file's errors (`SavedModel.load`), the input's (missing column 64,
@@ -65,8 +85,11 @@ public enum PredictPipeline {
     static func run(
         _ request: PredictRequest, blockSize: Int, write: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> PredictionOutcome {
+        var request = request
         try validate(request.options)
         let model = try SavedModel.load(path: request.modelPath)
+        if request.options.scaleIsDefault, model.categorical != nil { request.options.scale = .class }
+        try validate(request.options, model: model)
         let design = try NewDataDesign(model: model)
         let source = request.inputPath == "-" ? "<stdin>" : request.inputPath
         let fd = try openInput(request.inputPath, source: source)
@@ -101,7 +124,10 @@ public enum PredictPipeline {
     }
 
     static func predictions(model: SavedModel, path: String, options: PredictionOptions, blockSize: Int) throws -> Predictions {
+        var options = options
+        if options.scaleIsDefault, model.categorical != nil { options.scale = .class }
         try validate(options)
+        try validate(options, model: model)
         let design = try NewDataDesign(model: model)
         let source = path == "-" ? "<stdin>" : path
         let fd = try openInput(path, source: source)
@@ -122,7 +148,7 @@ public enum PredictPipeline {
         design: NewDataDesign, fd: Int32, source: String, options: PredictionOptions, blockSize: Int, checkOnly: Bool,
         output: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> PredictionOutcome {
-        let columns = options.columnNames
+        let columns = design.model.categorical.map { options.columnNames(levels: $0.levels) } ?? options.columnNames
         var text: [UInt8] = []
         text.reserveCapacity(1 << 16)
         return try stream(
@@ -141,9 +167,9 @@ public enum PredictPipeline {
             if let batch, let predictions {
                 for i in 0..<batch.count {
                     text += batch.record(i)
-                    for value in predictions.fields(i) {
+                    for field in predictions.textFields(i) {
                         text.append(CSVByte.comma)
-                        text += NumberText.csvField(value).utf8
+                        text += field.utf8
                     }
                     text.append(CSVByte.lf)
                 }
@@ -163,11 +189,13 @@ public enum PredictPipeline {
         let typer = try NewDataTyper(design: design, header: header.names, source: source)
         var warnings: [String] = []
         if design.model.isRankDeficient { warnings.append("prediction from a rank-deficient fit may be misleading") }
-        for name in options.columnNames where header.names.contains(name) {
+        let outputColumns = design.model.categorical.map { options.columnNames(levels: $0.levels) } ?? options.columnNames
+        for name in outputColumns where header.names.contains(name) {
             warnings.append("the input already has a column named '\(name)'; the output has two")
         }
         try body(header, nil, nil)
         let predictor = Predictor(model: design.model, options: options)
+        let categoricalPredictor = design.model.categorical.map { CategoricalPredictor(parameters: $0, options: options) }
         var rows = 0
         var missingRows = 0
         while let batch = try stream.nextBatch(columns: typer.indices) {
@@ -177,7 +205,8 @@ public enum PredictPipeline {
             try requireFinite(designRows, table: table, design: design)
             rows += table.rowCount
             missingRows += designRows.missing.reduce(0) { $0 + ($1 ? 1 : 0) }
-            let predictions = predict ? predictor.predict(designRows, lines: batch.lines) : nil
+            let predictions = !predict ? nil
+                : categoricalPredictor?.predict(designRows, lines: batch.lines) ?? predictor.predict(designRows, lines: batch.lines)
             try body(nil, batch, predictions)
         }
         return PredictionOutcome(rows: rows, rowsWithMissingValues: missingRows, warnings: warnings)

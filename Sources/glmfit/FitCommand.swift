@@ -27,6 +27,8 @@ struct FitCommand: ParsableCommand {
               quasibinomial     logit, probit, cauchit, log, cloglog
               negative-binomial log, sqrt, identity (theta by maximum likelihood as MASS::glm.nb,
                                 or fixed with --theta)
+              multinomial       logit (as nnet::multinom; the first level is the baseline)
+              ordinal           logit, probit, cloglog, loglog, cauchit (as MASS::polr)
 
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
@@ -53,7 +55,7 @@ struct FitCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "The model formula, as in R: \"y ~ x1 + x2\".")
     var formula: String
 
-    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial.")
+    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial, negative-binomial; or the model kinds multinomial and ordinal.")
     var family: String = "gaussian"
 
     @Option(help: "The link function (default: the family's canonical link).")
@@ -157,6 +159,10 @@ struct FitCommand: ParsableCommand {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")
         }
+        if ModelKind(family: family) != .glm {
+            try runCategorical(request, progress: progress)
+            return
+        }
         if let id {
             try runGEE(request, id: id, progress: progress)
             return
@@ -244,6 +250,29 @@ extension FitCommand {
         let warnings = report.fit.warnings
         if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
         try writeReport(
+            text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
+            csv: { CSVReport.render(report) }, warnings: warnings)
+    }
+}
+
+extension FitCommand {
+    /// The multinomial and ordinal kinds: `--family multinomial|ordinal`.
+    func runCategorical(_ request: FitRequest, progress: Progress?) throws {
+        let given: [(String, Bool)] = [
+            ("--id", id != nil), ("--corstr", corstr != nil), ("--waves", waves != nil), ("--residuals", residuals != nil),
+        ]
+        for (option, isGiven) in given where isGiven {
+            throw GLMError.invalidOption(name: option, message: "does not apply to \(ModelKind(family: family).withArticle) model")
+        }
+        let report = try progress.clearing { try Pipeline.fitCategorical(request) }
+        let warnings = report.warnings
+        if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
+        if let save {
+            let file = try AtomicFile(path: save)
+            try file.write(try SavedModel(report: report).jsonText())
+            try file.commit()
+        }
+        writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)
     }

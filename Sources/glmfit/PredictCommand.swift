@@ -24,6 +24,10 @@ struct PredictCommand: ParsableCommand {
             response scale. Intervals are Wald intervals on the link scale with the normal quantile, \
             mapped by the inverse link for --type response.
 
+            A multinomial or ordinal model predicts --type probs (one prob_<level> column per \
+            level, in level order, as R's predict(type = "probs")) or --type class (the most \
+            probable level, the default for these models, as in R).
+
             New data needs every column the model's predictors and offsets use (not the response \
             or weights); offsets are computed from the new data. A factor level the model was not \
             fitted with is an error, and so is a missing value unless --na pass, which writes an \
@@ -43,8 +47,8 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The CSV file of new data, or - for standard input.", valueName: "file"))
     var file: String
 
-    @Option(help: "The scale of the predictions: link (the linear predictor) or response (the mean).")
-    var type: PredictionScale = .link
+    @Option(help: "The scale of the predictions: link (the linear predictor, the default) or response (the mean); for a multinomial or ordinal model, probs (prob_<level> columns) or class (the most probable level, the default).")
+    var type: PredictionScale?
 
     @Flag(help: "Add the standard error of each prediction (se_fit).")
     var se = false
@@ -68,9 +72,10 @@ struct PredictCommand: ParsableCommand {
                     path: "<stdout>", reason: "standard output is '\(name)', an input of this prediction; write elsewhere")
             }
         }
-        let options = PredictionOptions(
-            scale: type, standardErrors: se, confidenceInterval: interval != nil, confidenceLevel: confidenceLevel,
+        var options = PredictionOptions(
+            scale: type ?? .link, standardErrors: se, confidenceInterval: interval != nil, confidenceLevel: confidenceLevel,
             missing: missing)
+        options.scaleIsDefault = type == nil
         let outcome = try PredictPipeline.run(PredictRequest(modelPath: model, inputPath: file, options: options)) { bytes in
             try Console.writeOutput(bytes: bytes)
         }

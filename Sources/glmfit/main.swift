@@ -47,7 +47,7 @@ LinearAlgebra.stopBLASThreadPool()
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "predict" {
     execute(PredictCommand.self, Array(arguments.dropFirst()),
-            usage: "glmfit predict <model> <file> [--type link|response] [--se] [--interval confidence] [--na fail|pass]")
+            usage: "glmfit predict <model> <file> [--type link|response|probs|class] [--se] [--interval confidence] [--na fail|pass]")
 } else {
     // `--na` may be given thousands of times, and swift-argument-parser takes time quadratic
     // in the repeats of one option: the tokens are taken out here, in order, and handed over.

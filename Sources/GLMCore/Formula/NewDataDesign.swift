@@ -45,7 +45,8 @@ struct NewDataDesign {
             for (code, level) in factorLevels.enumerated() { codes[level] = Int32(code) }
             return codes
         }
-        kept = model.coefficients.indices.filter { model.coefficients[$0].estimate != nil }
+        // A categorical model's estimates are in `model.categorical`, over every column.
+        kept = model.coefficients.indices.filter { model.categorical != nil || model.coefficients[$0].estimate != nil }
         estimates = kept.map { model.coefficients[$0].estimate ?? .nan }
     }
 

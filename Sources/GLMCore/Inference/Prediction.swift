@@ -6,6 +6,10 @@ public enum PredictionScale: String, Sendable, CaseIterable {
     case link
     /// The mean μ = g⁻¹(η).
     case response
+    /// A multinomial or ordinal model's probability of every level (`prob_<level>` columns).
+    case probs
+    /// A multinomial or ordinal model's most probable level.
+    case `class`
 }
 
 /// What to do with a new row that has a missing value in a variable the model needs.
@@ -26,6 +30,10 @@ public struct PredictionOptions: Sendable, Equatable {
     public var confidenceLevel: Double
     public var missing: MissingValuePolicy
 
+    /// True when `--type` was not given: a multinomial or ordinal model then predicts its
+    /// most probable level (`class`, R's default for multinom and polr), a GLM `link`.
+    public var scaleIsDefault = false
+
     public init(
         scale: PredictionScale = .link, standardErrors: Bool = false, confidenceInterval: Bool = false,
         confidenceLevel: Double = 0.95, missing: MissingValuePolicy = .fail
@@ -35,6 +43,11 @@ public struct PredictionOptions: Sendable, Equatable {
         self.confidenceInterval = confidenceInterval
         self.confidenceLevel = confidenceLevel
         self.missing = missing
+    }
+
+    /// The columns appended to each row of a categorical model's predictions.
+    public func columnNames(levels: [String]) -> [String] {
+        scale == .class ? ["class"] : levels.map { "prob_" + $0 }
     }
 
     /// The columns appended to each row: `fit`, then `se_fit`, then `conf_low`, `conf_high`.
@@ -51,6 +64,11 @@ public struct Predictions: Sendable {
     public var upper: [Double]?
     /// The input line of each row.
     public var lines: [Int]
+    /// A categorical model's: each row's probability of every level (`--type probs`; empty
+    /// for a row with a missing value), or its most probable level (`--type class`; nil
+    /// for such a row). `fit` is then unused.
+    public var probabilities: [[Double]]? = nil
+    public var classes: [String?]? = nil
 
     public var count: Int { fit.count }
 
@@ -71,6 +89,19 @@ public struct Predictions: Sendable {
         if let more = other.lower { lower = (lower ?? []) + more }
         if let more = other.upper { upper = (upper ?? []) + more }
         lines += other.lines
+        if let more = other.probabilities { probabilities = (probabilities ?? []) + more }
+        if let more = other.classes { classes = (classes ?? []) + more }
+    }
+
+    /// The appended fields of row `row` as CSV text.
+    func textFields(_ row: Int) -> [String] {
+        if let classes {
+            guard let level = classes[row] else { return [""] }
+            let needsQuotes = level.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
+            return [needsQuotes ? "\"" + level.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : level]
+        }
+        if let probabilities { return probabilities[row].map(NumberText.csvField) }
+        return fields(row).map(NumberText.csvField)
     }
 }
 
@@ -144,6 +175,9 @@ public struct Predictor: Sendable {
                     lower[row] = eta - quantile * se
                     upper[row] = eta + quantile * se
                 }
+            case .probs, .class:
+                // Refused for a GLM by `PredictPipeline.validate`.
+                fit[row] = .nan
             case .response:
                 fit[row] = link.linkinv(eta)
                 if wantSE { standardErrors[row] = se * abs(link.muEta(eta)) }
@@ -159,5 +193,38 @@ public struct Predictor: Sendable {
             fit: fit, standardErrors: options.standardErrors ? standardErrors : nil,
             lower: options.confidenceInterval ? lower : nil, upper: options.confidenceInterval ? upper : nil,
             lines: lines)
+    }
+}
+
+/// Predictions of a multinomial or ordinal model: each row's level probabilities
+/// (R's `predict(type = "probs")`) or most probable level (`type = "class"`; the first of
+/// exactly tied levels).
+struct CategoricalPredictor {
+    let parameters: CategoricalParameters
+    let options: PredictionOptions
+
+    func predict(_ rows: NewDataDesign.Rows, lines: [Int]) -> Predictions {
+        let n = rows.count
+        let p = n == 0 ? 0 : rows.x.count / n
+        var probabilities: [[Double]] = []
+        var classes: [String?] = []
+        rows.x.withUnsafeBufferPointer { x in
+            for row in 0..<n {
+                if rows.missing[row] {
+                    probabilities.append(parameters.levels.map { _ in .nan })
+                    classes.append(nil)
+                    continue
+                }
+                let values = parameters.probabilities(
+                    x: UnsafeBufferPointer(rebasing: x[(row * p)..<((row + 1) * p)]), offset: rows.offset?[row] ?? 0)
+                var best = 0
+                for k in values.indices where values[k] > values[best] { best = k }
+                probabilities.append(values)
+                classes.append(parameters.levels[best])
+            }
+        }
+        return Predictions(
+            fit: [Double](repeating: .nan, count: n), standardErrors: nil, lower: nil, upper: nil, lines: lines,
+            probabilities: options.scale == .class ? nil : probabilities, classes: options.scale == .class ? classes : nil)
     }
 }

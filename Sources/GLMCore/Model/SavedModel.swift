@@ -101,12 +101,14 @@ public struct SavedModel: Sendable, Equatable {
     public var dfResidual: Int
     public var observationCount: Int
     public var deviance: Double
+    /// A multinomial or ordinal model's parameters (nil for a GLM): see `CategoricalParameters`.
+    public var categorical: CategoricalParameters? = nil
 
     /// The names of the non-aliased coefficients, which index `vcov`.
     public var vcovNames: [String] { coefficients.filter { $0.estimate != nil }.map(\.name) }
 
     /// True when some coefficient is aliased (R's "rank-deficient fit").
-    public var isRankDeficient: Bool { coefficients.contains { $0.estimate == nil } }
+    public var isRankDeficient: Bool { categorical == nil && coefficients.contains { $0.estimate == nil } }
 }
 
 // MARK: - From a fit
@@ -368,13 +370,14 @@ extension SavedModel {
                 })),
             ])
         }
-        return .object([
+        var members: [(String, JSONText)] = [
             ("format", .string(SavedModel.format)),
             ("format_version", .number(Double(SavedModel.formatVersion))),
             ("glmfit_version", .string(glmfitVersion)),
             ("formula", .string(formula)),
-            ("family", .string(family.cliName)),
-            ("link", .string(link.name)),
+            // A categorical model names its kind here, which a glmfit without the kind refuses.
+            ("family", .string(categorical?.kind.rawValue ?? family.cliName)),
+            ("link", .string(categorical.map { $0.link?.rawValue ?? "logit" } ?? link.name)),
             ("theta", .number(theta)),
             ("response", .string(response)),
             ("weights", weightsColumn.map { .string($0) } ?? .null),
@@ -395,7 +398,12 @@ extension SavedModel {
             ("df_residual", .number(Double(dfResidual))),
             ("n_obs", .number(Double(observationCount))),
             ("deviance", .number(deviance)),
-        ])
+        ]
+        if let categorical {
+            members.append(("model", .string(categorical.kind.rawValue)))
+            members.append(("categorical", categorical.json))
+        }
+        return .object(members)
     }
 
     /// Reads the model file at `path`.
@@ -435,14 +443,22 @@ extension SavedModel {
     private init(document: JSONText, reader: inout ModelFileReader, writtenBy: String) throws {
         glmfitVersion = writtenBy
         formula = try reader.string(document, "formula")
-        let familyName = try reader.string(document, "family")
-        guard let kind = Family.Kind(name: familyName) else { throw reader.invalid("unknown family '\(familyName)'") }
-        family = kind
-        let linkName = try reader.string(document, "link")
-        guard let link = Link(name: linkName), kind.allowedLinks.contains(link) else {
-            throw reader.invalid("link '\(linkName)' is not a link of the \(kind.cliName) family")
+        let modelKind = ModelKind(family: (try reader.optionalString(document, "model")) ?? "glm")
+        if modelKind != .glm {
+            // The kind's own parameters are read below, once the columns are known.
+            family = .binomial
+            link = .logit
+        } else {
+            let familyName = try reader.string(document, "family")
+            guard let kind = Family.Kind(name: familyName) else { throw reader.invalid("unknown family '\(familyName)'") }
+            family = kind
+            let linkName = try reader.string(document, "link")
+            guard let link = Link(name: linkName), kind.allowedLinks.contains(link) else {
+                throw reader.invalid("link '\(linkName)' is not a link of the \(kind.cliName) family")
+            }
+            self.link = link
         }
-        self.link = link
+        let kind = family
         theta = try reader.optionalNumber(document, "theta")
         if kind == .negativeBinomial, !(theta.map { $0 > 0 && $0.isFinite } ?? false) {
             throw reader.invalid("a negative binomial model needs a positive 'theta'")
@@ -564,6 +580,12 @@ extension SavedModel {
         dfResidual = try reader.integer(document, "df_residual")
         observationCount = try reader.integer(document, "n_obs")
         deviance = try reader.optionalNumber(document, "deviance") ?? .nan
+        if modelKind != .glm {
+            let fileReader = reader
+            categorical = try CategoricalParameters(
+                json: try reader.member(document, "categorical"), kind: modelKind, columnCount: coefficients.count,
+                invalid: { fileReader.invalid($0) })
+        }
 
         // A text column can only be the column of a factor (`f` or `factor(f)`), whose levels it takes.
         for column in columns where column.type == .text {
