@@ -160,7 +160,7 @@ struct FitCommand: ParsableCommand {
                 name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")
         }
         if ModelKind(family: family) != .glm {
-            try runCategorical(request, progress: progress)
+            try runCategorical(request, progress: progress, destinations: destinations)
             return
         }
         if let id {
@@ -177,7 +177,9 @@ struct FitCommand: ParsableCommand {
         }
         // The files are written in full first, put in place only once the report is out: a
         // report that cannot be written (status 74) leaves every file as it was.
-        let files = try prepareFiles(report, destinations: destinations)
+        let files = try prepareFiles(destinations: destinations, savedModel: { try SavedModel(report: report).jsonText() }) {
+            file in try ResidualsFile.write(report) { try file.write($0) }
+        }
         try writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)
@@ -213,16 +215,20 @@ struct FitCommand: ParsableCommand {
         return destinations
     }
 
-    /// Writes `--save` and `--residuals` in full, not yet in place (see `AtomicFile`).
-    private func prepareFiles(_ report: ModelReport, destinations: [OutputDestination]) throws -> [AtomicFile] {
+    /// Writes `--save` (the text `savedModel` gives) and `--residuals` (by `writeResiduals`)
+    /// in full, not yet in place (see `AtomicFile`).
+    func prepareFiles(
+        destinations: [OutputDestination], savedModel: () throws -> String,
+        writeResiduals: (AtomicFile) throws -> Void = { _ in }
+    ) throws -> [AtomicFile] {
         var files: [AtomicFile] = []
         for destination in destinations {
             let file = try AtomicFile(destination: destination)
             files.append(file)
             if destination.option == "--save" {
-                try file.write(try SavedModel(report: report).jsonText())
+                try file.write(try savedModel())
             } else {
-                try ResidualsFile.write(report) { try file.write($0) }
+                try writeResiduals(file)
             }
             try file.prepare()
         }
@@ -257,7 +263,7 @@ extension FitCommand {
 
 extension FitCommand {
     /// The multinomial and ordinal kinds: `--family multinomial|ordinal`.
-    func runCategorical(_ request: FitRequest, progress: Progress?) throws {
+    func runCategorical(_ request: FitRequest, progress: Progress?, destinations: [OutputDestination]) throws {
         let given: [(String, Bool)] = [
             ("--id", id != nil), ("--corstr", corstr != nil), ("--waves", waves != nil), ("--residuals", residuals != nil),
         ]
@@ -267,13 +273,10 @@ extension FitCommand {
         let report = try progress.clearing { try Pipeline.fitCategorical(request) }
         let warnings = report.warnings
         if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
-        if let save {
-            let file = try AtomicFile(path: save)
-            try file.write(try SavedModel(report: report).jsonText())
-            try file.commit()
-        }
-        writeReport(
+        let files = try prepareFiles(destinations: destinations, savedModel: { try SavedModel(report: report).jsonText() })
+        try writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)
+        for file in files { try file.commit() }
     }
 }
