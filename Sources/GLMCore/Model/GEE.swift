@@ -261,7 +261,7 @@ public enum GEE {
                 let code = Int(codes[row])
                 return .text(code >= 0 && code < levels.count ? levels[code] : "")
             }
-        case .twoColumn:
+        case .twoColumn, .matrix:
             throw GLMError.invalidTerm(term: column, message: "a cluster or wave column must be one column")
         }
     }
