@@ -65,6 +65,9 @@ struct FitCommand: ParsableCommand {
     @Option(name: .customLong("ref"), help: ArgumentHelp("The reference level of a factor column, as R's relevel(): COLUMN=LEVEL (repeatable).", valueName: "column=level"))
     var referenceLevels: [String] = []
 
+    @Option(help: ArgumentHelp("The contrasts of unordered and ordered factors, as R's options(contrasts =): UNORDERED,ORDERED (default contr.treatment,contr.poly).", valueName: "unordered,ordered"))
+    var contrasts: String?
+
     @Option(help: "Output format: text, json or csv.")
     var format: OutputFormat = .text
 
@@ -145,6 +148,7 @@ struct FitCommand: ParsableCommand {
         request.observer = progress?.observer
         request.chunkRows = chunkRows
         request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
+        if let contrasts { request.defaultContrasts = try DefaultContrasts.parse(contrasts) }
         if chunkRows != nil, save != nil || residuals != nil {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")

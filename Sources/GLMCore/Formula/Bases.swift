@@ -18,11 +18,17 @@ public enum BasisParameters: Sendable, Equatable {
 public final class BasisStore: @unchecked Sendable {
     /// The saved model's parameters; nil when fitting.
     let fixed: [String: BasisParameters]?
-    /// What the fitting data gave, by call.
+    /// What the fitting data gave (or a larger model's fit), by call.
     private(set) var computed: [String: BasisParameters] = [:]
 
     init(fixed: [String: BasisParameters]? = nil) {
         self.fixed = fixed
+    }
+
+    /// A store for fitting that takes `known` parameters as they are and learns the others.
+    init(known: [String: BasisParameters]) {
+        fixed = nil
+        computed = known
     }
 
     /// The parameters of the call `label`: the saved ones, or `compute()`'s, recorded.

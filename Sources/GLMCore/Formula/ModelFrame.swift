@@ -90,13 +90,15 @@ public struct ModelFrame: Sendable {
     public init(
         table: Table, formula: Formula, weightsColumn: String? = nil, requiredColumns: [String] = [],
         dropUnusedLevels: Bool = true, referenceLevels: [String: String] = [:],
-        defaultContrasts: DefaultContrasts = .r
+        defaultContrasts: DefaultContrasts = .r, knownBases: [String: BasisParameters] = [:]
     ) throws {
         let terms = try Terms(formula: formula, columnNames: table.columnNames)
         guard let responseExpression = formula.response else {
             throw GLMError.formulaSyntax(formula: formula.text, position: 0, message: "the formula needs a response on the left of '~'")
         }
-        let evaluator = ExpressionEvaluator(table: table)
+        var evaluator = ExpressionEvaluator(table: table)
+        // A nested model of an anova reuses the full model's bases (R compares model matrices).
+        evaluator.bases = BasisStore(known: knownBases)
         var warnings: [String] = []
 
         var appliedReferences = Set<String>()

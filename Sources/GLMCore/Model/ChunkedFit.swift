@@ -138,7 +138,7 @@ public enum ChunkedFit {
                     textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
                 guard let frame = try chunkFrame(
                     table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
-                    referenceLevels: request.referenceLevels) else { return }
+                    referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts) else { return }
                 let design = try Design(frame: frame)
                 let prepared = try family.prepare(frame)
                 rowsSeen += design.rowCount
@@ -164,7 +164,7 @@ public enum ChunkedFit {
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
             if let frame = try chunkFrame(
                 table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
-                referenceLevels: request.referenceLevels) {
+                referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts) {
                 try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: input.columnNames)
                 template = try Design(frame: frame)
                 return .stop
@@ -234,12 +234,12 @@ public enum ChunkedFit {
     /// `referenceLevels` only with the whole input's levels (a chunk's own may lack the level).
     private static func chunkFrame(
         _ table: Table, formula: Formula, weightsColumn: String?, dropUnusedLevels: Bool,
-        referenceLevels: [String: String] = [:]
+        referenceLevels: [String: String] = [:], defaultContrasts: DefaultContrasts = .r
     ) throws -> ModelFrame? {
         do {
             return try ModelFrame(
                 table: table, formula: formula, weightsColumn: weightsColumn, dropUnusedLevels: dropUnusedLevels,
-                referenceLevels: referenceLevels)
+                referenceLevels: referenceLevels, defaultContrasts: defaultContrasts)
         } catch GLMError.noCompleteRows {
             return nil
         }
