@@ -234,6 +234,11 @@ extension ExpressionEvaluator {
         guard let reference = try matched.constants("ref"), reference.count == 1 else {
             throw GLMError.invalidTerm(term: label, message: "'ref' must be one level")
         }
+        // New data: the saved levels, not the new rows' own, decide the coding, and the
+        // reference need not occur in a few new rows.
+        if bases.fixed != nil {
+            return (inner, VariableAttributes())
+        }
         let position: Int
         switch reference[0] {
         case let .number(value) where value == value.rounded() && value >= 1 && value <= Double(levels.count):
