@@ -21,6 +21,10 @@ struct BasesCase: Decodable, Sendable, CustomTestStringConvertible {
     let aic: Double
     let n_obs: Int
     let predictions: [Double?]
+    /// Rows with hp, disp and wt beyond the fit's range, and R's predictions there (mtcars
+    /// models without cut()).
+    let outside_newdata: String?
+    let outside_predictions: [Double?]?
 
     var testDescription: String { id }
 
@@ -86,6 +90,22 @@ struct BasesReferenceTests {
         let floor = 1e-9 * (reference.predictions.compactMap { $0 }.map(abs).max() ?? 0)
         for (index, expected) in reference.predictions.enumerated() where index < predictions.fit.count {
             expectClose(predictions.fit[index], expected, relative: 1e-8, absolute: floor, "\(reference.id) row \(index + 1)")
+        }
+    }
+
+    /// Beyond the fit's range: ns() continues linearly, bs() by R's Taylor expansion about a
+    /// pivot, poly() by its recurrence, scale() by the fit's centre and scale.
+    @Test(arguments: BasesCase.all.filter { $0.outside_newdata != nil })
+    func predictionsBeyondTheFitRangeMatchR(_ reference: BasesCase) throws {
+        guard let newdata = reference.outside_newdata, let expected = reference.outside_predictions else { return }
+        let report = try reference.report()
+        let model = try SavedModel(jsonBytes: Array(try SavedModel(report: report).jsonText().utf8), path: "model.json")
+        let predictions = try PredictPipeline.predictions(
+            model: model, path: Repository.path(newdata), options: PredictionOptions(scale: .link, missing: .pass))
+        #expect(predictions.count == expected.count, "\(reference.id): rows")
+        let floor = 1e-9 * (expected.compactMap { $0 }.map(abs).max() ?? 0)
+        for (index, value) in expected.enumerated() where index < predictions.fit.count {
+            expectClose(predictions.fit[index], value, relative: 1e-8, absolute: floor, "\(reference.id) outside row \(index + 1)")
         }
     }
 }

@@ -11,6 +11,15 @@ dir <- "Tests/GLMCoreTests/Reference"
 cases <- read.delim(file.path(dir, "bases_cases.tsv"), stringsAsFactors = FALSE, quote = "", na.strings = character())
 num <- function(x) if (length(x) == 0) "[]" else paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ","), "]")
 str <- function(x) paste0("[", paste(sprintf("\"%s\"", gsub("\"", "\\\\\"", x)), collapse = ","), "]")
+# Rows beyond the fit's range (hp, disp and wt below and above mtcars' own), for the
+# bases' behaviour outside their boundary knots (ns linear, bs R's Taylor extrapolation).
+outside_path <- file.path(dir, "bases_data", "mtcars_outside.csv")
+local({
+  d <- read.csv("Examples/mtcars.csv")
+  o <- d[c(1, 3, 5), ]
+  o$hp <- c(30, 400, 120); o$disp <- c(40, 520, 160); o$wt <- c(1.2, 6, 3)
+  write.csv(o, outside_path, row.names = FALSE)
+})
 out <- character()
 for (collate in c("C", "C.UTF-8")) {
   Sys.setlocale("LC_COLLATE", collate)
@@ -38,6 +47,11 @@ for (collate in c("C", "C.UTF-8")) {
       predicted <- unname(fit$linear.predictors[as.character(1:5)])
       source <- "linear.predictors"
     }
+    outside <- NULL
+    if (case$data == "Examples/mtcars.csv" && !grepl("cut(", case$formula, fixed = TRUE)) {
+      o <- read.csv(outside_path, stringsAsFactors = TRUE)
+      outside <- tryCatch(suppressWarnings(unname(predict(fit, newdata = o))), error = function(e) NULL)
+    }
     out <- c(out, paste0("{\"id\":\"", case$id, "_", if (collate == "C") "C" else "icu", "\",",
       "\"data\":\"", case$data, "\",\"formula\":\"", gsub("\"", "\\\\\"", case$formula), "\",",
       "\"family\":\"", case$family, "\",\"contrasts\":\"", case$contrasts, "\",\"collate\":\"", collate, "\",",
@@ -45,7 +59,9 @@ for (collate in c("C", "C.UTF-8")) {
       "\"coef_names\":", str(names(coef(fit))), ",\"coefficients\":", num(unname(coef(fit))), ",",
       "\"std_errors\":", num(unname(se)), ",\"deviance\":", sprintf("%.17g", deviance(fit)), ",",
       "\"aic\":", sprintf("%.17g", AIC(fit)), ",\"n_obs\":", nobs(fit), ",",
-      "\"predictions\":", num(predicted), "}"))
+      "\"predictions\":", num(predicted), ",",
+      "\"outside_newdata\":", if (is.null(outside)) "null" else paste0("\"", outside_path, "\""), ",",
+      "\"outside_predictions\":", if (is.null(outside)) "null" else num(outside), "}"))
   }
 }
 writeLines(c(paste0("{\"r_version\":\"", R.version$major, ".", R.version$minor, "\",\"cases\":["), paste(out, collapse = ",\n"), "]}"),
