@@ -31,8 +31,12 @@ struct FitCommand: ParsableCommand {
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
             FORMULAS: y ~ x1 + x2, a*b, a:b, (a + b + c)^2, a/b, ., -1 or +0, I(x^2), log(x), \
-            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures). \
-            Text columns are factors with treatment contrasts; levels are sorted as R sorts them in the same \
+            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures); \
+            factor(x, levels = c(...), labels =, ordered =), ordered(x), relevel(f, ref = "b"), \
+            C(f, contr.sum | helmert | poly | SAS | treatment, base =); poly(x, 2, raw =), \
+            splines::ns(x, df =, knots =, Boundary.knots =, intercept =), bs(x, df =, knots =, degree =), \
+            scale(x, center =, scale =), cut(x, breaks, right =, include.lowest =). \
+            Text columns are factors with treatment contrasts (--contrasts sets the defaults); levels are sorted as R sorts them in the same \
             environment (ICU's collation for the locale of LC_ALL, else LC_COLLATE, else LANG; byte order \
             when that is C or POSIX), and the first is the reference (--ref chooses another). Rows with a \
             missing value in a used variable are dropped.

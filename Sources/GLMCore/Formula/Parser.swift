@@ -103,7 +103,8 @@ public indirect enum FormulaExpression: Hashable, Sendable {
     /// A contrast function named as `C()`'s second argument (`contr.sum`, `sum`, `contr = helmert`).
     static func isContrastName(_ expression: FormulaExpression) -> Bool {
         switch expression {
-        case let .name(name): return ContrastSpec.kind(named: name) != nil
+        // Any contr.* name: an unknown one is then refused as contrasts, not sought as a column.
+        case let .name(name): return ContrastSpec.kind(named: name) != nil || name.hasPrefix("contr.")
         case let .argument("contr", value): return isContrastName(value)
         default: return false
         }
