@@ -175,6 +175,10 @@ extension ExpressionEvaluator {
     private func makeFactor(_ matched: MatchedArguments, ordered: Bool?) throws -> (values: VariableValues, attributes: VariableAttributes) {
         let label = matched.label
         let (inner, innerAttributes) = try evaluateWithAttributes(try matched.required("x"))
+        // R: as.factor() of a factor, and as.ordered() of an ordered one, return it as it is.
+        if case .factor = inner, matched.function == "as.factor" || (matched.function == "as.ordered" && innerAttributes.isOrdered) {
+            return (inner, innerAttributes)
+        }
         let isOrdered = try ordered ?? matched.flag("ordered") ?? innerAttributes.isOrdered
         var codes: [Int32]
         var levels: [String]
