@@ -40,6 +40,15 @@ struct FactorFunctionsTests {
         #expect(labels([5, 5, 5], 2) == ["(4.995,5]", "(5,5.005]"])
     }
 
+    /// R: as.integer(cut(0:5, c(1, 3, 5))) is NA NA 1 1 2 2; with right = FALSE and
+    /// include.lowest = TRUE it is NA 1 1 2 2 2.
+    @Test func cutCodesAreRBincode() {
+        let x: [Double] = [0, 1, 2, 3, 4, 5]
+        #expect(CutBreaks.codes(x: x, breaks: [1, 3, 5], right: true, includeLowest: false) == [-1, -1, 0, 0, 1, 1])
+        #expect(CutBreaks.codes(x: x, breaks: [1, 3, 5], right: false, includeLowest: true) == [-1, 0, 0, 1, 1, 1])
+        #expect(CutBreaks.codes(x: [1, .nan], breaks: [1, 3, 5], right: true, includeLowest: true) == [0, -1])
+    }
+
     /// R: contr.poly(4), contr.helmert(3), contr.sum(3), contr.treatment(3, base = 2).
     @Test func contrastMatricesAreR() throws {
         let four = ["a", "b", "c", "d"], three = ["a", "b", "c"]

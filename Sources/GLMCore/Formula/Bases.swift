@@ -120,13 +120,17 @@ extension ExpressionEvaluator {
         guard case let .spline(knots, boundary) = parameters, boundary.count == 2 else {
             throw GLMError.invalidTerm(term: label, message: "the saved spline has no boundary knots")
         }
-        let rows = natural
-            ? SplineBasis.naturalSplineRows(x: x, interior: knots, boundary: (boundary[0], boundary[1]), intercept: intercept)
-            : SplineBasis.bSplineRows(x: x, interior: knots, boundary: (boundary[0], boundary[1]), degree: degree, intercept: intercept)
-        let width = rows.first?.count ?? 0
-        guard width >= 1 else { throw GLMError.invalidTerm(term: label, message: "the basis has no columns") }
-        let columns = (0..<width).map { column in rows.map { $0[column] } }
-        return .matrix(columns: columns, suffixes: (1...width).map(String.init))
+        // The columns the basis will have, checked before any is allocated.
+        let width = knots.count + (natural ? 2 : order) - (intercept ? 0 : 1)
+        // (A fit cannot use more columns than rows; a few new rows can take a wide basis.)
+        guard width >= 1, width <= 100_000, width <= x.count || bases.fixed != nil else {
+            throw GLMError.invalidTerm(term: label, message: "the basis would have \(width) columns for \(x.count) rows")
+        }
+        let columns = natural
+            ? SplineBasis.naturalSplineColumns(x: x, interior: knots, boundary: (boundary[0], boundary[1]), intercept: intercept)
+            : SplineBasis.bSplineColumns(x: x, interior: knots, boundary: (boundary[0], boundary[1]), degree: degree, intercept: intercept)
+        guard !columns.isEmpty else { throw GLMError.invalidTerm(term: label, message: "the basis has no columns") }
+        return .matrix(columns: columns, suffixes: (1...columns.count).map(String.init))
     }
 
     private func scale(_ x: [Double], _ matched: MatchedArguments) throws -> VariableValues {

@@ -90,10 +90,7 @@ enum SplineBasis {
     static func row(knots: [Double], order: Int, x: Double, derivative: Int = 0) -> [Double] {
         let basisCount = knots.count - order
         guard basisCount > 0, !x.isNaN else { return [Double](repeating: .nan, count: max(basisCount, 0)) }
-        // The knot interval [t_i, t_i+1) holding x; at the right boundary the last non-empty one.
-        var interval = order - 1
-        let last = knots.count - order
-        for i in (order - 1)..<last where knots[i] <= x && knots[i] < knots[i + 1] { interval = i }
+        let interval = SplineBasis.interval(knots: knots, order: order, x: x)
         // Order-1 B-splines, then up to order - derivative by Cox-de Boor.
         let lowOrder = order - derivative
         guard lowOrder >= 1 else { return [Double](repeating: 0, count: basisCount) }
@@ -131,42 +128,110 @@ enum SplineBasis {
         return Array(values.prefix(basisCount))
     }
 
-    /// The rows of `bs(x, knots =, degree =, Boundary.knots =, intercept =)` (NaN rows for
-    /// missing x); outside the boundary knots R's Taylor extrapolation about a pivot.
-    static func bSplineRows(x: [Double], interior: [Double], boundary: (Double, Double), degree: Int, intercept: Bool) -> [[Double]] {
-        let order = degree + 1
-        let knots = (Array(repeating: boundary.0, count: order) + interior + Array(repeating: boundary.1, count: order)).sorted()
-        let width = knots.count - order - (intercept ? 0 : 1)
-        let factorials = (0..<order).map { Foundation.tgamma(Double($0 + 1)) }
-        func extrapolated(_ value: Double, pivot: Double) -> [Double] {
-            var result = [Double](repeating: 0, count: knots.count - order)
-            for derivative in 0...degree {
-                let row = SplineBasis.row(knots: knots, order: order, x: pivot, derivative: derivative)
-                let power = Foundation.pow(value - pivot, Double(derivative)) / factorials[derivative]
-                for j in result.indices { result[j] += power * row[j] }
-            }
-            return result
+    /// The knot interval `[t_i, t_i+1)` holding `x` (within the boundary knots; at the right
+    /// boundary the last non-empty interval), by binary search.
+    static func interval(knots: [Double], order: Int, x: Double) -> Int {
+        let first = order - 1, last = knots.count - order - 1
+        var low = first, high = last + 1  // the first index in first...last+1 with knots[index] > x
+        while low < high {
+            let middle = (low + high) / 2
+            if knots[middle] > x { high = middle } else { low = middle + 1 }
         }
-        return x.map { value -> [Double] in
-            guard !value.isNaN else { return [Double](repeating: .nan, count: width) }
-            var full: [Double]
-            let quarter = 0.25
-            if value < boundary.0 {
-                full = extrapolated(value, pivot: (1 - quarter) * boundary.0 + quarter * knots[order])
-            } else if value > boundary.1 {
-                full = extrapolated(value, pivot: (1 - quarter) * boundary.1 + quarter * knots[knots.count - order - 1])
-            } else {
-                full = row(knots: knots, order: order, x: value)
+        var index = max(first, min(last, low - 1))
+        while index > first, knots[index] >= knots[index + 1] { index -= 1 }
+        return index
+    }
+
+    /// The `order` B-splines that are not zero at `x` in knot interval `interval`, by de
+    /// Boor's triangular recurrence (R's `splineDesign` uses the same): `local[r]` is
+    /// B-spline `interval - order + 1 + r`. The scratch arrays have `order` entries each.
+    static func localBasis(
+        knots: [Double], order: Int, x: Double, interval: Int,
+        into local: inout [Double], left: inout [Double], right: inout [Double]
+    ) {
+        local[0] = 1
+        for j in 1..<max(order, 1) {
+            left[j] = x - knots[interval + 1 - j]
+            right[j] = knots[interval + j] - x
+            var saved = 0.0
+            for r in 0..<j {
+                let term = local[r] / (right[r + 1] + left[j - r])
+                local[r] = saved + right[r + 1] * term
+                saved = left[j - r] * term
             }
-            if !intercept { full.removeFirst() }
-            return full
+            local[j] = saved
         }
     }
 
-    /// The rows of `ns(x, knots =, Boundary.knots =, intercept =)`: the cubic B-splines
+    /// Fills `columns` (the basis's columns, zero-filled, `x.count` long) with the B-splines
+    /// at the values inside the boundary knots: column c is B-spline `c + offset`, or with a
+    /// `transform` (applied in place to each row's vector of all B-splines) that vector's
+    /// entry `c + offset`. Rows outside are left to the caller; NaN rows are NaN.
+    private static func fillInside(
+        _ columns: inout [[Double]], x: [Double], knots: [Double], order: Int, boundary: (Double, Double),
+        offset: Int, transform: ((inout [Double]) -> Void)?
+    ) {
+        var local = [Double](repeating: 0, count: order)
+        var left = local, right = local
+        var full = [Double](repeating: 0, count: knots.count - order)
+        for (row, value) in x.enumerated() {
+            if value.isNaN {
+                for column in columns.indices { columns[column][row] = .nan }
+                continue
+            }
+            guard value >= boundary.0, value <= boundary.1 else { continue }
+            let at = interval(knots: knots, order: order, x: value)
+            localBasis(knots: knots, order: order, x: value, interval: at, into: &local, left: &left, right: &right)
+            let firstBasis = at - order + 1
+            if let transform {
+                for index in full.indices { full[index] = 0 }
+                for r in 0..<order where firstBasis + r >= 0 && firstBasis + r < full.count { full[firstBasis + r] = local[r] }
+                transform(&full)
+                for column in columns.indices { columns[column][row] = full[column + offset] }
+            } else {
+                for r in 0..<order {
+                    let column = firstBasis + r - offset
+                    if column >= 0, column < columns.count { columns[column][row] = local[r] }
+                }
+            }
+        }
+    }
+
+    /// The columns of `bs(x, knots =, degree =, Boundary.knots =, intercept =)` (NaN rows for
+    /// missing x); outside the boundary knots R's Taylor extrapolation about a pivot.
+    static func bSplineColumns(x: [Double], interior: [Double], boundary: (Double, Double), degree: Int, intercept: Bool) -> [[Double]] {
+        let order = degree + 1
+        let knots = (Array(repeating: boundary.0, count: order) + interior + Array(repeating: boundary.1, count: order)).sorted()
+        let width = knots.count - order - (intercept ? 0 : 1)
+        var columns = [[Double]](repeating: [Double](repeating: 0, count: x.count), count: max(width, 0))
+        fillInside(&columns, x: x, knots: knots, order: order, boundary: boundary, offset: intercept ? 0 : 1, transform: nil)
+        // Beyond the boundary: the Taylor polynomial of degree `degree` about a pivot a
+        // quarter of the way into the outermost knot interval (R's bs).
+        let factorials = (0..<order).map { Foundation.tgamma(Double($0 + 1)) }
+        let leftPivot = 0.75 * boundary.0 + 0.25 * knots[order]
+        let rightPivot = 0.75 * boundary.1 + 0.25 * knots[knots.count - order - 1]
+        let derivatives = [leftPivot, rightPivot].map { pivot in
+            (0...degree).map { row(knots: knots, order: order, x: pivot, derivative: $0) }
+        }
+        for (index, value) in x.enumerated() where value < boundary.0 || value > boundary.1 {
+            let side = value < boundary.0 ? 0 : 1
+            let pivot = side == 0 ? leftPivot : rightPivot
+            for column in columns.indices {
+                let basis = column + (intercept ? 0 : 1)
+                var sum = 0.0
+                for derivative in 0...degree {
+                    sum += Foundation.pow(value - pivot, Double(derivative)) / factorials[derivative] * derivatives[side][derivative][basis]
+                }
+                columns[column][index] = sum
+            }
+        }
+        return columns
+    }
+
+    /// The columns of `ns(x, knots =, Boundary.knots =, intercept =)`: the cubic B-splines
     /// projected onto the space with zero second derivative at both boundary knots, by the
     /// Householder QR R's `qr()` (LINPACK `dqrdc2`) computes; linear beyond the boundary.
-    static func naturalSplineRows(x: [Double], interior: [Double], boundary: (Double, Double), intercept: Bool) -> [[Double]] {
+    static func naturalSplineColumns(x: [Double], interior: [Double], boundary: (Double, Double), intercept: Bool) -> [[Double]] {
         let order = 4
         let knots = (Array(repeating: boundary.0, count: order) + interior + Array(repeating: boundary.1, count: order)).sorted()
         let drop = intercept ? 0 : 1
@@ -175,24 +240,27 @@ enum SplineBasis {
         let constRight = Array(row(knots: knots, order: order, x: boundary.1, derivative: 2).dropFirst(drop))
         let householder = HouseholderQR(columns: [constLeft, constRight])
         let width = constLeft.count - 2
-        func linear(_ value: Double, pivot: Double) -> [Double] {
-            let level = row(knots: knots, order: order, x: pivot)
-            let slope = row(knots: knots, order: order, x: pivot, derivative: 1)
-            return zip(level, slope).map { $0 + (value - pivot) * $1 }
-        }
-        return x.map { value -> [Double] in
-            guard !value.isNaN else { return [Double](repeating: .nan, count: width) }
-            var full: [Double]
-            if value < boundary.0 {
-                full = linear(value, pivot: boundary.0)
-            } else if value > boundary.1 {
-                full = linear(value, pivot: boundary.1)
-            } else {
-                full = row(knots: knots, order: order, x: value)
+        var columns = [[Double]](repeating: [Double](repeating: 0, count: x.count), count: max(width, 0))
+        // Qᵀ of the B-splines after the dropped first; the basis is its entries after the first two.
+        func project(_ full: inout [Double]) { householder.applyTransposedQ(to: &full, from: drop) }
+        fillInside(&columns, x: x, knots: knots, order: order, boundary: boundary, offset: drop + 2, transform: project)
+        // Beyond the boundary: the tangent line at the boundary knot.
+        var tangents: [[Double]] = []
+        for pivot in [boundary.0, boundary.1] {
+            for derivative in 0...1 {
+                var full = row(knots: knots, order: order, x: pivot, derivative: derivative)
+                project(&full)
+                tangents.append(Array(full.dropFirst(drop + 2)))
             }
-            let projected = householder.transposedQTimes(Array(full.dropFirst(drop)))
-            return Array(projected.dropFirst(2))
         }
+        for (index, value) in x.enumerated() where value < boundary.0 || value > boundary.1 {
+            let side = value < boundary.0 ? 0 : 2
+            let pivot = side == 0 ? boundary.0 : boundary.1
+            for column in columns.indices {
+                columns[column][index] = tangents[side][column] + (value - pivot) * tangents[side + 1][column]
+            }
+        }
+        return columns
     }
 }
 
@@ -229,18 +297,18 @@ struct HouseholderQR {
         self.qraux = qraux
     }
 
-    /// Qᵀy (R's `qr.qty`).
-    func transposedQTimes(_ y: [Double]) -> [Double] {
-        var result = y
+    /// Replaces `y[start...]` (of `rows` entries) by Qᵀ times it (R's `qr.qty`).
+    func applyTransposedQ(to y: inout [Double], from start: Int) {
+        guard y.count - start >= rows else { return }
         for j in vectors.indices where j < rows - 1 && qraux[j] != 0 {
-            var column = vectors[j]
-            column[j] = qraux[j]
-            var dot = 0.0
-            for i in j..<rows { dot += column[i] * result[i] }
-            let t = -dot / column[j]
-            for i in j..<rows { result[i] += t * column[i] }
+            let column = vectors[j]
+            // LINPACK keeps the vector's first entry in qraux.
+            var dot = qraux[j] * y[start + j]
+            for i in (j + 1)..<rows { dot += column[i] * y[start + i] }
+            let t = -dot / qraux[j]
+            y[start + j] += t * qraux[j]
+            for i in (j + 1)..<rows { y[start + i] += t * column[i] }
         }
-        return result
     }
 }
 
@@ -297,22 +365,23 @@ enum CutBreaks {
         String(format: "%.\(digits)g", value)
     }
 
-    /// R's `.bincode`: the interval of each value (0-based), -1 outside or missing.
+    /// R's `.bincode`: the interval of each value (0-based), -1 outside or missing; by
+    /// binary search over the sorted breaks.
     static func codes(x: [Double], breaks: [Double], right: Bool, includeLowest: Bool) -> [Int32] {
         let last = breaks.count - 1
         return x.map { value -> Int32 in
             guard !value.isNaN, last >= 1 else { return -1 }
-            for index in 0..<last {
-                let low = breaks[index], high = breaks[index + 1]
-                let inside: Bool
-                if right {
-                    inside = (value > low || (includeLowest && index == 0 && value == low)) && value <= high
-                } else {
-                    inside = value >= low && (value < high || (includeLowest && index == last - 1 && value == high))
-                }
-                if inside { return Int32(truncatingIfNeeded: index) }
+            if includeLowest {
+                if right, value == breaks[0] { return 0 }
+                if !right, value == breaks[last] { return Int32(truncatingIfNeeded: last - 1) }
             }
-            return -1
+            // The first break above the value (right-open intervals) or at or above it (right-closed).
+            var low = 0, high = breaks.count
+            while low < high {
+                let middle = (low + high) / 2
+                if right ? breaks[middle] < value : breaks[middle] <= value { low = middle + 1 } else { high = middle }
+            }
+            return low >= 1 && low <= last ? Int32(truncatingIfNeeded: low - 1) : -1
         }
     }
 }

@@ -192,6 +192,10 @@ public struct Design: Sendable {
             if parts.count == 1, case let .numeric(_, values) = parts[0].component, values.count == rowCount {
                 return values
             }
+            if parts.count == 1, case let .matrix(_, matrixColumns, _) = parts[0].component,
+               parts[0].position < matrixColumns.count, matrixColumns[parts[0].position].count == rowCount {
+                return matrixColumns[parts[0].position]
+            }
             return [Double](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
                 guard let base = buffer.baseAddress else { return }
                 FreshMemory.prepare(base, count: rowCount)
