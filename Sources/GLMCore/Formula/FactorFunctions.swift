@@ -69,6 +69,15 @@ struct MatchedArguments {
         case let .logical(value): return [.logical(value)]
         case let .unary(op, .number(value, _)): return [.number(op == "-" ? -value : value)]
         case let .parenthesized(inner): return try constants(of: inner, label: label, argument: argument)
+        case let .binary(":", from, to):
+            // R's `4:8`: whole steps of one from `from` towards `to`.
+            let ends = try constants(of: from, label: label, argument: argument) + constants(of: to, label: label, argument: argument)
+            guard ends.count == 2, case let .number(start) = ends[0], case let .number(end) = ends[1],
+                  start.isFinite, end.isFinite, abs(end - start) <= 100_000 else {
+                throw GLMError.invalidTerm(term: label, message: "'\(argument)': a range a:b needs two numbers at most 100000 apart")
+            }
+            let steps = Int(abs(end - start).rounded(.down))
+            return (0...steps).map { .number(start + Double(end >= start ? $0 : -$0)) }
         case let .call("c", items):
             return try items.flatMap { item -> [ConstantValue] in
                 if case .argument = item {
