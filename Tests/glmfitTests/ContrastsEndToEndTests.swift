@@ -33,6 +33,10 @@ struct ContrastsEndToEndTests {
         .init("unterminated_string", csv: data, ["-f", "y ~ relevel(g, ref = \"b)"], status: 64, "unterminated string"),
         .init("unknown_function_named", csv: data, ["-f", "y ~ splines::periodic(x)"], status: 65,
               "unknown function 'splines::periodic'"),
+        .init("chunked_basis", csv: data, ["-f", "y ~ poly(x, 2)", "--chunk-rows", "3"], status: 64,
+              "--chunk-rows: cannot fit poly(x, 2): poly() needs the whole input in memory"),
+        .init("chunked_contrasts_of_factor", csv: data, ["-f", "y ~ C(factor(x), contr.sum)", "--chunk-rows", "3"], status: 64,
+              "cannot fit C(factor(x), contr.sum): C() needs the whole input in memory"),
     ]
 
     @Test(arguments: errors)
@@ -65,6 +69,27 @@ struct ContrastsEndToEndTests {
         #expect(result.status == 0, "\(result.standardError)")
         let names = result.standardOutput.split(separator: "\n").dropFirst().map { $0.split(separator: ",").first.map(String.init) ?? "" }
         #expect(names == ["(Intercept)", "factor(cyl)1", "factor(cyl)2", "ordered(gear)4", "ordered(gear)5"])
+    }
+
+    /// `--contrasts` reaches a fit in chunks: the same coefficients as in memory.
+    @Test func contrastsOptionInChunks() throws {
+        let arguments = [
+            Glmfit.example("warpbreaks.csv"), "-f", "breaks ~ tension * wool", "--family", "poisson",
+            "--contrasts", "contr.helmert,contr.poly", "--format", "csv",
+        ]
+        let whole = try Glmfit.run(arguments)
+        let chunked = try Glmfit.run(arguments + ["--chunk-rows", "7"])
+        #expect(whole.status == 0 && chunked.status == 0, "\(whole.standardError)\(chunked.standardError)")
+        func table(_ output: String) -> [[String]] {
+            output.split(separator: "\n").map { $0.split(separator: ",").prefix(3).map(String.init) }
+        }
+        #expect(table(whole.standardOutput).map(\.first) == [
+            "term", "(Intercept)", "tension1", "tension2", "wool1", "tension1:wool1", "tension2:wool1",
+        ])
+        for (lhs, rhs) in zip(table(whole.standardOutput).dropFirst(), table(chunked.standardOutput).dropFirst()) {
+            #expect(lhs[0] == rhs[0])
+            if let a = Double(lhs[1]), let b = Double(rhs[1]) { #expect(abs(a - b) <= 1e-8 * abs(a), "\(lhs[0])") }
+        }
     }
 
     /// A model with cut(hp, 3) predicts new rows at the fit's breaks: the first rows alone

@@ -327,6 +327,25 @@ extension ExpressionEvaluator {
 }
 
 extension ExpressionEvaluator {
+    /// The first factor function or basis (`C`, `relevel`, `poly`, `cut`...) the expression
+    /// calls, in reading order: what a fit in chunks cannot evaluate chunk by chunk.
+    static func firstModelFunction(in expression: FormulaExpression) -> String? {
+        switch expression {
+        case let .call(function, arguments):
+            if modelFunctions.contains(function) { return function }
+            for argument in arguments {
+                if let found = firstModelFunction(in: argument) { return found }
+            }
+            return nil
+        case let .binary(_, lhs, rhs):
+            return firstModelFunction(in: lhs) ?? firstModelFunction(in: rhs)
+        case let .unary(_, operand), let .parenthesized(operand), let .argument(_, operand):
+            return firstModelFunction(in: operand)
+        case .name, .number, .string, .logical, .dot:
+            return nil
+        }
+    }
+
     /// The data column whose values a factor variable recodes (`f`, `factor(f)`,
     /// `relevel(factor(f), ref = "b")`, `C(f, contr.sum)`), so that new data's text in that
     /// column is read against the fit's levels; nil for anything else (`cut(x, 3)`, or

@@ -197,11 +197,7 @@ public struct ModelFrame: Sendable {
         self.attributes = attributes
         self.defaultContrasts = defaultContrasts
         self.bases = evaluator.bases.computed
-        if !dropUnusedLevels, let label = bases.keys.sorted().first {
-            // A chunk's own quantiles, means or ranges are not the whole input's.
-            throw GLMError.invalidTerm(
-                term: label, message: "a basis learnt from the data (poly, ns, bs, scale, cut into n intervals) needs the whole input in memory; it cannot be fitted in chunks")
-        }
+
     }
 
     private init(copying frame: ModelFrame, rowCount: Int, droppedCount: Int, warnings: [String]) {

@@ -53,6 +53,12 @@ public enum ChunkedFit {
                     message: "cannot fit \(variable.deparsed): factor() of a column needs the whole input in memory; "
                         + "write the column as text, or fit without --chunk-rows")
             }
+            if let function = ExpressionEvaluator.firstModelFunction(in: variable) {
+                throw GLMError.invalidOption(
+                    name: "--chunk-rows",
+                    message: "cannot fit \(variable.deparsed): \(function)() needs the whole input in memory "
+                        + "(its levels, contrasts or basis come from all the rows); fit without --chunk-rows")
+            }
         }
 
         // Pass 1: which columns are text anywhere in the input.
