@@ -199,6 +199,22 @@ extension SavedModel {
             return DataColumn(name: name, type: .numeric)
         }
 
+        // predict types a text column by the levels of the factor that is that column; a text
+        // column read any other way (factor(f, labels = ...)) cannot be scored again.
+        for column in columns where column.type == .text {
+            let isFactorColumn = variables.contains { variable in
+                guard case .factor = variable.kind, let parsed = try? FormulaExpression.parse(variable.expression) else { return false }
+                return ExpressionEvaluator.factorColumn(of: parsed) == column.name
+            }
+            guard isFactorColumn else {
+                let reader = terms.variables.first { $0.columnNames.contains(column.name) }
+                throw GLMError.invalidTerm(
+                    term: reader?.deparsed ?? column.name,
+                    message: "cannot be saved for predict: the text column '\(column.name)' must enter as f, factor(f), "
+                        + "relevel(f, ...) or C(f, ...), whose levels are its values")
+            }
+        }
+
         self.glmfitVersion = GLMFitVersion
         self.formula = terms.formula.deparsed
         self.family = fit.family.kind
