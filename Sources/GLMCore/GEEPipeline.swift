@@ -64,7 +64,8 @@ extension Pipeline {
             try GEE.fit(
                 table: table, formula: formula, family: family, weightsColumn: request.weightsColumn,
                 idColumn: gee.idColumn, wavesColumn: gee.wavesColumn, structure: structure,
-                control: GEEControl(glm: request.control), referenceLevels: request.referenceLevels)
+                control: GEEControl(glm: request.control), referenceLevels: request.referenceLevels,
+                defaultContrasts: request.defaultContrasts)
         }
         let other: GEECovariance = gee.covariance == .robust ? .naive : .robust
         return GEEReport(

@@ -33,6 +33,8 @@ public struct FitRequest: Sendable {
     public var chunkRows: Int?
     /// `--ref`: reference levels by column (R's `relevel`; see `ReferenceLevels`).
     public var referenceLevels: [String: String] = [:]
+    /// `--contrasts`: the contrasts of factors that set none (R's `options(contrasts =)`).
+    public var defaultContrasts = DefaultContrasts.r
     /// How text levels are ordered: R's order in the process's environment unless set.
     public var collation: LevelCollation = .processDefault
     /// R's `start =`: starting coefficients, one per model-matrix column (nil: the family's
@@ -262,7 +264,7 @@ public enum Pipeline {
         let frame = try timer.measure("frame") {
             try ModelFrame(
                 table: table, formula: formula, weightsColumn: request.weightsColumn,
-                referenceLevels: request.referenceLevels)
+                referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts)
         }
         try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: table.columnNames)
         let design = try timer.measure("design") { try Design(frame: frame, requiringRows: true) }

@@ -159,8 +159,13 @@ public enum TextReport {
     static func levelLines(factors codings: [FactorCoding], response: ResponseLevels?, family: Family.Kind) -> [String] {
         var lines: [String] = []
         if !codings.isEmpty {
-            let parts = codings.map { coding in
-                "\(coding.variable) = \(coding.reference ?? "none (every level has a column)")"
+            let parts = codings.map { coding -> String in
+                guard coding.contrasted else { return "\(coding.variable) = none (every level has a column)" }
+                switch (coding.reference, coding.contrasts) {
+                case let (reference?, "contr.treatment"): return "\(coding.variable) = \(reference)"
+                case let (reference?, contrasts): return "\(coding.variable) = \(reference) (\(contrasts))"
+                case let (nil, contrasts): return "\(coding.variable) = none (\(contrasts))"
+                }
             }
             lines.append("Reference levels: " + parts.joined(separator: "; "))
         }

@@ -33,8 +33,12 @@ struct FitCommand: ParsableCommand {
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
             FORMULAS: y ~ x1 + x2, a*b, a:b, (a + b + c)^2, a/b, ., -1 or +0, I(x^2), log(x), \
-            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures). \
-            Text columns are factors with treatment contrasts; levels are sorted as R sorts them in the same \
+            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures); \
+            factor(x, levels = c(...), labels =, ordered =), ordered(x), relevel(f, ref = "b"), \
+            C(f, contr.sum | helmert | poly | SAS | treatment, base =); poly(x, 2, raw =), \
+            splines::ns(x, df =, knots =, Boundary.knots =, intercept =), bs(x, df =, knots =, degree =), \
+            scale(x, center =, scale =), cut(x, breaks, right =, include.lowest =). \
+            Text columns are factors with treatment contrasts (--contrasts sets the defaults); levels are sorted as R sorts them in the same \
             environment (ICU's collation for the locale of LC_ALL, else LC_COLLATE, else LANG; byte order \
             when that is C or POSIX), and the first is the reference (--ref chooses another). Rows with a \
             missing value in a used variable are dropped.
@@ -66,6 +70,9 @@ struct FitCommand: ParsableCommand {
 
     @Option(name: .customLong("ref"), help: ArgumentHelp("The reference level of a factor column, as R's relevel(): COLUMN=LEVEL (repeatable).", valueName: "column=level"))
     var referenceLevels: [String] = []
+
+    @Option(help: ArgumentHelp("The contrasts of unordered and ordered factors, as R's options(contrasts =): UNORDERED,ORDERED (default contr.treatment,contr.poly).", valueName: "unordered,ordered"))
+    var contrasts: String?
 
     @Option(help: "Output format: text, json or csv.")
     var format: OutputFormat = .text
@@ -155,6 +162,7 @@ struct FitCommand: ParsableCommand {
         request.chunkRows = chunkRows
         request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
         request.start = try start.map(Pipeline.parseStart)
+        if let contrasts { request.defaultContrasts = try DefaultContrasts.parse(contrasts) }
         if chunkRows != nil, save != nil || residuals != nil {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")

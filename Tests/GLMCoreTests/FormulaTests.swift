@@ -192,7 +192,7 @@ struct FormulaLimitTests {
             return
         }
         #expect(log == .call("log", [.name("x"), .argument("base", .number(2, "2"))]))
-        #expect(poly == .call("poly", [.name("x"), .number(2, "2"), .argument("raw", .name("TRUE"))]))
+        #expect(poly == .call("poly", [.name("x"), .number(2, "2"), .argument("raw", .logical(true))]))
         #expect(log.deparsed == "log(x, base = 2)")
         #expect(throws: GLMError.unsupportedArgument(function: "log", argument: "base")) {
             _ = try Terms(formula: formula, columnNames: ["y", "x"])

@@ -56,8 +56,8 @@ struct DeepInputEndToEndTests {
         // Item 7: named arguments are named.
         .init("log_base_argument", csv: data, ["-f", "y ~ log(x, base = 2)"], status: 64,
               "log(): argument 'base' is not supported"),
-        .init("poly_raw_argument", csv: data, ["-f", "y ~ poly(x, 2, raw = TRUE)"], status: 64,
-              "poly(): argument 'raw' is not supported"),
+        .init("poly_coefs_argument", csv: data, ["-f", "y ~ poly(x, 2, coefs = 1)"], status: 64,
+              "poly(): argument 'coefs' is not supported"),
         .init("argument_in_response", csv: data, ["-f", "log(y, base = 10) ~ x"], status: 64,
               "log(): argument 'base' is not supported"),
     ]

@@ -1,6 +1,6 @@
 /// The model matrix and everything IRLS needs: the columns of X with R's column names
-/// and `assign`, the response, prior weights and offset (R's `model.matrix` with
-/// treatment contrasts).
+/// and `assign`, the response, prior weights and offset (R's `model.matrix`, each factor
+/// coded by its contrasts).
 public struct Design: Sendable {
     /// The columns of X, each `rowCount` long. A column that is a numeric variable as it is
     /// shares the frame's array (no copy).
@@ -18,14 +18,50 @@ public struct Design: Sendable {
     /// One factor or numeric variable of a term, as it contributes columns.
     private enum Component {
         case numeric(label: String, values: [Double])
-        /// Codes and the levels that get a column (all of them, or all but the first).
-        case factor(label: String, codes: [Int32], levels: [String], firstColumnLevel: Int)
+        /// Codes and the levels whose indicators are columns (treatment and SAS contrasts,
+        /// or every level), with each column's suffix.
+        case factor(label: String, codes: [Int32], columnLevels: [Int], suffixes: [String])
+        /// Codes and a contrast matrix (a row per level, a column per suffix).
+        case contrast(label: String, codes: [Int32], rows: [[Double]], suffixes: [String])
+        /// A variable of several columns (`poly(x, 2)`).
+        case matrix(label: String, columns: [[Double]], suffixes: [String])
 
         var width: Int {
             switch self {
             case .numeric: return 1
-            case let .factor(_, _, levels, first): return levels.count - first
+            case let .factor(_, _, _, suffixes), let .contrast(_, _, _, suffixes), let .matrix(_, _, suffixes):
+                return suffixes.count
             }
+        }
+    }
+
+    /// How a factor is coded in one term: the levels with an indicator column each and
+    /// their suffixes, or a contrast matrix.
+    enum FactorBlock {
+        case indicators(levels: [Int], suffixes: [String])
+        case contrasts(rows: [[Double]], suffixes: [String])
+    }
+
+    /// The coding of a factor with `levels`: its contrasts (`contrasted`) or an indicator
+    /// of every level.
+    static func factorBlock(
+        levels: [String], attributes: VariableAttributes, defaults: DefaultContrasts, contrasted: Bool, label: String
+    ) throws -> FactorBlock {
+        guard contrasted else { return .indicators(levels: Array(levels.indices), suffixes: levels) }
+        let spec = defaults.spec(for: attributes)
+        switch spec.kind {
+        case .treatment, .sas:
+            // Indicators of all levels but the base: no matrix to build for a many-level factor.
+            let base = spec.kind == .sas ? levels.count - 1 : (spec.base ?? 1) - 1
+            guard base >= 0, base < levels.count else {
+                throw GLMError.invalidTerm(
+                    term: label, message: "baseline group number \(spec.base ?? 1) is out of range for \(levels.count) levels")
+            }
+            let kept = levels.indices.filter { $0 != base }
+            return .indicators(levels: kept, suffixes: kept.map { spec.numbered ? String($0 + 1) : levels[$0] })
+        case .sum, .helmert, .poly:
+            let (rows, suffixes) = try spec.matrix(levels: levels, term: label)
+            return .contrasts(rows: rows, suffixes: suffixes)
         }
     }
 
@@ -90,15 +126,24 @@ public struct Design: Sendable {
         var termComponents: [[Component]] = []
         var columnCount = terms.hasIntercept ? 1 : 0
         for (termIndex, term) in terms.terms.enumerated() {
-            let components: [Component] = term.map { variable in
+            let components: [Component] = try term.map { variable in
                 let label = terms.variableLabels[variable]
                 switch frame.variables[variable] {
                 case let .numeric(values):
                     return .numeric(label: label, values: values)
                 case let .factor(codes, levels, _):
                     let full = fullCodingOverride.map { $0 == (termIndex, variable) } ?? false
-                    let contrasts = !full && terms.usesContrasts(variable: variable, inTerm: termIndex)
-                    return .factor(label: label, codes: codes, levels: levels, firstColumnLevel: contrasts ? 1 : 0)
+                    let contrasted = !full && terms.usesContrasts(variable: variable, inTerm: termIndex)
+                    let attributes = variable < frame.attributes.count ? frame.attributes[variable] : VariableAttributes()
+                    switch try Design.factorBlock(
+                        levels: levels, attributes: attributes, defaults: frame.defaultContrasts, contrasted: contrasted, label: label) {
+                    case let .indicators(columnLevels, suffixes):
+                        return .factor(label: label, codes: codes, columnLevels: columnLevels, suffixes: suffixes)
+                    case let .contrasts(rows, suffixes):
+                        return .contrast(label: label, codes: codes, rows: rows, suffixes: suffixes)
+                    }
+                case let .matrix(columns, suffixes):
+                    return .matrix(label: label, columns: columns, suffixes: suffixes)
                 case .twoColumn:
                     return .numeric(label: label, values: [])
                 }
@@ -131,8 +176,8 @@ public struct Design: Sendable {
                     switch component {
                     case let .numeric(label, _):
                         nameParts.append(label)
-                    case let .factor(label, _, levels, first):
-                        nameParts.append(label + levels[first + position])
+                    case let .factor(label, _, _, suffixes), let .contrast(label, _, _, suffixes), let .matrix(label, _, suffixes):
+                        nameParts.append(label + suffixes[position])
                     }
                 }
                 columns.append(parts)
@@ -147,6 +192,10 @@ public struct Design: Sendable {
             // A numeric variable alone is its own column.
             if parts.count == 1, case let .numeric(_, values) = parts[0].component, values.count == rowCount {
                 return values
+            }
+            if parts.count == 1, case let .matrix(_, matrixColumns, _) = parts[0].component,
+               parts[0].position < matrixColumns.count, matrixColumns[parts[0].position].count == rowCount {
+                return matrixColumns[parts[0].position]
             }
             return [Double](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
                 guard let base = buffer.baseAddress else { return }
@@ -174,18 +223,24 @@ public struct Design: Sendable {
         var first = true
         for (component, position) in parts {
             switch component {
+            case let .matrix(_, columns, _):
+                fill(target, with: columns[position], first: first)
             case let .numeric(_, numbers):
-                numbers.withUnsafeBufferPointer { numbers in
-                    let count = min(numbers.count, rowCount)
-                    if first {
-                        for row in 0..<count { target[row] = numbers[row] }
-                        for row in count..<rowCount { target[row] = .nan }
-                    } else {
-                        for row in 0..<count { target[row] *= numbers[row] }
+                fill(target, with: numbers, first: first)
+            case let .contrast(_, codes, rows, _):
+                // The column's value for each level, then one lookup per row.
+                let values = rows.map { $0[position] }
+                codes.withUnsafeBufferPointer { codes in
+                    let count = min(codes.count, rowCount)
+                    for row in 0..<count {
+                        let code = Int(codes[row])
+                        let value = code >= 0 && code < values.count ? values[code] : .nan
+                        if first { target[row] = value } else { target[row] *= value }
                     }
+                    if first { for row in count..<rowCount { target[row] = 0 } }
                 }
-            case let .factor(_, codes, _, firstColumnLevel):
-                let code = Int32(truncatingIfNeeded: firstColumnLevel + position)
+            case let .factor(_, codes, columnLevels, _):
+                let code = Int32(truncatingIfNeeded: columnLevels[position])
                 codes.withUnsafeBufferPointer { codes in
                     let count = min(codes.count, rowCount)
                     if first {
@@ -199,6 +254,20 @@ public struct Design: Sendable {
             first = false
         }
         if first { target.update(repeating: 1) }
+    }
+
+    /// Copies (the first part) or multiplies in a numeric column.
+    private static func fill(_ target: UnsafeMutableBufferPointer<Double>, with numbers: [Double], first: Bool) {
+        let rowCount = target.count
+        numbers.withUnsafeBufferPointer { numbers in
+            let count = min(numbers.count, rowCount)
+            if first {
+                for row in 0..<count { target[row] = numbers[row] }
+                for row in count..<rowCount { target[row] = .nan }
+            } else {
+                for row in 0..<count { target[row] *= numbers[row] }
+            }
+        }
     }
 }
 

@@ -8,6 +8,9 @@ public enum VariableValues: Sendable {
     case factor(codes: [Int32], levels: [String], isLogical: Bool)
     /// `cbind(successes, failures)`: only as a response.
     case twoColumn([Double], [Double])
+    /// A variable of several columns (`poly(x, 2)`, `ns(x, df = 3)`, `scale(x)`), each named
+    /// by the variable's label and its suffix (`1`, `2`; empty for `scale`).
+    case matrix(columns: [[Double]], suffixes: [String])
 
     /// The number of rows.
     var count: Int {
@@ -15,6 +18,7 @@ public enum VariableValues: Sendable {
         case let .numeric(values): return values.count
         case let .factor(codes, _, _): return codes.count
         case let .twoColumn(first, _): return first.count
+        case let .matrix(columns, _): return columns.first?.count ?? 0
         }
     }
 }
@@ -25,6 +29,9 @@ struct ExpressionEvaluator {
     let table: Table
     /// Each column's position by name: one lookup per variable, not a scan of the header.
     private let columnIndices: [String: Int]
+    /// The parameters of data-dependent bases (`poly`, `ns`, `scale`...): learnt from this
+    /// table when fitting, the saved model's when predicting.
+    var bases = BasisStore()
 
     init(table: Table) {
         self.table = table
@@ -39,9 +46,9 @@ struct ExpressionEvaluator {
         columnIndices[name]
     }
 
-    /// The named arguments each function takes (`log(x, base = 2)` would be "log": ["base"]).
-    /// None yet: every named argument is refused, naming the function and the argument.
-    static let supportedArguments: [String: Set<String>] = [:]
+    /// The named arguments each function takes (`log(x, base = 2)` would be "log": ["base"]);
+    /// any other named argument is refused, naming the function and the argument.
+    static let supportedArguments: [String: Set<String>] = modelFunctionArguments
 
     static func supportsArgument(_ function: String, _ argument: String) -> Bool {
         supportedArguments[function]?.contains(argument) ?? false
@@ -54,7 +61,7 @@ struct ExpressionEvaluator {
     ]
 
     static var supportedFunctions: String {
-        (["I", "factor", "offset", "cbind"] + mathFunctions.keys.sorted()).joined(separator: ", ")
+        (["I", "offset", "cbind"] + modelFunctions.sorted() + mathFunctions.keys.sorted()).joined(separator: ", ")
     }
 
     func evaluate(_ expression: FormulaExpression, allowTwoColumns: Bool = false) throws -> VariableValues {
@@ -74,6 +81,8 @@ struct ExpressionEvaluator {
             }
         case let .number(value, _):
             return .numeric([Double](repeating: value, count: table.rowCount))
+        case .string, .logical:
+            throw GLMError.invalidTerm(term: expression.deparsed, message: "a constant can only be a function's argument here")
         case let .parenthesized(inner):
             return try evaluate(inner)
         case let .call(function, arguments):
@@ -114,20 +123,13 @@ struct ExpressionEvaluator {
             }
         }
         let label = expression.deparsed
+        if ExpressionEvaluator.modelFunctions.contains(function) {
+            return try evaluateModelFunction(function, arguments, label: label).values
+        }
         switch function {
         case "I":
             guard arguments.count == 1 else { throw GLMError.invalidTerm(term: label, message: "I() takes one argument") }
             return .numeric(try numeric(arguments[0], context: expression))
-        case "factor", "as.factor":
-            guard arguments.count == 1 else { throw GLMError.invalidTerm(term: label, message: "\(function)() takes one argument") }
-            switch try evaluate(arguments[0]) {
-            case let .factor(codes, levels, isLogical):
-                return .factor(codes: codes, levels: levels, isLogical: isLogical)
-            case let .numeric(values):
-                return ExpressionEvaluator.factor(fromNumbers: values)
-            case .twoColumn:
-                throw GLMError.invalidTerm(term: label, message: "cannot make a factor of a two-column value")
-            }
         case "cbind":
             guard allowTwoColumns else {
                 throw GLMError.invalidTerm(term: label, message: "cbind() is only allowed as the response of a binomial model")
@@ -176,6 +178,12 @@ struct ExpressionEvaluator {
                 term: context.deparsed, message: "'\(expression.deparsed)' is a factor (text), not a number")
         case .twoColumn:
             throw GLMError.invalidTerm(term: context.deparsed, message: "cbind() cannot be used inside an expression")
+        case let .matrix(columns, _):
+            guard columns.count == 1, let only = columns.first else {
+                throw GLMError.invalidTerm(
+                    term: context.deparsed, message: "'\(expression.deparsed)' has \(columns.count) columns; it cannot be used inside an expression")
+            }
+            return only
         }
     }
 

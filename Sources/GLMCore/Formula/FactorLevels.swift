@@ -4,10 +4,14 @@ public struct FactorCoding: Sendable, Equatable {
     /// R's name of the variable (`Origin`, `factor(cyl)`), the start of its columns' names.
     public let variable: String
     public let levels: [String]
-    /// The base of the treatment contrasts: the first level. Nil when no term codes the
-    /// factor by contrasts (without an intercept R gives every level a column).
+    /// The level without a column of its own under its contrasts (treatment: the base,
+    /// SAS: the last). Nil for contrasts without one (sum, Helmert, polynomial) and when no
+    /// term codes the factor by contrasts (without an intercept R gives every level a column).
     public let reference: String?
+    /// R's name of its contrasts (`contr.treatment`, `contr.sum`...).
     public let contrasts: String
+    /// False when no term codes it by its contrasts (every level has a column).
+    public var contrasted = true
 }
 
 /// A factor response (text or logical): the first level is 0, "failure" for a binomial
@@ -45,9 +49,11 @@ extension Design {
             let contrasted = containing.contains { term in
                 !(fullCoding.map { $0 == (term, variable) } ?? false) && terms.usesContrasts(variable: variable, inTerm: term)
             }
+            let attributes = variable < frame.attributes.count ? frame.attributes[variable] : VariableAttributes()
+            let spec = frame.defaultContrasts.spec(for: attributes)
             codings.append(FactorCoding(
-                variable: labels[variable], levels: levels, reference: contrasted ? levels.first : nil,
-                contrasts: "contr.treatment"))
+                variable: labels[variable], levels: levels, reference: contrasted ? spec.reference(levels: levels) : nil,
+                contrasts: spec.name, contrasted: contrasted))
         }
         return codings
     }

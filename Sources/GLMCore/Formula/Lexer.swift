@@ -3,6 +3,10 @@ struct FormulaToken: Equatable {
     enum Kind: Equatable {
         case name(String)        // a column or function name; backquoted names unquoted
         case number(Double, String)
+        /// A string constant (`"b"` or `'b'`), its escapes resolved.
+        case string(String)
+        /// `TRUE` or `FALSE` written bare (a backquoted one is a name).
+        case logical(Bool)
         case op(String)          // ~ + - * / : ^ %in%
         case leftParen, rightParen, comma
         /// `=` between an argument's name and its value, as in `log(x, base = 2)`.
@@ -45,6 +49,10 @@ struct FormulaLexer {
                 result.append(FormulaToken(kind: .name(name), position: start))
                 continue
             }
+            if character == "\"" || character == "'" {
+                result.append(FormulaToken(kind: .string(try stringLiteral(characters, from: &index)), position: start))
+                continue
+            }
             if character.isNumber || (character == "." && index + 1 < characters.count && characters[index + 1].isNumber) {
                 var text = ""
                 while index < characters.count, characters[index].isNumber || characters[index] == "." {
@@ -81,10 +89,26 @@ struct FormulaLexer {
                     name.append(characters[index])
                     index += 1
                 }
+                // `splines::ns`: a function named with its package, one name as R deparses it.
+                if index + 2 < characters.count, characters[index] == ":", characters[index + 1] == ":",
+                   characters[index + 2].isLetter || characters[index + 2] == "." {
+                    name += "::"
+                    index += 2
+                    while index < characters.count,
+                          characters[index].isLetter || characters[index].isNumber || characters[index] == "."
+                            || characters[index] == "_" {
+                        name.append(characters[index])
+                        index += 1
+                    }
+                }
                 if name.first == "_" {
                     throw GLMError.formulaSyntax(formula: formula, position: start, message: "a name cannot start with '_'; quote it with backticks")
                 }
-                result.append(FormulaToken(kind: .name(name), position: start))
+                if name == "TRUE" || name == "FALSE" {
+                    result.append(FormulaToken(kind: .logical(name == "TRUE"), position: start))
+                } else {
+                    result.append(FormulaToken(kind: .name(name), position: start))
+                }
                 continue
             }
             switch character {
@@ -125,5 +149,36 @@ struct FormulaLexer {
         }
         result.append(FormulaToken(kind: .end, position: characters.count))
         return result
+    }
+
+    /// Reads a string literal starting at the quote at `index` (R's escapes `\\`, `\"`,
+    /// `\'`, `\n`, `\t`), leaving `index` after the closing quote.
+    private func stringLiteral(_ characters: [Character], from index: inout Int) throws -> String {
+        let start = index
+        let quote = characters[index]
+        index += 1
+        var text = ""
+        while index < characters.count, characters[index] != quote {
+            if characters[index] == "\\" {
+                index += 1
+                guard index < characters.count else { break }
+                switch characters[index] {
+                case "n": text.append("\n")
+                case "t": text.append("\t")
+                case "\\", "\"", "'": text.append(characters[index])
+                default:
+                    throw GLMError.formulaSyntax(
+                        formula: formula, position: index - 1, message: "unsupported escape '\\\(characters[index])' in a string")
+                }
+            } else {
+                text.append(characters[index])
+            }
+            index += 1
+        }
+        guard index < characters.count else {
+            throw GLMError.formulaSyntax(formula: formula, position: start, message: "unterminated string")
+        }
+        index += 1
+        return text
     }
 }

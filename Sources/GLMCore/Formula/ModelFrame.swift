@@ -26,6 +26,12 @@ public struct ModelFrame: Sendable {
     public let responseNonNumericField: GLMError?
     /// The `--ref` reference levels applied, by column (see `ReferenceLevels`).
     public let referenceLevels: [String: String]
+    /// Each predictor variable's attributes (ordered, contrasts set by `C()`), in `variables` order.
+    public let attributes: [VariableAttributes]
+    /// The contrasts of factors that set none (`--contrasts`, R's `options(contrasts =)`).
+    public let defaultContrasts: DefaultContrasts
+    /// The parameters the data gave each data-dependent basis (`poly`, `ns`, `scale`...), by call.
+    public let bases: [String: BasisParameters]
     private let recordLines: [Int]?
 
     /// The rows used (`rowIndices.count`, or the whole input's for a streamed fit's frame).
@@ -83,13 +89,16 @@ public struct ModelFrame: Sendable {
     ///   levels of the factors that are those columns (R's `relevel`).
     public init(
         table: Table, formula: Formula, weightsColumn: String? = nil, requiredColumns: [String] = [],
-        dropUnusedLevels: Bool = true, referenceLevels: [String: String] = [:]
+        dropUnusedLevels: Bool = true, referenceLevels: [String: String] = [:],
+        defaultContrasts: DefaultContrasts = .r, knownBases: [String: BasisParameters] = [:]
     ) throws {
         let terms = try Terms(formula: formula, columnNames: table.columnNames)
         guard let responseExpression = formula.response else {
             throw GLMError.formulaSyntax(formula: formula.text, position: 0, message: "the formula needs a response on the left of '~'")
         }
-        let evaluator = ExpressionEvaluator(table: table)
+        var evaluator = ExpressionEvaluator(table: table)
+        // A nested model of an anova reuses the full model's bases (R compares model matrices).
+        evaluator.bases = BasisStore(known: knownBases)
         var warnings: [String] = []
         if let term = terms.droppedResponseTerm {
             // R's terms() and model.matrix() warn, in this order, for `y ~ y + ...`.
@@ -111,9 +120,12 @@ public struct ModelFrame: Sendable {
                 source: table.source, line: table.line(ofRow: row), column: name, value: column.levels[Int(column.codes[row])])
         }
         var variables: [VariableValues] = []
+        var attributes: [VariableAttributes] = []
         for variable in terms.variables {
+            let (evaluated, variableAttributes) = try evaluator.evaluateWithAttributes(variable)
+            attributes.append(variableAttributes)
             let values = try ReferenceLevels.apply(
-                referenceLevels, to: try evaluator.evaluate(variable), expression: variable, applied: &appliedReferences)
+                referenceLevels, to: evaluated, expression: variable, applied: &appliedReferences)
             if case .twoColumn = values {
                 throw GLMError.invalidTerm(term: variable.deparsed, message: "cbind() is only allowed as the response")
             }
@@ -187,6 +199,10 @@ public struct ModelFrame: Sendable {
         self.responseNonNumericField = responseNonNumericField
         self.referenceLevels = referenceLevels.filter { appliedReferences.contains($0.key) }
         self.rowCount = rowIndices.count
+        self.attributes = attributes
+        self.defaultContrasts = defaultContrasts
+        self.bases = evaluator.bases.computed
+
     }
 
     private init(copying frame: ModelFrame, rowCount: Int, droppedCount: Int, warnings: [String]) {
@@ -203,6 +219,9 @@ public struct ModelFrame: Sendable {
         self.warnings = warnings
         responseNonNumericField = nil
         referenceLevels = frame.referenceLevels
+        attributes = frame.attributes
+        defaultContrasts = frame.defaultContrasts
+        bases = frame.bases
         recordLines = nil
         self.rowCount = rowCount
     }
@@ -234,6 +253,8 @@ public struct ModelFrame: Sendable {
                 case let .twoColumn(first, second):
                     mark(first)
                     mark(second)
+                case let .matrix(matrixColumns, _):
+                    matrixColumns.forEach(mark)
                 case let .factor(codes, _, _):
                     codes.withUnsafeBufferPointer { codes in
                         for row in 0..<min(codes.count, mask.count) where codes[row] < 0 {
@@ -258,6 +279,8 @@ public struct ModelFrame: Sendable {
             return numbers.withUnsafeBufferPointer(hasNonFinite)
         case let .twoColumn(first, second):
             return first.withUnsafeBufferPointer(hasNonFinite) || second.withUnsafeBufferPointer(hasNonFinite)
+        case let .matrix(columns, _):
+            return columns.contains { $0.withUnsafeBufferPointer(hasNonFinite) }
         case let .factor(codes, _, _):
             return codes.contains { $0 < 0 }
         }
@@ -313,6 +336,10 @@ public struct ModelFrame: Sendable {
             if let row = [firstInfinite(first), firstInfinite(second)].compactMap({ $0 }).min() {
                 throw GLMError.nonFiniteValue(variable: label, line: table.line(ofRow: row))
             }
+        case let .matrix(columns, _):
+            if let row = columns.compactMap(firstInfinite).min() {
+                throw GLMError.nonFiniteValue(variable: label, line: table.line(ofRow: row))
+            }
         case .factor:
             break
         }
@@ -331,6 +358,8 @@ public struct ModelFrame: Sendable {
             return .numeric(rows.map { numbers[$0] })
         case let .twoColumn(first, second):
             return .twoColumn(rows.map { first[$0] }, rows.map { second[$0] })
+        case let .matrix(columns, suffixes):
+            return .matrix(columns: allRows ? columns : columns.map { column in rows.map { column[$0] } }, suffixes: suffixes)
         case let .factor(codes, levels, isLogical) where !dropUnusedLevels:
             return .factor(codes: allRows ? codes : rows.map { codes[$0] }, levels: levels, isLogical: isLogical)
         case let .factor(codes, levels, isLogical):

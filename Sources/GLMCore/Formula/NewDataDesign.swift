@@ -29,14 +29,7 @@ struct NewDataDesign {
         var levels: [String: [String]] = [:]
         for (variable, expression) in zip(model.variables, variables) {
             guard case let .factor(factorLevels, _) = variable.kind else { continue }
-            var column: String?
-            switch expression {
-            case let .name(name): column = name
-            case let .call(function, arguments) where (function == "factor" || function == "as.factor") && arguments.count == 1:
-                if case let .name(name) = arguments[0] { column = name }
-            default: break
-            }
-            if let column, levels[column] == nil { levels[column] = factorLevels }
+            if let column = ExpressionEvaluator.factorColumn(of: expression), levels[column] == nil { levels[column] = factorLevels }
         }
         textLevels = levels
         levelCodes = model.variables.map { variable in
@@ -83,21 +76,32 @@ struct NewDataDesign {
     ///   `GLMError.missingValue`, naming the line and column.
     func rows(_ table: Table, passMissing: Bool) throws -> Rows {
         let n = table.rowCount
-        let evaluator = ExpressionEvaluator(table: table)
+        var evaluator = ExpressionEvaluator(table: table)
+        evaluator.bases = BasisStore(fixed: model.bases)
         var numericValues: [[Double]?] = []
         var factorCodes: [[Int32]?] = []
+        var matrixColumns: [[[Double]]?] = []
         for (index, expression) in variables.enumerated() {
             let value = try evaluator.evaluate(expression)
             switch (model.variables[index].kind, value) {
             case let (.numeric, .numeric(values)):
                 numericValues.append(values)
                 factorCodes.append(nil)
+                matrixColumns.append(nil)
+            case let (.matrix(suffixes), .matrix(columns, _)) where columns.count == suffixes.count:
+                // Missing when any column is (the first column stands for the row's missingness).
+                numericValues.append(columns.count == 1 ? columns[0] : (0..<n).map { row in
+                    columns.contains { $0[row].isNaN } ? .nan : 0
+                })
+                factorCodes.append(nil)
+                matrixColumns.append(columns)
             case let (.factor, .factor(codes, levels, _)):
                 let saved = levelCodes[index] ?? [:]
                 // -2: a level the fit did not see.
                 let map = levels.map { saved[$0] ?? -2 }
                 numericValues.append(nil)
                 factorCodes.append(codes.map { $0 >= 0 && Int($0) < map.count ? map[Int($0)] : -1 })
+                matrixColumns.append(nil)
             case (.factor, .numeric):
                 throw GLMError.invalidTerm(term: model.variables[index].label, message: "was a factor in the fit but is numeric in the new data")
             default:
@@ -146,11 +150,14 @@ struct NewDataDesign {
         let width = kept.count
         var x = [Double](repeating: .nan, count: n * width)
         let recipes = kept.map { model.coefficients[$0].parts }
-        let partCodes: [[(values: [Double]?, codes: [Int32]?, level: Int32)]] = recipes.map { parts in
+        let partCodes: [[(values: [Double]?, codes: [Int32]?, level: Int32, contrast: [Double]?)]] = recipes.map { parts in
             parts.map { part in
                 var level: Int32 = -1
                 if let name = part.level, let codes = levelCodes[part.variable], let code = codes[name] { level = code }
-                return (numericValues[part.variable], factorCodes[part.variable], level)
+                if let column = part.column, let columns = matrixColumns[part.variable], column < columns.count {
+                    return (columns[column], nil, level, nil)
+                }
+                return (numericValues[part.variable], factorCodes[part.variable], level, part.contrast)
             }
         }
         for row in 0..<n where !missing[row] {
@@ -160,6 +167,9 @@ struct NewDataDesign {
                 for part in parts {
                     if let values = part.values {
                         value *= values[row]
+                    } else if let codes = part.codes, let contrast = part.contrast {
+                        let code = Int(codes[row])
+                        value *= code >= 0 && code < contrast.count ? contrast[code] : .nan
                     } else if let codes = part.codes, codes[row] != part.level {
                         value = 0
                     }

@@ -7,6 +7,10 @@ public indirect enum FormulaExpression: Hashable, Sendable {
     case name(String)
     /// A numeric constant with its source text.
     case number(Double, String)
+    /// A string constant (`"b"`), as in `relevel(f, ref = "b")`.
+    case string(String)
+    /// `TRUE` or `FALSE`.
+    case logical(Bool)
     case call(String, [FormulaExpression])
     case binary(String, FormulaExpression, FormulaExpression)
     case unary(String, FormulaExpression)
@@ -33,6 +37,10 @@ public indirect enum FormulaExpression: Hashable, Sendable {
             text += FormulaExpression.isSyntacticName(name) ? name : "`\(name)`"
         case let .number(value, _):
             text += RFormat.deparse(value)
+        case let .string(value):
+            text += FormulaExpression.quoted(value)
+        case let .logical(value):
+            text += value ? "TRUE" : "FALSE"
         case let .call(function, arguments):
             text += function
             text += "("
@@ -76,15 +84,29 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         switch self {
         case let .name(name):
             if seen.insert(name).inserted { names.append(name) }
-        case .number, .dot:
+        case .number, .dot, .string, .logical:
             break
-        case let .call(_, arguments):
-            for argument in arguments { argument.collectNames(into: &names, seen: &seen) }
+        case let .call(function, arguments):
+            for (index, argument) in arguments.enumerated() {
+                // C(f, contr.sum): the contrasts are a function's name, not a column.
+                if function == "C", index > 0, FormulaExpression.isContrastName(argument) { continue }
+                argument.collectNames(into: &names, seen: &seen)
+            }
         case let .binary(_, lhs, rhs):
             lhs.collectNames(into: &names, seen: &seen)
             rhs.collectNames(into: &names, seen: &seen)
         case let .unary(_, operand), let .parenthesized(operand), let .argument(_, operand):
             operand.collectNames(into: &names, seen: &seen)
+        }
+    }
+
+    /// A contrast function named as `C()`'s second argument (`contr.sum`, `sum`, `contr = helmert`).
+    static func isContrastName(_ expression: FormulaExpression) -> Bool {
+        switch expression {
+        // Any contr.* name: an unknown one is then refused as contrasts, not sought as a column.
+        case let .name(name): return ContrastSpec.kind(named: name) != nil || name.hasPrefix("contr.")
+        case let .argument("contr", value): return isContrastName(value)
+        default: return false
         }
     }
 
@@ -94,7 +116,7 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         isSupported: (String, String) -> Bool = ExpressionEvaluator.supportsArgument
     ) -> (function: String, argument: String)? {
         switch self {
-        case .name, .number, .dot:
+        case .name, .number, .dot, .string, .logical:
             return nil
         case let .call(function, arguments):
             for argument in arguments {
@@ -108,6 +130,21 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         case let .unary(_, operand), let .parenthesized(operand), let .argument(_, operand):
             return operand.firstUnsupportedArgument(isSupported: isSupported)
         }
+    }
+
+    /// A string as R's `deparse` writes it: in double quotes, with `\\`, `"`, newline and tab escaped.
+    static func quoted(_ value: String) -> String {
+        var text = "\""
+        for character in value {
+            switch character {
+            case "\\": text += "\\\\"
+            case "\"": text += "\\\""
+            case "\n": text += "\\n"
+            case "\t": text += "\\t"
+            default: text.append(character)
+            }
+        }
+        return text + "\""
     }
 
     private static let reservedWords: Set<String> = [
@@ -347,6 +384,12 @@ struct FormulaParser {
         case let .number(value, text):
             index += 1
             return Parsed(expression: .number(value, text), height: 1)
+        case let .string(value):
+            index += 1
+            return Parsed(expression: .string(value), height: 1)
+        case let .logical(value):
+            index += 1
+            return Parsed(expression: .logical(value), height: 1)
         case .leftParen:
             index += 1
             let inner = try parseExpression(minimumPower: 2)
@@ -383,6 +426,8 @@ struct FormulaParser {
         switch token.kind {
         case let .name(name): return "name '\(name)'"
         case let .number(_, text): return "number '\(text)'"
+        case let .string(value): return "string \(FormulaExpression.quoted(value))"
+        case let .logical(value): return value ? "TRUE" : "FALSE"
         case let .op(op): return "'\(op)'"
         case .leftParen: return "'('"
         case .rightParen: return "')'"

@@ -347,7 +347,8 @@ public enum AnalysisOfDeviance {
         let subset = table.selecting(rows: rows)
         let frame = try ModelFrame(
             table: subset, formula: formula, weightsColumn: full.design.frame.weightsColumn,
-            referenceLevels: full.design.frame.referenceLevels)
+            referenceLevels: full.design.frame.referenceLevels, defaultContrasts: full.design.frame.defaultContrasts,
+            knownBases: full.design.frame.bases)
         guard frame.rowCount == rows.count else {
             throw GLMError.modelsNotNested(
                 reduced: formula.deparsed, full: fullFormula.deparsed,

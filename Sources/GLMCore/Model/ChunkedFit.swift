@@ -57,6 +57,12 @@ public enum ChunkedFit {
                     message: "cannot fit \(variable.deparsed): factor() of a column needs the whole input in memory; "
                         + "write the column as text, or fit without --chunk-rows")
             }
+            if let function = ExpressionEvaluator.firstModelFunction(in: variable) {
+                throw GLMError.invalidOption(
+                    name: "--chunk-rows",
+                    message: "cannot fit \(variable.deparsed): \(function)() needs the whole input in memory "
+                        + "(its levels, contrasts or basis come from all the rows); fit without --chunk-rows")
+            }
         }
 
         // Pass 1: which columns are text anywhere in the input.
@@ -150,7 +156,7 @@ public enum ChunkedFit {
                     textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
                 guard let frame = try chunkFrame(
                     table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
-                    referenceLevels: request.referenceLevels) else { return }
+                    referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts) else { return }
                 let design = try chunkDesign(frame)
                 let prepared = try family.prepare(frame)
                 rowsSeen += design.rowCount
@@ -178,7 +184,7 @@ public enum ChunkedFit {
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
             if let frame = try chunkFrame(
                 table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
-                referenceLevels: request.referenceLevels) {
+                referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts) {
                 try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: input.columnNames)
                 template = try chunkDesign(frame)
                 return .stop
@@ -293,12 +299,12 @@ public enum ChunkedFit {
     /// `referenceLevels` only with the whole input's levels (a chunk's own may lack the level).
     private static func chunkFrame(
         _ table: Table, formula: Formula, weightsColumn: String?, dropUnusedLevels: Bool,
-        referenceLevels: [String: String] = [:]
+        referenceLevels: [String: String] = [:], defaultContrasts: DefaultContrasts = .r
     ) throws -> ModelFrame? {
         do {
             return try ModelFrame(
                 table: table, formula: formula, weightsColumn: weightsColumn, dropUnusedLevels: dropUnusedLevels,
-                referenceLevels: referenceLevels)
+                referenceLevels: referenceLevels, defaultContrasts: defaultContrasts)
         } catch GLMError.noCompleteRows {
             return nil
         }

@@ -268,7 +268,7 @@ public enum GEE {
                 let code = Int(codes[row])
                 return .text(code >= 0 && code < levels.count ? levels[code] : "")
             }
-        case .twoColumn:
+        case .twoColumn, .matrix:
             throw GLMError.invalidTerm(term: column, message: "a cluster or wave column must be one column")
         }
     }
@@ -279,7 +279,7 @@ public enum GEE {
     public static func fit(
         table: Table, formula: Formula, family: Family, weightsColumn: String? = nil, idColumn: String,
         wavesColumn: String? = nil, structure: CorrelationStructure, control: GEEControl = GEEControl(),
-        referenceLevels: [String: String] = [:]
+        referenceLevels: [String: String] = [:], defaultContrasts: DefaultContrasts = .r
     ) throws -> GEEFit {
         let required = [idColumn] + (wavesColumn.map { [$0] } ?? [])
         for name in required where table.index(of: name) == nil {
@@ -287,7 +287,7 @@ public enum GEE {
         }
         let frame = try ModelFrame(
             table: table, formula: formula, weightsColumn: weightsColumn, requiredColumns: required,
-            referenceLevels: referenceLevels)
+            referenceLevels: referenceLevels, defaultContrasts: defaultContrasts)
         try ReferenceLevels.checkApplied(referenceLevels, frame: frame, columnNames: table.columnNames)
         let design = try Design(frame: frame)
         let clusters = try keys(of: idColumn, in: table, rows: frame.rowIndices)

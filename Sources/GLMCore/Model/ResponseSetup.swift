@@ -47,6 +47,10 @@ extension Family {
             }
             // R: the first level is failure, every other level success.
             y = codes.map { $0 > 0 ? 1 : 0 }
+        case let .matrix(columns, _) where columns.count == 1:
+            y = columns[0]
+        case .matrix:
+            throw domainError("the response '\(frame.responseLabel)' has several columns", row: nil)
         case let .twoColumn(successes, failures):
             guard kind.isBinomialLike else {
                 throw domainError("cbind() responses are only for the binomial and quasibinomial families", row: nil)

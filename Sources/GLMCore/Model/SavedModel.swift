@@ -17,6 +17,8 @@ public struct SavedModel: Sendable, Equatable {
         /// The levels present in the rows the model was fitted to, in the order fitted (R's
         /// collation order in the fit's environment, then `--ref`): predict never re-sorts them.
         case factor(levels: [String], isLogical: Bool)
+        /// A variable of several columns (`poly(x, 2)`), each named by its suffix.
+        case matrix(suffixes: [String])
     }
 
     /// A variable of the formula: a column or an expression of columns (`log(wbc)`,
@@ -27,6 +29,8 @@ public struct SavedModel: Sendable, Equatable {
         /// The expression as glmfit parses it back (numbers as they were written).
         public let expression: String
         public let kind: VariableKind
+        /// A factor's contrasts, by R's name (`contr.treatment`, `contr.sum`...).
+        public var contrasts: String? = nil
     }
 
     /// How a variable is coded within one term.
@@ -48,12 +52,18 @@ public struct SavedModel: Sendable, Equatable {
         public let columns: [String]
     }
 
-    /// One factor of a model-matrix column's product: a numeric variable's value, or the
-    /// indicator of one level of a factor.
+    /// One factor of a model-matrix column's product: a numeric variable's value, the
+    /// indicator of one level of a factor, a contrast column's value for each level, or
+    /// one column of a several-column variable.
     public struct Part: Sendable, Equatable {
         public let variable: Int
         /// The level whose indicator this is; nil for a numeric variable.
         public let level: String?
+        /// A contrast column (`contr.sum`, `contr.poly`...): its value for each of the
+        /// factor's levels, in their order.
+        public var contrast: [Double]? = nil
+        /// The column of a several-column variable (0-based).
+        public var column: Int? = nil
     }
 
     /// A model-matrix column: its name, its term (0 for the intercept, k for the k-th term,
@@ -103,6 +113,8 @@ public struct SavedModel: Sendable, Equatable {
     public var deviance: Double
     /// A multinomial or ordinal model's parameters (nil for a GLM): see `CategoricalParameters`.
     public var categorical: CategoricalParameters? = nil
+    /// The parameters each data-dependent basis learnt from the fitting data, by call.
+    public var bases: [String: BasisParameters] = [:]
 
     /// The names of the non-aliased coefficients, which index `vcov`.
     public var vcovNames: [String] { coefficients.filter { $0.estimate != nil }.map(\.name) }
@@ -138,16 +150,23 @@ extension SavedModel {
         var variables: [Variable] = []
         for (index, expression) in terms.variables.enumerated() {
             let kind: VariableKind
+            var contrasts: String?
             switch frame.variables[index] {
             case .numeric: kind = .numeric
-            case let .factor(_, levels, isLogical): kind = .factor(levels: levels, isLogical: isLogical)
+            case let .factor(_, levels, isLogical):
+                kind = .factor(levels: levels, isLogical: isLogical)
+                let attributes = index < frame.attributes.count ? frame.attributes[index] : VariableAttributes()
+                contrasts = frame.defaultContrasts.spec(for: attributes).name
+            case let .matrix(_, suffixes): kind = .matrix(suffixes: suffixes)
             case .twoColumn:
                 throw GLMError.invalidTerm(term: expression.deparsed, message: "cbind() is only allowed as the response")
             }
-            variables.append(Variable(label: expression.deparsed, expression: try expression.savedText(), kind: kind))
+            variables.append(Variable(
+                label: expression.deparsed, expression: try expression.savedText(), kind: kind, contrasts: contrasts))
         }
 
-        let layout = ModelMatrixLayout(terms: terms, kinds: variables.map(\.kind))
+        let layout = try ModelMatrixLayout(
+            terms: terms, kinds: variables.map(\.kind), attributes: frame.attributes, defaults: frame.defaultContrasts)
         guard layout.columnNames == design.columnNames, layout.assign == design.assign else {
             throw GLMError.fitFailed(
                 message: "internal error: cannot describe the model matrix for saving (columns \(layout.columnNames) "
@@ -182,6 +201,22 @@ extension SavedModel {
             return DataColumn(name: name, type: .numeric)
         }
 
+        // predict types a text column by the levels of the factor that is that column; a text
+        // column read any other way (factor(f, labels = ...)) cannot be scored again.
+        for column in columns where column.type == .text {
+            let isFactorColumn = variables.contains { variable in
+                guard case .factor = variable.kind, let parsed = try? FormulaExpression.parse(variable.expression) else { return false }
+                return ExpressionEvaluator.factorColumn(of: parsed) == column.name
+            }
+            guard isFactorColumn else {
+                let reader = terms.variables.first { $0.columnNames.contains(column.name) }
+                throw GLMError.invalidTerm(
+                    term: reader?.deparsed ?? column.name,
+                    message: "cannot be saved for predict: the text column '\(column.name)' must enter as f, factor(f), "
+                        + "relevel(f, ...) or C(f, ...), whose levels are its values")
+            }
+        }
+
         self.glmfitVersion = GLMFitVersion
         self.formula = terms.formula.deparsed
         self.family = fit.family.kind
@@ -203,6 +238,7 @@ extension SavedModel {
         self.dfResidual = fit.dfResidual
         self.observationCount = fit.observationCount
         self.deviance = fit.deviance
+        self.bases = frame.bases
         guard modelSummary.vcovNames == vcovNames else {
             throw GLMError.fitFailed(message: "internal error: covariance names do not match the coefficients")
         }
@@ -221,7 +257,7 @@ struct ModelMatrixLayout {
     /// Per term, per variable of the term.
     var codings: [[SavedModel.Coding]] = []
 
-    init(terms: Terms, kinds: [SavedModel.VariableKind]) {
+    init(terms: Terms, kinds: [SavedModel.VariableKind], attributes: [VariableAttributes], defaults: DefaultContrasts) throws {
         var fullCodingOverride: (term: Int, variable: Int)?
         if !terms.hasIntercept {
             search: for (termIndex, term) in terms.terms.enumerated() {
@@ -240,36 +276,47 @@ struct ModelMatrixLayout {
         }
         let labels = terms.variableLabels
         for (termIndex, term) in terms.terms.enumerated() {
-            var components: [(label: String, variable: Int, levels: [String]?)] = []
+            // Each variable's columns: their suffixes and the part each makes.
+            var components: [(label: String, suffixes: [String], parts: [SavedModel.Part])] = []
             var coding: [SavedModel.Coding] = []
             for variable in term {
+                let label = labels[variable]
                 switch kinds[variable] {
                 case .numeric:
-                    components.append((labels[variable], variable, nil))
+                    components.append((label, [""], [SavedModel.Part(variable: variable, level: nil)]))
+                    coding.append(.numeric)
+                case let .matrix(suffixes):
+                    components.append((label, suffixes, suffixes.indices.map {
+                        SavedModel.Part(variable: variable, level: nil, column: $0)
+                    }))
                     coding.append(.numeric)
                 case let .factor(levels, _):
                     let full = fullCodingOverride.map { $0 == (termIndex, variable) } ?? false
-                    let contrasts = !full && terms.usesContrasts(variable: variable, inTerm: termIndex)
-                    components.append((labels[variable], variable, Array(levels.dropFirst(contrasts ? 1 : 0))))
-                    coding.append(contrasts ? .contrasts : .indicators)
+                    let contrasted = !full && terms.usesContrasts(variable: variable, inTerm: termIndex)
+                    let variableAttributes = variable < attributes.count ? attributes[variable] : VariableAttributes()
+                    switch try Design.factorBlock(
+                        levels: levels, attributes: variableAttributes, defaults: defaults, contrasted: contrasted, label: label) {
+                    case let .indicators(columnLevels, suffixes):
+                        components.append((label, suffixes, columnLevels.map { SavedModel.Part(variable: variable, level: levels[$0]) }))
+                    case let .contrasts(rows, suffixes):
+                        components.append((label, suffixes, suffixes.indices.map { column in
+                            SavedModel.Part(variable: variable, level: nil, contrast: rows.map { $0[column] })
+                        }))
+                    }
+                    coding.append(contrasted ? .contrasts : .indicators)
                 }
             }
             codings.append(coding)
-            let width = components.reduce(1) { $0 * ($1.levels?.count ?? 1) }
+            let width = components.reduce(1) { $0 * $1.suffixes.count }
             for column in 0..<width {
                 var remainder = column
                 var nameParts: [String] = []
                 var columnParts: [SavedModel.Part] = []
                 for component in components {
-                    if let levels = component.levels {
-                        let level = levels[remainder % levels.count]
-                        remainder /= levels.count
-                        nameParts.append(component.label + level)
-                        columnParts.append(SavedModel.Part(variable: component.variable, level: level))
-                    } else {
-                        nameParts.append(component.label)
-                        columnParts.append(SavedModel.Part(variable: component.variable, level: nil))
-                    }
+                    let position = remainder % component.suffixes.count
+                    remainder /= component.suffixes.count
+                    nameParts.append(component.label + component.suffixes[position])
+                    columnParts.append(component.parts[position])
                 }
                 columnNames.append(nameParts.joined(separator: ":"))
                 assign.append(termIndex + 1)
@@ -291,6 +338,8 @@ extension FormulaExpression {
             return FormulaExpression.isSyntacticName(name) ? name : "`\(name)`"
         case let .number(_, text):
             return text
+        case .string, .logical:
+            return deparsed
         case let .call(function, arguments):
             return "\(function)(\(arguments.map(\.sourceText).joined(separator: ", ")))"
         case let .binary(op, lhs, rhs):
@@ -346,7 +395,10 @@ extension SavedModel {
             case let .factor(levels, isLogical):
                 members.append(("type", .string(isLogical ? "logical" : "factor")))
                 members.append(("levels", .array(levels.map { .string($0) })))
-                members.append(("contrasts", .string("contr.treatment")))
+                members.append(("contrasts", .string(variable.contrasts ?? "contr.treatment")))
+            case let .matrix(suffixes):
+                members.append(("type", .string("matrix")))
+                members.append(("suffixes", .array(suffixes.map { .string($0) })))
             }
             return .object(members)
         }
@@ -366,6 +418,8 @@ extension SavedModel {
                 ("parts", .array(coefficient.parts.map { part in
                     var members: [(String, JSONText)] = [("variable", .number(Double(part.variable)))]
                     if let level = part.level { members.append(("level", .string(level))) }
+                    if let contrast = part.contrast { members.append(("contrast", .array(contrast.map { .number($0) }))) }
+                    if let column = part.column { members.append(("column", .number(Double(column)))) }
                     return .object(members)
                 })),
             ])
@@ -398,10 +452,28 @@ extension SavedModel {
             ("df_residual", .number(Double(dfResidual))),
             ("n_obs", .number(Double(observationCount))),
             ("deviance", .number(deviance)),
+            ("bases", .array(bases.keys.sorted().compactMap { call in bases[call].map { SavedModel.basisJSON(call: call, $0) } })),
         ]
         if let categorical {
             members.append(("model", .string(categorical.kind.rawValue)))
             members.append(("categorical", categorical.json))
+        }
+        return .object(members)
+    }
+
+    /// One basis's parameters in the model file.
+    static func basisJSON(call: String, _ parameters: BasisParameters) -> JSONText {
+        func numbers(_ values: [Double]) -> JSONText { .array(values.map { .number($0) }) }
+        var members: [(String, JSONText)] = [("call", .string(call))]
+        switch parameters {
+        case let .poly(alpha, norm2):
+            members += [("type", .string("poly")), ("alpha", numbers(alpha)), ("norm2", numbers(norm2))]
+        case let .spline(knots, boundary):
+            members += [("type", .string("spline")), ("knots", numbers(knots)), ("boundary_knots", numbers(boundary))]
+        case let .scale(center, scale):
+            members += [("type", .string("scale")), ("center", .number(center)), ("scale", .number(scale))]
+        case let .cut(breaks):
+            members += [("type", .string("cut")), ("breaks", numbers(breaks))]
         }
         return .object(members)
     }
@@ -497,10 +569,17 @@ extension SavedModel {
                 guard !levels.isEmpty, Set(levels).count == levels.count else {
                     throw reader.invalid("factor '\(label)' needs distinct levels")
                 }
-                if let contrasts = try reader.optionalString(value, "contrasts"), contrasts != "contr.treatment" {
-                    throw reader.invalid("factor '\(label)': contrasts '\(contrasts)' are not supported (only contr.treatment)")
+                let contrasts = try reader.optionalString(value, "contrasts")
+                if let contrasts, ContrastSpec.kind(named: String(contrasts.prefix { $0 != "(" })) == nil {
+                    throw reader.invalid("factor '\(label)': unknown contrasts '\(contrasts)'")
                 }
-                return Variable(label: label, expression: expression, kind: .factor(levels: levels, isLogical: type == "logical"))
+                return Variable(
+                    label: label, expression: expression, kind: .factor(levels: levels, isLogical: type == "logical"),
+                    contrasts: contrasts)
+            case "matrix":
+                let suffixes = try reader.array(value, "suffixes").map { try reader.string($0, in: "suffixes of '\(label)'") }
+                guard !suffixes.isEmpty else { throw reader.invalid("variable '\(label)' needs its columns' suffixes") }
+                return Variable(label: label, expression: expression, kind: .matrix(suffixes: suffixes))
             default:
                 throw reader.invalid("variable '\(label)' has an unknown type '\(type)'")
             }
@@ -538,15 +617,21 @@ extension SavedModel {
             let parts = try reader.array(value, "parts").map { item -> Part in
                 let variable = try reader.index(try reader.member(item, "variable"), below: variableCount, in: "coefficient '\(name)'")
                 let level = try reader.optionalString(item, "level")
-                switch (variablesRead[variable].kind, level) {
-                case (.numeric, nil):
+                let contrast = try item["contrast"].map { try reader.numbers($0, in: "contrast of coefficient '\(name)'") }
+                let column = try item["column"].map { try reader.index($0, below: Int(Int32.max), in: "coefficient '\(name)'") }
+                switch (variablesRead[variable].kind, level, contrast, column) {
+                case (.numeric, nil, nil, nil):
                     break
-                case let (.factor(levels, _), level?) where levels.contains(level):
+                case let (.factor(levels, _), level?, nil, nil) where levels.contains(level):
+                    break
+                case let (.factor(levels, _), nil, contrast?, nil) where contrast.count == levels.count && contrast.allSatisfy(\.isFinite):
+                    break
+                case let (.matrix(suffixes), nil, nil, column?) where column < suffixes.count:
                     break
                 default:
                     throw reader.invalid("coefficient '\(name)': part \(variable) does not match variable '\(variablesRead[variable].label)'")
                 }
-                return Part(variable: variable, level: level)
+                return Part(variable: variable, level: level, contrast: contrast, column: column)
             }
             return Coefficient(name: name, term: term, estimate: estimate, parts: parts)
         }
@@ -586,17 +671,30 @@ extension SavedModel {
                 json: try reader.member(document, "categorical"), kind: modelKind, columnCount: coefficients.count,
                 invalid: { fileReader.invalid($0) })
         }
+        var bases: [String: BasisParameters] = [:]
+        for value in (document["bases"] == nil ? [] : try reader.array(document, "bases")) {
+            let call = try reader.string(value, "call")
+            func numbers(_ key: String) throws -> [Double] {
+                let values = try reader.numbers(try reader.member(value, key), in: "basis '\(call)'")
+                guard values.allSatisfy(\.isFinite) else { throw reader.invalid("basis '\(call)': '\(key)' must be finite numbers") }
+                return values
+            }
+            switch try reader.string(value, "type") {
+            case "poly": bases[call] = .poly(alpha: try numbers("alpha"), norm2: try numbers("norm2"))
+            case "spline": bases[call] = .spline(knots: try numbers("knots"), boundary: try numbers("boundary_knots"))
+            case "scale":
+                bases[call] = .scale(center: try reader.optionalNumber(value, "center"), scale: try reader.optionalNumber(value, "scale"))
+            case "cut": bases[call] = .cut(breaks: try numbers("breaks"))
+            case let type: throw reader.invalid("basis '\(call)' has an unknown type '\(type)'")
+            }
+        }
+        self.bases = bases
 
         // A text column can only be the column of a factor (`f` or `factor(f)`), whose levels it takes.
         for column in columns where column.type == .text {
             let isFactorColumn = variables.contains { variable in
                 guard case .factor = variable.kind, let parsed = try? FormulaExpression.parse(variable.expression) else { return false }
-                switch parsed {
-                case let .name(name): return name == column.name
-                case let .call(function, arguments) where (function == "factor" || function == "as.factor") && arguments.count == 1:
-                    return arguments[0] == .name(column.name)
-                default: return false
-                }
+                return ExpressionEvaluator.factorColumn(of: parsed) == column.name
             }
             guard isFactorColumn else { throw reader.invalid("text column '\(column.name)' is not the column of a factor of the model") }
         }
