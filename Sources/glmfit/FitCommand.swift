@@ -135,6 +135,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write per-row residuals (deviance, Pearson, working, response), hat values, Cook's distances and standardized deviance residuals as CSV.", valueName: "file"))
     var residuals: String?
 
+    @Option(help: ArgumentHelp("Draw R's four diagnostic plots of the fit (plot(glm): residuals vs fitted, normal Q-Q, scale-location, residuals vs leverage) as an SVG file.", valueName: "file.svg"))
+    var plot: String?
+
     /// The `--na` values, taken out of the command line before parsing (see main.swift).
     nonisolated(unsafe) static var extractedMissingTokens: [String] = []
 
@@ -153,9 +156,10 @@ struct FitCommand: ParsableCommand {
         request.chunkRows = chunkRows
         request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
         request.start = try start.map(Pipeline.parseStart)
-        if chunkRows != nil, save != nil || residuals != nil {
+        if chunkRows != nil, save != nil || residuals != nil || plot != nil {
             throw GLMError.invalidOption(
-                name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")
+                name: save != nil ? "--save" : residuals != nil ? "--residuals" : "--plot",
+                message: "needs the data in memory and is not available with --chunk-rows")
         }
         if let id {
             try runGEE(request, id: id, progress: progress)
@@ -190,12 +194,13 @@ struct FitCommand: ParsableCommand {
         for warning in warnings { Console.warn(warning) }
     }
 
-    /// `--save` and `--residuals`, checked: none is the input, the other output, or the
+    /// `--save`, `--residuals` and `--plot`, checked: none is the input, the other output, or the
     /// file standard output goes to (see `OutputDestination`), nor is standard output the input.
     private func outputDestinations() throws -> [OutputDestination] {
         var destinations: [OutputDestination] = []
         if let save { destinations.append(try OutputDestination(option: "--save", path: save)) }
         if let residuals { destinations.append(try OutputDestination(option: "--residuals", path: residuals)) }
+        if let plot { destinations.append(try OutputDestination(option: "--plot", path: plot)) }
         let input = file == "-"
             ? FileID.standardInputFile.map { (name: "the file standard input reads", file: $0) }
             : FileID(path: file).map { (name: "the input data file '\(file)'", file: $0) }
@@ -207,7 +212,7 @@ struct FitCommand: ParsableCommand {
         return destinations
     }
 
-    /// Writes `--save` and `--residuals` in full, not yet in place (see `AtomicFile`).
+    /// Writes `--save`, `--residuals` and `--plot` in full, not yet in place (see `AtomicFile`).
     private func prepareFiles(_ report: ModelReport, destinations: [OutputDestination]) throws -> [AtomicFile] {
         var files: [AtomicFile] = []
         for destination in destinations {
@@ -215,6 +220,8 @@ struct FitCommand: ParsableCommand {
             files.append(file)
             if destination.option == "--save" {
                 try file.write(try SavedModel(report: report).jsonText())
+            } else if destination.option == "--plot" {
+                try file.write(DiagnosticPlot.render(report))
             } else {
                 try ResidualsFile.write(report) { try file.write($0) }
             }
@@ -227,8 +234,9 @@ struct FitCommand: ParsableCommand {
 extension FitCommand {
     /// The GEE path: `--id` given.
     func runGEE(_ base: FitRequest, id: String, progress: Progress?) throws {
-        if save != nil || residuals != nil {
-            throw GLMError.invalidOption(name: save != nil ? "--save" : "--residuals", message: "is not available with --id (a GEE fit)")
+        if save != nil || residuals != nil || plot != nil {
+            throw GLMError.invalidOption(
+                name: save != nil ? "--save" : residuals != nil ? "--residuals" : "--plot", message: "is not available with --id (a GEE fit)")
         }
         var request = base
         var covariance = GEECovariance.robust
