@@ -89,7 +89,7 @@ struct DiagnosticPlotTests {
     @Test("above the threshold the points are binned and the file stays small")
     func densityKeepsTheFileSmall() {
         var rows = DiagnosticPlot.Rows()
-        let n = 200_000
+        let n = 20_000
         for i in 0..<n {
             let t = Double(i) / Double(n)
             rows.labels.append(i + 1)
