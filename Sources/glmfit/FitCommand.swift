@@ -144,6 +144,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write per-row residuals (deviance, Pearson, working, response), hat values, Cook's distances and standardized deviance residuals as CSV.", valueName: "file"))
     var residuals: String?
 
+    @Option(help: ArgumentHelp("Draw R's four diagnostic plots of the fit (plot(glm): residuals vs fitted, normal Q-Q, scale-location, residuals vs leverage) as an SVG file.", valueName: "file.svg"))
+    var plot: String?
+
     /// The `--na` values, taken out of the command line before parsing (see main.swift).
     nonisolated(unsafe) static var extractedMissingTokens: [String] = []
 
@@ -163,9 +166,10 @@ struct FitCommand: ParsableCommand {
         request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
         request.start = try start.map(Pipeline.parseStart)
         if let contrasts { request.defaultContrasts = try DefaultContrasts.parse(contrasts) }
-        if chunkRows != nil, save != nil || residuals != nil {
+        if chunkRows != nil, save != nil || residuals != nil || plot != nil {
             throw GLMError.invalidOption(
-                name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")
+                name: save != nil ? "--save" : residuals != nil ? "--residuals" : "--plot",
+                message: "needs the data in memory and is not available with --chunk-rows")
         }
         if ModelKind(family: family) != .glm {
             try runCategorical(request, progress: progress, destinations: destinations)
@@ -187,6 +191,8 @@ struct FitCommand: ParsableCommand {
         // report that cannot be written (status 74) leaves every file as it was.
         let files = try prepareFiles(destinations: destinations, savedModel: { try SavedModel(report: report).jsonText() }) {
             file in try ResidualsFile.write(report) { try file.write($0) }
+        } plot: {
+            DiagnosticPlot.render(report)
         }
         try writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
@@ -206,12 +212,13 @@ struct FitCommand: ParsableCommand {
         for warning in warnings { Console.warn(warning) }
     }
 
-    /// `--save` and `--residuals`, checked: none is the input, the other output, or the
+    /// `--save`, `--residuals` and `--plot`, checked: none is the input, the other output, or the
     /// file standard output goes to (see `OutputDestination`), nor is standard output the input.
     private func outputDestinations() throws -> [OutputDestination] {
         var destinations: [OutputDestination] = []
         if let save { destinations.append(try OutputDestination(option: "--save", path: save)) }
         if let residuals { destinations.append(try OutputDestination(option: "--residuals", path: residuals)) }
+        if let plot { destinations.append(try OutputDestination(option: "--plot", path: plot)) }
         let input = file == "-"
             ? FileID.standardInputFile.map { (name: "the file standard input reads", file: $0) }
             : FileID(path: file).map { (name: "the input data file '\(file)'", file: $0) }
@@ -223,11 +230,11 @@ struct FitCommand: ParsableCommand {
         return destinations
     }
 
-    /// Writes `--save` (the text `savedModel` gives) and `--residuals` (by `writeResiduals`)
-    /// in full, not yet in place (see `AtomicFile`).
+    /// Writes `--save` (the text `savedModel` gives), `--residuals` (by `writeResiduals`) and
+    /// `--plot` (the picture `plot` draws) in full, not yet in place (see `AtomicFile`).
     func prepareFiles(
         destinations: [OutputDestination], savedModel: () throws -> String,
-        writeResiduals: (AtomicFile) throws -> Void = { _ in }
+        writeResiduals: (AtomicFile) throws -> Void = { _ in }, plot: () -> String = { "" }
     ) throws -> [AtomicFile] {
         var files: [AtomicFile] = []
         for destination in destinations {
@@ -235,6 +242,8 @@ struct FitCommand: ParsableCommand {
             files.append(file)
             if destination.option == "--save" {
                 try file.write(try savedModel())
+            } else if destination.option == "--plot" {
+                try file.write(plot())
             } else {
                 try writeResiduals(file)
             }
@@ -247,8 +256,9 @@ struct FitCommand: ParsableCommand {
 extension FitCommand {
     /// The GEE path: `--id` given.
     func runGEE(_ base: FitRequest, id: String, progress: Progress?) throws {
-        if save != nil || residuals != nil {
-            throw GLMError.invalidOption(name: save != nil ? "--save" : "--residuals", message: "is not available with --id (a GEE fit)")
+        if save != nil || residuals != nil || plot != nil {
+            throw GLMError.invalidOption(
+                name: save != nil ? "--save" : residuals != nil ? "--residuals" : "--plot", message: "is not available with --id (a GEE fit)")
         }
         var request = base
         var covariance = GEECovariance.robust
@@ -274,6 +284,7 @@ extension FitCommand {
     func runCategorical(_ request: FitRequest, progress: Progress?, destinations: [OutputDestination]) throws {
         let given: [(String, Bool)] = [
             ("--id", id != nil), ("--corstr", corstr != nil), ("--waves", waves != nil), ("--residuals", residuals != nil),
+            ("--plot", plot != nil),
         ]
         for (option, isGiven) in given where isGiven {
             throw GLMError.invalidOption(name: option, message: "does not apply to \(ModelKind(family: family).withArticle) model")
