@@ -126,27 +126,11 @@ public struct SavedModel: Sendable, Equatable {
 // MARK: - From a fit
 
 extension SavedModel {
-    /// Describes a fit for saving.
-    ///
-    /// The covariance is the model's (dispersion × (XᵀWX)⁻¹, what R's `predict.glm` uses),
-    /// also when the report's standard errors are robust; the dispersion is 1 for glm.nb
-    /// fits, as `summary.negbin` has it.
-    ///
-    /// - Throws: `GLMError.fitFailed` if the model matrix cannot be described (never
-    ///   expected: the recipes are checked against the fit's column names).
-    public init(report: ModelReport) throws {
-        let fit = report.fit
-        let design = fit.design
+    /// How `design`'s variables are saved and how its columns are built from them (shared by
+    /// every model kind that saves a model matrix).
+    static func describeVariables(of design: Design) throws -> (variables: [Variable], layout: ModelMatrixLayout) {
         let frame = design.frame
         let terms = frame.terms
-
-        var modelSummary = report.summary
-        if modelSummary.standardErrors != .model {
-            modelSummary = try GLMSummary(
-                fit: fit, confidenceLevel: modelSummary.confidenceLevel,
-                dispersion: report.negativeBinomial == nil ? nil : 1)
-        }
-
         var variables: [Variable] = []
         for (index, expression) in terms.variables.enumerated() {
             let kind: VariableKind
@@ -172,24 +156,17 @@ extension SavedModel {
                 message: "internal error: cannot describe the model matrix for saving (columns \(layout.columnNames) "
                     + "vs \(design.columnNames))")
         }
-        var coefficients: [Coefficient] = []
-        for (column, name) in design.columnNames.enumerated() {
-            let estimate = fit.coefficients[column]
-            coefficients.append(Coefficient(
-                name: name, term: design.assign[column], estimate: estimate.isNaN ? nil : estimate,
-                parts: layout.parts[column]))
-        }
-        let savedTerms: [Term] = terms.terms.enumerated().map { termIndex, term in
-            Term(label: terms.termLabels[termIndex], variables: term, coding: layout.codings[termIndex],
-                 columns: zip(design.columnNames, design.assign).filter { $0.1 == termIndex + 1 }.map(\.0))
-        }
+        return (variables, layout)
+    }
 
+    /// Every data column a predictor or an offset reads, typed as it was read; a text
+    /// column must be read as a factor of its own values, which predict can type again.
+    static func describeColumns(of terms: Terms, variables: [Variable], inputTypes: [String: InputColumnType]) throws -> [DataColumn] {
         // Every column a predictor or an offset reads, typed as it was read.
         var columnNames: [String] = []
         for expression in terms.variables + terms.offsets {
             for name in expression.columnNames where !columnNames.contains(name) { columnNames.append(name) }
         }
-        let inputTypes = report.input?.columnTypes ?? [:]
         let columns = columnNames.map { name -> DataColumn in
             if let type = inputTypes[name] { return DataColumn(name: name, type: type) }
             // Without a description of the input: a factor variable that is the bare column.
@@ -216,6 +193,44 @@ extension SavedModel {
                         + "relevel(f, ...) or C(f, ...), whose levels are its values")
             }
         }
+        return columns
+    }
+
+    /// Describes a fit for saving.
+    ///
+    /// The covariance is the model's (dispersion × (XᵀWX)⁻¹, what R's `predict.glm` uses),
+    /// also when the report's standard errors are robust; the dispersion is 1 for glm.nb
+    /// fits, as `summary.negbin` has it.
+    ///
+    /// - Throws: `GLMError.fitFailed` if the model matrix cannot be described (never
+    ///   expected: the recipes are checked against the fit's column names).
+    public init(report: ModelReport) throws {
+        let fit = report.fit
+        let design = fit.design
+        let frame = design.frame
+        let terms = frame.terms
+
+        var modelSummary = report.summary
+        if modelSummary.standardErrors != .model {
+            modelSummary = try GLMSummary(
+                fit: fit, confidenceLevel: modelSummary.confidenceLevel,
+                dispersion: report.negativeBinomial == nil ? nil : 1)
+        }
+
+        let (variables, layout) = try SavedModel.describeVariables(of: design)
+        var coefficients: [Coefficient] = []
+        for (column, name) in design.columnNames.enumerated() {
+            let estimate = fit.coefficients[column]
+            coefficients.append(Coefficient(
+                name: name, term: design.assign[column], estimate: estimate.isNaN ? nil : estimate,
+                parts: layout.parts[column]))
+        }
+        let savedTerms: [Term] = terms.terms.enumerated().map { termIndex, term in
+            Term(label: terms.termLabels[termIndex], variables: term, coding: layout.codings[termIndex],
+                 columns: zip(design.columnNames, design.assign).filter { $0.1 == termIndex + 1 }.map(\.0))
+        }
+
+        let columns = try SavedModel.describeColumns(of: terms, variables: variables, inputTypes: report.input?.columnTypes ?? [:])
 
         self.glmfitVersion = GLMFitVersion
         self.formula = terms.formula.deparsed

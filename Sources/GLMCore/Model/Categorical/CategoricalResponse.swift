@@ -35,6 +35,9 @@ struct CategoricalResponse: Sendable {
         case .twoColumn:
             throw GLMError.responseOutOfDomain(
                 family: name, line: nil, message: "cbind() responses are only for the binomial and quasibinomial families")
+        case .matrix:
+            throw GLMError.responseOutOfDomain(
+                family: name, line: nil, message: "the response '\(frame.responseLabel)' has several columns; \(kind.withArticle) model needs one categorical response")
         }
         guard levels.count >= minimumLevels else {
             let found = levels.map { "'\($0)'" }.joined(separator: ", ")

@@ -114,26 +114,8 @@ extension SavedModel {
         let design = fit.design
         let frame = design.frame
         let terms = frame.terms
-        var variables: [Variable] = []
-        for (index, expression) in terms.variables.enumerated() {
-            let kind: VariableKind
-            switch frame.variables[index] {
-            case .numeric: kind = .numeric
-            case let .factor(_, levels, isLogical): kind = .factor(levels: levels, isLogical: isLogical)
-            case .twoColumn:
-                throw GLMError.invalidTerm(term: expression.deparsed, message: "cbind() is only allowed as the response")
-            }
-            variables.append(Variable(label: expression.deparsed, expression: try expression.savedText(), kind: kind))
-        }
-        let layout = ModelMatrixLayout(terms: terms, kinds: variables.map(\.kind))
-        guard layout.columnNames == design.columnNames, layout.assign == design.assign else {
-            throw GLMError.fitFailed(message: "internal error: cannot describe the model matrix for saving")
-        }
-        var columnNames: [String] = []
-        for expression in terms.variables + terms.offsets {
-            for name in expression.columnNames where !columnNames.contains(name) { columnNames.append(name) }
-        }
-        let inputTypes = report.input?.columnTypes ?? [:]
+        let (variables, layout) = try SavedModel.describeVariables(of: design)
+        let columns = try SavedModel.describeColumns(of: terms, variables: variables, inputTypes: report.input?.columnTypes ?? [:])
         self.glmfitVersion = GLMFitVersion
         self.formula = terms.formula.deparsed
         // Unused for these kinds (written as the kind's name): the GLM family they extend.
@@ -143,7 +125,7 @@ extension SavedModel {
         self.response = frame.responseLabel
         self.weightsColumn = frame.weightsColumn
         self.naTokens = report.input?.naTokens ?? CSVOptions.defaultNATokens
-        self.columns = columnNames.map { DataColumn(name: $0, type: inputTypes[$0] ?? .numeric) }
+        self.columns = columns
         self.variables = variables
         self.hasIntercept = terms.hasIntercept
         self.terms = terms.terms.enumerated().map { termIndex, term in
@@ -162,5 +144,6 @@ extension SavedModel {
         self.observationCount = fit.observationCount
         self.deviance = fit.deviance
         self.categorical = CategoricalParameters(fit: fit)
+        self.bases = frame.bases
     }
 }
