@@ -169,3 +169,7 @@ data(Orthodont, package = "nlme")
 export(data.frame(distance = Orthodont$distance, age = Orthodont$age,
                   Subject = as.character(Orthodont$Subject),
                   Sex = as.character(Orthodont$Sex)), "orthodont.csv")
+## Fair's (1978) extramarital affairs survey, as shipped with AER (used for a
+## logical response: I(affairs > 0) ~ ...).
+data(Affairs, package = "AER")
+export(Affairs, "affairs.csv")

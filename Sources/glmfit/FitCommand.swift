@@ -17,21 +17,23 @@ struct FitCommand: ParsableCommand {
             iteratively reweighted least squares exactly as R's glm() does, and prints what \
             summary(glm(...)) prints, plus Wald confidence intervals and exp'd odds or rate ratios.
 
-            FAMILIES (--family) and the links each allows (first = default):
-              gaussian          identity, log, inverse
-              binomial          logit, probit, cauchit, log, cloglog
-              poisson           log, identity, sqrt
-              gamma             inverse, identity, log
-              inverse-gaussian  1/mu^2 (or inverse-squared), inverse, identity, log
-              quasipoisson      log, identity, sqrt
-              quasibinomial     logit, probit, cauchit, log, cloglog
-              negative-binomial log, sqrt, identity (theta by maximum likelihood as MASS::glm.nb,
-                                or fixed with --theta)
+            FAMILIES (--family) and their default links:
+              gaussian identity, binomial logit, poisson log, gamma inverse, inverse-gaussian 1/mu^2, \
+            quasipoisson log, quasibinomial logit, negative-binomial log (theta by maximum likelihood as \
+            MASS::glm.nb, or fixed with --theta).
+            LINKS (--link): any of R's make.link names for any family, as R allows: logit, probit, cauchit, \
+            cloglog, identity, log, sqrt, 1/mu^2 (or inverse-squared), inverse. As in R, only the fitted \
+            values are checked (e.g. binomial identity must keep every probability in (0, 1)), with R's errors.
 
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
             FORMULAS: y ~ x1 + x2, a*b, a:b, (a + b + c)^2, a/b, ., -1 or +0, I(x^2), log(x), \
-            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures). \
+            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures); inside \
+            I() or a function: + - * / ^ %% %/%, comparisons < <= > >= == != (text == "a"), & | !, \
+            x %in% c(4, 6), TRUE/FALSE, log(x, base = 2), round(x, digits = 1), signif, floor, ceiling, trunc, \
+            pmin, pmax, ifelse(test, yes, no), and mean, median, sd, var, sum, min, max, length of a column \
+            (computed on the fit's rows before --subset and kept in --save for predict). A logical predictor \
+            is a factor FALSE/TRUE (column I(x > 2)TRUE); a logical response is 0/1. \
             Text columns are factors with treatment contrasts; levels are sorted as R sorts them in the same \
             environment (ICU's collation for the locale of LC_ALL, else LC_COLLATE, else LANG; byte order \
             when that is C or POSIX), and the first is the reference (--ref chooses another). Rows with a \
@@ -61,6 +63,9 @@ struct FitCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("A numeric column of prior weights.", valueName: "column"))
     var weights: String?
+
+    @Option(help: ArgumentHelp("Fit only the rows where this expression is TRUE, as R's subset= (e.g. \"age > 30 & sex == 'F'\"); rows where it is NA count as missing.", valueName: "expression"))
+    var subset: String?
 
     @Option(name: .customLong("ref"), help: ArgumentHelp("The reference level of a factor column, as R's relevel(): COLUMN=LEVEL (repeatable).", valueName: "column=level"))
     var referenceLevels: [String] = []
@@ -145,6 +150,7 @@ struct FitCommand: ParsableCommand {
         request.observer = progress?.observer
         request.chunkRows = chunkRows
         request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
+        request.subset = subset
         if chunkRows != nil, save != nil || residuals != nil {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")

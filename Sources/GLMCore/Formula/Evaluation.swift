@@ -25,9 +25,12 @@ struct ExpressionEvaluator {
     let table: Table
     /// Each column's position by name: one lookup per variable, not a scan of the header.
     private let columnIndices: [String: Int]
+    /// The values of data-dependent calls (`mean(x)`): recorded by a fit, fixed by predict.
+    let constants: ExpressionConstants
 
-    init(table: Table) {
+    init(table: Table, constants: ExpressionConstants = ExpressionConstants()) {
         self.table = table
+        self.constants = constants
         var indices: [String: Int] = [:]
         indices.reserveCapacity(table.columnNames.count)
         for (index, name) in table.columnNames.enumerated() where indices[name] == nil { indices[name] = index }
@@ -44,7 +47,8 @@ struct ExpressionEvaluator {
     static let supportedArguments: [String: Set<String>] = [:]
 
     static func supportsArgument(_ function: String, _ argument: String) -> Bool {
-        supportedArguments[function]?.contains(argument) ?? false
+        (supportedArguments[function]?.contains(argument) ?? false)
+            || (languageFormals[function]?.contains(argument) ?? false)
     }
 
     static let mathFunctions: [String: @Sendable (Double) -> Double] = [
@@ -54,7 +58,7 @@ struct ExpressionEvaluator {
     ]
 
     static var supportedFunctions: String {
-        (["I", "factor", "offset", "cbind"] + mathFunctions.keys.sorted()).joined(separator: ", ")
+        (["I", "factor", "offset", "cbind"] + mathFunctions.keys.sorted() + languageFunctions).joined(separator: ", ")
     }
 
     func evaluate(_ expression: FormulaExpression, allowTwoColumns: Bool = false) throws -> VariableValues {
@@ -74,10 +78,19 @@ struct ExpressionEvaluator {
             }
         case let .number(value, _):
             return .numeric([Double](repeating: value, count: table.rowCount))
+        case let .logical(value):
+            return evaluateLogicalConstant(value)
+        case let .string(value):
+            throw GLMError.invalidTerm(
+                term: value, message: "a string can only be compared, as in I(x == \(FormulaExpression.quoted(value)))")
         case let .parenthesized(inner):
             return try evaluate(inner)
         case let .call(function, arguments):
             return try evaluateCall(function, arguments, expression: expression, allowTwoColumns: allowTwoColumns)
+        case let .unary("!", operand):
+            return try evaluateNot(operand, context: expression)
+        case let .binary(op, lhs, rhs) where ExpressionEvaluator.languageOperators.contains(op):
+            return try evaluateLanguageOperator(op, lhs, rhs, context: expression)
         case let .unary(op, operand):
             let values = try numeric(operand, context: expression)
             return .numeric(op == "-" ? values.map { -$0 } : values)
@@ -91,6 +104,8 @@ struct ExpressionEvaluator {
             case "*": operation = (*)
             case "/": operation = (/)
             case "^": operation = { Foundation.pow($0, $1) }
+            case "%%": operation = ExpressionEvaluator.modulo
+            case "%/%": operation = ExpressionEvaluator.integerDivision
             default:
                 throw GLMError.invalidTerm(
                     term: expression.deparsed,
@@ -117,6 +132,10 @@ struct ExpressionEvaluator {
         switch function {
         case "I":
             guard arguments.count == 1 else { throw GLMError.invalidTerm(term: label, message: "I() takes one argument") }
+            // I() keeps a logical a logical (coded FALSE/TRUE, as R codes I(x > 2)).
+            if case let .factor(codes, levels, true) = try evaluate(arguments[0]) {
+                return .factor(codes: codes, levels: levels, isLogical: true)
+            }
             return .numeric(try numeric(arguments[0], context: expression))
         case "factor", "as.factor":
             guard arguments.count == 1 else { throw GLMError.invalidTerm(term: label, message: "\(function)() takes one argument") }
@@ -136,13 +155,8 @@ struct ExpressionEvaluator {
                 throw GLMError.invalidTerm(term: label, message: "cbind() takes two columns: successes and failures")
             }
             return .twoColumn(try numeric(arguments[0], context: expression), try numeric(arguments[1], context: expression))
-        case "log" where arguments.count == 2:
-            let values = try numeric(arguments[0], context: expression)
-            let base = try numeric(arguments[1], context: expression)
-            var result = [Double](repeating: .nan, count: values.count)
-            for row in 0..<values.count { result[row] = Foundation.log(values[row]) / Foundation.log(base[row]) }
-            return .numeric(result)
         default:
+            if let value = try evaluateLanguageCall(function, arguments, context: expression) { return value }
             guard let operation = ExpressionEvaluator.mathFunctions[function] else {
                 throw GLMError.invalidTerm(
                     term: label, message: "unknown function '\(function)'; glmfit knows \(ExpressionEvaluator.supportedFunctions)")

@@ -7,6 +7,10 @@ public indirect enum FormulaExpression: Hashable, Sendable {
     case name(String)
     /// A numeric constant with its source text.
     case number(Double, String)
+    /// A string constant (`"F"`, `'F'`), unescaped.
+    case string(String)
+    /// `TRUE` or `FALSE`.
+    case logical(Bool)
     case call(String, [FormulaExpression])
     case binary(String, FormulaExpression, FormulaExpression)
     case unary(String, FormulaExpression)
@@ -33,6 +37,10 @@ public indirect enum FormulaExpression: Hashable, Sendable {
             text += FormulaExpression.isSyntacticName(name) ? name : "`\(name)`"
         case let .number(value, _):
             text += RFormat.deparse(value)
+        case let .string(value):
+            text += FormulaExpression.quoted(value)
+        case let .logical(value):
+            text += value ? "TRUE" : "FALSE"
         case let .call(function, arguments):
             text += function
             text += "("
@@ -44,7 +52,7 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         case let .binary(op, lhs, rhs):
             lhs.appendDeparsed(to: &text)
             switch op {
-            case "/", "^", ":": text += op
+            case "/", "^", ":", "%%", "%/%": text += op
             default: text += " \(op) "
             }
             rhs.appendDeparsed(to: &text)
@@ -76,7 +84,7 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         switch self {
         case let .name(name):
             if seen.insert(name).inserted { names.append(name) }
-        case .number, .dot:
+        case .number, .string, .logical, .dot:
             break
         case let .call(_, arguments):
             for argument in arguments { argument.collectNames(into: &names, seen: &seen) }
@@ -94,7 +102,7 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         isSupported: (String, String) -> Bool = ExpressionEvaluator.supportsArgument
     ) -> (function: String, argument: String)? {
         switch self {
-        case .name, .number, .dot:
+        case .name, .number, .string, .logical, .dot:
             return nil
         case let .call(function, arguments):
             for argument in arguments {
@@ -114,6 +122,21 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         "if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE",
         "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in",
     ]
+
+    /// A string as R's `deparse` writes it: double quotes, `\\` `\"` and control characters escaped.
+    static func quoted(_ value: String) -> String {
+        var text = "\""
+        for character in value {
+            switch character {
+            case "\\": text += "\\\\"
+            case "\"": text += "\\\""
+            case "\n": text += "\\n"
+            case "\t": text += "\\t"
+            default: text.append(character)
+            }
+        }
+        return text + "\""
+    }
 
     /// R's rule for a name that needs no backquotes: letters, digits, `.` and `_`,
     /// starting with a letter or a `.` not followed by a digit, and not a reserved word.
@@ -171,8 +194,9 @@ extension FormulaExpression {
     }
 }
 
-/// A Pratt parser with R's operator precedence:
-/// `^` > unary `-`/`+` > `:` > `%in%` > `*` `/` > binary `+` `-` > `~`.
+/// A Pratt parser with R's operator precedence (?Syntax):
+/// `^` > unary `-`/`+` > `:` > `%in%` `%%` `%/%` > `*` `/` > binary `+` `-` >
+/// `<` `>` `<=` `>=` `==` `!=` > `!` > `&` > `|` > `~`.
 ///
 /// Depth: the parser refuses input whose tree would be deeper than `maximumDepth` levels
 /// (each parenthesis, call, unary sign and binary operator adds one), counting while it
@@ -255,9 +279,12 @@ struct FormulaParser {
 
     private static func bindingPower(_ op: String) -> (left: Int, right: Int)? {
         switch op {
+        case "|": return (3, 4)
+        case "&": return (5, 6)
+        case "<", ">", "<=", ">=", "==", "!=": return (8, 9)
         case "+", "-": return (10, 11)
         case "*", "/": return (20, 21)
-        case "%in%": return (25, 26)
+        case "%in%", "%%", "%/%": return (25, 26)
         case ":": return (30, 31)
         case "^": return (50, 50)  // right-associative
         default: return nil
@@ -265,6 +292,8 @@ struct FormulaParser {
     }
 
     private static let unaryPower = 40
+    /// `!` binds looser than comparisons and tighter than `&` (`!a == b` is `!(a == b)`).
+    private static let notPower = 7
 
     private mutating func parseExpression(minimumPower: Int) throws -> Parsed {
         recursionDepth += 1
@@ -347,6 +376,17 @@ struct FormulaParser {
         case let .number(value, text):
             index += 1
             return Parsed(expression: .number(value, text), height: 1)
+        case let .string(value):
+            index += 1
+            return Parsed(expression: .string(value), height: 1)
+        case let .logical(value):
+            index += 1
+            return Parsed(expression: .logical(value), height: 1)
+        case .op("!"):
+            index += 1
+            if case .end = current.kind { throw error("expected an expression after '!'") }
+            let operand = try parseExpression(minimumPower: FormulaParser.notPower)
+            return try node(.unary("!", operand.expression), over: operand.height, at: token)
         case .leftParen:
             index += 1
             let inner = try parseExpression(minimumPower: 2)
@@ -383,6 +423,8 @@ struct FormulaParser {
         switch token.kind {
         case let .name(name): return "name '\(name)'"
         case let .number(_, text): return "number '\(text)'"
+        case let .string(value): return "string \(FormulaExpression.quoted(value))"
+        case let .logical(value): return value ? "TRUE" : "FALSE"
         case let .op(op): return "'\(op)'"
         case .leftParen: return "'('"
         case .rightParen: return "')'"

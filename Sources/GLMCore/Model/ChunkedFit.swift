@@ -29,6 +29,7 @@ public enum ChunkedFit {
         var logicalColumns: Set<Int> = []
         var rowCount = 0
         var droppedCount = 0
+        var subsetExcludedCount = 0
         var weightSum = 0.0
         var weightedResponseSum = 0.0
         var anyTrialsAboveOne = false
@@ -43,9 +44,18 @@ public enum ChunkedFit {
         }
         let options = Pipeline.csvOptions(request)
         let input = try ChunkedInput(path: request.path)
-        let required = try ModelFrame.requiredColumns(
+        let subset = try request.subset.map(Subset.init)
+        var required = try ModelFrame.requiredColumns(
             formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn)
+        if let subset { required.formUnion(try subset.requiredColumns(header: input.columnNames)) }
         let terms = try Terms(formula: formula, columnNames: input.columnNames)
+        for expression in terms.variables + terms.offsets + [formula.response, subset?.expression].compactMap({ $0 }) {
+            if let call = expression.firstDataDependentCall {
+                throw GLMError.invalidOption(
+                    name: "--chunk-rows",
+                    message: "cannot evaluate \(call): it needs the whole input in memory; fit without --chunk-rows")
+            }
+        }
         for variable in terms.variables + (formula.response.map { [$0] } ?? []) {
             if case let .call(name, _) = variable, name == "factor" || name == "as.factor" {
                 throw GLMError.invalidOption(
@@ -83,8 +93,13 @@ public enum ChunkedFit {
             let table = try chunkTable(
                 bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: nil)
-            guard let frame = try chunkFrame(table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: true) else {
-                layout.droppedCount += table.rowCount
+            guard let frame = try chunkFrame(
+                table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: true, subset: subset) else {
+                let excluded = try subset.map { subset in
+                    try subset.codes(ExpressionEvaluator(table: table)).reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+                } ?? 0
+                layout.subsetExcludedCount += excluded
+                layout.droppedCount += table.rowCount - excluded
                 return
             }
             for (index, variable) in (terms.variables + [formula.response].compactMap { $0 }).enumerated() {
@@ -97,6 +112,7 @@ public enum ChunkedFit {
             let prepared = try family.prepare(frame)
             layout.rowCount += frame.rowCount
             layout.droppedCount += frame.droppedCount
+            layout.subsetExcludedCount += frame.subsetExcludedCount
             for warning in frame.warnings + prepared.warnings where !layout.warnings.contains(warning) {
                 layout.warnings.append(warning)
             }
@@ -138,7 +154,7 @@ public enum ChunkedFit {
                     textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
                 guard let frame = try chunkFrame(
                     table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
-                    referenceLevels: request.referenceLevels) else { return }
+                    referenceLevels: request.referenceLevels, subset: subset) else { return }
                 let design = try Design(frame: frame)
                 let prepared = try family.prepare(frame)
                 rowsSeen += design.rowCount
@@ -164,7 +180,7 @@ public enum ChunkedFit {
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
             if let frame = try chunkFrame(
                 table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
-                referenceLevels: request.referenceLevels) {
+                referenceLevels: request.referenceLevels, subset: subset) {
                 try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: input.columnNames)
                 template = try Design(frame: frame)
                 return .stop
@@ -217,7 +233,9 @@ public enum ChunkedFit {
             warnings.append("fitted values are numerically at the edge of their range; whether estimates diverge "
                 + "(separation) is checked only without --chunk-rows")
         }
-        let frame = template.frame.summarizing(rowCount: layout.rowCount, droppedCount: layout.droppedCount, warnings: layout.warnings)
+        let frame = template.frame.summarizing(
+            rowCount: layout.rowCount, droppedCount: layout.droppedCount, subsetExcludedCount: layout.subsetExcludedCount,
+            warnings: layout.warnings)
         let design = template.summarizing(frame: frame)
         let rank = result.irls.rank
         let used = result.positivePriorWeightCount
@@ -234,12 +252,12 @@ public enum ChunkedFit {
     /// `referenceLevels` only with the whole input's levels (a chunk's own may lack the level).
     private static func chunkFrame(
         _ table: Table, formula: Formula, weightsColumn: String?, dropUnusedLevels: Bool,
-        referenceLevels: [String: String] = [:]
+        referenceLevels: [String: String] = [:], subset: Subset? = nil
     ) throws -> ModelFrame? {
         do {
             return try ModelFrame(
                 table: table, formula: formula, weightsColumn: weightsColumn, dropUnusedLevels: dropUnusedLevels,
-                referenceLevels: referenceLevels)
+                referenceLevels: referenceLevels, subset: subset)
         } catch GLMError.noCompleteRows {
             return nil
         }

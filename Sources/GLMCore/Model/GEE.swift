@@ -272,7 +272,7 @@ public enum GEE {
     public static func fit(
         table: Table, formula: Formula, family: Family, weightsColumn: String? = nil, idColumn: String,
         wavesColumn: String? = nil, structure: CorrelationStructure, control: GEEControl = GEEControl(),
-        referenceLevels: [String: String] = [:]
+        referenceLevels: [String: String] = [:], subset: Subset? = nil
     ) throws -> GEEFit {
         let required = [idColumn] + (wavesColumn.map { [$0] } ?? [])
         for name in required where table.index(of: name) == nil {
@@ -280,7 +280,7 @@ public enum GEE {
         }
         let frame = try ModelFrame(
             table: table, formula: formula, weightsColumn: weightsColumn, requiredColumns: required,
-            referenceLevels: referenceLevels)
+            referenceLevels: referenceLevels, subset: subset)
         try ReferenceLevels.checkApplied(referenceLevels, frame: frame, columnNames: table.columnNames)
         let design = try Design(frame: frame)
         let clusters = try keys(of: idColumn, in: table, rows: frame.rowIndices)

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import GLMCore
+
+/// One fit of Reference/vocabulary_reference.json (made by make_vocabulary_reference.R):
+/// the expression language, --subset and every link, under R's default collation here
+/// (C.UTF-8: ICU's root collation) and under C.
+struct VocabularyCase: Decodable, Sendable, CustomTestStringConvertible {
+    struct Coefficient: Decodable, Sendable {
+        let name: String
+        let estimate: Double?
+        let std_error: Double?
+    }
+
+    let id: String
+    let collation: String
+    let data: String
+    let formula: String
+    let family: String
+    let link: String
+    let subset: String?
+    let coefficients: [Coefficient]
+    let deviance: Double
+    let null_deviance: Double
+    let aic: Double?
+    let df_residual: Int
+    let n_obs: Int
+    let n_dropped: Int
+    let predict_rows: Int?
+    let predictions: [Double]?
+
+    var testDescription: String { "\(id) (\(collation))" }
+
+    var levelCollation: LevelCollation { collation == "C" ? .bytes : .icu(locale: collation) }
+
+    func request() -> FitRequest {
+        var request = FitRequest(path: Repository.path("Examples/\(data)"), formula: formula, family: family, link: link)
+        request.collation = levelCollation
+        request.subset = subset
+        return request
+    }
+}
+
+enum VocabularyFixtures {
+    static let cases: [VocabularyCase] = {
+        let path = Repository.path("Tests/GLMCoreTests/Reference/vocabulary_reference.json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let cases = try? JSONDecoder().decode([VocabularyCase].self, from: data) else { return [] }
+        return cases
+    }()
+}
+
+@Suite struct VocabularyReferenceTests {
+    @Test func fixturesLoaded() {
+        #expect(VocabularyFixtures.cases.count >= 60)
+        #expect(Set(VocabularyFixtures.cases.map(\.collation)) == ["C", "C.UTF-8"])
+    }
+
+    /// Coefficients and SEs to 1e-6 relative, deviance and AIC to 1e-8, as issue 24 asks.
+    @Test(arguments: VocabularyFixtures.cases)
+    func matchesR(_ reference: VocabularyCase) throws {
+        let report = try Pipeline.fit(reference.request())
+        let summary = report.summary
+        let fit = summary.fit
+        let id = reference.testDescription
+        #expect(fit.coefficientNames == reference.coefficients.map(\.name), "\(id): names")
+        #expect(fit.design.rowCount == reference.n_obs, "\(id): n_obs")
+        #expect(fit.design.frame.droppedCount == reference.n_dropped, "\(id): n_dropped")
+        #expect(fit.dfResidual == reference.df_residual, "\(id): df_residual")
+        #expect(fit.family.link.name == reference.link, "\(id): link")
+        for (row, expected) in zip(summary.coefficients, reference.coefficients) {
+            let floor = 1e-9 * (expected.std_error ?? 0)
+            expectClose(row.estimate, expected.estimate, relative: 1e-6, absolute: floor, "\(id) \(row.term) estimate")
+            expectClose(row.standardError, expected.std_error, relative: 1e-6, "\(id) \(row.term) std. error")
+        }
+        expectClose(fit.deviance, reference.deviance, relative: 1e-8, absolute: 1e-10, "\(id) deviance")
+        expectClose(fit.nullDeviance, reference.null_deviance, relative: 1e-8, "\(id) null deviance")
+        expectClose(fit.aic, reference.aic, relative: 1e-8, "\(id) AIC")
+    }
+
+    /// Predictions on the first rows alone (not the training set): data-dependent calls
+    /// use the fit's values kept in the saved model, not the new rows' own.
+    @Test(arguments: VocabularyFixtures.cases.filter { $0.predictions != nil })
+    func predictsNewRowsAsR(_ reference: VocabularyCase) throws {
+        let report = try Pipeline.fit(reference.request())
+        let model = try SavedModel(jsonBytes: Array(try SavedModel(report: report).jsonText().utf8), path: "model.json")
+        let rows = reference.predict_rows ?? 5
+        let lines = try String(contentsOfFile: Repository.path("Examples/\(reference.data)"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).prefix(rows + 1)
+        let scratch = try ScratchDirectory()
+        let path = try scratch.write("first.csv", lines.joined(separator: "\n") + "\n")
+        let predictions = try PredictPipeline.predictions(model: model, path: path, options: PredictionOptions())
+        let expected = reference.predictions ?? []
+        #expect(predictions.count == expected.count, "\(reference.testDescription): rows")
+        for (row, (actual, value)) in zip(predictions.fit, expected).enumerated() {
+            expectClose(actual, value, relative: 1e-10, "\(reference.testDescription) prediction[\(row)]")
+        }
+    }
+}
