@@ -17,10 +17,10 @@ struct FitCommand: ParsableCommand {
             iteratively reweighted least squares exactly as R's glm() does, and prints what \
             summary(glm(...)) prints, plus Wald confidence intervals and exp'd odds or rate ratios.
 
-            FAMILIES (--family) and their default links:
-              gaussian identity, binomial logit, poisson log, gamma inverse, inverse-gaussian 1/mu^2, \
-            quasipoisson log, quasibinomial logit, negative-binomial log (theta by maximum likelihood as \
-            MASS::glm.nb, or fixed with --theta).
+            FAMILIES (--family), each with its default link: gaussian (identity), binomial (logit), \
+            poisson (log), gamma (inverse), inverse-gaussian (1/mu^2), quasipoisson (log), quasibinomial \
+            (logit), negative-binomial (log; theta by maximum likelihood as MASS::glm.nb, or fixed with --theta).
+
             LINKS (--link): any of R's make.link names for any family, as R allows: logit, probit, cauchit, \
             cloglog, identity, log, sqrt, 1/mu^2 (or inverse-squared), inverse. As in R, only the fitted \
             values are checked (e.g. binomial identity must keep every probability in (0, 1)), with R's errors.
@@ -32,7 +32,7 @@ struct FitCommand: ParsableCommand {
             I() or a function: + - * / ^ %% %/%, comparisons < <= > >= == != (text == "a"), & | !, \
             x %in% c(4, 6), TRUE/FALSE, log(x, base = 2), round(x, digits = 1), signif, floor, ceiling, trunc, \
             pmin, pmax, ifelse(test, yes, no), and mean, median, sd, var, sum, min, max, length of a column \
-            (computed on the fit's rows before --subset and kept in --save for predict). A logical predictor \
+            (computed on every input row, before --subset, and kept by --save for predict). A logical predictor \
             is a factor FALSE/TRUE (column I(x > 2)TRUE); a logical response is 0/1. \
             Text columns are factors with treatment contrasts; levels are sorted as R sorts them in the same \
             environment (ICU's collation for the locale of LC_ALL, else LC_COLLATE, else LANG; byte order \

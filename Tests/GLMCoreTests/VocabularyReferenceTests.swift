@@ -78,6 +78,38 @@ enum VocabularyFixtures {
         expectClose(fit.aic, reference.aic, relative: 1e-8, "\(id) AIC")
     }
 
+    /// Nested calls evaluate each argument once (linear time): I() and ifelse() nested
+    /// near the depth limit in every argument position.
+    @Test func nestedCallsEvaluateEachArgumentOnce() throws {
+        let table = Table(
+            source: "t.csv", columnNames: ["y", "x"], columns: [.numeric([1, 2, 3, 4]), .numeric([0.5, 2, 0.75, 3])],
+            rowCount: 4)
+        var yes = "x", no = "x"
+        for _ in 0..<160 {
+            yes = "ifelse(x > 1, \(yes), 0)"
+            no = "ifelse(x > 1, 0, \(no))"
+        }
+        let nestedI = String(repeating: "I(", count: 480) + "x > 1" + String(repeating: ")", count: 480)
+        let start = Date()
+        for formula in ["y ~ I(\(yes))", "y ~ I(\(no))", "y ~ \(nestedI)"] {
+            let frame = try ModelFrame(table: table, formula: try Formula.parse(formula))
+            #expect(frame.rowCount == 4)
+        }
+        let yesFrame = try ModelFrame(table: table, formula: try Formula.parse("y ~ I(\(yes))"))
+        if case let .numeric(values) = yesFrame.variables[0] {
+            #expect(values == [0, 2, 0, 3])
+        } else {
+            Issue.record("not numeric")
+        }
+        let logical = try ModelFrame(table: table, formula: try Formula.parse("y ~ \(nestedI)"))
+        if case let .factor(codes, levels, isLogical) = logical.variables[0] {
+            #expect(codes == [0, 1, 0, 1] && levels == ["FALSE", "TRUE"] && isLogical)
+        } else {
+            Issue.record("not logical")
+        }
+        #expect(Date().timeIntervalSince(start) < 10)
+    }
+
     /// Predictions on the first rows alone (not the training set): data-dependent calls
     /// use the fit's values kept in the saved model, not the new rows' own.
     @Test(arguments: VocabularyFixtures.cases.filter { $0.predictions != nil })

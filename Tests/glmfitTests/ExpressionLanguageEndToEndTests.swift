@@ -23,7 +23,8 @@ struct ExpressionLanguageEndToEndTests {
         .init("subset_syntax", csv: data, ["-f", "y ~ x", "--subset", "x > "], status: 64, "x > "),
         .init("subset_unknown_column", csv: data, ["-f", "y ~ x", "--subset", "z > 1"], status: 64,
               "'z'"),
-        .init("subset_excludes_everything", csv: data, ["-f", "y ~ x", "--subset", "x > 100"], status: 65, ""),
+        .init("subset_excludes_everything", csv: data, ["-f", "y ~ x", "--subset", "x > 100"], status: 64,
+              "--subset: 'x > 100' is TRUE in no row; nothing is left to fit"),
         .init("mean_with_chunk_rows", csv: data, ["-f", "y ~ I(x - mean(x))", "--chunk-rows", "2"], status: 64,
               "--chunk-rows: cannot evaluate mean(x): it needs the whole input in memory"),
         .init("binomial_log_no_valid_coefficients", csv: nil,
@@ -87,6 +88,7 @@ struct ExpressionLanguageEndToEndTests {
             let gee = try Glmfit.run([data.path, "-f", "y ~ x", "--id", "g", "--subset", "x != 5 & !(x == 7)", "--format", "json"])
             #expect(gee.status == 0, "\(gee.standardError)")
             #expect(gee.standardOutput.contains("\"n_obs\": 4"), "\(gee.standardOutput)")
+            #expect(gee.standardOutput.contains("\"n_excluded_by_subset\": 2"), "\(gee.standardOutput)")
         }
     }
 

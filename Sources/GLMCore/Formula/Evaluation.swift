@@ -132,11 +132,11 @@ struct ExpressionEvaluator {
         switch function {
         case "I":
             guard arguments.count == 1 else { throw GLMError.invalidTerm(term: label, message: "I() takes one argument") }
-            // I() keeps a logical a logical (coded FALSE/TRUE, as R codes I(x > 2)).
-            if case let .factor(codes, levels, true) = try evaluate(arguments[0]) {
-                return .factor(codes: codes, levels: levels, isLogical: true)
-            }
-            return .numeric(try numeric(arguments[0], context: expression))
+            // I() keeps a logical a logical (coded FALSE/TRUE, as R codes I(x > 2)). The argument
+            // is evaluated once: nested I() must cost linear time, not 2^depth.
+            let inner = try evaluate(arguments[0])
+            if case .factor(_, _, true) = inner { return inner }
+            return .numeric(try numeric(inner, of: arguments[0], context: expression))
         case "factor", "as.factor":
             guard arguments.count == 1 else { throw GLMError.invalidTerm(term: label, message: "\(function)() takes one argument") }
             switch try evaluate(arguments[0]) {
@@ -171,7 +171,12 @@ struct ExpressionEvaluator {
     /// Evaluates an expression that must be numeric: a text column here is an error naming
     /// its first non-numeric value.
     func numeric(_ expression: FormulaExpression, context: FormulaExpression) throws -> [Double] {
-        switch try evaluate(expression) {
+        try numeric(try evaluate(expression), of: expression, context: context)
+    }
+
+    /// `expression`'s value, already evaluated, as numbers (see above).
+    func numeric(_ value: VariableValues, of expression: FormulaExpression, context: FormulaExpression) throws -> [Double] {
+        switch value {
         case let .numeric(values):
             return values
         case let .factor(codes, _, isLogical):

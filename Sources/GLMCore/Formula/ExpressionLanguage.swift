@@ -357,8 +357,8 @@ extension ExpressionEvaluator {
                     condition[row] < 0 ? -1 : (condition[row] == 1 ? yesCodes[row] : noCodes[row])
                 })
             }
-            let yesNumbers = try numeric(yes, context: context)
-            let noNumbers = try numeric(no, context: context)
+            let yesNumbers = try numeric(yesValue, of: yes, context: context)
+            let noNumbers = try numeric(noValue, of: no, context: context)
             return .numeric(condition.indices.map { row in
                 condition[row] < 0 ? .nan : (condition[row] == 1 ? yesNumbers[row] : noNumbers[row])
             })

@@ -148,6 +148,9 @@ public struct ModelFrame: Sendable {
         }
         // R evaluates the variables on every row, then subsets, then drops missing values.
         let subsetCodes = try subset.map { try $0.codes(evaluator) }
+        if let subset, let subsetCodes, !subsetCodes.contains(1), table.rowCount > 0 {
+            throw GLMError.invalidOption(name: "--subset", message: "'\(TextElision.elided(subset.text))' is TRUE in no row; nothing is left to fit")
+        }
         if let subsetCodes {
             allValues.append(("--subset", .numeric(subsetCodes.map { $0 < 0 ? .nan : 0 })))
         }

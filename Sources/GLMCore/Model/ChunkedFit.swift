@@ -260,6 +260,9 @@ public enum ChunkedFit {
                 referenceLevels: referenceLevels, subset: subset)
         } catch GLMError.noCompleteRows {
             return nil
+        } catch GLMError.invalidOption("--subset", _) where table.rowCount > 0 {
+            // A chunk whose rows the subset all leaves out: only the whole input can have none.
+            return nil
         }
     }
 

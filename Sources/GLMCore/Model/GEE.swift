@@ -113,6 +113,8 @@ public struct GEEFit: Sendable {
     public let warnings: [String]
     /// The design's factors and factor response, for the reports (see `FactorCoding`).
     public var factorCodings: [FactorCoding] = []
+    /// Rows left out by `--subset` (not counted in `droppedCount`).
+    public var subsetExcludedCount = 0
     public var responseLevels: ResponseLevels?
 
     public var aliased: [Bool] { coefficients.map(\.isNaN) }
@@ -285,9 +287,11 @@ public enum GEE {
         let design = try Design(frame: frame)
         let clusters = try keys(of: idColumn, in: table, rows: frame.rowIndices)
         let waves = try wavesColumn.map { try keys(of: $0, in: table, rows: frame.rowIndices) }
-        return try fit(
+        var fitted = try fit(
             design: design, family: family, clusters: clusters, waves: waves, structure: structure, control: control,
             idName: idColumn, wavesName: wavesColumn ?? "waves")
+        fitted.subsetExcludedCount = frame.subsetExcludedCount
+        return fitted
     }
 
     /// The columns a GEE needs from the input besides the formula's: the id and waves.
