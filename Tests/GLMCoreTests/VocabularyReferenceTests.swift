@@ -78,6 +78,72 @@ enum VocabularyFixtures {
         expectClose(fit.aic, reference.aic, relative: 1e-8, "\(id) AIC")
     }
 
+    /// R's precedence (?Syntax) and R's deparse, as R 4 printed them for these inputs
+    /// (deparse(str2lang(...)) in Rscript).
+    @Test func precedenceAndDeparseAsR() throws {
+        let deparsed: [(String, String)] = [
+            ("I(x>2)", "I(x > 2)"), ("I(cyl %in% c(4,6))", "I(cyl %in% c(4, 6))"), ("I(x%%2)", "I(x%%2)"),
+            ("I(x%/%2)", "I(x%/%2)"), ("I(!x)", "I(!x)"), ("I(a&b|c)", "I(a & b | c)"), ("I(a == 'F')", "I(a == \"F\")"),
+            ("I(!a==b)", "I(!a == b)"), ("I(-x^2)", "I(-x^2)"), ("I(x %in% 'a')", "I(x %in% \"a\")"),
+            ("log(x, base=2)", "log(x, base = 2)"), ("I(x-mean(x))", "I(x - mean(x))"),
+        ]
+        for (text, expected) in deparsed {
+            #expect(try FormulaExpression.parseArgument(text).deparsed == expected, "\(text)")
+        }
+        let a = FormulaExpression.name("a"), b = FormulaExpression.name("b"), c = FormulaExpression.name("c")
+        #expect(try FormulaExpression.parseArgument("!a == b") == .unary("!", .binary("==", a, b)))
+        #expect(try FormulaExpression.parseArgument("a & b | c") == .binary("|", .binary("&", a, b), c))
+        #expect(try FormulaExpression.parseArgument("a | b & c") == .binary("|", a, .binary("&", b, c)))
+        #expect(try FormulaExpression.parseArgument("!a & b") == .binary("&", .unary("!", a), b))
+        #expect(try FormulaExpression.parseArgument("a + 1 > b * 2") == .binary(
+            ">", .binary("+", a, .number(1, "1")), .binary("*", b, .number(2, "2"))))
+        #expect(try FormulaExpression.parseArgument("a %% 2 == 0") == .binary(
+            "==", .binary("%%", a, .number(2, "2")), .number(0, "0")))
+        // TRUE is a constant; a backquoted `TRUE` is a column name.
+        #expect(try FormulaExpression.parseArgument("TRUE") == .logical(true))
+        #expect(try FormulaExpression.parseArgument("`TRUE`") == .name("TRUE"))
+        #expect(FormulaExpression.logical(false).deparsed == "FALSE")
+        // The response side: a comparison binds tighter than '~'.
+        let formula = try Formula.parse("y > 0 ~ x")
+        #expect(formula.response == .binary(">", .name("y"), .number(0, "0")))
+    }
+
+    /// R's NA rules: NA in, NA out, except FALSE & NA (FALSE), TRUE | NA (TRUE) and %in% (never NA).
+    @Test func missingValuesFollowRsLogic() throws {
+        let table = Table(
+            source: "t.csv", columnNames: ["a", "b", "g"],
+            columns: [.numeric([1, 0, .nan, 1, 0]), .numeric([.nan, .nan, .nan, 1, 0]),
+                      .categorical(CategoricalColumn(codes: [0, 1, -1, 0, 1], levels: ["m", "f"]))],
+            rowCount: 5)
+        let evaluator = ExpressionEvaluator(table: table)
+        func codes(_ text: String) throws -> [Int32] {
+            guard case let .factor(codes, levels, true) = try evaluator.evaluate(try FormulaExpression.parseArgument(text)),
+                  levels == ["FALSE", "TRUE"] else {
+                Issue.record("\(text) is not logical")
+                return []
+            }
+            return codes
+        }
+        #expect(try codes("a == 1 & b == 1") == [-1, 0, -1, 1, 0])
+        #expect(try codes("a == 1 | b == 1") == [1, -1, -1, 1, 0])
+        #expect(try codes("!(b == 1)") == [-1, -1, -1, 0, 1])
+        #expect(try codes("b %in% c(1, 2)") == [0, 0, 0, 1, 0])
+        #expect(try codes("g == 'f'") == [0, 1, -1, 0, 1])
+        #expect(try codes("g != \"f\"") == [1, 0, -1, 1, 0])
+        #expect(try codes("g %in% c('m', 'x')") == [1, 0, 0, 1, 0])
+        #expect(try codes("TRUE | b == 1") == [1, 1, 1, 1, 1])
+        #expect(try codes("FALSE & b == 1") == [0, 0, 0, 0, 0])
+        // Data-dependent calls see every row: NA unless na.rm = TRUE.
+        guard case let .numeric(mean) = try evaluator.evaluate(try FormulaExpression.parseArgument("mean(a)")),
+              case let .numeric(meanKept) = try evaluator.evaluate(try FormulaExpression.parseArgument("mean(a, na.rm = TRUE)")) else {
+            Issue.record("mean is not numeric")
+            return
+        }
+        #expect(mean.allSatisfy(\.isNaN))
+        #expect(meanKept == [Double](repeating: 0.5, count: 5))
+        #expect(evaluator.constants.computed["mean(a, na.rm = TRUE)"] == 0.5)
+    }
+
     /// Nested calls evaluate each argument once (linear time): I() and ifelse() nested
     /// near the depth limit in every argument position.
     @Test func nestedCallsEvaluateEachArgumentOnce() throws {

@@ -84,6 +84,14 @@ struct ExpressionLanguageEndToEndTests {
             #expect(subset.status == 0 && direct.status == 0, "\(subset.standardError) \(direct.standardError)")
             #expect(subset.standardOutput == direct.standardOutput)
             #expect(subset.standardOutput.contains("x,"))
+            // --compare fits the smaller model on the same rows.
+            let compared = try Glmfit.run([data.path, "-f", "y ~ x", "--subset", "x != 5 & !(x == 7)", "--compare", "y ~ 1",
+                                           "--format", "json"])
+            let comparedDirect = try Glmfit.run([selected.path, "-f", "y ~ x", "--compare", "y ~ 1", "--format", "json"])
+            #expect(compared.status == 0, "\(compared.standardError)")
+            let comparison = { (text: String) in text.range(of: "\"comparison\"").map { String(text[$0.lowerBound...].prefix(400)) } }
+            #expect(comparison(compared.standardOutput) != nil, "\(compared.standardOutput)")
+            #expect(comparison(compared.standardOutput) == comparison(comparedDirect.standardOutput))
             // A GEE fit takes the subset too.
             let gee = try Glmfit.run([data.path, "-f", "y ~ x", "--id", "g", "--subset", "x != 5 & !(x == 7)", "--format", "json"])
             #expect(gee.status == 0, "\(gee.standardError)")
