@@ -182,3 +182,7 @@ export(data.frame(Sat = as.character(housing$Sat), satisfaction = as.integer(hou
 ## fgl: forensic glass fragments, six types, refractive index and oxide contents.
 data(fgl, package = "MASS")
 export(data.frame(fgl[, 1:9], type = as.character(fgl$type)), "fgl.csv")
+## Fair's (1978) extramarital affairs survey, as shipped with AER (used for a
+## logical response: I(affairs > 0) ~ ...).
+data(Affairs, package = "AER")
+export(Affairs, "affairs.csv")

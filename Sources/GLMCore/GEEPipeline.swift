@@ -50,13 +50,14 @@ extension Pipeline {
             throw GLMError.invalidOption(name: "--family negative-binomial", message: "needs --theta in a GEE fit")
         }
         let formula = try Formula.parse(request.formula)
+        let subset = try request.subset.map(Subset.init)
         let timer = StageTimer(observer: request.observer)
         let options = csvOptions(request)
         let table = try timer.measure("read") {
             try CSVReader.read(path: request.path, options: options) { header in
                 try GEE.requiredColumns(
                     formula: formula, columnNames: header, weightsColumn: request.weightsColumn, idColumn: gee.idColumn,
-                    wavesColumn: gee.wavesColumn)
+                    wavesColumn: gee.wavesColumn).union(try subset?.requiredColumns(header: header) ?? [])
             }
         }
         request.observer?(.rowsRead(table.rowCount))
@@ -65,7 +66,7 @@ extension Pipeline {
                 table: table, formula: formula, family: family, weightsColumn: request.weightsColumn,
                 idColumn: gee.idColumn, wavesColumn: gee.wavesColumn, structure: structure,
                 control: GEEControl(glm: request.control), referenceLevels: request.referenceLevels,
-                defaultContrasts: request.defaultContrasts)
+                defaultContrasts: request.defaultContrasts, subset: subset)
         }
         let other: GEECovariance = gee.covariance == .robust ? .naive : .robust
         return GEEReport(

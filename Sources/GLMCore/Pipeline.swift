@@ -40,6 +40,8 @@ public struct FitRequest: Sendable {
     /// R's `start =`: starting coefficients, one per model-matrix column (nil: the family's
     /// starting means).
     public var start: [Double]?
+    /// `--subset`: an expression choosing the rows to fit (R's `subset =`; see `Subset`).
+    public var subset: String?
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,
@@ -130,6 +132,7 @@ public enum Pipeline {
         guard request.control.maxIterations >= 1 else {
             throw GLMError.invalidOption(name: "--maxit", message: "must be at least 1 (got \(request.control.maxIterations))")
         }
+        if let subset = request.subset { _ = try Subset(subset) }
         if let chunkRows = request.chunkRows, chunkRows < 1 {
             throw GLMError.invalidOption(name: "--chunk-rows", message: "must be at least 1 (got \(chunkRows))")
         }
@@ -178,6 +181,7 @@ public enum Pipeline {
         let options = csvOptions(request)
         return try CSVReader.read(path: request.path, options: options) { header in
             var columns = try ModelFrame.requiredColumns(formula: formula, columnNames: header, weightsColumn: request.weightsColumn)
+            if let subset = request.subset { columns.formUnion(try Subset(subset).requiredColumns(header: header)) }
             if let compareFormula = request.compareFormula {
                 let reduced = try Formula.parse(compareFormula)
                 let response = reduced.response == nil ? formula.response : reduced.response
@@ -264,7 +268,8 @@ public enum Pipeline {
         let frame = try timer.measure("frame") {
             try ModelFrame(
                 table: table, formula: formula, weightsColumn: request.weightsColumn,
-                referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts)
+                referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts,
+                subset: try request.subset.map(Subset.init))
         }
         try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: table.columnNames)
         let design = try timer.measure("design") { try Design(frame: frame, requiringRows: true) }

@@ -36,6 +36,9 @@ extension TextReport {
         if fit.droppedCount > 0 {
             lines.append("  (\(fit.droppedCount) observation\(fit.droppedCount == 1 ? "" : "s") deleted due to missingness)")
         }
+        if fit.subsetExcludedCount > 0 {
+            lines.append("  (\(fit.subsetExcludedCount) observation\(fit.subsetExcludedCount == 1 ? "" : "s") excluded by --subset)")
+        }
         lines.append("Iterations: \(fit.iterations)\(fit.converged ? "" : " (did not converge)")")
         lines.append("")
         lines += intervalLines(
@@ -127,6 +130,9 @@ extension JSONReport {
             ])))
         } else {
             members.append(("qic", .null))
+        }
+        if fit.subsetExcludedCount > 0 {
+            members.append(("n_excluded_by_subset", .integer(fit.subsetExcludedCount)))
         }
         members.append(("warnings", .array(fit.warnings.map { .string($0) })))
         return .object(members)

@@ -39,6 +39,10 @@ public enum JSONReport {
             ])),
             ("se_type", .string(summary.standardErrors.name)),
         ]
+        if fit.design.frame.subsetExcludedCount > 0 {
+            // Only with --subset, so that other reports keep their members.
+            members.append(("n_excluded_by_subset", .integer(fit.design.frame.subsetExcludedCount)))
+        }
         if case let .clustered(_, column, clusters, adjusted) = summary.standardErrors {
             members.append(("cluster", .object([
                 ("column", .string(column)), ("n_clusters", .integer(clusters)), ("adjusted", .bool(adjusted)),

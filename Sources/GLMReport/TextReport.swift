@@ -195,6 +195,10 @@ public enum TextReport {
         if dropped > 0 {
             lines.append("  (\(dropped) observation\(dropped == 1 ? "" : "s") deleted due to missingness)")
         }
+        let excluded = fit.design.frame.subsetExcludedCount
+        if excluded > 0 {
+            lines.append("  (\(excluded) observation\(excluded == 1 ? "" : "s") excluded by --subset)")
+        }
         lines.append("AIC: \(fit.aic.map { RFormat.format($0, digits: 5) } ?? "NA")")
         return lines
     }

@@ -17,23 +17,25 @@ struct FitCommand: ParsableCommand {
             iteratively reweighted least squares exactly as R's glm() does, and prints what \
             summary(glm(...)) prints, plus Wald confidence intervals and exp'd odds or rate ratios.
 
-            FAMILIES (--family) and the links each allows (first = default):
-              gaussian          identity, log, inverse
-              binomial          logit, probit, cauchit, log, cloglog
-              poisson           log, identity, sqrt
-              gamma             inverse, identity, log
-              inverse-gaussian  1/mu^2 (or inverse-squared), inverse, identity, log
-              quasipoisson      log, identity, sqrt
-              quasibinomial     logit, probit, cauchit, log, cloglog
-              negative-binomial log, sqrt, identity (theta by maximum likelihood as MASS::glm.nb,
-                                or fixed with --theta)
-              multinomial       logit (as nnet::multinom; the first level is the baseline)
-              ordinal           logit, probit, cloglog, loglog, cauchit (as MASS::polr)
+            FAMILIES (--family), each with its default link: gaussian (identity), binomial (logit), \
+            poisson (log), gamma (inverse), inverse-gaussian (1/mu^2), quasipoisson (log), quasibinomial \
+            (logit), negative-binomial (log; theta by maximum likelihood as MASS::glm.nb, or fixed with --theta); \
+            multinomial (logit, as nnet::multinom; the first level is the baseline) and ordinal (logit, \
+            probit, cloglog, loglog or cauchit, as MASS::polr).
+
+            LINKS (--link): any of R's make.link names for any GLM family, as R allows: logit, probit, cauchit, \
+            cloglog, identity, log, sqrt, 1/mu^2 (or inverse-squared), inverse. As in R, only the fitted \
+            values are checked (e.g. binomial identity must keep every probability in (0, 1)), with R's errors.
 
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
             FORMULAS: y ~ x1 + x2, a*b, a:b, (a + b + c)^2, a/b, ., -1 or +0, I(x^2), log(x), \
-            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures); \
+            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures); inside \
+            I() or a function: + - * / ^ %% %/%, comparisons < <= > >= == != (text == "a"), & | !, \
+            x %in% c(4, 6), TRUE/FALSE, log(x, base = 2), round(x, digits = 1), signif, floor, ceiling, trunc, \
+            pmin, pmax, ifelse(test, yes, no), and mean, median, sd, var, sum, min, max, length of a column \
+            (computed on every input row, before --subset, and kept by --save for predict). A logical predictor \
+            is a factor FALSE/TRUE (column I(x > 2)TRUE); a logical response is 0/1. \
             factor(x, levels = c(...), labels =, ordered =), ordered(x), relevel(f, ref = "b"), \
             C(f, contr.sum | helmert | poly | SAS | treatment, base =); poly(x, 2, raw =), \
             splines::ns(x, df =, knots =, Boundary.knots =, intercept =), bs(x, df =, knots =, degree =), \
@@ -67,6 +69,9 @@ struct FitCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("A numeric column of prior weights.", valueName: "column"))
     var weights: String?
+
+    @Option(help: ArgumentHelp("Fit only the rows where this expression is TRUE, as R's subset= (e.g. \"age > 30 & sex == 'F'\"); rows where it is NA count as missing.", valueName: "expression"))
+    var subset: String?
 
     @Option(name: .customLong("ref"), help: ArgumentHelp("The reference level of a factor column, as R's relevel(): COLUMN=LEVEL (repeatable).", valueName: "column=level"))
     var referenceLevels: [String] = []
@@ -166,6 +171,7 @@ struct FitCommand: ParsableCommand {
         request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
         request.start = try start.map(Pipeline.parseStart)
         if let contrasts { request.defaultContrasts = try DefaultContrasts.parse(contrasts) }
+        request.subset = subset
         if chunkRows != nil, save != nil || residuals != nil || plot != nil {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : residuals != nil ? "--residuals" : "--plot",

@@ -187,15 +187,17 @@ struct FormulaLimitTests {
 
     @Test func namedArgumentsAreReadAndRefusedByName() throws {
         let formula = try Formula.parse("y ~ log(x, base = 2) + poly(x, 2, raw = TRUE)")
-        guard case let .binary("+", log, poly) = formula.predictors else {
+        guard case let .binary("+", log, poly) = formula.predictors, let sqrtFormula = try? Formula.parse("y ~ sqrt(x, base = 2)") else {
             Issue.record("\(formula.predictors)")
             return
         }
         #expect(log == .call("log", [.name("x"), .argument("base", .number(2, "2"))]))
         #expect(poly == .call("poly", [.name("x"), .number(2, "2"), .argument("raw", .logical(true))]))
         #expect(log.deparsed == "log(x, base = 2)")
-        #expect(throws: GLMError.unsupportedArgument(function: "log", argument: "base")) {
-            _ = try Terms(formula: formula, columnNames: ["y", "x"])
+        #expect(poly.deparsed == "poly(x, 2, raw = TRUE)")
+        // log() takes base (the expression language); sqrt() takes no named argument.
+        #expect(throws: GLMError.unsupportedArgument(function: "sqrt", argument: "base")) {
+            _ = try Terms(formula: sqrtFormula, columnNames: ["y", "x"])
         }
         #expect(GLMError.unsupportedArgument(function: "log", argument: "base").message
             == "log(): argument 'base' is not supported")
@@ -203,7 +205,7 @@ struct FormulaLimitTests {
             _ = try Terms(formula: try Formula.parse("y ~ x + offset(x, scale = 2)"), columnNames: ["y", "x"])
         }
         // Not an argument: '=' anywhere else is a syntax error at the '='.
-        for (text, position) in [("y ~ x = 2", 6), ("y ~ log(x, = 2)", 11), ("y ~ log(x == 2)", 11)] {
+        for (text, position) in [("y ~ x = 2", 6), ("y ~ log(x, = 2)", 11), ("y ~ log(x = = 2)", 12)] {
             do {
                 _ = try Formula.parse(text)
                 Issue.record("\(text) parsed")

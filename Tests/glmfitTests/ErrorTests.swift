@@ -60,8 +60,9 @@ struct ErrorTests {
         Case("unknown_family", csv: "y,x\n1,2\n2,3\n", ["-f", "y ~ x", "--family", "poison"], status: 64,
              "unknown family 'poison'; choose one of: gaussian, binomial, poisson"),
         Case("unknown_link", csv: "y,x\n1,2\n2,3\n", ["-f", "y ~ x", "--link", "logt"], status: 64, "unknown link 'logt'"),
-        Case("link_not_allowed", csv: "y,x\n1,2\n2,3\n", ["-f", "y ~ x", "--family", "poisson", "--link", "logit"],
-             status: 64, "link 'logit' is not available for the poisson family; allowed links: log, identity, sqrt"),
+        // Any link for any family, as in R; R's C logit link then stops on the poisson start y + 0.1.
+        Case("poisson_logit_out_of_range", csv: "y,x\n1,2\n2,3\n", ["-f", "y ~ x", "--family", "poisson", "--link", "logit"],
+             status: 65, "Value 1.1 out of range (0, 1)"),
         Case("negative_weights", csv: "y,x,w\n1,2,1\n2,3,-2\n3,3,1\n", ["-f", "y ~ x", "--weights", "w"], status: 65,
              "weights column 'w', line 3: negative weights are not allowed"),
         Case("missing_weights_column", csv: "y,x,w\n1,2,1\n2,3,2\n3,3,1\n", ["-f", "y ~ x", "--weights", "wt"], status: 64,

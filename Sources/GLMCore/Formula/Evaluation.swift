@@ -32,9 +32,12 @@ struct ExpressionEvaluator {
     /// The parameters of data-dependent bases (`poly`, `ns`, `scale`...): learnt from this
     /// table when fitting, the saved model's when predicting.
     var bases = BasisStore()
+    /// The values of data-dependent calls (`mean(x)`): recorded by a fit, fixed by predict.
+    let constants: ExpressionConstants
 
-    init(table: Table) {
+    init(table: Table, constants: ExpressionConstants = ExpressionConstants()) {
         self.table = table
+        self.constants = constants
         var indices: [String: Int] = [:]
         indices.reserveCapacity(table.columnNames.count)
         for (index, name) in table.columnNames.enumerated() where indices[name] == nil { indices[name] = index }
@@ -51,7 +54,8 @@ struct ExpressionEvaluator {
     static let supportedArguments: [String: Set<String>] = modelFunctionArguments
 
     static func supportsArgument(_ function: String, _ argument: String) -> Bool {
-        supportedArguments[function]?.contains(argument) ?? false
+        (supportedArguments[function]?.contains(argument) ?? false)
+            || (languageFormals[function]?.contains(argument) ?? false)
     }
 
     static let mathFunctions: [String: @Sendable (Double) -> Double] = [
@@ -61,7 +65,7 @@ struct ExpressionEvaluator {
     ]
 
     static var supportedFunctions: String {
-        (["I", "offset", "cbind"] + modelFunctions.sorted() + mathFunctions.keys.sorted()).joined(separator: ", ")
+        (["I", "offset", "cbind"] + modelFunctions.sorted() + mathFunctions.keys.sorted() + languageFunctions).joined(separator: ", ")
     }
 
     func evaluate(_ expression: FormulaExpression, allowTwoColumns: Bool = false) throws -> VariableValues {
@@ -81,12 +85,19 @@ struct ExpressionEvaluator {
             }
         case let .number(value, _):
             return .numeric([Double](repeating: value, count: table.rowCount))
-        case .string, .logical:
-            throw GLMError.invalidTerm(term: expression.deparsed, message: "a constant can only be a function's argument here")
+        case let .logical(value):
+            return evaluateLogicalConstant(value)
+        case let .string(value):
+            throw GLMError.invalidTerm(
+                term: value, message: "a string can only be compared, as in I(x == \(FormulaExpression.quoted(value)))")
         case let .parenthesized(inner):
             return try evaluate(inner)
         case let .call(function, arguments):
             return try evaluateCall(function, arguments, expression: expression, allowTwoColumns: allowTwoColumns)
+        case let .unary("!", operand):
+            return try evaluateNot(operand, context: expression)
+        case let .binary(op, lhs, rhs) where ExpressionEvaluator.languageOperators.contains(op):
+            return try evaluateLanguageOperator(op, lhs, rhs, context: expression)
         case let .unary(op, operand):
             let values = try numeric(operand, context: expression)
             return .numeric(op == "-" ? values.map { -$0 } : values)
@@ -100,6 +111,8 @@ struct ExpressionEvaluator {
             case "*": operation = (*)
             case "/": operation = (/)
             case "^": operation = { Foundation.pow($0, $1) }
+            case "%%": operation = ExpressionEvaluator.modulo
+            case "%/%": operation = ExpressionEvaluator.integerDivision
             default:
                 throw GLMError.invalidTerm(
                     term: expression.deparsed,
@@ -129,7 +142,11 @@ struct ExpressionEvaluator {
         switch function {
         case "I":
             guard arguments.count == 1 else { throw GLMError.invalidTerm(term: label, message: "I() takes one argument") }
-            return .numeric(try numeric(arguments[0], context: expression))
+            // I() keeps a logical a logical (coded FALSE/TRUE, as R codes I(x > 2)). The argument
+            // is evaluated once: nested I() must cost linear time, not 2^depth.
+            let inner = try evaluate(arguments[0])
+            if case .factor(_, _, true) = inner { return inner }
+            return .numeric(try numeric(inner, of: arguments[0], context: expression))
         case "cbind":
             guard allowTwoColumns else {
                 throw GLMError.invalidTerm(term: label, message: "cbind() is only allowed as the response of a binomial model")
@@ -138,13 +155,8 @@ struct ExpressionEvaluator {
                 throw GLMError.invalidTerm(term: label, message: "cbind() takes two columns: successes and failures")
             }
             return .twoColumn(try numeric(arguments[0], context: expression), try numeric(arguments[1], context: expression))
-        case "log" where arguments.count == 2:
-            let values = try numeric(arguments[0], context: expression)
-            let base = try numeric(arguments[1], context: expression)
-            var result = [Double](repeating: .nan, count: values.count)
-            for row in 0..<values.count { result[row] = Foundation.log(values[row]) / Foundation.log(base[row]) }
-            return .numeric(result)
         default:
+            if let value = try evaluateLanguageCall(function, arguments, context: expression) { return value }
             guard let operation = ExpressionEvaluator.mathFunctions[function] else {
                 throw GLMError.invalidTerm(
                     term: label, message: "unknown function '\(function)'; glmfit knows \(ExpressionEvaluator.supportedFunctions)")
@@ -159,7 +171,12 @@ struct ExpressionEvaluator {
     /// Evaluates an expression that must be numeric: a text column here is an error naming
     /// its first non-numeric value.
     func numeric(_ expression: FormulaExpression, context: FormulaExpression) throws -> [Double] {
-        switch try evaluate(expression) {
+        try numeric(try evaluate(expression), of: expression, context: context)
+    }
+
+    /// `expression`'s value, already evaluated, as numbers (see above).
+    func numeric(_ value: VariableValues, of expression: FormulaExpression, context: FormulaExpression) throws -> [Double] {
+        switch value {
         case let .numeric(values):
             return values
         case let .factor(codes, _, isLogical):

@@ -3,11 +3,11 @@ struct FormulaToken: Equatable {
     enum Kind: Equatable {
         case name(String)        // a column or function name; backquoted names unquoted
         case number(Double, String)
-        /// A string constant (`"b"` or `'b'`), its escapes resolved.
+        /// A quoted string, `"a"` or `'a'`, unescaped.
         case string(String)
-        /// `TRUE` or `FALSE` written bare (a backquoted one is a name).
+        /// `TRUE` or `FALSE` (a reserved word, unlike the backquoted name `` `TRUE` ``).
         case logical(Bool)
-        case op(String)          // ~ + - * / : ^ %in%
+        case op(String)          // ~ + - * / : ^ %in% %% %/% < <= > >= == != & | !
         case leftParen, rightParen, comma
         /// `=` between an argument's name and its value, as in `log(x, base = 2)`.
         case equals
@@ -47,10 +47,6 @@ struct FormulaLexer {
                     throw GLMError.formulaSyntax(formula: formula, position: start, message: "empty backquoted name")
                 }
                 result.append(FormulaToken(kind: .name(name), position: start))
-                continue
-            }
-            if character == "\"" || character == "'" {
-                result.append(FormulaToken(kind: .string(try stringLiteral(characters, from: &index)), position: start))
                 continue
             }
             if character.isNumber || (character == "." && index + 1 < characters.count && characters[index + 1].isNumber) {
@@ -104,11 +100,27 @@ struct FormulaLexer {
                 if name.first == "_" {
                     throw GLMError.formulaSyntax(formula: formula, position: start, message: "a name cannot start with '_'; quote it with backticks")
                 }
-                if name == "TRUE" || name == "FALSE" {
-                    result.append(FormulaToken(kind: .logical(name == "TRUE"), position: start))
-                } else {
-                    result.append(FormulaToken(kind: .name(name), position: start))
+                switch name {
+                case "TRUE": result.append(FormulaToken(kind: .logical(true), position: start))
+                case "FALSE": result.append(FormulaToken(kind: .logical(false), position: start))
+                default: result.append(FormulaToken(kind: .name(name), position: start))
                 }
+                continue
+            }
+            if character == "\"" || character == "'" {
+                let (text, next) = try stringLiteral(characters, from: index)
+                result.append(FormulaToken(kind: .string(text), position: start))
+                index = next
+                continue
+            }
+            if let (op, length) = FormulaLexer.comparisonOrLogic(characters, at: index) {
+                if op == "<", index + 1 < characters.count, characters[index + 1] == "-" {
+                    throw GLMError.formulaSyntax(
+                        formula: formula, position: start,
+                        message: "'<-' is R's assignment, which a formula cannot hold; for a comparison write 'x < -1' with a space")
+                }
+                result.append(FormulaToken(kind: .op(op), position: start))
+                index += length
                 continue
             }
             switch character {
@@ -139,7 +151,7 @@ struct FormulaLexer {
                 }
                 op.append("%")
                 index += 1
-                guard op == "%in%" else {
+                guard op == "%in%" || op == "%%" || op == "%/%" else {
                     throw GLMError.formulaSyntax(formula: formula, position: start, message: "unsupported operator '\(op)'")
                 }
                 result.append(FormulaToken(kind: .op(op), position: start))
@@ -151,24 +163,34 @@ struct FormulaLexer {
         return result
     }
 
-    /// Reads a string literal starting at the quote at `index` (R's escapes `\\`, `\"`,
-    /// `\'`, `\n`, `\t`), leaving `index` after the closing quote.
-    private func stringLiteral(_ characters: [Character], from index: inout Int) throws -> String {
-        let start = index
-        let quote = characters[index]
-        index += 1
+    /// R's comparison and logical operators at `index` (`==` before `=`, `<=` before `<`),
+    /// with their length; `&&` and `||` are read as `&` and `|` would not be: they are refused
+    /// by the parser as unknown operators.
+    static func comparisonOrLogic(_ characters: [Character], at index: Int) -> (String, Int)? {
+        let next: Character? = index + 1 < characters.count ? characters[index + 1] : nil
+        switch characters[index] {
+        case "<", ">": return next == "=" ? ("\(characters[index])=", 2) : (String(characters[index]), 1)
+        case "=": return next == "=" ? ("==", 2) : nil
+        case "!": return next == "=" ? ("!=", 2) : ("!", 1)
+        case "&", "|": return next == characters[index] ? (String(characters[index]) + String(characters[index]), 2)
+                                                         : (String(characters[index]), 1)
+        default: return nil
+        }
+    }
+
+    /// A string literal starting at `start` (its quote) with R's escapes `\\`, `\"`, `\'`,
+    /// `\n`, `\t`; returns the text and the index after the closing quote.
+    private func stringLiteral(_ characters: [Character], from start: Int) throws -> (String, Int) {
+        let quote = characters[start]
+        var index = start + 1
         var text = ""
         while index < characters.count, characters[index] != quote {
-            if characters[index] == "\\" {
+            if characters[index] == "\\", index + 1 < characters.count {
                 index += 1
-                guard index < characters.count else { break }
                 switch characters[index] {
                 case "n": text.append("\n")
                 case "t": text.append("\t")
-                case "\\", "\"", "'": text.append(characters[index])
-                default:
-                    throw GLMError.formulaSyntax(
-                        formula: formula, position: index - 1, message: "unsupported escape '\\\(characters[index])' in a string")
+                default: text.append(characters[index])
                 }
             } else {
                 text.append(characters[index])
@@ -176,9 +198,8 @@ struct FormulaLexer {
             index += 1
         }
         guard index < characters.count else {
-            throw GLMError.formulaSyntax(formula: formula, position: start, message: "unterminated string")
+            throw GLMError.formulaSyntax(formula: formula, position: start, message: "unterminated string \(quote)...")
         }
-        index += 1
-        return text
+        return (text, index + 1)
     }
 }

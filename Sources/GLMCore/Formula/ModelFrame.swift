@@ -18,6 +18,11 @@ public struct ModelFrame: Sendable {
     /// The table row (0-based) of each used row.
     public let rowIndices: [Int]
     public let droppedCount: Int
+    /// Rows left out by `--subset` (FALSE there; a row where it is NA counts as missing, as
+    /// in R, whose `[` makes such a row all NA for `na.omit` to drop).
+    public let subsetExcludedCount: Int
+    /// The values of the data-dependent calls in the formula (`mean(x)`), for saving.
+    public let constants: [String: Double]
     public let source: String
     /// Warnings R would print while building the frame (e.g. "NaNs produced").
     public let warnings: [String]
@@ -90,7 +95,7 @@ public struct ModelFrame: Sendable {
     public init(
         table: Table, formula: Formula, weightsColumn: String? = nil, requiredColumns: [String] = [],
         dropUnusedLevels: Bool = true, referenceLevels: [String: String] = [:],
-        defaultContrasts: DefaultContrasts = .r, knownBases: [String: BasisParameters] = [:]
+        defaultContrasts: DefaultContrasts = .r, knownBases: [String: BasisParameters] = [:], subset: Subset? = nil
     ) throws {
         let terms = try Terms(formula: formula, columnNames: table.columnNames)
         guard let responseExpression = formula.response else {
@@ -158,6 +163,14 @@ public struct ModelFrame: Sendable {
         for name in requiredColumns {
             allValues.append((name, try evaluator.evaluate(.name(name))))
         }
+        // R evaluates the variables on every row, then subsets, then drops missing values.
+        let subsetCodes = try subset.map { try $0.codes(evaluator) }
+        if let subset, let subsetCodes, !subsetCodes.contains(1), table.rowCount > 0 {
+            throw GLMError.invalidOption(name: "--subset", message: "'\(TextElision.elided(subset.text))' is TRUE in no row; nothing is left to fit")
+        }
+        if let subsetCodes {
+            allValues.append(("--subset", .numeric(subsetCodes.map { $0 < 0 ? .nan : 0 })))
+        }
         for (expression, entry) in zip(expressions, allValues) {
             guard case let .numeric(numbers) = entry.values else { continue }
             if let warning = ModelFrame.nanWarning(expression, values: numbers, evaluator: evaluator) { warnings.append(warning) }
@@ -174,8 +187,13 @@ public struct ModelFrame: Sendable {
             }
             return ModelFrame.hasNonFinite(allValues[index].values)
         }
-        let rowIndices = ModelFrame.completeRows(
+        var rowIndices = ModelFrame.completeRows(
             allValues.indices.filter { nonFinite[$0] }.map { allValues[$0].values }, rowCount: table.rowCount)
+        var subsetExcludedCount = 0
+        if let subsetCodes {
+            subsetExcludedCount = subsetCodes.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+            rowIndices.removeAll { subsetCodes[$0] == 0 }
+        }
         if rowIndices.isEmpty {
             throw GLMError.noCompleteRows(variables: allValues.map(\.label))
         }
@@ -192,7 +210,9 @@ public struct ModelFrame: Sendable {
         self.priorWeights = weights.map { values in allRows ? values : rowIndices.map { values[$0] } }
         self.weightsColumn = weightsColumn
         self.rowIndices = rowIndices
-        self.droppedCount = table.rowCount - rowIndices.count
+        self.droppedCount = table.rowCount - subsetExcludedCount - rowIndices.count
+        self.subsetExcludedCount = subsetExcludedCount
+        self.constants = evaluator.constants.computed
         self.source = table.source
         self.recordLines = table.recordLines
         self.warnings = warnings
@@ -205,7 +225,7 @@ public struct ModelFrame: Sendable {
 
     }
 
-    private init(copying frame: ModelFrame, rowCount: Int, droppedCount: Int, warnings: [String]) {
+    private init(copying frame: ModelFrame, rowCount: Int, droppedCount: Int, subsetExcludedCount: Int, warnings: [String]) {
         terms = frame.terms
         response = frame.response
         responseLabel = frame.responseLabel
@@ -215,6 +235,8 @@ public struct ModelFrame: Sendable {
         weightsColumn = frame.weightsColumn
         rowIndices = []
         self.droppedCount = droppedCount
+        self.subsetExcludedCount = subsetExcludedCount
+        constants = frame.constants
         source = frame.source
         self.warnings = warnings
         responseNonNumericField = nil
@@ -228,8 +250,9 @@ public struct ModelFrame: Sendable {
 
     /// This frame's model for a whole input that was read in chunks: the counts of the whole
     /// input, no per-row values.
-    func summarizing(rowCount: Int, droppedCount: Int, warnings: [String]) -> ModelFrame {
-        ModelFrame(copying: self, rowCount: rowCount, droppedCount: droppedCount, warnings: warnings)
+    func summarizing(rowCount: Int, droppedCount: Int, subsetExcludedCount: Int = 0, warnings: [String]) -> ModelFrame {
+        ModelFrame(copying: self, rowCount: rowCount, droppedCount: droppedCount, subsetExcludedCount: subsetExcludedCount,
+                   warnings: warnings)
     }
 
     /// The rows where none of `columns` is missing, in order. Column by column over a mask,

@@ -76,7 +76,7 @@ struct NewDataDesign {
     ///   `GLMError.missingValue`, naming the line and column.
     func rows(_ table: Table, passMissing: Bool) throws -> Rows {
         let n = table.rowCount
-        var evaluator = ExpressionEvaluator(table: table)
+        var evaluator = ExpressionEvaluator(table: table, constants: ExpressionConstants(fixed: model.constants))
         evaluator.bases = BasisStore(fixed: model.bases)
         var numericValues: [[Double]?] = []
         var factorCodes: [[Int32]?] = []
@@ -227,6 +227,8 @@ final class NewDataTyper {
     private var tables: [LevelTable]
     /// Per text column: table index → saved level code, or -2 for a level the fit did not see.
     private var maps: [[Int32]]
+    /// Per text column that is not a factor's: the values seen so far.
+    private var openLevels: [[String]]
 
     init(design: NewDataDesign, header: [String], source: String) throws {
         self.design = design
@@ -236,6 +238,7 @@ final class NewDataTyper {
         indices = try design.columnIndices(header: header, source: source)
         tables = design.columns.map { _ in LevelTable() }
         maps = design.columns.map { _ in [] }
+        openLevels = design.columns.map { _ in [] }
     }
 
     deinit {
@@ -290,8 +293,13 @@ final class NewDataTyper {
                         case let .found(local):
                             if Int(local) == maps[k].count {
                                 let name = String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
-                                let levels = design.textLevels[column.name] ?? []
-                                maps[k].append(levels.firstIndex(of: name).map { Int32($0) } ?? -2)
+                                if let levels = design.textLevels[column.name] {
+                                    maps[k].append(levels.firstIndex(of: name).map { Int32($0) } ?? -2)
+                                } else {
+                                    // A column only compared (`sex == "F"`): any text, in order of appearance.
+                                    maps[k].append(Int32(openLevels[k].count))
+                                    openLevels[k].append(name)
+                                }
                             }
                             let code = maps[k][Int(local)]
                             if code == -2 {
@@ -326,7 +334,7 @@ final class NewDataTyper {
                     CategoricalColumn(codes: Array(codes[k].prefix(rows)), levels: ["FALSE", "TRUE"], isLogical: true))
             case .text:
                 tableColumns[indices[k]] = .categorical(
-                    CategoricalColumn(codes: Array(codes[k].prefix(rows)), levels: design.textLevels[column.name] ?? []))
+                    CategoricalColumn(codes: Array(codes[k].prefix(rows)), levels: design.textLevels[column.name] ?? openLevels[k]))
             }
         }
         let table = Table(source: source, columnNames: header, columns: tableColumns, rowCount: rows,

@@ -7,7 +7,7 @@ public indirect enum FormulaExpression: Hashable, Sendable {
     case name(String)
     /// A numeric constant with its source text.
     case number(Double, String)
-    /// A string constant (`"b"`), as in `relevel(f, ref = "b")`.
+    /// A string constant (`"F"`, `'F'`), unescaped.
     case string(String)
     /// `TRUE` or `FALSE`.
     case logical(Bool)
@@ -52,7 +52,7 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         case let .binary(op, lhs, rhs):
             lhs.appendDeparsed(to: &text)
             switch op {
-            case "/", "^", ":": text += op
+            case "/", "^", ":", "%%", "%/%": text += op
             default: text += " \(op) "
             }
             rhs.appendDeparsed(to: &text)
@@ -84,7 +84,7 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         switch self {
         case let .name(name):
             if seen.insert(name).inserted { names.append(name) }
-        case .number, .dot, .string, .logical:
+        case .number, .string, .logical, .dot:
             break
         case let .call(function, arguments):
             for (index, argument) in arguments.enumerated() {
@@ -116,7 +116,7 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         isSupported: (String, String) -> Bool = ExpressionEvaluator.supportsArgument
     ) -> (function: String, argument: String)? {
         switch self {
-        case .name, .number, .dot, .string, .logical:
+        case .name, .number, .string, .logical, .dot:
             return nil
         case let .call(function, arguments):
             for argument in arguments {
@@ -151,6 +151,21 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         "if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE",
         "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in",
     ]
+
+    /// A string as R's `deparse` writes it: double quotes, `\\` `\"` and control characters escaped.
+    static func quoted(_ value: String) -> String {
+        var text = "\""
+        for character in value {
+            switch character {
+            case "\\": text += "\\\\"
+            case "\"": text += "\\\""
+            case "\n": text += "\\n"
+            case "\t": text += "\\t"
+            default: text.append(character)
+            }
+        }
+        return text + "\""
+    }
 
     /// R's rule for a name that needs no backquotes: letters, digits, `.` and `_`,
     /// starting with a letter or a `.` not followed by a digit, and not a reserved word.
@@ -208,8 +223,9 @@ extension FormulaExpression {
     }
 }
 
-/// A Pratt parser with R's operator precedence:
-/// `^` > unary `-`/`+` > `:` > `%in%` > `*` `/` > binary `+` `-` > `~`.
+/// A Pratt parser with R's operator precedence (?Syntax):
+/// `^` > unary `-`/`+` > `:` > `%in%` `%%` `%/%` > `*` `/` > binary `+` `-` >
+/// `<` `>` `<=` `>=` `==` `!=` > `!` > `&` > `|` > `~`.
 ///
 /// Depth: the parser refuses input whose tree would be deeper than `maximumDepth` levels
 /// (each parenthesis, call, unary sign and binary operator adds one), counting while it
@@ -292,9 +308,12 @@ struct FormulaParser {
 
     private static func bindingPower(_ op: String) -> (left: Int, right: Int)? {
         switch op {
+        case "|": return (3, 4)
+        case "&": return (5, 6)
+        case "<", ">", "<=", ">=", "==", "!=": return (8, 9)
         case "+", "-": return (10, 11)
         case "*", "/": return (20, 21)
-        case "%in%": return (25, 26)
+        case "%in%", "%%", "%/%": return (25, 26)
         case ":": return (30, 31)
         case "^": return (50, 50)  // right-associative
         default: return nil
@@ -302,6 +321,8 @@ struct FormulaParser {
     }
 
     private static let unaryPower = 40
+    /// `!` binds looser than comparisons and tighter than `&` (`!a == b` is `!(a == b)`).
+    private static let notPower = 7
 
     private mutating func parseExpression(minimumPower: Int) throws -> Parsed {
         recursionDepth += 1
@@ -390,6 +411,11 @@ struct FormulaParser {
         case let .logical(value):
             index += 1
             return Parsed(expression: .logical(value), height: 1)
+        case .op("!"):
+            index += 1
+            if case .end = current.kind { throw error("expected an expression after '!'") }
+            let operand = try parseExpression(minimumPower: FormulaParser.notPower)
+            return try node(.unary("!", operand.expression), over: operand.height, at: token)
         case .leftParen:
             index += 1
             let inner = try parseExpression(minimumPower: 2)

@@ -160,11 +160,18 @@ struct TermEncoder {
             throw syntaxError("the constant \(expression.deparsed) cannot be a term", at: expression.deparsed)
         case .dot:
             return TermEncoder.trimRepeats(dotColumns.map { [variableIndex(.name($0))] })
+        case let .string(value):
+            throw syntaxError("a string cannot be a term; compare with it inside I(), as in I(x == \(FormulaExpression.quoted(value)))",
+                              at: FormulaExpression.quoted(value))
+        case .logical:
+            throw syntaxError("TRUE or FALSE cannot be a term", at: expression.deparsed)
         case let .argument(name, _):
             throw syntaxError("'\(name) = ...' is a named argument; it belongs inside a function call", at: name)
         case let .parenthesized(inner):
             return try encode(inner)
         case let .unary(op, operand):
+            // R's terms() treats anything but its formula operators as a variable (`!x`).
+            if op == "!" { return [[variableIndex(expression)]] }
             if op == "+" { return try encode(operand) }
             deleting.toggle()
             _ = try encode(operand)
@@ -218,7 +225,8 @@ struct TermEncoder {
                 let removed = Set(right)
                 return left.filter { !removed.contains($0) }
             default:
-                throw syntaxError("operator '\(op)' is not a formula operator", at: op)
+                // A comparison, logic or `%%` between terms is one variable, as in R's terms().
+                return [[variableIndex(expression)]]
             }
         }
     }

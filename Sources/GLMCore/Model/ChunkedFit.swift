@@ -29,6 +29,7 @@ public enum ChunkedFit {
         var logicalColumns: Set<Int> = []
         var rowCount = 0
         var droppedCount = 0
+        var subsetExcludedCount = 0
         var weightSum = 0.0
         var positiveWeightCount = 0
         /// The binary exponent of each numeric predictor's largest magnitude (by index in
@@ -47,9 +48,18 @@ public enum ChunkedFit {
         }
         let options = Pipeline.csvOptions(request)
         let input = try ChunkedInput(path: request.path)
-        let required = try ModelFrame.requiredColumns(
+        let subset = try request.subset.map(Subset.init)
+        var required = try ModelFrame.requiredColumns(
             formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn)
+        if let subset { required.formUnion(try subset.requiredColumns(header: input.columnNames)) }
         let terms = try Terms(formula: formula, columnNames: input.columnNames)
+        for expression in terms.variables + terms.offsets + [formula.response, subset?.expression].compactMap({ $0 }) {
+            if let call = expression.firstDataDependentCall {
+                throw GLMError.invalidOption(
+                    name: "--chunk-rows",
+                    message: "cannot evaluate \(call): it needs the whole input in memory; fit without --chunk-rows")
+            }
+        }
         for variable in terms.variables + (formula.response.map { [$0] } ?? []) {
             if case let .call(name, _) = variable, name == "factor" || name == "as.factor" {
                 throw GLMError.invalidOption(
@@ -93,8 +103,13 @@ public enum ChunkedFit {
             let table = try chunkTable(
                 bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: nil)
-            guard let frame = try chunkFrame(table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: true) else {
-                layout.droppedCount += table.rowCount
+            guard let frame = try chunkFrame(
+                table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: true, subset: subset) else {
+                let excluded = try subset.map { subset in
+                    try subset.codes(ExpressionEvaluator(table: table)).reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+                } ?? 0
+                layout.subsetExcludedCount += excluded
+                layout.droppedCount += table.rowCount - excluded
                 return
             }
             for (index, variable) in (terms.variables + [formula.response].compactMap { $0 }).enumerated() {
@@ -113,6 +128,7 @@ public enum ChunkedFit {
             let prepared = try family.prepare(frame)
             layout.rowCount += frame.rowCount
             layout.droppedCount += frame.droppedCount
+            layout.subsetExcludedCount += frame.subsetExcludedCount
             for warning in frame.warnings + prepared.warnings where !layout.warnings.contains(warning) {
                 layout.warnings.append(warning)
             }
@@ -156,7 +172,8 @@ public enum ChunkedFit {
                     textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
                 guard let frame = try chunkFrame(
                     table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
-                    referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts) else { return }
+                    referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts,
+                    subset: subset) else { return }
                 let design = try chunkDesign(frame)
                 let prepared = try family.prepare(frame)
                 rowsSeen += design.rowCount
@@ -184,7 +201,7 @@ public enum ChunkedFit {
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
             if let frame = try chunkFrame(
                 table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
-                referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts) {
+                referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts, subset: subset) {
                 try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: input.columnNames)
                 template = try chunkDesign(frame)
                 return .stop
@@ -253,7 +270,9 @@ public enum ChunkedFit {
                 irlsResult.solution = solution
             }
         }
-        let frame = template.frame.summarizing(rowCount: layout.rowCount, droppedCount: layout.droppedCount, warnings: layout.warnings)
+        let frame = template.frame.summarizing(
+            rowCount: layout.rowCount, droppedCount: layout.droppedCount, subsetExcludedCount: layout.subsetExcludedCount,
+            warnings: layout.warnings)
         let design = template.summarizing(frame: frame)
         let rank = result.irls.rank
         let used = result.positivePriorWeightCount
@@ -299,13 +318,16 @@ public enum ChunkedFit {
     /// `referenceLevels` only with the whole input's levels (a chunk's own may lack the level).
     private static func chunkFrame(
         _ table: Table, formula: Formula, weightsColumn: String?, dropUnusedLevels: Bool,
-        referenceLevels: [String: String] = [:], defaultContrasts: DefaultContrasts = .r
+        referenceLevels: [String: String] = [:], defaultContrasts: DefaultContrasts = .r, subset: Subset? = nil
     ) throws -> ModelFrame? {
         do {
             return try ModelFrame(
                 table: table, formula: formula, weightsColumn: weightsColumn, dropUnusedLevels: dropUnusedLevels,
-                referenceLevels: referenceLevels, defaultContrasts: defaultContrasts)
+                referenceLevels: referenceLevels, defaultContrasts: defaultContrasts, subset: subset)
         } catch GLMError.noCompleteRows {
+            return nil
+        } catch GLMError.invalidOption("--subset", _) where table.rowCount > 0 {
+            // A chunk whose rows the subset all leaves out: only the whole input can have none.
             return nil
         }
     }

@@ -51,16 +51,11 @@ public struct Family: Sendable, Equatable {
             }
         }
 
-        /// The links R's family functions accept, canonical first.
+        /// The links R's family functions accept, canonical first: every `make.link` name,
+        /// for every family (R's families take any link given as a string and check only
+        /// that eta and mu stay valid while fitting: `valideta`, `validmu`).
         public var allowedLinks: [Link] {
-            switch self {
-            case .gaussian: return [.identity, .log, .inverse]
-            case .binomial, .quasibinomial: return [.logit, .probit, .cauchit, .log, .cloglog]
-            case .poisson, .quasipoisson: return [.log, .identity, .sqrt]
-            case .gamma: return [.inverse, .identity, .log]
-            case .inverseGaussian: return [.inverseSquared, .inverse, .identity, .log]
-            case .negativeBinomial: return [.log, .sqrt, .identity]
-            }
+            [canonicalLink] + Link.allCases.filter { $0 != canonicalLink }
         }
 
         /// Dispersion fixed at 1 in `summary.glm`: binomial and poisson only, as R decides by

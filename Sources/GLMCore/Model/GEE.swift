@@ -113,6 +113,8 @@ public struct GEEFit: Sendable {
     public let warnings: [String]
     /// The design's factors and factor response, for the reports (see `FactorCoding`).
     public var factorCodings: [FactorCoding] = []
+    /// Rows left out by `--subset` (not counted in `droppedCount`).
+    public var subsetExcludedCount = 0
     public var responseLevels: ResponseLevels?
 
     public var aliased: [Bool] { coefficients.map(\.isNaN) }
@@ -279,7 +281,7 @@ public enum GEE {
     public static func fit(
         table: Table, formula: Formula, family: Family, weightsColumn: String? = nil, idColumn: String,
         wavesColumn: String? = nil, structure: CorrelationStructure, control: GEEControl = GEEControl(),
-        referenceLevels: [String: String] = [:], defaultContrasts: DefaultContrasts = .r
+        referenceLevels: [String: String] = [:], defaultContrasts: DefaultContrasts = .r, subset: Subset? = nil
     ) throws -> GEEFit {
         let required = [idColumn] + (wavesColumn.map { [$0] } ?? [])
         for name in required where table.index(of: name) == nil {
@@ -287,14 +289,16 @@ public enum GEE {
         }
         let frame = try ModelFrame(
             table: table, formula: formula, weightsColumn: weightsColumn, requiredColumns: required,
-            referenceLevels: referenceLevels, defaultContrasts: defaultContrasts)
+            referenceLevels: referenceLevels, defaultContrasts: defaultContrasts, subset: subset)
         try ReferenceLevels.checkApplied(referenceLevels, frame: frame, columnNames: table.columnNames)
         let design = try Design(frame: frame)
         let clusters = try keys(of: idColumn, in: table, rows: frame.rowIndices)
         let waves = try wavesColumn.map { try keys(of: $0, in: table, rows: frame.rowIndices) }
-        return try fit(
+        var fitted = try fit(
             design: design, family: family, clusters: clusters, waves: waves, structure: structure, control: control,
             idName: idColumn, wavesName: wavesColumn ?? "waves")
+        fitted.subsetExcludedCount = frame.subsetExcludedCount
+        return fitted
     }
 
     /// The columns a GEE needs from the input besides the formula's: the id and waves.

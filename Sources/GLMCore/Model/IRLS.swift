@@ -196,6 +196,10 @@ public struct IRLS {
     private func setStart(_ pass: RowPass, startingMu: [Double]) throws {
         let family = self.family
         let link = family.link
+        // R's C logit link stops on a mean outside [0, 1] (a poisson or gamma start with the logit link).
+        if link == .logit, let outside = startingMu.first(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw GLMError.fitFailed(message: "Value \(String(format: "%g", outside)) out of range (0, 1)")
+        }
         let validStart = ParallelRows.map(count: pass.rowCount) { rows in
             var valid = true
             var memo = RowMemo<(Double, Double)>()

@@ -100,6 +100,9 @@ public struct SavedModel: Sendable, Equatable {
     public var terms: [Term]
     /// `offset(...)` arguments, as expressions.
     public var offsets: [String]
+    /// The values of the data-dependent calls in the variables (`mean(x)` by its deparsed
+    /// call), computed on the fit's data: predict uses these, not the new rows' own.
+    public var constants: [String: Double] = [:]
     public var coefficients: [Coefficient]
     /// The model covariance of the non-aliased coefficients, in their order (R's `vcov`):
     /// the dispersion times (XᵀWX)⁻¹.
@@ -245,6 +248,7 @@ extension SavedModel {
         self.hasIntercept = terms.hasIntercept
         self.terms = savedTerms
         self.offsets = try terms.offsets.map { try $0.savedText() }
+        self.constants = frame.constants
         self.coefficients = coefficients
         self.vcov = modelSummary.vcov
         self.dispersion = modelSummary.dispersion
@@ -353,13 +357,15 @@ extension FormulaExpression {
             return FormulaExpression.isSyntacticName(name) ? name : "`\(name)`"
         case let .number(_, text):
             return text
-        case .string, .logical:
-            return deparsed
+        case let .string(value):
+            return FormulaExpression.quoted(value)
+        case let .logical(value):
+            return value ? "TRUE" : "FALSE"
         case let .call(function, arguments):
             return "\(function)(\(arguments.map(\.sourceText).joined(separator: ", ")))"
         case let .binary(op, lhs, rhs):
             switch op {
-            case "/", "^", ":":
+            case "/", "^", ":", "%%", "%/%":
                 return "\(lhs.sourceText)\(op)\(rhs.sourceText)"
             default:
                 return "\(lhs.sourceText) \(op) \(rhs.sourceText)"
@@ -456,6 +462,9 @@ extension SavedModel {
             ("intercept", .bool(hasIntercept)),
             ("terms", .array(termValues)),
             ("offsets", .array(offsets.map { .string($0) })),
+            ("constants", .array(constants.keys.sorted().map { call in
+                .object([("call", .string(call)), ("value", .number(constants[call]))])
+            })),
             ("coefficients", .array(coefficientValues)),
             ("vcov", .object([
                 ("terms", .array(vcovNames.map { .string($0) })),
@@ -623,6 +632,12 @@ extension SavedModel {
             return text
         }
 
+        if document["constants"] != nil {
+            for value in try reader.array(document, "constants") {
+                constants[try reader.string(value, "call")] = try reader.optionalNumber(value, "value") ?? .nan
+            }
+        }
+
         let termCount = terms.count
         let variablesRead = variables
         coefficients = try reader.array(document, "coefficients").map { value in
@@ -705,8 +720,11 @@ extension SavedModel {
         }
         self.bases = bases
 
-        // A text column can only be the column of a factor (`f` or `factor(f)`), whose levels it takes.
-        for column in columns where column.type == .text {
+        // A text column can only be the column of a factor (`f` or `factor(f)`), whose levels it
+        // takes, or be compared in an expression (`sex == "F"`), where any text is read.
+        let comparedColumns = Set(variables.compactMap { try? FormulaExpression.parse($0.expression) }
+            .filter { if case .name = $0 { return false } else { return true } }.flatMap(\.columnNames))
+        for column in columns where column.type == .text && !comparedColumns.contains(column.name) {
             let isFactorColumn = variables.contains { variable in
                 guard case .factor = variable.kind, let parsed = try? FormulaExpression.parse(variable.expression) else { return false }
                 return ExpressionEvaluator.factorColumn(of: parsed) == column.name
