@@ -81,6 +81,8 @@ extension ExpressionEvaluator {
                 term: context.deparsed, message: "'\(expression.deparsed)' is text, not TRUE/FALSE; compare it, as in \(expression.deparsed) == \"a\"")
         case .twoColumn:
             throw GLMError.invalidTerm(term: context.deparsed, message: "cbind() cannot be used inside an expression")
+        case .matrix:
+            throw GLMError.invalidTerm(term: context.deparsed, message: "'\(expression.deparsed)' has several columns, not one TRUE/FALSE value per row")
         }
     }
 
@@ -132,6 +134,8 @@ extension ExpressionEvaluator {
         case let .factor(codes, levels, false): return .text(codes: codes, levels: levels)
         case .twoColumn:
             throw GLMError.invalidTerm(term: context.deparsed, message: "cbind() cannot be used inside an expression")
+        case .matrix:
+            throw GLMError.invalidTerm(term: context.deparsed, message: "'\(expression.deparsed)' has several columns and cannot be compared")
         }
     }
 

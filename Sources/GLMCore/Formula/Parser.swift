@@ -152,21 +152,6 @@ public indirect enum FormulaExpression: Hashable, Sendable {
         "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in",
     ]
 
-    /// A string as R's `deparse` writes it: double quotes, `\\` `\"` and control characters escaped.
-    static func quoted(_ value: String) -> String {
-        var text = "\""
-        for character in value {
-            switch character {
-            case "\\": text += "\\\\"
-            case "\"": text += "\\\""
-            case "\n": text += "\\n"
-            case "\t": text += "\\t"
-            default: text.append(character)
-            }
-        }
-        return text + "\""
-    }
-
     /// R's rule for a name that needs no backquotes: letters, digits, `.` and `_`,
     /// starting with a letter or a `.` not followed by a digit, and not a reserved word.
     static func isSyntacticName(_ name: String) -> Bool {
