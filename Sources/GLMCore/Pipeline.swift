@@ -35,6 +35,14 @@ public struct FitRequest: Sendable {
     public var referenceLevels: [String: String] = [:]
     /// How text levels are ordered: R's order in the process's environment unless set.
     public var collation: LevelCollation = .processDefault
+    /// `--zero-inflated` or `--hurdle`: the two-part count model kind (nil: none).
+    public var twoPartKind: ModelKind?
+    /// `--zero-link`: the zero part's link (logit when nil).
+    public var zeroLink: String?
+    /// `--vuong`: pscl's Vuong test of a zero-inflated fit against its plain count model.
+    public var vuong = false
+    /// `--var-power`: the Tweedie variance power.
+    public var varPower: Double?
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,

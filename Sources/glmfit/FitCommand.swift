@@ -122,6 +122,21 @@ struct FitCommand: ParsableCommand {
     @Option(name: .customLong("chunk-rows"), help: ArgumentHelp("Fit in bounded memory: read the input again for every iteration, this many rows at a time (standard input is buffered to a temporary file).", valueName: "rows"))
     var chunkRows: Int?
 
+    @Flag(name: .customLong("zero-inflated"), help: "A zero-inflated count model (pscl::zeroinfl) with --family poisson, negative-binomial or geometric; formula 'y ~ count part | zero part'.")
+    var zeroInflated = false
+
+    @Flag(help: "A hurdle count model (pscl::hurdle, binomial zero hurdle) with --family poisson, negative-binomial or geometric; formula 'y ~ count part | zero part'.")
+    var hurdle = false
+
+    @Option(name: .customLong("zero-link"), help: ArgumentHelp("The zero part's link of --zero-inflated or --hurdle: logit (default), probit, cloglog, cauchit or log.", valueName: "link"))
+    var zeroLink: String?
+
+    @Flag(help: "With --zero-inflated or --hurdle: pscl's Vuong test against the plain count model.")
+    var vuong = false
+
+    @Option(name: .customLong("var-power"), help: ArgumentHelp("The Tweedie variance power p (--family tweedie): 0, or p >= 1 (statmod::tweedie's var.power).", valueName: "p"))
+    var varPower: Double?
+
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
     var strict = false
 
@@ -148,6 +163,14 @@ struct FitCommand: ParsableCommand {
         if chunkRows != nil, save != nil || residuals != nil {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : "--residuals", message: "needs the data in memory and is not available with --chunk-rows")
+        }
+        request.varPower = varPower
+        if zeroInflated || hurdle {
+            try runCountModel(request, progress: progress)
+            return
+        }
+        for (option, given) in [("--zero-link", zeroLink != nil), ("--vuong", vuong)] where given {
+            throw GLMError.invalidOption(name: option, message: "needs --zero-inflated or --hurdle")
         }
         if ModelKind(family: family) != .glm {
             try runCategorical(request, progress: progress)
@@ -243,6 +266,33 @@ extension FitCommand {
             try file.write(try SavedModel(report: report).jsonText())
             try file.commit()
         }
+        writeReport(
+            text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
+            csv: { CSVReport.render(report) }, warnings: warnings)
+    }
+}
+
+extension FitCommand {
+    /// The two-part count kinds: `--zero-inflated` or `--hurdle`.
+    func runCountModel(_ base: FitRequest, progress: Progress?) throws {
+        if zeroInflated && hurdle {
+            throw GLMError.invalidOption(name: "--hurdle", message: "cannot be combined with --zero-inflated")
+        }
+        var request = base
+        let kind: ModelKind = hurdle ? .hurdle : .zeroInflated
+        let given: [(String, Bool)] = [
+            ("--id", id != nil), ("--corstr", corstr != nil), ("--waves", waves != nil), ("--residuals", residuals != nil),
+            ("--save", save != nil), ("--var-power", varPower != nil),
+        ]
+        for (option, isGiven) in given where isGiven {
+            throw GLMError.invalidOption(name: option, message: "does not apply to \(kind.withArticle) model")
+        }
+        request.twoPartKind = kind
+        request.zeroLink = zeroLink
+        request.vuong = vuong
+        let report = try progress.clearing { try Pipeline.fitCountModel(request) }
+        let warnings = report.warnings
+        if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
         writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)
