@@ -119,7 +119,18 @@ public enum Pipeline {
             }
             link = parsed
         }
-        return try Family(kind: kind, link: link, theta: request.theta ?? 1)
+        if let power = request.varPower {
+            guard kind == .tweedie else {
+                throw GLMError.invalidOption(name: "--var-power", message: "is for --family tweedie only")
+            }
+            guard power.isFinite, power == 0 || power >= 1 else {
+                throw GLMError.invalidOption(
+                    name: "--var-power", message: "must be 0 or at least 1 (no Tweedie distribution has a power in (0, 1); got \(RFormat.deparse(power)))")
+            }
+        } else if kind == .tweedie {
+            throw GLMError.invalidOption(name: "--var-power", message: "is needed with --family tweedie (0, or a power of at least 1)")
+        }
+        return try Family(kind: kind, link: link, theta: request.theta ?? 1, varPower: request.varPower ?? 0)
     }
 
     public static func validate(_ request: FitRequest) throws {
