@@ -68,7 +68,8 @@ extension Pipeline {
             try refuseInapplicableOptions(request, kind: kind)
             try validateCategorical(request)
             if let link = request.link, link.lowercased() != "log" {
-                throw GLMError.linkNotAllowed(link: link, family: "the count part of \(kind.withArticle) model", allowed: ["log"])
+                throw GLMError.invalidOption(
+                    name: "--link", message: "the count part of \(kind.withArticle) model has the log link, as pscl's (got '\(link)')")
             }
             guard let distribution = CountDistribution(family: request.family) else {
                 throw GLMError.invalidOption(
@@ -78,8 +79,9 @@ extension Pipeline {
             self.distribution = distribution
             let linkName = (request.zeroLink ?? "logit").lowercased()
             guard let zeroLink = ZeroLink(rawValue: linkName) else {
-                throw GLMError.linkNotAllowed(
-                    link: request.zeroLink ?? "", family: "the zero part (--zero-link)", allowed: ZeroLink.allCases.map(\.rawValue))
+                throw GLMError.invalidOption(
+                    name: "--zero-link",
+                    message: "must be one of \(ZeroLink.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(request.zeroLink ?? "")')")
             }
             self.zeroLink = zeroLink
             formula = try TwoPartFormula(request.formula)

@@ -45,6 +45,7 @@ extension TextReport {
         lines.append("")
         lines.append("Count model coefficients (\(countName) with log link):")
         lines += table(countTable)
+        lines.append("")
         lines.append(isHurdle
             ? "Zero hurdle model coefficients (binomial with \(fit.zeroLink.rawValue) link):"
             : "Zero-inflation model coefficients (binomial with \(fit.zeroLink.rawValue) link):")
@@ -55,10 +56,12 @@ extension TextReport {
         }
         lines.append("")
         if let theta = fit.theta {
-            lines.append("Theta = \(RFormat.format(theta, digits: 4)) ")
+            // paste("Theta =", round(theta, 4)): as.character, up to 15 significant digits.
+            lines.append("Theta = \(RFormat.format(RFormat.round(theta, digits: 4), digits: 15)) ")
         }
         lines.append("Number of iterations in Newton optimization: \(fit.iterations) ")
-        lines.append("Log-likelihood: \(RFormat.format(fit.logLikelihood, digits: 5)) on \(fit.parameterCount) Df")
+        // formatC(loglik, digits = 4): C's %.4g.
+        lines.append("Log-likelihood: \(String(format: "%.4g", fit.logLikelihood)) on \(fit.parameterCount) Df")
         if fit.droppedCount > 0 {
             lines.append("(\(fit.droppedCount) observation\(fit.droppedCount == 1 ? "" : "s") deleted due to missingness)")
         }

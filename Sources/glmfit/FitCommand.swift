@@ -30,6 +30,14 @@ struct FitCommand: ParsableCommand {
               multinomial       logit (nnet::multinom; the response's first level is the baseline)
               ordinal           logit, probit, cloglog, loglog, cauchit (MASS::polr; levels in order,
                                 a numeric response in numeric order)
+              tweedie           log, identity, inverse, sqrt, 1/mu^2 (statmod::tweedie; --var-power p,
+                                0 or p >= 1)
+
+            COUNT MODELS: --zero-inflated (pscl::zeroinfl) or --hurdle (pscl::hurdle) with --family \
+            poisson, negative-binomial or geometric and --zero-link logit|probit|cloglog|cauchit|log; \
+            the formula 'y ~ x1 + x2 | z1' has the count part before the bar and the zero part after \
+            ('| 1': an intercept only; no bar: the same regressors). --vuong tests the fit against its \
+            plain count model (pscl::vuong).
 
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
@@ -56,7 +64,7 @@ struct FitCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "The model formula, as in R: \"y ~ x1 + x2\".")
     var formula: String
 
-    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial, negative-binomial; or the model kinds multinomial and ordinal.")
+    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial, negative-binomial, tweedie (with --var-power); geometric (count parts of --zero-inflated and --hurdle); or the model kinds multinomial and ordinal.")
     var family: String = "gaussian"
 
     @Option(help: "The link function (default: the family's canonical link).")
