@@ -27,6 +27,10 @@ struct CountModelCase: Decodable, Sendable, CustomTestStringConvertible {
     let theta_std_error: Double?
     let log_theta_std_error: Double?
     let vuong_printed: [String]?
+    let newdata: String?
+    let response: [Double]?
+    let zero: [Double]?
+    let count: [Double]?
 
     var testDescription: String { name }
 
@@ -98,6 +102,45 @@ struct CountModelReferenceTests {
             expectClose(row.statistic, statistic, relative: 1e-6, "\(row.label) statistic")
             expectClose(row.pValue, pValue, relative: 1e-4, "\(row.label) p-value")
             #expect(line.contains(row.favours))
+        }
+    }
+
+    /// R's predict(type = "response" / "zero" / "count") on rows not in the fit: the new
+    /// rows' model-matrix values are built here from the column names (a factor's
+    /// indicator `<column><level>`), then `CountModelFit.predictions` gives the three.
+    @Test(arguments: CountModelCase.all.filter { $0.newdata != nil })
+    func predictionsMatchR(_ reference: CountModelCase) throws {
+        let fit = try reference.fit().fit
+        let table = try loadExample("Tests/GLMCoreTests/Reference/countmodel_data/" + (reference.newdata ?? ""))
+        func value(_ name: String, row: Int) -> Double {
+            if name == "(Intercept)" { return 1 }
+            for (index, column) in table.columnNames.enumerated() {
+                switch table.columns[index] {
+                case let .numeric(values)? where column == name:
+                    return values[row]
+                case let .categorical(factor)? where name.hasPrefix(column):
+                    return factor.levels[Int(factor.codes[row])] == String(name.dropFirst(column.count)) ? 1 : 0
+                default:
+                    continue
+                }
+            }
+            Issue.record("no value for column \(name)")
+            return .nan
+        }
+        let expectedResponse = try #require(reference.response)
+        for row in 0..<table.rowCount {
+            var etaCount = 0.0
+            for (j, name) in fit.countDesign.columnNames.enumerated() { etaCount += value(name, row: row) * fit.estimates[j] }
+            var etaZero = 0.0
+            for (j, name) in fit.zeroDesign.columnNames.enumerated() {
+                etaZero += value(name, row: row) * fit.estimates[fit.countColumnCount + j]
+            }
+            let parts = CountModelFit.predictions(
+                mu: Foundation.exp(etaCount), probability: fit.zeroLink.inverse(etaZero).value, kind: fit.kind,
+                distribution: fit.distribution, theta: fit.theta)
+            expectClose(parts.response, expectedResponse[row], relative: 1e-6, "row \(row + 1) response")
+            expectClose(parts.zero, reference.zero?[row], relative: 1e-6, "row \(row + 1) zero")
+            expectClose(parts.count, reference.count?[row], relative: 1e-6, "row \(row + 1) count")
         }
     }
 

@@ -218,23 +218,25 @@ enum TwoPartCount {
                     for j in 0..<p { g[j] += w * jet.g0 * v[j] }
                     for j in 0..<q { g[p + j] += w * jet.g1 * v[p + j] }
                     if hasTheta { g[p + q] += w * jet.g2 }
-                    for b in 0..<order {
-                        let vb = b < p + q ? v[b] : 1
-                        let bPart = b < p ? 0 : (b < p + q ? 1 : 2)
-                        for a in 0...b {
-                            let va = a < p + q ? v[a] : 1
-                            let aPart = a < p ? 0 : (a < p + q ? 1 : 2)
-                            let second: Double
-                            switch (min(aPart, bPart), max(aPart, bPart)) {
-                            case (0, 0): second = jet.h00
-                            case (0, 1): second = jet.h01
-                            case (0, 2): second = jet.h02
-                            case (1, 1): second = jet.h11
-                            case (1, 2): second = jet.h12
-                            default: second = jet.h22
-                            }
-                            h[b * order + a] -= w * second * va * vb
-                        }
+                    // Upper triangle (a ≤ b) only, block by block: count × count (h00),
+                    // count × zero (h01), zero × zero (h11), then the log θ column.
+                    for b in 0..<p {
+                        let scale = w * jet.h00 * v[b]
+                        let column = b * order
+                        for a in 0...b { h[column + a] -= scale * v[a] }
+                    }
+                    for b in 0..<q {
+                        let column = (p + b) * order
+                        let cross = w * jet.h01 * v[p + b]
+                        for a in 0..<p { h[column + a] -= cross * v[a] }
+                        let scale = w * jet.h11 * v[p + b]
+                        for a in 0...b { h[column + p + a] -= scale * v[p + a] }
+                    }
+                    if hasTheta {
+                        let column = (p + q) * order
+                        for a in 0..<p { h[column + a] -= w * jet.h02 * v[a] }
+                        for a in 0..<q { h[column + p + a] -= w * jet.h12 * v[p + a] }
+                        h[column + p + q] -= w * jet.h22
                     }
                 }
             }}}}
