@@ -25,25 +25,41 @@ public enum CountDistribution: String, Sendable, Equatable {
 public enum ZeroLink: String, Sendable, Equatable, CaseIterable {
     case logit, probit, cloglog, cauchit, log
 
-    /// p(η) with its first and second derivatives.
+    /// p(η) with its first and second derivatives, bounded as R's `make.link` bounds them
+    /// (pscl uses those links): p and dp/dη kept at least DBL_EPSILON (and p at most
+    /// 1 − DBL_EPSILON), η clamped at ±30 (logit) and at the quantiles of DBL_EPSILON
+    /// (probit, cauchit); where a bound applies, the curvature is 0.
     func inverse(_ eta: Double) -> (value: Double, first: Double, second: Double) {
+        let epsilon = Double.ulpOfOne
         switch self {
         case .logit:
+            if eta < -30 { return (epsilon, epsilon, 0) }
+            if eta > 30 { return (1 - epsilon, epsilon, 0) }
             let p = 1 / (1 + Foundation.exp(-eta))
             let d = p * (1 - p)
             return (p, d, d * (1 - 2 * p))
         case .probit:
+            let threshold = -Distributions.qnorm(epsilon)
+            let x = Swift.min(Swift.max(eta, -threshold), threshold)
             let d = Distributions.dnorm(eta)
-            return (Distributions.pnorm(eta), d, -eta * d)
+            if d < epsilon || x != eta { return (Distributions.pnorm(x), Swift.max(d, epsilon), 0) }
+            return (Distributions.pnorm(x), d, -eta * d)
         case .cloglog:
             let e = Foundation.exp(eta)
             let d = Foundation.exp(eta - e)
-            return (-Foundation.expm1(-e), d, d * (1 - e))
+            let p = Swift.max(Swift.min(-Foundation.expm1(-e), 1 - epsilon), epsilon)
+            if d < epsilon { return (p, epsilon, 0) }
+            return (p, d, d * (1 - e))
         case .cauchit:
+            let threshold = -Distributions.qcauchy(epsilon)
+            let x = Swift.min(Swift.max(eta, -threshold), threshold)
             let s = 1 + eta * eta
-            return (0.5 + Foundation.atan(eta) / Double.pi, 1 / (Double.pi * s), -2 * eta / (Double.pi * s * s))
+            let d = 1 / (Double.pi * s)
+            if d < epsilon || x != eta { return (0.5 + Foundation.atan(x) / Double.pi, Swift.max(d, epsilon), 0) }
+            return (0.5 + Foundation.atan(eta) / Double.pi, d, -2 * eta / (Double.pi * s * s))
         case .log:
             let p = Foundation.exp(eta)
+            if p < epsilon { return (epsilon, epsilon, 0) }
             return (p, p, p)
         }
     }
