@@ -149,6 +149,11 @@ count_case("hurdle_geom_bio_probit", "hurdle", "biochemists.csv", "art ~ fem + k
 count_case("hurdle_nb_nmes", "hurdle", "nmes1988.csv", paste(nmes, "| hospital + chronic + insurance + gender"),
            dist = "negbin", newdata = "nmes1988_new.csv")
 count_case("hurdle_p_nmes_cloglog", "hurdle", "nmes1988.csv", nmes, link = "cloglog")
+## Offsets in both parts, as pscl allows them.
+count_case("zip_bio_offsets", "zero-inflated", "biochemists.csv",
+           "art ~ fem + kid5 + ment + offset(log(phd)) | ment + offset(0.1 * kid5)")
+count_case("hurdle_nb_bio_offset", "hurdle", "biochemists.csv", "art ~ fem + ment + offset(log(phd)) | ment",
+           dist = "negbin")
 
 ## Tweedie GLMs (statmod::tweedie(var.power, link.power = 0): the log link).
 tweedie_cases <- list()
