@@ -162,6 +162,20 @@ for kind in multinomial ordinal; do
   [ $have_sm = 1 ] && read -r sm_s _ < <(measure 1 python3 Benchmarks/peers/statsmodels_categorical.py "$data/categorical5_1m.csv" $kind)
   echo "| $kind 1M | 1000000 x 10 (5 levels) | $g_s s | $g_mb | $(ratio "$r_s" "$g_s") | $(ratio "$sm_s" "$g_s") |" | tee -a "$results"
 done
+# Zero-inflated poisson, 1M rows x 10 predictors in both parts, against pscl::zeroinfl
+# (after fread) and statsmodels ZeroInflatedPoisson, each peer run once.
+generate zip10 1000000 zip10_1m.csv
+{
+  echo
+  echo "| case | rows x columns | glmfit | glmfit peak (MB) | R (pscl::zeroinfl) | statsmodels (ZeroInflatedPoisson) |"
+  echo "|---|---|---|---|---|---|"
+} | tee -a "$results"
+cat "$data/zip10_1m.csv" > /dev/null
+read -r g_s g_mb < <(measure "$runs" "$bin" "$data/zip10_1m.csv" --family poisson --zero-inflated --formula "y ~ $rhs" --format json)
+r_s="-"; sm_s="-"
+[ $have_r_dt = 1 ] && read -r r_s _ < <(measure 1 Rscript Benchmarks/peers/r_zeroinfl.R "$data/zip10_1m.csv")
+[ $have_sm = 1 ] && read -r sm_s _ < <(measure 1 python3 Benchmarks/peers/statsmodels_zip.py "$data/zip10_1m.csv")
+echo "| zero-inflated poisson 1M | 1000000 x 10 (both parts) | $g_s s | $g_mb | $(ratio "$r_s" "$g_s") | $(ratio "$sm_s" "$g_s") |" | tee -a "$results"
 if [ "${BENCH_QUICK:-0}" != 1 ]; then
   for family in poisson binomial gamma; do
     generate "$family" 10000000 "${family}_10m.csv"

@@ -3,6 +3,7 @@
 //   kind: poisson | binomial | gamma   (10 normal predictors x1..x10, a 5-level factor g, response y)
 //         logistic50                   (50 standard-normal predictors x1..x50, binary y)
 //         wide200                      (200 numeric predictors x1..x200, gaussian y)
+//         zip10                        (zero-inflated poisson y over 10 normal predictors x1..x10)
 import Foundation
 
 struct SplitMix: RandomNumberGenerator {
@@ -130,6 +131,25 @@ case "wide200":
         for k in 0..<200 { mean += 0.01 * Double(k % 7 - 3) * x[k] }
         emitNumber(mean + normal())
         for k in 0..<200 {
+            buffer.append(UInt8(ascii: ","))
+            emitNumber(x[k])
+        }
+        buffer.append(UInt8(ascii: "\n"))
+        flush()
+    }
+case "zip10":
+    // Zero-heavy counts over 10 normal predictors: a poisson count mixed with structural
+    // zeros (logit of the zero part on x1..x3), about 55% zeros.
+    emit("y," + (1...10).map { "x\($0)" }.joined(separator: ",") + "\n")
+    var x = [Double](repeating: 0, count: 10)
+    for _ in 0..<rows {
+        for k in 0..<10 { x[k] = normal() }
+        var eta = 0.4
+        for k in 0..<10 { eta += 0.04 * Double(k % 5 - 2) * x[k] }
+        let zeroEta = -0.3 + 0.5 * x[0] - 0.4 * x[1] + 0.2 * x[2]
+        let structuralZero = uniform() < 1 / (1 + exp(-zeroEta))
+        emitInteger(structuralZero ? 0 : poisson(exp(eta)))
+        for k in 0..<10 {
             buffer.append(UInt8(ascii: ","))
             emitNumber(x[k])
         }

@@ -186,3 +186,14 @@ export(data.frame(fgl[, 1:9], type = as.character(fgl$type)), "fgl.csv")
 ## logical response: I(affairs > 0) ~ ...).
 data(Affairs, package = "AER")
 export(Affairs, "affairs.csv")
+
+## Count responses with many zeros for --zero-inflated and --hurdle (pscl) and a
+## response with zeros for --family tweedie (statmod). bioChemists: articles by
+## 915 biochemistry PhD students (Long 1990, shipped with pscl). nmes1988: the
+## physician office visits of 4406 US elderly (Deb & Trivedi 1997, shipped with
+## AER), the columns of the book's models.
+data(bioChemists, package = "pscl")
+export(bioChemists, "biochemists.csv")
+data(NMES1988, package = "AER")
+export(NMES1988[, c("visits", "hospital", "health", "chronic", "gender", "school", "insurance",
+                    "income", "age")], "nmes1988.csv")

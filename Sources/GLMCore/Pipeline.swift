@@ -42,6 +42,14 @@ public struct FitRequest: Sendable {
     public var start: [Double]?
     /// `--subset`: an expression choosing the rows to fit (R's `subset =`; see `Subset`).
     public var subset: String?
+    /// `--zero-inflated` or `--hurdle`: the two-part count model kind (nil: none).
+    public var twoPartKind: ModelKind?
+    /// `--zero-link`: the zero part's link (logit when nil).
+    public var zeroLink: String?
+    /// `--vuong`: pscl's Vuong test of a zero-inflated fit against its plain count model.
+    public var vuong = false
+    /// `--var-power`: the Tweedie variance power.
+    public var varPower: Double?
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,
@@ -119,7 +127,18 @@ public enum Pipeline {
             }
             link = parsed
         }
-        return try Family(kind: kind, link: link, theta: request.theta ?? 1)
+        if let power = request.varPower {
+            guard kind == .tweedie else {
+                throw GLMError.invalidOption(name: "--var-power", message: "is for --family tweedie only")
+            }
+            guard power.isFinite, power == 0 || power >= 1 else {
+                throw GLMError.invalidOption(
+                    name: "--var-power", message: "must be 0 or at least 1 (no Tweedie distribution has a power in (0, 1); got \(RFormat.deparse(power)))")
+            }
+        } else if kind == .tweedie {
+            throw GLMError.invalidOption(name: "--var-power", message: "is needed with --family tweedie (0, or a power of at least 1)")
+        }
+        return try Family(kind: kind, link: link, theta: request.theta ?? 1, varPower: request.varPower ?? 0)
     }
 
     public static func validate(_ request: FitRequest) throws {

@@ -20,12 +20,20 @@ struct FitCommand: ParsableCommand {
             FAMILIES (--family), each with its default link: gaussian (identity), binomial (logit), \
             poisson (log), gamma (inverse), inverse-gaussian (1/mu^2), quasipoisson (log), quasibinomial \
             (logit), negative-binomial (log; theta by maximum likelihood as MASS::glm.nb, or fixed with --theta); \
-            multinomial (logit, as nnet::multinom; the first level is the baseline) and ordinal (logit, \
-            probit, cloglog, loglog or cauchit, as MASS::polr).
+            tweedie (log; statmod::tweedie with --var-power p, 0 or p >= 1; power links only: identity, \
+            inverse, sqrt, 1/mu^2); multinomial (logit, as nnet::multinom; the first level is the baseline) \
+            and ordinal (logit, probit, cloglog, loglog or cauchit, as MASS::polr; levels in order, a numeric \
+            response in numeric order).
 
             LINKS (--link): any of R's make.link names for any GLM family, as R allows: logit, probit, cauchit, \
             cloglog, identity, log, sqrt, 1/mu^2 (or inverse-squared), inverse. As in R, only the fitted \
             values are checked (e.g. binomial identity must keep every probability in (0, 1)), with R's errors.
+
+            COUNT MODELS: --zero-inflated (pscl::zeroinfl) or --hurdle (pscl::hurdle) with --family \
+            poisson, negative-binomial or geometric and --zero-link logit|probit|cloglog|cauchit|log; \
+            the formula 'y ~ x1 + x2 | z1' has the count part before the bar and the zero part after \
+            ('| 1': an intercept only; no bar: the same regressors). --vuong tests the fit against its \
+            plain count model (pscl::vuong).
 
             FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
 
@@ -61,7 +69,7 @@ struct FitCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "The model formula, as in R: \"y ~ x1 + x2\".")
     var formula: String
 
-    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial, negative-binomial; or the model kinds multinomial and ordinal.")
+    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial, negative-binomial, tweedie (with --var-power); geometric (count parts of --zero-inflated and --hurdle); or the model kinds multinomial and ordinal.")
     var family: String = "gaussian"
 
     @Option(help: "The link function (default: the family's canonical link).")
@@ -138,6 +146,20 @@ struct FitCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Starting coefficients, one per model-matrix column in its order, separated by commas (R's glm start =; the next argument is taken even when it starts with '-').", valueName: "b1,b2,..."))
     var start: String?
+    @Flag(name: .customLong("zero-inflated"), help: "A zero-inflated count model (pscl::zeroinfl) with --family poisson, negative-binomial or geometric; formula 'y ~ count part | zero part'.")
+    var zeroInflated = false
+
+    @Flag(help: "A hurdle count model (pscl::hurdle, binomial zero hurdle) with --family poisson, negative-binomial or geometric; formula 'y ~ count part | zero part'.")
+    var hurdle = false
+
+    @Option(name: .customLong("zero-link"), help: ArgumentHelp("The zero part's link of --zero-inflated or --hurdle: logit (default), probit, cloglog, cauchit or log.", valueName: "link"))
+    var zeroLink: String?
+
+    @Flag(help: "With --zero-inflated or --hurdle: pscl's Vuong test against the plain count model.")
+    var vuong = false
+
+    @Option(name: .customLong("var-power"), help: ArgumentHelp("The Tweedie variance power p (--family tweedie): 0, or p >= 1 (statmod::tweedie's var.power).", valueName: "p"))
+    var varPower: Double?
 
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
     var strict = false
@@ -176,6 +198,14 @@ struct FitCommand: ParsableCommand {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : residuals != nil ? "--residuals" : "--plot",
                 message: "needs the data in memory and is not available with --chunk-rows")
+        }
+        request.varPower = varPower
+        if zeroInflated || hurdle {
+            try runCountModel(request, progress: progress)
+            return
+        }
+        for (option, given) in [("--zero-link", zeroLink != nil), ("--vuong", vuong)] where given {
+            throw GLMError.invalidOption(name: option, message: "needs --zero-inflated or --hurdle")
         }
         if ModelKind(family: family) != .glm {
             try runCategorical(request, progress: progress, destinations: destinations)
@@ -303,5 +333,32 @@ extension FitCommand {
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)
         for file in files { try file.commit() }
+    }
+}
+
+extension FitCommand {
+    /// The two-part count kinds: `--zero-inflated` or `--hurdle`.
+    func runCountModel(_ base: FitRequest, progress: Progress?) throws {
+        if zeroInflated && hurdle {
+            throw GLMError.invalidOption(name: "--hurdle", message: "cannot be combined with --zero-inflated")
+        }
+        var request = base
+        let kind: ModelKind = hurdle ? .hurdle : .zeroInflated
+        let given: [(String, Bool)] = [
+            ("--id", id != nil), ("--corstr", corstr != nil), ("--waves", waves != nil), ("--residuals", residuals != nil),
+            ("--save", save != nil), ("--var-power", varPower != nil),
+        ]
+        for (option, isGiven) in given where isGiven {
+            throw GLMError.invalidOption(name: option, message: "does not apply to \(kind.withArticle) model")
+        }
+        request.twoPartKind = kind
+        request.zeroLink = zeroLink
+        request.vuong = vuong
+        let report = try progress.clearing { try Pipeline.fitCountModel(request) }
+        let warnings = report.warnings
+        if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
+        writeReport(
+            text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
+            csv: { CSVReport.render(report) }, warnings: warnings)
     }
 }

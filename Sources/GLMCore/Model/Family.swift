@@ -11,6 +11,8 @@ public struct Family: Sendable, Equatable {
         case inverseGaussian = "inverse.gaussian"
         case quasipoisson, quasibinomial
         case negativeBinomial = "negative.binomial"
+        /// statmod::tweedie: V(μ) = μ^p with the power `varPower` (0, or p ≥ 1).
+        case tweedie = "Tweedie"
 
         /// The CLI spellings, R's spellings accepted too.
         public init?(name: String) {
@@ -23,13 +25,14 @@ public struct Family: Sendable, Equatable {
             case "quasipoisson": self = .quasipoisson
             case "quasibinomial": self = .quasibinomial
             case "negative-binomial", "negative.binomial", "negbin", "nb": self = .negativeBinomial
+            case "tweedie", "Tweedie": self = .tweedie
             default: return nil
             }
         }
 
         public static let cliNames = [
             "gaussian", "binomial", "poisson", "gamma", "inverse-gaussian", "quasipoisson", "quasibinomial",
-            "negative-binomial",
+            "negative-binomial", "tweedie",
         ]
 
         public var cliName: String {
@@ -45,7 +48,7 @@ public struct Family: Sendable, Equatable {
             switch self {
             case .gaussian: return .identity
             case .binomial, .quasibinomial: return .logit
-            case .poisson, .quasipoisson, .negativeBinomial: return .log
+            case .poisson, .quasipoisson, .negativeBinomial, .tweedie: return .log
             case .gamma: return .inverse
             case .inverseGaussian: return .inverseSquared
             }
@@ -55,7 +58,11 @@ public struct Family: Sendable, Equatable {
         /// for every family (R's families take any link given as a string and check only
         /// that eta and mu stay valid while fitting: `valideta`, `validmu`).
         public var allowedLinks: [Link] {
-            [canonicalLink] + Link.allCases.filter { $0 != canonicalLink }
+            switch self {
+            // statmod's tweedie() takes power links only: link.power 0, 1, -1, 1/2 and -2.
+            case .tweedie: return [.log, .identity, .inverse, .sqrt, .inverseSquared]
+            default: return [canonicalLink] + Link.allCases.filter { $0 != canonicalLink }
+            }
         }
 
         /// Dispersion fixed at 1 in `summary.glm`: binomial and poisson only, as R decides by
@@ -76,8 +83,10 @@ public struct Family: Sendable, Equatable {
     public let link: Link
     /// The negative binomial shape parameter (theta); unused by other families.
     public let theta: Double
+    /// The Tweedie variance power p (V(μ) = μ^p); unused by other families.
+    public let varPower: Double
 
-    public init(kind: Kind, link: Link? = nil, theta: Double = 1) throws {
+    public init(kind: Kind, link: Link? = nil, theta: Double = 1, varPower: Double = 0) throws {
         let chosen = link ?? kind.canonicalLink
         guard kind.allowedLinks.contains(chosen) else {
             throw GLMError.linkNotAllowed(link: chosen.name, family: kind.cliName, allowed: kind.allowedLinks.map(\.name))
@@ -85,13 +94,15 @@ public struct Family: Sendable, Equatable {
         self.kind = kind
         self.link = chosen
         self.theta = theta
+        self.varPower = varPower
     }
 
     /// A pair already checked (or fixed by the code, as `RowPass`'s specialisations are).
-    init(checkedKind kind: Kind, link: Link, theta: Double) {
+    init(checkedKind kind: Kind, link: Link, theta: Double, varPower: Double = 0) {
         self.kind = kind
         self.link = link
         self.theta = theta
+        self.varPower = varPower
     }
 
     /// R's family name as `summary.glm` prints it.
@@ -114,6 +125,7 @@ public struct Family: Sendable, Equatable {
         // R's mu^3 is pow(mu, 3), which can differ from mu * mu * mu in the last bit.
         case .inverseGaussian: return Foundation.pow(mu, 3)
         case .negativeBinomial: return mu + mu * mu / theta
+        case .tweedie: return Foundation.pow(mu, varPower)
         }
     }
 
@@ -141,6 +153,13 @@ public struct Family: Sendable, Equatable {
         case .negativeBinomial:
             let bounded = Swift.max(y, 1)
             return 2 * weight * (y * Foundation.log(bounded / mu) - (y + theta) * Foundation.log((y + theta) / (mu + theta)))
+        case .tweedie:
+            // statmod's dev.resids, zeros moved to 0.1 in θ (and in κ for p = 2) as there.
+            let p = varPower
+            let y1 = y == 0 ? 0.1 : y
+            let theta = p == 1 ? Foundation.log(y1 / mu) : (Foundation.pow(y1, 1 - p) - Foundation.pow(mu, 1 - p)) / (1 - p)
+            let kappa = p == 2 ? Foundation.log(y1 / mu) : (Foundation.pow(y, 2 - p) - Foundation.pow(mu, 2 - p)) / (2 - p)
+            return 2 * weight * (y * theta - kappa)
         }
     }
 
@@ -204,7 +223,7 @@ public struct Family: Sendable, Equatable {
     /// Whether `unitDeviance` calls log (worth remembering for repeated arguments).
     private var unitDevianceTakesALog: Bool {
         switch kind {
-        case .binomial, .quasibinomial, .poisson, .quasipoisson, .gamma, .negativeBinomial: return true
+        case .binomial, .quasibinomial, .poisson, .quasipoisson, .gamma, .negativeBinomial, .tweedie: return true
         case .gaussian, .inverseGaussian: return false
         }
     }
@@ -216,6 +235,7 @@ public struct Family: Sendable, Equatable {
         case .binomial, .quasibinomial: return mu.isFinite && mu > 0 && mu < 1
         case .poisson, .quasipoisson, .gamma, .negativeBinomial: return mu.isFinite && mu > 0
         case .gaussian, .inverseGaussian: return true
+        case .tweedie: return varPower == 0 || (mu.isFinite && mu >= 0)
         }
     }
 
@@ -352,7 +372,7 @@ public struct Family: Sendable, Equatable {
                     - Distributions.lgamma(theta + y[row])
                 parts.sum += term * weights[row]
             }
-        case .quasipoisson, .quasibinomial:
+        case .quasipoisson, .quasibinomial, .tweedie:
             break
         }
     }
@@ -371,7 +391,8 @@ public struct Family: Sendable, Equatable {
             return weightSum * (Foundation.log(deviance / weightSum * 2 * Double.pi) + 1) + 3 * parts.sum + 2
         case .negativeBinomial:
             return 2 * parts.sum
-        case .quasipoisson, .quasibinomial:
+        // statmod's tweedie aic is NA: the density has no closed form.
+        case .quasipoisson, .quasibinomial, .tweedie:
             return nil
         }
     }

@@ -580,6 +580,7 @@ struct GEEProblem {
         case .gamma: return 2 * mu
         case .inverseGaussian: return 3 * mu * mu
         case .negativeBinomial: return 1 + 2 * mu / family.theta
+        case .tweedie: return family.varPower * Foundation.pow(mu, family.varPower - 1)
         }
     }
 

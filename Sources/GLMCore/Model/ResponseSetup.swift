@@ -130,6 +130,14 @@ extension Family {
                 throw domainError("negative values not allowed for the negative binomial family", row: row)
             }
             start = ParallelRows.map(y) { $0 + ($0 == 0 ? 1.0 / 6.0 : 0) }
+        case .tweedie:
+            if varPower > 0, let row = y.indices.first(where: { y[$0] < 0 }) {
+                throw domainError("negative values not allowed for the Tweedie family with var.power > 0", row: row)
+            }
+            if varPower > 2, let row = y.indices.first(where: { y[$0] == 0 }) {
+                throw domainError("zeros are not allowed for the Tweedie family with var.power > 2 (the deviance is infinite)", row: row)
+            }
+            start = ParallelRows.map(y) { $0 + ($0 == 0 ? 0.1 : 0) }
         }
         return PreparedResponse(y: y, priorWeights: weights, binomialTotals: ones, startingMu: start, warnings: warnings)
     }

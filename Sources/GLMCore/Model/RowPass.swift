@@ -419,7 +419,7 @@ extension RowPass {
         case .binomial, .quasibinomial: return Int32(GLM_DEVIANCE_BINOMIAL)
         case .poisson, .quasipoisson: return Int32(GLM_DEVIANCE_POISSON)
         case .gamma: return Int32(GLM_DEVIANCE_GAMMA)
-        case .gaussian, .inverseGaussian, .negativeBinomial: return nil
+        case .gaussian, .inverseGaussian, .negativeBinomial, .tweedie: return nil
         }
     }
 
@@ -431,7 +431,7 @@ extension RowPass {
         case .poisson, .quasipoisson: return Int32(GLM_VARIANCE_MU)
         case .binomial, .quasibinomial: return Int32(GLM_VARIANCE_BINOMIAL)
         case .gamma: return Int32(GLM_VARIANCE_SQUARE)
-        case .inverseGaussian, .negativeBinomial: return nil
+        case .inverseGaussian, .negativeBinomial, .tweedie: return nil
         }
     }
 
@@ -489,7 +489,7 @@ private protocol FixedPair: FamilyLinkPair {
 
 extension FixedPair {
     @inline(__always) static func resolve(_ family: Family) -> Family {
-        Family(checkedKind: kind, link: link, theta: family.theta)
+        Family(checkedKind: kind, link: link, theta: family.theta, varPower: family.varPower)
     }
 }
 

@@ -72,7 +72,7 @@ public struct CategoricalFit: Sendable {
                 components.append("threshold")
                 terms.append("\(response.levels[k - 1])|\(response.levels[k])")
             }
-        case .multinomial, .glm:
+        case .multinomial, .glm, .zeroInflated, .hurdle:
             if frame.offset != nil {
                 throw GLMError.invalidOption(name: "offset()", message: "is not available for the multinomial model")
             }
@@ -145,7 +145,7 @@ public struct CategoricalFit: Sendable {
         switch kind {
         case .multinomial: return "relative risk ratio"
         case .ordinal: return link == .logit ? "odds ratio" : nil
-        case .glm: return nil
+        case .glm, .zeroInflated, .hurdle: return nil
         }
     }
 }

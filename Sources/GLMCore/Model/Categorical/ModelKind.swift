@@ -28,6 +28,10 @@ public enum ModelKind: String, Sendable, Equatable {
     case multinomial
     /// MASS::polr: a cumulative-link model for an ordered response.
     case ordinal
+    /// pscl::zeroinfl: a count model mixed with a point mass at zero (`--zero-inflated`).
+    case zeroInflated = "zero-inflated"
+    /// pscl::hurdle: a binary hurdle at zero and a zero-truncated count model (`--hurdle`).
+    case hurdle
 
     /// The kind a `--family` name asks for: `multinomial` and `ordinal` are kinds of their
     /// own; every other family is a GLM.
