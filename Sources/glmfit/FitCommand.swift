@@ -346,7 +346,7 @@ extension FitCommand {
         let kind: ModelKind = hurdle ? .hurdle : .zeroInflated
         let given: [(String, Bool)] = [
             ("--id", id != nil), ("--corstr", corstr != nil), ("--waves", waves != nil), ("--residuals", residuals != nil),
-            ("--save", save != nil), ("--var-power", varPower != nil),
+            ("--save", save != nil), ("--plot", plot != nil), ("--var-power", varPower != nil),
         ]
         for (option, isGiven) in given where isGiven {
             throw GLMError.invalidOption(name: option, message: "does not apply to \(kind.withArticle) model")
@@ -357,7 +357,7 @@ extension FitCommand {
         let report = try progress.clearing { try Pipeline.fitCountModel(request) }
         let warnings = report.warnings
         if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
-        writeReport(
+        try writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)
     }
