@@ -41,6 +41,9 @@ func execute<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [Strin
 
 Console.guardStandardDescriptors()
 SignalCleanup.install()
+// Past the file size limit (ulimit -f) a write fails with EFBIG, reported with status 74,
+// instead of SIGXFSZ killing the process (status 153) with no word of what was lost.
+_ = signal(SIGXFSZ, SIG_IGN)
 Distributions.discardLibraryMessages()
 Console.reportShrunkInputOnBusError()
 LinearAlgebra.stopBLASThreadPool()

@@ -103,7 +103,19 @@ final class CSVInputBuffer {
             throw .unreadableInput(source: source, reason: "out of memory")
         }
         var count = 0
+        // Binary data is refused from its first bytes, not after reading an endless device or
+        // pipe (/dev/zero, /dev/urandom) into memory.
+        var sniffed = false
         while true {
+            if !sniffed, count >= 4096 {
+                sniffed = true
+                do {
+                    try CSVReader.checkIsText(buffer.assumingMemoryBound(to: UInt8.self), count: count, source: source)
+                } catch {
+                    free(buffer)
+                    throw error
+                }
+            }
             if count == capacity {
                 let newCapacity = capacity * 2
                 guard let grown = realloc(buffer, newCapacity) else {

@@ -54,9 +54,17 @@ final class ChunkedInput {
             var bytes: [UInt8] = []
             var atEnd = false
             while true {
-                let block = try ChunkedInput.read(descriptor, at: bytes.count, count: 1 << 16, source: source)
+                // Each read at least doubles what is held, so a header line of n bytes is
+                // scanned O(log n) times (a fixed block made a long line quadratic).
+                let block = try ChunkedInput.read(descriptor, at: bytes.count, count: max(1 << 16, bytes.count), source: source)
                 atEnd = block.isEmpty
                 bytes += block
+                // Binary data (/dev/zero, a NUL-filled file) is refused from its first bytes.
+                if bytes.count >= 4096 || atEnd {
+                    try bytes.withUnsafeBufferPointer { buffer throws(GLMError) in
+                        if let base = buffer.baseAddress { try CSVReader.checkIsText(base, count: buffer.count, source: source) }
+                    }
+                }
                 let complete = bytes.withUnsafeBufferPointer { buffer -> Bool in
                     guard let base = buffer.baseAddress else { return atEnd }
                     let start = CSVReader.byteOrderMarkLength(base, count: buffer.count)
@@ -149,8 +157,11 @@ final class ChunkedInput {
                     scanned = p - data
                     lines = line
                 case .incomplete:
-                    if dataStart + length + ChunkedInput.blockSize > capacity {
-                        capacity = 2 * (dataStart + length + ChunkedInput.blockSize)
+                    // The scan restarts at the record's start, so read at least as much as the
+                    // record holds so far: a long record is then scanned O(log n) times.
+                    let want = max(ChunkedInput.blockSize, length - scanned)
+                    if dataStart + length + want > capacity {
+                        capacity = 2 * (dataStart + length + want)
                         let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
                         grown.copyMemory(from: storage, byteCount: dataStart + length)
                         storage.deallocate()
@@ -158,7 +169,7 @@ final class ChunkedInput {
                     }
                     let target = storage + dataStart + length
                     let got = try ChunkedInput.readFully(
-                        descriptor, into: target, count: ChunkedInput.blockSize, at: offset, source: source)
+                        descriptor, into: target, count: want, at: offset, source: source)
                     checksum.add(UnsafeRawBufferPointer(start: target, count: got))
                     if got == 0 { atEnd = true }
                     length += got

@@ -95,7 +95,11 @@ public struct LinearHypothesis: Sendable, Equatable {
     static func checkIndependent(_ restrictions: [LinearRestriction]) throws {
         var basis: [[Double]] = []
         for (index, restriction) in restrictions.enumerated() {
-            let row = restriction.coefficients
+            // Scaled by its largest multiplier first: the test must not depend on the scale
+            // (the squares of 1e200 overflowed and of 1e-200 underflowed, and a lone
+            // restriction was called a combination of none).
+            let largest = restriction.coefficients.reduce(0) { max($0, abs($1)) }
+            let row = largest > 0 ? restriction.coefficients.map { $0 / largest } : restriction.coefficients
             let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
             var residual = row
             for vector in basis {
@@ -105,7 +109,7 @@ public struct LinearHypothesis: Sendable, Equatable {
             let residualNorm = residual.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if residualNorm <= 1e-9 * norm {
                 let earlier = Array(restrictions[..<index])
-                let weights = combination(of: row, from: earlier.map(\.coefficients))
+                let weights = combination(of: restriction.coefficients, from: earlier.map(\.coefficients))
                 let involved = zip(earlier, weights).filter { abs($0.1) > 1e-9 }.map(\.0.text)
                 throw GLMError.redundantRestriction(restriction: restriction.text, earlier: involved.isEmpty ? earlier.map(\.text) : involved)
             }

@@ -458,6 +458,7 @@ public final class AtomicFile {
         switch code {
         case EACCES, EPERM: return "permission denied"
         case ENOSPC: return "no space left on the device"
+        case EFBIG: return "the file would pass the file size limit (ulimit -f)"
         case EISDIR: return "it is a directory"
         case EBADF: return "it is closed"
         default:
