@@ -142,6 +142,14 @@ public enum Pipeline {
     }
 
     public static func validate(_ request: FitRequest) throws {
+        // R would read `y ~ a | b` as one logical-OR term; here a top-level bar is a two-part
+        // count model's separator, so without --zero-inflated or --hurdle it is an error rather
+        // than a silent OR (write I(a | b) for that).
+        if request.twoPartKind == nil, let parts = try? TwoPartFormula(request.formula), parts.count != parts.zero {
+            throw GLMError.invalidOption(
+                name: "--formula", message: "a '|' between terms separates the count and zero parts of --zero-inflated or "
+                    + "--hurdle models; give one of them, or write I(a | b) for a logical OR")
+        }
         guard request.confidenceLevel > 0, request.confidenceLevel < 1 else {
             throw GLMError.invalidOption(name: "--conf-level", message: "must be between 0 and 1, exclusive (got \(request.confidenceLevel))")
         }

@@ -41,6 +41,23 @@ struct AttackEndToEndTests {
         RobustnessEndToEndTests.expectError(result, status: 65, "\(device) does not look like CSV text")
     }
 
+    /// A first IRLS step that overflows (a response near 1e300 for poisson, or --start values
+    /// of 1e308) printed zero estimates and a negative or infinite deviance with status 0;
+    /// R stops on it ("NA/NaN/Inf in 'y'"), and so does glmfit now.
+    @Test(arguments: [
+        (["--family", "poisson"], "y,x\n1e300,2\n2e300,3\n4e300,5\n5e300,7\n"),
+        (["--start", "1e308,1e308"], "y,x\n1,2\n2,3\n4,5\n5,7\n3,1\n"),
+    ])
+    func anOverflowingFirstStepIsAnError(options: [String], csv: String) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-attack-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("huge.csv").path
+        try Data(csv.utf8).write(to: URL(fileURLWithPath: path))
+        let result = try Self.run([path, "-f", "y ~ x"] + options, seconds: 60)
+        RobustnessEndToEndTests.expectError(result, status: 65, "the first IRLS step gives non-finite coefficients")
+    }
+
     /// --chunk-rows searched a record again from its start after every 8 MiB block (and a
     /// header after every 64 KiB), so a long line took quadratic time: 8 MB 14 s, 16 MB of
     /// NUL bytes 14 s to refuse. Reads now at least double what is held.

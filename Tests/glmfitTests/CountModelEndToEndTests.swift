@@ -124,7 +124,7 @@ struct CountModelEndToEndTests {
         BadInput(name: "unknown_zero_link", csv: nil, arguments: ["--family", "poisson", "--hurdle", "--zero-link", "foo", "-f", "art ~ ment"],
                  status: 64, message: "--zero-link: must be one of logit, probit, cloglog, cauchit, log"),
         BadInput(name: "bar_without_kind", csv: nil, arguments: ["--family", "poisson", "-f", "art ~ ment | fem"],
-                 status: 64, message: "unexpected character '|'"),
+                 status: 64, message: "a '|' between terms separates the count and zero parts of --zero-inflated or --hurdle models"),
         BadInput(name: "vuong_without_kind", csv: nil, arguments: ["--family", "poisson", "--vuong", "-f", "art ~ ment"],
                  status: 64, message: "--vuong: needs --zero-inflated or --hurdle"),
         BadInput(name: "two_bars", csv: nil, arguments: ["--family", "poisson", "--hurdle", "-f", "art ~ ment | fem | kid5"],

@@ -156,8 +156,6 @@ struct TermEncoder {
                 return []
             }
             throw syntaxError("the number \(text) cannot be a term; only 0, 1 and -1 control the intercept", at: text)
-        case .string, .logical:
-            throw syntaxError("the constant \(expression.deparsed) cannot be a term", at: expression.deparsed)
         case .dot:
             return TermEncoder.trimRepeats(dotColumns.map { [variableIndex(.name($0))] })
         case let .string(value):

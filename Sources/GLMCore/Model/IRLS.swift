@@ -91,6 +91,12 @@ public struct IRLS {
         message: "no valid set of coefficients has been found: please supply starting values with --start (one per "
             + "coefficient, as R's start =), or try another --link")
 
+    /// The first IRLS step overflowed (R: "NA/NaN/Inf in 'y'" from its least-squares step).
+    static let nonFiniteFirstStep = GLMError.fitFailed(
+        message: "the first IRLS step gives non-finite coefficients: the working response or weights overflow "
+            + "(R stops here too, with \"NA/NaN/Inf in 'y'\"); rescale the response, weights or offset, or give "
+            + "other --start values")
+
     public let family: Family
     public let control: FitControl
     public let observer: FitObserver?
@@ -294,6 +300,10 @@ public struct IRLS {
             let step = try rows.solve(totals)
             solution = step
             if step.coefficients.contains(where: { !$0.isFinite }) {
+                // At the first step there are no estimates to fall back on: R's least-squares
+                // step stops on the non-finite working values ("NA/NaN/Inf in 'y'") rather than
+                // report any, and so does glmfit, instead of printing zeros.
+                if iteration == 1 { throw IRLS.nonFiniteFirstStep }
                 converged = false
                 warnings.append("non-finite coefficients at iteration \(iteration)")
                 break

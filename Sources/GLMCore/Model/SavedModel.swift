@@ -181,14 +181,17 @@ extension SavedModel {
             return DataColumn(name: name, type: .numeric)
         }
 
-        // predict types a text column by the levels of the factor that is that column; a text
-        // column read any other way (factor(f, labels = ...)) cannot be scored again.
+        // predict types a text column by the levels of the factor that is that column, or reads
+        // it as text where it is only compared (I(f == "a")); a factor made of it any other way
+        // (factor(f, labels = ...)) has levels new data cannot give, and cannot be scored again.
         for column in columns where column.type == .text {
-            let isFactorColumn = variables.contains { variable in
-                guard case .factor = variable.kind, let parsed = try? FormulaExpression.parse(variable.expression) else { return false }
-                return ExpressionEvaluator.factorColumn(of: parsed) == column.name
+            let unscorable = zip(terms.variables, variables).contains { expression, variable in
+                guard expression.columnNames.contains(column.name), case let .factor(_, isLogical) = variable.kind,
+                      !isLogical else { return false }
+                guard let parsed = try? FormulaExpression.parse(variable.expression) else { return true }
+                return ExpressionEvaluator.factorColumn(of: parsed) != column.name
             }
-            guard isFactorColumn else {
+            guard !unscorable else {
                 let reader = terms.variables.first { $0.columnNames.contains(column.name) }
                 throw GLMError.invalidTerm(
                     term: reader?.deparsed ?? column.name,
