@@ -12,40 +12,8 @@ struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glmfit",
         abstract: "Fit generalized linear models from CSV with R's numbers.",
-        discussion: """
-            Reads a CSV file (or standard input with -) and an R model formula, fits the model by \
-            iteratively reweighted least squares exactly as R's glm() does, and prints what \
-            summary(glm(...)) prints, plus Wald confidence intervals and exp'd odds or rate ratios.
-
-            FAMILIES (--family) and the links each allows (first = default):
-              gaussian          identity, log, inverse
-              binomial          logit, probit, cauchit, log, cloglog
-              poisson           log, identity, sqrt
-              gamma             inverse, identity, log
-              inverse-gaussian  1/mu^2 (or inverse-squared), inverse, identity, log
-              quasipoisson      log, identity, sqrt
-              quasibinomial     logit, probit, cauchit, log, cloglog
-              negative-binomial log, sqrt, identity (theta by maximum likelihood as MASS::glm.nb,
-                                or fixed with --theta)
-
-            FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
-
-            FORMULAS: y ~ x1 + x2, a*b, a:b, (a + b + c)^2, a/b, ., -1 or +0, I(x^2), log(x), \
-            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures). \
-            Text columns are factors with treatment contrasts; levels are sorted as R sorts them in the same \
-            environment (ICU's collation for the locale of LC_ALL, else LC_COLLATE, else LANG; byte order \
-            when that is C or POSIX), and the first is the reference (--ref chooses another). Rows with a \
-            missing value in a used variable are dropped.
-
-            SAVED MODELS: --save model.json writes the model for 'glmfit predict model.json new.csv' \
-            (see 'glmfit predict --help'); --residuals file.csv writes per-row diagnostics.
-
-            EXAMPLES:
-              glmfit Examples/dobson.csv --family poisson --formula "counts ~ outcome + treatment"
-              glmfit Examples/budworm.csv --family binomial --formula "cbind(numdead, 20 - numdead) ~ sex*ldose"
-              cat Examples/ships.csv | glmfit - --family poisson --format json \\
-                  --formula "incidents ~ type + factor(year) + factor(period) + offset(log(service))"
-            """)
+        version: "glmfit \(GLMFitVersion)",
+        discussion: HelpText.fitDiscussion)
 
     @Argument(help: ArgumentHelp("The CSV file to read, or - for standard input.", valueName: "file"))
     var file: String
@@ -53,7 +21,7 @@ struct FitCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "The model formula, as in R: \"y ~ x1 + x2\".")
     var formula: String
 
-    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial.")
+    @Option(help: ArgumentHelp("The error distribution: \(HelpText.familyNames).", valueName: "family"))
     var family: String = "gaussian"
 
     @Option(help: "The link function (default: the family's canonical link).")
@@ -119,6 +87,12 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The order of observations inside a GEE cluster, for ar1 and unstructured (default: file order).", valueName: "column"))
     var waves: String?
 
+    @Option(help: ArgumentHelp("The field delimiter: ',' (default), ';', '|' or a tab ('\\t' or 'tab'; the default for .tsv and .tab files).", valueName: "char"))
+    var delimiter: String?
+
+    @Option(help: ArgumentHelp("The decimal mark of numbers: '.' (default) or ',' (R's write.csv2; the delimiter is then ';' unless given).", valueName: "char"))
+    var decimal: String?
+
     @Option(name: .customLong("chunk-rows"), parsing: .unconditional, help: ArgumentHelp("Fit in bounded memory: read the input again for every iteration, this many rows at a time (standard input is buffered to a temporary file).", valueName: "rows"))
     var chunkRows: Int?
 
@@ -151,6 +125,7 @@ struct FitCommand: ParsableCommand {
         let progress = Progress.start()
         request.observer = progress?.observer
         request.chunkRows = chunkRows
+        request.dialect = try CSVDialect.resolve(delimiter: delimiter, decimal: decimal, path: file)
         request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
         request.start = try start.map(Pipeline.parseStart)
         if chunkRows != nil, save != nil || residuals != nil {

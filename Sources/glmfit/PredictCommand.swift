@@ -12,6 +12,7 @@ enum PredictionIntervalKind: String, ExpressibleByArgument, CaseIterable {
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glmfit predict",
+        version: "glmfit \(GLMFitVersion)",
         abstract: "Predict from a model saved with 'glmfit --save', as R's predict.glm(newdata = ...).",
         discussion: """
             Writes the input's rows to standard output, each field exactly as it was, with the \
@@ -59,6 +60,12 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("na"), help: "A row with a missing value in a variable the model needs: fail (an error) or pass (an empty prediction).")
     var missing: MissingValuePolicy = .fail
 
+    @Option(help: ArgumentHelp("The new data's field delimiter: ',' (default), ';', '|' or a tab ('\\t' or 'tab'; the default for .tsv and .tab files).", valueName: "char"))
+    var delimiter: String?
+
+    @Option(help: ArgumentHelp("The new data's decimal mark: '.' (default) or ',' (the delimiter is then ';' unless given).", valueName: "char"))
+    var decimal: String?
+
     func run() throws {
         // The predictions never go into the model or the data they come from.
         if let output = FileID.standardOutputFile {
@@ -68,9 +75,10 @@ struct PredictCommand: ParsableCommand {
                     path: "<stdout>", reason: "standard output is '\(name)', an input of this prediction; write elsewhere")
             }
         }
-        let options = PredictionOptions(
+        var options = PredictionOptions(
             scale: type, standardErrors: se, confidenceInterval: interval != nil, confidenceLevel: confidenceLevel,
             missing: missing)
+        options.dialect = try CSVDialect.resolve(delimiter: delimiter, decimal: decimal, path: file)
         let outcome = try PredictPipeline.run(PredictRequest(modelPath: model, inputPath: file, options: options)) { bytes in
             try Console.writeOutput(bytes: bytes)
         }

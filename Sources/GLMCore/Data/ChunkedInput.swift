@@ -30,21 +30,38 @@ final class ChunkedInput {
     private let identity: FileIdentity
     private var passChecksum: UInt64?
 
-    init(path: String) throws {
+    /// Compressed input, or input in another `dialect`, is first written out decompressed
+    /// and as standard CSV to an unlinked temporary file, which the passes then read.
+    init(path: String, dialect: CSVDialect = .standard) throws {
         source = path == "-" ? "<stdin>" : path
+        let opened: Int32
         if path == "-" {
-            descriptor = try InputSpool.copyStandardInput(limit: InputSpool.limit())
+            opened = try InputSpool.copyStandardInput(limit: InputSpool.limit())
         } else {
             var status = stat()
             guard stat(path, &status) == 0 else { throw GLMError.fileNotFound(path: path) }
             if (status.st_mode & S_IFMT) == S_IFDIR {
                 throw GLMError.unreadableInput(source: path, reason: "it is a directory, not a file")
             }
-            let opened = open(path, O_RDONLY | O_CLOEXEC)
+            opened = open(path, O_RDONLY | O_CLOEXEC)
             guard opened >= 0 else {
                 throw GLMError.unreadableInput(source: path, reason: String(cString: strerror(errno)))
             }
-            descriptor = opened
+        }
+        do {
+            // The copy of standard input is read from its start (a pipe given by name cannot seek,
+            // and is refused by the first pass's pread as before).
+            _ = lseek(opened, 0, SEEK_SET)
+            let prefix = try InputConversion.readPrefix(opened, source: source)
+            if InputConversion.isNeeded(prefix: prefix, dialect: dialect) {
+                descriptor = try InputConversion.spool(fd: opened, prefix: prefix, source: source, dialect: dialect)
+                close(opened)
+            } else {
+                descriptor = opened
+            }
+        } catch {
+            close(opened)
+            throw error
         }
         let source = self.source
         do {

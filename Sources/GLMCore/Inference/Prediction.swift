@@ -25,6 +25,8 @@ public struct PredictionOptions: Sendable, Equatable {
     public var confidenceInterval: Bool
     public var confidenceLevel: Double
     public var missing: MissingValuePolicy
+    /// The new data's field delimiter and decimal mark (`--delimiter`, `--decimal`).
+    public var dialect: CSVDialect = .standard
 
     public init(
         scale: PredictionScale = .link, standardErrors: Bool = false, confidenceInterval: Bool = false,

@@ -46,9 +46,14 @@ public enum ChunkedFit {
             throw GLMError.invalidOption(name: "--chunk-rows", message: "must be at least 1 (got \(chunkRows))")
         }
         let options = Pipeline.csvOptions(request)
-        let input = try ChunkedInput(path: request.path)
-        let required = try ModelFrame.requiredColumns(
-            formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn)
+        let input = try ChunkedInput(path: request.path, dialect: options.dialect)
+        let required: Set<Int>
+        do {
+            required = try ModelFrame.requiredColumns(
+                formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn)
+        } catch {
+            throw options.dialect.explain(error, header: input.columnNames, source: input.source)
+        }
         let terms = try Terms(formula: formula, columnNames: input.columnNames)
         for variable in terms.variables + (formula.response.map { [$0] } ?? []) {
             if case let .call(name, _) = variable, name == "factor" || name == "as.factor" {
