@@ -12,8 +12,8 @@ struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glmfit",
         abstract: "Fit generalized linear models from CSV with R's numbers.",
-        version: "glmfit \(GLMFitVersion)",
-        discussion: HelpText.fitDiscussion)
+        discussion: HelpText.fitDiscussion,
+        version: "glmfit \(GLMFitVersion)")
 
     @Argument(help: ArgumentHelp("The CSV file to read, or - for standard input.", valueName: "file"))
     var file: String

@@ -71,7 +71,8 @@ enum HelpText {
 
         EXAMPLES:
           A poisson fit, and the same from standard input as JSON:
-            glmfit Examples/dobson.csv --family poisson -f "counts ~ outcome + treatment"
+            glmfit Examples/dobson.csv --family poisson \\
+                -f "counts ~ outcome + treatment"
             cat Examples/dobson.csv | glmfit - --family poisson --format json \\
                 -f "counts ~ outcome + treatment"
           Binomial counts, with R's analysis of deviance:
@@ -84,7 +85,8 @@ enum HelpText {
             glmfit Examples/ohio.csv --family binomial --id id --corstr exchangeable \\
                 -f "resp ~ age + smoke"
           Negative binomial, theta estimated:
-            glmfit Examples/quine.csv --family negative-binomial -f "Days ~ Eth + Sex + Age"
+            glmfit Examples/quine.csv --family negative-binomial \\
+                -f "Days ~ Eth + Sex + Age"
           Bounded memory, a compressed file, and R's write.csv2 dialect:
             glmfit big.csv.gz --chunk-rows 100000 -f "y ~ x1 + x2"
             glmfit data.csv --delimiter ';' --decimal , -f "y ~ x"

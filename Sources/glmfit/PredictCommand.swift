@@ -12,7 +12,6 @@ enum PredictionIntervalKind: String, ExpressibleByArgument, CaseIterable {
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glmfit predict",
-        version: "glmfit \(GLMFitVersion)",
         abstract: "Predict from a model saved with 'glmfit --save', as R's predict.glm(newdata = ...).",
         discussion: """
             Writes the input's rows to standard output, each field exactly as it was, with the \
@@ -36,7 +35,8 @@ struct PredictCommand: ParsableCommand {
                   --formula "incidents ~ type + offset(log(service))"
               glmfit predict ships.json Examples/ships.csv --type response --se
               cat new.csv | glmfit predict ships.json - --interval confidence
-            """)
+            """,
+        version: "glmfit \(GLMFitVersion)")
 
     @Argument(help: ArgumentHelp("A model file written by glmfit --save.", valueName: "model"))
     var model: String

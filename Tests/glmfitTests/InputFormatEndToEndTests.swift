@@ -13,9 +13,11 @@ struct InputFormatEndToEndTests {
     static let dietoxModel = ["-f", "Weight ~ Time + Cu + Feed", "--family", "gaussian"]
     static let catsModel = ["-f", "Hwt ~ Bwt * Sex", "--family", "gamma", "--link", "log"]
 
-    /// The text report with the data's name (its first line) left out.
+    /// The report without its call (the one place that names the data); JSON as it is.
     static func report(_ result: CommandResult) -> String {
-        result.standardOutput.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(2).joined(separator: "\n")
+        let text = result.standardOutput
+        guard text.hasPrefix("\nCall:"), let end = text.range(of: ")\n\n") else { return text }
+        return String(text[end.upperBound...])
     }
 
     static func plain(_ arguments: [String]) throws -> CommandResult {
@@ -53,6 +55,34 @@ struct InputFormatEndToEndTests {
                         "\(name) \(label): \(result.standardError)")
                 #expect(result.standardOutput.isEmpty)
             }
+        }
+    }
+
+    /// Standard input as a pipe (the other tests give it a file): the first bytes, read to
+    /// recognise the format, must not be lost from plain text, and compressed text streams.
+    @Test(arguments: ["dietox.csv", "dietox.csv.gz", "dietox.csv.zst"])
+    func pipedInputFitsAsThePlainFile(name: String) throws {
+        let binary = try #require(Glmfit.binary)
+        let file = name == "dietox.csv" ? Glmfit.example(name) : Self.reference(name)
+        let expected = try Self.plain([Glmfit.example("dietox.csv")] + Self.dietoxModel)
+        for extra in [[], ["--chunk-rows", "100"]] {
+            let arguments = ["-"] + Self.dietoxModel + extra
+            let quoted = arguments.map { "'" + $0 + "'" }.joined(separator: " ")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "cat '\(file)' | '\(binary.path)' \(quoted)"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["LC_ALL"] = "C"
+            process.environment = environment
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(name) \(extra)")
+            let piped = CommandResult(status: process.terminationStatus, standardOutput: String(decoding: data, as: UTF8.self), standardError: "")
+            #expect(Self.report(piped) == Self.report(expected), "\(name) piped \(extra)")
         }
     }
 

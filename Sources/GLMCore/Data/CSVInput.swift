@@ -67,7 +67,7 @@ final class CSVInputBuffer {
     /// Loads everything readable from `fd` (not closed here): by `mmap` when it is a regular
     /// file, otherwise by `read` into one growing heap buffer; compressed input, or input in
     /// another dialect, through a temporary file that is mapped in turn.
-    static func load(fd: Int32, source: String, dialect: CSVDialect) throws -> CSVInputBuffer {
+    static func load(fd: Int32, source: String, dialect: CSVDialect = .standard) throws -> CSVInputBuffer {
         var info = stat()
         if fstat(fd, &info) != 0 {
             throw GLMError.unreadableInput(source: source, reason: describe(errno: errno))

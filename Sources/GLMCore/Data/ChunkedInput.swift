@@ -28,6 +28,9 @@ final class ChunkedInput {
     private static let blockSize = 8 << 20
     /// The file as the first pass found it, and the checksum of a whole pass.
     private let identity: FileIdentity
+    /// The path the passes read, checked to name the same file on every pass; nil for standard
+    /// input and for a private temporary copy (decompressed or converted input).
+    private let namedPath: String?
     private var passChecksum: UInt64?
 
     /// Compressed input, or input in another `dialect`, is first written out decompressed
@@ -56,8 +59,10 @@ final class ChunkedInput {
             if InputConversion.isNeeded(prefix: prefix, dialect: dialect) {
                 descriptor = try InputConversion.spool(fd: opened, prefix: prefix, source: source, dialect: dialect)
                 close(opened)
+                namedPath = nil
             } else {
                 descriptor = opened
+                namedPath = path == "-" ? nil : path
             }
         } catch {
             close(opened)
@@ -124,7 +129,7 @@ final class ChunkedInput {
     /// chunk is the buffer's start, so nothing is copied to make it, and the file is read
     /// straight into the buffer's free end.
     func readChunks(rows: Int, until body: (UnsafeRawBufferPointer, Int) throws -> Continuation) throws {
-        try identity.check(descriptor, source: source)
+        try identity.check(descriptor, source: source, path: namedPath)
         var checksum = Checksum()
         // The header again: a pass reads everything it uses from the file.
         let headerNow = try ChunkedInput.read(descriptor, at: 0, count: header.count, source: source)
@@ -187,7 +192,7 @@ final class ChunkedInput {
             let chunk = UnsafeRawBufferPointer(start: storage, count: dataStart + lastRecordEnd)
             chunks += 1
             if try body(chunk, linesBefore) == .stop {
-                try identity.check(descriptor, source: source)
+                try identity.check(descriptor, source: source, path: namedPath)
                 return
             }
             linesBefore += linesAtCut
@@ -202,7 +207,7 @@ final class ChunkedInput {
             linesAtCut = 0
         }
         if chunks == 0 { throw GLMError.headerOnly(source: source) }
-        try identity.check(descriptor, source: source)
+        try identity.check(descriptor, source: source, path: namedPath)
         let total = checksum.value
         if let first = passChecksum, first != total {
             throw changed("the bytes one pass read differ from those the first read")
@@ -266,13 +271,14 @@ struct FileIdentity: Equatable {
         changed = info.st_ctim
     }
 
-    /// Throws when the open file is no longer as it was (or a path now names another file).
-    func check(_ descriptor: Int32, source: String) throws {
+    /// Throws when the open file is no longer as it was (or `path`, when given, now names
+    /// another file).
+    func check(_ descriptor: Int32, source: String, path: String?) throws {
         let now = try FileIdentity(descriptor: descriptor, source: source)
         var replaced = false
-        if source != "<stdin>" {
+        if let path {
             var info = stat()
-            replaced = stat(source, &info) != 0 || UInt64(info.st_dev) != device || UInt64(info.st_ino) != inode
+            replaced = stat(path, &info) != 0 || UInt64(info.st_dev) != device || UInt64(info.st_ino) != inode
         }
         guard now == self, !replaced else {
             let what = replaced ? "the path now names another file"
