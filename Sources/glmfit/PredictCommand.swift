@@ -13,6 +13,11 @@ struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glmfit predict",
         abstract: "Predict from a model saved with 'glmfit --save', as R's predict.glm(newdata = ...).",
+        usage: """
+            glmfit predict <model> <file> [--type <type>] [--se]
+                     [--interval confidence] [--conf-level <level>] [--na fail|pass]
+                     [--delimiter <char>] [--decimal <char>]
+            """,
         discussion: """
             Writes the input's rows to standard output, each field exactly as it was, with the \
             prediction columns appended: fit, then se_fit (--se), then conf_low and conf_high \
