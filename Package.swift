@@ -1,24 +1,11 @@
 // swift-tools-version:6.0
-import Foundation
 import PackageDescription
 
-/// On an x86-64 machine with AVX2 and FMA (every one since 2013), the Swift code is built for
-/// x86-64-v3, so that the SIMD4<Double> kernels of the fit are single AVX instructions; older
-/// machines get the baseline build. The build is for the machine it runs on, as `make` does.
-/// Swift does not contract a * b + c into a fused multiply-add, so the numbers are the same.
-let hostSwiftSettings: [SwiftSetting] = {
-    #if arch(x86_64) && os(Linux)
-    if ProcessInfo.processInfo.environment["GLMFIT_BASELINE_CPU"] == nil,
-       let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-       let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) {
-        let present = Set(flags.split(separator: " ").map(String.init))
-        if ["avx2", "fma", "bmi1", "bmi2", "movbe"].allSatisfy(present.contains) {
-            return [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
-        }
-    }
-    #endif
-    return []
-}()
+/// The default build runs on any x86-64 machine (the C kernels choose their instructions at run
+/// time). `make native` tunes the Swift code for the build machine with
+/// `-Xswiftc -Xcc -Xswiftc -march=native` on the command line instead (see README); Swift does
+/// not contract a * b + c into a fused multiply-add, so the numbers are the same.
+let hostSwiftSettings: [SwiftSetting] = []
 
 let package = Package(
     name: "glmfit",
@@ -40,13 +27,24 @@ let package = Package(
         .systemLibrary(
             name: "CICU", path: "Sources/CICU", pkgConfig: "icu-i18n",
             providers: [.apt(["libicu-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CLzma", path: "Sources/CLzma", pkgConfig: "liblzma",
+            providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(
+            name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
         .target(
             name: "CFastFloat", path: "Sources/CFastFloat"),
         .target(
             name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "GLMCore",
-            dependencies: ["CLapack", "CRmath", "CICU", "CFastFloat", "CKernels"],
+            dependencies: ["CLapack", "CRmath", "CICU", "CFastFloat", "CKernels", "CZlib", "CLzma", "CZstd", "CBzip2"],
             path: "Sources/GLMCore", swiftSettings: hostSwiftSettings),
         .target(
             name: "GLMReport", dependencies: ["GLMCore"], path: "Sources/GLMReport", swiftSettings: hostSwiftSettings),

@@ -37,6 +37,8 @@ public struct FitRequest: Sendable {
     public var defaultContrasts = DefaultContrasts.r
     /// How text levels are ordered: R's order in the process's environment unless set.
     public var collation: LevelCollation = .processDefault
+    /// The input's field delimiter and decimal mark (`--delimiter`, `--decimal`).
+    public var dialect: CSVDialect = .standard
     /// R's `start =`: starting coefficients, one per model-matrix column (nil: the family's
     /// starting means).
     public var start: [Double]?
@@ -239,7 +241,9 @@ public enum Pipeline {
     }
 
     static func csvOptions(_ request: FitRequest) -> CSVOptions {
-        CSVOptions(additionalNATokens: request.extraMissingTokens, collation: request.collation)
+        var options = CSVOptions(additionalNATokens: request.extraMissingTokens, collation: request.collation)
+        options.dialect = request.dialect
+        return options
     }
 
     /// The `--wald` tests, on the summary's covariance (χ² when it is a sandwich, as for a

@@ -92,8 +92,8 @@ public enum PredictPipeline {
         try validate(request.options, model: model)
         let design = try NewDataDesign(model: model)
         let source = request.inputPath == "-" ? "<stdin>" : request.inputPath
-        let fd = try openInput(request.inputPath, source: source)
-        defer { if request.inputPath != "-" { _ = close(fd) } }
+        let (fd, owned) = try openInput(request.inputPath, source: source, dialect: request.options.dialect)
+        defer { if owned { _ = close(fd) } }
 
         var info = stat()
         let start = lseek(fd, 0, SEEK_CUR)
@@ -130,8 +130,8 @@ public enum PredictPipeline {
         try validate(options, model: model)
         let design = try NewDataDesign(model: model)
         let source = path == "-" ? "<stdin>" : path
-        let fd = try openInput(path, source: source)
-        defer { if path != "-" { _ = close(fd) } }
+        let (fd, owned) = try openInput(path, source: source, dialect: options.dialect)
+        defer { if owned { _ = close(fd) } }
         var all = Predictions(
             fit: [], standardErrors: options.standardErrors ? [] : nil, lower: options.confidenceInterval ? [] : nil,
             upper: options.confidenceInterval ? [] : nil, lines: [])
@@ -186,7 +186,12 @@ public enum PredictPipeline {
     ) throws -> PredictionOutcome {
         let stream = CSVRecordStream(fd: fd, source: source, blockSize: blockSize)
         let header = try stream.readHeader()
-        let typer = try NewDataTyper(design: design, header: header.names, source: source)
+        let typer: NewDataTyper
+        do {
+            typer = try NewDataTyper(design: design, header: header.names, source: source)
+        } catch {
+            throw options.dialect.explain(error, header: header.names, source: source)
+        }
         var warnings: [String] = []
         if design.model.isRankDeficient { warnings.append("prediction from a rank-deficient fit may be misleading") }
         let outputColumns = design.model.categorical.map { options.columnNames(levels: $0.levels) } ?? options.columnNames
@@ -231,7 +236,32 @@ public enum PredictPipeline {
         }
     }
 
-    private static func openInput(_ path: String, source: String) throws -> Int32 {
+    /// The input to read, and whether it is to be closed after: the file, standard input, or
+    /// (compressed input, another dialect, or a pipe whose first bytes were read to tell) an
+    /// unlinked temporary file holding it as plain CSV (`InputConversion`).
+    private static func openInput(_ path: String, source: String, dialect: CSVDialect) throws -> (Int32, Bool) {
+        let fd = try openPlainInput(path, source: source)
+        do {
+            var info = stat()
+            let isFile = fstat(fd, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+            let start = lseek(fd, 0, SEEK_CUR)
+            if isFile, start >= 0 {
+                var prefix = [UInt8](repeating: 0, count: CompressionFormat.magicLength)
+                let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, start) }
+                prefix = Array(prefix[..<max(0, got)])
+                if !InputConversion.isNeeded(prefix: prefix, dialect: dialect) { return (fd, path != "-") }
+            }
+            let prefix = try InputConversion.readPrefix(fd, source: source)
+            let spool = try InputConversion.spool(fd: fd, prefix: prefix, source: source, dialect: dialect)
+            if path != "-" { _ = close(fd) }
+            return (spool, true)
+        } catch {
+            if path != "-" { _ = close(fd) }
+            throw error
+        }
+    }
+
+    private static func openPlainInput(_ path: String, source: String) throws -> Int32 {
         let fd: Int32
         if path == "-" {
             fd = STDIN_FILENO

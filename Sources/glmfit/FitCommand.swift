@@ -12,56 +12,8 @@ struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glmfit",
         abstract: "Fit generalized linear models from CSV with R's numbers.",
-        discussion: """
-            Reads a CSV file (or standard input with -) and an R model formula, fits the model by \
-            iteratively reweighted least squares exactly as R's glm() does, and prints what \
-            summary(glm(...)) prints, plus Wald confidence intervals and exp'd odds or rate ratios.
-
-            FAMILIES (--family), each with its default link: gaussian (identity), binomial (logit), \
-            poisson (log), gamma (inverse), inverse-gaussian (1/mu^2), quasipoisson (log), quasibinomial \
-            (logit), negative-binomial (log; theta by maximum likelihood as MASS::glm.nb, or fixed with --theta); \
-            tweedie (log; statmod::tweedie with --var-power p, 0 or p >= 1; power links only: identity, \
-            inverse, sqrt, 1/mu^2); multinomial (logit, as nnet::multinom; the first level is the baseline) \
-            and ordinal (logit, probit, cloglog, loglog or cauchit, as MASS::polr; levels in order, a numeric \
-            response in numeric order).
-
-            LINKS (--link): any of R's make.link names for any GLM family, as R allows: logit, probit, cauchit, \
-            cloglog, identity, log, sqrt, 1/mu^2 (or inverse-squared), inverse. As in R, only the fitted \
-            values are checked (e.g. binomial identity must keep every probability in (0, 1)), with R's errors.
-
-            COUNT MODELS: --zero-inflated (pscl::zeroinfl) or --hurdle (pscl::hurdle) with --family \
-            poisson, negative-binomial or geometric and --zero-link logit|probit|cloglog|cauchit|log; \
-            the formula 'y ~ x1 + x2 | z1' has the count part before the bar and the zero part after \
-            ('| 1': an intercept only; no bar: the same regressors). --vuong tests the fit against its \
-            plain count model (pscl::vuong).
-
-            FORMATS (--format): text (R's summary layout), json (one object), csv (one row per coefficient).
-
-            FORMULAS: y ~ x1 + x2, a*b, a:b, (a + b + c)^2, a/b, ., -1 or +0, I(x^2), log(x), \
-            log2, log10, log1p, exp, sqrt, abs, factor(x), offset(log(n)), cbind(successes, failures); inside \
-            I() or a function: + - * / ^ %% %/%, comparisons < <= > >= == != (text == "a"), & | !, \
-            x %in% c(4, 6), TRUE/FALSE, log(x, base = 2), round(x, digits = 1), signif, floor, ceiling, trunc, \
-            pmin, pmax, ifelse(test, yes, no), and mean, median, sd, var, sum, min, max, length of a column \
-            (computed on every input row, before --subset, and kept by --save for predict). A logical predictor \
-            is a factor FALSE/TRUE (column I(x > 2)TRUE); a logical response is 0/1. \
-            factor(x, levels = c(...), labels =, ordered =), ordered(x), relevel(f, ref = "b"), \
-            C(f, contr.sum | helmert | poly | SAS | treatment, base =); poly(x, 2, raw =), \
-            splines::ns(x, df =, knots =, Boundary.knots =, intercept =), bs(x, df =, knots =, degree =), \
-            scale(x, center =, scale =), cut(x, breaks, right =, include.lowest =). \
-            Text columns are factors with treatment contrasts (--contrasts sets the defaults); levels are sorted as R sorts them in the same \
-            environment (ICU's collation for the locale of LC_ALL, else LC_COLLATE, else LANG; byte order \
-            when that is C or POSIX), and the first is the reference (--ref chooses another). Rows with a \
-            missing value in a used variable are dropped.
-
-            SAVED MODELS: --save model.json writes the model for 'glmfit predict model.json new.csv' \
-            (see 'glmfit predict --help'); --residuals file.csv writes per-row diagnostics.
-
-            EXAMPLES:
-              glmfit Examples/dobson.csv --family poisson --formula "counts ~ outcome + treatment"
-              glmfit Examples/budworm.csv --family binomial --formula "cbind(numdead, 20 - numdead) ~ sex*ldose"
-              cat Examples/ships.csv | glmfit - --family poisson --format json \\
-                  --formula "incidents ~ type + factor(year) + factor(period) + offset(log(service))"
-            """)
+        discussion: HelpText.fitDiscussion,
+        version: "glmfit \(GLMFitVersion)")
 
     @Argument(help: ArgumentHelp("The CSV file to read, or - for standard input.", valueName: "file"))
     var file: String
@@ -69,7 +21,7 @@ struct FitCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "The model formula, as in R: \"y ~ x1 + x2\".")
     var formula: String
 
-    @Option(help: "The error distribution: gaussian, binomial, poisson, gamma, inverse-gaussian, quasipoisson, quasibinomial, negative-binomial, tweedie (with --var-power); geometric (count parts of --zero-inflated and --hurdle); or the model kinds multinomial and ordinal.")
+    @Option(help: ArgumentHelp("The error distribution: \(HelpText.familyNames); geometric (count parts of --zero-inflated and --hurdle).", valueName: "family"))
     var family: String = "gaussian"
 
     @Option(help: "The link function (default: the family's canonical link).")
@@ -141,6 +93,12 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The order of observations inside a GEE cluster, for ar1 and unstructured (default: file order).", valueName: "column"))
     var waves: String?
 
+    @Option(help: ArgumentHelp("The field delimiter: ',' (default), ';', '|' or a tab ('\\t' or 'tab'; the default for .tsv and .tab files).", valueName: "char"))
+    var delimiter: String?
+
+    @Option(help: ArgumentHelp("The decimal mark of numbers: '.' (default) or ',' (R's write.csv2; the delimiter is then ';' unless given).", valueName: "char"))
+    var decimal: String?
+
     @Option(name: .customLong("chunk-rows"), parsing: .unconditional, help: ArgumentHelp("Fit in bounded memory: read the input again for every iteration, this many rows at a time (standard input is buffered to a temporary file).", valueName: "rows"))
     var chunkRows: Int?
 
@@ -190,6 +148,7 @@ struct FitCommand: ParsableCommand {
         let progress = Progress.start()
         request.observer = progress?.observer
         request.chunkRows = chunkRows
+        request.dialect = try CSVDialect.resolve(delimiter: delimiter, decimal: decimal, path: file)
         request.referenceLevels = try ReferenceLevels.parse(referenceLevels)
         request.start = try start.map(Pipeline.parseStart)
         if let contrasts { request.defaultContrasts = try DefaultContrasts.parse(contrasts) }

@@ -13,6 +13,11 @@ struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glmfit predict",
         abstract: "Predict from a model saved with 'glmfit --save', as R's predict.glm(newdata = ...).",
+        usage: """
+            glmfit predict <model> <file> [--type <type>] [--se]
+                     [--interval confidence] [--conf-level <level>] [--na fail|pass]
+                     [--delimiter <char>] [--decimal <char>]
+            """,
         discussion: """
             Writes the input's rows to standard output, each field exactly as it was, with the \
             prediction columns appended: fit, then se_fit (--se), then conf_low and conf_high \
@@ -39,7 +44,8 @@ struct PredictCommand: ParsableCommand {
                   --formula "incidents ~ type + offset(log(service))"
               glmfit predict ships.json Examples/ships.csv --type response --se
               cat new.csv | glmfit predict ships.json - --interval confidence
-            """)
+            """,
+        version: "glmfit \(GLMFitVersion)")
 
     @Argument(help: ArgumentHelp("A model file written by glmfit --save.", valueName: "model"))
     var model: String
@@ -63,6 +69,12 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("na"), help: "A row with a missing value in a variable the model needs: fail (an error) or pass (an empty prediction).")
     var missing: MissingValuePolicy = .fail
 
+    @Option(help: ArgumentHelp("The new data's field delimiter: ',' (default), ';', '|' or a tab ('\\t' or 'tab'; the default for .tsv and .tab files).", valueName: "char"))
+    var delimiter: String?
+
+    @Option(help: ArgumentHelp("The new data's decimal mark: '.' (default) or ',' (the delimiter is then ';' unless given).", valueName: "char"))
+    var decimal: String?
+
     func run() throws {
         // The predictions never go into the model or the data they come from.
         if let output = FileID.standardOutputFile {
@@ -76,6 +88,7 @@ struct PredictCommand: ParsableCommand {
             scale: type ?? .link, standardErrors: se, confidenceInterval: interval != nil, confidenceLevel: confidenceLevel,
             missing: missing)
         options.scaleIsDefault = type == nil
+        options.dialect = try CSVDialect.resolve(delimiter: delimiter, decimal: decimal, path: file)
         let outcome = try PredictPipeline.run(PredictRequest(modelPath: model, inputPath: file, options: options)) { bytes in
             try Console.writeOutput(bytes: bytes)
         }

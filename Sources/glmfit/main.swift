@@ -48,6 +48,16 @@ Distributions.discardLibraryMessages()
 Console.reportShrunkInputOnBusError()
 LinearAlgebra.stopBLASThreadPool()
 let arguments = Array(CommandLine.arguments.dropFirst())
+// `--version` and `-V` (before a `--`), for `glmfit` and `glmfit predict`, whatever else is given.
+if (arguments.firstIndex(of: "--") ?? arguments.endIndex) > (arguments.firstIndex { $0 == "--version" || $0 == "-V" } ?? arguments.endIndex) {
+    do {
+        try Console.writeOutput("glmfit \(GLMFitVersion)\n")
+    } catch let failure as GLMError {
+        Console.error(failure.message)
+        exit(failure.exitStatus)
+    } catch {}
+    exit(0)
+}
 if arguments.first == "predict" {
     execute(PredictCommand.self, Array(arguments.dropFirst()),
             usage: "glmfit predict <model> <file> [--type link|response|probs|class] [--se] [--interval confidence] [--na fail|pass]")

@@ -41,38 +41,61 @@ final class CSVInputBuffer {
         }
     }
 
-    /// Opens `path` ("-" for standard input) and loads it.
+    /// Opens `path` ("-" for standard input) and loads it: decompressed when it is compressed
+    /// (gzip, xz, zstd, bzip2, by its first bytes), converted to standard CSV when `dialect`
+    /// is another (`InputConversion`).
     ///
     /// - Throws: `GLMError.fileNotFound` when the path does not exist,
-    ///   `GLMError.unreadableInput` for a directory, a permission error or a failed read.
-    static func load(path: String, source: String) throws(GLMError) -> CSVInputBuffer {
+    ///   `GLMError.unreadableInput` for a directory, a permission error or a failed read,
+    ///   `GLMError.notText` for corrupt or truncated compressed data.
+    static func load(path: String, source: String, dialect: CSVDialect = .standard) throws -> CSVInputBuffer {
         if path == "-" {
-            return try load(fd: STDIN_FILENO, source: source)
+            return try load(fd: STDIN_FILENO, source: source, dialect: dialect)
         }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let code = errno
             if code == ENOENT || code == ENOTDIR && !path.hasSuffix("/") {
-                throw .fileNotFound(path: path)
+                throw GLMError.fileNotFound(path: path)
             }
-            throw .unreadableInput(source: source, reason: describe(errno: code))
+            throw GLMError.unreadableInput(source: source, reason: describe(errno: code))
         }
         defer { _ = close(fd) }
-        return try load(fd: fd, source: source)
+        return try load(fd: fd, source: source, dialect: dialect)
     }
 
     /// Loads everything readable from `fd` (not closed here): by `mmap` when it is a regular
-    /// file, otherwise by `read` into one growing heap buffer.
-    static func load(fd: Int32, source: String) throws(GLMError) -> CSVInputBuffer {
+    /// file, otherwise by `read` into one growing heap buffer; compressed input, or input in
+    /// another dialect, through a temporary file that is mapped in turn.
+    static func load(fd: Int32, source: String, dialect: CSVDialect = .standard) throws -> CSVInputBuffer {
+        var info = stat()
+        if fstat(fd, &info) != 0 {
+            throw GLMError.unreadableInput(source: source, reason: describe(errno: errno))
+        }
+        let type = info.st_mode & S_IFMT
+        if type == S_IFDIR {
+            throw GLMError.unreadableInput(source: source, reason: "it is a directory, not a file")
+        }
+        let prefix = try InputConversion.readPrefix(fd, source: source)
+        if InputConversion.isNeeded(prefix: prefix, dialect: dialect) {
+            let spool = try InputConversion.spool(fd: fd, prefix: prefix, source: source, dialect: dialect)
+            defer { _ = close(spool) }
+            return try load(plainFD: spool, source: source, prefix: [])
+        }
+        if type == S_IFREG, lseek(fd, off_t(-prefix.count), SEEK_CUR) >= 0 {
+            return try load(plainFD: fd, source: source, prefix: [])
+        }
+        return try load(plainFD: fd, source: source, prefix: prefix)
+    }
+
+    /// Loads plain text from `fd`; `prefix` holds bytes already read from it (a pipe's first).
+    private static func load(plainFD fd: Int32, source: String, prefix: [UInt8]) throws(GLMError) -> CSVInputBuffer {
         var info = stat()
         if fstat(fd, &info) != 0 {
             throw .unreadableInput(source: source, reason: describe(errno: errno))
         }
         let type = info.st_mode & S_IFMT
-        if type == S_IFDIR {
-            throw .unreadableInput(source: source, reason: "it is a directory, not a file")
-        }
-        if type == S_IFREG, info.st_size > 0 {
+        if prefix.isEmpty, type == S_IFREG, info.st_size > 0 {
             // Standard input redirected from a file may already be partway through it.
             let offset = lseek(fd, 0, SEEK_CUR)
             let size = Int(info.st_size)
@@ -82,7 +105,7 @@ final class CSVInputBuffer {
                 return CSVInputBuffer(storage: .mapped(mapped, length: size), bytes: bytes)
             }
         }
-        return try readAll(fd: fd, source: source, sizeHint: type == S_IFREG ? Int(info.st_size) : 0)
+        return try readAll(fd: fd, source: source, sizeHint: type == S_IFREG ? Int(info.st_size) : 0, prefix: prefix)
     }
 
     private static func map(fd: Int32, size: Int) -> UnsafeMutableRawPointer? {
@@ -97,12 +120,15 @@ final class CSVInputBuffer {
     }
 
     /// Reads until end of file into one heap buffer that doubles as it fills.
-    private static func readAll(fd: Int32, source: String, sizeHint: Int) throws(GLMError) -> CSVInputBuffer {
-        var capacity = max(1 << 16, sizeHint + 1)
+    private static func readAll(fd: Int32, source: String, sizeHint: Int, prefix: [UInt8]) throws(GLMError) -> CSVInputBuffer {
+        var capacity = max(1 << 16, sizeHint + 1, prefix.count)
         guard var buffer = malloc(capacity) else {
             throw .unreadableInput(source: source, reason: "out of memory")
         }
-        var count = 0
+        prefix.withUnsafeBytes { bytes in
+            if let base = bytes.baseAddress { memcpy(buffer, base, bytes.count) }
+        }
+        var count = prefix.count
         // Binary data is refused from its first bytes, not after reading an endless device or
         // pipe (/dev/zero, /dev/urandom) into memory.
         var sniffed = false

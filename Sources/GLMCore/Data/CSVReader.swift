@@ -11,6 +11,8 @@ public struct CSVOptions: Sendable {
     public var naTokens: [String]
     /// How text levels are ordered (R's order in the process's environment by default).
     public var collation: LevelCollation
+    /// The field delimiter and decimal mark (`--delimiter`, `--decimal`).
+    public var dialect: CSVDialect = .standard
 
     public init(naTokens: [String] = CSVOptions.defaultNATokens, collation: LevelCollation = .processDefault) {
         self.naTokens = naTokens
@@ -27,7 +29,7 @@ public struct CSVOptions: Sendable {
 /// Reads a CSV file into a `Table`, typing each column as R's `read.csv` does.
 ///
 /// - The first record is the header: names unquoted and trimmed of surrounding spaces,
-///   non-empty and unique. Separator `,`; RFC 4180 quoting (`""` for a quote, line breaks
+///   non-empty and unique. Separator `,` (other dialects are converted first: `CSVDialect`); RFC 4180 quoting (`""` for a quote, line breaks
 ///   inside quotes); LF, CRLF or CR line ends; a UTF-8 byte order mark is skipped; blank
 ///   lines are skipped (as R's `blank.lines.skip`).
 /// - A field equal to a missing-value token (after unquoting) is missing.
@@ -63,10 +65,16 @@ public enum CSVReader {
         path: String, options: CSVOptions, tuning: Tuning, select: ([String]) throws -> Set<Int>?
     ) throws -> Table {
         let source = path == "-" ? "<stdin>" : path
-        let input = try CSVInputBuffer.load(path: path, source: source)
+        let input = try CSVInputBuffer.load(path: path, source: source, dialect: options.dialect)
         return try withExtendedLifetime(input) {
             try read(bytes: input.bytes, source: source, options: options, tuning: tuning,
-                     releasesPages: input.isFileMapping, select: select)
+                     releasesPages: input.isFileMapping) { names in
+                do {
+                    return try select(names)
+                } catch {
+                    throw options.dialect.explain(error, header: names, source: source)
+                }
+            }
         }
     }
 
@@ -208,31 +216,15 @@ public enum CSVReader {
         return try readHeader(base: base, count: count, start: offset, source: source)
     }
 
-    /// The compressed formats recognised by their first bytes, with the command that
-    /// decompresses each to standard output.
-    private static let compressedFormats: [(name: String, magic: [UInt8], command: String)] = [
-        ("gzip", [0x1F, 0x8B], "zcat"),
-        ("xz", [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00], "xzcat"),
-        ("zstd", [0x28, 0xB5, 0x2F, 0xFD], "zstdcat"),
-        ("bzip2", Array("BZh".utf8), "bzcat"),
-    ]
-
     /// Refuses input that is plainly not CSV text, before its bytes are read as a header:
-    /// compressed data (by its magic number), or binary data (in the first 4 KiB, control
+    /// binary data (in the first 4 KiB, control
     /// bytes other than tab, line feed, vertical tab, form feed and carriage return, at
     /// least 4 and one in 32 bytes, or one with text that is not UTF-8).
     ///
-    /// - Throws: `GLMError.notText`, saying how to decompress compressed input.
+    /// Compressed input never reaches it: `CSVInputBuffer` and `ChunkedInput` decompress it.
+    ///
+    /// - Throws: `GLMError.notText`.
     static func checkIsText(_ base: UnsafePointer<UInt8>, count: Int, source: String) throws(GLMError) {
-        for format in compressedFormats where count >= format.magic.count {
-            guard format.magic.indices.allSatisfy({ base[$0] == format.magic[$0] }) else { continue }
-            let file = source == "<stdin>" ? "the data" : "'\(source)'"
-            let shell = source == "<stdin>" ? "\(format.command) FILE | glmfit - ..."
-                : "\(format.command) '\(source)' | glmfit - ..."
-            throw .notText(
-                source: source,
-                reason: "\(file) is \(format.name)-compressed; decompress it first, for example: \(shell)")
-        }
         let sample = min(count, 4096)
         var controls = 0
         for i in 0..<sample {

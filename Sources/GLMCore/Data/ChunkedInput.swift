@@ -28,23 +28,45 @@ final class ChunkedInput {
     private static let blockSize = 8 << 20
     /// The file as the first pass found it, and the checksum of a whole pass.
     private let identity: FileIdentity
+    /// The path the passes read, checked to name the same file on every pass; nil for standard
+    /// input and for a private temporary copy (decompressed or converted input).
+    private let namedPath: String?
     private var passChecksum: UInt64?
 
-    init(path: String) throws {
+    /// Compressed input, or input in another `dialect`, is first written out decompressed
+    /// and as standard CSV to an unlinked temporary file, which the passes then read.
+    init(path: String, dialect: CSVDialect = .standard) throws {
         source = path == "-" ? "<stdin>" : path
+        let opened: Int32
         if path == "-" {
-            descriptor = try InputSpool.copyStandardInput(limit: InputSpool.limit())
+            opened = try InputSpool.copyStandardInput(limit: InputSpool.limit())
         } else {
             var status = stat()
             guard stat(path, &status) == 0 else { throw GLMError.fileNotFound(path: path) }
             if (status.st_mode & S_IFMT) == S_IFDIR {
                 throw GLMError.unreadableInput(source: path, reason: "it is a directory, not a file")
             }
-            let opened = open(path, O_RDONLY | O_CLOEXEC)
+            opened = open(path, O_RDONLY | O_CLOEXEC)
             guard opened >= 0 else {
                 throw GLMError.unreadableInput(source: path, reason: String(cString: strerror(errno)))
             }
-            descriptor = opened
+        }
+        do {
+            // The copy of standard input is read from its start (a pipe given by name cannot seek,
+            // and is refused by the first pass's pread as before).
+            _ = lseek(opened, 0, SEEK_SET)
+            let prefix = try InputConversion.readPrefix(opened, source: source)
+            if InputConversion.isNeeded(prefix: prefix, dialect: dialect) {
+                descriptor = try InputConversion.spool(fd: opened, prefix: prefix, source: source, dialect: dialect)
+                close(opened)
+                namedPath = nil
+            } else {
+                descriptor = opened
+                namedPath = path == "-" ? nil : path
+            }
+        } catch {
+            close(opened)
+            throw error
         }
         let source = self.source
         do {
@@ -115,7 +137,7 @@ final class ChunkedInput {
     /// chunk is the buffer's start, so nothing is copied to make it, and the file is read
     /// straight into the buffer's free end.
     func readChunks(rows: Int, until body: (UnsafeRawBufferPointer, Int) throws -> Continuation) throws {
-        try identity.check(descriptor, source: source)
+        try identity.check(descriptor, source: source, path: namedPath)
         var checksum = Checksum()
         // The header again: a pass reads everything it uses from the file.
         let headerNow = try ChunkedInput.read(descriptor, at: 0, count: header.count, source: source)
@@ -181,7 +203,7 @@ final class ChunkedInput {
             let chunk = UnsafeRawBufferPointer(start: storage, count: dataStart + lastRecordEnd)
             chunks += 1
             if try body(chunk, linesBefore) == .stop {
-                try identity.check(descriptor, source: source)
+                try identity.check(descriptor, source: source, path: namedPath)
                 return
             }
             linesBefore += linesAtCut
@@ -196,7 +218,7 @@ final class ChunkedInput {
             linesAtCut = 0
         }
         if chunks == 0 { throw GLMError.headerOnly(source: source) }
-        try identity.check(descriptor, source: source)
+        try identity.check(descriptor, source: source, path: namedPath)
         let total = checksum.value
         if let first = passChecksum, first != total {
             throw changed("the bytes one pass read differ from those the first read")
@@ -260,13 +282,14 @@ struct FileIdentity: Equatable {
         changed = info.st_ctim
     }
 
-    /// Throws when the open file is no longer as it was (or a path now names another file).
-    func check(_ descriptor: Int32, source: String) throws {
+    /// Throws when the open file is no longer as it was (or `path`, when given, now names
+    /// another file).
+    func check(_ descriptor: Int32, source: String, path: String?) throws {
         let now = try FileIdentity(descriptor: descriptor, source: source)
         var replaced = false
-        if source != "<stdin>" {
+        if let path {
             var info = stat()
-            replaced = stat(source, &info) != 0 || UInt64(info.st_dev) != device || UInt64(info.st_ino) != inode
+            replaced = stat(path, &info) != 0 || UInt64(info.st_dev) != device || UInt64(info.st_ino) != inode
         }
         guard now == self, !replaced else {
             let what = replaced ? "the path now names another file"

@@ -50,9 +50,8 @@ enum InputSpool {
     }
 
     static func copy(from input: Int32, to file: Int32, directory: String, limit: Int?) throws {
+        let writer = SpoolWriter(file: file, directory: directory, limit: limit, purpose: .standardInputForChunks)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var copied = 0
-        var checkedAt = -checkInterval
         while true {
             let got = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
             if got < 0 {
@@ -60,41 +59,100 @@ enum InputSpool {
                 throw GLMError.unreadableInput(source: "<stdin>", reason: String(cString: strerror(errno)))
             }
             if got == 0 { break }
-            if let limit, copied + got > limit {
-                throw GLMError.unreadableInput(
-                    source: "<stdin>",
-                    reason: "--chunk-rows copies standard input to \(directory) and stops at GLMFIT_SPOOL_LIMIT "
-                        + "(\(limit) bytes); the input is longer. Give the data as a file, or raise the limit")
-            }
-            if copied + got - checkedAt >= checkInterval {
-                var info = statvfs()
-                if fstatvfs(file, &info) == 0 {
-                    let unit = Int(info.f_frsize)
-                    let (free, overflowFree) = Int(clamping: info.f_bavail).multipliedReportingOverflow(by: unit)
-                    let (size, overflowSize) = Int(clamping: info.f_blocks).multipliedReportingOverflow(by: unit)
-                    if !overflowFree, !overflowSize, !fits(checkInterval, free: free, filesystemSize: size) {
-                        throw GLMError.unreadableInput(
-                            source: "<stdin>",
-                            reason: "--chunk-rows copies standard input to \(directory), and after \(copied) bytes "
-                                + "the filesystem there has \(free) bytes free, too little to go on (it keeps "
-                                + "\(reserve(filesystemSize: size)) bytes free). Give the data as a file, or set "
-                                + "TMPDIR to a filesystem with more room")
-                    }
-                }
-                checkedAt = copied + got
-            }
-            var written = 0
-            while written < got {
-                let put = buffer.withUnsafeBytes { Glibc.write(file, $0.baseAddress.map { $0 + written }, got - written) }
-                if put < 0 {
-                    if errno == EINTR { continue }
-                    throw GLMError.unreadableInput(
-                        source: "<stdin>",
-                        reason: "cannot copy standard input to \(directory) for --chunk-rows: \(String(cString: strerror(errno)))")
-                }
-                written += put
-            }
-            copied += got
+            try buffer.withUnsafeBytes { try writer.append(UnsafeRawBufferPointer(rebasing: $0[..<got])) }
         }
+    }
+}
+
+/// Appends bytes to a spool file, within the bounds `InputSpool` describes: `GLMFIT_SPOOL_LIMIT`
+/// and the free-space reserve of the spool's filesystem.
+final class SpoolWriter {
+    /// Why the spool is written, which its messages say.
+    enum Purpose {
+        /// `--chunk-rows` reading standard input more than once.
+        case standardInputForChunks
+        /// Compressed input, or a dialect other than commas and decimal points, written out as
+        /// plain CSV for the reader (`InputConversion`).
+        case convertedInput(source: String)
+    }
+
+    let file: Int32
+    private let directory: String
+    private let limit: Int?
+    private let purpose: Purpose
+    private(set) var written = 0
+    private var checkedAt = -InputSpool.checkInterval
+
+    init(file: Int32, directory: String, limit: Int?, purpose: Purpose) {
+        self.file = file
+        self.directory = directory
+        self.limit = limit
+        self.purpose = purpose
+    }
+
+    private var source: String {
+        switch purpose {
+        case .standardInputForChunks: return "<stdin>"
+        case let .convertedInput(source): return source
+        }
+    }
+
+    private var action: String {
+        switch purpose {
+        case .standardInputForChunks: return "--chunk-rows copies standard input to \(directory)"
+        case .convertedInput: return "glmfit writes the decompressed or converted input to \(directory)"
+        }
+    }
+
+    private var advice: String {
+        switch purpose {
+        case .standardInputForChunks: return "Give the data as a file"
+        case .convertedInput: return "Decompress or convert the data to a file first"
+        }
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        let got = bytes.count
+        guard got > 0, let base = bytes.baseAddress else { return }
+        if let limit, written + got > limit {
+            throw GLMError.unreadableInput(
+                source: source,
+                reason: "\(action) and stops at GLMFIT_SPOOL_LIMIT (\(limit) bytes); the input is longer. "
+                    + "\(advice), or raise the limit")
+        }
+        if written + got - checkedAt >= InputSpool.checkInterval {
+            var info = statvfs()
+            if fstatvfs(file, &info) == 0 {
+                let unit = Int(info.f_frsize)
+                let (free, overflowFree) = Int(clamping: info.f_bavail).multipliedReportingOverflow(by: unit)
+                let (size, overflowSize) = Int(clamping: info.f_blocks).multipliedReportingOverflow(by: unit)
+                if !overflowFree, !overflowSize, !InputSpool.fits(InputSpool.checkInterval, free: free, filesystemSize: size) {
+                    throw GLMError.unreadableInput(
+                        source: source,
+                        reason: "\(action), and after \(written) bytes "
+                            + "the filesystem there has \(free) bytes free, too little to go on (it keeps "
+                            + "\(InputSpool.reserve(filesystemSize: size)) bytes free). \(advice), or set "
+                            + "TMPDIR to a filesystem with more room")
+                }
+            }
+            checkedAt = written + got
+        }
+        var done = 0
+        while done < got {
+            let put = Glibc.write(file, base + done, got - done)
+            if put < 0 {
+                if errno == EINTR { continue }
+                let reason: String
+                switch purpose {
+                case .standardInputForChunks:
+                    reason = "cannot copy standard input to \(directory) for --chunk-rows: \(String(cString: strerror(errno)))"
+                case .convertedInput:
+                    reason = "cannot write the decompressed or converted input to \(directory): \(String(cString: strerror(errno)))"
+                }
+                throw GLMError.unreadableInput(source: source, reason: reason)
+            }
+            done += put
+        }
+        written += got
     }
 }

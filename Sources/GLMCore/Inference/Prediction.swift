@@ -29,6 +29,8 @@ public struct PredictionOptions: Sendable, Equatable {
     public var confidenceInterval: Bool
     public var confidenceLevel: Double
     public var missing: MissingValuePolicy
+    /// The new data's field delimiter and decimal mark (`--delimiter`, `--decimal`).
+    public var dialect: CSVDialect = .standard
 
     /// True when `--type` was not given: a multinomial or ordinal model then predicts its
     /// most probable level (`class`, R's default for multinom and polr), a GLM `link`.

@@ -47,10 +47,15 @@ public enum ChunkedFit {
             throw GLMError.invalidOption(name: "--chunk-rows", message: "must be at least 1 (got \(chunkRows))")
         }
         let options = Pipeline.csvOptions(request)
-        let input = try ChunkedInput(path: request.path)
+        let input = try ChunkedInput(path: request.path, dialect: options.dialect)
         let subset = try request.subset.map(Subset.init)
-        var required = try ModelFrame.requiredColumns(
-            formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn)
+        var required: Set<Int>
+        do {
+            required = try ModelFrame.requiredColumns(
+                formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn)
+        } catch {
+            throw options.dialect.explain(error, header: input.columnNames, source: input.source)
+        }
         if let subset { required.formUnion(try subset.requiredColumns(header: input.columnNames)) }
         let terms = try Terms(formula: formula, columnNames: input.columnNames)
         for expression in terms.variables + terms.offsets + [formula.response, subset?.expression].compactMap({ $0 }) {

@@ -22,6 +22,9 @@ public enum GLMError: Error, Equatable, Sendable {
     case nonNumericValue(source: String, line: Int, column: String, value: String)
     /// Input that is not CSV text: compressed, or binary (`reason` says which, and what to do).
     case notText(source: String, reason: String)
+    /// A one-column header that holds another delimiter, where the model needs columns:
+    /// the file was read with `delimiter` but looks like it was written with `likely`.
+    case wrongDelimiter(source: String, delimiter: String, likely: String)
 
     // MARK: Formula and options (64)
     case formulaSyntax(formula: String, position: Int, message: String)
@@ -104,7 +107,7 @@ public enum GLMError: Error, Equatable, Sendable {
         switch self {
         case .fileNotFound, .unreadableInput:
             return 66
-        case .formulaSyntax, .unknownColumn, .unknownColumns, .unknownFamily, .unknownLink, .linkNotAllowed,
+        case .formulaSyntax, .unknownColumn, .unknownColumns, .wrongDelimiter, .unknownFamily, .unknownLink, .linkNotAllowed,
              .invalidOption, .unsupportedArgument, .unknownCoefficient, .invalidRestriction, .missingColumn:
             return 64
         case .cannotWriteFile:
@@ -156,6 +159,10 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "\(source), line \(line), column '\(TextElision.elided(column))': '\(TextElision.elided(value))' is not a number, but the column is used as numeric"
         case let .notText(source, reason):
             return "\(source) does not look like CSV text: \(reason)"
+        case let .wrongDelimiter(source, delimiter, likely):
+            let decimal = likely == ";" ? " (and --decimal , if its numbers have decimal commas, as R's write.csv2 writes)" : ""
+            return "\(source), line 1: the header is one column when fields are separated by '\(delimiter)', "
+                + "but it holds '\(likely)': the file looks '\(likely)'-separated; read it with --delimiter '\(likely)'\(decimal)"
         case let .formulaSyntax(formula, position, message):
             // A long formula is shown around the fault.
             let shown = TextElision.window(formula, around: position)
