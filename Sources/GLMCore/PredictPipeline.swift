@@ -152,7 +152,10 @@ public enum PredictPipeline {
         var text: [UInt8] = []
         text.reserveCapacity(1 << 16)
         return try stream(
-            design: design, fd: fd, source: source, options: options, blockSize: blockSize, predict: !checkOnly
+            // The checking pass computes standard errors too: one that overflows is an error
+            // found before anything is written.
+            design: design, fd: fd, source: source, options: options, blockSize: blockSize,
+            predict: !checkOnly || options.standardErrors || options.confidenceInterval
         ) { header, batch, predictions in
             if checkOnly { return }
             text.removeAll(keepingCapacity: true)
@@ -211,7 +214,7 @@ public enum PredictPipeline {
             rows += table.rowCount
             missingRows += designRows.missing.reduce(0) { $0 + ($1 ? 1 : 0) }
             let predictions = !predict ? nil
-                : categoricalPredictor?.predict(designRows, lines: batch.lines) ?? predictor.predict(designRows, lines: batch.lines)
+                : try categoricalPredictor?.predict(designRows, lines: batch.lines) ?? predictor.predict(designRows, lines: batch.lines)
             try body(nil, batch, predictions)
         }
         return PredictionOutcome(rows: rows, rowsWithMissingValues: missingRows, warnings: warnings)

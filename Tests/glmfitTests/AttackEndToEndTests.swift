@@ -58,6 +58,29 @@ struct AttackEndToEndTests {
         RobustnessEndToEndTests.expectError(result, status: 65, "the first IRLS step gives non-finite coefficients")
     }
 
+    /// A saved covariance of finite but huge entries (1e308) made `predict --se` print Inf or
+    /// empty cells with status 0; the overflowing standard error is now an error found before
+    /// anything is written.
+    @Test func anOverflowingStandardErrorIsAnErrorBeforeAnyOutput() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-attack-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = folder.appendingPathComponent("m.json").path
+        let saved = try Self.run(
+            ["Examples/dobson.csv", "--family", "poisson", "-f", "counts ~ outcome + treatment", "--save", model], seconds: 60)
+        #expect(saved.status == 0, "\(saved.standardError)")
+        var document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model))) as? [String: Any])
+        var vcov = try #require(document["vcov"] as? [String: Any])
+        let size = try #require(vcov["matrix"] as? [Any]).count
+        vcov["matrix"] = Array(repeating: Array(repeating: 1e308, count: size), count: size)
+        document["vcov"] = vcov
+        let huge = folder.appendingPathComponent("huge.json").path
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: huge))
+        let result = try Self.run(["predict", huge, "Examples/dobson.csv", "--se"], seconds: 60)
+        RobustnessEndToEndTests.expectError(result, status: 65, "the standard error of the prediction' is infinite")
+    }
+
     /// --chunk-rows searched a record again from its start after every 8 MiB block (and a
     /// header after every 64 KiB), so a long line took quadratic time: 8 MB 14 s, 16 MB of
     /// NUL bytes 14 s to refuse. Reads now at least double what is held.

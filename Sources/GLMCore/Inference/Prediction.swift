@@ -133,6 +133,7 @@ public struct Predictor: Sendable {
     private let estimates: [Double]
     /// Row-major, `estimates.count` square.
     private let covariance: [Double]
+    private let covarianceIsFinite: Bool
     private let quantile: Double
 
     public init(model: SavedModel, options: PredictionOptions) {
@@ -140,11 +141,12 @@ public struct Predictor: Sendable {
         link = model.link
         estimates = model.coefficients.compactMap(\.estimate)
         covariance = model.vcov.flatMap { $0 }
+        covarianceIsFinite = covariance.allSatisfy(\.isFinite)
         quantile = Distributions.qnorm((1 + options.confidenceLevel) / 2)
     }
 
     /// Predicts the rows of `x` (row-major over the non-aliased columns).
-    func predict(_ rows: NewDataDesign.Rows, lines: [Int]) -> Predictions {
+    func predict(_ rows: NewDataDesign.Rows, lines: [Int]) throws(GLMError) -> Predictions {
         let n = rows.count
         let p = estimates.count
         let wantSE = options.standardErrors || options.confidenceInterval
@@ -168,6 +170,13 @@ public struct Predictor: Sendable {
                     quadratic += rows.x[base + i] * sum
                 }
                 se = max(quadratic, 0).squareRoot()
+                // A model without residual degrees of freedom has a NaN covariance (as R's),
+                // and its standard errors are empty; a finite covariance whose product with
+                // these values overflows is an error, not an empty or infinite cell.
+                if !se.isFinite, covarianceIsFinite {
+                    throw GLMError.nonFiniteValue(
+                        variable: "the standard error of the prediction", line: row < lines.count ? lines[row] : row + 2)
+                }
             }
             switch options.scale {
             case .link:
