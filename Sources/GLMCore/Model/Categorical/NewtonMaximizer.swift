@@ -12,6 +12,28 @@ enum NewtonMaximizer {
         var logLikelihood: Double
         var gradient: [Double]
         var negativeHessian: [Double]
+
+        init(logLikelihood: Double, gradient: [Double], negativeHessian: [Double]) {
+            self.logLikelihood = logLikelihood
+            self.gradient = gradient
+            self.negativeHessian = negativeHessian
+        }
+
+        /// The sum of the evaluations of row ranges (in their order), its Hessian mirrored
+        /// from the lower triangle the row passes fill.
+        init(summing parts: [Evaluation], order: Int) {
+            logLikelihood = 0
+            gradient = [Double](repeating: 0, count: order)
+            negativeHessian = [Double](repeating: 0, count: order * order)
+            for part in parts {
+                logLikelihood += part.logLikelihood
+                for i in 0..<order { gradient[i] += part.gradient[i] }
+                for i in 0..<(order * order) { negativeHessian[i] += part.negativeHessian[i] }
+            }
+            for column in 0..<order {
+                for row in 0..<column { negativeHessian[row * order + column] = negativeHessian[column * order + row] }
+            }
+        }
     }
 
     struct Result {

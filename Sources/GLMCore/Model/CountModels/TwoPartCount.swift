@@ -258,18 +258,7 @@ enum TwoPartCount {
             }}}}
             return NewtonMaximizer.Evaluation(logLikelihood: logLikelihood, gradient: gradient, negativeHessian: hessian)
         }
-        var total = NewtonMaximizer.Evaluation(
-            logLikelihood: 0, gradient: [Double](repeating: 0, count: order),
-            negativeHessian: [Double](repeating: 0, count: order * order))
-        for part in parts {
-            total.logLikelihood += part.logLikelihood
-            for i in 0..<order { total.gradient[i] += part.gradient[i] }
-            for i in 0..<(order * order) { total.negativeHessian[i] += part.negativeHessian[i] }
-        }
-        for column in 0..<order {
-            for row in 0..<column { total.negativeHessian[row * order + column] = total.negativeHessian[column * order + row] }
-        }
-        return total
+        return NewtonMaximizer.Evaluation(summing: parts, order: order)
     }
 
     /// log f(y) and log f(0) of the count part as jets in (η_count, ·, log θ).
