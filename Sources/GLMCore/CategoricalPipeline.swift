@@ -68,7 +68,11 @@ extension Pipeline {
         let comparison = try request.compareFormula.map { reduced in
             try compareCategorical(full: fit, reducedFormula: reduced, table: table, request: request)
         }
-        let waldTests = try request.waldHypotheses.map { text in try categoricalWaldTest(fit, text) }
+        let waldTests = try request.waldHypotheses.map { text in
+            // Parameters named as `vcov` names them: `level:term` for multinomial, the term or
+            // `a|b` for ordinal.
+            try WaldTest.chiSquare(text, names: fit.parameterNames, estimates: fit.estimates, covariance: fit.covariance)
+        }
         return CategoricalReport(
             fit: fit, confidenceLevel: request.confidenceLevel,
             coefficients: fit.coefficientTable(confidenceLevel: request.confidenceLevel), comparison: comparison,
@@ -112,27 +116,5 @@ extension Pipeline {
             reducedFormula: rightHandSide(formula), fullFormula: rightHandSide(fullFormula), reducedDeviance: reduced.deviance,
             fullDeviance: full.deviance, reducedParameters: reduced.parameterCount, fullParameters: full.parameterCount,
             reducedResidualDf: cells - Double(reduced.parameterCount), fullResidualDf: cells - Double(full.parameterCount))
-    }
-
-    /// A joint Wald χ² test of linear restrictions on the parameters (named as `vcov`
-    /// names them: `level:term` for multinomial, the term or `a|b` for ordinal).
-    static func categoricalWaldTest(_ fit: CategoricalFit, _ text: String) throws -> WaldTestResult {
-        let hypothesis = try LinearHypothesis.parse(text, coefficientNames: fit.parameterNames)
-        let q = hypothesis.restrictions.count
-        guard q > 0 else { throw GLMError.invalidRestriction(restriction: text, message: "no restriction given") }
-        let l = hypothesis.restrictions.map(\.coefficients)
-        let v = fit.covariance
-        let order = fit.estimates.count
-        let estimates = hypothesis.restrictions.map { restriction in
-            zip(restriction.coefficients, fit.estimates).reduce(0) { $0 + $1.0 * $1.1 } - restriction.rightHandSide
-        }
-        let lv = l.map { row in (0..<order).map { j in (0..<order).reduce(0) { $0 + row[$1] * v[$1][j] } } }
-        let covariance = l.indices.map { i in l.indices.map { k in zip(lv[i], l[k]).reduce(0) { $0 + $1.0 * $1.1 } } }
-        let solved = try SmallMatrix.solve(covariance, estimates)
-        let wald = zip(estimates, solved).reduce(0) { $0 + $1.0 * $1.1 }
-        return WaldTestResult(
-            hypothesis: hypothesis, test: .chisq, df: q, residualDf: 0, statistic: wald,
-            pValue: Distributions.pchisq(wald, df: Double(q), lowerTail: false), estimates: estimates,
-            covariance: covariance, dispersion: 1)
     }
 }

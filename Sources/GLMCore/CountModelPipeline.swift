@@ -42,7 +42,7 @@ extension Pipeline {
                 reducedResidualDf: n - Double(reduced.parameterCount), fullResidualDf: n - Double(fit.parameterCount))
         }
         let waldTests = try request.waldHypotheses.map { text in
-            try waldTest(text, names: fit.parameterNames, estimates: fit.estimates, covariance: fit.covariance)
+            try WaldTest.chiSquare(text, names: fit.parameterNames, estimates: fit.estimates, covariance: fit.covariance)
         }
         let vuong = request.vuong ? try vuongTest(fit) : nil
         return CountModelReport(
@@ -175,26 +175,6 @@ extension Pipeline {
             zeroDesign: zeroDesign, estimates: result.newton.parameters, covariance: covariance,
             logLikelihood: result.newton.evaluation.logLikelihood, iterations: result.newton.iterations,
             converged: result.newton.converged, observationCount: y.count, warnings: warnings, y: y, weights: weights)
-    }
-
-    /// A joint Wald χ² test of linear restrictions on named parameters.
-    static func waldTest(_ text: String, names: [String], estimates: [Double], covariance v: [[Double]]) throws -> WaldTestResult {
-        let hypothesis = try LinearHypothesis.parse(text, coefficientNames: names)
-        let q = hypothesis.restrictions.count
-        guard q > 0 else { throw GLMError.invalidRestriction(restriction: text, message: "no restriction given") }
-        let l = hypothesis.restrictions.map(\.coefficients)
-        let order = estimates.count
-        let values = hypothesis.restrictions.map { restriction in
-            zip(restriction.coefficients, estimates).reduce(0) { $0 + $1.0 * $1.1 } - restriction.rightHandSide
-        }
-        let lv = l.map { row in (0..<order).map { j in (0..<order).reduce(0) { $0 + row[$1] * v[$1][j] } } }
-        let lvl = l.indices.map { i in l.indices.map { k in zip(lv[i], l[k]).reduce(0) { $0 + $1.0 * $1.1 } } }
-        let solved = try SmallMatrix.solve(lvl, values)
-        let wald = zip(values, solved).reduce(0) { $0 + $1.0 * $1.1 }
-        return WaldTestResult(
-            hypothesis: hypothesis, test: .chisq, df: q, residualDf: 0, statistic: wald,
-            pValue: Distributions.pchisq(wald, df: Double(q), lowerTail: false), estimates: values,
-            covariance: lvl, dispersion: 1)
     }
 
     /// pscl::vuong of the fit (model 1) against its plain count model (model 2: the count

@@ -185,13 +185,7 @@ extension JSONReport {
             ])))
         }
         if !report.waldTests.isEmpty {
-            members.append(("wald_tests", .array(report.waldTests.map { result in
-                .object([
-                    ("hypothesis", .array(result.hypothesis.descriptions.map { .string($0) })),
-                    ("test", .string(result.test.rawValue)), ("df", .integer(result.df)),
-                    ("statistic", .number(result.statistic)), ("p_value", .number(result.pValue)),
-                ])
-            })))
+            members.append(("wald_tests", JSONReport.chiSquareWaldTests(report.waldTests)))
         }
         members.append(("warnings", .array(report.warnings.map { .string($0) })))
         return .object(members)

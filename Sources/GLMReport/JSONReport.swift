@@ -3,6 +3,18 @@ import GLMCore
 
 /// The `--format json` object, per the JSON contract in DESIGN.md.
 public enum JSONReport {
+    /// The `wald_tests` member of a plug-in model kind's report (χ² tests only, so no
+    /// residual degrees of freedom).
+    static func chiSquareWaldTests(_ results: [WaldTestResult]) -> JSONValue {
+        .array(results.map { result in
+            .object([
+                ("hypothesis", .array(result.hypothesis.descriptions.map { .string($0) })),
+                ("test", .string(result.test.rawValue)), ("df", .integer(result.df)),
+                ("statistic", .number(result.statistic)), ("p_value", .number(result.pValue)),
+            ])
+        })
+    }
+
     public static func value(_ report: ModelReport) -> JSONValue {
         let summary = report.summary
         let fit = summary.fit

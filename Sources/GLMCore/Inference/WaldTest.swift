@@ -163,6 +163,27 @@ public enum WaldTest {
         return try self.test(summary: try GLMSummary(fit: fit), hypothesis: hypothesis, test: test)
     }
 
+    /// A joint Wald χ² test of linear restrictions on named parameters with covariance `v`
+    /// (the plug-in model kinds: W = (Lθ̂ − r)ᵀ (L V Lᵀ)⁻¹ (Lθ̂ − r) ~ χ²_q).
+    static func chiSquare(_ text: String, names: [String], estimates: [Double], covariance v: [[Double]]) throws -> WaldTestResult {
+        let hypothesis = try LinearHypothesis.parse(text, coefficientNames: names)
+        let q = hypothesis.restrictions.count
+        guard q > 0 else { throw GLMError.invalidRestriction(restriction: text, message: "no restriction given") }
+        let l = hypothesis.restrictions.map(\.coefficients)
+        let order = estimates.count
+        let values = hypothesis.restrictions.map { restriction in
+            zip(restriction.coefficients, estimates).reduce(0) { $0 + $1.0 * $1.1 } - restriction.rightHandSide
+        }
+        let lv = l.map { row in (0..<order).map { j in (0..<order).reduce(0) { $0 + row[$1] * v[$1][j] } } }
+        let lvl = l.indices.map { i in l.indices.map { k in zip(lv[i], l[k]).reduce(0) { $0 + $1.0 * $1.1 } } }
+        let solved = try SmallMatrix.solve(lvl, values)
+        let wald = zip(values, solved).reduce(0) { $0 + $1.0 * $1.1 }
+        return WaldTestResult(
+            hypothesis: hypothesis, test: .chisq, df: q, residualDf: 0, statistic: wald,
+            pValue: Distributions.pchisq(wald, df: Double(q), lowerTail: false), estimates: values,
+            covariance: lvl, dispersion: 1)
+    }
+
     /// Tests an already parsed hypothesis with the summary's covariance matrix.
     public static func test(summary: GLMSummary, hypothesis: LinearHypothesis, test: DevianceTest? = nil) throws -> WaldTestResult {
         let fit = summary.fit
