@@ -43,8 +43,9 @@ struct FactorReferenceTests {
     }
 
     /// One at a time: each holds the dense 73,421 × 1,129 design (0.7 GB) and its copies until
-    /// the block solver replaces them. About 25 s (gaussian) and 40 s (logistic) of CPU each in a
-    /// debug build; `swift test --skip instEvalMatchesR` leaves them out.
+    /// the block solver replaces them. With the dense solver the three take about 2½ minutes of
+    /// CPU in a debug build (the logistic fits need 12 iterations); `swift test --skip
+    /// instEvalMatchesR` leaves them out.
     @Test(.serialized, arguments: FactorReferenceTests.instEvalCases, FactorReferenceTests.solvers)
     func instEvalMatchesR(_ reference: ReferenceCase, solver: StepSolver) throws {
         try ReferenceTests.check(reference, solver: solver)
