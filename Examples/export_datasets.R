@@ -197,3 +197,61 @@ export(bioChemists, "biochemists.csv")
 data(NMES1988, package = "AER")
 export(NMES1988[, c("visits", "hospital", "health", "chronic", "gender", "school", "insurance",
                     "income", "age")], "nmes1988.csv")
+
+## High-cardinality factors (glmfit issue 25). lme4::InstEval: 73,421 course
+## ratings (y, 1-5) at ETH Zurich, by student s (2,972), instructor d (1,128
+## levels), student's semester studage, lecture's age lectage, service lecture
+## (0/1) and department dept (14). The codes of s, d and dept are written as
+## text with a letter and zero padding (S0001, I0001, D01), so that every reader
+## takes them as factors and byte order is lme4's numeric level order; studage,
+## lectage and service keep their numeric labels (use factor() for a factor).
+## good = y >= 4 is the 0/1 response of the logistic fits. About 2.2 MB, so it
+## is stored gzip-compressed (glmfit and read.csv both read it as it is).
+suppressPackageStartupMessages(library(lme4))
+data(InstEval, package = "lme4")
+code <- function(f, prefix, width) sprintf("%s%0*d", prefix, width, as.integer(as.character(f)))
+insteval <- data.frame(
+  s = code(InstEval$s, "S", 4), d = code(InstEval$d, "I", 4),
+  studage = as.integer(as.character(InstEval$studage)),
+  lectage = as.integer(as.character(InstEval$lectage)),
+  service = as.integer(as.character(InstEval$service)),
+  dept = code(InstEval$dept, "D", 2),
+  y = InstEval$y, good = as.integer(InstEval$y >= 4), stringsAsFactors = FALSE)
+stopifnot(identical(sort(unique(insteval$d)), code(levels(InstEval$d), "I", 4)),
+          identical(sort(unique(insteval$s)), code(levels(InstEval$s), "S", 4)))
+export(insteval, "insteval.csv")
+local({
+  plain <- file.path(outdir, "insteval.csv")
+  text <- readLines(plain)
+  con <- gzfile(paste0(plain, ".gz"), "wb", compression = 9)
+  writeLines(text, con)
+  close(con)
+  stopifnot(identical(readLines(paste0(plain, ".gz")), text))
+  invisible(file.remove(plain))
+})
+
+## Smaller real datasets with crossed and nested factors and factors with many
+## levels (lme4's examples, datasets::ChickWeight), for the factor reference
+## cases. Labels are written as they are: numeric labels (Subject 308..., herd,
+## period, LOCATION, BROOD, YEAR, gen, Chick, Diet, replicate) read back as
+## numbers, so the models write factor(...) for them.
+data(sleepstudy, package = "lme4")
+export(sleepstudy, "sleepstudy.csv")     # Reaction by Days of sleep deprivation, 18 Subjects
+data(Penicillin, package = "lme4")
+export(Penicillin, "penicillin.csv")     # 24 plates x 6 samples, crossed, one diameter each
+data(Pastes, package = "lme4")
+export(Pastes, "pastes.csv")             # 3 casks nested in each of 10 batches; sample = batch:cask
+data(cake, package = "lme4")
+## temperature (an ordered factor) is temp as text; write temp only.
+export(cake[, c("replicate", "recipe", "temp", "angle")], "cake.csv")
+data(cbpp, package = "lme4")
+export(cbpp, "cbpp.csv")                 # contagious bovine pleuropneumonia in 15 herds, 4 periods
+data(grouseticks, package = "lme4")
+## INDEX is the row number; cHEIGHT is HEIGHT centred.
+export(grouseticks[, c("TICKS", "BROOD", "HEIGHT", "YEAR", "LOCATION")], "grouseticks.csv")
+data(Arabidopsis, package = "lme4")
+export(Arabidopsis, "arabidopsis.csv")   # fruits of 24 genotypes nested in 9 populations
+export(data.frame(weight = datasets::ChickWeight$weight, Time = datasets::ChickWeight$Time,
+                  Chick = as.integer(as.character(datasets::ChickWeight$Chick)),
+                  Diet = as.integer(as.character(datasets::ChickWeight$Diet))),
+       "chickweight.csv")                # 50 chicks nested in 4 diets, weighed over 21 days

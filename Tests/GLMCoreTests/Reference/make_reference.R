@@ -40,9 +40,9 @@ cases <- read.delim(file.path(refdir, cases_file), sep = "\t", quote = "",
                     comment.char = "")
 stopifnot(identical(names(cases)[1:6],
                     c("id", "data", "formula", "family", "link", "weights")),
-          all(names(cases)[-(1:6)] %in% c("maxit", "epsilon")),
+          all(names(cases)[-(1:6)] %in% c("maxit", "epsilon", "vcov_max")),
           !anyDuplicated(cases$id))
-for (opt in c("maxit", "epsilon")) if (is.null(cases[[opt]])) cases[[opt]] <- ""
+for (opt in c("maxit", "epsilon", "vcov_max")) if (is.null(cases[[opt]])) cases[[opt]] <- ""
 
 # Every family/link pair R's glm allows (glmfit spelling -> R links).
 allowed <- list(
@@ -117,7 +117,7 @@ fit_case <- function(cs) {
   #   glm(formula = y ~ x, family = poisson(link = "log"), data = ships)
   # This is the same fit as glm(as.formula(formula), family = fam(link = link),
   # data = d, weights = <column or NULL>).
-  stem <- sub("\\.csv$", "", basename(cs$data))
+  stem <- sub("\\.csv(\\.gz)?$", "", basename(cs$data))
   env <- new.env(parent = globalenv())
   assign(stem, d, envir = env)
   fml <- as.formula(cs$formula, env = env)
@@ -155,6 +155,15 @@ case_json <- function(cs, res) {
   ci_lo <- by_name(ci[, 1], nm); ci_lo[is.na(cf)] <- NA
   ci_hi <- by_name(ci[, 2], nm); ci_hi[is.na(cf)] <- NA
   V <- vcov(fit, complete = FALSE)
+  # A model with thousands of coefficients would write millions of covariances:
+  # with vcov_max = k only the leading k x k block is written (vcov_full_size
+  # says how many there are), the standard errors still give every diagonal.
+  vcov_full_size <- ncol(V)
+  truncated <- nzchar(cs$vcov_max) && ncol(V) > as.integer(cs$vcov_max)
+  if (truncated) {
+    keep <- seq_len(as.integer(cs$vcov_max))
+    V <- V[keep, keep, drop = FALSE]
+  }
   ll <- tryCatch(as.numeric(logLik(fit)), error = function(e) NA_real_)
   bic <- tryCatch(BIC(fit), error = function(e) NA_real_)
   aic <- if (is.null(fit$aic)) NA_real_ else fit$aic
@@ -200,6 +209,7 @@ case_json <- function(cs, res) {
     working_weights = json_num_array(first_n(fit$weights)),
     warnings = json_str_array(res$warnings)
   )
+  if (truncated) fields$vcov_full_size <- json_num(as.integer(vcov_full_size))
   json_object(fields)
 }
 
