@@ -23,6 +23,10 @@ struct CountModelCase: Decodable, Sendable, CustomTestStringConvertible {
     let df: Int
     let aic: Double
     let n_obs: Int
+    /// pscl's BIC: log(n) with n the rows of positive weight.
+    let bic: Double?
+    /// The case-weights column (pscl's `weights =`), if any.
+    let weights: String?
     let theta: Double?
     let theta_std_error: Double?
     let log_theta_std_error: Double?
@@ -47,11 +51,15 @@ struct CountModelCase: Decodable, Sendable, CustomTestStringConvertible {
         request.twoPartKind = kind == "hurdle" ? .hurdle : .zeroInflated
         request.zeroLink = zero_link
         request.vuong = vuong
+        request.weightsColumn = weights
         return request
     }
 
+    /// The data: a file name under Examples/, or a path from the repository root.
+    var dataPath: String { file.contains("/") ? file : "Examples/" + file }
+
     func fit(vuong: Bool = false) throws -> CountModelReport {
-        try Pipeline.fitCountModel(request(vuong: vuong), table: try loadExample("Examples/" + file))
+        try Pipeline.fitCountModel(request(vuong: vuong), table: try loadExample(dataPath))
     }
 }
 

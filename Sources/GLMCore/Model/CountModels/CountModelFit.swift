@@ -125,12 +125,15 @@ public struct CountModelFit: Sendable {
         mu: Double, probability: Double, kind: ModelKind, distribution: CountDistribution, theta: Double?
     ) -> (response: Double, zero: Double, count: Double, variance: Double) {
         let th = distribution == .geometric ? 1 : theta
-        let zeroDensity: Double = th.map { Foundation.pow($0 / ($0 + mu), $0) } ?? Foundation.exp(-mu)
+        // P(y > 0) = 1 − f(0) by expm1 of log f(0): exact for small μ, as pscl's
+        // ppois/pnbinom(0, lower.tail = FALSE, log.p = TRUE).
+        let logZeroDensity: Double = th.map { -$0 * Foundation.log1p(mu / $0) } ?? -mu
+        let positive = -Foundation.expm1(logZeroDensity)
         // pscl's residuals(type = "pearson"): var = ŷ·(1 + (φ + 1/θ)·μ), φ the zero
         // probability (zero-inflated) or 1 − the hurdle ratio (hurdle); 1/θ = 0 for poisson.
         let inverseTheta = th.map { 1 / $0 } ?? 0
         if kind == .hurdle {
-            let ratio = probability / (1 - zeroDensity)
+            let ratio = probability / positive
             let response = ratio * mu
             return (response, ratio, mu, response * (1 + ((1 - ratio) + inverseTheta) * mu))
         }
