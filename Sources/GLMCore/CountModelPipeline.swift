@@ -151,8 +151,10 @@ extension Pipeline {
             throw GLMError.responseOutOfDomain(family: name, line: nil, message: "the response '\(countFrame.responseLabel)' is zero in every row")
         }
         let parameters = countDesign.columnCount + zeroDesign.columnCount + (setup.distribution == .negativeBinomial ? 1 : 0)
-        if y.count <= parameters {
-            throw GLMError.tooFewObservations(observations: y.count, coefficients: parameters)
+        // pscl's n: the rows of positive weight (a zero-weight row adds nothing to the likelihood).
+        let observations = weights.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+        if observations <= parameters {
+            throw GLMError.tooFewObservations(observations: observations, coefficients: parameters)
         }
         let data = TwoPartCount.Data(
             y: y, weights: weights, countColumns: countDesign.columns, countOffset: countFrame.offset,
@@ -174,7 +176,7 @@ extension Pipeline {
             kind: setup.kind, distribution: setup.distribution, zeroLink: setup.zeroLink, countDesign: countDesign,
             zeroDesign: zeroDesign, estimates: result.newton.parameters, covariance: covariance,
             logLikelihood: result.newton.evaluation.logLikelihood, iterations: result.newton.iterations,
-            converged: result.newton.converged, observationCount: y.count, warnings: warnings, y: y, weights: weights)
+            converged: result.newton.converged, observationCount: observations, warnings: warnings, y: y, weights: weights)
     }
 
     /// pscl::vuong of the fit (model 1) against its plain count model (model 2: the count
@@ -195,7 +197,7 @@ extension Pipeline {
         }
         let twoPartKind: TwoPartCount.Kind = fit.kind == .hurdle ? .hurdle : .zeroInflated
         var differences: [Double] = []
-        for row in 0..<fit.observationCount {
+        for row in 0..<fit.rowCount {
             var etaCount = design.frame.offset?[row] ?? 0
             var etaPlain = etaCount
             for j in 0..<p {

@@ -88,6 +88,7 @@ struct CountModelReferenceTests {
         }
         expectClose(fit.logLikelihood, reference.log_likelihood, relative: 1e-8, "log-likelihood")
         expectClose(fit.aic, reference.aic, relative: 1e-8, "AIC")
+        expectClose(fit.bic, reference.bic, relative: 1e-8, "BIC")
         expectClose(fit.theta, reference.theta, relative: 1e-6, "theta")
         expectClose(fit.thetaStandardError, reference.theta_std_error, relative: 1e-4, "theta std. error")
         expectClose(fit.logThetaStandardError, reference.log_theta_std_error, relative: 1e-4, "log(theta) std. error")

@@ -65,12 +65,15 @@ public struct CountModelFit: Sendable {
     public let logLikelihood: Double
     public let iterations: Int
     public let converged: Bool
+    /// pscl's n: the rows of positive weight (AIC's and BIC's n, `n_obs`).
     public let observationCount: Int
     public let warnings: [String]
     /// The response and prior weights of the rows used (for residuals and the Vuong test).
     public let y: [Double]
     public let weights: [Double]
 
+    /// The rows used, zero-weight rows included (the length of `y` and of each part's columns).
+    public var rowCount: Int { y.count }
     public var countColumnCount: Int { countDesign.columnCount }
     public var zeroColumnCount: Int { zeroDesign.columnCount }
     /// The number of parameters, θ included (logLik's df).
@@ -106,9 +109,9 @@ public struct CountModelFit: Sendable {
     /// The count part's mean μ and the zero part's probability p at each row used.
     public func fittedParts() -> (mu: [Double], probability: [Double]) {
         let p = countColumnCount
-        var mu = [Double](repeating: 0, count: observationCount)
+        var mu = [Double](repeating: 0, count: rowCount)
         var probability = mu
-        for row in 0..<observationCount {
+        for row in 0..<rowCount {
             var etaCount = countDesign.frame.offset?[row] ?? 0
             for j in 0..<p { etaCount += countDesign.columns[j][row] * estimates[j] }
             var etaZero = zeroDesign.frame.offset?[row] ?? 0
@@ -144,7 +147,7 @@ public struct CountModelFit: Sendable {
     /// Pearson residuals (y − ŷ)·√w / √var, as pscl's residuals(type = "pearson").
     public func pearsonResiduals() -> [Double] {
         let (mu, probability) = fittedParts()
-        return (0..<observationCount).map { row in
+        return (0..<rowCount).map { row in
             let parts = CountModelFit.predictions(
                 mu: mu[row], probability: probability[row], kind: kind, distribution: distribution, theta: theta)
             return (y[row] - parts.response) * weights[row].squareRoot() / parts.variance.squareRoot()
