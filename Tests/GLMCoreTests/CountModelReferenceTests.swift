@@ -117,7 +117,8 @@ struct CountModelReferenceTests {
     /// R's predict(type = "response" / "zero" / "count") on rows not in the fit: the new
     /// rows' model-matrix values are built here from the column names (a factor's
     /// indicator `<column><level>`), then `CountModelFit.predictions` gives the three.
-    @Test(arguments: CountModelCase.all.filter { $0.newdata != nil })
+    /// Fits with offsets are left to the end-to-end save → predict test, which evaluates them.
+    @Test(arguments: CountModelCase.all.filter { $0.newdata != nil && !$0.formula.contains("offset(") })
     func predictionsMatchR(_ reference: CountModelCase) throws {
         let fit = try reference.fit().fit
         let table = try loadExample("Tests/GLMCoreTests/Reference/countmodel_data/" + (reference.newdata ?? ""))

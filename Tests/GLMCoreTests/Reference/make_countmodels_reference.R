@@ -171,9 +171,9 @@ count_case("hurdle_nb_nmes", "hurdle", "nmes1988.csv", paste(nmes, "| hospital +
 count_case("hurdle_p_nmes_cloglog", "hurdle", "nmes1988.csv", nmes, link = "cloglog")
 ## Offsets in both parts, as pscl allows them.
 count_case("zip_bio_offsets", "zero-inflated", "biochemists.csv",
-           "art ~ fem + kid5 + ment + offset(log(phd)) | ment + offset(0.1 * kid5)")
+           "art ~ fem + kid5 + ment + offset(log(phd)) | ment + offset(0.1 * kid5)", newdata = "biochemists_new.csv")
 count_case("hurdle_nb_bio_offset", "hurdle", "biochemists.csv", "art ~ fem + ment + offset(log(phd)) | ment",
-           dist = "negbin")
+           dist = "negbin", newdata = "biochemists_new.csv")
 ## Case weights (pscl's weights =): integers 0-3, a quarter of the rows weighted 0, which
 ## pscl's n (and so BIC) does not count.
 bio_weighted <- read_example("biochemists.csv")
