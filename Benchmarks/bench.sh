@@ -4,11 +4,13 @@
 # wall time and peak resident memory (GNU time), medians of several runs (glmfit's spread in
 # brackets, every run's time in bench-data/bench.log), glmfit and the fast peers taking turns.
 #   BENCH_RUNS (default 5) runs of glmfit, BENCH_PEER_RUNS (default 3) of the fast peers;
-#   the slow peers (R + read.csv, statsmodels) run once. BENCH_QUICK=1 skips the 10 M files.
+#   the slow peers (R + read.csv, statsmodels) run once. BENCH_QUICK=1 skips the 10 M files;
+#   BENCH_KINDS_ONLY=1 runs only the multinomial, ordinal and zero-inflated cases; BENCH_GLMFIT
+#   names another glmfit binary (a copy, so that rebuilding does not change it mid-run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=bench-data
-bin=.build/release/glmfit
+bin=${BENCH_GLMFIT:-.build/release/glmfit}
 runs=${BENCH_RUNS:-5}
 peer_runs=${BENCH_PEER_RUNS:-3}
 mkdir -p "$data"
@@ -134,6 +136,7 @@ bench_case() { # name file family formula rows columns peers(yes/no) slow_peers(
 }
 
 ten="y ~ x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + g"
+if [ "${BENCH_KINDS_ONLY:-0}" != 1 ]; then
 for family in poisson binomial gamma; do
   generate "$family" 1000000 "${family}_1m.csv"
   slow=no; [ "$family" = poisson ] && slow=yes
@@ -146,6 +149,7 @@ generate logistic50 1000000 logistic50_1m.csv
 bench_case "logistic 1M x 50" logistic50_1m.csv binomial "y ~ ." 1000000 51 yes yes
 generate wide200 200000 wide200_200k.csv
 bench_case "wide 200k x 200" wide200_200k.csv gaussian "y ~ ." 200000 201 yes no
+fi
 # The model kinds beside the GLM: a 5-level response over 10 predictors, unordered (y) and
 # ordered (o), against nnet::multinom / MASS::polr (after fread) and statsmodels MNLogit /
 # OrderedModel, each peer run once (they take minutes).
@@ -179,7 +183,7 @@ r_s="-"; sm_s="-"
 [ $have_r_dt = 1 ] && read -r r_s _ < <(measure 1 Rscript Benchmarks/peers/r_zeroinfl.R "$data/zip10_1m.csv")
 [ $have_sm = 1 ] && read -r sm_s _ < <(measure 1 python3 Benchmarks/peers/statsmodels_zip.py "$data/zip10_1m.csv")
 echo "| zero-inflated poisson 1M | 1000000 x 10 (both parts) | $g_s s | $g_mb | $(ratio "$r_s" "$g_s") | $(ratio "$sm_s" "$g_s") |" | tee -a "$results"
-if [ "${BENCH_QUICK:-0}" != 1 ]; then
+if [ "${BENCH_QUICK:-0}" != 1 ] && [ "${BENCH_KINDS_ONLY:-0}" != 1 ]; then
   for family in poisson binomial gamma; do
     generate "$family" 10000000 "${family}_10m.csv"
     bench_case "$family 10M" "${family}_10m.csv" "$family" "$ten" 10000000 15 no no

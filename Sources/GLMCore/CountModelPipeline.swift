@@ -151,8 +151,10 @@ extension Pipeline {
             throw GLMError.responseOutOfDomain(family: name, line: nil, message: "the response '\(countFrame.responseLabel)' is zero in every row")
         }
         let parameters = countDesign.columnCount + zeroDesign.columnCount + (setup.distribution == .negativeBinomial ? 1 : 0)
-        if y.count <= parameters {
-            throw GLMError.tooFewObservations(observations: y.count, coefficients: parameters)
+        // pscl's n: the rows of positive weight (a zero-weight row adds nothing to the likelihood).
+        let observations = weights.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+        if observations <= parameters {
+            throw GLMError.tooFewObservations(observations: observations, coefficients: parameters)
         }
         let data = TwoPartCount.Data(
             y: y, weights: weights, countColumns: countDesign.columns, countOffset: countFrame.offset,
@@ -164,7 +166,8 @@ extension Pipeline {
             zeroIntercept: zeroDesign.columnNames.firstIndex(of: "(Intercept)"), maxIterations: max(request.control.maxIterations, 100))
         let order = result.newton.parameters.count
         guard let covariance = NewtonMaximizer.inverse(result.newton.evaluation.negativeHessian, order: order) else {
-            throw GLMError.fitFailed(message: "the Hessian at the maximum is singular: some coefficients are not identifiable")
+            throw singularHessianError(
+                result.newton, countNames: countDesign.columnNames, zeroNames: zeroDesign.columnNames, kind: setup.kind)
         }
         var warnings = countFrame.warnings
         if !result.newton.converged {
@@ -174,7 +177,54 @@ extension Pipeline {
             kind: setup.kind, distribution: setup.distribution, zeroLink: setup.zeroLink, countDesign: countDesign,
             zeroDesign: zeroDesign, estimates: result.newton.parameters, covariance: covariance,
             logLikelihood: result.newton.evaluation.logLikelihood, iterations: result.newton.iterations,
-            converged: result.newton.converged, observationCount: y.count, warnings: warnings, y: y, weights: weights)
+            converged: result.newton.converged, observationCount: observations, warnings: warnings, y: y, weights: weights)
+    }
+
+    /// Why the negative Hessian at the end of the iterations cannot be inverted. A parameter
+    /// whose curvature there is nil next to the others' (diagonal below 1e-10 of the largest)
+    /// is one the likelihood keeps increasing along: typically a zero-part coefficient under
+    /// separation (every row of a level is positive, so its zero probability goes to 0 or 1),
+    /// whose estimate is infinite. pscl's optimiser stops somewhere along that ray and reports
+    /// the arbitrary value with a huge standard error (18 ± 1166, say); glmfit names the
+    /// coefficient instead.
+    static func singularHessianError(
+        _ newton: NewtonMaximizer.Result, countNames: [String], zeroNames: [String], kind: ModelKind
+    ) -> GLMError {
+        let order = newton.parameters.count
+        let hessian = newton.evaluation.negativeHessian
+        let diagonal = (0..<order).map { hessian[$0 * order + $0] }
+        let largest = diagonal.map(abs).max() ?? 0
+        let flat = (0..<order).filter { diagonal[$0] <= 1e-10 * largest }
+        let names = countNames.map { "count:" + $0 } + zeroNames.map { "zero:" + $0 } + ["count:Log(theta)"]
+        let zeroFlat = flat.filter { $0 >= countNames.count && $0 < countNames.count + zeroNames.count }
+        let stopped = { (index: Int) in "\(RFormat.format(newton.parameters[index], digits: 4)) when the iterations stopped" }
+        let pscl = "pscl stops at an arbitrary large value with a huge standard error"
+        if let intercept = zeroNames.firstIndex(of: "(Intercept)").map({ $0 + countNames.count }), zeroFlat.contains(intercept),
+           kind == .zeroInflated {
+            // The whole zero part at the boundary: the zero-inflation probability → 0 (or 1) in every row.
+            let direction = newton.parameters[intercept] < 0 ? "0 in every row: these data have no zeros beyond those of "
+                + "the count distribution, and the maximum is the plain count model (fit it without --zero-inflated)"
+                : "1 in every row"
+            return .fitFailed(
+                message: "the zero part's intercept has no finite estimate (\(stopped(intercept))): the zero-inflation "
+                    + "probability goes to \(direction); no standard error exists (\(pscl))")
+        }
+        if !zeroFlat.isEmpty {
+            let listed = zeroFlat.map { "'\(names[$0])' (\(stopped($0)))" }.joined(separator: ", ")
+            let probability = kind == .hurdle ? "probability of a positive count" : "zero-component probability"
+            return .fitFailed(
+                message: "the zero part's \(zeroFlat.count == 1 ? "coefficient" : "coefficients") \(listed) "
+                    + "\(zeroFlat.count == 1 ? "has" : "have") no finite estimate: the fitted \(probability) goes to 0 or 1 "
+                    + "for the rows \(zeroFlat.count == 1 ? "it selects" : "they select") (separation), so the likelihood rises "
+                    + "without bound and no standard error exists (\(pscl)); drop the term from the zero part (after '|') "
+                    + "or merge the levels that separate")
+        }
+        if let first = flat.first {
+            return .fitFailed(
+                message: "the Hessian at the maximum is singular: '\(names[first])' is not identifiable (it has no curvature "
+                    + "at the end of the iterations; a column that is constant or a combination of others)")
+        }
+        return .fitFailed(message: "the Hessian at the maximum is singular: some coefficients are not identifiable")
     }
 
     /// pscl::vuong of the fit (model 1) against its plain count model (model 2: the count
@@ -195,7 +245,7 @@ extension Pipeline {
         }
         let twoPartKind: TwoPartCount.Kind = fit.kind == .hurdle ? .hurdle : .zeroInflated
         var differences: [Double] = []
-        for row in 0..<fit.observationCount {
+        for row in 0..<fit.rowCount {
             var etaCount = design.frame.offset?[row] ?? 0
             var etaPlain = etaCount
             for j in 0..<p {

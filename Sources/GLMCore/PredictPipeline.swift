@@ -51,10 +51,28 @@ public enum PredictPipeline {
     }
 
     /// Checks that the options fit the model's kind: probs and class for a multinomial or
-    /// ordinal model (without --se or --interval), link and response for a GLM.
+    /// ordinal model, response, zero and count for a zero-inflated or hurdle model (neither
+    /// with --se or --interval), link and response for a GLM.
     static func validate(_ options: PredictionOptions, model: SavedModel) throws {
         let categoricalScale = options.scale == .probs || options.scale == .class
-        if let categorical = model.categorical {
+        let twoPartScale = options.scale == .zero || options.scale == .count
+        if let twoPart = model.twoPart {
+            guard options.scale == .response || twoPartScale else {
+                throw GLMError.invalidOption(
+                    name: "--type",
+                    message: "\(twoPart.kind.withArticle) model predicts --type response (the expected count), zero or count, as pscl's predict (got \(options.scale.rawValue))")
+            }
+            if options.standardErrors || options.confidenceInterval {
+                throw GLMError.invalidOption(
+                    name: options.standardErrors ? "--se" : "--interval",
+                    message: "is not available for \(twoPart.kind.withArticle) model's predictions (pscl's predict gives none)")
+            }
+        } else if twoPartScale {
+            throw GLMError.invalidOption(
+                name: "--type",
+                message: "\(options.scale.rawValue) is for zero-inflated and hurdle models; "
+                    + (model.categorical == nil ? "a GLM predicts link or response" : "\(model.categorical?.kind.withArticle ?? "this") model predicts probs or class"))
+        } else if let categorical = model.categorical {
             guard categoricalScale else {
                 throw GLMError.invalidOption(
                     name: "--type", message: "\(categorical.kind.withArticle) model predicts --type probs or --type class")
@@ -68,6 +86,15 @@ public enum PredictPipeline {
             throw GLMError.invalidOption(
                 name: "--type", message: "\(options.scale.rawValue) is for multinomial and ordinal models; a GLM predicts link or response")
         }
+    }
+
+    /// The scale without `--type`, as R's predict methods default: class for multinomial and
+    /// ordinal models, response (the expected count) for zero-inflated and hurdle models;
+    /// nil for a GLM, whose default is the options' (link).
+    static func defaultScale(_ model: SavedModel) -> PredictionScale? {
+        if model.categorical != nil { return .class }
+        if model.twoPart != nil { return .response }
+        return nil
     }
 
     /// Loads the model, reads the input and passes the output to `write` in pieces.
@@ -88,7 +115,7 @@ public enum PredictPipeline {
         var request = request
         try validate(request.options)
         let model = try SavedModel.load(path: request.modelPath)
-        if request.options.scaleIsDefault, model.categorical != nil { request.options.scale = .class }
+        if request.options.scaleIsDefault { request.options.scale = defaultScale(model) ?? request.options.scale }
         try validate(request.options, model: model)
         let design = try NewDataDesign(model: model)
         let source = request.inputPath == "-" ? "<stdin>" : request.inputPath
@@ -125,7 +152,7 @@ public enum PredictPipeline {
 
     static func predictions(model: SavedModel, path: String, options: PredictionOptions, blockSize: Int) throws -> Predictions {
         var options = options
-        if options.scaleIsDefault, model.categorical != nil { options.scale = .class }
+        if options.scaleIsDefault { options.scale = defaultScale(model) ?? options.scale }
         try validate(options)
         try validate(options, model: model)
         let design = try NewDataDesign(model: model)
@@ -204,6 +231,7 @@ public enum PredictPipeline {
         try body(header, nil, nil)
         let predictor = Predictor(model: design.model, options: options)
         let categoricalPredictor = design.model.categorical.map { CategoricalPredictor(parameters: $0, options: options) }
+        let twoPartPredictor = design.model.twoPart.map { TwoPartPredictor(parameters: $0, design: design, options: options) }
         var rows = 0
         var missingRows = 0
         while let batch = try stream.nextBatch(columns: typer.indices) {
@@ -214,7 +242,9 @@ public enum PredictPipeline {
             rows += table.rowCount
             missingRows += designRows.missing.reduce(0) { $0 + ($1 ? 1 : 0) }
             let predictions = !predict ? nil
-                : try categoricalPredictor?.predict(designRows, lines: batch.lines) ?? predictor.predict(designRows, lines: batch.lines)
+                : try categoricalPredictor?.predict(designRows, lines: batch.lines)
+                    ?? twoPartPredictor?.predict(designRows, lines: batch.lines)
+                    ?? predictor.predict(designRows, lines: batch.lines)
             try body(nil, batch, predictions)
         }
         return PredictionOutcome(rows: rows, rowsWithMissingValues: missingRows, warnings: warnings)
@@ -225,17 +255,19 @@ public enum PredictPipeline {
     private static func requireFinite(_ rows: NewDataDesign.Rows, table: Table, design: NewDataDesign) throws {
         guard rows.count > 0 else { return }
         let width = rows.x.count / rows.count
+        let zeroWidth = rows.zeroX.map { $0.count / rows.count } ?? 0
         for row in 0..<rows.count where !rows.missing[row] {
             let start = row * width
-            let offsetFinite = rows.offset.map { $0[row].isFinite } ?? true
-            guard rows.x[start..<(start + width)].contains(where: { !$0.isFinite }) || !offsetFinite else { continue }
+            let offsetFinite = (rows.offset.map { $0[row].isFinite } ?? true) && (rows.zeroOffset.map { $0[row].isFinite } ?? true)
+            let zeroFinite = rows.zeroX.map { !$0[(row * zeroWidth)..<((row + 1) * zeroWidth)].contains { !$0.isFinite } } ?? true
+            guard rows.x[start..<(start + width)].contains(where: { !$0.isFinite }) || !offsetFinite || !zeroFinite else { continue }
             let column = table.columnNames.first { name in
                 if case let .numeric(values)? = table.column(named: name) { return values[row].isInfinite }
                 return false
             }
             throw GLMError.nonFiniteNewValue(
                 source: table.source, line: table.line(ofRow: row), column: column,
-                term: design.model.variables.map(\.label).joined(separator: ", "))
+                term: (design.model.variables + (design.zeroPart?.model.variables ?? [])).map(\.label).joined(separator: ", "))
         }
     }
 

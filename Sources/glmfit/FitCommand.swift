@@ -160,7 +160,7 @@ struct FitCommand: ParsableCommand {
         }
         request.varPower = varPower
         if zeroInflated || hurdle {
-            try runCountModel(request, progress: progress)
+            try runCountModel(request, progress: progress, destinations: destinations)
             return
         }
         for (option, given) in [("--zero-link", zeroLink != nil), ("--vuong", vuong)] where given {
@@ -297,7 +297,7 @@ extension FitCommand {
 
 extension FitCommand {
     /// The two-part count kinds: `--zero-inflated` or `--hurdle`.
-    func runCountModel(_ base: FitRequest, progress: Progress?) throws {
+    func runCountModel(_ base: FitRequest, progress: Progress?, destinations: [OutputDestination]) throws {
         if zeroInflated && hurdle {
             throw GLMError.invalidOption(name: "--hurdle", message: "cannot be combined with --zero-inflated")
         }
@@ -305,7 +305,7 @@ extension FitCommand {
         let kind: ModelKind = hurdle ? .hurdle : .zeroInflated
         let given: [(String, Bool)] = [
             ("--id", id != nil), ("--corstr", corstr != nil), ("--waves", waves != nil), ("--residuals", residuals != nil),
-            ("--save", save != nil), ("--plot", plot != nil), ("--var-power", varPower != nil),
+            ("--plot", plot != nil), ("--var-power", varPower != nil),
         ]
         for (option, isGiven) in given where isGiven {
             throw GLMError.invalidOption(name: option, message: "does not apply to \(kind.withArticle) model")
@@ -316,8 +316,10 @@ extension FitCommand {
         let report = try progress.clearing { try Pipeline.fitCountModel(request) }
         let warnings = report.warnings
         if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
+        let files = try prepareFiles(destinations: destinations, savedModel: { try SavedModel(report: report).jsonText() })
         try writeReport(
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
             csv: { CSVReport.render(report) }, warnings: warnings)
+        for file in files { try file.commit() }
     }
 }

@@ -33,6 +33,11 @@ struct PredictCommand: ParsableCommand {
             level, in level order, as R's predict(type = "probs")) or --type class (the most \
             probable level, the default for these models, as in R).
 
+            A zero-inflated or hurdle model predicts --type response (the expected count, the \
+            default, as pscl's predict), zero (zero-inflated: the probability of the zero \
+            component; hurdle: P(y > 0) from the zero part over P(y > 0) from the count part, \
+            pscl's type = "zero") or count (the count part's mean); no --se or --interval.
+
             New data needs every column the model's predictors and offsets use (not the response \
             or weights); offsets are computed from the new data. A factor level the model was not \
             fitted with is an error, and so is a missing value unless --na pass, which writes an \
@@ -53,7 +58,7 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The CSV file of new data, or - for standard input.", valueName: "file"))
     var file: String
 
-    @Option(help: "The scale of the predictions: link (the linear predictor, the default) or response (the mean); for a multinomial or ordinal model, probs (prob_<level> columns) or class (the most probable level, the default).")
+    @Option(help: "The scale of the predictions: link (the linear predictor, the default) or response (the mean); for a multinomial or ordinal model, probs (prob_<level> columns) or class (the most probable level, the default); for a zero-inflated or hurdle model, response (the expected count, the default), zero or count.")
     var type: PredictionScale?
 
     @Flag(help: "Add the standard error of each prediction (se_fit).")

@@ -236,7 +236,7 @@ struct PredictEndToEndTests {
         let cases: [(String, Int32, String)] = [
             (notJSON, 65, "is not a usable glmfit model: it is not valid JSON"),
             (foreign, 65, "it is JSON but not a glmfit model"),
-            (newer, 65, "in model format 7; this glmfit (0.1.0) reads model format 1 and older"),
+            (newer, 65, "in model format 7; this glmfit (0.1.0) reads model format 2 and older"),
             (scratch.path("none.json"), 66, "no such file"),
         ]
         for (path, status, message) in cases {

@@ -20,18 +20,28 @@ struct NewDataDesign {
     /// The non-aliased coefficients (design order) and their estimates.
     let kept: [Int]
     let estimates: [Double]
+    /// A zero-inflated or hurdle model's zero part, built from the same rows.
+    var zeroPart: NewDataDesign? { zeroPartBox.first }
+    /// Empty or one design: the array gives the nested design its indirection.
+    private let zeroPartBox: [NewDataDesign]
 
     init(model: SavedModel) throws {
         self.model = model
         variables = try model.variables.map { try FormulaExpression.parse($0.expression) }
         offsets = try model.offsets.map { try FormulaExpression.parse($0) }
-        columns = model.columns
+        zeroPartBox = try model.twoPart.map { [try NewDataDesign(model: $0.zero)] } ?? []
+        // The columns either part reads, each typed once (both parts were read from one table).
+        var columns = model.columns
+        for column in zeroPartBox.first?.columns ?? [] where !columns.contains(where: { $0.name == column.name }) {
+            columns.append(column)
+        }
+        self.columns = columns
         var levels: [String: [String]] = [:]
         for (variable, expression) in zip(model.variables, variables) {
             guard case let .factor(factorLevels, _) = variable.kind else { continue }
             if let column = ExpressionEvaluator.factorColumn(of: expression), levels[column] == nil { levels[column] = factorLevels }
         }
-        textLevels = levels
+        textLevels = levels.merging(zeroPartBox.first?.textLevels ?? [:]) { count, _ in count }
         levelCodes = model.variables.map { variable in
             guard case let .factor(factorLevels, _) = variable.kind else { return nil }
             var codes: [String: Int32] = [:]
@@ -65,6 +75,9 @@ struct NewDataDesign {
         var offset: [Double]?
         /// Rows with a missing value in a variable or offset (kept only with `--na pass`).
         var missing: [Bool]
+        /// A two-part model's zero part: its model-matrix rows (as `x`) and summed offsets.
+        var zeroX: [Double]? = nil
+        var zeroOffset: [Double]? = nil
     }
 
     /// Evaluates the variables and offsets on `table` (a batch typed by `NewDataTyper`) and
@@ -177,7 +190,15 @@ struct NewDataDesign {
                 x[base + column] = value
             }
         }
-        return Rows(count: n, x: x, offset: offsetSum, missing: missing)
+        var rows = Rows(count: n, x: x, offset: offsetSum, missing: missing)
+        if let zeroPart {
+            // A row is missing when either part misses a value (pscl's model frame of both).
+            let zeroRows = try zeroPart.rows(table, passMissing: passMissing)
+            for row in 0..<n where zeroRows.missing[row] { rows.missing[row] = true }
+            rows.zeroX = zeroRows.x
+            rows.zeroOffset = zeroRows.offset
+        }
+        return rows
     }
 
     private func markMissing(

@@ -10,6 +10,11 @@ public enum PredictionScale: String, Sendable, CaseIterable {
     case probs
     /// A multinomial or ordinal model's most probable level.
     case `class`
+    /// A zero-inflated model's probability of the zero component; a hurdle model's ratio of
+    /// P(y > 0) from its zero part to that from its count part (pscl's `type = "zero"`).
+    case zero
+    /// A zero-inflated or hurdle model's count-part mean (pscl's `type = "count"`).
+    case count
 }
 
 /// What to do with a new row that has a missing value in a variable the model needs.
@@ -186,7 +191,7 @@ public struct Predictor: Sendable {
                     lower[row] = eta - quantile * se
                     upper[row] = eta + quantile * se
                 }
-            case .probs, .class:
+            case .probs, .class, .zero, .count:
                 // Refused for a GLM by `PredictPipeline.validate`.
                 fit[row] = .nan
             case .response:
@@ -237,5 +242,38 @@ struct CategoricalPredictor {
         return Predictions(
             fit: [Double](repeating: .nan, count: n), standardErrors: nil, lower: nil, upper: nil, lines: lines,
             probabilities: options.scale == .class ? nil : probabilities, classes: options.scale == .class ? classes : nil)
+    }
+}
+
+/// Predictions of a zero-inflated or hurdle model (pscl's `predict(newdata, type =
+/// "response" / "zero" / "count")`): μ = exp(xᵀβ + offset) from the count part, the zero
+/// part's probability g⁻¹(zᵀγ + offset), combined by `TwoPartParameters.prediction`.
+struct TwoPartPredictor {
+    let parameters: TwoPartParameters
+    let countEstimates: [Double]
+    let zeroEstimates: [Double]
+    let scale: PredictionScale
+
+    init(parameters: TwoPartParameters, design: NewDataDesign, options: PredictionOptions) {
+        self.parameters = parameters
+        countEstimates = design.estimates
+        zeroEstimates = design.zeroPart?.estimates ?? []
+        scale = options.scale
+    }
+
+    func predict(_ rows: NewDataDesign.Rows, lines: [Int]) -> Predictions {
+        let n = rows.count
+        let p = countEstimates.count
+        let q = zeroEstimates.count
+        var fit = [Double](repeating: .nan, count: n)
+        let zeroX = rows.zeroX ?? []
+        for row in 0..<n where !rows.missing[row] && zeroX.count >= (row + 1) * q {
+            var etaCount = rows.offset?[row] ?? 0
+            for j in 0..<p { etaCount += rows.x[row * p + j] * countEstimates[j] }
+            var etaZero = rows.zeroOffset?[row] ?? 0
+            for j in 0..<q { etaZero += zeroX[row * q + j] * zeroEstimates[j] }
+            fit[row] = parameters.prediction(etaCount: etaCount, etaZero: etaZero, scale: scale)
+        }
+        return Predictions(fit: fit, standardErrors: nil, lower: nil, upper: nil, lines: lines)
     }
 }

@@ -8,8 +8,10 @@
 public struct SavedModel: Sendable, Equatable {
     /// The value of the `format` member that marks a glmfit model file.
     public static let format = "glmfit-model"
-    /// The layout this glmfit writes, and the newest it reads.
-    public static let formatVersion = 1
+    /// The newest layout this glmfit reads, and the one it writes for zero-inflated and
+    /// hurdle models (version 2 added them: a glmfit that reads only version 1 would take
+    /// their count part for a plain GLM); other models are written as version 1.
+    public static let formatVersion = 2
 
     /// How a variable enters the model matrix.
     public enum VariableKind: Sendable, Equatable {
@@ -116,6 +118,9 @@ public struct SavedModel: Sendable, Equatable {
     public var deviance: Double
     /// A multinomial or ordinal model's parameters (nil for a GLM): see `CategoricalParameters`.
     public var categorical: CategoricalParameters? = nil
+    /// A zero-inflated or hurdle model's distribution, zero link and zero part (nil
+    /// otherwise; the model itself is then the count part): see `TwoPartParameters`.
+    public var twoPart: TwoPartParameters? = nil
     /// The parameters each data-dependent basis learnt from the fitting data, by call.
     public var bases: [String: BasisParameters] = [:]
 
@@ -450,7 +455,7 @@ extension SavedModel {
         }
         var members: [(String, JSONText)] = [
             ("format", .string(SavedModel.format)),
-            ("format_version", .number(Double(SavedModel.formatVersion))),
+            ("format_version", .number(Double(twoPart == nil ? 1 : SavedModel.formatVersion))),
             ("glmfit_version", .string(glmfitVersion)),
             ("formula", .string(formula)),
             // A categorical model names its kind here, which a glmfit without the kind refuses.
@@ -484,6 +489,10 @@ extension SavedModel {
         if let categorical {
             members.append(("model", .string(categorical.kind.rawValue)))
             members.append(("categorical", categorical.json))
+        }
+        if let twoPart {
+            members.append(("model", .string(twoPart.kind.rawValue)))
+            members.append(("two_part", twoPart.json))
         }
         return .object(members)
     }
@@ -542,8 +551,11 @@ extension SavedModel {
     private init(document: JSONText, reader: inout ModelFileReader, writtenBy: String) throws {
         glmfitVersion = writtenBy
         formula = try reader.string(document, "formula")
-        let modelKind = ModelKind(family: (try reader.optionalString(document, "model")) ?? "glm")
-        if modelKind != .glm {
+        let modelName = try reader.optionalString(document, "model") ?? ModelKind.glm.rawValue
+        guard let modelKind = ModelKind(rawValue: modelName) else {
+            throw reader.invalid("unknown model kind '\(modelName)'")
+        }
+        if modelKind == .multinomial || modelKind == .ordinal {
             // The kind's own parameters are read below, once the columns are known.
             family = .binomial
             link = .logit
@@ -698,11 +710,14 @@ extension SavedModel {
         dfResidual = try reader.integer(document, "df_residual")
         observationCount = try reader.integer(document, "n_obs")
         deviance = try reader.optionalNumber(document, "deviance") ?? .nan
-        if modelKind != .glm {
-            let fileReader = reader
+        let fileReader = reader
+        switch modelKind {
+        case .multinomial, .ordinal:
             categorical = try CategoricalParameters(
                 json: try reader.member(document, "categorical"), kind: modelKind, columnCount: coefficients.count,
                 invalid: { fileReader.invalid($0) })
+        case .zeroInflated, .hurdle, .glm:
+            break
         }
         var bases: [String: BasisParameters] = [:]
         for value in (document["bases"] == nil ? [] : try reader.array(document, "bases")) {
@@ -740,6 +755,19 @@ extension SavedModel {
             for name in try FormulaExpression.parse(text).columnNames where !described.contains(name) {
                 throw reader.invalid("the expression '\(text)' reads column '\(name)', which 'columns' does not describe")
             }
+        }
+        if modelKind == .zeroInflated || modelKind == .hurdle {
+            // The zero part is a GLM's saved model inside this one (one level deep: a GLM has no two_part).
+            twoPart = try TwoPartParameters(
+                json: try reader.member(document, "two_part"), kind: modelKind, count: self,
+                zeroModel: { value in
+                    guard case .object = value, value["model"] == nil else {
+                        throw fileReader.invalid("the zero part ('two_part.zero') must be a GLM's saved model")
+                    }
+                    var zeroReader = ModelFileReader(path: fileReader.path)
+                    return try SavedModel(document: value, reader: &zeroReader, writtenBy: writtenBy)
+                },
+                invalid: { fileReader.invalid($0) })
         }
     }
 }

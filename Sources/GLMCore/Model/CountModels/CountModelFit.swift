@@ -65,12 +65,15 @@ public struct CountModelFit: Sendable {
     public let logLikelihood: Double
     public let iterations: Int
     public let converged: Bool
+    /// pscl's n: the rows of positive weight (AIC's and BIC's n, `n_obs`).
     public let observationCount: Int
     public let warnings: [String]
     /// The response and prior weights of the rows used (for residuals and the Vuong test).
     public let y: [Double]
     public let weights: [Double]
 
+    /// The rows used, zero-weight rows included (the length of `y` and of each part's columns).
+    public var rowCount: Int { y.count }
     public var countColumnCount: Int { countDesign.columnCount }
     public var zeroColumnCount: Int { zeroDesign.columnCount }
     /// The number of parameters, θ included (logLik's df).
@@ -106,9 +109,9 @@ public struct CountModelFit: Sendable {
     /// The count part's mean μ and the zero part's probability p at each row used.
     public func fittedParts() -> (mu: [Double], probability: [Double]) {
         let p = countColumnCount
-        var mu = [Double](repeating: 0, count: observationCount)
+        var mu = [Double](repeating: 0, count: rowCount)
         var probability = mu
-        for row in 0..<observationCount {
+        for row in 0..<rowCount {
             var etaCount = countDesign.frame.offset?[row] ?? 0
             for j in 0..<p { etaCount += countDesign.columns[j][row] * estimates[j] }
             var etaZero = zeroDesign.frame.offset?[row] ?? 0
@@ -125,12 +128,15 @@ public struct CountModelFit: Sendable {
         mu: Double, probability: Double, kind: ModelKind, distribution: CountDistribution, theta: Double?
     ) -> (response: Double, zero: Double, count: Double, variance: Double) {
         let th = distribution == .geometric ? 1 : theta
-        let zeroDensity: Double = th.map { Foundation.pow($0 / ($0 + mu), $0) } ?? Foundation.exp(-mu)
+        // P(y > 0) = 1 − f(0) by expm1 of log f(0): exact for small μ, as pscl's
+        // ppois/pnbinom(0, lower.tail = FALSE, log.p = TRUE).
+        let logZeroDensity: Double = th.map { -$0 * Foundation.log1p(mu / $0) } ?? -mu
+        let positive = -Foundation.expm1(logZeroDensity)
         // pscl's residuals(type = "pearson"): var = ŷ·(1 + (φ + 1/θ)·μ), φ the zero
         // probability (zero-inflated) or 1 − the hurdle ratio (hurdle); 1/θ = 0 for poisson.
         let inverseTheta = th.map { 1 / $0 } ?? 0
         if kind == .hurdle {
-            let ratio = probability / (1 - zeroDensity)
+            let ratio = probability / positive
             let response = ratio * mu
             return (response, ratio, mu, response * (1 + ((1 - ratio) + inverseTheta) * mu))
         }
@@ -141,7 +147,7 @@ public struct CountModelFit: Sendable {
     /// Pearson residuals (y − ŷ)·√w / √var, as pscl's residuals(type = "pearson").
     public func pearsonResiduals() -> [Double] {
         let (mu, probability) = fittedParts()
-        return (0..<observationCount).map { row in
+        return (0..<rowCount).map { row in
             let parts = CountModelFit.predictions(
                 mu: mu[row], probability: probability[row], kind: kind, distribution: distribution, theta: theta)
             return (y[row] - parts.response) * weights[row].squareRoot() / parts.variance.squareRoot()
