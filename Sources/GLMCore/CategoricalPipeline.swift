@@ -16,6 +16,12 @@ extension Pipeline {
         for (option, given) in options where given {
             throw GLMError.invalidOption(name: option, message: message)
         }
+        if request.frequencyWeightsColumn != nil {
+            throw GLMError.invalidOption(
+                name: "--frequency-weights",
+                message: "is not available for \(kind.withArticle) model yet (its observation counts, BIC and tests "
+                    + "count rows); use --weights for the likelihood alone, or fit the expanded rows")
+        }
     }
 
     /// The ordinal link `--link` names (logit when none).

@@ -248,20 +248,25 @@ public struct Family: Sendable, Equatable {
 
     /// As `aic(...)`, adding R's warnings: "non-integer x = …" for each count of a
     /// poisson fit that is not a whole number (whose likelihood, so AIC, is then -Inf / Inf).
+    /// - Parameter frequencies: `--frequency-weights` (already multiplied into `weights`): the
+    ///   sum is then the expanded rows' sum, and gaussian's n is their count.
     public func aic(
-        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], deviance: Double,
-        warnings: inout [String]
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], frequencies: [Double]? = nil,
+        deviance: Double, warnings: inout [String]
     ) -> Double? {
         let weightSum = weights.reduce(0, +)
         let context = AICContext(
             deviance: deviance, weightSum: weightSum, useBinomialTotals: binomialTotals.contains { $0 > 1 })
         let parts = ParallelRows.map(count: y.count) { rows in
             var parts = AICParts()
-            addAIC(y: y, binomialTotals: binomialTotals, mu: mu, weights: weights, rows: rows, context: context, into: &parts)
+            addAIC(
+                y: y, binomialTotals: binomialTotals, mu: mu, weights: weights, frequencies: frequencies, rows: rows,
+                context: context, into: &parts)
             return parts
         }.reduce(into: AICParts()) { $0.add($1) }
         warnings += parts.warnings
-        return finishAIC(parts, deviance: deviance, weightSum: weightSum, count: y.count)
+        let count = frequencies.map { FrequencyWeights.total($0) { _ in true } } ?? y.count
+        return finishAIC(parts, deviance: deviance, weightSum: weightSum, count: count)
     }
 
     /// What the AIC's per-row sum needs to know of the whole fit.
@@ -297,11 +302,36 @@ public struct Family: Sendable, Equatable {
     }
 
     /// Adds the terms of the AIC sum of `rows` (all of them when nil).
+    /// - Parameter frequencies: `--frequency-weights`, already in `weights`: a row adds its
+    ///   count times one observation's term, and a row that stands for none adds nothing.
     public func addAIC(
-        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], rows: Range<Int>? = nil,
-        context: AICContext, into parts: inout AICParts
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], frequencies: [Double]? = nil,
+        rows: Range<Int>? = nil, context: AICContext, into parts: inout AICParts
     ) {
         let rows = rows ?? y.indices
+        guard let frequencies else {
+            addUnitAIC(y: y, binomialTotals: binomialTotals, mu: mu, weights: weights, rows: rows, context: context, into: &parts)
+            return
+        }
+        // Row by row, one observation's term times its count: binomial's trial counts and
+        // gaussian's log weight are one observation's (its weight is the likelihood weight
+        // over the count, exactly the prior weight when that is 1).
+        for row in rows where frequencies[row] > 0 {
+            var one = AICParts()
+            addUnitAIC(
+                y: [y[row]], binomialTotals: [binomialTotals[row]], mu: [mu[row]], weights: [weights[row] / frequencies[row]],
+                rows: 0..<1, context: context, into: &one)
+            parts.sum += frequencies[row] * one.sum
+            parts.nonIntegerCount += one.nonIntegerCount
+            if parts.firstNonInteger == nil { parts.firstNonInteger = one.firstNonInteger }
+        }
+    }
+
+    /// `addAIC` with one observation a row.
+    private func addUnitAIC(
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], rows: Range<Int>,
+        context: AICContext, into parts: inout AICParts
+    ) {
         switch kind {
         case .gaussian:
             for row in rows { parts.sum += Foundation.log(weights[row]) }
