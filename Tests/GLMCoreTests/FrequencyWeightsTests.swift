@@ -82,11 +82,15 @@ struct FrequencyWeightsTests {
         Self.expectSame(chunked, rows, "chunked " + model.testDescription, relative: 1e-8)
     }
 
-    /// glm.nb's theta: its score and information are sums over the observations.
+    /// glm.nb's theta: its score and information are sums over the observations (quine's
+    /// 146 pupils, grouped by DuckDB into 127 rows with counts).
     @Test func negativeBinomialThetaIsTheRowsTheta() throws {
-        let model = Model(formula: "satisfaction ~ Infl + Type + Cont", family: "negative-binomial")
-        let rows = try Pipeline.fit(Self.request(model, path: Self.expandedHousing, counts: nil))
-        let aggregated = try Pipeline.fit(Self.request(model, path: Repository.path("Examples/housing.csv"), counts: "Freq"))
+        let model = Model(formula: "Days ~ Eth + Sex + Age + Lrn", family: "negative-binomial")
+        let rows = try Pipeline.fit(Self.request(model, path: Repository.path("Examples/quine.csv"), counts: nil))
+        let aggregated = try Pipeline.fit(Self.request(
+            model, path: Repository.path("Tests/glmfitTests/Reference/frequency_weights/quine_aggregated.csv"), counts: "n"))
+        #expect(aggregated.fit.design.rowCount == 127)
+        #expect(rows.negativeBinomial?.thetaWarning == nil)
         let theta = try #require(rows.negativeBinomial?.theta)
         expectClose(aggregated.negativeBinomial?.theta, theta, relative: 1e-7, "theta")
         expectClose(aggregated.negativeBinomial?.thetaStandardError, rows.negativeBinomial?.thetaStandardError, relative: 1e-6, "theta se")
@@ -121,6 +125,18 @@ struct FrequencyWeightsTests {
             y: y, binomialTotals: totals, mu: mu, weights: weights, frequencies: counts, deviance: deviance, warnings: &warnings)
         expectClose(countedAIC, rowsAIC, relative: 1e-13, "\(kind) AIC")
         #expect(countedAIC?.isFinite == true)
+    }
+
+    /// A logical response is TRUE by its level's name: one TRUE in every row (all its rows,
+    /// or a chunk's) is 1, not the first level's 0. R 4 (run here, its output copied):
+    /// glm(I(y > 0) ~ x, binomial, data.frame(y = 1:4, x = c(1, 2, 3, 5)))
+    /// has coefficient (Intercept) 2.356607e+01 (a diverging, separated fit).
+    @Test func logicalResponseTrueInEveryRowIsOne() throws {
+        let bytes = Array("y,x\n1,1\n2,2\n3,3\n4,5\n".utf8)
+        let table = try bytes.withUnsafeBytes { try CSVReader.read(bytes: $0, source: "positive.csv") }
+        let report = try Pipeline.fit(FitRequest(path: "positive.csv", formula: "I(y > 0) ~ x", family: "binomial"), table: table)
+        expectClose(report.fit.coefficients[0], 2.356607e+01, relative: 1e-6, "intercept")
+        #expect(report.fit.response.y == [1, 1, 1, 1])
     }
 
     static func frame(_ csv: String) throws -> ModelFrame {

@@ -24,50 +24,47 @@ public enum FrequencyWeights {
         func failure(_ row: Int, _ value: String, _ message: String) -> GLMError {
             .invalidFrequencyWeight(source: table.source, line: table.line(ofRow: row), column: name, value: value, message: message)
         }
+        // The used rows' values; a column read as text (all of it, or in one chunk of a
+        // streamed input where another chunk holds text) counts when its fields are numbers.
+        var numbers = [Double](repeating: .nan, count: rows.count)
         switch column {
         case let .categorical(categorical):
-            // A column read as text: the first used field that is missing or not a number.
-            for row in rows where row < categorical.codes.count {
+            for (position, row) in rows.enumerated() where row < categorical.codes.count {
                 let code = Int(categorical.codes[row])
-                guard code >= 0, code < categorical.levels.count else {
-                    throw failure(row, "", "the count is missing; every row needs the number of observations it stands for")
-                }
+                guard code >= 0, code < categorical.levels.count else { continue }
                 let level = categorical.levels[code]
-                if categorical.isLogical || Double(level.trimmingCharacters(in: .whitespaces)) == nil {
+                guard !categorical.isLogical, let value = Double(level.trimmingCharacters(in: .whitespaces)) else {
                     throw failure(row, level, "is not a number; a frequency weight is a count of observations")
                 }
+                numbers[position] = value
             }
-            let row = categorical.firstNonNumericRow ?? rows.first ?? 0
-            let code = row < categorical.codes.count ? Int(categorical.codes[row]) : -1
-            let value = code >= 0 && code < categorical.levels.count ? categorical.levels[code] : ""
-            throw failure(row, value, "is not a number, so the column is text; a frequency weight is a count of observations")
-        case let .numeric(numbers):
-            var values = [Double](repeating: 0, count: rows.count)
-            var total = 0.0
-            for (position, row) in rows.enumerated() where row < numbers.count {
-                let value = numbers[row]
-                if value.isNaN {
-                    throw failure(row, "", "the count is missing; every row needs the number of observations it stands for")
-                }
-                if value < 0 {
-                    throw failure(row, RFormat.deparse(value), "is negative; a frequency weight is a count of observations (0 or more)")
-                }
-                if value.isInfinite || value > maximum {
-                    throw failure(row, RFormat.deparse(value), "is too large; a row may stand for at most 2^53 observations")
-                }
-                if value.rounded(.towardZero) != value {
-                    throw failure(row, RFormat.deparse(value), "is not a whole number; a frequency weight counts observations "
-                        + "(for fractional weights use --weights)")
-                }
-                values[position] = value
-                total += value
-                if total > maximum {
-                    throw failure(row, RFormat.deparse(value), "brings the total past 2^53 observations, more than a count can hold exactly")
-                }
-            }
-            // Whole and at most 2^53: the conversion is exact.
-            return (values, Int(exactly: total) ?? 0)
+        case let .numeric(values):
+            for (position, row) in rows.enumerated() where row < values.count { numbers[position] = values[row] }
         }
+        var total = 0.0
+        for (position, value) in numbers.enumerated() {
+            let row = rows[position]
+            if value.isNaN {
+                throw failure(row, "", "the count is missing; every row needs the number of observations it stands for")
+            }
+            if value < 0 {
+                throw failure(row, RFormat.deparse(value), "is negative; a frequency weight is a count of observations (0 or more)")
+            }
+            if value.isInfinite || value > maximum {
+                throw failure(row, RFormat.deparse(value), "is too large; a row may stand for at most 2^53 observations")
+            }
+            if value.rounded(.towardZero) != value {
+                throw failure(row, RFormat.deparse(value), "is not a whole number; a frequency weight counts observations "
+                    + "(for fractional weights use --weights)")
+            }
+            // Both whole and at most 2^53, so the difference is exact (a sum past 2^53 may round).
+            if value > maximum - total {
+                throw failure(row, RFormat.deparse(value), "brings the total past 2^53 observations, more than a count can hold exactly")
+            }
+            total += value
+        }
+        // Whole and at most 2^53: the conversion is exact.
+        return (numbers, Int(exactly: total) ?? 0)
     }
 
     /// The sum of `counts` (each a checked whole number) over the rows where `include` holds.

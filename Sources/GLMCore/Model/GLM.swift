@@ -32,7 +32,10 @@ public struct GLMFit: Sendable {
     public var aliased: [Bool] { irls.coefficients.map(\.isNaN) }
     /// Rows with non-zero prior weight (R's `n.ok`, and `nobs()` for a glm); with
     /// frequency weights, the observations those rows stand for.
-    public var observationCount: Int { response.observationCount }
+    public var observationCount: Int {
+        // A fit streamed in chunks keeps no per-row arrays; its df_residual counts them.
+        response.priorWeights.isEmpty && design.rowCount > 0 ? dfResidual + rank : response.observationCount
+    }
     /// The rows fitted, zero weights included, or with frequency weights the observations
     /// they stand for: the rows of the expanded data.
     public var representedRowCount: Int { frequencyTotal ?? design.rowCount }

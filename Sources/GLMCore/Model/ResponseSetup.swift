@@ -81,8 +81,14 @@ extension Family {
                 throw domainError(
                     "the response '\(frame.responseLabel)' is text (levels \(levels.prefix(3).joined(separator: ", "))\(levels.count > 3 ? ", ..." : "")), not numeric", row: nil)
             }
-            // R: the first level is failure, every other level success.
-            y = codes.map { $0 > 0 ? 1 : 0 }
+            if isLogical {
+                // TRUE is success by name: the levels are only those used, so a response that
+                // is TRUE in every row has TRUE as its first level.
+                y = codes.map { $0 >= 0 && Int($0) < levels.count && levels[Int($0)] == "TRUE" ? 1 : 0 }
+            } else {
+                // R: the first level is failure, every other level success.
+                y = codes.map { $0 > 0 ? 1 : 0 }
+            }
         case let .matrix(columns, _) where columns.count == 1:
             y = columns[0]
         case .matrix:
