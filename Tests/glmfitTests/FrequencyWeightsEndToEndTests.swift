@@ -136,6 +136,41 @@ struct FrequencyWeightsEndToEndTests {
         Self.expectSame(aggregated, rows, path: options.joined(separator: " "), relative: 1e-8, absolute: 1e-10)
     }
 
+    /// MASS's housing table: 72 covariate patterns with their counts (Freq) of 1681
+    /// householders; the multinomial and ordinal fits of the table (polr's and multinom's
+    /// classic `weights = Freq`) with --frequency-weights Freq are those of the 1681 rows.
+    @Test(arguments: [["--family", "ordinal"], ["--family", "ordinal", "--link", "probit"], ["--family", "multinomial"]])
+    func categoricalModelsOfHousingAreTheRows(options: [String]) throws {
+        let text = try String(contentsOfFile: Glmfit.example("housing.csv"), encoding: .utf8)
+        let lines = text.split(separator: "\n").map(String.init)
+        var rows = [lines[0]]
+        for line in lines.dropFirst() {
+            let count = try #require(line.split(separator: ",").last.flatMap { Int($0) })
+            rows += Array(repeating: line, count: count)
+        }
+        #expect(rows.count == 1682)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-fw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let expanded = directory.appendingPathComponent("housing_rows.csv").path
+        try rows.joined(separator: "\n").write(toFile: expanded, atomically: true, encoding: .utf8)
+        let arguments = ["--formula", "Sat ~ Infl + Type + Cont", "--compare", "~ Infl + Type"] + options
+        let expected = try Self.json([expanded] + arguments)
+        let aggregated = try Self.json([Glmfit.example("housing.csv")] + arguments + ["--frequency-weights", "Freq"])
+        Self.expectSame(aggregated, expected, path: options.joined(separator: " "), relative: 1e-7, absolute: 1e-10)
+        #expect(aggregated["n_obs"] as? Int == 1681)
+    }
+
+    /// The two-part count models are refused: their Vuong test and counts are per row.
+    @Test func twoPartModelsAreRefused() throws {
+        let result = try Glmfit.run(
+            [Self.fixture("quine_aggregated.csv"), "--formula", "Days ~ Eth | 1", "--family", "poisson", "--hurdle",
+             "--frequency-weights", "n"])
+        #expect(result.status == 64)
+        #expect(result.standardOutput.isEmpty)
+        #expect(result.standardError.contains("--frequency-weights") && result.standardError.contains("hurdle"), "\(result.standardError)")
+    }
+
     /// Prior weights multiply the counts in the likelihood: rows with weights w, each
     /// written twice, fit as the rows written once with w and a count of 2.
     @Test func priorWeightsMultiplyTheCounts() throws {

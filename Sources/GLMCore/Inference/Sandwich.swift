@@ -206,7 +206,8 @@ public enum Sandwich {
         if type == .hc2 || type == .hc3 {
             hat = Influence.hatValues(fit)
             let threshold = 1 - Double.ulpOfOne.squareRoot()
-            let close = hat.indices.filter { hat[$0] > threshold }
+            // One observation's leverage: a row's hat value over its count.
+            let close = hat.indices.filter { hat[$0] / (pieces.frequencies?[$0] ?? 1) > threshold }
             if !close.isEmpty {
                 var ids = close.prefix(10).map { String(fit.design.frame.rowIndices[$0] + 1) }
                 if close.count > 10 { ids.append("...") }
