@@ -161,6 +161,25 @@ struct FrequencyWeightsEndToEndTests {
         #expect(aggregated["n_obs"] as? Int == 1681)
     }
 
+    /// The saved model (n_obs, df_residual, the dispersion and covariance predict uses) is
+    /// the rows' saved model.
+    @Test func savedModelIsTheRowsModel() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-fw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let arguments = ["--formula", "breaks ~ wool + tension", "--family", "gamma"]
+        let rowsModel = directory.appendingPathComponent("rows.json").path
+        let countsModel = directory.appendingPathComponent("counts.json").path
+        #expect(try Glmfit.run([Glmfit.example("warpbreaks.csv")] + arguments + ["--save", rowsModel]).status == 0)
+        let counted = try Glmfit.run(
+            [Self.fixture("warpbreaks_aggregated.csv")] + arguments + ["--frequency-weights", "n", "--save", countsModel])
+        #expect(counted.status == 0, "\(counted.standardError)")
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: rowsModel)))
+        let actual = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: countsModel)))
+        Self.expectSame(actual, expected, path: "saved model", relative: 1e-9)
+        #expect((actual as? [String: Any])?["n_obs"] as? Int == 54)
+    }
+
     /// The two-part count models are refused: their Vuong test and counts are per row.
     @Test func twoPartModelsAreRefused() throws {
         let result = try Glmfit.run(

@@ -313,28 +313,27 @@ public struct Family: Sendable, Equatable {
             addUnitAIC(y: y, binomialTotals: binomialTotals, mu: mu, weights: weights, rows: rows, context: context, into: &parts)
             return
         }
-        // Row by row, one observation's term times its count: binomial's trial counts and
-        // gaussian's log weight are one observation's (its weight is the likelihood weight
-        // over the count, exactly the prior weight when that is 1).
-        for row in rows where frequencies[row] > 0 {
-            var one = AICParts()
-            addUnitAIC(
-                y: [y[row]], binomialTotals: [binomialTotals[row]], mu: [mu[row]], weights: [weights[row] / frequencies[row]],
-                rows: 0..<1, context: context, into: &one)
-            parts.sum += frequencies[row] * one.sum
-            parts.nonIntegerCount += one.nonIntegerCount
-            if parts.firstNonInteger == nil { parts.firstNonInteger = one.firstNonInteger }
-        }
+        // One observation's term times its count: binomial's trial counts and gaussian's log
+        // weight are one observation's (its weight is the likelihood weight over the count,
+        // exactly the prior weight when that is 1).
+        let observationWeights = rows.map { frequencies[$0] > 0 ? weights[$0] / frequencies[$0] : 0 }
+        addUnitAIC(
+            y: Array(y[rows]), binomialTotals: Array(binomialTotals[rows]), mu: Array(mu[rows]), weights: observationWeights,
+            counts: Array(frequencies[rows]), rows: 0..<rows.count, context: context, into: &parts)
     }
 
-    /// `addAIC` with one observation a row.
+    /// `addAIC` with `weights` one observation's and each row's term `counts[row]` times
+    /// (once when nil; a row with count 0 adds nothing).
     private func addUnitAIC(
-        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], rows: Range<Int>,
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], counts: [Double]? = nil, rows: Range<Int>,
         context: AICContext, into parts: inout AICParts
     ) {
+        // × 1 changes no number: without counts the sums are as before.
+        let counts = counts ?? []
+        @inline(__always) func times(_ row: Int) -> Double { counts.isEmpty ? 1 : counts[row] }
         switch kind {
         case .gaussian:
-            for row in rows { parts.sum += Foundation.log(weights[row]) }
+            for row in rows where times(row) > 0 { parts.sum += times(row) * Foundation.log(weights[row]) }
         case .binomial:
             // A block of rows at a time: the logs of one-trial rows (nearly every row of a 0/1
             // response) eight at a time by glm_log, the others' log densities by logDbinom put
@@ -359,8 +358,8 @@ public struct Family: Sendable, Equatable {
                                         let trials = trialCounts[row]
                                         arguments[k] = 1
                                         factors[k] = 0
-                                        guard trials > 0 else { continue }
-                                        factors[k] = weights[row] / trials
+                                        guard trials > 0, times(row) > 0 else { continue }
+                                        factors[k] = times(row) * (weights[row] / trials)
                                         let x = (trials * y[row]).rounded(.toNearestOrEven)
                                         let size = trials.rounded(.toNearestOrEven)
                                         if let argument = Distributions.oneTrialLogArgument(x, size: size, prob: mu[row]) {
@@ -380,27 +379,27 @@ public struct Family: Sendable, Equatable {
                 }
             }
         case .poisson:
-            for row in rows {
+            for row in rows where times(row) > 0 {
                 if Distributions.isNonInteger(y[row]) {
                     parts.nonIntegerCount += 1
                     if parts.firstNonInteger == nil { parts.firstNonInteger = y[row] }
                 }
-                parts.sum += Distributions.logDpois(y[row], lambda: mu[row]) * weights[row]
+                parts.sum += times(row) * (Distributions.logDpois(y[row], lambda: mu[row]) * weights[row])
             }
         case .gamma:
             let dispersion = context.deviance / context.weightSum
             let logDensity = Distributions.GammaLogDensity(shape: 1 / dispersion)
-            for row in rows {
-                parts.sum += logDensity(y[row], scale: mu[row] * dispersion) * weights[row]
+            for row in rows where times(row) > 0 {
+                parts.sum += times(row) * (logDensity(y[row], scale: mu[row] * dispersion) * weights[row])
             }
         case .inverseGaussian:
-            for row in rows { parts.sum += Foundation.log(y[row]) * weights[row] }
+            for row in rows where times(row) > 0 { parts.sum += times(row) * (Foundation.log(y[row]) * weights[row]) }
         case .negativeBinomial:
-            for row in rows {
+            for row in rows where times(row) > 0 {
                 let term = (y[row] + theta) * Foundation.log(mu[row] + theta) - y[row] * Foundation.log(mu[row])
                     + Distributions.lgamma(y[row] + 1) - theta * Foundation.log(theta) + Distributions.lgamma(theta)
                     - Distributions.lgamma(theta + y[row])
-                parts.sum += term * weights[row]
+                parts.sum += times(row) * (term * weights[row])
             }
         case .quasipoisson, .quasibinomial, .tweedie:
             break
