@@ -159,6 +159,8 @@ struct FrequencyWeightsEndToEndTests {
         let aggregated = try Self.json([Glmfit.example("housing.csv")] + arguments + ["--frequency-weights", "Freq"])
         Self.expectSame(aggregated, expected, path: options.joined(separator: " "), relative: 1e-7, absolute: 1e-10)
         #expect(aggregated["n_obs"] as? Int == 1681)
+        #expect(aggregated["n_rows"] as? Int == 72)
+        #expect(aggregated["frequency_weights"] as? String == "Freq")
     }
 
     /// The saved model (n_obs, df_residual, the dispersion and covariance predict uses) is

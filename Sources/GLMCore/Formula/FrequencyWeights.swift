@@ -71,7 +71,9 @@ public enum FrequencyWeights {
     static func total(_ counts: [Double], where include: (Int) -> Bool) -> Int {
         var total = 0
         for row in counts.indices where include(row) {
-            total += Int(exactly: counts[row]) ?? 0
+            // Checked counts total at most 2^53; saturate rather than trap on any others.
+            let (sum, overflow) = total.addingReportingOverflow(Int(exactly: counts[row]) ?? 0)
+            total = overflow ? Int.max : sum
         }
         return total
     }
