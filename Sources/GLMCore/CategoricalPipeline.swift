@@ -16,6 +16,12 @@ extension Pipeline {
         for (option, given) in options where given {
             throw GLMError.invalidOption(name: option, message: message)
         }
+        if request.frequencyWeightsColumn != nil, kind == .zeroInflated || kind == .hurdle {
+            throw GLMError.invalidOption(
+                name: "--frequency-weights",
+                message: "is not available for \(kind.withArticle) model yet (its observation counts and Vuong test "
+                    + "count rows); use --weights for the likelihood alone, or fit the expanded rows")
+        }
     }
 
     /// The ordinal link `--link` names (logit when none).
@@ -58,7 +64,9 @@ extension Pipeline {
         let formula = try Formula.parse(request.formula)
         let timer = StageTimer(observer: request.observer)
         let frame = try timer.measure("frame") {
-            try ModelFrame(table: table, formula: formula, weightsColumn: request.weightsColumn, referenceLevels: request.referenceLevels)
+            try ModelFrame(
+                table: table, formula: formula, weightsColumn: request.weightsColumn,
+                frequencyWeightsColumn: request.frequencyWeightsColumn, referenceLevels: request.referenceLevels)
         }
         try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: table.columnNames)
         let design = try timer.measure("design") { try Design(frame: frame) }
@@ -91,7 +99,8 @@ extension Pipeline {
         var used = Set(fullFormula.response?.columnNames ?? [])
         for variable in fullFrame.terms.variables { used.formUnion(variable.columnNames) }
         let frame = try ModelFrame(
-            table: table, formula: formula, weightsColumn: request.weightsColumn, requiredColumns: used.sorted(),
+            table: table, formula: formula, weightsColumn: request.weightsColumn,
+            frequencyWeightsColumn: request.frequencyWeightsColumn, requiredColumns: used.sorted(),
             referenceLevels: request.referenceLevels)
         guard frame.rowCount == fullFrame.rowCount, frame.responseLabel == fullFrame.responseLabel else {
             throw GLMError.modelsNotNested(

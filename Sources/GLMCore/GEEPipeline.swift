@@ -46,6 +46,14 @@ extension Pipeline {
                     + CorrelationStructure.allCases.map(\.rawValue).joined(separator: ", "))
         }
         try refuseGLMOnlyOptions(request, message: "is not available with --id (a GEE fit)")
+        if request.frequencyWeightsColumn != nil {
+            // A row's copies would be observations of one cluster, correlated with each other
+            // by the working correlation: the aggregated fit is not the expanded one.
+            throw GLMError.invalidOption(
+                name: "--frequency-weights",
+                message: "is not available with --id: in a GEE the copies of a row would be correlated observations of "
+                    + "one cluster, which the working correlation must see one by one; fit the expanded rows")
+        }
         if family.kind == .negativeBinomial && request.theta == nil {
             throw GLMError.invalidOption(name: "--family negative-binomial", message: "needs --theta in a GEE fit")
         }

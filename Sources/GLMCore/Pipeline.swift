@@ -6,6 +6,9 @@ public struct FitRequest: Sendable {
     public var family: String
     public var link: String?
     public var weightsColumn: String?
+    /// `--frequency-weights`: a column of counts, each row standing for that many identical
+    /// observations (see `FrequencyWeights`).
+    public var frequencyWeightsColumn: String?
     public var control: FitControl
     public var confidenceLevel: Double
     public var extraMissingTokens: [String]
@@ -209,7 +212,9 @@ public enum Pipeline {
     static func readTable(_ request: FitRequest, formula: Formula) throws -> Table {
         let options = csvOptions(request)
         return try CSVReader.read(path: request.path, options: options) { header in
-            var columns = try ModelFrame.requiredColumns(formula: formula, columnNames: header, weightsColumn: request.weightsColumn)
+            var columns = try ModelFrame.requiredColumns(
+                formula: formula, columnNames: header, weightsColumn: request.weightsColumn,
+                frequencyWeightsColumn: request.frequencyWeightsColumn)
             if let subset = request.subset { columns.formUnion(try Subset(subset).requiredColumns(header: header)) }
             if let compareFormula = request.compareFormula {
                 let reduced = try Formula.parse(compareFormula)
@@ -299,6 +304,7 @@ public enum Pipeline {
         let frame = try timer.measure("frame") {
             try ModelFrame(
                 table: table, formula: formula, weightsColumn: request.weightsColumn,
+                frequencyWeightsColumn: request.frequencyWeightsColumn,
                 referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts,
                 subset: try request.subset.map(Subset.init))
         }

@@ -9,6 +9,7 @@ extension TextReport {
         let fit = report.fit
         var arguments = ["formula = \(fit.design.frame.terms.formula.deparsed)", "data = \(dataName)"]
         if let weights = fit.design.frame.weightsColumn { arguments.append("weights = \(weights)") }
+        if let counts = fit.design.frame.frequencyWeightsColumn { arguments.append("frequency.weights = \(counts)") }
         if let link = fit.link { arguments.append("method = \"\(link.polrMethod)\"") }
         var lines = ["Call:"] + wrappedCall(fit.kind == .multinomial ? "multinom" : "polr", arguments)
         lines += fit.kind == .multinomial ? multinomialTables(fit) : ordinalTables(fit)
@@ -186,6 +187,11 @@ extension JSONReport {
         }
         if !report.waldTests.isEmpty {
             members.append(("wald_tests", JSONReport.chiSquareWaldTests(report.waldTests)))
+        }
+        if let column = fit.design.frame.frequencyWeightsColumn {
+            // Only with --frequency-weights: n_obs then counts the observations the rows stand for.
+            members.append(("frequency_weights", .string(column)))
+            members.append(("n_rows", .integer(fit.design.rowCount)))
         }
         members.append(("warnings", .array(report.warnings.map { .string($0) })))
         return .object(members)

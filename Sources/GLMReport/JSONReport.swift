@@ -24,7 +24,7 @@ public enum JSONReport {
             ("family", .string(fit.family.kind.cliName)),
             ("link", .string(fit.family.link.name)),
             ("weights", .string(fit.design.frame.weightsColumn)),
-            ("n_obs", .integer(fit.design.rowCount)),
+            ("n_obs", .integer(fit.representedRowCount)),
             ("n_dropped", .integer(fit.design.frame.droppedCount)),
             ("df_residual", .integer(fit.dfResidual)),
             ("df_null", .integer(fit.dfNull)),
@@ -51,6 +51,11 @@ public enum JSONReport {
             ])),
             ("se_type", .string(summary.standardErrors.name)),
         ]
+        if let column = fit.design.frame.frequencyWeightsColumn {
+            // Only with --frequency-weights: n_obs then counts the observations the rows stand for.
+            members.append(("frequency_weights", .string(column)))
+            members.append(("n_rows", .integer(fit.design.rowCount)))
+        }
         if fit.design.frame.subsetExcludedCount > 0 {
             // Only with --subset, so that other reports keep their members.
             members.append(("n_excluded_by_subset", .integer(fit.design.frame.subsetExcludedCount)))

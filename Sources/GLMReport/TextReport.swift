@@ -120,6 +120,9 @@ public enum TextReport {
             "data = \(dataName)",
         ]
         if let weights = fit.design.frame.weightsColumn { arguments.append("weights = \(TextElision.elided(weights))") }
+        if let counts = fit.design.frame.frequencyWeightsColumn {
+            arguments.append("frequency.weights = \(TextElision.elided(counts))")
+        }
         return wrappedCall("glmfit", arguments)
     }
 

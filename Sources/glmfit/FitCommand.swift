@@ -30,6 +30,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A numeric column of prior weights.", valueName: "column"))
     var weights: String?
 
+    @Option(name: .customLong("frequency-weights"), help: ArgumentHelp("A column of counts: each row stands for that many identical observations (Stata's fweight), so a table aggregated with GROUP BY and count(*) fits as its expanded rows.", valueName: "column"))
+    var frequencyWeights: String?
+
     @Option(help: ArgumentHelp("Fit only the rows where this expression is TRUE, as R's subset= (e.g. \"age > 30 & sex == 'F'\"); rows where it is NA count as missing.", valueName: "expression"))
     var subset: String?
 
@@ -153,6 +156,14 @@ struct FitCommand: ParsableCommand {
         request.start = try start.map(Pipeline.parseStart)
         if let contrasts { request.defaultContrasts = try DefaultContrasts.parse(contrasts) }
         request.subset = subset
+        request.frequencyWeightsColumn = frequencyWeights
+        if frequencyWeights != nil, residuals != nil || plot != nil {
+            // Per-row diagnostics of an aggregated row are not those of the observations it stands for.
+            throw GLMError.invalidOption(
+                name: residuals != nil ? "--residuals" : "--plot",
+                message: "is not available with --frequency-weights: an aggregated row's residuals, leverage and Cook's "
+                    + "distance are not those of the observations it stands for")
+        }
         if chunkRows != nil, save != nil || residuals != nil || plot != nil {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : residuals != nil ? "--residuals" : "--plot",

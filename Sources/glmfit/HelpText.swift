@@ -91,6 +91,11 @@ enum HelpText {
         and --decimal , for R's write.csv2. gzip, xz, zstd and bzip2 files or standard input are \
         decompressed as they are read.
 
+        AGGREGATED DATA: --frequency-weights n fits a table grouped by its covariates and \
+        response with count(*) AS n (DuckDB, Spark SQL, BigQuery) as the rows it counts: \
+        the same estimates, standard errors, dispersion, degrees of freedom, deviance, AIC \
+        and BIC, for every GLM family, with --chunk-rows too. Counts multiply --weights.
+
         SAVED MODELS: --save model.json writes the model for 'glmfit predict model.json new.csv' \
         (see 'glmfit predict --help'); --residuals file.csv writes per-row diagnostics.
 
@@ -112,6 +117,9 @@ enum HelpText {
           Negative binomial, theta estimated:
             glmfit Examples/quine.csv --family negative-binomial \\
                 -f "Days ~ Eth + Sex + Age"
+          A table aggregated by count(*), fitted as its rows:
+            glmfit esoph_counts.csv --family binomial --frequency-weights n \\
+                -f "case ~ agegp + alcgp + tobgp"
           Bounded memory, a compressed file, and R's write.csv2 dialect:
             glmfit big.csv.gz --chunk-rows 100000 -f "y ~ x1 + x2"
             glmfit data.csv --delimiter ';' --decimal , -f "y ~ x"

@@ -15,6 +15,12 @@ public struct ModelFrame: Sendable {
     /// Prior weights, or nil when none were given.
     public let priorWeights: [Double]?
     public let weightsColumn: String?
+    /// `--frequency-weights`: how many observations each used row stands for (whole numbers,
+    /// checked), or nil when none were given; see `FrequencyWeights`.
+    public let frequencyWeights: [Double]?
+    public let frequencyWeightsColumn: String?
+    /// The observations the used rows stand for: Σ frequency weights, or nil without them.
+    public let frequencyTotal: Int?
     /// The table row (0-based) of each used row.
     public let rowIndices: [Int]
     public let droppedCount: Int
@@ -54,7 +60,9 @@ public struct ModelFrame: Sendable {
     ///
     /// - Throws: `unknownColumn` when one name is not in `columnNames`, `unknownColumns`
     ///   naming every missing one, in the order the formula names them, when several are not.
-    public static func requiredColumns(formula: Formula, columnNames: [String], weightsColumn: String?) throws -> Set<Int> {
+    public static func requiredColumns(
+        formula: Formula, columnNames: [String], weightsColumn: String?, frequencyWeightsColumn: String? = nil
+    ) throws -> Set<Int> {
         let terms = try Terms(formula: formula, columnNames: columnNames)
         // The formula's names in reading order (R's all.vars), then those `.` stands for.
         var names: [String] = []
@@ -63,6 +71,7 @@ public struct ModelFrame: Sendable {
         for variable in terms.variables { all += variable.columnNames }
         for offset in terms.offsets { all += offset.columnNames }
         if let weightsColumn { all.append(weightsColumn) }
+        if let frequencyWeightsColumn { all.append(frequencyWeightsColumn) }
         for name in all where seen.insert(name).inserted { names.append(name) }
         var positions: [String: Int] = [:]
         positions.reserveCapacity(columnNames.count)
@@ -92,8 +101,11 @@ public struct ModelFrame: Sendable {
     ///   are the whole input's).
     /// - Parameter referenceLevels: `--ref`'s levels by column, moved to the front of the
     ///   levels of the factors that are those columns (R's `relevel`).
+    /// - Parameter frequencyWeightsColumn: `--frequency-weights`: counts checked on the rows
+    ///   used (a missing one is an error, not a dropped row).
     public init(
-        table: Table, formula: Formula, weightsColumn: String? = nil, requiredColumns: [String] = [],
+        table: Table, formula: Formula, weightsColumn: String? = nil, frequencyWeightsColumn: String? = nil,
+        requiredColumns: [String] = [],
         dropUnusedLevels: Bool = true, referenceLevels: [String: String] = [:],
         defaultContrasts: DefaultContrasts = .r, knownBases: [String: BasisParameters] = [:], subset: Subset? = nil
     ) throws {
@@ -200,6 +212,9 @@ public struct ModelFrame: Sendable {
         for (index, (label, values)) in allValues.enumerated() where nonFinite[index] {
             try ModelFrame.checkFinite(label: label, values: values, rows: rowIndices, table: table)
         }
+        let frequencies = try frequencyWeightsColumn.map {
+            try FrequencyWeights.values(table: table, column: $0, rows: rowIndices)
+        }
 
         self.terms = terms
         self.response = ModelFrame.restrict(response, to: rowIndices, dropUnusedLevels: dropUnusedLevels)
@@ -209,6 +224,9 @@ public struct ModelFrame: Sendable {
         self.offset = offsetSum.map { values in allRows ? values : rowIndices.map { values[$0] } }
         self.priorWeights = weights.map { values in allRows ? values : rowIndices.map { values[$0] } }
         self.weightsColumn = weightsColumn
+        self.frequencyWeights = frequencies?.values
+        self.frequencyWeightsColumn = frequencyWeightsColumn
+        self.frequencyTotal = frequencies?.total
         self.rowIndices = rowIndices
         self.droppedCount = table.rowCount - subsetExcludedCount - rowIndices.count
         self.subsetExcludedCount = subsetExcludedCount
@@ -225,7 +243,10 @@ public struct ModelFrame: Sendable {
 
     }
 
-    private init(copying frame: ModelFrame, rowCount: Int, droppedCount: Int, subsetExcludedCount: Int, warnings: [String]) {
+    private init(
+        copying frame: ModelFrame, rowCount: Int, droppedCount: Int, subsetExcludedCount: Int, frequencyTotal: Int?,
+        warnings: [String]
+    ) {
         terms = frame.terms
         response = frame.response
         responseLabel = frame.responseLabel
@@ -233,6 +254,9 @@ public struct ModelFrame: Sendable {
         offset = frame.offset
         priorWeights = frame.priorWeights
         weightsColumn = frame.weightsColumn
+        frequencyWeights = frame.frequencyWeights
+        frequencyWeightsColumn = frame.frequencyWeightsColumn
+        self.frequencyTotal = frequencyTotal
         rowIndices = []
         self.droppedCount = droppedCount
         self.subsetExcludedCount = subsetExcludedCount
@@ -250,9 +274,11 @@ public struct ModelFrame: Sendable {
 
     /// This frame's model for a whole input that was read in chunks: the counts of the whole
     /// input, no per-row values.
-    func summarizing(rowCount: Int, droppedCount: Int, subsetExcludedCount: Int = 0, warnings: [String]) -> ModelFrame {
+    func summarizing(
+        rowCount: Int, droppedCount: Int, subsetExcludedCount: Int = 0, frequencyTotal: Int? = nil, warnings: [String]
+    ) -> ModelFrame {
         ModelFrame(copying: self, rowCount: rowCount, droppedCount: droppedCount, subsetExcludedCount: subsetExcludedCount,
-                   warnings: warnings)
+                   frequencyTotal: frequencyTotal, warnings: warnings)
     }
 
     /// The rows where none of `columns` is missing, in order. Column by column over a mask,

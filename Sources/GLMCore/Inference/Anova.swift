@@ -230,7 +230,7 @@ public enum AnalysisOfDeviance {
             deviances.append(sub.deviance)
         }
         let dispersion = try GLMSummary(fit: fit).dispersion
-        let n = Double(design.rowCount)
+        let n = Double(fit.representedRowCount)
         let logLikelihoods: [Double] = deviances.map { deviance in
             fit.family.kind == .gaussian ? n * log(deviance / n) : deviance / dispersion
         }
@@ -347,7 +347,7 @@ public enum AnalysisOfDeviance {
         let subset = table.selecting(rows: rows)
         let frame = try ModelFrame(
             table: subset, formula: formula, weightsColumn: full.design.frame.weightsColumn,
-            referenceLevels: full.design.frame.referenceLevels, defaultContrasts: full.design.frame.defaultContrasts,
+            frequencyWeightsColumn: full.design.frame.frequencyWeightsColumn, referenceLevels: full.design.frame.referenceLevels, defaultContrasts: full.design.frame.defaultContrasts,
             knownBases: full.design.frame.bases)
         guard frame.rowCount == rows.count else {
             throw GLMError.modelsNotNested(
@@ -423,8 +423,10 @@ public enum AnalysisOfDeviance {
     static func subModelStart(_ fit: GLMFit) -> [Double] {
         guard fit.family.kind.isBinomialLike else { return fit.response.startingMu }
         let y = fit.response.y
-        let weights = fit.response.priorWeights
-        return y.indices.map { (weights[$0] * y[$0] + 0.5) / (weights[$0] + 1) }
+        return y.indices.map { row in
+            let weight = fit.response.observationWeight(row)
+            return (weight * y[row] + 0.5) / (weight + 1)
+        }
     }
 
     /// The warning `glm.fit`'s binomial initialisation gives for a proportion response
@@ -432,9 +434,8 @@ public enum AnalysisOfDeviance {
     static func subModelStartWarning(_ fit: GLMFit) -> String? {
         guard fit.family.kind == .binomial else { return nil }
         let y = fit.response.y
-        let weights = fit.response.priorWeights
         let nonInteger = y.indices.contains { row in
-            let count = weights[row] * y[row]
+            let count = fit.response.observationWeight(row) * y[row]
             return abs(count - count.rounded()) > 1e-3
         }
         return nonInteger ? "non-integer #successes in a binomial glm!" : nil

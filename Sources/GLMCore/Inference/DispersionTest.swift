@@ -49,6 +49,43 @@ public enum DispersionTest {
     ///   Var = (1 + α)·μ and k = 2 tests Var = μ + α·μ².
     ///
     /// p-values are normal: upper tail for "greater", lower for "less", two-sided otherwise.
+    /// The test over the expanded rows of a fit with frequency weights: each sum over rows
+    /// counts a row as many times as it stands for.
+    private static func frequencyWeighted(
+        _ fit: GLMFit, counts: [Double], trafo: Double?, alternative: DispersionAlternative
+    ) throws -> DispersionTestResult {
+        let y = fit.response.y
+        let mu = fit.irls.fittedValues
+        let n = Double(fit.representedRowCount)
+        guard n > 1 else {
+            throw GLMError.invalidOption(name: "dispersion test", message: "needs at least 2 observations")
+        }
+        let aux = y.indices.map { i -> Double in
+            let residual = y[i] - mu[i]
+            return (residual * residual - y[i]) / mu[i]
+        }
+        let rows = y.indices.filter { counts[$0] > 0 }
+        let statistic: Double
+        let estimate: Double
+        if let trafo {
+            let z = mu.map { pow($0, trafo) / $0 }
+            let zz = rSum(rows.map { counts[$0] * z[$0] * z[$0] })
+            let slope = rSum(rows.map { counts[$0] * z[$0] * aux[$0] }) / zz
+            let rss = rSum(rows.map { let e = aux[$0] - slope * z[$0]; return counts[$0] * e * e })
+            statistic = slope / (rss / (n - 1) / zz).squareRoot()
+            estimate = slope
+        } else {
+            let mean = rSum(rows.map { counts[$0] * aux[$0] }) / n
+            let squares = rSum(rows.map { counts[$0] * (aux[$0] - mean) * (aux[$0] - mean) })
+            statistic = n.squareRoot() * mean / (squares / (n - 1)).squareRoot()
+            estimate = mean + 1
+        }
+        return DispersionTestResult(
+            statistic: statistic, pValue: pValue(statistic, alternative: alternative), estimate: estimate,
+            estimateLabel: trafo == nil ? "dispersion" : "alpha", nullValue: trafo == nil ? 1 : 0, alternative: alternative,
+            trafo: trafo)
+    }
+
     public static func test(
         _ fit: GLMFit, trafo: Double? = nil, alternative: DispersionAlternative = .greater
     ) throws -> DispersionTestResult {
@@ -58,6 +95,9 @@ public enum DispersionTest {
         }
         let y = fit.response.y
         let mu = fit.irls.fittedValues
+        if let counts = fit.response.frequencyWeights {
+            return try frequencyWeighted(fit, counts: counts, trafo: trafo, alternative: alternative)
+        }
         let n = y.count
         guard n > 1 else {
             throw GLMError.invalidOption(name: "dispersion test", message: "needs at least 2 observations")
@@ -92,15 +132,18 @@ public enum DispersionTest {
             label = "dispersion"
             nullValue = 1
         }
-        let pValue: Double
-        switch alternative {
-        case .greater: pValue = Distributions.pnorm(statistic, lowerTail: false)
-        case .twoSided: pValue = 2 * Distributions.pnorm(abs(statistic), lowerTail: false)
-        case .less: pValue = Distributions.pnorm(statistic)
-        }
         return DispersionTestResult(
-            statistic: statistic, pValue: pValue, estimate: estimate, estimateLabel: label, nullValue: nullValue,
-            alternative: alternative, trafo: trafo)
+            statistic: statistic, pValue: pValue(statistic, alternative: alternative), estimate: estimate,
+            estimateLabel: label, nullValue: nullValue, alternative: alternative, trafo: trafo)
+    }
+
+    /// The normal p-value of `statistic` for `alternative`.
+    private static func pValue(_ statistic: Double, alternative: DispersionAlternative) -> Double {
+        switch alternative {
+        case .greater: return Distributions.pnorm(statistic, lowerTail: false)
+        case .twoSided: return 2 * Distributions.pnorm(abs(statistic), lowerTail: false)
+        case .less: return Distributions.pnorm(statistic)
+        }
     }
 
     /// R's `mean()`: the long-double sum / n, refined by one pass of the mean residual.

@@ -83,7 +83,8 @@ public enum ProfileLikelihood {
         } else {
             // R's qf itself (not qt(1 − α/2)², equal only to rounding): for Gaussian fits z
             // is linear in the coefficient and lands on zmax, so the last bit decides the grid.
-            maximumZ = CRmath.qf(1 - alpha, 1, Double(rowCount - columnCount), 1, 0).squareRoot()
+            // n is the expanded rows' count with frequency weights.
+            maximumZ = CRmath.qf(1 - alpha, 1, Double(fit.representedRowCount - columnCount), 1, 0).squareRoot()
         }
         guard maximumZ.isFinite, maximumZ > 0 else {
             throw GLMError.fitFailed(message: "cannot profile: no residual degrees of freedom (\(rowCount) observations, \(columnCount) coefficients)")

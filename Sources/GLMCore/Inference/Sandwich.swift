@@ -80,6 +80,10 @@ public struct RobustCovariance: Sendable {
 /// where φ is 1 for poisson, binomial and negative binomial families and Σ(wr)²/Σw
 /// otherwise (it cancels), n is the number of rows of the model matrix and aliased
 /// columns are dropped.
+///
+/// With frequency weights every sum is the expanded rows' sum: a row standing for f
+/// observations is f copies, each with working weight wᵢ/f and hat value hᵢ/f, so that
+/// ωᵢ = f·ω(resᵢ/f, hᵢ/f), n = Σf, and a cluster's score sum is unchanged.
 public enum Sandwich {
     /// The pieces every estimator shares.
     private struct Pieces {
@@ -94,6 +98,10 @@ public enum Sandwich {
         /// ψᵢ / xᵢ: wᵢ rᵢ / φ, 0 where every |ψᵢⱼ| < ε (sandwich's `res`).
         let residuals: [Double]
         let rowCount: Int
+        /// The frequency weights (nil: one observation a row).
+        let frequencies: [Double]?
+        /// n: the rows, or the observations they stand for.
+        let observationCount: Int
     }
 
     private static func pieces(_ fit: GLMFit) throws -> Pieces {
@@ -109,11 +117,18 @@ public enum Sandwich {
         var products = [Double](repeating: 0, count: rowCount)
         for row in 0..<rowCount { products[row] = weights[row] == 0 ? 0 : working[row] * weights[row] }
         let dispersion: Double
+        let frequencies = fit.response.frequencyWeights
         switch fit.family.kind {
         case .poisson, .binomial, .negativeBinomial:
             dispersion = 1
         default:
-            dispersion = rSum(products.map { $0 * $0 }) / rSum(weights)
+            if let frequencies {
+                // Σ over the copies of (wᵢ rᵢ / f)².
+                let squares = products.indices.map { frequencies[$0] > 0 ? products[$0] * products[$0] / frequencies[$0] : 0 }
+                dispersion = rSum(squares) / rSum(weights)
+            } else {
+                dispersion = rSum(products.map { $0 * $0 }) / rSum(weights)
+            }
         }
         try MemoryBudget.current().require(
             MemoryBudget.bytes(doubles: rowCount, fit.design.columnCount, 2),
@@ -129,14 +144,15 @@ public enum Sandwich {
         }
         return Pieces(
             columns: columns, names: columns.map { fit.coefficientNames[$0] }, unscaled: unscaled,
-            breadScale: Double(rank + fit.dfResidual), dispersion: dispersion, residuals: residuals, rowCount: rowCount)
+            breadScale: Double(rank + fit.dfResidual), dispersion: dispersion, residuals: residuals, rowCount: rowCount,
+            frequencies: frequencies, observationCount: fit.representedRowCount)
     }
 
     /// The sandwich B·M·B / n with B the bread and meat M = A·`meatFactor`/n, A the k × k
     /// column-major cross product of the (weighted or cluster-summed) score rows.
     private static func assemble(_ pieces: Pieces, crossProduct: [Double], meatFactor: Double) -> [[Double]] {
         let k = pieces.columns.count
-        let n = Double(pieces.rowCount)
+        let n = Double(pieces.observationCount)
         let breadFactor = pieces.breadScale * pieces.dispersion
         // bread = unscaled · breadFactor; V = bread · (A · meatFactor / n) · bread / n.
         var temp = [Double](repeating: 0, count: k * k)  // unscaled · A
@@ -190,7 +206,8 @@ public enum Sandwich {
         if type == .hc2 || type == .hc3 {
             hat = Influence.hatValues(fit)
             let threshold = 1 - Double.ulpOfOne.squareRoot()
-            let close = hat.indices.filter { hat[$0] > threshold }
+            // One observation's leverage: a row's hat value over its count.
+            let close = hat.indices.filter { hat[$0] / (pieces.frequencies?[$0] ?? 1) > threshold }
             if !close.isEmpty {
                 var ids = close.prefix(10).map { String(fit.design.frame.rowIndices[$0] + 1) }
                 if close.count > 10 { ids.append("...") }
@@ -200,15 +217,20 @@ public enum Sandwich {
         }
         var crossProduct = [Double](repeating: 0, count: k * k)
         var row = [Double](repeating: 0, count: k)
-        let df = Double(n - k)
+        let observations = Double(pieces.observationCount)
+        let df = observations - Double(k)
         for i in 0..<n {
+            // A row standing for f observations: f copies with score resᵢ/f and hat hᵢ/f.
+            let count = pieces.frequencies?[i] ?? 1
+            guard count > 0 else { continue }
             let residual = pieces.residuals[i]
-            var omega = residual * residual
+            let leverage = type == .hc2 || type == .hc3 ? hat[i] / count : 0
+            var omega = residual * residual / count
             switch type {
             case .hc0: break
-            case .hc1: omega *= Double(n) / df
-            case .hc2: omega /= 1 - hat[i]
-            case .hc3: omega /= (1 - hat[i]) * (1 - hat[i])
+            case .hc1: omega *= observations / df
+            case .hc2: omega /= 1 - leverage
+            case .hc3: omega /= (1 - leverage) * (1 - leverage)
             }
             if omega == 0 { continue }
             for (j, column) in pieces.columns.enumerated() { row[j] = x[column * n + i] }
@@ -259,7 +281,8 @@ public enum Sandwich {
         }
         let g = Double(clusters.count)
         var factor = adjust ? g / (g - 1) : 1
-        if type == .hc1 { factor *= Double(n - 1) / Double(n - k) }
+        let observations = Double(pieces.observationCount)
+        if type == .hc1 { factor *= (observations - 1) / (observations - Double(k)) }
         return RobustCovariance(
             names: pieces.names, columns: pieces.columns,
             matrix: assemble(pieces, crossProduct: crossProduct, meatFactor: factor), type: type,

@@ -11,6 +11,8 @@ struct ChunkRows {
     let offset: [Double]
     let startingMu: [Double]
     let binomialTotals: [Double]
+    /// `--frequency-weights` (already in `priorWeights`), or nil.
+    var frequencyWeights: [Double]? = nil
 }
 
 /// A GLM fitted in bounded memory (`--chunk-rows`): the input is read again for every pass,
@@ -32,6 +34,8 @@ public enum ChunkedFit {
         var subsetExcludedCount = 0
         var weightSum = 0.0
         var positiveWeightCount = 0
+        /// `--frequency-weights`: the observations the rows used stand for.
+        var frequencyTotal: Int?
         /// The binary exponent of each numeric predictor's largest magnitude (by index in
         /// `terms.variables`), for `columnScales`.
         var magnitudeExponents: [Int: Int] = [:]
@@ -52,7 +56,8 @@ public enum ChunkedFit {
         var required: Set<Int>
         do {
             required = try ModelFrame.requiredColumns(
-                formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn)
+                formula: formula, columnNames: input.columnNames, weightsColumn: request.weightsColumn,
+                frequencyWeightsColumn: request.frequencyWeightsColumn)
         } catch {
             throw options.dialect.explain(error, header: input.columnNames, source: input.source)
         }
@@ -109,7 +114,8 @@ public enum ChunkedFit {
                 bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: nil)
             guard let frame = try chunkFrame(
-                table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: true, subset: subset) else {
+                table, formula: formula, weightsColumn: request.weightsColumn,
+                frequencyWeightsColumn: request.frequencyWeightsColumn, dropUnusedLevels: true, subset: subset) else {
                 let excluded = try subset.map { subset in
                     try subset.codes(ExpressionEvaluator(table: table)).reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
                 } ?? 0
@@ -132,6 +138,16 @@ public enum ChunkedFit {
             }
             let prepared = try family.prepare(frame)
             layout.rowCount += frame.rowCount
+            if let chunkTotal = frame.frequencyTotal {
+                let (total, overflow) = (layout.frequencyTotal ?? 0).addingReportingOverflow(chunkTotal)
+                guard !overflow, Double(total) <= FrequencyWeights.maximum else {
+                    throw GLMError.invalidFrequencyWeight(
+                        source: input.source, line: frame.line(ofUsedRow: frame.rowCount - 1),
+                        column: request.frequencyWeightsColumn ?? "", value: "",
+                        message: "the counts total more than 2^53 observations, more than a count can hold exactly")
+                }
+                layout.frequencyTotal = total
+            }
             layout.droppedCount += frame.droppedCount
             layout.subsetExcludedCount += frame.subsetExcludedCount
             for warning in frame.warnings + prepared.warnings where !layout.warnings.contains(warning) {
@@ -140,17 +156,16 @@ public enum ChunkedFit {
             if case let .factor(codes, levels, false) = frame.response {
                 for row in 0..<frame.rowCount {
                     layout.weightSum += prepared.priorWeights[row]
-                    if prepared.priorWeights[row] > 0 { layout.positiveWeightCount += 1 }
                     let code = Int(codes[row])
                     if code >= 0, code < levels.count { responseWeightByLevel[levels[code], default: 0] += prepared.priorWeights[row] }
                 }
             } else {
                 for row in 0..<frame.rowCount {
                     layout.weightSum += prepared.priorWeights[row]
-                    if prepared.priorWeights[row] > 0 { layout.positiveWeightCount += 1 }
                     layout.weightedResponseSum += prepared.priorWeights[row] * prepared.y[row]
                 }
             }
+            layout.positiveWeightCount += prepared.positiveWeightCount
             if prepared.binomialTotals.contains(where: { $0 > 1 }) { layout.anyTrialsAboveOne = true }
         }
         if layout.rowCount == 0 {
@@ -176,7 +191,8 @@ public enum ChunkedFit {
                     bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                     textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
                 guard let frame = try chunkFrame(
-                    table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
+                    table, formula: formula, weightsColumn: request.weightsColumn,
+                    frequencyWeightsColumn: request.frequencyWeightsColumn, dropUnusedLevels: false,
                     referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts,
                     subset: subset) else { return }
                 let design = try chunkDesign(frame)
@@ -187,7 +203,8 @@ public enum ChunkedFit {
                 try visit(ChunkRows(
                     columns: columns, rowCount: design.rowCount, y: prepared.y,
                     priorWeights: prepared.priorWeights, offset: frame.offset ?? [Double](repeating: 0, count: design.rowCount),
-                    startingMu: prepared.startingMu, binomialTotals: prepared.binomialTotals))
+                    startingMu: prepared.startingMu, binomialTotals: prepared.binomialTotals,
+                    frequencyWeights: prepared.frequencyWeights))
             }
             // Every pass reads the file again: one that changed in between (rewritten, cut short
             // or appended to) would mix two inputs in one fit.
@@ -205,7 +222,8 @@ public enum ChunkedFit {
                 bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
             if let frame = try chunkFrame(
-                table, formula: formula, weightsColumn: request.weightsColumn, dropUnusedLevels: false,
+                table, formula: formula, weightsColumn: request.weightsColumn,
+                frequencyWeightsColumn: request.frequencyWeightsColumn, dropUnusedLevels: false,
                 referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts, subset: subset) {
                 try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: input.columnNames)
                 template = try chunkDesign(frame)
@@ -220,7 +238,8 @@ public enum ChunkedFit {
             throw GLMError.tooFewObservations(observations: layout.rowCount, coefficients: template.columnCount)
         }
         try PreparedResponse.requirePositiveWeights(
-            count: layout.positiveWeightCount, coefficients: template.columnCount, column: request.weightsColumn)
+            count: layout.positiveWeightCount, coefficients: template.columnCount,
+            column: request.weightsColumn ?? request.frequencyWeightsColumn)
 
         let irls = StreamedIRLS(family: family, control: request.control, observer: request.observer)
         let result = try irls.fit(
@@ -241,7 +260,7 @@ public enum ChunkedFit {
                     try visit(ChunkRows(
                         columns: [[Double](repeating: 1, count: rows.rowCount)], rowCount: rows.rowCount, y: rows.y,
                         priorWeights: rows.priorWeights, offset: rows.offset, startingMu: mu.map(family.link.linkinv),
-                        binomialTotals: rows.binomialTotals))
+                        binomialTotals: rows.binomialTotals, frequencyWeights: rows.frequencyWeights))
                 }
             }
             let nullFit = try irls.fit(columnCount: 1, chunks: nullChunks, summaries: false)
@@ -255,7 +274,8 @@ public enum ChunkedFit {
             nullDeviance = result.nullDevianceAtOffset
         }
         let aic = family.finishAIC(
-            result.aicParts, deviance: result.irls.deviance, weightSum: layout.weightSum, count: layout.rowCount)
+            result.aicParts, deviance: result.irls.deviance, weightSum: layout.weightSum,
+            count: layout.frequencyTotal ?? layout.rowCount)
         warnings += result.aicParts.warnings
         if result.nearBoundary {
             warnings.append("fitted values are numerically at the edge of their range; whether estimates diverge "
@@ -277,7 +297,7 @@ public enum ChunkedFit {
         }
         let frame = template.frame.summarizing(
             rowCount: layout.rowCount, droppedCount: layout.droppedCount, subsetExcludedCount: layout.subsetExcludedCount,
-            warnings: layout.warnings)
+            frequencyTotal: layout.frequencyTotal, warnings: layout.warnings)
         let design = template.summarizing(frame: frame)
         let rank = result.irls.rank
         let used = result.positivePriorWeightCount
@@ -286,7 +306,7 @@ public enum ChunkedFit {
             response: PreparedResponse(y: [], priorWeights: [], binomialTotals: [], startingMu: [], warnings: []),
             offset: [], irls: irlsResult, nullDeviance: nullDeviance, dfResidual: used - rank,
             dfNull: used - (template.hasIntercept ? 1 : 0), aic: aic.map { $0 + 2 * Double(rank) }, divergingTerms: [],
-            warnings: warnings)
+            warnings: warnings, frequencyTotal: layout.frequencyTotal)
     }
 
     /// A power of two per design column that brings its largest magnitude near 1 when that
@@ -322,12 +342,13 @@ public enum ChunkedFit {
     /// rows are dropped; only the whole input can have no complete row).
     /// `referenceLevels` only with the whole input's levels (a chunk's own may lack the level).
     private static func chunkFrame(
-        _ table: Table, formula: Formula, weightsColumn: String?, dropUnusedLevels: Bool,
+        _ table: Table, formula: Formula, weightsColumn: String?, frequencyWeightsColumn: String?, dropUnusedLevels: Bool,
         referenceLevels: [String: String] = [:], defaultContrasts: DefaultContrasts = .r, subset: Subset? = nil
     ) throws -> ModelFrame? {
         do {
             return try ModelFrame(
-                table: table, formula: formula, weightsColumn: weightsColumn, dropUnusedLevels: dropUnusedLevels,
+                table: table, formula: formula, weightsColumn: weightsColumn, frequencyWeightsColumn: frequencyWeightsColumn,
+                dropUnusedLevels: dropUnusedLevels,
                 referenceLevels: referenceLevels, defaultContrasts: defaultContrasts, subset: subset)
         } catch GLMError.noCompleteRows {
             return nil
@@ -477,8 +498,10 @@ struct StreamedIRLS {
                 let mu = finalPass.mu[row]
                 let residual = (rows.y[row] - mu) / family.link.muEta(finalPass.eta[row])
                 if weight > 0 { pearson += weight * residual * residual } else { zeroWeight = true }
-                if !residual.isNaN { residualCount += 1 }
-                if rows.priorWeights[row] != 0 { positivePrior += 1 }
+                // A row counts as the observations it stands for (one without frequency weights).
+                let count = rows.frequencyWeights.map { Int(exactly: $0[row]) ?? 0 } ?? 1
+                if !residual.isNaN { residualCount += count }
+                if rows.priorWeights[row] != 0 { positivePrior += count }
                 if mu > 1 - tiny || mu < tiny { tinyFitted.binomial = true }
                 if mu < tiny { tinyFitted.poisson = true }
                 if mu < 1e-8 || (family.kind.isBinomialLike && mu > 1 - 1e-8) { nearEdge = true }
@@ -487,7 +510,7 @@ struct StreamedIRLS {
             }
             if summaries {
                 family.addAIC(y: rows.y, binomialTotals: rows.binomialTotals, mu: Array(finalPass.mu), weights: rows.priorWeights,
-                              context: aicContext, into: &aicParts)
+                              frequencies: rows.frequencyWeights, context: aicContext, into: &aicParts)
             }
         }
         if family.kind == .binomial, tinyFitted.binomial {

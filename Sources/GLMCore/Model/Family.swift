@@ -248,20 +248,25 @@ public struct Family: Sendable, Equatable {
 
     /// As `aic(...)`, adding R's warnings: "non-integer x = …" for each count of a
     /// poisson fit that is not a whole number (whose likelihood, so AIC, is then -Inf / Inf).
+    /// - Parameter frequencies: `--frequency-weights` (already multiplied into `weights`): the
+    ///   sum is then the expanded rows' sum, and gaussian's n is their count.
     public func aic(
-        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], deviance: Double,
-        warnings: inout [String]
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], frequencies: [Double]? = nil,
+        deviance: Double, warnings: inout [String]
     ) -> Double? {
         let weightSum = weights.reduce(0, +)
         let context = AICContext(
             deviance: deviance, weightSum: weightSum, useBinomialTotals: binomialTotals.contains { $0 > 1 })
         let parts = ParallelRows.map(count: y.count) { rows in
             var parts = AICParts()
-            addAIC(y: y, binomialTotals: binomialTotals, mu: mu, weights: weights, rows: rows, context: context, into: &parts)
+            addAIC(
+                y: y, binomialTotals: binomialTotals, mu: mu, weights: weights, frequencies: frequencies, rows: rows,
+                context: context, into: &parts)
             return parts
         }.reduce(into: AICParts()) { $0.add($1) }
         warnings += parts.warnings
-        return finishAIC(parts, deviance: deviance, weightSum: weightSum, count: y.count)
+        let count = frequencies.map { FrequencyWeights.total($0) { _ in true } } ?? y.count
+        return finishAIC(parts, deviance: deviance, weightSum: weightSum, count: count)
     }
 
     /// What the AIC's per-row sum needs to know of the whole fit.
@@ -297,14 +302,38 @@ public struct Family: Sendable, Equatable {
     }
 
     /// Adds the terms of the AIC sum of `rows` (all of them when nil).
+    /// - Parameter frequencies: `--frequency-weights`, already in `weights`: a row adds its
+    ///   count times one observation's term, and a row that stands for none adds nothing.
     public func addAIC(
-        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], rows: Range<Int>? = nil,
-        context: AICContext, into parts: inout AICParts
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], frequencies: [Double]? = nil,
+        rows: Range<Int>? = nil, context: AICContext, into parts: inout AICParts
     ) {
         let rows = rows ?? y.indices
+        guard let frequencies else {
+            addUnitAIC(y: y, binomialTotals: binomialTotals, mu: mu, weights: weights, rows: rows, context: context, into: &parts)
+            return
+        }
+        // One observation's term times its count: binomial's trial counts and gaussian's log
+        // weight are one observation's (its weight is the likelihood weight over the count,
+        // exactly the prior weight when that is 1).
+        let observationWeights = rows.map { frequencies[$0] > 0 ? weights[$0] / frequencies[$0] : 0 }
+        addUnitAIC(
+            y: Array(y[rows]), binomialTotals: Array(binomialTotals[rows]), mu: Array(mu[rows]), weights: observationWeights,
+            counts: Array(frequencies[rows]), rows: 0..<rows.count, context: context, into: &parts)
+    }
+
+    /// `addAIC` with `weights` one observation's and each row's term `counts[row]` times
+    /// (once when nil; a row with count 0 adds nothing).
+    private func addUnitAIC(
+        y: [Double], binomialTotals: [Double], mu: [Double], weights: [Double], counts: [Double]? = nil, rows: Range<Int>,
+        context: AICContext, into parts: inout AICParts
+    ) {
+        // × 1 changes no number: without counts the sums are as before.
+        let counts = counts ?? []
+        @inline(__always) func times(_ row: Int) -> Double { counts.isEmpty ? 1 : counts[row] }
         switch kind {
         case .gaussian:
-            for row in rows { parts.sum += Foundation.log(weights[row]) }
+            for row in rows where times(row) > 0 { parts.sum += times(row) * Foundation.log(weights[row]) }
         case .binomial:
             // A block of rows at a time: the logs of one-trial rows (nearly every row of a 0/1
             // response) eight at a time by glm_log, the others' log densities by logDbinom put
@@ -329,8 +358,8 @@ public struct Family: Sendable, Equatable {
                                         let trials = trialCounts[row]
                                         arguments[k] = 1
                                         factors[k] = 0
-                                        guard trials > 0 else { continue }
-                                        factors[k] = weights[row] / trials
+                                        guard trials > 0, times(row) > 0 else { continue }
+                                        factors[k] = times(row) * (weights[row] / trials)
                                         let x = (trials * y[row]).rounded(.toNearestOrEven)
                                         let size = trials.rounded(.toNearestOrEven)
                                         if let argument = Distributions.oneTrialLogArgument(x, size: size, prob: mu[row]) {
@@ -350,27 +379,27 @@ public struct Family: Sendable, Equatable {
                 }
             }
         case .poisson:
-            for row in rows {
+            for row in rows where times(row) > 0 {
                 if Distributions.isNonInteger(y[row]) {
                     parts.nonIntegerCount += 1
                     if parts.firstNonInteger == nil { parts.firstNonInteger = y[row] }
                 }
-                parts.sum += Distributions.logDpois(y[row], lambda: mu[row]) * weights[row]
+                parts.sum += times(row) * (Distributions.logDpois(y[row], lambda: mu[row]) * weights[row])
             }
         case .gamma:
             let dispersion = context.deviance / context.weightSum
             let logDensity = Distributions.GammaLogDensity(shape: 1 / dispersion)
-            for row in rows {
-                parts.sum += logDensity(y[row], scale: mu[row] * dispersion) * weights[row]
+            for row in rows where times(row) > 0 {
+                parts.sum += times(row) * (logDensity(y[row], scale: mu[row] * dispersion) * weights[row])
             }
         case .inverseGaussian:
-            for row in rows { parts.sum += Foundation.log(y[row]) * weights[row] }
+            for row in rows where times(row) > 0 { parts.sum += times(row) * (Foundation.log(y[row]) * weights[row]) }
         case .negativeBinomial:
-            for row in rows {
+            for row in rows where times(row) > 0 {
                 let term = (y[row] + theta) * Foundation.log(mu[row] + theta) - y[row] * Foundation.log(mu[row])
                     + Distributions.lgamma(y[row] + 1) - theta * Foundation.log(theta) + Distributions.lgamma(theta)
                     - Distributions.lgamma(theta + y[row])
-                parts.sum += term * weights[row]
+                parts.sum += times(row) * (term * weights[row])
             }
         case .quasipoisson, .quasibinomial, .tweedie:
             break

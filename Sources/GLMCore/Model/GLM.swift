@@ -17,6 +17,8 @@ public struct GLMFit: Sendable {
     public let divergingTerms: [String]
     /// R's warnings for this fit, worded as R words them.
     public let warnings: [String]
+    /// `--frequency-weights`: the observations the rows stand for (Σ f), else nil.
+    public var frequencyTotal: Int? = nil
 
     /// R's warnings plus glmfit's own about diverging estimates.
     public var allWarnings: [String] {
@@ -28,8 +30,15 @@ public struct GLMFit: Sendable {
     public var rank: Int { irls.rank }
     public var deviance: Double { irls.deviance }
     public var aliased: [Bool] { irls.coefficients.map(\.isNaN) }
-    /// Rows with non-zero prior weight (R's `n.ok`, and `nobs()` for a glm).
-    public var observationCount: Int { response.priorWeights.count { $0 != 0 } }
+    /// Rows with non-zero prior weight (R's `n.ok`, and `nobs()` for a glm); with
+    /// frequency weights, the observations those rows stand for.
+    public var observationCount: Int {
+        // A fit streamed in chunks keeps no per-row arrays; its df_residual counts them.
+        response.priorWeights.isEmpty && design.rowCount > 0 ? dfResidual + rank : response.observationCount
+    }
+    /// The rows fitted, zero weights included, or with frequency weights the observations
+    /// they stand for: the rows of the expanded data.
+    public var representedRowCount: Int { frequencyTotal ?? design.rowCount }
 
     /// Fits `design` by IRLS as `glm()` does, including the null deviance (a real
     /// intercept-only fit when there is an offset and an intercept).
@@ -42,11 +51,12 @@ public struct GLMFit: Sendable {
         let frame = design.frame
         let response = try family.prepare(frame)
         try PreparedResponse.requirePositiveWeights(
-            count: response.priorWeights.count { $0 > 0 }, coefficients: design.columnCount, column: frame.weightsColumn)
+            count: response.positiveWeightCount, coefficients: design.columnCount,
+            column: frame.weightsColumn ?? frame.frequencyWeightsColumn)
         let rowCount = design.rowCount
         let offset = frame.offset ?? ParallelRows.filled(with: 0, count: rowCount)
         let irls = IRLS(family: family, control: control)
-        let result = try IRLS(family: family, control: control, observer: observer).fit(
+        var result = try IRLS(family: family, control: control, observer: observer).fit(
             columns: design.columns, rowCount: rowCount, y: response.y,
             priorWeights: response.priorWeights, offset: offset, startingMu: response.startingMu, start: start)
         let weights = response.priorWeights
@@ -65,7 +75,13 @@ public struct GLMFit: Sendable {
                 }
             }
         }
-        let usedCount = sweeps.reduce(0) { $0 + $1.0 }
+        var usedCount = sweeps.reduce(0) { $0 + $1.0 }
+        if let frequencies = response.frequencyWeights {
+            // Each row counts as the observations it stands for (BIC's n, the df).
+            usedCount = response.observationCount
+            let residuals = result.workingResiduals
+            result.residualCount = FrequencyWeights.total(frequencies) { !residuals[$0].isNaN }
+        }
         var warnings = frame.warnings + response.warnings + result.warnings
 
         var nullDeviance: Double
@@ -93,11 +109,12 @@ public struct GLMFit: Sendable {
         var aicWarnings: [String] = []
         let familyAIC = family.aic(
             y: response.y, binomialTotals: response.binomialTotals, mu: result.fittedValues, weights: weights,
-            deviance: result.deviance, warnings: &aicWarnings)
+            frequencies: response.frequencyWeights, deviance: result.deviance, warnings: &aicWarnings)
         warnings += aicWarnings
         return GLMFit(
             design: design, family: family, control: control, response: response, offset: offset, irls: result,
             nullDeviance: nullDeviance, dfResidual: usedCount - rank, dfNull: usedCount - (design.hasIntercept ? 1 : 0),
-            aic: familyAIC.map { $0 + 2 * Double(rank) }, divergingTerms: diverging, warnings: warnings)
+            aic: familyAIC.map { $0 + 2 * Double(rank) }, divergingTerms: diverging, warnings: warnings,
+            frequencyTotal: frame.frequencyTotal)
     }
 }

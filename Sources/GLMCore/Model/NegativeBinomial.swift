@@ -107,9 +107,10 @@ public enum NegativeBinomial {
         let y = response.y
         let weights = response.priorWeights
         let offset = frame.offset ?? [Double](repeating: 0, count: rowCount)
-        let usedCount = weights.count { $0 != 0 }
+        let usedCount = response.observationCount
         try PreparedResponse.requirePositiveWeights(
-            count: weights.count { $0 > 0 }, coefficients: design.columnCount, column: frame.weightsColumn)
+            count: response.positiveWeightCount, coefficients: design.columnCount,
+            column: frame.weightsColumn ?? frame.frequencyWeightsColumn)
         let totalWeight = rSum(weights)
 
         var warnings: [String] = []
@@ -199,15 +200,20 @@ public enum NegativeBinomial {
         let rank = result.rank
         let twoLogLikelihood = 2 * lm
         let aic = -twoLogLikelihood + 2 * Double(rank) + 2
-        let prepared = PreparedResponse(
+        var prepared = PreparedResponse(
             y: y, priorWeights: weights, binomialTotals: [Double](repeating: 1, count: rowCount),
             startingMu: y.map { $0 + ($0 == 0 ? 1.0 / 6.0 : 0) }, warnings: response.warnings)
+        prepared.frequencyWeights = response.frequencyWeights
+        if let frequencies = response.frequencyWeights {
+            let residuals = result.workingResiduals
+            result.residualCount = FrequencyWeights.total(frequencies) { !residuals[$0].isNaN }
+        }
         let diverging = Divergence.divergingTerms(
             design: design, family: fitFamily, control: control, response: prepared, offset: offset, result: result)
         let glm = GLMFit(
             design: design, family: fitFamily, control: control, response: prepared, offset: offset, irls: result,
             nullDeviance: nullDeviance, dfResidual: usedCount - rank, dfNull: usedCount - (design.hasIntercept ? 1 : 0),
-            aic: aic, divergingTerms: diverging, warnings: warnings)
+            aic: aic, divergingTerms: diverging, warnings: warnings, frequencyTotal: frame.frequencyTotal)
         return NegativeBinomialFit(
             glm: glm, theta: theta, thetaStandardError: estimate.standardError, twoLogLikelihood: twoLogLikelihood,
             aic: aic, outerIterations: iteration - 1, thetaWarning: thetaWarning, warnings: warnings, trace: trace)

@@ -3,10 +3,34 @@
 /// counts R calls `n`, and the starting means.
 public struct PreparedResponse: Sendable {
     public let y: [Double]
+    /// The weights of the likelihood: prior weights (times the trial counts of a cbind
+    /// response), times the frequency weights when there are some.
     public let priorWeights: [Double]
     public let binomialTotals: [Double]
     public let startingMu: [Double]
     public let warnings: [String]
+    /// `--frequency-weights`: the observations each row stands for (nil: one each).
+    public var frequencyWeights: [Double]? = nil
+
+    /// Observations with a non-zero weight (R's `n.ok`), the frequency weights' sum over
+    /// those rows when there are some: the count the expanded rows would give.
+    public var observationCount: Int {
+        guard let frequencies = frequencyWeights else { return priorWeights.count { $0 != 0 } }
+        return FrequencyWeights.total(frequencies) { priorWeights[$0] != 0 }
+    }
+
+    /// Observations with a positive weight.
+    public var positiveWeightCount: Int {
+        guard let frequencies = frequencyWeights else { return priorWeights.count { $0 > 0 } }
+        return FrequencyWeights.total(frequencies) { priorWeights[$0] > 0 }
+    }
+
+    /// The prior weight of one of the observations row `row` stands for (its likelihood
+    /// weight over its frequency), which R's starting values use.
+    public func observationWeight(_ row: Int) -> Double {
+        guard let frequencies = frequencyWeights, frequencies[row] > 0 else { return priorWeights[row] }
+        return priorWeights[row] / frequencies[row]
+    }
 }
 
 extension PreparedResponse {
@@ -22,6 +46,18 @@ extension Family {
     /// R's `family$initialize`, with R's errors and warnings, plus glm's check that prior
     /// weights are not negative.
     public func prepare(_ frame: ModelFrame) throws -> PreparedResponse {
+        let response = try prepareObservations(frame)
+        guard let frequencies = frame.frequencyWeights else { return response }
+        // The starting means and checks are one observation's; the likelihood sums f copies.
+        var weighted = PreparedResponse(
+            y: response.y, priorWeights: zip(response.priorWeights, frequencies).map { $0 * $1 },
+            binomialTotals: response.binomialTotals, startingMu: response.startingMu, warnings: response.warnings)
+        weighted.frequencyWeights = frequencies
+        return weighted
+    }
+
+    /// `prepare` for one observation of each row (frequency weights not applied).
+    private func prepareObservations(_ frame: ModelFrame) throws -> PreparedResponse {
         let rowCount = frame.rowCount
         var weights = frame.priorWeights ?? ParallelRows.filled(with: 1, count: rowCount)
         if let column = frame.weightsColumn, let row = weights.firstIndex(where: { $0 < 0 }) {
@@ -45,8 +81,14 @@ extension Family {
                 throw domainError(
                     "the response '\(frame.responseLabel)' is text (levels \(levels.prefix(3).joined(separator: ", "))\(levels.count > 3 ? ", ..." : "")), not numeric", row: nil)
             }
-            // R: the first level is failure, every other level success.
-            y = codes.map { $0 > 0 ? 1 : 0 }
+            if isLogical {
+                // TRUE is success by name: the levels are only those used, so a response that
+                // is TRUE in every row has TRUE as its first level.
+                y = codes.map { $0 >= 0 && Int($0) < levels.count && levels[Int($0)] == "TRUE" ? 1 : 0 }
+            } else {
+                // R: the first level is failure, every other level success.
+                y = codes.map { $0 > 0 ? 1 : 0 }
+            }
         case let .matrix(columns, _) where columns.count == 1:
             y = columns[0]
         case .matrix:

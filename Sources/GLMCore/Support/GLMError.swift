@@ -42,6 +42,8 @@ public enum GLMError: Error, Equatable, Sendable {
     // MARK: Data that cannot be fitted as asked (65)
     case invalidTerm(term: String, message: String)
     case invalidWeights(column: String, line: Int, value: Double, message: String)
+    /// A `--frequency-weights` count that is not a whole number from 0 up (65).
+    case invalidFrequencyWeight(source: String, line: Int, column: String, value: String, message: String)
     case responseOutOfDomain(family: String, line: Int?, message: String)
     case nonFiniteValue(variable: String, line: Int)
     case noCompleteRows(variables: [String])
@@ -195,6 +197,9 @@ extension GLMError: LocalizedError, CustomStringConvertible {
             return "term '\(TextElision.elided(term))': \(message)"
         case let .invalidWeights(column, line, value, message):
             return "weights column '\(TextElision.elided(column))', line \(line): \(message) (value \(value))"
+        case let .invalidFrequencyWeight(source, line, column, value, message):
+            let shown = value.isEmpty ? "" : "'\(TextElision.elided(value))' "
+            return "\(source), line \(line), frequency weights column '\(TextElision.elided(column))': \(shown)\(message)"
         case let .responseOutOfDomain(family, line, message):
             if let line { return "\(message) (line \(line)); the \(family) family cannot fit this response" }
             return "\(message); the \(family) family cannot fit this response"

@@ -24,7 +24,8 @@ public struct CategoricalFit: Sendable {
     public let logLikelihood: Double
     public let iterations: Int
     public let converged: Bool
-    /// The rows used and the sum of their case weights (R's `nobs`, which BIC uses).
+    /// The rows used (with frequency weights, the observations they stand for) and the sum
+    /// of their case weights (R's `nobs`, which BIC uses).
     public let observationCount: Int
     public let weightSum: Double
     public let warnings: [String]
@@ -100,7 +101,7 @@ public struct CategoricalFit: Sendable {
             kind: kind, link: kind == .ordinal ? (link ?? .logit) : nil, design: design, levels: response.levels,
             columnNames: columnNames, components: components, terms: terms, estimates: result.parameters,
             covariance: covariance, logLikelihood: result.evaluation.logLikelihood, iterations: result.iterations,
-            converged: result.converged, observationCount: design.rowCount, weightSum: response.weightSum,
+            converged: result.converged, observationCount: frame.frequencyTotal ?? design.rowCount, weightSum: response.weightSum,
             warnings: warnings)
     }
 

@@ -46,11 +46,15 @@ struct CategoricalResponse: Sendable {
                 message: "the response '\(frame.responseLabel)' has \(levels.count) level\(levels.count == 1 ? "" : "s") "
                     + "(\(found)) in the rows used; \(kind.withArticle) model needs \(minimumLevels) or more")
         }
-        let weights = frame.priorWeights ?? [Double](repeating: 1, count: codes.count)
+        var weights = frame.priorWeights ?? [Double](repeating: 1, count: codes.count)
         if let column = frame.weightsColumn, let row = weights.firstIndex(where: { !($0 >= 0) || !$0.isFinite }) {
             throw GLMError.invalidWeights(
                 column: column, line: frame.line(ofUsedRow: row), value: weights[row],
                 message: "case weights must be finite and not negative")
+        }
+        if let frequencies = frame.frequencyWeights {
+            // A row standing for f observations adds f times its log-likelihood.
+            weights = zip(weights, frequencies).map { $0 * $1 }
         }
         var totals = [Double](repeating: 0, count: levels.count)
         for (code, weight) in zip(codes, weights) where code >= 0 && Int(code) < totals.count {
