@@ -73,8 +73,8 @@ public struct Design: Sendable {
 
     /// X as one column-major `rowCount × columnCount` array: a copy, for the code that hands
     /// X to LAPACK whole.
-    public func matrix() -> [Double] {
-        Array(columns.joined())
+    public func matrix() throws -> [Double] {
+        Array(try denseColumns().joined())
     }
 
     private init(summarizing design: Design, frame: ModelFrame) {
@@ -86,6 +86,28 @@ public struct Design: Sendable {
         termLabels = design.termLabels
         hasIntercept = design.hasIntercept
         self.frame = frame
+    }
+
+    private init(design: Design, columns: [[Double]], structure: DesignStructure, selected: [Int]) {
+        self.columns = columns
+        self.structure = structure
+        rowCount = design.rowCount
+        columnNames = selected.map { design.columnNames[$0] }
+        assign = selected.map { design.assign[$0] }
+        termLabels = design.termLabels
+        hasIntercept = design.hasIntercept && selected.contains(0) && design.assign.first == 0
+        frame = design.frame
+    }
+
+    /// The design of some of this design's columns (in the order given), held as this one
+    /// is: for the refits of anova, drop1 and profiles.
+    public func selecting(columns selected: [Int]) -> Design {
+        if isStructured {
+            return Design(design: self, columns: [], structure: structure.selecting(columns: selected), selected: selected)
+        }
+        let kept = selected.map { columns[$0] }
+        return Design(
+            design: self, columns: kept, structure: structure.selecting(columns: selected), selected: selected)
     }
 
     /// This design's columns for a whole input read in chunks: no X, the input's row count.

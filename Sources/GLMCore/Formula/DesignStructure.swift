@@ -75,4 +75,34 @@ public struct DesignStructure: Sendable {
         }
         return sum
     }
+
+    /// The structure of some columns (in the given order, each block's columns staying
+    /// together in order, as whole terms and single dropped columns do): blocks keep the rows
+    /// whose column is selected, renumbered.
+    func selecting(columns selected: [Int]) -> DesignStructure {
+        var newIndex = [Int](repeating: -1, count: columnCount)
+        for (position, column) in selected.enumerated() where column >= 0 && column < columnCount {
+            newIndex[column] = position
+        }
+        var denseColumns: [Int] = []
+        var denseValues: [[Double]] = []
+        for (index, column) in self.denseColumns.enumerated() where newIndex[column] >= 0 && index < self.denseValues.count {
+            denseColumns.append(newIndex[column])
+            denseValues.append(self.denseValues[index])
+        }
+        var blocks: [IndicatorBlock] = []
+        for block in self.blocks {
+            let keptLocals = block.columns.filter { newIndex[$0] >= 0 }
+            guard let first = keptLocals.first.map({ newIndex[$0] }) else { continue }
+            // Renumbered within the block: a dropped column's rows become zero rows.
+            var local = [Int32](repeating: -1, count: block.width)
+            for column in keptLocals {
+                local[column - block.firstColumn] = Int32(truncatingIfNeeded: newIndex[column] - first)
+            }
+            let codes = block.localColumns.map { $0 >= 0 && Int($0) < local.count ? local[Int($0)] : -1 }
+            blocks.append(IndicatorBlock(
+                firstColumn: first, width: keptLocals.count, localColumns: codes, multipliers: block.multipliers))
+        }
+        return DesignStructure(columnCount: selected.count, blocks: blocks, denseColumns: denseColumns, denseValues: denseValues)
+    }
 }

@@ -91,10 +91,9 @@ public struct GLMSummary: Sendable {
         if let blockCovariance {
             return blockCovariance.matrix(columns: columns).map { row in row.map { dispersion * $0 } }
         }
+        // vcov's rows are the kept columns in order.
         var position: [Int: Int] = [:]
-        for (index, name) in vcovNames.enumerated() {
-            if let column = fit.coefficientNames.firstIndex(of: name) { position[column] = index }
-        }
+        for (index, column) in fit.aliased.indices.filter({ !fit.aliased[$0] }).enumerated() { position[column] = index }
         return columns.map { row in
             columns.map { column in
                 guard let i = position[row], let j = position[column] else { return .nan }

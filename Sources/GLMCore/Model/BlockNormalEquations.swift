@@ -196,9 +196,29 @@ enum BlockSolver {
         let m = layout.eliminatedWidth, r = layout.restCount
         var schur = equations.gram
         var rhs = equations.rhs
-        if r > 0, m > 0 {
+        let kept = (0..<m).filter { !aliasedEliminated.contains($0) }
+        let nonZeros = r > 0 ? rowNonZeros(equations.cross, rows: kept, width: r) : []
+        let sparse = nonZeros.reduce(0) { $0 + $1.count } * 4 < kept.count * r
+        if r > 0, m > 0, sparse {
+            // Most of B is zero (a level meets a few levels of another factor): each level's
+            // outer product over its non-zero entries only.
+            equations.cross.withUnsafeBufferPointer { cross in
+                schur.withUnsafeMutableBufferPointer { schur in
+                    for (position, level) in kept.enumerated() {
+                        let inverse = 1 / equations.diagonal[level]
+                        let ratio = equations.eliminatedRHS[level] * inverse
+                        let entries = nonZeros[position]
+                        for (a, i) in entries.enumerated() {
+                            let scaled = cross[level * r + i] * inverse
+                            rhs[i] -= cross[level * r + i] * ratio
+                            // Ascending: every later entry is in the upper triangle.
+                            for j in entries[a...] { schur[i + j * r] -= scaled * cross[level * r + j] }
+                        }
+                    }
+                }
+            }
+        } else if r > 0, m > 0 {
             // B's rows scaled by 1/√D (aliased levels left out), then S −= BₛᵀBₛ by dsyrk.
-            let kept = (0..<m).filter { !aliasedEliminated.contains($0) }
             var scaled = [Double](repeating: 0, count: kept.count * r)
             equations.cross.withUnsafeBufferPointer { cross in
                 scaled.withUnsafeMutableBufferPointer { scaled in
@@ -231,6 +251,13 @@ enum BlockSolver {
             smallestRatio = min(smallestRatio, pivot * pivot / original[index])
         }
         return Elimination(rhs: rhs, keptRest: keptRest, factor: factor, smallestRatio: smallestRatio)
+    }
+
+    /// The columns where each of some rows of a row-major matrix is non-zero, in order.
+    static func rowNonZeros(_ matrix: [Double], rows: [Int], width: Int) -> [[Int]] {
+        matrix.withUnsafeBufferPointer { matrix in
+            rows.map { row in (0..<width).filter { matrix[row * width + $0] != 0 } }
+        }
     }
 
     /// The Cholesky factor of a positive semi-definite matrix (upper triangle given,
@@ -372,7 +399,20 @@ public struct BlockCovariance: Sendable {
             }
         }
         var product = [Double](repeating: 0, count: levels.count * k)
-        if k > 0, !levels.isEmpty {
+        let nonZeros = k > 0 ? BlockSolver.rowNonZeros(scaledCross, rows: Array(levels.indices), width: k) : []
+        if k > 0, nonZeros.reduce(0, { $0 + $1.count }) * 4 < levels.count * k {
+            // Tᶜ = Aᶜ S⁻¹ over Aᶜ's non-zero entries only.
+            inverse.withUnsafeBufferPointer { inverse in
+                product.withUnsafeMutableBufferPointer { product in
+                    for (position, entries) in nonZeros.enumerated() {
+                        for i in entries {
+                            let value = scaledCross[position * k + i]
+                            for j in 0..<k { product[position * k + j] += value * inverse[i + j * k] }
+                        }
+                    }
+                }
+            }
+        } else if k > 0, !levels.isEmpty {
             // Tᵀ = S⁻¹ Aᵀ, column-major k × m: T row-major.
             var transA = Int8(UInt8(ascii: "N"))
             var transB = Int8(UInt8(ascii: "N"))

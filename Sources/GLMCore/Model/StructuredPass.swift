@@ -76,7 +76,10 @@ final class StructuredPass: @unchecked Sendable {
         self.eta = eta
         self.mu = mu
         self.workingWeights = workingWeights
-        let chunkCount = rowCount >= 65_536 ? StructuredPass.rangeCount : 1
+        // Each range adds up its own table of E against the rest: a large table is added up in
+        // fewer ranges (two, for the two cores), so that zeroing and summing them stays small.
+        let tableSize = layout.eliminatedWidth * max(layout.restCount, 1)
+        let chunkCount = rowCount < 65_536 ? 1 : tableSize > 1 << 18 ? 2 : StructuredPass.rangeCount
         let chunkSize = (rowCount + chunkCount - 1) / max(chunkCount, 1)
         chunks = stride(from: 0, to: rowCount, by: max(chunkSize, 1)).map { $0..<min($0 + chunkSize, rowCount) }
         partials = chunks.map { _ in BlockNormalEquations(layout: layout) }
