@@ -119,7 +119,7 @@ struct FitCommand: ParsableCommand {
     @Option(name: .customLong("var-power"), help: ArgumentHelp("The Tweedie variance power p (--family tweedie): 0, or p >= 1 (statmod::tweedie's var.power).", valueName: "p"))
     var varPower: Double?
 
-    @Flag(name: .customLong("full-covariance"), help: "Write the covariance matrix of a model with more than 2,000 coefficients too (by default its JSON has every standard error but not the matrix, which grows as their square).")
+    @Flag(name: .customLong("full-covariance"), help: "Write the covariance matrix of a model with more than 1,000 coefficients too (by default its JSON has every standard error but not the matrix, which grows as their square).")
     var fullCovariance = false
 
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")

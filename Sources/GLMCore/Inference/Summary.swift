@@ -82,8 +82,8 @@ public struct GLMSummary: Sendable {
     /// The covariance by blocks of a structured fit (unscaled: times `dispersion`).
     public let blockCovariance: BlockCovariance?
     /// Beyond this many coefficients the covariance matrix of a fit by blocks is not formed
-    /// or written unless asked for (`--full-covariance`): 2,000² entries are 32 MB.
-    public static let covarianceLimit = 2_000
+    /// or written unless asked for (`--full-covariance`): 1,000² entries are already some 24 MB of JSON.
+    public static let covarianceLimit = 1_000
 
     /// Entries of the covariance matrix (dispersion included) for some columns of X, from
     /// the matrix or the blocks.
