@@ -55,6 +55,9 @@ public struct FitRequest: Sendable {
     public var vuong = false
     /// `--var-power`: the Tweedie variance power.
     public var varPower: Double?
+    /// `--full-covariance`: form and write the covariance matrix of a fit by blocks whatever
+    /// its size (else only up to `GLMSummary.covarianceLimit` coefficients).
+    public var fullCovariance = false
 
     public init(
         path: String, formula: String, family: String = "gaussian", link: String? = nil, weightsColumn: String? = nil,
@@ -309,7 +312,7 @@ public enum Pipeline {
                 subset: try request.subset.map(Subset.init))
         }
         try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: table.columnNames)
-        let design = try timer.measure("design") { try Design(frame: frame, requiringRows: true) }
+        let design = try timer.measure("design") { try Design(frame: frame, requiringRows: true, layout: .automatic) }
         if design.rowCount < design.columnCount {
             throw GLMError.tooFewObservations(observations: design.rowCount, coefficients: design.columnCount)
         }
@@ -341,7 +344,8 @@ public enum Pipeline {
         }
         var summary = try GLMSummary(
             fit: fit, confidenceLevel: request.confidenceLevel, dispersion: negativeBinomial == nil ? nil : 1,
-            additionalParameters: negativeBinomial == nil ? 0 : 1, robust: robust, clusterColumn: request.clusterColumn)
+            additionalParameters: negativeBinomial == nil ? 0 : 1, robust: robust, clusterColumn: request.clusterColumn,
+            covarianceLimit: request.fullCovariance ? .max : GLMSummary.covarianceLimit)
         let dispersionTest = request.dispersionTest ? try DispersionTest.test(fit) : nil
 
         var profile: ProfileIntervals?

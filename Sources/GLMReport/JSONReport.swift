@@ -45,7 +45,7 @@ public enum JSONReport {
             ("coefficients", .array(coefficients)),
             ("factors", factors(fit.design.factorCodings)),
             ("response_levels", responseLevels(fit.design.responseLevels)),
-            ("vcov", .object([
+            ("vcov", summary.vcovOmitted ? .null : .object([
                 ("terms", .array(summary.vcovNames.map { .string($0) })),
                 ("matrix", .array(summary.vcov.map { row in .array(row.map { .number($0) }) })),
             ])),
@@ -55,6 +55,12 @@ public enum JSONReport {
             // Only with --frequency-weights: n_obs then counts the observations the rows stand for.
             members.append(("frequency_weights", .string(column)))
             members.append(("n_rows", .integer(fit.design.rowCount)))
+        }
+        if summary.vcovOmitted {
+            members.append(("vcov_omitted", .string(
+                "the model has \(summary.vcovNames.count) estimated coefficients, more than "
+                    + "\(GLMSummary.covarianceLimit): the covariance matrix is not written (every standard error is); "
+                    + "--full-covariance writes it")))
         }
         if fit.design.frame.subsetExcludedCount > 0 {
             // Only with --subset, so that other reports keep their members.

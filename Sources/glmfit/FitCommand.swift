@@ -122,6 +122,9 @@ struct FitCommand: ParsableCommand {
     @Option(name: .customLong("var-power"), help: ArgumentHelp("The Tweedie variance power p (--family tweedie): 0, or p >= 1 (statmod::tweedie's var.power).", valueName: "p"))
     var varPower: Double?
 
+    @Flag(name: .customLong("full-covariance"), help: "Write the covariance matrix of a model with more than 1,000 coefficients too (by default its JSON has every standard error but not the matrix, which grows as their square).")
+    var fullCovariance = false
+
     @Flag(help: "Treat every warning (non-convergence, separation, fitted probabilities 0 or 1, ...) as an error: exit status 3, nothing written to standard output.")
     var strict = false
 
@@ -164,6 +167,7 @@ struct FitCommand: ParsableCommand {
                 message: "is not available with --frequency-weights: an aggregated row's residuals, leverage and Cook's "
                     + "distance are not those of the observations it stands for")
         }
+        request.fullCovariance = fullCovariance
         if chunkRows != nil, save != nil || residuals != nil || plot != nil {
             throw GLMError.invalidOption(
                 name: save != nil ? "--save" : residuals != nil ? "--residuals" : "--plot",

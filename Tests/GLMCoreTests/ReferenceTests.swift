@@ -109,6 +109,13 @@ struct ReferenceTests {
         try Self.check(reference, solver: .cholesky)
     }
 
+    /// The same cases with every step solved by blocks (factor terms as codes, the widest one
+    /// eliminated), at the same tolerances: the path of high-cardinality factors.
+    @Test(arguments: ReferenceFixtures.cases + ReferenceFixtures.edgeCases)
+    func blocksMatchR(_ reference: ReferenceCase) throws {
+        try Self.check(reference, solver: .blocks)
+    }
+
     static func check(_ reference: ReferenceCase, solver: StepSolver = .automatic) throws {
         let summary = try ReferenceFixtures.summary(for: reference, solver: solver)
         let fit = summary.fit

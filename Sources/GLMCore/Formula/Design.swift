@@ -2,9 +2,15 @@
 /// and `assign`, the response, prior weights and offset (R's `model.matrix`, each factor
 /// coded by its contrasts).
 public struct Design: Sendable {
-    /// The columns of X, each `rowCount` long. A column that is a numeric variable as it is
-    /// shares the frame's array (no copy).
+    /// The columns of X, each `rowCount` long, for a design laid out densely; empty for a
+    /// structured one, whose factor columns exist only as codes (`structure`; use
+    /// `denseColumns()` where every column is needed). A column that is a numeric variable as
+    /// it is shares the frame's array (no copy).
     public let columns: [[Double]]
+    /// X by blocks: factor terms as codes, the other columns as values.
+    public let structure: DesignStructure
+    /// True when the factor columns are not stored as values (`columns` is empty).
+    public var isStructured: Bool { columns.isEmpty && columnCount > 0 }
     public let rowCount: Int
     public let columnNames: [String]
     /// The term of each column: 0 for the intercept, k for the k-th term (R's `assign`).
@@ -67,12 +73,13 @@ public struct Design: Sendable {
 
     /// X as one column-major `rowCount × columnCount` array: a copy, for the code that hands
     /// X to LAPACK whole.
-    public func matrix() -> [Double] {
-        Array(columns.joined())
+    public func matrix() throws -> [Double] {
+        Array(try denseColumns().joined())
     }
 
     private init(summarizing design: Design, frame: ModelFrame) {
         columns = []
+        structure = DesignStructure(columnCount: 0, blocks: [], denseColumns: [], denseValues: [])
         rowCount = frame.rowCount
         columnNames = design.columnNames
         assign = design.assign
@@ -81,14 +88,50 @@ public struct Design: Sendable {
         self.frame = frame
     }
 
+    private init(design: Design, columns: [[Double]], structure: DesignStructure, selected: [Int]) {
+        self.columns = columns
+        self.structure = structure
+        rowCount = design.rowCount
+        columnNames = selected.map { design.columnNames[$0] }
+        assign = selected.map { design.assign[$0] }
+        termLabels = design.termLabels
+        hasIntercept = design.hasIntercept && selected.contains(0) && design.assign.first == 0
+        frame = design.frame
+    }
+
+    /// The design of some of this design's columns (in the order given), held as this one
+    /// is: for the refits of anova, drop1 and profiles.
+    public func selecting(columns selected: [Int]) -> Design {
+        if isStructured {
+            return Design(design: self, columns: [], structure: structure.selecting(columns: selected), selected: selected)
+        }
+        let kept = selected.map { columns[$0] }
+        return Design(
+            design: self, columns: kept, structure: structure.selecting(columns: selected), selected: selected)
+    }
+
     /// This design's columns for a whole input read in chunks: no X, the input's row count.
     func summarizing(frame: ModelFrame) -> Design {
         Design(summarizing: self, frame: frame)
     }
 
+    /// How the columns of a factor term are held.
+    public enum Layout: Sendable {
+        /// Every column as values (the code paths that read X whole).
+        case dense
+        /// Factor terms as codes whenever one has at least `structuredBlockWidth` columns.
+        case automatic
+        /// Factor terms as codes.
+        case structured
+    }
+
+    /// A factor term this wide makes `.automatic` keep factor terms as codes: below it the
+    /// dense kernels are as fast and every downstream path reads X directly.
+    public static let structuredBlockWidth = 100
+
     /// - Parameter requiringRows: refuse, before X is allocated, a design with more columns
     ///   than rows (`tooFewObservations`); false for a chunk of a larger input.
-    public init(frame: ModelFrame, requiringRows: Bool = false) throws {
+    public init(frame: ModelFrame, requiringRows: Bool = false, layout: Layout = .dense) throws {
         let terms = frame.terms
         let rowCount = frame.rowCount
         for (index, variable) in frame.variables.enumerated() {
@@ -110,7 +153,6 @@ public struct Design: Sendable {
             }
         }
 
-        try Design.checkMemory(frame: frame, fullCodingOverride: fullCodingOverride)
         // The columns first (names, assign, what each is a product of), then X in one
         // allocation, each column written once and on all cores.
         var columns: [[(component: Component, position: Int)]] = []
@@ -162,6 +204,19 @@ public struct Design: Sendable {
         if requiringRows, rowCount < columnCount {
             throw GLMError.tooFewObservations(observations: rowCount, coefficients: columnCount)
         }
+        // Which terms are indicator blocks (factors, times numeric variables), and whether
+        // they stay codes.
+        let indicatorTerms = termComponents.map(Design.isIndicatorTerm)
+        let widestBlock = zip(termComponents, indicatorTerms).filter(\.1).map { $0.0.reduce(1) { $0 * $1.width } }.max() ?? 0
+        let structured: Bool
+        switch layout {
+        case .dense: structured = false
+        case .structured: structured = indicatorTerms.contains(true)
+        case .automatic: structured = widestBlock >= Design.structuredBlockWidth
+        }
+        try Design.checkMemory(
+            frame: frame, termComponents: termComponents, indicatorTerms: structured ? indicatorTerms : nil,
+            columnCount: columnCount)
         for (termIndex, components) in termComponents.enumerated() {
             let width = components.reduce(1) { $0 * $1.width }
             // First component varies fastest, as in R.
@@ -185,10 +240,25 @@ public struct Design: Sendable {
                 assign.append(termIndex + 1)
             }
         }
-        let (_, overflow) = rowCount.multipliedReportingOverflow(by: columns.count)
+        // The column ranges of the indicator terms, and the columns stored as values.
+        var blocks: [DesignStructure.IndicatorBlock] = []
+        var otherColumns: [Int] = []
+        var nextColumn = terms.hasIntercept ? 1 : 0
+        if terms.hasIntercept { otherColumns.append(0) }
+        for (termIndex, components) in termComponents.enumerated() {
+            let width = components.reduce(1) { $0 * $1.width }
+            if indicatorTerms[termIndex] {
+                blocks.append(Design.indicatorBlock(components, firstColumn: nextColumn, width: width, rowCount: rowCount))
+            } else {
+                otherColumns.append(contentsOf: nextColumn..<(nextColumn + width))
+            }
+            nextColumn += width
+        }
+        let valueColumns = structured ? otherColumns : Array(columns.indices)
+        let (_, overflow) = rowCount.multipliedReportingOverflow(by: valueColumns.count)
         guard !overflow else { throw Design.tooLarge(terms) }
-        self.columns = ParallelRows.map(items: columns.count, parallel: rowCount >= 1 << 14 && columns.count > 1) { column in
-            let parts = columns[column]
+        let values = ParallelRows.map(items: valueColumns.count, parallel: rowCount >= 1 << 14 && valueColumns.count > 1) { index in
+            let parts = columns[valueColumns[index]]
             // A numeric variable alone is its own column.
             if parts.count == 1, case let .numeric(_, values) = parts[0].component, values.count == rowCount {
                 return values
@@ -204,6 +274,10 @@ public struct Design: Sendable {
                 initialized = rowCount
             }
         }
+        self.columns = structured ? [] : values
+        self.structure = DesignStructure(
+            columnCount: names.count, blocks: blocks, denseColumns: otherColumns,
+            denseValues: structured ? values : otherColumns.map { values[$0] })
         self.rowCount = rowCount
         self.columnNames = names
         self.assign = assign
@@ -277,42 +351,137 @@ extension Design {
     static let perColumnOverhead = 160
 
     /// Checks, from the terms and the factors' levels alone (before any column is built), that
-    /// X and the fit's XᵀWX (one per row range of a pass, and their sum) fit in memory.
-    private static func checkMemory(frame: ModelFrame, fullCodingOverride: (term: Int, variable: Int)?) throws {
+    /// X and the fit's cross products fit in memory. `indicatorTerms` marks the terms kept as
+    /// codes (nil: every column as values): those cost a code (and a multiplier) per row, and
+    /// their cross products are a diagonal and a table against the other columns instead of
+    /// a p × p matrix.
+    private static func checkMemory(
+        frame: ModelFrame, termComponents: [[Component]], indicatorTerms: [Bool]?, columnCount: Int
+    ) throws {
         let terms = frame.terms
-        var columnCount: Int? = terms.hasIntercept ? 1 : 0
+        let rowCount = frame.rowCount
         // Columns that are a numeric variable as it is share its array; the rest are new.
-        var builtCount: Int? = columnCount
-        for (termIndex, term) in terms.terms.enumerated() {
-            var width: Int? = 1
-            for variable in term {
-                guard case let .factor(_, levels, _) = frame.variables[variable] else { continue }
-                let full = fullCodingOverride.map { $0 == (termIndex, variable) } ?? false
-                let contrasts = !full && terms.usesContrasts(variable: variable, inTerm: termIndex)
-                width = width.flatMap { MemoryBudget.bytes(of: $0, times: [max(levels.count - (contrasts ? 1 : 0), 0)]) }
+        var builtCount: Int? = terms.hasIntercept ? 1 : 0
+        var codeBytes: Int? = 0
+        var widest = 0
+        for (termIndex, components) in termComponents.enumerated() {
+            let width = components.reduce(1) { $0 * $1.width }
+            if let indicatorTerms, indicatorTerms[termIndex] {
+                let multiplied = components.contains { if case .numeric = $0 { true } else { false } }
+                codeBytes = MemoryBudget.sum(codeBytes, MemoryBudget.bytes(of: multiplied ? 12 : 4, times: [rowCount]))
+                widest = max(widest, width)
+                continue
             }
-            columnCount = MemoryBudget.sum(columnCount, width)
-            let shared = term.count == 1 && { if case .numeric = frame.variables[term[0]] { true } else { false } }()
+            let shared = components.count == 1 && { if case .numeric = components[0] { true } else { false } }()
             if !shared { builtCount = MemoryBudget.sum(builtCount, width) }
         }
-        let rows = MemoryBudget.describe(count: frame.rowCount)
-        let columns = columnCount.map { MemoryBudget.describe(count: $0) } ?? "more than 9,223,372,036,854,775,807"
+        let rows = MemoryBudget.describe(count: rowCount)
+        let columns = MemoryBudget.describe(count: columnCount)
         let budget = MemoryBudget.current()
-        let crossProducts = columnCount.flatMap { MemoryBudget.bytes(doubles: $0, $0, ParallelRows.rangeCount + 2) }
-        // --chunk-rows bounds X but not XᵀWX: suggest it only where XᵀWX would fit.
-        let chunkingHelps = crossProducts.map { need in budget.availableBytes.map { need <= $0 } ?? true } ?? false
         let designBytes = MemoryBudget.sum(
-            builtCount.flatMap { MemoryBudget.bytes(doubles: $0, frame.rowCount) },
-            columnCount.flatMap { MemoryBudget.bytes(of: perColumnOverhead, times: [$0]) })
+            builtCount.flatMap { MemoryBudget.bytes(doubles: $0, rowCount) }, codeBytes,
+            MemoryBudget.bytes(of: perColumnOverhead, times: [columnCount]))
+        let crossProducts: Int?
+        let crossDescription: String
+        if indicatorTerms != nil {
+            // The widest block is eliminated; the rest (r columns) form a dense r × r matrix,
+            // and the block's table against them (m × r) is kept per range of rows and twice
+            // more for the covariance.
+            let rest = columnCount - widest
+            crossProducts = MemoryBudget.sum(
+                MemoryBudget.bytes(doubles: rest, rest, 4),
+                MemoryBudget.bytes(doubles: widest, rest + 2, StructuredPass.rangeCount + 2))
+            crossDescription = "the \(MemoryBudget.describe(count: rest)) × \(MemoryBudget.describe(count: rest)) matrix "
+                + "of the columns besides its widest factor term and their table against that term's "
+                + "\(MemoryBudget.describe(count: widest)) columns"
+        } else {
+            crossProducts = MemoryBudget.bytes(doubles: columnCount, columnCount, ParallelRows.rangeCount + 2)
+            crossDescription = "\(columns) × \(columns) cross-product matrix (one per range of rows)"
+        }
+        // --chunk-rows bounds X but not the cross products: suggest it only where they would fit.
+        let chunkingHelps = indicatorTerms == nil
+            && (crossProducts.map { need in budget.availableBytes.map { need <= $0 } ?? true } ?? false)
         try budget.require(
             designBytes, for: "the model has \(columns) columns × \(rows) rows: its design",
             remedy: chunkingHelps ? "use fewer levels, or --chunk-rows" : "use fewer levels or terms")
         // Both are alive during the fit, with the fit's per-row arrays (η, μ, two sets of
         // working weights, residuals, and the response's y, weights and offset).
         try budget.require(
-            MemoryBudget.sum(designBytes, crossProducts, MemoryBudget.bytes(doubles: frame.rowCount, 8)),
-            for: "the model has \(columns) columns × \(rows) rows: its design, per-row arrays and \(columns) × \(columns) "
-                + "cross-product matrix (one per range of rows)",
+            MemoryBudget.sum(designBytes, crossProducts, MemoryBudget.bytes(doubles: rowCount, 8)),
+            for: "the model has \(columns) columns × \(rows) rows: its design, per-row arrays and \(crossDescription)",
             remedy: chunkingHelps ? "use fewer levels, or --chunk-rows" : "use fewer levels or terms")
+    }
+
+    /// A term whose columns are each non-zero on the rows of one level (or combination of
+    /// levels): factors coded by indicators, times any numeric variables.
+    private static func isIndicatorTerm(_ components: [Component]) -> Bool {
+        var hasFactor = false
+        for component in components {
+            switch component {
+            case .factor: hasFactor = true
+            case let .numeric(_, values): if values.isEmpty { return false }
+            case .contrast, .matrix: return false
+            }
+        }
+        return hasFactor
+    }
+
+    /// The codes of an indicator term: each row's column within the term (first component
+    /// varying fastest, as the names), or -1 where the row is a baseline level and so zero in
+    /// every column; and each row's value there, the product of the numeric variables.
+    private static func indicatorBlock(
+        _ components: [Component], firstColumn: Int, width: Int, rowCount: Int
+    ) -> DesignStructure.IndicatorBlock {
+        // Each factor's column position by level code (-1 for a level without a column).
+        let positions: [[Int32]] = components.map { component in
+            guard case let .factor(_, _, columnLevels, _) = component else { return [] }
+            let levelCount = max((columnLevels.max() ?? -1) + 1, 0)
+            var position = [Int32](repeating: -1, count: levelCount)
+            for (index, level) in columnLevels.enumerated() where level >= 0 && level < levelCount {
+                position[level] = Int32(truncatingIfNeeded: index)
+            }
+            return position
+        }
+        let multiplied = components.contains { if case .numeric = $0 { true } else { false } }
+        var multipliers: [Double]? = multiplied ? [Double](repeating: 1, count: rowCount) : nil
+        let localColumns = [Int32](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
+            for row in 0..<rowCount {
+                var local = 0
+                var stride = 1
+                var valid = true
+                for (index, component) in components.enumerated() {
+                    switch component {
+                    case let .factor(_, codes, _, suffixes):
+                        let code = row < codes.count ? Int(codes[row]) : -1
+                        let position = code >= 0 && code < positions[index].count ? Int(positions[index][code]) : -1
+                        if position < 0 { valid = false } else { local += position * stride }
+                        stride *= suffixes.count
+                    case let .numeric(_, values):
+                        if multipliers != nil { multipliers?[row] *= row < values.count ? values[row] : .nan }
+                    case .contrast, .matrix:
+                        valid = false
+                    }
+                }
+                buffer[row] = valid ? Int32(truncatingIfNeeded: local) : -1
+            }
+            initialized = rowCount
+        }
+        return DesignStructure.IndicatorBlock(
+            firstColumn: firstColumn, width: width, localColumns: localColumns, multipliers: multipliers)
+    }
+}
+
+extension Design {
+    /// Every column of X as values: the stored columns of a dense design, or, for a
+    /// structured one, its columns built (after checking that they fit in memory) for the
+    /// code that reads X whole.
+    public func denseColumns() throws -> [[Double]] {
+        guard isStructured else { return columns }
+        try MemoryBudget.current().require(
+            MemoryBudget.bytes(doubles: rowCount, columnCount),
+            for: "the model has \(MemoryBudget.describe(count: columnCount)) columns × "
+                + "\(MemoryBudget.describe(count: rowCount)) rows: this needs its design as values",
+            remedy: "use fewer levels or terms")
+        return (0..<columnCount).map { structure.column($0, rowCount: rowCount) }
     }
 }

@@ -354,7 +354,7 @@ public enum AnalysisOfDeviance {
                 reduced: formula.deparsed, full: fullFormula.deparsed,
                 reason: "the reduced model has missing values in \(rows.count - frame.rowCount) of the \(rows.count) rows the full model uses, so they would not be fitted to the same data")
         }
-        let design = try Design(frame: frame)
+        let design = try Design(frame: frame, layout: full.design.isStructured ? .structured : .dense)
         return try GLMFit.fit(design: design, family: full.family, control: full.control)
     }
 
@@ -388,10 +388,11 @@ public enum AnalysisOfDeviance {
             for: "comparing the models: the QR of the larger model's \(MemoryBudget.describe(count: full.design.columnCount)) "
                 + "columns × \(MemoryBudget.describe(count: rowCount)) rows",
             remedy: "use fewer levels or terms")
-        let space = ColumnSpace(x: full.design.matrix(), rowCount: rowCount, columns: keptFull, rows: used)
+        let space = ColumnSpace(x: try full.design.matrix(), rowCount: rowCount, columns: keptFull, rows: used)
         var outside: [String] = []
         for column in 0..<reduced.design.columnCount where !reduced.aliased[column] {
-            let values = used.map { reduced.design.columns[column][$0] }
+            let reducedColumn = reduced.design.structure.column(column, rowCount: rowCount)
+            let values = used.map { reducedColumn[$0] }
             if !(try space.contains(values)) { outside.append(reduced.coefficientNames[column]) }
         }
         if !outside.isEmpty {
@@ -410,10 +411,9 @@ public enum AnalysisOfDeviance {
     /// `glm.fit` computes for the fit's (vector) response and prior weights, as
     /// `anova.glm` and `drop1.glm` do.
     static func refit(_ fit: GLMFit, columns: [Int]) throws -> IRLSResult {
-        let design = fit.design
         let irls = IRLS(family: fit.family, control: fit.control)
         return try irls.fit(
-            columns: columns.map { design.columns[$0] }, rowCount: design.rowCount, y: fit.response.y,
+            design: fit.design.selecting(columns: columns), y: fit.response.y,
             priorWeights: fit.response.priorWeights, offset: fit.offset, startingMu: subModelStart(fit))
     }
 

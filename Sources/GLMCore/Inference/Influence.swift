@@ -14,6 +14,9 @@ public enum Influence {
         let rowCount = fit.design.rowCount
         var hat = [Double](repeating: 0, count: rowCount)
         guard let solution = fit.irls.solution, solution.rank > 0 else { return hat }
+        if let factor = solution.blockFactor {
+            return hatValues(fit, factor: factor)
+        }
         let rank = solution.rank
         let kept = Array(solution.pivot[..<rank])
         let r = solution.rFactor
@@ -33,6 +36,32 @@ public enum Influence {
                 sumSquares += z[j] * z[j]
             }
             hat[row] = sumSquares > limit ? 1 : sumSquares
+        }
+        return hat
+    }
+
+    /// The same from a step solved by blocks: each row's xᵢᵀ(XᵀWX)⁻¹xᵢ from its few non-zero
+    /// entries (its dense columns and one column per factor term), never X as values.
+    private static func hatValues(_ fit: GLMFit, factor: BlockFactor) -> [Double] {
+        let rowCount = fit.design.rowCount
+        var hat = [Double](repeating: 0, count: rowCount)
+        guard let covariance = try? BlockCovariance(factor: factor, columnCount: fit.design.columnCount) else {
+            return [Double](repeating: .nan, count: rowCount)
+        }
+        let structure = fit.design.structure
+        let weights = fit.irls.workingWeights
+        let limit = 1 - 10 * Double.ulpOfOne
+        var entries: [(column: Int, value: Double)] = []
+        for row in 0..<rowCount where weights[row] > 0 {
+            entries.removeAll(keepingCapacity: true)
+            for (index, column) in structure.denseColumns.enumerated() {
+                entries.append((column, structure.denseValues[index][row]))
+            }
+            for block in structure.blocks {
+                if let entry = block.entry(row: row) { entries.append(entry) }
+            }
+            let value = weights[row] * covariance.quadraticForm(entries)
+            hat[row] = value > limit ? 1 : value
         }
         return hat
     }

@@ -139,8 +139,8 @@ public enum ProfileLikelihood {
         let estimates = fit.coefficients
         let aliased = fit.aliased
         let kept = (0..<design.columnCount).filter { !aliased[$0] && $0 != column }
-        let reduced = kept.map { design.columns[$0] }
-        let profiled = design.columns[column]
+        let reduced = design.selecting(columns: kept)
+        let profiled = design.structure.column(column, rowCount: rowCount)
         let link = fit.family.link
         let irls = IRLS(family: fit.family, control: fit.control)
         let originalDeviance = fit.deviance
@@ -166,7 +166,7 @@ public enum ProfileLikelihood {
                 }
                 // MASS restarts each refit from the previous one's linear predictor.
                 let refit = try irls.fit(
-                    columns: reduced, rowCount: rowCount, y: fit.response.y,
+                    design: reduced, y: fit.response.y,
                     priorWeights: fit.response.priorWeights, offset: offset,
                     startingMu: linearPredictor.map(link.linkinv))
                 for warning in refit.warnings where !warnings.contains(warning) { warnings.append(warning) }

@@ -104,13 +104,31 @@ public enum Sandwich {
         let observationCount: Int
     }
 
+    /// The bread: (XᵀWX)⁻¹ over the kept columns in pivot order, column-major, from the QR
+    /// factor or (a fit by blocks, up to `GLMSummary.covarianceLimit` coefficients) the blocks.
+    private static func unscaledCovariance(
+        _ solution: LeastSquaresSolution, columns: [Int], columnCount: Int
+    ) throws -> [Double] {
+        guard let factor = solution.blockFactor else {
+            return try LinearAlgebra.inverseFromCholesky(solution.rFactor, order: solution.rank)
+        }
+        guard columns.count <= GLMSummary.covarianceLimit else {
+            throw GLMError.invalidOption(
+                name: "--vcov", message: "a sandwich covariance is formed as a matrix of every pair of coefficients; "
+                    + "this model has \(MemoryBudget.describe(count: columns.count)), more than the "
+                    + "\(MemoryBudget.describe(count: GLMSummary.covarianceLimit)) it is formed for")
+        }
+        let blocks = try BlockCovariance(factor: factor, columnCount: columnCount)
+        return columns.flatMap { column in columns.map { blocks.entry($0, column) } }
+    }
+
     private static func pieces(_ fit: GLMFit) throws -> Pieces {
         guard let solution = fit.irls.solution, solution.rank > 0 else {
             throw GLMError.fitFailed(message: "a sandwich covariance needs at least one estimated coefficient")
         }
         let rank = solution.rank
         let columns = Array(solution.pivot[..<rank])
-        let unscaled = try LinearAlgebra.inverseFromCholesky(solution.rFactor, order: rank)
+        let unscaled = try unscaledCovariance(solution, columns: columns, columnCount: fit.design.columnCount)
         let rowCount = fit.design.rowCount
         let weights = fit.irls.workingWeights
         let working = fit.irls.workingResiduals
@@ -135,7 +153,7 @@ public enum Sandwich {
             for: "the sandwich covariance of \(MemoryBudget.describe(count: fit.design.columnCount)) columns × "
                 + "\(MemoryBudget.describe(count: rowCount)) rows: the copy of the design it works on",
             remedy: "use fewer levels or terms")
-        let x = fit.design.matrix()
+        let x = try fit.design.matrix()
         var residuals = [Double](repeating: 0, count: rowCount)
         for row in 0..<rowCount {
             let value = products[row] / dispersion
@@ -200,7 +218,7 @@ public enum Sandwich {
         let pieces = try pieces(fit)
         let k = pieces.columns.count
         let n = pieces.rowCount
-        let x = fit.design.matrix()
+        let x = try fit.design.matrix()
         var warnings: [String] = []
         var hat: [Double] = []
         if type == .hc2 || type == .hc3 {
@@ -267,7 +285,7 @@ public enum Sandwich {
             for: "the clustered covariance of \(MemoryBudget.describe(count: k)) coefficients over "
                 + "\(MemoryBudget.describe(count: groupCount)) clusters and \(MemoryBudget.describe(count: n)) rows",
             remedy: "use fewer levels or terms, or coarser clusters")
-        let x = fit.design.matrix()
+        let x = try fit.design.matrix()
         var sums = [Double](repeating: 0, count: groupCount * k)
         for i in 0..<n {
             let residual = pieces.residuals[i]

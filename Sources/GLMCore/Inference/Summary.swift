@@ -75,6 +75,32 @@ public struct GLMSummary: Sendable {
     /// Covariance of the non-aliased coefficients, in their order (R's `vcov`).
     public let vcov: [[Double]]
     public let vcovNames: [String]
+    /// True when `vcov` is empty because the model has more than `covarianceLimit`
+    /// coefficients (a fit by blocks): the standard errors are every coefficient's, and any
+    /// entry is found from `blockCovariance`.
+    public let vcovOmitted: Bool
+    /// The covariance by blocks of a structured fit (unscaled: times `dispersion`).
+    public let blockCovariance: BlockCovariance?
+    /// Beyond this many coefficients the covariance matrix of a fit by blocks is not formed
+    /// or written unless asked for (`--full-covariance`): 1,000² entries are already some 24 MB of JSON.
+    public static let covarianceLimit = 1_000
+
+    /// Entries of the covariance matrix (dispersion included) for some columns of X, from
+    /// the matrix or the blocks.
+    public func covariance(columns: [Int]) -> [[Double]] {
+        if let blockCovariance {
+            return blockCovariance.matrix(columns: columns).map { row in row.map { dispersion * $0 } }
+        }
+        // vcov's rows are the kept columns in order.
+        var position: [Int: Int] = [:]
+        for (index, column) in fit.aliased.indices.filter({ !fit.aliased[$0] }).enumerated() { position[column] = index }
+        return columns.map { row in
+            columns.map { column in
+                guard let i = position[row], let j = position[column] else { return .nan }
+                return vcov[i][j]
+            }
+        }
+    }
     public let standardErrors: StandardErrorSource
     public let confidenceLevel: Double
     public var intervalMethod: IntervalMethod
@@ -97,7 +123,8 @@ public struct GLMSummary: Sendable {
     ///   - robust: a sandwich covariance to use instead of the model's, with z tests.
     public init(
         fit: GLMFit, confidenceLevel: Double = 0.95, dispersion knownDispersion: Double? = nil,
-        additionalParameters: Int = 0, robust: RobustCovariance? = nil, clusterColumn: String? = nil
+        additionalParameters: Int = 0, robust: RobustCovariance? = nil, clusterColumn: String? = nil,
+        covarianceLimit: Int = GLMSummary.covarianceLimit
     ) throws {
         let family = fit.family
         let rank = fit.rank
@@ -122,6 +149,9 @@ public struct GLMSummary: Sendable {
         // design order, so pivot order and design order agree on them.
         let kept: [Int] = fit.irls.solution.map { Array($0.pivot[..<rank]).sorted() } ?? []
         var covariance: [[Double]]
+        var variances: [Double] = []
+        var blockCovariance: BlockCovariance?
+        var covarianceOmitted = false
         let source: StandardErrorSource
         if let robust {
             covariance = robust.matrix
@@ -132,6 +162,19 @@ public struct GLMSummary: Sendable {
             } else {
                 source = .sandwich(robust.type)
             }
+        } else if let factor = fit.irls.solution?.blockFactor {
+            // By blocks: the variances of every coefficient; the matrix only up to a size.
+            let blocks = try BlockCovariance(factor: factor, columnCount: fit.design.columnCount)
+            blockCovariance = blocks
+            let unscaled = blocks.variances()
+            variances = kept.map { dispersion * unscaled[$0] }
+            if rank <= covarianceLimit {
+                covariance = blocks.matrix(columns: kept).map { row in row.map { dispersion * $0 } }
+            } else {
+                covariance = []
+                covarianceOmitted = true
+            }
+            source = .model
         } else {
             let unscaled = try fit.irls.solution.map { try LinearAlgebra.inverseFromCholesky($0.rFactor, order: rank) } ?? []
             covariance = [[Double]](repeating: [Double](repeating: 0, count: rank), count: rank)
@@ -140,6 +183,7 @@ public struct GLMSummary: Sendable {
             }
             source = .model
         }
+        if variances.isEmpty { variances = covariance.indices.map { covariance[$0][$0] } }
         let useT = estimated && robust == nil
         let zQuantile = Distributions.qnorm((1 + confidenceLevel) / 2)
         let ratioLabel = GLMSummary.ratioLabel(family: family)
@@ -148,7 +192,7 @@ public struct GLMSummary: Sendable {
         self.coefficients = fit.coefficientNames.enumerated().map { column, name in
             guard let position = keptPosition[column] else { return .aliased(name) }
             return .wald(
-                term: name, estimate: fit.coefficients[column], standardError: covariance[position][position].squareRoot(),
+                term: name, estimate: fit.coefficients[column], standardError: variances[position].squareRoot(),
                 tDegreesOfFreedom: useT ? Double(dfResidual) : nil, normalQuantile: zQuantile,
                 withRatio: ratioLabel != nil)
         }
@@ -158,6 +202,8 @@ public struct GLMSummary: Sendable {
         self.usesTStatistic = useT
         self.vcov = covariance
         self.vcovNames = kept.map { fit.coefficientNames[$0] }
+        self.blockCovariance = blockCovariance
+        self.vcovOmitted = covarianceOmitted
         self.standardErrors = source
         self.confidenceLevel = confidenceLevel
         self.intervalMethod = .wald

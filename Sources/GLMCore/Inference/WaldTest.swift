@@ -196,14 +196,15 @@ public enum WaldTest {
         }
         let q = hypothesis.restrictions.count
         guard q > 0 else { throw GLMError.invalidRestriction(restriction: "", message: "no restriction given") }
-        // L over the non-aliased coefficients, in the order of summary.vcov.
-        let l = hypothesis.restrictions.map { restriction in kept.map { restriction.coefficients[$0] } }
-        let beta = kept.map { fit.coefficients[$0] }
-        let v = summary.vcov
+        // L over the coefficients the restrictions involve (a few of a model with thousands).
+        let involved = kept.filter { column in hypothesis.restrictions.contains { $0.coefficients[column] != 0 } }
+        let l = hypothesis.restrictions.map { restriction in involved.map { restriction.coefficients[$0] } }
+        let beta = involved.map { fit.coefficients[$0] }
+        let v = summary.covariance(columns: involved)
         let estimates = hypothesis.restrictions.indices.map { i in
             zip(l[i], beta).reduce(0) { $0 + $1.0 * $1.1 } - hypothesis.restrictions[i].rightHandSide
         }
-        let lv = l.map { row in kept.indices.map { j in kept.indices.reduce(0) { $0 + row[$1] * v[$1][j] } } }
+        let lv = l.map { row in involved.indices.map { j in involved.indices.reduce(0) { $0 + row[$1] * v[$1][j] } } }
         let covariance = l.indices.map { i in l.indices.map { k in zip(lv[i], l[k]).reduce(0) { $0 + $1.0 * $1.1 } } }
         let solved = try SmallMatrix.solve(covariance, estimates)
         let wald = zip(estimates, solved).reduce(0) { $0 + $1.0 * $1.1 }

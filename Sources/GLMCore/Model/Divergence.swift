@@ -32,17 +32,19 @@ public enum Divergence {
         var probeControl = control
         probeControl.maxIterations = extraIterations
         guard let probe = try? IRLS(family: family, control: probeControl).fit(
-            columns: design.columns, rowCount: design.rowCount, y: response.y,
-            priorWeights: response.priorWeights, offset: offset, startingMu: mu, runAllIterations: true)
+            design: design, y: response.y, priorWeights: response.priorWeights, offset: offset, startingMu: mu,
+            runAllIterations: true)
         else { return [] }
         var diverging: [String] = []
         let rowCount = design.rowCount
+        let sumsOfSquares = design.isStructured || control.solver == .blocks
+            ? design.structure.columnSumsOfSquares(rowCount: rowCount)
+            : design.columns.map { column in column.reduce(0.0) { $0 + $1 * $1 } }
         for column in 0..<design.columnCount {
             let before = result.coefficients[column]
             let after = probe.coefficients[column]
             guard before.isFinite, after.isFinite else { continue }
-            var sumSquares = 0.0
-            for value in design.columns[column] { sumSquares += value * value }
+            let sumSquares = sumsOfSquares[column]
             let typicalValue = (sumSquares / Double(max(rowCount, 1))).squareRoot()
             if abs(after - before) * typicalValue > 1 { diverging.append(design.columnNames[column]) }
         }

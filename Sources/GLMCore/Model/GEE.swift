@@ -512,7 +512,8 @@ struct GEEProblem {
 
     init(design: Design, kept: [Int], family: Family, response: PreparedResponse, offset: [Double], layout: ClusterLayout) {
         self.design = design
-        var matrix = design.matrix()
+        // GEE builds its design dense.
+        var matrix = Array(design.columns.joined())
         let scales = GEEProblem.columnScales(design, kept: kept)
         for (position, column) in kept.enumerated() where scales[position] != 1 {
             let base = column * design.rowCount

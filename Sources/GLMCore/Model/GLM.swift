@@ -57,8 +57,8 @@ public struct GLMFit: Sendable {
         let offset = frame.offset ?? ParallelRows.filled(with: 0, count: rowCount)
         let irls = IRLS(family: family, control: control)
         var result = try IRLS(family: family, control: control, observer: observer).fit(
-            columns: design.columns, rowCount: rowCount, y: response.y,
-            priorWeights: response.priorWeights, offset: offset, startingMu: response.startingMu, start: start)
+            design: design, y: response.y, priorWeights: response.priorWeights, offset: offset,
+            startingMu: response.startingMu, start: start)
         let weights = response.priorWeights
         // The rows with weight, and for the null deviance the weighted sums of y and of the
         // weights: in one sweep on all cores, each sum in row order within a range.

@@ -9,8 +9,12 @@ public enum StepSolver: String, Sendable, Equatable {
     /// The normal equations XᵀWX by Cholesky, accumulated in the one pass over X that also
     /// computes the means; QR for a step whose equations are ill-conditioned.
     case cholesky
-    /// QR for small problems (n·p² up to 2·10⁷), Cholesky above.
+    /// QR for small problems (n·p² up to 2·10⁷), Cholesky above; by blocks for a design
+    /// whose factor terms are held as codes.
     case automatic
+    /// The normal equations by blocks (`BlockSolver`): the widest factor term eliminated as a
+    /// diagonal, every other column by an in-order Cholesky; X never built as values.
+    case blocks
 
     func resolved(rowCount: Int, columnCount: Int) -> StepSolver {
         guard self == .automatic else { return self }
@@ -465,19 +469,22 @@ public struct IRLS {
 
     /// The weighted least-squares step by Householder QR with R's in-order aliasing rule,
     /// for normal equations too ill-conditioned (or singular) to solve by Cholesky.
-    fileprivate func qrStep(_ pass: RowPass, x: [Double], y: [Double], offset: [Double]) throws -> LeastSquaresSolution {
+    func qrStep(
+        eta: UnsafeMutableBufferPointer<Double>, mu: UnsafeMutableBufferPointer<Double>,
+        workingWeights: UnsafeMutableBufferPointer<Double>, columnCount: Int, x: [Double], y: [Double], offset: [Double]
+    ) throws -> LeastSquaresSolution {
         var rows: [Int] = []
         var roots: [Double] = []
         var responses: [Double] = []
         let link = family.link
-        for row in 0..<pass.rowCount where pass.workingWeights[row] > 0 {
-            let derivative = link.muEta(pass.eta[row])
+        for row in 0..<eta.count where workingWeights[row] > 0 {
+            let derivative = link.muEta(eta[row])
             rows.append(row)
-            roots.append(pass.workingWeights[row].squareRoot())
-            responses.append((pass.eta[row] - offset[row]) + (y[row] - pass.mu[row]) / derivative)
+            roots.append(workingWeights[row].squareRoot())
+            responses.append((eta[row] - offset[row]) + (y[row] - mu[row]) / derivative)
         }
         return try LinearAlgebra.weightedLeastSquares(
-            x: x, rowCount: pass.rowCount, columnCount: pass.columnCount, rows: rows, sqrtWeights: roots,
+            x: x, rowCount: eta.count, columnCount: columnCount, rows: rows, sqrtWeights: roots,
             response: responses, tolerance: control.qrTolerance)
     }
 }
@@ -580,6 +587,7 @@ private final class InMemoryPasses: IRLSPasses {
         }
         let x = contiguousX ?? Array(columns.joined())
         contiguousX = x
-        return try irls.qrStep(pass, x: x, y: y, offset: offset)
+        return try irls.qrStep(
+            eta: pass.eta, mu: pass.mu, workingWeights: pass.workingWeights, columnCount: p, x: x, y: y, offset: offset)
     }
 }

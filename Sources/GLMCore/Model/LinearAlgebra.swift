@@ -9,8 +9,18 @@ public struct LeastSquaresSolution: Sendable {
     public var pivot: [Int]
     public var rank: Int
     /// The `rank × rank` upper-triangular R of the weighted design's QR, column-major,
-    /// columns in pivot order.
+    /// columns in pivot order. Empty for a structured step (see `blockFactor`).
     public var rFactor: [Double]
+    /// The factorisation of a step solved by blocks (a structured design), instead of R.
+    public var blockFactor: BlockFactor?
+
+    public init(coefficients: [Double], pivot: [Int], rank: Int, rFactor: [Double], blockFactor: BlockFactor? = nil) {
+        self.coefficients = coefficients
+        self.pivot = pivot
+        self.rank = rank
+        self.rFactor = rFactor
+        self.blockFactor = blockFactor
+    }
 }
 
 /// Dense linear algebra on LAPACK. The only code in glmfit that calls LAPACK.

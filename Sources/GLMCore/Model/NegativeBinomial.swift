@@ -123,8 +123,7 @@ public enum NegativeBinomial {
 
         func irls(_ family: Family, startingMu: [Double]) throws -> IRLSResult {
             try IRLS(family: family, control: control).fit(
-                columns: design.columns, rowCount: rowCount, y: y, priorWeights: weights, offset: offset,
-                startingMu: startingMu)
+                design: design, y: y, priorWeights: weights, offset: offset, startingMu: startingMu)
         }
 
         if traceLevel > 1 { trace.append("Initial fit:") }

@@ -477,6 +477,25 @@ protocol FamilyLinkPair: SendableMetatype {
     static func resolve(_ family: Family) -> Family
 }
 
+/// Code run with the family and link as a type (`FamilyLinkPair.visit`).
+protocol FamilyLinkPairVisitor {
+    associatedtype Output
+    func visit<Pair: FamilyLinkPair>(_ pair: Pair.Type) -> Output
+}
+
+extension Family {
+    /// Runs `visitor` with this family's pair type: a specialised copy for the common pairs.
+    func visitPair<Visitor: FamilyLinkPairVisitor>(_ visitor: Visitor) -> Visitor.Output {
+        switch (kind, link) {
+        case (.poisson, .log): return visitor.visit(PoissonLog.self)
+        case (.binomial, .logit): return visitor.visit(BinomialLogit.self)
+        case (.gamma, .log): return visitor.visit(GammaLog.self)
+        case (.gaussian, .identity): return visitor.visit(GaussianIdentity.self)
+        default: return visitor.visit(AnyPair.self)
+        }
+    }
+}
+
 private enum AnyPair: FamilyLinkPair {
     @inline(__always) static func resolve(_ family: Family) -> Family { family }
 }

@@ -1,0 +1,191 @@
+import Foundation
+
+/// The IRLS loop's passes over a structured design in memory.
+private final class StructuredPasses: IRLSPasses {
+    var skipsUnneededNormalEquations: Bool { true }
+    let irls: IRLS
+    let pass: StructuredPass
+    let y: [Double], priorWeights: [Double], offset: [Double]
+    let columnCount: Int
+    /// The design, while a near-singular step may still be solved by QR on X as values
+    /// (dropped when X is too large to build).
+    private var qrDesign: Design?
+    private var contiguousX: [Double]?
+    /// The block normal equations of the last pass that added them up.
+    private var equations: BlockNormalEquations?
+    /// The two working-weight buffers: the pass writes one while the other keeps the weights
+    /// of the step being taken (R's `fit$weights` at the end).
+    let weightBuffers: [UnsafeMutableBufferPointer<Double>]
+    private(set) var usedWeightsIndex = 1
+
+    init(irls: IRLS, pass: StructuredPass, weightBuffers: [UnsafeMutableBufferPointer<Double>], y: [Double],
+         priorWeights: [Double], offset: [Double], design: Design, allowingQR: Bool) {
+        self.irls = irls
+        self.offset = offset
+        self.qrDesign = allowingQR ? design : nil
+        self.columnCount = design.columnCount
+        self.pass = pass
+        self.weightBuffers = weightBuffers
+        self.y = y
+        self.priorWeights = priorWeights
+    }
+
+    var usedWeights: UnsafeMutableBufferPointer<Double> { weightBuffers[usedWeightsIndex] }
+
+    func start() throws -> (RowPass.Totals, Double) {
+        let (totals, equations) = pass.run(coefficients: nil, accumulate: true)
+        self.equations = equations
+        return (totals, irls.family.deviance(y: y, mu: UnsafeBufferPointer(pass.mu), weights: priorWeights))
+    }
+
+    func run(coefficients: [Double]?, accumulate: Bool) throws -> RowPass.Totals {
+        let (totals, equations) = pass.run(coefficients: coefficients, accumulate: accumulate)
+        if accumulate { self.equations = equations }
+        return totals
+    }
+
+    func solve(_ totals: RowPass.Totals) throws -> LeastSquaresSolution {
+        usedWeightsIndex = weightBuffers.firstIndex { $0.baseAddress == pass.workingWeights.baseAddress } ?? 0
+        defer { pass.workingWeights = weightBuffers[1 - usedWeightsIndex] }
+        guard let equations else { throw GLMError.fitFailed(message: "no normal equations to solve") }
+        let (solution, nearSingular) = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
+        guard nearSingular, let design = qrDesign else { return solution }
+        // Near singular and small: R's QR decides which columns are aliased, on X as values.
+        if contiguousX == nil {
+            let bytes = MemoryBudget.bytes(doubles: design.rowCount, design.columnCount, 3)
+            guard let bytes, bytes <= BlockSolver.qrFallbackBytes,
+                  (try? MemoryBudget.current().require(bytes, for: "", remedy: "")) != nil,
+                  let columns = try? design.denseColumns() else {
+                qrDesign = nil
+                return solution
+            }
+            contiguousX = Array(columns.joined())
+        }
+        guard let x = contiguousX else { return solution }
+        return try irls.qrStep(
+            eta: pass.eta, mu: pass.mu, workingWeights: pass.workingWeights, columnCount: columnCount, x: x, y: y,
+            offset: offset)
+    }
+}
+
+extension IRLS {
+    /// Fits `design` by blocks when its factor terms are codes or the solver asks for it, else
+    /// over its columns.
+    public func fit(
+        design: Design, y: [Double], priorWeights: [Double], offset: [Double], startingMu: [Double],
+        runAllIterations: Bool = false, start: [Double]? = nil
+    ) throws -> IRLSResult {
+        if design.isStructured || control.solver == .blocks {
+            return try fitStructured(
+                design: design, y: y, priorWeights: priorWeights, offset: offset, startingMu: startingMu,
+                runAllIterations: runAllIterations, start: start)
+        }
+        return try fit(
+            columns: design.columns, rowCount: design.rowCount, y: y, priorWeights: priorWeights, offset: offset,
+            startingMu: startingMu, runAllIterations: runAllIterations, start: start)
+    }
+
+    /// `fit` for a design whose factor terms are held as codes (or any design, with the
+    /// `.blocks` solver): the same loop, each step solved by blocks.
+    /// - Parameter allowingQR: a near-singular step of a design small enough to build as
+    ///   values is solved by QR, so that R's rule decides near-aliased columns (tests of the
+    ///   block aliasing turn it off).
+    func fitStructured(
+        design: Design, y: [Double], priorWeights: [Double], offset: [Double], startingMu: [Double],
+        runAllIterations: Bool = false, start: [Double]? = nil, allowingQR: Bool = true
+    ) throws -> IRLSResult {
+        let rowCount = design.rowCount
+        let structure = design.structure
+        guard structure.denseValues.allSatisfy({ $0.count == rowCount }), y.count == rowCount,
+              priorWeights.count == rowCount, offset.count == rowCount, startingMu.count == rowCount else {
+            throw GLMError.fitFailed(message: "the design's columns do not all have \(rowCount) rows")
+        }
+        let link = family.link
+        var eta = [Double](repeating: 0, count: rowCount)
+        var mu = [Double](repeating: 0, count: rowCount)
+        var weightsA = [Double](repeating: 0, count: rowCount)
+        var weightsB = [Double](repeating: 0, count: rowCount)
+        let outcome: (IRLS.LoopResult, Int) = try RowPass.withBaseAddresses(of: structure.denseValues) { dense in
+            try y.withUnsafeBufferPointer { yBuffer in
+                try priorWeights.withUnsafeBufferPointer { prior in
+                    try offset.withUnsafeBufferPointer { offsets in
+                        try eta.withUnsafeMutableBufferPointer { etaBuffer in
+                            try mu.withUnsafeMutableBufferPointer { muBuffer in
+                                try weightsA.withUnsafeMutableBufferPointer { first in
+                                    try weightsB.withUnsafeMutableBufferPointer { second in
+                                        let pass = StructuredPass(
+                                            family: family, structure: structure, denseValues: dense, rowCount: rowCount,
+                                            y: yBuffer, priorWeights: prior, offset: offsets, eta: etaBuffer, mu: muBuffer,
+                                            workingWeights: first)
+                                        if let start {
+                                            let (totals, _) = pass.run(coefficients: start, accumulate: false)
+                                            guard totals.validEta, totals.validMu else {
+                                                throw GLMError.fitFailed(
+                                                    message: "cannot find valid starting values: the --start coefficients give "
+                                                        + "means outside the \(family.kind.cliName) family's range; please specify others")
+                                            }
+                                        } else {
+                                            try setStructuredStart(eta: etaBuffer, mu: muBuffer, startingMu: startingMu)
+                                        }
+                                        let passes = StructuredPasses(
+                                            irls: self, pass: pass, weightBuffers: [first, second], y: y,
+                                            priorWeights: priorWeights, offset: offset, design: design,
+                                            allowingQR: allowingQR)
+                                        let result = try loop(
+                                            passes, columnCount: design.columnCount, runAllIterations: runAllIterations, start: start)
+                                        return (result, passes.usedWeightsIndex)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let (result, usedIndex) = outcome
+        let workingWeights = usedIndex == 0 ? weightsA : weightsB
+        var residuals = [Double](repeating: 0, count: rowCount)
+        var nearZero = false, nearOne = false
+        let tiny = 10 * Double.ulpOfOne
+        for row in 0..<rowCount {
+            residuals[row] = (y[row] - mu[row]) / link.muEta(eta[row])
+            nearZero = nearZero || mu[row] < tiny
+            nearOne = nearOne || mu[row] > 1 - tiny
+        }
+        var warnings = result.warnings
+        if family.kind == .binomial, nearZero || nearOne {
+            warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")
+        }
+        if family.kind == .poisson, nearZero {
+            warnings.append("glm.fit: fitted rates numerically 0 occurred")
+        }
+        let pearson = IRLSResult.pearsonStatistics(weights: workingWeights, residuals: residuals)
+        return IRLSResult(
+            coefficients: result.coefficients, solution: result.solution, linearPredictors: eta, fittedValues: mu,
+            workingWeights: workingWeights, workingResiduals: residuals, deviance: result.deviance,
+            iterations: result.iterations, converged: result.converged, boundary: result.boundary, warnings: warnings,
+            pearsonChiSquare: pearson.sum, hasZeroWorkingWeight: pearson.zero, residualCount: pearson.count)
+    }
+
+    /// The starting η = g(μ₀) and μ = g⁻¹(η), with glm.fit's checks.
+    private func setStructuredStart(
+        eta: UnsafeMutableBufferPointer<Double>, mu: UnsafeMutableBufferPointer<Double>, startingMu: [Double]
+    ) throws {
+        let link = family.link
+        if link == .logit, let outside = startingMu.first(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw GLMError.fitFailed(message: "Value \(String(format: "%g", outside)) out of range (0, 1)")
+        }
+        var valid = true
+        for row in 0..<eta.count {
+            let value = link.linkfun(startingMu[row])
+            eta[row] = value
+            mu[row] = link.linkinv(value)
+            valid = valid && link.isValid(eta: value) && family.isValid(mu: mu[row])
+        }
+        guard valid else {
+            throw GLMError.fitFailed(
+                message: "cannot find valid starting values: please specify some with --start (one per coefficient, as R's "
+                    + "start =), or try another --link")
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import Dispatch
+import Foundation
+
+/// One pass over the rows of a structured design (`DesignStructure`), on all cores: η, μ and
+/// the deviance for a coefficient vector, and the working weights with the block normal
+/// equations of the next step (`BlockNormalEquations`). A factor term costs one code per row:
+/// its diagonal and its table against the other columns are added up at the row's level,
+/// never over the zeros of its indicator columns.
+final class StructuredPass: @unchecked Sendable {
+    /// Row ranges added up separately and then in order: a fixed number, so that the sums do
+    /// not depend on the number of cores.
+    static let rangeCount = 8
+
+    let family: Family
+    let rowCount: Int
+    let layout: BlockLayout
+    private let structure: DesignStructure
+    private let y: UnsafeBufferPointer<Double>
+    private let priorWeights: UnsafeBufferPointer<Double>
+    private let offset: UnsafeBufferPointer<Double>
+    /// The dense columns' values and their places among the remainder's columns.
+    private let denseValues: [UnsafePointer<Double>?]
+    private let denseRest: [Int]
+    /// Every indicator term's codes and multipliers, copied row-major per term (so that the
+    /// pass holds them without pinning the design's arrays), and each term's first column
+    /// among the remainder's (-1 for the eliminated term).
+    private let codes: UnsafeMutableBufferPointer<Int32>
+    private let multipliers: [UnsafeMutableBufferPointer<Double>?]
+    private let blockRestFirst: [Int]
+    private let blockFirst: [Int]
+    let eta: UnsafeMutableBufferPointer<Double>
+    let mu: UnsafeMutableBufferPointer<Double>
+    var workingWeights: UnsafeMutableBufferPointer<Double>
+    private let chunks: [Range<Int>]
+    private var partials: [BlockNormalEquations]
+    private var partialTotals: [RowPass.Totals]
+
+    /// The arrays must outlive the pass; η, μ and the working weights are the caller's.
+    init(
+        family: Family, structure: DesignStructure, denseValues: [UnsafePointer<Double>?], rowCount: Int,
+        y: UnsafeBufferPointer<Double>, priorWeights: UnsafeBufferPointer<Double>, offset: UnsafeBufferPointer<Double>,
+        eta: UnsafeMutableBufferPointer<Double>, mu: UnsafeMutableBufferPointer<Double>,
+        workingWeights: UnsafeMutableBufferPointer<Double>
+    ) {
+        self.family = family
+        self.rowCount = rowCount
+        self.structure = structure
+        let layout = BlockLayout(structure: structure)
+        self.layout = layout
+        self.y = y
+        self.priorWeights = priorWeights
+        self.offset = offset
+        self.denseValues = denseValues
+        denseRest = structure.denseColumns.map { layout.restIndex[$0] }
+        let blocks = structure.blocks
+        codes = .allocate(capacity: max(rowCount * blocks.count, 1))
+        var multipliers: [UnsafeMutableBufferPointer<Double>?] = []
+        for (index, block) in blocks.enumerated() {
+            let target = UnsafeMutableBufferPointer(rebasing: codes[(index * rowCount)..<((index + 1) * rowCount)])
+            block.localColumns.withUnsafeBufferPointer { source in
+                for row in 0..<rowCount { target[row] = row < source.count ? source[row] : -1 }
+            }
+            if let values = block.multipliers {
+                let copy = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
+                values.withUnsafeBufferPointer { source in
+                    for row in 0..<rowCount { copy[row] = row < source.count ? source[row] : .nan }
+                }
+                multipliers.append(copy)
+            } else {
+                multipliers.append(nil)
+            }
+        }
+        self.multipliers = multipliers
+        blockFirst = blocks.map(\.firstColumn)
+        blockRestFirst = blocks.map { layout.restIndex[$0.firstColumn] }
+        self.eta = eta
+        self.mu = mu
+        self.workingWeights = workingWeights
+        // Each range adds up its own table of E against the rest: a large table is added up in
+        // fewer ranges (two, for the two cores), so that zeroing and summing them stays small.
+        let tableSize = layout.eliminatedWidth * max(layout.restCount, 1)
+        let chunkCount = rowCount < 65_536 ? 1 : tableSize > 1 << 18 ? 2 : StructuredPass.rangeCount
+        let chunkSize = (rowCount + chunkCount - 1) / max(chunkCount, 1)
+        chunks = stride(from: 0, to: rowCount, by: max(chunkSize, 1)).map { $0..<min($0 + chunkSize, rowCount) }
+        partials = chunks.map { _ in BlockNormalEquations(layout: layout) }
+        partialTotals = chunks.map { _ in RowPass.Totals(columns: 0) }
+    }
+
+    deinit {
+        codes.deallocate()
+        for buffer in multipliers { buffer?.deallocate() }
+    }
+
+    /// Sets η = offset + Xβ and μ (with `coefficients`), adds up the deviance and the validity
+    /// checks, and with `accumulate` the working weights and the block normal equations.
+    func run(coefficients: [Double]?, accumulate: Bool) -> (RowPass.Totals, BlockNormalEquations?) {
+        struct Visitor: FamilyLinkPairVisitor {
+            let pass: StructuredPass
+            let coefficients: [Double]?
+            let accumulate: Bool
+            func visit<Pair: FamilyLinkPair>(_ pair: Pair.Type) -> Void {
+                pass.runChunks(Pair.self, coefficients: coefficients, accumulate: accumulate)
+            }
+        }
+        family.visitPair(Visitor(pass: self, coefficients: coefficients, accumulate: accumulate))
+        var totals = RowPass.Totals(columns: 0)
+        for partial in partialTotals { totals.add(partial) }
+        totals.finiteDeviance = totals.deviance.isFinite
+        guard accumulate, var equations = partials.first else { return (totals, nil) }
+        for partial in partials.dropFirst() { equations.add(partial) }
+        return (totals, equations)
+    }
+
+    private func runChunks<Pair: FamilyLinkPair>(_ pair: Pair.Type, coefficients: [Double]?, accumulate: Bool) {
+        let work: @Sendable (Int) -> Void = { [self] index in
+            var equations = partials[index]
+            if accumulate { equations = BlockNormalEquations(layout: layout) }
+            let totals = pass(Pair.self, range: chunks[index], coefficients: coefficients, accumulate: accumulate, into: &equations)
+            partials[index] = equations
+            partialTotals[index] = totals
+        }
+        if chunks.count > 1 {
+            DispatchQueue.concurrentPerform(iterations: chunks.count, execute: work)
+        } else if chunks.count == 1 {
+            work(0)
+        }
+    }
+
+    private func pass<Pair: FamilyLinkPair>(
+        _ pair: Pair.Type, range: Range<Int>, coefficients: [Double]?, accumulate: Bool,
+        into equations: inout BlockNormalEquations
+    ) -> RowPass.Totals {
+        let family = Pair.resolve(self.family)
+        let link = family.link
+        var totals = RowPass.Totals(columns: 0)
+        let blockCount = blockFirst.count
+        let eliminated = layout.eliminated ?? -1
+        let r = layout.restCount
+        let denseCount = denseValues.count
+        // The row's entries among the remainder's columns: index and value.
+        var restIndices = [Int](repeating: 0, count: denseCount + blockCount)
+        var restValues = [Double](repeating: 0, count: denseCount + blockCount)
+        var derivativeMemo = RowMemo<Double>()
+        equations.diagonal.withUnsafeMutableBufferPointer { diagonal in
+        equations.eliminatedRHS.withUnsafeMutableBufferPointer { eliminatedRHS in
+        equations.cross.withUnsafeMutableBufferPointer { cross in
+        equations.gram.withUnsafeMutableBufferPointer { gram in
+        equations.rhs.withUnsafeMutableBufferPointer { rhs in
+        for row in range {
+            if let coefficients {
+                var linear = offset[row]
+                for index in 0..<denseCount {
+                    let coefficient = coefficients[structure.denseColumns[index]]
+                    if coefficient != 0, let values = denseValues[index] { linear += values[row] * coefficient }
+                }
+                for block in 0..<blockCount {
+                    let local = Int(codes[block * rowCount + row])
+                    guard local >= 0 else { continue }
+                    let value = multipliers[block]?[row] ?? 1
+                    linear += value * coefficients[blockFirst[block] + local]
+                }
+                eta[row] = linear
+                let mean = link.linkinv(linear)
+                mu[row] = mean
+                totals.deviance += family.unitDeviance(y: y[row], mu: mean, weight: priorWeights[row])
+                totals.validEta = totals.validEta && link.isValid(eta: linear)
+                totals.validMu = totals.validMu && family.isValid(mu: mean)
+            }
+            guard accumulate else { continue }
+            let prior = priorWeights[row]
+            var weight = 0.0
+            var response = 0.0
+            if prior > 0 {
+                let etaValue = eta[row]
+                let mean = mu[row]
+                let variance = family.variance(mean)
+                let derivative = coefficients == nil
+                    ? derivativeMemo.value(etaValue) { link.muEta(etaValue) } : link.muEta(etaValue)
+                totals.varianceNaN = totals.varianceNaN || variance.isNaN
+                totals.varianceZero = totals.varianceZero || variance == 0
+                totals.derivativeNaN = totals.derivativeNaN || derivative.isNaN
+                if derivative != 0 {
+                    totals.goodCount += 1
+                    // R's w = sqrt(weights · mu.eta² / V), squared again as fit$weights.
+                    weight = prior * (derivative * derivative) / variance
+                    response = (etaValue - offset[row]) + (y[row] - mean) / derivative
+                }
+            }
+            let root = weight.squareRoot()
+            weight = root * root
+            workingWeights[row] = weight
+            guard weight > 0 else { continue }
+            // The row's non-zero entries among the remainder's columns.
+            var count = 0
+            for index in 0..<denseCount {
+                guard let values = denseValues[index] else { continue }
+                restIndices[count] = denseRest[index]
+                restValues[count] = values[row]
+                count += 1
+            }
+            var eliminatedLevel = -1
+            var eliminatedValue = 0.0
+            for block in 0..<blockCount {
+                let local = Int(codes[block * rowCount + row])
+                guard local >= 0 else { continue }
+                let value = multipliers[block]?[row] ?? 1
+                if block == eliminated {
+                    eliminatedLevel = local
+                    eliminatedValue = value
+                } else {
+                    restIndices[count] = blockRestFirst[block] + local
+                    restValues[count] = value
+                    count += 1
+                }
+            }
+            for a in 0..<count {
+                let weighted = weight * restValues[a]
+                let i = restIndices[a]
+                rhs[i] += weighted * response
+                for b in 0..<count {
+                    let j = restIndices[b]
+                    if i <= j { gram[i + j * r] += weighted * restValues[b] }
+                }
+            }
+            if eliminatedLevel >= 0 {
+                let weighted = weight * eliminatedValue
+                diagonal[eliminatedLevel] += weighted * eliminatedValue
+                eliminatedRHS[eliminatedLevel] += weighted * response
+                let base = eliminatedLevel * r
+                for a in 0..<count { cross[base + restIndices[a]] += weighted * restValues[a] }
+            }
+        }
+        }}}}}
+        return totals
+    }
+}
