@@ -20,8 +20,11 @@ public enum Influence {
         let rank = solution.rank
         let kept = Array(solution.pivot[..<rank])
         let r = solution.rFactor
-        // X's columns in place: no n × p copy.
-        let x = fit.design.columns
+        // X's columns in place: no n × p copy (built for a design by blocks whose last step
+        // went to QR, which is small).
+        guard let x = try? fit.design.denseColumns(), x.count == fit.design.columnCount else {
+            return [Double](repeating: .nan, count: rowCount)
+        }
         let weights = fit.irls.workingWeights
         var z = [Double](repeating: 0, count: rank)
         let limit = 1 - 10 * Double.ulpOfOne

@@ -28,6 +28,9 @@ public struct FitControl: Sendable, Equatable {
     public var epsilon: Double
     public var maxIterations: Int
     public var solver: StepSolver
+    /// Whether a near-singular step by blocks of a design small enough to build is solved by
+    /// QR (R's aliasing rule on X itself); off only to test the block aliasing rule.
+    public var nearSingularBlocksByQR = true
 
     public init(epsilon: Double = 1e-8, maxIterations: Int = 25, solver: StepSolver = .automatic) {
         self.epsilon = epsilon

@@ -78,7 +78,7 @@ extension IRLS {
         if design.isStructured || control.solver == .blocks {
             return try fitStructured(
                 design: design, y: y, priorWeights: priorWeights, offset: offset, startingMu: startingMu,
-                runAllIterations: runAllIterations, start: start)
+                runAllIterations: runAllIterations, start: start, allowingQR: control.nearSingularBlocksByQR)
         }
         return try fit(
             columns: design.columns, rowCount: design.rowCount, y: y, priorWeights: priorWeights, offset: offset,
