@@ -10,7 +10,7 @@ import Testing
 @Suite("Factor models match R's glm")
 struct FactorReferenceTests {
     /// The step solvers every factor case must pass with.
-    static let solvers: [StepSolver] = [.automatic]
+    static let solvers: [StepSolver] = [.automatic, .blocks]
 
     static let cases = ReferenceFixtures.load("factor_reference.json")
     /// 73,421 rows × 1,128 or more coefficients.

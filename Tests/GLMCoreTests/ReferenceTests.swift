@@ -65,7 +65,9 @@ enum ReferenceFixtures {
         let table = try loadExample(reference.data)
         let formula = try Formula.parse(reference.formula)
         let frame = try ModelFrame(table: table, formula: formula, weightsColumn: reference.weights)
-        let design = try Design(frame: frame)
+        // As the command line holds it: factor terms of 100 or more columns as codes, and all
+        // as codes for the block solver.
+        let design = try Design(frame: frame, layout: solver == .blocks ? .structured : .automatic)
         guard let kind = Family.Kind(name: reference.family), let link = Link(name: reference.link) else {
             throw GLMError.unknownFamily(name: reference.family, known: [])
         }

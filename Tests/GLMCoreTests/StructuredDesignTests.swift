@@ -17,9 +17,10 @@ struct StructuredDesignTests {
     static let cases: [Case] = [
         Case(data: "Examples/epil.csv", formula: "y ~ V4 + factor(period) + factor(subject)", family: .poisson, link: .log),
         Case(data: "Examples/dietox.csv", formula: "Weight ~ Time + factor(Pig) + factor(Pig):Time", family: .gaussian, link: .identity),
-        Case(data: "Examples/ohio.csv", formula: "resp ~ age + smoke + factor(id)", family: .binomial, link: .logit),
+        Case(data: "Examples/cbpp.csv", formula: "cbind(incidence, size - incidence) ~ factor(period) + factor(herd)", family: .binomial, link: .logit),
         Case(data: "Examples/orthodont.csv", formula: "distance ~ Sex + age + Subject", family: .gamma, link: .log),
         Case(data: "Examples/dietox.csv", formula: "Feed ~ Time + factor(Litter) + factor(Pig)", family: .gaussian, link: .log),
+        Case(data: "Examples/chickweight.csv", formula: "weight ~ Time + factor(Chick):Time", family: .poisson, link: .log),
     ]
 
     static func fits(_ test: Case, control: FitControl = FitControl()) throws -> (dense: GLMFit, blocks: GLMFit) {
