@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -126,6 +127,10 @@ final class StructuredPass: @unchecked Sendable {
         }
     }
 
+    /// Rows per block: the means, deviance and weights of a block are computed by the C kernels
+    /// the dense pass uses (`RowPass`), eight at a time, with the same arithmetic.
+    static let blockRows = 256
+
     private func pass<Pair: FamilyLinkPair>(
         _ pair: Pair.Type, range: Range<Int>, coefficients: [Double]?, accumulate: Bool,
         into equations: inout BlockNormalEquations
@@ -137,100 +142,169 @@ final class StructuredPass: @unchecked Sendable {
         let eliminated = layout.eliminated ?? -1
         let r = layout.restCount
         let denseCount = denseValues.count
-        // The row's entries among the remainder's columns: index and value.
-        var restIndices = [Int](repeating: 0, count: denseCount + blockCount)
-        var restValues = [Double](repeating: 0, count: denseCount + blockCount)
+        let denseColumns = structure.denseColumns
+        let devianceKind = RowPass.devianceKind(family.kind)
+        let varianceKind = RowPass.varianceKind(family.kind)
+        let derivativeIsMean = link == .log
+        let derivativeWithMean = link == .logit && accumulate
+        let codes = UnsafeBufferPointer(self.codes)
+        let blockSize = StructuredPass.blockRows
         var derivativeMemo = RowMemo<Double>()
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 6 * blockSize + 2 * (denseCount + blockCount)) { scratch in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: denseCount + blockCount + 1) { restIndices in
         equations.diagonal.withUnsafeMutableBufferPointer { diagonal in
         equations.eliminatedRHS.withUnsafeMutableBufferPointer { eliminatedRHS in
         equations.cross.withUnsafeMutableBufferPointer { cross in
         equations.gram.withUnsafeMutableBufferPointer { gram in
         equations.rhs.withUnsafeMutableBufferPointer { rhs in
-        for row in range {
+        guard let base = scratch.baseAddress, let etaBase = eta.baseAddress, let muBase = mu.baseAddress,
+              let yBase = y.baseAddress, let weightsBase = workingWeights.baseAddress else { return }
+        let roots = base, vector = base + blockSize, logs = base + 2 * blockSize
+        let restValues = base + 6 * blockSize
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(start + blockSize, range.upperBound)
+            let rows = end - start
             if let coefficients {
-                var linear = offset[row]
-                for index in 0..<denseCount {
-                    let coefficient = coefficients[structure.denseColumns[index]]
-                    if coefficient != 0, let values = denseValues[index] { linear += values[row] * coefficient }
+                for row in start..<end {
+                    var linear = offset[row]
+                    for index in 0..<denseCount {
+                        let coefficient = coefficients[denseColumns[index]]
+                        if coefficient != 0, let values = denseValues[index] { linear += values[row] * coefficient }
+                    }
+                    for block in 0..<blockCount {
+                        let local = Int(codes[block * rowCount + row])
+                        guard local >= 0 else { continue }
+                        let value = multipliers[block]?[row] ?? 1
+                        linear += value * coefficients[blockFirst[block] + local]
+                    }
+                    eta[row] = linear
                 }
+                // As RowPass: the exps eight at a time where the link takes them.
+                if link == .logit {
+                    glm_exp(etaBase + start, roots, rows)
+                    glm_logit_mean_derivative(etaBase + start, roots, muBase + start, rows)
+                } else if link == .log {
+                    glm_exp(etaBase + start, muBase + start, rows)
+                    for row in start..<end { mu[row] = Swift.max(mu[row], Link.epsilon) }
+                } else {
+                    for row in start..<end { mu[row] = link.linkinv(eta[row]) }
+                }
+                if let devianceKind {
+                    totals.deviance += glm_deviance_sum(
+                        devianceKind, yBase + start, muBase + start, priorWeights.baseAddress.map { $0 + start }, logs, rows)
+                } else {
+                    for row in start..<end {
+                        totals.deviance += family.unitDeviance(y: y[row], mu: mu[row], weight: priorWeights[row])
+                    }
+                }
+                var valid = (eta: true, mu: true)
+                for row in start..<end {
+                    valid.eta = valid.eta && link.isValid(eta: eta[row])
+                    valid.mu = valid.mu && family.isValid(mu: mu[row])
+                }
+                totals.validEta = totals.validEta && valid.eta
+                totals.validMu = totals.validMu && valid.mu
+            }
+            guard accumulate else {
+                start = end
+                continue
+            }
+            if coefficients == nil, !derivativeIsMean {
+                for row in start..<end {
+                    let etaValue = eta[row]
+                    roots[row - start] = derivativeMemo.value(etaValue) { link.muEta(etaValue) }
+                }
+            } else if !derivativeIsMean && !derivativeWithMean {
+                for row in start..<end { roots[row - start] = link.muEta(eta[row]) }
+            }
+            if let varianceKind {
+                var input = glm_weights_input(
+                    rows: rows, eta: etaBase + start, mu: muBase + start, y: yBase + start,
+                    derivative: derivativeIsMean ? nil : UnsafePointer(roots),
+                    prior: priorWeights.baseAddress.map { $0 + start },
+                    offset: offset.baseAddress.map { $0 + start }, variance: varianceKind)
+                var output = glm_weights_output(weights: weightsBase + start, roots: roots, scaledResponses: vector)
+                var checks = glm_weights_checks()
+                glm_working_weights(&input, &output, &checks)
+                totals.varianceNaN = totals.varianceNaN || checks.varianceNaN != 0
+                totals.varianceZero = totals.varianceZero || checks.varianceZero != 0
+                totals.derivativeNaN = totals.derivativeNaN || checks.derivativeNaN != 0
+                totals.goodCount += Int(checks.good)
+            } else {
+                for row in start..<end {
+                    let local = row - start
+                    let prior = priorWeights[row]
+                    var weight = 0.0
+                    var response = 0.0
+                    if prior > 0 {
+                        let variance = family.variance(mu[row])
+                        let derivative = derivativeIsMean ? mu[row] : roots[local]
+                        totals.varianceNaN = totals.varianceNaN || variance.isNaN
+                        totals.varianceZero = totals.varianceZero || variance == 0
+                        totals.derivativeNaN = totals.derivativeNaN || derivative.isNaN
+                        if derivative != 0 {
+                            totals.goodCount += 1
+                            // R's w = sqrt(weights · mu.eta² / V), squared again as fit$weights.
+                            weight = prior * (derivative * derivative) / variance
+                            response = (eta[row] - offset[row]) + (y[row] - mu[row]) / derivative
+                        }
+                    }
+                    let root = weight.squareRoot()
+                    workingWeights[row] = root * root
+                    roots[local] = root
+                    vector[local] = root * response
+                }
+            }
+            for row in start..<end {
+                let local = row - start
+                let root = roots[local]
+                guard root > 0 else { continue }
+                let weight = root * root
+                let weightedResponse = root * vector[local]
+                // The row's non-zero entries among the remainder's columns.
+                var count = 0
+                for index in 0..<denseCount {
+                    guard let values = denseValues[index] else { continue }
+                    restIndices[count] = denseRest[index]
+                    restValues[count] = values[row]
+                    count += 1
+                }
+                var eliminatedLevel = -1
+                var eliminatedValue = 0.0
                 for block in 0..<blockCount {
                     let local = Int(codes[block * rowCount + row])
                     guard local >= 0 else { continue }
                     let value = multipliers[block]?[row] ?? 1
-                    linear += value * coefficients[blockFirst[block] + local]
+                    if block == eliminated {
+                        eliminatedLevel = local
+                        eliminatedValue = value
+                    } else {
+                        restIndices[count] = blockRestFirst[block] + local
+                        restValues[count] = value
+                        count += 1
+                    }
                 }
-                eta[row] = linear
-                let mean = link.linkinv(linear)
-                mu[row] = mean
-                totals.deviance += family.unitDeviance(y: y[row], mu: mean, weight: priorWeights[row])
-                totals.validEta = totals.validEta && link.isValid(eta: linear)
-                totals.validMu = totals.validMu && family.isValid(mu: mean)
-            }
-            guard accumulate else { continue }
-            let prior = priorWeights[row]
-            var weight = 0.0
-            var response = 0.0
-            if prior > 0 {
-                let etaValue = eta[row]
-                let mean = mu[row]
-                let variance = family.variance(mean)
-                let derivative = coefficients == nil
-                    ? derivativeMemo.value(etaValue) { link.muEta(etaValue) } : link.muEta(etaValue)
-                totals.varianceNaN = totals.varianceNaN || variance.isNaN
-                totals.varianceZero = totals.varianceZero || variance == 0
-                totals.derivativeNaN = totals.derivativeNaN || derivative.isNaN
-                if derivative != 0 {
-                    totals.goodCount += 1
-                    // R's w = sqrt(weights · mu.eta² / V), squared again as fit$weights.
-                    weight = prior * (derivative * derivative) / variance
-                    response = (etaValue - offset[row]) + (y[row] - mean) / derivative
+                for a in 0..<count {
+                    let weighted = weight * restValues[a]
+                    let i = restIndices[a]
+                    rhs[i] += restValues[a] * weightedResponse
+                    for b in 0..<count {
+                        let j = restIndices[b]
+                        if i <= j { gram[i + j * r] += weighted * restValues[b] }
+                    }
+                }
+                if eliminatedLevel >= 0 {
+                    let weighted = weight * eliminatedValue
+                    diagonal[eliminatedLevel] += weighted * eliminatedValue
+                    eliminatedRHS[eliminatedLevel] += eliminatedValue * weightedResponse
+                    let row = eliminatedLevel * r
+                    for a in 0..<count { cross[row + restIndices[a]] += weighted * restValues[a] }
                 }
             }
-            let root = weight.squareRoot()
-            weight = root * root
-            workingWeights[row] = weight
-            guard weight > 0 else { continue }
-            // The row's non-zero entries among the remainder's columns.
-            var count = 0
-            for index in 0..<denseCount {
-                guard let values = denseValues[index] else { continue }
-                restIndices[count] = denseRest[index]
-                restValues[count] = values[row]
-                count += 1
-            }
-            var eliminatedLevel = -1
-            var eliminatedValue = 0.0
-            for block in 0..<blockCount {
-                let local = Int(codes[block * rowCount + row])
-                guard local >= 0 else { continue }
-                let value = multipliers[block]?[row] ?? 1
-                if block == eliminated {
-                    eliminatedLevel = local
-                    eliminatedValue = value
-                } else {
-                    restIndices[count] = blockRestFirst[block] + local
-                    restValues[count] = value
-                    count += 1
-                }
-            }
-            for a in 0..<count {
-                let weighted = weight * restValues[a]
-                let i = restIndices[a]
-                rhs[i] += weighted * response
-                for b in 0..<count {
-                    let j = restIndices[b]
-                    if i <= j { gram[i + j * r] += weighted * restValues[b] }
-                }
-            }
-            if eliminatedLevel >= 0 {
-                let weighted = weight * eliminatedValue
-                diagonal[eliminatedLevel] += weighted * eliminatedValue
-                eliminatedRHS[eliminatedLevel] += weighted * response
-                let base = eliminatedLevel * r
-                for a in 0..<count { cross[base + restIndices[a]] += weighted * restValues[a] }
-            }
+            start = end
         }
-        }}}}}
+        }}}}}}}
         return totals
     }
 }
