@@ -209,24 +209,24 @@ time_cpu_once() {
   tail -n 1 "$data/time.txt" | awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }'
 }
 
-# "max |difference| over n coefficients (largest relative difference)", glmfit's JSON against
-# glum's {term: estimate}, with the names that glum lacks counted. A coefficient whose standard
+# "max |difference| over n coefficients", glmfit's JSON against glum's {term: estimate}, with
+# the names that glum lacks counted (absolute: the coefficients are log rates or log odds of
+# order 1, and a relative difference of one near zero says nothing). A coefficient whose standard
 # error exceeds 10 is left out and counted: a level whose responses are all 0 or all 1 (there
 # are 8 such instructors in InstEval) has an estimate that runs off towards infinity, and
-# each program stops somewhere else on the way (glmfit, like R's glm, at about -14).
+# each program stops somewhere else on the way (glmfit at about ±14).
 glum_agreement() { # glmfit.json glum.json
   jq -rn --slurpfile g "$1" --slurpfile p "$2" '
     $p[0] as $glum
     | [$g[0].coefficients[] | select(.estimate != null)] as $estimated
     | [$estimated[] | select($glum[.term] != null and .std_error <= 10)
-       | {d: ((.estimate - $glum[.term]) | fabs), m: ($glum[.term] | fabs)}] as $pairs
-    | ([$estimated[] | select($glum[.term] == null)] | length) as $missing
-    | ([$estimated[] | select(.std_error > 10)] | length) as $separated
-    | if ($pairs | length) == 0 then "-"
-      else "\($pairs | map(.d) | max | tostring | .[0:7]) over \($pairs | length)"
-           + " (rel. \($pairs | map(if .m > 0 then .d / .m else .d end) | max | tostring | .[0:7]))"
-           + (if $separated > 0 then "; \($separated) with SE > 10 left out" else "" end)
-           + (if $missing > 0 then "; \($missing) not in glum" else "" end) end'
+       | {d: ((.estimate - $glum[.term]) | fabs)}] as $pairs
+    | [($pairs | map(.d) | max), ($pairs | length),
+       ([$estimated[] | select(.std_error > 10)] | length), ([$estimated[] | select($glum[.term] == null)] | length)]
+    | map(tostring) | join(" ")' | awk '$2 == 0 { print "-"; exit }
+    { printf "%.1e over %d", $1, $2
+      if ($3 > 0) printf "; %d with SE > 10 left out", $3
+      if ($4 > 0) printf "; %d not in glum", $4 }'
 }
 
 # Whether "value unit" meets "<= limit": prints "yes" or "no" ("-" without a value).
