@@ -4,6 +4,11 @@
 //         logistic50                   (50 standard-normal predictors x1..x50, binary y)
 //         wide200                      (200 numeric predictors x1..x200, gaussian y)
 //         zip10                        (zero-inflated poisson y over 10 normal predictors x1..x10)
+//         categorical5                 (a 5-level response, unordered y and ordered o, over x1..x10)
+//         factor2k                     (poisson y over 2 normal predictors x1, x2 and a
+//                                       2,000-level text factor f, levels f1..f2000)
+//         factor100k                   (poisson y over 10 normal predictors x1..x10 and a
+//                                       100,000-level text factor f, levels f1..f100000)
 import Foundation
 
 struct SplitMix: RandomNumberGenerator {
@@ -43,7 +48,7 @@ func gamma(shape: Double, scale: Double) -> Double {
 
 let arguments = CommandLine.arguments
 guard arguments.count == 4, let rows = Int(arguments[2]) else {
-    FileHandle.standardError.write("usage: generate poisson|binomial|gamma|logistic50|wide200 ROWS PATH\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: generate poisson|binomial|gamma|logistic50|wide200|zip10|categorical5|factor2k|factor100k ROWS PATH\n".data(using: .utf8)!)
     exit(64)
 }
 let kind = arguments[1]
@@ -68,15 +73,17 @@ func emitInteger(_ value: Int) {
     } while magnitude > 0
     buffer.append(contentsOf: digits.reversed())
 }
-/// A fixed-point decimal with 9 significant decimals, written straight into the buffer.
-func emitNumber(_ x: Double) {
-    let scaled = Int((abs(x) * 1e9).rounded())
+/// A fixed-point decimal with `decimals` (1...9) decimals, written straight into the buffer.
+func emitNumber(_ x: Double, decimals: Int = 9) {
+    var unit = 1
+    for _ in 0..<decimals { unit *= 10 }
+    let scaled = Int((abs(x) * Double(unit)).rounded())
     if x < 0 && scaled != 0 { buffer.append(UInt8(ascii: "-")) }
-    emitInteger(scaled / 1_000_000_000)
+    emitInteger(scaled / unit)
     buffer.append(UInt8(ascii: "."))
-    var fraction = scaled % 1_000_000_000
-    var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 9)
-    for index in stride(from: 8, through: 0, by: -1) {
+    var fraction = scaled % unit
+    var digits = [UInt8](repeating: UInt8(ascii: "0"), count: decimals)
+    for index in stride(from: decimals - 1, through: 0, by: -1) {
         digits[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
         fraction /= 10
     }
@@ -189,6 +196,35 @@ case "categorical5":
             buffer.append(UInt8(ascii: ","))
             emitNumber(x[k])
         }
+        buffer.append(UInt8(ascii: "\n"))
+        flush()
+    }
+case "factor2k", "factor100k":
+    // One high-cardinality text factor f beside a few normal predictors: every row draws its
+    // level uniformly (500 rows a level at 1 M x 2,000; 100 at 10 M x 100,000, so every level
+    // is seen), level effects are normal with sd 0.3, and the numbers have 4 decimals (the
+    // 1 M x 2,000 file is about 24 MB).
+    let predictors = kind == "factor2k" ? 2 : 10
+    let levelCount = kind == "factor2k" ? 2_000 : 100_000
+    let levelEffect = (0..<levelCount).map { _ in 0.3 * normal() }
+    let beta: [Double] = (0..<predictors).map { k -> Double in
+        let sign: Double = k % 2 == 0 ? 0.05 : -0.04
+        return sign * Double(1 + k % 3)
+    }
+    emit("y," + (1...predictors).map { "x\($0)" }.joined(separator: ",") + ",f\n")
+    var x = [Double](repeating: 0, count: predictors)
+    for _ in 0..<rows {
+        for k in 0..<predictors { x[k] = normal() }
+        let level = Int(rng.next() % UInt64(levelCount))
+        var eta = 0.5 + levelEffect[level]
+        for k in 0..<predictors { eta += beta[k] * x[k] }
+        emitInteger(poisson(exp(eta)))
+        for k in 0..<predictors {
+            buffer.append(UInt8(ascii: ","))
+            emitNumber(x[k], decimals: 4)
+        }
+        emit(",f")
+        emitInteger(level + 1)
         buffer.append(UInt8(ascii: "\n"))
         flush()
     }
