@@ -328,67 +328,12 @@ final class RowPass: @unchecked Sendable {
                 totals.deviance += deviance
             }
             if accumulate {
-                // dμ/dη into the roots buffer first (for most links a call to exp), then the
-                // weights and working responses in a loop without calls.
-                if active == nil, !derivativeIsMean {
-                    for row in start..<end {
-                        let etaValue = eta[row]
-                        roots[row - start] = derivativeMemo.value(etaValue) { link.muEta(etaValue) }
-                    }
-                } else if !derivativeIsMean && !derivativeWithMean {
-                    for row in start..<end { roots[row - start] = link.muEta(eta[row]) }
-                }
-                if let varianceKind, let workingBase = workingWeights.baseAddress, let rootBase = roots.baseAddress,
-                   let etaBase = eta.baseAddress, let muBase = mu.baseAddress,
-                   let yBase = y.baseAddress {
-                    // The same arithmetic in C, several rows at a time.
-                    var input = glm_weights_input(
-                        rows: rows, eta: etaBase + start, mu: muBase + start, y: yBase + start,
-                        derivative: derivativeIsMean ? nil : UnsafePointer(rootBase),
-                        prior: hasPriorWeights ? prior.baseAddress.map { $0 + start } : nil,
-                        offset: hasOffset ? offset.baseAddress.map { $0 + start } : nil, variance: varianceKind)
-                    var output = glm_weights_output(
-                        weights: workingBase + start, roots: rootBase, scaledResponses: vector)
-                    var checks = glm_weights_checks()
-                    glm_working_weights(&input, &output, &checks)
-                    totals.varianceNaN = totals.varianceNaN || checks.varianceNaN != 0
-                    totals.varianceZero = totals.varianceZero || checks.varianceZero != 0
-                    totals.derivativeNaN = totals.derivativeNaN || checks.derivativeNaN != 0
-                    totals.goodCount += Int(checks.good)
-                } else {
-                    var varianceNaN = false
-                    var varianceZero = false
-                    var derivativeNaN = false
-                    var goodCount = 0
-                    for row in start..<end {
-                        let local = row - start
-                        let priorWeight = hasPriorWeights ? prior[row] : 1
-                        var weight = 0.0
-                        var response = 0.0
-                        if priorWeight > 0 {
-                            let etaValue = eta[row]
-                            let muValue = mu[row]
-                            let variance = family.variance(muValue)
-                            let derivative = derivativeIsMean ? muValue : roots[local]
-                            varianceNaN = varianceNaN || variance.isNaN
-                            varianceZero = varianceZero || variance == 0
-                            derivativeNaN = derivativeNaN || derivative.isNaN
-                            if derivative != 0 {
-                                goodCount += 1
-                                // R's w = sqrt(weights · mu.eta² / V), squared again as fit$weights.
-                                weight = priorWeight * (derivative * derivative) / variance
-                                response = (etaValue - (hasOffset ? offset[row] : 0)) + (y[row] - muValue) / derivative
-                            }
-                        }
-                        let root = weight.squareRoot()
-                        workingWeights[row] = root * root
-                        roots[local] = root
-                        vector[local] = root * response
-                    }
-                    totals.varianceNaN = totals.varianceNaN || varianceNaN
-                    totals.varianceZero = totals.varianceZero || varianceZero
-                    totals.derivativeNaN = totals.derivativeNaN || derivativeNaN
-                    totals.goodCount += goodCount
+                if let rootBase = roots.baseAddress {
+                    RowPass.workingWeights(
+                        family: family, rows: start..<end, eta: eta, mu: mu, y: y,
+                        priorWeights: hasPriorWeights ? prior : nil, offset: hasOffset ? offset : nil,
+                        workingWeights: workingWeights, roots: rootBase, scaledResponses: vector,
+                        derivativesKnown: derivativeWithMean, memo: &derivativeMemo, usingMemo: active == nil, totals: &totals)
                 }
                 if normalEquations, let blockBase = block.baseAddress,
                    let rootBase = roots.baseAddress {
@@ -408,6 +353,89 @@ final class RowPass: @unchecked Sendable {
         }
         totals.finiteDeviance = totals.deviance.isFinite
         return totals
+    }
+}
+
+extension RowPass {
+    /// The working weights of the rows `rows` (written to `workingWeights`), their square roots
+    /// into `roots` and the scaled working responses √w·z into `scaledResponses` (both indexed
+    /// from the first row), with R's checks of the variance and dμ/dη: for rows whose η and μ are
+    /// set. The C kernel where it computes the family's variance, else the same arithmetic here.
+    /// - Parameters:
+    ///   - derivativesKnown: `roots` already holds dμ/dη (the logit kernel makes it with μ).
+    ///   - memo, usingMemo: remembers dμ/dη by η (at the start, where η repeats with the response).
+    @inline(__always)
+    static func workingWeights(
+        family: Family, rows: Range<Int>, eta: UnsafeMutableBufferPointer<Double>, mu: UnsafeMutableBufferPointer<Double>,
+        y: UnsafeBufferPointer<Double>, priorWeights: UnsafeBufferPointer<Double>?, offset: UnsafeBufferPointer<Double>?,
+        workingWeights: UnsafeMutableBufferPointer<Double>, roots: UnsafeMutablePointer<Double>,
+        scaledResponses vector: UnsafeMutablePointer<Double>, derivativesKnown: Bool, memo: inout RowMemo<Double>,
+        usingMemo: Bool, totals: inout Totals
+    ) {
+        let link = family.link
+        let start = rows.lowerBound
+        // For the log link dμ/dη is μ itself (both are max(exp(η), ε)).
+        let derivativeIsMean = link == .log
+        // dμ/dη into the roots buffer first (for most links a call to exp), then the weights
+        // and working responses in a loop without calls.
+        if usingMemo, !derivativeIsMean {
+            for row in rows {
+                let etaValue = eta[row]
+                roots[row - start] = memo.value(etaValue) { link.muEta(etaValue) }
+            }
+        } else if !derivativeIsMean && !derivativesKnown {
+            for row in rows { roots[row - start] = link.muEta(eta[row]) }
+        }
+        if let varianceKind = RowPass.varianceKind(family.kind), let workingBase = workingWeights.baseAddress,
+           let etaBase = eta.baseAddress, let muBase = mu.baseAddress, let yBase = y.baseAddress {
+            // The same arithmetic in C, several rows at a time.
+            var input = glm_weights_input(
+                rows: rows.count, eta: etaBase + start, mu: muBase + start, y: yBase + start,
+                derivative: derivativeIsMean ? nil : UnsafePointer(roots),
+                prior: priorWeights?.baseAddress.map { $0 + start }, offset: offset?.baseAddress.map { $0 + start },
+                variance: varianceKind)
+            var output = glm_weights_output(weights: workingBase + start, roots: roots, scaledResponses: vector)
+            var checks = glm_weights_checks()
+            glm_working_weights(&input, &output, &checks)
+            totals.varianceNaN = totals.varianceNaN || checks.varianceNaN != 0
+            totals.varianceZero = totals.varianceZero || checks.varianceZero != 0
+            totals.derivativeNaN = totals.derivativeNaN || checks.derivativeNaN != 0
+            totals.goodCount += Int(checks.good)
+            return
+        }
+        var varianceNaN = false
+        var varianceZero = false
+        var derivativeNaN = false
+        var goodCount = 0
+        for row in rows {
+            let local = row - start
+            let priorWeight = priorWeights?[row] ?? 1
+            var weight = 0.0
+            var response = 0.0
+            if priorWeight > 0 {
+                let etaValue = eta[row]
+                let muValue = mu[row]
+                let variance = family.variance(muValue)
+                let derivative = derivativeIsMean ? muValue : roots[local]
+                varianceNaN = varianceNaN || variance.isNaN
+                varianceZero = varianceZero || variance == 0
+                derivativeNaN = derivativeNaN || derivative.isNaN
+                if derivative != 0 {
+                    goodCount += 1
+                    // R's w = sqrt(weights · mu.eta² / V), squared again as fit$weights.
+                    weight = priorWeight * (derivative * derivative) / variance
+                    response = (etaValue - (offset?[row] ?? 0)) + (y[row] - muValue) / derivative
+                }
+            }
+            let root = weight.squareRoot()
+            workingWeights[row] = root * root
+            roots[local] = root
+            vector[local] = root * response
+        }
+        totals.varianceNaN = totals.varianceNaN || varianceNaN
+        totals.varianceZero = totals.varianceZero || varianceZero
+        totals.derivativeNaN = totals.derivativeNaN || derivativeNaN
+        totals.goodCount += goodCount
     }
 }
 

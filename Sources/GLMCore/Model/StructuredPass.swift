@@ -144,8 +144,6 @@ final class StructuredPass: @unchecked Sendable {
         let denseCount = denseValues.count
         let denseColumns = structure.denseColumns
         let devianceKind = RowPass.devianceKind(family.kind)
-        let varianceKind = RowPass.varianceKind(family.kind)
-        let derivativeIsMean = link == .log
         let derivativeWithMean = link == .logit && accumulate
         let codes = UnsafeBufferPointer(self.codes)
         let blockSize = StructuredPass.blockRows
@@ -158,7 +156,7 @@ final class StructuredPass: @unchecked Sendable {
         equations.gram.withUnsafeMutableBufferPointer { gram in
         equations.rhs.withUnsafeMutableBufferPointer { rhs in
         guard let base = scratch.baseAddress, let etaBase = eta.baseAddress, let muBase = mu.baseAddress,
-              let yBase = y.baseAddress, let weightsBase = workingWeights.baseAddress else { return }
+              let yBase = y.baseAddress else { return }
         let roots = base, vector = base + blockSize, logs = base + 2 * blockSize
         let restValues = base + 6 * blockSize
         var start = range.lowerBound
@@ -210,52 +208,10 @@ final class StructuredPass: @unchecked Sendable {
                 start = end
                 continue
             }
-            if coefficients == nil, !derivativeIsMean {
-                for row in start..<end {
-                    let etaValue = eta[row]
-                    roots[row - start] = derivativeMemo.value(etaValue) { link.muEta(etaValue) }
-                }
-            } else if !derivativeIsMean && !derivativeWithMean {
-                for row in start..<end { roots[row - start] = link.muEta(eta[row]) }
-            }
-            if let varianceKind {
-                var input = glm_weights_input(
-                    rows: rows, eta: etaBase + start, mu: muBase + start, y: yBase + start,
-                    derivative: derivativeIsMean ? nil : UnsafePointer(roots),
-                    prior: priorWeights.baseAddress.map { $0 + start },
-                    offset: offset.baseAddress.map { $0 + start }, variance: varianceKind)
-                var output = glm_weights_output(weights: weightsBase + start, roots: roots, scaledResponses: vector)
-                var checks = glm_weights_checks()
-                glm_working_weights(&input, &output, &checks)
-                totals.varianceNaN = totals.varianceNaN || checks.varianceNaN != 0
-                totals.varianceZero = totals.varianceZero || checks.varianceZero != 0
-                totals.derivativeNaN = totals.derivativeNaN || checks.derivativeNaN != 0
-                totals.goodCount += Int(checks.good)
-            } else {
-                for row in start..<end {
-                    let local = row - start
-                    let prior = priorWeights[row]
-                    var weight = 0.0
-                    var response = 0.0
-                    if prior > 0 {
-                        let variance = family.variance(mu[row])
-                        let derivative = derivativeIsMean ? mu[row] : roots[local]
-                        totals.varianceNaN = totals.varianceNaN || variance.isNaN
-                        totals.varianceZero = totals.varianceZero || variance == 0
-                        totals.derivativeNaN = totals.derivativeNaN || derivative.isNaN
-                        if derivative != 0 {
-                            totals.goodCount += 1
-                            // R's w = sqrt(weights · mu.eta² / V), squared again as fit$weights.
-                            weight = prior * (derivative * derivative) / variance
-                            response = (eta[row] - offset[row]) + (y[row] - mu[row]) / derivative
-                        }
-                    }
-                    let root = weight.squareRoot()
-                    workingWeights[row] = root * root
-                    roots[local] = root
-                    vector[local] = root * response
-                }
-            }
+            RowPass.workingWeights(
+                family: family, rows: start..<end, eta: eta, mu: mu, y: y, priorWeights: priorWeights, offset: offset,
+                workingWeights: workingWeights, roots: roots, scaledResponses: vector,
+                derivativesKnown: derivativeWithMean, memo: &derivativeMemo, usingMemo: coefficients == nil, totals: &totals)
             for row in start..<end {
                 let local = row - start
                 let root = roots[local]
