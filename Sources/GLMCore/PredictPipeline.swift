@@ -226,9 +226,15 @@ public enum PredictPipeline {
         guard rows.count > 0 else { return }
         let width = rows.x.count / rows.count
         for row in 0..<rows.count where !rows.missing[row] {
-            let start = row * width
             let offsetFinite = rows.offset.map { $0[row].isFinite } ?? true
-            guard rows.x[start..<(start + width)].contains(where: { !$0.isFinite }) || !offsetFinite else { continue }
+            let valuesFinite: Bool
+            if let entries = rows.entries {
+                valuesFinite = !entries.nonFinite[row] && entries.values[entries.range(ofRow: row)].allSatisfy(\.isFinite)
+            } else {
+                let start = row * width
+                valuesFinite = rows.x[start..<(start + width)].allSatisfy(\.isFinite)
+            }
+            guard !valuesFinite || !offsetFinite else { continue }
             let column = table.columnNames.first { name in
                 if case let .numeric(values)? = table.column(named: name) { return values[row].isInfinite }
                 return false

@@ -8,8 +8,9 @@
 public struct SavedModel: Sendable, Equatable {
     /// The value of the `format` member that marks a glmfit model file.
     public static let format = "glmfit-model"
-    /// The layout this glmfit writes, and the newest it reads.
-    public static let formatVersion = 1
+    /// The layout this glmfit writes, and the newest it reads. 2: the covariance of a fit by
+    /// blocks may be stored as `vcov_blocks` instead of `vcov`.
+    public static let formatVersion = 2
 
     /// How a variable enters the model matrix.
     public enum VariableKind: Sendable, Equatable {
@@ -107,6 +108,9 @@ public struct SavedModel: Sendable, Equatable {
     /// The model covariance of the non-aliased coefficients, in their order (R's `vcov`):
     /// the dispersion times (XᵀWX)⁻¹.
     public var vcov: [[Double]]
+    /// The covariance by blocks, instead of `vcov` (then empty), for a fit by blocks whose
+    /// matrix was not formed (more than `GLMSummary.covarianceLimit` coefficients).
+    public var vcovBlocks: CovarianceBlocks? = nil
     /// The dispersion `vcov` includes (R's `summary(fit)$dispersion`); NaN when it does not exist.
     public var dispersion: Double
     public var dispersionEstimated: Bool
@@ -220,7 +224,8 @@ extension SavedModel {
         if modelSummary.standardErrors != .model {
             modelSummary = try GLMSummary(
                 fit: fit, confidenceLevel: modelSummary.confidenceLevel,
-                dispersion: report.negativeBinomial == nil ? nil : 1)
+                dispersion: report.negativeBinomial == nil ? nil : 1,
+                covarianceLimit: modelSummary.vcovOmitted || modelSummary.blockCovariance == nil ? GLMSummary.covarianceLimit : .max)
         }
 
         let (variables, layout) = try SavedModel.describeVariables(of: design)
@@ -254,6 +259,12 @@ extension SavedModel {
         self.constants = frame.constants
         self.coefficients = coefficients
         self.vcov = modelSummary.vcov
+        if modelSummary.vcovOmitted, let blocks = modelSummary.blockCovariance {
+            let term = design.assign[blocks.factor.layout.eliminatedFirst]
+            self.vcovBlocks = CovarianceBlocks(
+                blocks, dispersion: modelSummary.dispersion, names: design.columnNames,
+                termLabel: term >= 1 && term <= terms.termLabels.count ? terms.termLabels[term - 1] : "")
+        }
         self.dispersion = modelSummary.dispersion
         self.dispersionEstimated = modelSummary.dispersionEstimated
         self.rank = fit.rank
@@ -261,6 +272,12 @@ extension SavedModel {
         self.observationCount = fit.observationCount
         self.deviance = fit.deviance
         self.bases = frame.bases
+        if let vcovBlocks {
+            guard Set(vcovBlocks.eliminated + vcovBlocks.others) == Set(vcovNames),
+                  vcovBlocks.eliminated.count + vcovBlocks.others.count == vcovNames.count else {
+                throw GLMError.fitFailed(message: "internal error: the covariance blocks do not match the coefficients")
+            }
+        }
         guard modelSummary.vcovNames == vcovNames else {
             throw GLMError.fitFailed(message: "internal error: covariance names do not match the coefficients")
         }
@@ -469,7 +486,7 @@ extension SavedModel {
                 .object([("call", .string(call)), ("value", .number(constants[call]))])
             })),
             ("coefficients", .array(coefficientValues)),
-            ("vcov", .object([
+            vcovBlocks.map { ("vcov_blocks", $0.json) } ?? ("vcov", .object([
                 ("terms", .array(vcovNames.map { .string($0) })),
                 ("matrix", .array(vcov.map { row in .array(row.map { .number($0) }) })),
             ])),
@@ -672,18 +689,25 @@ extension SavedModel {
             throw reader.invalid("a model with an intercept must list '(Intercept)' first")
         }
 
-        let vcovValue = try reader.member(document, "vcov")
-        let vcovTerms = try reader.array(vcovValue, "terms").map { try reader.string($0, in: "vcov terms") }
         let kept = coefficients.filter { $0.estimate != nil }.map(\.name)
-        guard vcovTerms == kept else {
-            throw reader.invalid("the covariance matrix is not over the non-aliased coefficients (\(kept.joined(separator: ", ")))")
+        let blocksValue = document["vcov_blocks"]
+        if blocksValue != nil {
+            // The covariance by blocks (read below, with the dispersion) instead of the matrix.
+            guard document["vcov"] == nil else { throw reader.invalid("it has both 'vcov' and 'vcov_blocks'") }
+            vcov = []
+        } else {
+            let vcovValue = try reader.member(document, "vcov")
+            let vcovTerms = try reader.array(vcovValue, "terms").map { try reader.string($0, in: "vcov terms") }
+            guard vcovTerms == kept else {
+                throw reader.invalid("the covariance matrix is not over the non-aliased coefficients (\(kept.joined(separator: ", ")))")
+            }
+            vcov = try reader.array(vcovValue, "matrix").map { row in
+                let values = try reader.numbers(row, in: "vcov")
+                guard values.count == kept.count else { throw reader.invalid("the covariance matrix is not \(kept.count) × \(kept.count)") }
+                return values
+            }
+            guard vcov.count == kept.count else { throw reader.invalid("the covariance matrix is not \(kept.count) × \(kept.count)") }
         }
-        vcov = try reader.array(vcovValue, "matrix").map { row in
-            let values = try reader.numbers(row, in: "vcov")
-            guard values.count == kept.count else { throw reader.invalid("the covariance matrix is not \(kept.count) × \(kept.count)") }
-            return values
-        }
-        guard vcov.count == kept.count else { throw reader.invalid("the covariance matrix is not \(kept.count) × \(kept.count)") }
         for coefficient in coefficients {
             if let estimate = coefficient.estimate, !estimate.isFinite {
                 throw reader.invalid("the estimate of '\(coefficient.name)' is not a finite number (\(estimate))")
@@ -694,6 +718,15 @@ extension SavedModel {
         dispersionEstimated = try reader.bool(document, "dispersion_estimated")
         try SavedModel.checkCovariance(
             vcov, names: kept, reader: reader, undefined: dispersionEstimated && dispersion.isNaN)
+        if let blocksValue {
+            var coefficientTerms: [String: String] = [:]
+            for coefficient in coefficients where coefficient.term >= 1 && coefficient.term <= terms.count {
+                coefficientTerms[coefficient.name] = terms[coefficient.term - 1].label
+            }
+            vcovBlocks = try CovarianceBlocks(
+                json: blocksValue, kept: kept, coefficientTerms: coefficientTerms, reader: reader,
+                undefined: dispersionEstimated && dispersion.isNaN)
+        }
         rank = try reader.integer(document, "rank")
         dfResidual = try reader.integer(document, "df_residual")
         observationCount = try reader.integer(document, "n_obs")
@@ -745,7 +778,7 @@ extension SavedModel {
 }
 
 /// Typed access to the members of a model file, with messages naming what is wrong.
-private struct ModelFileReader {
+struct ModelFileReader {
     let path: String
 
     func invalid(_ reason: String) -> GLMError { .invalidModelFile(path: path, reason: reason) }
