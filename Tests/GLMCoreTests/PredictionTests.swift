@@ -318,13 +318,13 @@ struct SavedModelTests {
     @Test func incompatibleVersion() throws {
         let directory = try ScratchDirectory()
         let text = Models.budworm.jsonText()
-            .replacingOccurrences(of: "\"format_version\": 1", with: "\"format_version\": 2")
+            .replacingOccurrences(of: "\"format_version\": 2", with: "\"format_version\": 3")
             .replacingOccurrences(of: "\"glmfit_version\": \"\(GLMFitVersion)\"", with: "\"glmfit_version\": \"9.0.0\"")
         let path = try directory.write("model.json", text)
-        let expected = GLMError.incompatibleModelFile(path: path, writtenBy: "9.0.0", formatVersion: 2, supported: 1)
+        let expected = GLMError.incompatibleModelFile(path: path, writtenBy: "9.0.0", formatVersion: 3, supported: 2)
         #expect(throws: expected) { _ = try SavedModel.load(path: path) }
         #expect(expected.exitStatus == 65)
-        #expect(expected.message.contains("saved by glmfit 9.0.0 in model format 2"))
+        #expect(expected.message.contains("saved by glmfit 9.0.0 in model format 3"))
     }
 
     @Test func inconsistentModelIsRefused() throws {

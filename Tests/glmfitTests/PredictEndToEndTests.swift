@@ -232,11 +232,11 @@ struct PredictEndToEndTests {
         let foreign = try scratch.write("b.json", "{\"formula\": \"y ~ x\"}")
         let model = try saveShips(scratch)
         let newer = try scratch.write("c.json", try String(contentsOfFile: model, encoding: .utf8)
-            .replacingOccurrences(of: "\"format_version\": 1", with: "\"format_version\": 7"))
+            .replacingOccurrences(of: "\"format_version\": 2", with: "\"format_version\": 7"))
         let cases: [(String, Int32, String)] = [
             (notJSON, 65, "is not a usable glmfit model: it is not valid JSON"),
             (foreign, 65, "it is JSON but not a glmfit model"),
-            (newer, 65, "in model format 7; this glmfit (0.1.0) reads model format 1 and older"),
+            (newer, 65, "in model format 7; this glmfit (0.1.0) reads model format 2 and older"),
             (scratch.path("none.json"), 66, "no such file"),
         ]
         for (path, status, message) in cases {

@@ -214,8 +214,11 @@ struct NewDataDesign {
         // Every numeric value a kept column multiplies: an infinite one makes the row unusable,
         // also where its column is zero by an indicator (0 × ∞), as with dense rows.
         var multiplied: [[Double]] = []
+        var seen = Set<[Int]>()
         for column in kept {
             for part in model.coefficients[column].parts where part.level == nil && part.contrast == nil {
+                // Each variable (or column of one) once, however many columns multiply it.
+                guard seen.insert([part.variable, part.column ?? -1]).inserted else { continue }
                 if let index = part.column, let columns = matrixColumns[part.variable], index < columns.count {
                     multiplied.append(columns[index])
                 } else if let values = numericValues[part.variable] {

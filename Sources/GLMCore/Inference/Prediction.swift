@@ -278,11 +278,19 @@ struct BlockQuadraticForm: Sendable {
                 scratch.add(-1 - role, -x)
             }
         }
+        // wᵀ(φS⁻¹)w over the upper triangle, rows in order (S⁻¹ is large and read at random).
         let q = blocks.others.count
-        for i in scratch.touched {
+        scratch.touched.sort()
+        let count = scratch.touched.count
+        for a in 0..<count {
+            let i = scratch.touched[a]
+            let row = i * q
             var inner = 0.0
-            for j in scratch.touched { inner += blocks.othersCovariance[i * q + j] * scratch.w[j] }
-            sum += scratch.w[i] * inner
+            for b in (a + 1)..<max(count, a + 1) {
+                let j = scratch.touched[b]
+                inner += blocks.othersCovariance[row + j] * scratch.w[j]
+            }
+            sum += scratch.w[i] * (blocks.othersCovariance[row + i] * scratch.w[i] + 2 * inner)
         }
         for i in scratch.touched {
             scratch.w[i] = 0

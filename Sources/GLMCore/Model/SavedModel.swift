@@ -224,8 +224,7 @@ extension SavedModel {
         if modelSummary.standardErrors != .model {
             modelSummary = try GLMSummary(
                 fit: fit, confidenceLevel: modelSummary.confidenceLevel,
-                dispersion: report.negativeBinomial == nil ? nil : 1,
-                covarianceLimit: modelSummary.vcovOmitted || modelSummary.blockCovariance == nil ? GLMSummary.covarianceLimit : .max)
+                dispersion: report.negativeBinomial == nil ? nil : 1)
         }
 
         let (variables, layout) = try SavedModel.describeVariables(of: design)
