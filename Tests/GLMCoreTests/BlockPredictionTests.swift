@@ -7,8 +7,8 @@ import Testing
 /// (`--full-covariance`), and the reader's checks of hostile files.
 @Suite("glmfit predict from a covariance stored by blocks")
 struct BlockPredictionTests {
-    /// 1,050 levels of `g`, 6 rows each, with a 3-level factor `h`, numbers `x` and `x2 = 2x`
-    /// (aliased), a gaussian response `y` and a count `k`; and 300 new rows.
+    /// 1,050 levels of `g`, 6 rows each, with a 3-level factor `h`, numbers `x` and `x2 = 2x`,
+    /// a gaussian response `y` and a count `k`; and 300 new rows.
     static let data: (train: String, new: String) = {
         var random = SplitMix64(seed: 25)
         func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
@@ -38,8 +38,9 @@ struct BlockPredictionTests {
     }
 
     static let cases = [
-        // Every column before or after the eliminated term, an interaction and an aliased one.
-        Case(formula: "y ~ h * x + g + x2", family: "gaussian"),
+        // Columns before and after the eliminated term, and an interaction. (An aliased column
+        // sends a fit of this size to QR, whose file has the dense matrix.)
+        Case(formula: "y ~ h * x + g", family: "gaussian"),
         // The eliminated term is g times a number (no main effect: every level's slope).
         Case(formula: "k ~ g:x + h", family: "poisson"),
     ]
@@ -91,8 +92,8 @@ struct BlockPredictionTests {
     /// made of one level of the eliminated term and some other columns.
     @Test func quadraticFormMatchesTheMatrixEntries() throws {
         let directory = try ScratchDirectory()
-        let blocks = try Self.saved("y ~ h * x + g + x2", family: "gaussian", fullCovariance: false, directory: directory)
-        let dense = try Self.saved("y ~ h * x + g + x2", family: "gaussian", fullCovariance: true, directory: directory)
+        let blocks = try Self.saved("y ~ h * x + g", family: "gaussian", fullCovariance: false, directory: directory)
+        let dense = try Self.saved("y ~ h * x + g", family: "gaussian", fullCovariance: true, directory: directory)
         let stored = try #require(blocks.vcovBlocks)
         let names = blocks.vcovNames
         let form = BlockQuadraticForm(stored, keptNames: names)
@@ -114,7 +115,7 @@ struct BlockPredictionTests {
 
     @Test func hostileBlocksAreRefused() throws {
         let directory = try ScratchDirectory()
-        let model = try Self.saved("y ~ h * x + g + x2", family: "gaussian", fullCovariance: false, directory: directory)
+        let model = try Self.saved("y ~ h * x + g", family: "gaussian", fullCovariance: false, directory: directory)
         let stored = try #require(model.vcovBlocks)
         let first = stored.eliminated[0]
         let q = stored.others.count
