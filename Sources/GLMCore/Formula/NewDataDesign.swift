@@ -15,6 +15,8 @@ struct NewDataDesign {
     let columns: [SavedModel.DataColumn]
     /// The levels a text column can take: those of the factor that is that column.
     let textLevels: [String: [String]]
+    /// The same levels' codes by name.
+    let textLevelCodes: [String: [String: Int32]]
     /// For each factor variable, its saved levels' codes by name.
     private let levelCodes: [[String: Int32]?]
     /// The non-aliased coefficients (design order) and their estimates.
@@ -34,6 +36,11 @@ struct NewDataDesign {
             if let column = ExpressionEvaluator.factorColumn(of: expression), levels[column] == nil { levels[column] = factorLevels }
         }
         textLevels = levels
+        textLevelCodes = levels.mapValues { levels in
+            var codes: [String: Int32] = [:]
+            for (code, level) in levels.enumerated() { codes[level] = Int32(truncatingIfNeeded: code) }
+            return codes
+        }
         levelCodes = model.variables.map { variable in
             guard case let .factor(factorLevels, _) = variable.kind else { return nil }
             var codes: [String: Int32] = [:]
@@ -451,8 +458,8 @@ final class NewDataTyper {
                         case let .found(local):
                             if Int(local) == maps[k].count {
                                 let name = String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
-                                if let levels = design.textLevels[column.name] {
-                                    maps[k].append(levels.firstIndex(of: name).map { Int32($0) } ?? -2)
+                                if let codes = design.textLevelCodes[column.name] {
+                                    maps[k].append(codes[name] ?? -2)
                                 } else {
                                     // A column only compared (`sex == "F"`): any text, in order of appearance.
                                     maps[k].append(Int32(openLevels[k].count))

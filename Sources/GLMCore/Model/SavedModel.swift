@@ -659,6 +659,8 @@ extension SavedModel {
 
         let termCount = terms.count
         let variablesRead = variables
+        // Each factor's levels as a set: a 100,000-level factor has as many coefficients.
+        let levelSets = variables.map { Set($0.kind.levels) }
         coefficients = try reader.array(document, "coefficients").map { value in
             let name = try reader.string(value, "name")
             let term = try reader.index(try reader.member(value, "term"), below: termCount + 1, in: "coefficient '\(name)'")
@@ -671,7 +673,7 @@ extension SavedModel {
                 switch (variablesRead[variable].kind, level, contrast, column) {
                 case (.numeric, nil, nil, nil):
                     break
-                case let (.factor(levels, _), level?, nil, nil) where levels.contains(level):
+                case let (.factor, level?, nil, nil) where levelSets[variable].contains(level):
                     break
                 case let (.factor(levels, _), nil, contrast?, nil) where contrast.count == levels.count && contrast.allSatisfy(\.isFinite):
                     break
