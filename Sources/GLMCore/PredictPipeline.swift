@@ -257,10 +257,16 @@ public enum PredictPipeline {
         let width = rows.x.count / rows.count
         let zeroWidth = rows.zeroX.map { $0.count / rows.count } ?? 0
         for row in 0..<rows.count where !rows.missing[row] {
-            let start = row * width
             let offsetFinite = (rows.offset.map { $0[row].isFinite } ?? true) && (rows.zeroOffset.map { $0[row].isFinite } ?? true)
             let zeroFinite = rows.zeroX.map { !$0[(row * zeroWidth)..<((row + 1) * zeroWidth)].contains { !$0.isFinite } } ?? true
-            guard rows.x[start..<(start + width)].contains(where: { !$0.isFinite }) || !offsetFinite || !zeroFinite else { continue }
+            let valuesFinite: Bool
+            if let entries = rows.entries {
+                valuesFinite = !entries.nonFinite[row] && entries.values[entries.range(ofRow: row)].allSatisfy(\.isFinite)
+            } else {
+                let start = row * width
+                valuesFinite = rows.x[start..<(start + width)].allSatisfy(\.isFinite)
+            }
+            guard !valuesFinite || !offsetFinite || !zeroFinite else { continue }
             let column = table.columnNames.first { name in
                 if case let .numeric(values)? = table.column(named: name) { return values[row].isInfinite }
                 return false

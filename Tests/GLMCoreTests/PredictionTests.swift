@@ -318,7 +318,7 @@ struct SavedModelTests {
     @Test func incompatibleVersion() throws {
         let directory = try ScratchDirectory()
         let text = Models.budworm.jsonText()
-            .replacingOccurrences(of: "\"format_version\": 1", with: "\"format_version\": \(SavedModel.formatVersion + 1)")
+            .replacingOccurrences(of: "\"format_version\": \(SavedModel.formatVersion)", with: "\"format_version\": \(SavedModel.formatVersion + 1)")
             .replacingOccurrences(of: "\"glmfit_version\": \"\(GLMFitVersion)\"", with: "\"glmfit_version\": \"9.0.0\"")
         let path = try directory.write("model.json", text)
         let expected = GLMError.incompatibleModelFile(

@@ -232,7 +232,7 @@ struct PredictEndToEndTests {
         let foreign = try scratch.write("b.json", "{\"formula\": \"y ~ x\"}")
         let model = try saveShips(scratch)
         let newer = try scratch.write("c.json", try String(contentsOfFile: model, encoding: .utf8)
-            .replacingOccurrences(of: "\"format_version\": 1", with: "\"format_version\": 7"))
+            .replacingOccurrences(of: "\"format_version\": 2", with: "\"format_version\": 7"))
         let cases: [(String, Int32, String)] = [
             (notJSON, 65, "is not a usable glmfit model: it is not valid JSON"),
             (foreign, 65, "it is JSON but not a glmfit model"),

@@ -15,6 +15,8 @@ struct NewDataDesign {
     let columns: [SavedModel.DataColumn]
     /// The levels a text column can take: those of the factor that is that column.
     let textLevels: [String: [String]]
+    /// The same levels' codes by name.
+    let textLevelCodes: [String: [String: Int32]]
     /// For each factor variable, its saved levels' codes by name.
     private let levelCodes: [[String: Int32]?]
     /// The non-aliased coefficients (design order) and their estimates.
@@ -24,6 +26,8 @@ struct NewDataDesign {
     var zeroPart: NewDataDesign? { zeroPartBox.first }
     /// Empty or one design: the array gives the nested design its indirection.
     private let zeroPartBox: [NewDataDesign]
+    /// The kept columns by term, with how a row finds the ones its levels select.
+    private let columnGroups: [ColumnGroup]
 
     init(model: SavedModel) throws {
         self.model = model
@@ -42,6 +46,11 @@ struct NewDataDesign {
             if let column = ExpressionEvaluator.factorColumn(of: expression), levels[column] == nil { levels[column] = factorLevels }
         }
         textLevels = levels.merging(zeroPartBox.first?.textLevels ?? [:]) { count, _ in count }
+        textLevelCodes = textLevels.mapValues { levels in
+            var codes: [String: Int32] = [:]
+            for (code, level) in levels.enumerated() { codes[level] = Int32(truncatingIfNeeded: code) }
+            return codes
+        }
         levelCodes = model.variables.map { variable in
             guard case let .factor(factorLevels, _) = variable.kind else { return nil }
             var codes: [String: Int32] = [:]
@@ -51,6 +60,7 @@ struct NewDataDesign {
         // A categorical model's estimates are in `model.categorical`, over every column.
         kept = model.coefficients.indices.filter { model.categorical != nil || model.coefficients[$0].estimate != nil }
         estimates = kept.map { model.coefficients[$0].estimate ?? .nan }
+        columnGroups = ColumnGroup.groups(model: model, kept: kept, levelCodes: levelCodes)
     }
 
     /// The header positions of the columns the model reads.
@@ -69,8 +79,13 @@ struct NewDataDesign {
     /// The rows of a batch, ready to predict.
     struct Rows {
         let count: Int
-        /// Row-major `count × kept.count`: the non-aliased model-matrix columns.
+        /// A multinomial or ordinal model's rows, row-major `count × kept.count`: the
+        /// non-aliased model-matrix columns. Empty for a GLM, whose rows are `entries`.
         var x: [Double]
+        /// A GLM's rows by the entries that are not zero by construction (nil for a
+        /// categorical model): a row of a model with a 100,000-level factor has one entry for
+        /// that factor, not 100,000.
+        var entries: SparseRows? = nil
         /// The summed offsets, or nil when the model has none.
         var offset: [Double]?
         /// Rows with a missing value in a variable or offset (kept only with `--na pass`).
@@ -159,6 +174,12 @@ struct NewDataDesign {
             zip(sum, values).map { $0 + $1 }
         }
 
+        if model.categorical == nil {
+            let entries = sparseRows(
+                count: n, missing: missing, numericValues: numericValues, factorCodes: factorCodes, matrixColumns: matrixColumns)
+            return Rows(count: n, x: [], entries: entries, offset: offsetSum, missing: missing)
+        }
+
         // Each kept column: the product of its parts (1 for the intercept), as Design multiplies.
         let width = kept.count
         var x = [Double](repeating: .nan, count: n * width)
@@ -201,6 +222,85 @@ struct NewDataDesign {
         return rows
     }
 
+    /// The entries of the kept columns for each row that is not missing: per term, only
+    /// the columns whose indicator parts match the row's levels (looked up by level code),
+    /// each the product of its parts as `Design` multiplies them; in column order, so that
+    /// η adds them in the fit's order.
+    private func sparseRows(
+        count n: Int, missing: [Bool], numericValues: [[Double]?], factorCodes: [[Int32]?], matrixColumns: [[[Double]]?]
+    ) -> SparseRows {
+        typealias Source = (values: [Double]?, codes: [Int32]?, contrast: [Double]?)
+        let sources: [[Source]] = kept.map { column in
+            model.coefficients[column].parts.map { part in
+                if part.level != nil { return (nil, nil, nil) }  // matched by the lookup
+                if let column = part.column, let columns = matrixColumns[part.variable], column < columns.count {
+                    return (columns[column], nil, nil)
+                }
+                return (numericValues[part.variable], factorCodes[part.variable], part.contrast)
+            }
+        }
+        // Every numeric value a kept column multiplies: an infinite one makes the row unusable,
+        // also where its column is zero by an indicator (0 × ∞), as with dense rows.
+        var multiplied: [[Double]] = []
+        var seen = Set<[Int]>()
+        for column in kept {
+            for part in model.coefficients[column].parts where part.level == nil && part.contrast == nil {
+                // Each variable (or column of one) once, however many columns multiply it.
+                guard seen.insert([part.variable, part.column ?? -1]).inserted else { continue }
+                if let index = part.column, let columns = matrixColumns[part.variable], index < columns.count {
+                    multiplied.append(columns[index])
+                } else if let values = numericValues[part.variable] {
+                    multiplied.append(values)
+                }
+            }
+        }
+        var rows = SparseRows(starts: [0], positions: [], values: [], nonFinite: [Bool](repeating: false, count: n))
+        rows.positions.reserveCapacity(n * max(1, model.terms.count + 1))
+        rows.values.reserveCapacity(n * max(1, model.terms.count + 1))
+        var key: [Int32] = []
+        for row in 0..<n {
+            defer { rows.starts.append(rows.positions.count) }
+            if missing[row] { continue }
+            let first = rows.positions.count
+            for group in columnGroups {
+                let candidates: [Int]
+                switch group.lookup {
+                case .all:
+                    candidates = group.columns
+                case let .level(variable, columnsByLevel):
+                    let code = Int(factorCodes[variable]?[row] ?? -1)
+                    guard code >= 0, code < columnsByLevel.count else { continue }
+                    candidates = columnsByLevel[code]
+                case let .levels(variables, columnsByLevels):
+                    key.removeAll(keepingCapacity: true)
+                    for variable in variables { key.append(factorCodes[variable]?[row] ?? -1) }
+                    guard let found = columnsByLevels[key] else { continue }
+                    candidates = found
+                }
+                for position in candidates {
+                    var value = 1.0
+                    for source in sources[position] {
+                        if let values = source.values {
+                            value *= values[row]
+                        } else if let codes = source.codes, let contrast = source.contrast {
+                            let code = Int(codes[row])
+                            value *= code >= 0 && code < contrast.count ? contrast[code] : .nan
+                        }
+                    }
+                    rows.positions.append(position)
+                    rows.values.append(value)
+                }
+            }
+            if !rows.positions[first...].isSorted() {
+                let sorted = zip(rows.positions[first...], rows.values[first...]).sorted { $0.0 < $1.0 }
+                rows.positions.replaceSubrange(first..., with: sorted.map(\.0))
+                rows.values.replaceSubrange(first..., with: sorted.map(\.1))
+            }
+            rows.nonFinite[row] = multiplied.contains { !$0[row].isFinite }
+        }
+        return rows
+    }
+
     private func markMissing(
         _ row: Int, variable index: Int, table: Table, pass: Bool, missing: inout [Bool]
     ) throws {
@@ -225,6 +325,71 @@ struct NewDataDesign {
         }
         throw GLMError.missingValue(source: table.source, line: table.line(ofRow: row), column: column, term: term)
     }
+}
+
+/// Rows of a model matrix by their entries: row i's are `positions[starts[i]..<starts[i + 1]]`
+/// (kept columns, ascending) and the same range of `values`.
+struct SparseRows {
+    var starts: [Int]
+    var positions: [Int]
+    var values: [Double]
+    /// Rows with an infinite value in a numeric variable a kept column multiplies.
+    var nonFinite: [Bool]
+
+    func range(ofRow row: Int) -> Range<Int> { starts[row]..<starts[row + 1] }
+}
+
+/// The kept columns of one term (positions among the kept columns, ascending), and how a
+/// row's level codes select the ones that are not zero: all of them (no indicator part),
+/// those of one level of one factor, or those of a combination of levels.
+private struct ColumnGroup {
+    enum Lookup {
+        case all
+        case level(variable: Int, columnsByLevel: [[Int]])
+        case levels(variables: [Int], columnsByLevels: [[Int32]: [Int]])
+    }
+
+    let columns: [Int]
+    let lookup: Lookup
+
+    static func groups(model: SavedModel, kept: [Int], levelCodes: [[String: Int32]?]) -> [ColumnGroup] {
+        // Columns grouped by term and indicator variables, in order of their first column.
+        var order: [[Int]] = []
+        var members: [[Int]: [Int]] = [:]
+        for (position, column) in kept.enumerated() {
+            let coefficient = model.coefficients[column]
+            let key = [coefficient.term] + coefficient.parts.filter { $0.level != nil }.map(\.variable)
+            if members[key] == nil { order.append(key) }
+            members[key, default: []].append(position)
+        }
+        return order.map { key in
+            let columns = members[key] ?? []
+            let variables = Array(key.dropFirst())
+            // Each column's level codes for the group's indicator variables, in their order.
+            func codes(_ position: Int) -> [Int32] {
+                model.coefficients[kept[position]].parts.filter { $0.level != nil }.map { part in
+                    part.level.flatMap { levelCodes[part.variable]?[$0] } ?? -1
+                }
+            }
+            if variables.isEmpty { return ColumnGroup(columns: columns, lookup: .all) }
+            if variables.count == 1 {
+                let levelCount = model.variables[variables[0]].kind.levels.count
+                var byLevel = [[Int]](repeating: [], count: levelCount)
+                for position in columns {
+                    let code = Int(codes(position)[0])
+                    if code >= 0, code < levelCount { byLevel[code].append(position) }
+                }
+                return ColumnGroup(columns: columns, lookup: .level(variable: variables[0], columnsByLevel: byLevel))
+            }
+            var byLevels: [[Int32]: [Int]] = [:]
+            for position in columns { byLevels[codes(position), default: []].append(position) }
+            return ColumnGroup(columns: columns, lookup: .levels(variables: variables, columnsByLevels: byLevels))
+        }
+    }
+}
+
+private extension ArraySlice where Element: Comparable {
+    func isSorted() -> Bool { zip(self, self.dropFirst()).allSatisfy { $0 <= $1 } }
 }
 
 extension SavedModel.VariableKind {
@@ -314,8 +479,8 @@ final class NewDataTyper {
                         case let .found(local):
                             if Int(local) == maps[k].count {
                                 let name = String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
-                                if let levels = design.textLevels[column.name] {
-                                    maps[k].append(levels.firstIndex(of: name).map { Int32($0) } ?? -2)
+                                if let codes = design.textLevelCodes[column.name] {
+                                    maps[k].append(codes[name] ?? -2)
                                 } else {
                                     // A column only compared (`sex == "F"`): any text, in order of appearance.
                                     maps[k].append(Int32(openLevels[k].count))

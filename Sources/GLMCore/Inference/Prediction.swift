@@ -136,8 +136,10 @@ public struct Predictor: Sendable {
     public let options: PredictionOptions
     private let link: Link
     private let estimates: [Double]
-    /// Row-major, `estimates.count` square.
+    /// Row-major, `estimates.count` square; empty when the model stores its covariance by blocks.
     private let covariance: [Double]
+    /// The covariance by blocks (`SavedModel.CovarianceBlocks`), for a model too large for the matrix.
+    private let blocks: BlockQuadraticForm?
     private let covarianceIsFinite: Bool
     private let quantile: Double
 
@@ -146,11 +148,12 @@ public struct Predictor: Sendable {
         link = model.link
         estimates = model.coefficients.compactMap(\.estimate)
         covariance = model.vcov.flatMap { $0 }
-        covarianceIsFinite = covariance.allSatisfy(\.isFinite)
+        blocks = model.vcovBlocks.map { BlockQuadraticForm($0, keptNames: model.vcovNames) }
+        covarianceIsFinite = blocks?.isFinite ?? covariance.allSatisfy(\.isFinite)
         quantile = Distributions.qnorm((1 + options.confidenceLevel) / 2)
     }
 
-    /// Predicts the rows of `x` (row-major over the non-aliased columns).
+    /// Predicts the rows (a GLM's, by their entries).
     func predict(_ rows: NewDataDesign.Rows, lines: [Int]) throws(GLMError) -> Predictions {
         let n = rows.count
         let p = estimates.count
@@ -159,22 +162,29 @@ public struct Predictor: Sendable {
         var standardErrors = wantSE ? [Double](repeating: .nan, count: n) : []
         var lower = options.confidenceInterval ? [Double](repeating: .nan, count: n) : []
         var upper = lower
-        var vx = [Double](repeating: 0, count: p)
-        for row in 0..<n where !rows.missing[row] {
-            let base = row * p
-            // Offset first, then each column in design order: the fit's own order of additions.
+        let entries = rows.entries ?? SparseRows(starts: [0], positions: [], values: [], nonFinite: [])
+        var scratch = BlockQuadraticForm.Scratch(otherCount: blocks?.otherCount ?? 0)
+        for row in 0..<n where !rows.missing[row] && row + 1 < entries.starts.count {
+            let range = entries.range(ofRow: row)
+            // Offset first, then each column in design order: the fit's own order of additions
+            // (the columns left out are zeros, which add nothing).
             var eta = rows.offset?[row] ?? 0
-            for j in 0..<p { eta += rows.x[base + j] * estimates[j] }
+            for k in range { eta += entries.values[k] * estimates[entries.positions[k]] }
             var se = Double.nan
             if wantSE {
                 var quadratic = 0.0
-                for i in 0..<p {
-                    var sum = 0.0
-                    for j in 0..<p { sum += covariance[i * p + j] * rows.x[base + j] }
-                    vx[i] = sum
-                    quadratic += rows.x[base + i] * sum
+                if let blocks {
+                    quadratic = blocks.value(positions: entries.positions[range], values: entries.values[range], scratch: &scratch)
+                } else {
+                    // xᵀVx over the entries, in the order of the dense product.
+                    for a in range {
+                        let i = entries.positions[a]
+                        var sum = 0.0
+                        for b in range { sum += covariance[i * p + entries.positions[b]] * entries.values[b] }
+                        quadratic += entries.values[a] * sum
+                    }
                 }
-                se = max(quadratic, 0).squareRoot()
+                se = covarianceIsFinite ? max(quadratic, 0).squareRoot() : .nan
                 // A model without residual degrees of freedom has a NaN covariance (as R's),
                 // and its standard errors are empty; a finite covariance whose product with
                 // these values overflows is an error, not an empty or infinite cell.
@@ -209,6 +219,90 @@ public struct Predictor: Sendable {
             fit: fit, standardErrors: options.standardErrors ? standardErrors : nil,
             lower: options.confidenceInterval ? lower : nil, upper: options.confidenceInterval ? upper : nil,
             lines: lines)
+    }
+}
+
+/// xᵀVx for a row x of a model whose covariance V is stored by blocks
+/// (`SavedModel.CovarianceBlocks`): with x = (e, v) split into the eliminated term's
+/// columns and the others,
+///
+///     xᵀVx = Σ_c e_c² V_c + wᵀ V_S w,   w = Aᵀe − v,
+///
+/// with V_c = φ/D_c, V_S = φS⁻¹ and A = D⁻¹B (`BlockFactor`). For a row with level c of
+/// the eliminated term (value m) that is m²/D_c + (m·A_c − v)ᵀ S⁻¹ (m·A_c − v), times φ:
+/// O(entries²) per row, where w's entries are A_c's non-zero ones and v's.
+struct BlockQuadraticForm: Sendable {
+    /// Each kept column (position among the non-aliased coefficients): its index among the
+    /// eliminated columns (≥ 0), or among the others encoded −1 − index.
+    private let roles: [Int]
+    private let blocks: SavedModel.CovarianceBlocks
+    let isFinite: Bool
+
+    var otherCount: Int { blocks.others.count }
+
+    /// w and which of its entries are in use, reused from row to row.
+    struct Scratch {
+        var w: [Double]
+        var used: [Bool]
+        var touched: [Int] = []
+
+        init(otherCount: Int) {
+            w = [Double](repeating: 0, count: otherCount)
+            used = [Bool](repeating: false, count: otherCount)
+        }
+
+        mutating func add(_ index: Int, _ value: Double) {
+            if !used[index] {
+                used[index] = true
+                touched.append(index)
+            }
+            w[index] += value
+        }
+    }
+
+    /// `keptNames`: the non-aliased coefficients in design order, which the blocks' columns
+    /// partition (checked when the model file is read).
+    init(_ blocks: SavedModel.CovarianceBlocks, keptNames: [String]) {
+        self.blocks = blocks
+        var role: [String: Int] = [:]
+        for (index, name) in blocks.eliminated.enumerated() { role[name] = index }
+        for (index, name) in blocks.others.enumerated() { role[name] = -1 - index }
+        roles = keptNames.map { role[$0] ?? Int.min }
+        isFinite = blocks.variances.allSatisfy(\.isFinite) && blocks.othersCovariance.allSatisfy(\.isFinite)
+    }
+
+    func value(positions: ArraySlice<Int>, values: ArraySlice<Double>, scratch: inout Scratch) -> Double {
+        var sum = 0.0
+        for (position, x) in zip(positions, values) {
+            let role = roles[position]
+            if role >= 0 {
+                sum += x * x * blocks.variances[role]
+                let cross = blocks.cross[role]
+                for (index, a) in zip(cross.indices, cross.values) { scratch.add(index, x * a) }
+            } else if role != Int.min {
+                scratch.add(-1 - role, -x)
+            }
+        }
+        // wᵀ(φS⁻¹)w over the upper triangle, rows in order (S⁻¹ is large and read at random).
+        let q = blocks.others.count
+        scratch.touched.sort()
+        let count = scratch.touched.count
+        for a in 0..<count {
+            let i = scratch.touched[a]
+            let row = i * q
+            var inner = 0.0
+            for b in (a + 1)..<max(count, a + 1) {
+                let j = scratch.touched[b]
+                inner += blocks.othersCovariance[row + j] * scratch.w[j]
+            }
+            sum += scratch.w[i] * (blocks.othersCovariance[row + i] * scratch.w[i] + 2 * inner)
+        }
+        for i in scratch.touched {
+            scratch.w[i] = 0
+            scratch.used[i] = false
+        }
+        scratch.touched.removeAll(keepingCapacity: true)
+        return sum
     }
 }
 

@@ -8,9 +8,9 @@
 public struct SavedModel: Sendable, Equatable {
     /// The value of the `format` member that marks a glmfit model file.
     public static let format = "glmfit-model"
-    /// The newest layout this glmfit reads, and the one it writes for zero-inflated and
-    /// hurdle models (version 2 added them: a glmfit that reads only version 1 would take
-    /// their count part for a plain GLM); other models are written as version 1.
+    /// The newest layout this glmfit reads. 2 added zero-inflated and hurdle models (a glmfit
+    /// that reads only version 1 would take their count part for a plain GLM) and the
+    /// covariance of a fit by blocks stored as `vcov_blocks` instead of `vcov`.
     public static let formatVersion = 2
 
     /// How a variable enters the model matrix.
@@ -109,6 +109,9 @@ public struct SavedModel: Sendable, Equatable {
     /// The model covariance of the non-aliased coefficients, in their order (R's `vcov`):
     /// the dispersion times (XᵀWX)⁻¹.
     public var vcov: [[Double]]
+    /// The covariance by blocks, instead of `vcov` (then empty), for a fit by blocks whose
+    /// matrix was not formed (more than `GLMSummary.covarianceLimit` coefficients).
+    public var vcovBlocks: CovarianceBlocks? = nil
     /// The dispersion `vcov` includes (R's `summary(fit)$dispersion`); NaN when it does not exist.
     public var dispersion: Double
     public var dispersionEstimated: Bool
@@ -259,6 +262,12 @@ extension SavedModel {
         self.constants = frame.constants
         self.coefficients = coefficients
         self.vcov = modelSummary.vcov
+        if modelSummary.vcovOmitted, let blocks = modelSummary.blockCovariance {
+            let term = design.assign[blocks.factor.layout.eliminatedFirst]
+            self.vcovBlocks = CovarianceBlocks(
+                blocks, dispersion: modelSummary.dispersion, names: design.columnNames,
+                termLabel: term >= 1 && term <= terms.termLabels.count ? terms.termLabels[term - 1] : "")
+        }
         self.dispersion = modelSummary.dispersion
         self.dispersionEstimated = modelSummary.dispersionEstimated
         self.rank = fit.rank
@@ -266,6 +275,12 @@ extension SavedModel {
         self.observationCount = fit.observationCount
         self.deviance = fit.deviance
         self.bases = frame.bases
+        if let vcovBlocks {
+            guard Set(vcovBlocks.eliminated + vcovBlocks.others) == Set(vcovNames),
+                  vcovBlocks.eliminated.count + vcovBlocks.others.count == vcovNames.count else {
+                throw GLMError.fitFailed(message: "internal error: the covariance blocks do not match the coefficients")
+            }
+        }
         guard modelSummary.vcovNames == vcovNames else {
             throw GLMError.fitFailed(message: "internal error: covariance names do not match the coefficients")
         }
@@ -455,7 +470,7 @@ extension SavedModel {
         }
         var members: [(String, JSONText)] = [
             ("format", .string(SavedModel.format)),
-            ("format_version", .number(Double(twoPart == nil ? 1 : SavedModel.formatVersion))),
+            ("format_version", .number(Double(SavedModel.formatVersion))),
             ("glmfit_version", .string(glmfitVersion)),
             ("formula", .string(formula)),
             // A categorical model names its kind here, which a glmfit without the kind refuses.
@@ -474,7 +489,7 @@ extension SavedModel {
                 .object([("call", .string(call)), ("value", .number(constants[call]))])
             })),
             ("coefficients", .array(coefficientValues)),
-            ("vcov", .object([
+            vcovBlocks.map { ("vcov_blocks", $0.json) } ?? ("vcov", .object([
                 ("terms", .array(vcovNames.map { .string($0) })),
                 ("matrix", .array(vcov.map { row in .array(row.map { .number($0) }) })),
             ])),
@@ -655,6 +670,8 @@ extension SavedModel {
 
         let termCount = terms.count
         let variablesRead = variables
+        // Each factor's levels as a set: a 100,000-level factor has as many coefficients.
+        let levelSets = variables.map { Set($0.kind.levels) }
         coefficients = try reader.array(document, "coefficients").map { value in
             let name = try reader.string(value, "name")
             let term = try reader.index(try reader.member(value, "term"), below: termCount + 1, in: "coefficient '\(name)'")
@@ -667,7 +684,7 @@ extension SavedModel {
                 switch (variablesRead[variable].kind, level, contrast, column) {
                 case (.numeric, nil, nil, nil):
                     break
-                case let (.factor(levels, _), level?, nil, nil) where levels.contains(level):
+                case let (.factor, level?, nil, nil) where levelSets[variable].contains(level):
                     break
                 case let (.factor(levels, _), nil, contrast?, nil) where contrast.count == levels.count && contrast.allSatisfy(\.isFinite):
                     break
@@ -684,18 +701,25 @@ extension SavedModel {
             throw reader.invalid("a model with an intercept must list '(Intercept)' first")
         }
 
-        let vcovValue = try reader.member(document, "vcov")
-        let vcovTerms = try reader.array(vcovValue, "terms").map { try reader.string($0, in: "vcov terms") }
         let kept = coefficients.filter { $0.estimate != nil }.map(\.name)
-        guard vcovTerms == kept else {
-            throw reader.invalid("the covariance matrix is not over the non-aliased coefficients (\(kept.joined(separator: ", ")))")
+        let blocksValue = document["vcov_blocks"]
+        if blocksValue != nil {
+            // The covariance by blocks (read below, with the dispersion) instead of the matrix.
+            guard document["vcov"] == nil else { throw reader.invalid("it has both 'vcov' and 'vcov_blocks'") }
+            vcov = []
+        } else {
+            let vcovValue = try reader.member(document, "vcov")
+            let vcovTerms = try reader.array(vcovValue, "terms").map { try reader.string($0, in: "vcov terms") }
+            guard vcovTerms == kept else {
+                throw reader.invalid("the covariance matrix is not over the non-aliased coefficients (\(kept.joined(separator: ", ")))")
+            }
+            vcov = try reader.array(vcovValue, "matrix").map { row in
+                let values = try reader.numbers(row, in: "vcov")
+                guard values.count == kept.count else { throw reader.invalid("the covariance matrix is not \(kept.count) × \(kept.count)") }
+                return values
+            }
+            guard vcov.count == kept.count else { throw reader.invalid("the covariance matrix is not \(kept.count) × \(kept.count)") }
         }
-        vcov = try reader.array(vcovValue, "matrix").map { row in
-            let values = try reader.numbers(row, in: "vcov")
-            guard values.count == kept.count else { throw reader.invalid("the covariance matrix is not \(kept.count) × \(kept.count)") }
-            return values
-        }
-        guard vcov.count == kept.count else { throw reader.invalid("the covariance matrix is not \(kept.count) × \(kept.count)") }
         for coefficient in coefficients {
             if let estimate = coefficient.estimate, !estimate.isFinite {
                 throw reader.invalid("the estimate of '\(coefficient.name)' is not a finite number (\(estimate))")
@@ -706,6 +730,15 @@ extension SavedModel {
         dispersionEstimated = try reader.bool(document, "dispersion_estimated")
         try SavedModel.checkCovariance(
             vcov, names: kept, reader: reader, undefined: dispersionEstimated && dispersion.isNaN)
+        if let blocksValue {
+            var coefficientTerms: [String: String] = [:]
+            for coefficient in coefficients where coefficient.term >= 1 && coefficient.term <= terms.count {
+                coefficientTerms[coefficient.name] = terms[coefficient.term - 1].label
+            }
+            vcovBlocks = try CovarianceBlocks(
+                json: blocksValue, kept: kept, coefficientTerms: coefficientTerms, reader: reader,
+                undefined: dispersionEstimated && dispersion.isNaN)
+        }
         rank = try reader.integer(document, "rank")
         dfResidual = try reader.integer(document, "df_residual")
         observationCount = try reader.integer(document, "n_obs")
@@ -773,7 +806,7 @@ extension SavedModel {
 }
 
 /// Typed access to the members of a model file, with messages naming what is wrong.
-private struct ModelFileReader {
+struct ModelFileReader {
     let path: String
 
     func invalid(_ reason: String) -> GLMError { .invalidModelFile(path: path, reason: reason) }
