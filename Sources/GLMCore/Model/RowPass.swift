@@ -264,11 +264,8 @@ final class RowPass: @unchecked Sendable {
         let roots = rootBuffers[index]
         let logs = logBuffers[index]
         let devianceKind = RowPass.devianceKind(family.kind)
-        // For the log link dμ/dη is μ itself (both are max(exp(η), ε)): one exp() fewer.
-        let derivativeIsMean = link == .log
         // For the logit link both come from one exp(η): dμ/dη is made with the means.
         let derivativeWithMean = link == .logit && accumulate
-        let varianceKind = RowPass.varianceKind(family.kind)
         var totals = Totals(columns: p)
         // Without coefficients (the start) η repeats with the response for 0/1 responses and
         // small counts: dμ/dη is remembered for each distinct η.
