@@ -79,11 +79,11 @@ struct NewDataDesign {
     /// The rows of a batch, ready to predict.
     struct Rows {
         let count: Int
-        /// A multinomial or ordinal model's rows, row-major `count × kept.count`: the
-        /// non-aliased model-matrix columns. Empty for a GLM, whose rows are `entries`.
+        /// A multinomial, ordinal or two-part model's rows, row-major `count × kept.count`:
+        /// the non-aliased model-matrix columns. Empty for a GLM, whose rows are `entries`.
         var x: [Double]
-        /// A GLM's rows by the entries that are not zero by construction (nil for a
-        /// categorical model): a row of a model with a 100,000-level factor has one entry for
+        /// A GLM's rows by the entries that are not zero by construction (nil for the
+        /// other kinds): a row of a model with a 100,000-level factor has one entry for
         /// that factor, not 100,000.
         var entries: SparseRows? = nil
         /// The summed offsets, or nil when the model has none.
@@ -102,7 +102,9 @@ struct NewDataDesign {
     /// - Throws: for the first row (in input order) with a factor level the fit did not see,
     ///   or, unless `passMissing`, with a missing value: `GLMError.unseenLevel` or
     ///   `GLMError.missingValue`, naming the line and column.
-    func rows(_ table: Table, passMissing: Bool) throws -> Rows {
+    /// - Parameter dense: every row as the kept columns' values (`x`), as the multinomial,
+    ///   ordinal and two-part predictors read them; else a GLM's rows by their entries.
+    func rows(_ table: Table, passMissing: Bool, dense: Bool = false) throws -> Rows {
         let n = table.rowCount
         var evaluator = ExpressionEvaluator(table: table, constants: ExpressionConstants(fixed: model.constants))
         evaluator.bases = BasisStore(fixed: model.bases)
@@ -174,7 +176,7 @@ struct NewDataDesign {
             zip(sum, values).map { $0 + $1 }
         }
 
-        if model.categorical == nil {
+        if !dense, model.categorical == nil, zeroPart == nil {
             let entries = sparseRows(
                 count: n, missing: missing, numericValues: numericValues, factorCodes: factorCodes, matrixColumns: matrixColumns)
             return Rows(count: n, x: [], entries: entries, offset: offsetSum, missing: missing)
@@ -214,7 +216,7 @@ struct NewDataDesign {
         var rows = Rows(count: n, x: x, offset: offsetSum, missing: missing)
         if let zeroPart {
             // A row is missing when either part misses a value (pscl's model frame of both).
-            let zeroRows = try zeroPart.rows(table, passMissing: passMissing)
+            let zeroRows = try zeroPart.rows(table, passMissing: passMissing, dense: true)
             for row in 0..<n where zeroRows.missing[row] { rows.missing[row] = true }
             rows.zeroX = zeroRows.x
             rows.zeroOffset = zeroRows.offset
