@@ -239,10 +239,7 @@ extension SavedModel {
                 name: name, term: design.assign[column], estimate: estimate.isNaN ? nil : estimate,
                 parts: layout.parts[column]))
         }
-        let savedTerms: [Term] = terms.terms.enumerated().map { termIndex, term in
-            Term(label: terms.termLabels[termIndex], variables: term, coding: layout.codings[termIndex],
-                 columns: zip(design.columnNames, design.assign).filter { $0.1 == termIndex + 1 }.map(\.0))
-        }
+        let savedTerms: [Term] = SavedModel.savedTerms(terms, layout: layout, design: design)
 
         let columns = try SavedModel.describeColumns(of: terms, variables: variables, inputTypes: report.input?.columnTypes ?? [:])
 
@@ -905,6 +902,20 @@ extension SavedModel {
                     "the covariance matrix is not symmetric: entry \(ModelFileReader.entry(names, i, j)) is \(vcov[i][j]) "
                         + "but \(ModelFileReader.entry(names, j, i)) is \(vcov[j][i])")
             }
+        }
+    }
+}
+
+extension SavedModel {
+    /// Each term of a fitted design as the model file keeps it: its label, variables, coding
+    /// and the names of its columns (one pass over the columns, by their `assign`).
+    static func savedTerms(_ terms: Terms, layout: ModelMatrixLayout, design: Design) -> [Term] {
+        var columns = [[String]](repeating: [], count: terms.terms.count)
+        for (name, term) in zip(design.columnNames, design.assign) where term >= 1 && term <= columns.count {
+            columns[term - 1].append(name)
+        }
+        return terms.terms.enumerated().map { termIndex, term in
+            Term(label: terms.termLabels[termIndex], variables: term, coding: layout.codings[termIndex], columns: columns[termIndex])
         }
     }
 }

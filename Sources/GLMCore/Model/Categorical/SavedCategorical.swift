@@ -128,10 +128,7 @@ extension SavedModel {
         self.columns = columns
         self.variables = variables
         self.hasIntercept = terms.hasIntercept
-        self.terms = terms.terms.enumerated().map { termIndex, term in
-            Term(label: terms.termLabels[termIndex], variables: term, coding: layout.codings[termIndex],
-                 columns: zip(design.columnNames, design.assign).filter { $0.1 == termIndex + 1 }.map(\.0))
-        }
+        self.terms = SavedModel.savedTerms(terms, layout: layout, design: design)
         self.offsets = try terms.offsets.map { try $0.savedText() }
         self.coefficients = design.columnNames.enumerated().map { column, name in
             Coefficient(name: name, term: design.assign[column], estimate: nil, parts: layout.parts[column])
