@@ -1,3 +1,4 @@
+import CLapack
 import Foundation
 
 /// The multinomial logit (baseline-category logit) as `nnet::multinom` fits it, at the
@@ -50,7 +51,14 @@ enum Multinomial {
             var gradient = [Double](repeating: 0, count: order)
             var sums = [SIMD4<Double>](repeating: .zero, count: pairCount * blocks)
             var x = [Double](repeating: 0, count: p)
-            var products = [SIMD4<Double>](repeating: .zero, count: blocks)
+            // A block of rows' packed xxᵀ (a column of `batch` per triangle entry) and Hessian
+            // weights (a column per pair of levels): their product, by BLAS, adds the block's
+            // contribution to every pair's triangle at once.
+            let batch = Multinomial.hessianBatch
+            var products = [Double](repeating: 0, count: batch * triangle)
+            var weightsByPair = [Double](repeating: 0, count: batch * pairCount)
+            var packed = [Double](repeating: 0, count: triangle * pairCount)
+            var filled = 0
             var eta = [Double](repeating: 0, count: m)
             var probabilities = [Double](repeating: 0, count: m)
             parameters.withUnsafeBufferPointer { beta in
@@ -59,6 +67,19 @@ enum Multinomial {
             gradient.withUnsafeMutableBufferPointer { g in
             sums.withUnsafeMutableBufferPointer { sums in
             products.withUnsafeMutableBufferPointer { xx in
+            weightsByPair.withUnsafeMutableBufferPointer { pairWeights in
+            packed.withUnsafeMutableBufferPointer { packed in
+                // packed (triangle × pairs) += xxᵀ · pairWeights over the rows filled so far.
+                func flush() {
+                    guard filled > 0 else { return }
+                    var transA = Int8(UInt8(ascii: "T")), transB = Int8(UInt8(ascii: "N"))
+                    var rowsOut = Int32(truncatingIfNeeded: triangle), columnsOut = Int32(truncatingIfNeeded: pairCount)
+                    var inner = Int32(truncatingIfNeeded: filled), leading = Int32(truncatingIfNeeded: batch)
+                    var one = 1.0
+                    dgemm_(&transA, &transB, &rowsOut, &columnsOut, &inner, &one, xx.baseAddress, &leading,
+                           pairWeights.baseAddress, &leading, &one, packed.baseAddress, &rowsOut, 1, 1)
+                    filled = 0
+                }
             x.withUnsafeMutableBufferPointer { x in
             eta.withUnsafeMutableBufferPointer { eta in
             probabilities.withUnsafeMutableBufferPointer { pi in
@@ -74,12 +95,17 @@ enum Multinomial {
                         eta[k] = value
                         largest = max(largest, value)
                     }
+                    // exp(ηₖ − largest) once each: the probabilities are their shares of the total.
                     var total = Foundation.exp(-largest)
-                    for k in 0..<m { total += Foundation.exp(eta[k] - largest) }
+                    for k in 0..<m {
+                        pi[k] = Foundation.exp(eta[k] - largest)
+                        total += pi[k]
+                    }
                     let logTotal = largest + Foundation.log(total)
                     let y = Int(codes[row])
                     logLikelihood += w * ((y > 0 ? eta[y - 1] : 0) - logTotal)
-                    for k in 0..<m { pi[k] = Foundation.exp(eta[k] - logTotal) }
+                    let inverseTotal = 1 / total
+                    for k in 0..<m { pi[k] *= inverseTotal }
                     for k in 0..<m {
                         let residual = w * ((y == k + 1 ? 1 : 0) - pi[k])
                         let base = k * p
@@ -89,17 +115,22 @@ enum Multinomial {
                     for b in 0..<p {
                         let xb = x[b]
                         for a in 0...b {
-                            xx[t >> 2][t & 3] = x[a] * xb
+                            xx[t * batch + filled] = x[a] * xb
                             t += 1
                         }
                     }
                     for (index, pair) in pairs.enumerated() {
-                        let c = SIMD4<Double>(repeating: w * pi[pair.k] * ((pair.k == pair.l ? 1 : 0) - pi[pair.l]))
-                        let base = index * blocks
-                        for block in 0..<blocks { sums[base + block] += c * xx[block] }
+                        pairWeights[index * batch + filled] = w * pi[pair.k] * ((pair.k == pair.l ? 1 : 0) - pi[pair.l])
                     }
+                    filled += 1
+                    if filled == batch { flush() }
                 }
-            }}}}}}}}}
+                flush()
+                // Into the SIMD blocks the sum over row ranges adds.
+                for index in 0..<pairCount {
+                    for t in 0..<triangle { sums[index * blocks + t >> 2][t & 3] = packed[t + index * triangle] }
+                }
+            }}}}}}}}}}}
             return (logLikelihood, gradient, sums)
         }
         }
@@ -128,6 +159,9 @@ enum Multinomial {
         }
         return total
     }
+
+    /// Rows whose Hessian terms are added up together by one matrix product.
+    static let hessianBatch = 128
 
     /// The probabilities of every level (baseline first) for a row's linear predictors.
     static func probabilities(eta: [Double]) -> [Double] {
