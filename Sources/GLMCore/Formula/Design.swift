@@ -247,7 +247,8 @@ public struct Design: Sendable {
         if terms.hasIntercept { otherColumns.append(0) }
         for (termIndex, components) in termComponents.enumerated() {
             let width = components.reduce(1) { $0 * $1.width }
-            if indicatorTerms[termIndex] {
+            // A dense design's structure is its columns as values: no codes to build.
+            if structured, indicatorTerms[termIndex] {
                 blocks.append(Design.indicatorBlock(components, firstColumn: nextColumn, width: width, rowCount: rowCount))
             } else {
                 otherColumns.append(contentsOf: nextColumn..<(nextColumn + width))
