@@ -211,6 +211,18 @@ struct FitCommand: ParsableCommand {
     }
 
     /// Writes the report in the chosen format, then the warnings.
+    /// The end of a plug-in kind's run: --strict, the output files prepared, the report
+    /// written, then the files committed.
+    func finish(
+        warnings: [String], destinations: [OutputDestination], savedModel: () throws -> String,
+        text: (String) -> String, json: () -> String, csv: () -> String
+    ) throws {
+        if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
+        let files = try prepareFiles(destinations: destinations, savedModel: savedModel)
+        try writeReport(text: text, json: json, csv: csv, warnings: warnings)
+        for file in files { try file.commit() }
+    }
+
     func writeReport(text: (String) -> String, json: () -> String, csv: () -> String, warnings: [String]) throws {
         let output: String
         switch format {
@@ -300,13 +312,10 @@ extension FitCommand {
             throw GLMError.invalidOption(name: option, message: "does not apply to \(ModelKind(family: family).withArticle) model")
         }
         let report = try progress.clearing { try Pipeline.fitCategorical(request) }
-        let warnings = report.warnings
-        if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
-        let files = try prepareFiles(destinations: destinations, savedModel: { try SavedModel(report: report).jsonText() })
-        try writeReport(
+        try finish(
+            warnings: report.warnings, destinations: destinations, savedModel: { try SavedModel(report: report).jsonText() },
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
-            csv: { CSVReport.render(report) }, warnings: warnings)
-        for file in files { try file.commit() }
+            csv: { CSVReport.render(report) })
     }
 }
 
@@ -329,12 +338,9 @@ extension FitCommand {
         request.zeroLink = zeroLink
         request.vuong = vuong
         let report = try progress.clearing { try Pipeline.fitCountModel(request) }
-        let warnings = report.warnings
-        if strict, !warnings.isEmpty { throw GLMError.strictWarning(messages: warnings) }
-        let files = try prepareFiles(destinations: destinations, savedModel: { try SavedModel(report: report).jsonText() })
-        try writeReport(
+        try finish(
+            warnings: report.warnings, destinations: destinations, savedModel: { try SavedModel(report: report).jsonText() },
             text: { TextReport.render(report, dataName: $0) }, json: { JSONReport.render(report) },
-            csv: { CSVReport.render(report) }, warnings: warnings)
-        for file in files { try file.commit() }
+            csv: { CSVReport.render(report) })
     }
 }

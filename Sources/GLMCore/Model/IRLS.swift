@@ -104,6 +104,39 @@ public struct IRLS {
             + "(R stops here too, with \"NA/NaN/Inf in 'y'\"); rescale the response, weights or offset, or give "
             + "other --start values")
 
+    /// glm.fit's "cannot find valid starting values: please specify some", from the family's
+    /// starting means.
+    static let invalidStartingMeans = GLMError.fitFailed(
+        message: "cannot find valid starting values: please specify some with --start (one per coefficient, as R's "
+            + "start =), or try another --link")
+
+    /// The same for `--start` coefficients whose means are outside the family's range.
+    func invalidStartingCoefficients() -> GLMError {
+        GLMError.fitFailed(
+            message: "cannot find valid starting values: the --start coefficients give means outside the "
+                + "\(family.kind.cliName) family's range; please specify others")
+    }
+
+    /// R's C logit link stops on a starting mean outside [0, 1] (a poisson or gamma start with
+    /// the logit link).
+    func checkLogitStart(_ startingMu: [Double]) throws {
+        if family.link == .logit, let outside = startingMu.first(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw GLMError.fitFailed(message: "Value \(String(format: "%g", outside)) out of range (0, 1)")
+        }
+    }
+
+    /// glm.fit's warnings when fitted means are numerically at a bound of their range.
+    func boundaryWarnings(nearZero: Bool, nearOne: Bool) -> [String] {
+        var warnings: [String] = []
+        if family.kind == .binomial, nearZero || nearOne {
+            warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")
+        }
+        if family.kind == .poisson, nearZero {
+            warnings.append("glm.fit: fitted rates numerically 0 occurred")
+        }
+        return warnings
+    }
+
     public let family: Family
     public let control: FitControl
     public let observer: FitObserver?
@@ -209,10 +242,7 @@ public struct IRLS {
     private func setStart(_ pass: RowPass, startingMu: [Double]) throws {
         let family = self.family
         let link = family.link
-        // R's C logit link stops on a mean outside [0, 1] (a poisson or gamma start with the logit link).
-        if link == .logit, let outside = startingMu.first(where: { !($0 >= 0 && $0 <= 1) }) {
-            throw GLMError.fitFailed(message: "Value \(String(format: "%g", outside)) out of range (0, 1)")
-        }
+        try checkLogitStart(startingMu)
         let validStart = ParallelRows.map(count: pass.rowCount) { rows in
             var valid = true
             var memo = RowMemo<(Double, Double)>()
@@ -228,22 +258,14 @@ public struct IRLS {
             }
             return valid
         }.allSatisfy { $0 }
-        guard validStart else {
-            throw GLMError.fitFailed(
-                message: "cannot find valid starting values: please specify some with --start (one per coefficient, as R's "
-                    + "start =), or try another --link")
-        }
+        guard validStart else { throw IRLS.invalidStartingMeans }
     }
 
     /// R's `start =`: η = offset + X·start and μ = g⁻¹(η), which must be valid (glm.fit's
     /// "cannot find valid starting values: please specify some").
     private func setStart(_ pass: RowPass, coefficients: [Double]) throws {
         let totals = pass.run(coefficients: coefficients, accumulate: false, normalEquations: false)
-        guard totals.validEta, totals.validMu else {
-            throw GLMError.fitFailed(
-                message: "cannot find valid starting values: the --start coefficients give means outside the "
-                    + "\(family.kind.cliName) family's range; please specify others")
-        }
+        guard totals.validEta, totals.validMu else { throw invalidStartingCoefficients() }
     }
 
     /// What a fit in memory ends with besides η, μ and the weights buffers.
@@ -460,12 +482,7 @@ public struct IRLS {
             nearZero = nearZero || zero
             nearOne = nearOne || one
         }
-        if family.kind == .binomial, nearZero || nearOne {
-            warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")
-        }
-        if family.kind == .poisson, nearZero {
-            warnings.append("glm.fit: fitted rates numerically 0 occurred")
-        }
+        warnings += boundaryWarnings(nearZero: nearZero, nearOne: nearOne)
         return InMemoryOutcome(
             loop: result, usedWeights: rows.usedWeightsIndex, residuals: residuals, pearson: pearson, warnings: warnings)
     }

@@ -119,11 +119,7 @@ extension IRLS {
                                             workingWeights: first)
                                         if let start {
                                             let (totals, _) = pass.run(coefficients: start, accumulate: false)
-                                            guard totals.validEta, totals.validMu else {
-                                                throw GLMError.fitFailed(
-                                                    message: "cannot find valid starting values: the --start coefficients give "
-                                                        + "means outside the \(family.kind.cliName) family's range; please specify others")
-                                            }
+                                            guard totals.validEta, totals.validMu else { throw invalidStartingCoefficients() }
                                         } else {
                                             try setStructuredStart(eta: etaBuffer, mu: muBuffer, startingMu: startingMu)
                                         }
@@ -152,13 +148,7 @@ extension IRLS {
             nearZero = nearZero || mu[row] < tiny
             nearOne = nearOne || mu[row] > 1 - tiny
         }
-        var warnings = result.warnings
-        if family.kind == .binomial, nearZero || nearOne {
-            warnings.append("glm.fit: fitted probabilities numerically 0 or 1 occurred")
-        }
-        if family.kind == .poisson, nearZero {
-            warnings.append("glm.fit: fitted rates numerically 0 occurred")
-        }
+        let warnings = result.warnings + boundaryWarnings(nearZero: nearZero, nearOne: nearOne)
         let pearson = IRLSResult.pearsonStatistics(weights: workingWeights, residuals: residuals)
         return IRLSResult(
             coefficients: result.coefficients, solution: result.solution, linearPredictors: eta, fittedValues: mu,
@@ -172,9 +162,7 @@ extension IRLS {
         eta: UnsafeMutableBufferPointer<Double>, mu: UnsafeMutableBufferPointer<Double>, startingMu: [Double]
     ) throws {
         let link = family.link
-        if link == .logit, let outside = startingMu.first(where: { !($0 >= 0 && $0 <= 1) }) {
-            throw GLMError.fitFailed(message: "Value \(String(format: "%g", outside)) out of range (0, 1)")
-        }
+        try checkLogitStart(startingMu)
         var valid = true
         for row in 0..<eta.count {
             let value = link.linkfun(startingMu[row])
@@ -182,10 +170,6 @@ extension IRLS {
             mu[row] = link.linkinv(value)
             valid = valid && link.isValid(eta: value) && family.isValid(mu: mu[row])
         }
-        guard valid else {
-            throw GLMError.fitFailed(
-                message: "cannot find valid starting values: please specify some with --start (one per coefficient, as R's "
-                    + "start =), or try another --link")
-        }
+        guard valid else { throw IRLS.invalidStartingMeans }
     }
 }
