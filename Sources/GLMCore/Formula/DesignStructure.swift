@@ -63,19 +63,6 @@ public struct DesignStructure: Sendable {
         return sums
     }
 
-    /// X·β for one row (without any offset).
-    @inline(__always) func linearPredictor(row: Int, coefficients: UnsafeBufferPointer<Double>) -> Double {
-        var sum = 0.0
-        for (index, column) in denseColumns.enumerated() {
-            let coefficient = coefficients[column]
-            if coefficient != 0 { sum += denseValues[index][row] * coefficient }
-        }
-        for block in blocks {
-            if let (column, value) = block.entry(row: row) { sum += value * coefficients[column] }
-        }
-        return sum
-    }
-
     /// The structure of some columns (in the given order, each block's columns staying
     /// together in order, as whole terms and single dropped columns do): blocks keep the rows
     /// whose column is selected, renumbered.
