@@ -122,7 +122,7 @@ struct FormulaLimitTests {
                     // The message shows the formula around the fault, not all of it.
                     #expect((error as? GLMError)?.message.utf8.count ?? 0 < 1_000)
                 }
-                #expect(Date().timeIntervalSince(start) < 2)
+                #expect(Date().timeIntervalSince(start) < 10)
             }
         }
         #expect(throws: GLMError.self) { _ = try Formula.parse("y ~ " + String(repeating: "-", count: 100_000) + "x") }
@@ -179,7 +179,7 @@ struct FormulaLimitTests {
         #expect(!minus.hasIntercept)
         let wide = try Terms(formula: try Formula.parse("y ~ ."), columnNames: ["y"] + names)
         #expect(wide.termLabels == names)
-        #expect(Date().timeIntervalSince(start) < 2)
+        #expect(Date().timeIntervalSince(start) < 10)
         // Inside a call, `+` is arithmetic and stays left-nested, as R adds.
         let sum = try Formula.parse("y ~ I(a + b + c)").predictors
         #expect(sum == .call("I", [.binary("+", .binary("+", .name("a"), .name("b")), .name("c"))]))
@@ -255,7 +255,7 @@ struct FormulaLimitTests {
                 #expect(message.hasPrefix("nested deeper than 500 levels"))
                 #expect(GLMError.invalidRestriction(restriction: restriction, message: message).message.utf8.count < 1_000)
             }
-            #expect(Date().timeIntervalSince(start) < 2)
+            #expect(Date().timeIntervalSince(start) < 10)
         }
     }
 

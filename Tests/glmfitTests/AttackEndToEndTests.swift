@@ -102,7 +102,7 @@ struct AttackEndToEndTests {
 
         let zeros = folder.appendingPathComponent("zeros.bin").path
         try Data(count: 16_000_000).write(to: URL(fileURLWithPath: zeros))
-        let refused = try Self.run([zeros, "-f", "y ~ x", "--chunk-rows", "10"], seconds: 10)
+        let refused = try Self.run([zeros, "-f", "y ~ x", "--chunk-rows", "10"], seconds: 30)
         RobustnessEndToEndTests.expectError(refused, status: 65, "does not look like CSV text")
     }
 
