@@ -21,7 +21,10 @@ struct ChunkRows {
 /// A GLM fitted in bounded memory (`--chunk-rows`): the input is read again for every pass,
 /// a chunk of records at a time, and each pass adds up XᵀWX, XᵀWz, the deviance and the
 /// rest over the chunks, exactly as the in-memory fit's one pass does over its blocks. The
-/// steps are solved by Cholesky, so the numbers are the in-memory (large-data) fit's.
+/// steps are solved by Cholesky, so the numbers are the in-memory (large-data) fit's. A
+/// design with a factor term of `Design.structuredBlockWidth` columns or more is held by
+/// blocks in every chunk (codes, never indicator columns) and its block normal equations
+/// are added up and solved by `BlockSolver`, as the in-memory fit by blocks does.
 ///
 /// Factor levels are those of the whole input (the rows used), found in a first pass
 /// before the fit: every chunk then makes the same design columns.
