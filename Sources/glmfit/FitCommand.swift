@@ -186,6 +186,11 @@ struct FitCommand: ParsableCommand {
             return
         }
         if let id {
+            if chunkRows != nil {
+                // GEE needs each cluster's rows together in memory; refused rather than ignored.
+                throw GLMError.invalidOption(
+                    name: "--chunk-rows", message: "is not available with --id (a GEE fit needs the data in memory)")
+            }
             try runGEE(request, id: id, progress: progress)
             return
         }

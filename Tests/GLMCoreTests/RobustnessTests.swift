@@ -246,11 +246,17 @@ struct RobustnessTests {
 
     /// `--chunk-rows` bounds X to a chunk, but not XᵀWX: a factor whose cross-product
     /// matrices exceed the budget fails before the first pass over the rows.
+    /// One 2,000-level factor is fitted by blocks in chunks (no 2,000² matrix); a second one
+    /// crossed with it makes a 2,000 × 2,000 matrix besides it, over the budget.
     @Test func chunkedFitWithTooManyColumnsFailsCleanly() throws {
-        var text = "y,g\n"
-        for row in 0..<2_000 { text += "\(row % 5),L\(row)\n" }
+        var text = "y,g,h\n"
+        for row in 0..<4_000 { text += "\(row % 5 + 1),L\(row % 2_000),M\((row * 7) % 2_000)\n" }
         try Self.withCSV(text) { path in
-            var request = FitRequest(path: path, formula: "y ~ g")
+            var single = FitRequest(path: path, formula: "y ~ g", family: "poisson")
+            single.chunkRows = 100
+            let fit = try MemoryBudget.$limitForTesting.withValue(32 << 20) { try Pipeline.fit(single) }
+            #expect(fit.fit.irls.solution?.blockFactor != nil)
+            var request = FitRequest(path: path, formula: "y ~ g + h")
             request.chunkRows = 100
             let failure = Self.error {
                 try MemoryBudget.$limitForTesting.withValue(32 << 20) { _ = try Pipeline.fit(request) }
@@ -259,7 +265,7 @@ struct RobustnessTests {
                 Issue.record("\(String(describing: failure))")
                 return
             }
-            #expect(what.contains("2,000 columns"), "\(what)")
+            #expect(what.contains("3,999 columns"), "\(what)")
         }
     }
 

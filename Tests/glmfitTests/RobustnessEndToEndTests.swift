@@ -85,10 +85,18 @@ struct RobustnessEndToEndTests {
             let inMemory = try Self.run([path, "-f", "y ~ g", "--format", "json"], environment: ["GLMFIT_MEMORY_LIMIT": "20M"])
             #expect(inMemory.status == 0, "\(inMemory.standardError)")
             #expect(inMemory.standardOutput.contains("\"vcov_omitted\""))
-            // The chunked fit adds up the dense cross products: over the budget, said so.
-            let chunked = try Self.run([path, "-f", "y ~ g", "--chunk-rows", "100"], environment: ["GLMFIT_MEMORY_LIMIT": "20M"])
-            Self.expectError(chunked, status: 65, "the model has 1,500 columns")
-            #expect(chunked.standardError.contains("(use fewer levels or terms)"), "\(chunked.standardError)")
+            // In chunks too: each chunk's factor is codes, the block normal equations added up.
+            let chunked = try Self.run(
+                [path, "-f", "y ~ g", "--format", "json", "--chunk-rows", "100"], environment: ["GLMFIT_MEMORY_LIMIT": "20M"])
+            #expect(chunked.status == 0, "\(chunked.standardError)")
+            #expect(chunked.standardOutput.contains("\"vcov_omitted\""))
+            // Two crossed 1,500-level factors: the 1,500 × 1,500 matrix besides the eliminated
+            // one is over the budget, in chunks or not, and said so.
+            let rows = (0..<3_000).map { "\(Double($0 % 9) / 2),L\($0 % 1_500),M\(($0 * 7) % 1_500)" }
+            let crossed = try Self.write("y,g,h\n" + rows.joined(separator: "\n") + "\n", to: folder, "crossed.csv")
+            let over = try Self.run([crossed, "-f", "y ~ g + h", "--chunk-rows", "100"], environment: ["GLMFIT_MEMORY_LIMIT": "20M"])
+            Self.expectError(over, status: 65, "the model has 2,999 columns")
+            #expect(over.standardError.contains("(use fewer levels or terms)"), "\(over.standardError)")
         }
     }
 

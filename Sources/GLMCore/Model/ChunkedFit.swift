@@ -13,12 +13,18 @@ struct ChunkRows {
     let binomialTotals: [Double]
     /// `--frequency-weights` (already in `priorWeights`), or nil.
     var frequencyWeights: [Double]? = nil
+    /// X by blocks (factor terms as codes) when the design is fitted by blocks; `columns`
+    /// is then empty.
+    var structure: DesignStructure? = nil
 }
 
 /// A GLM fitted in bounded memory (`--chunk-rows`): the input is read again for every pass,
 /// a chunk of records at a time, and each pass adds up XᵀWX, XᵀWz, the deviance and the
 /// rest over the chunks, exactly as the in-memory fit's one pass does over its blocks. The
-/// steps are solved by Cholesky, so the numbers are the in-memory (large-data) fit's.
+/// steps are solved by Cholesky, so the numbers are the in-memory (large-data) fit's. A
+/// design with a factor term of `Design.structuredBlockWidth` columns or more is held by
+/// blocks in every chunk (codes, never indicator columns) and its block normal equations
+/// are added up and solved by `BlockSolver`, as the in-memory fit by blocks does.
 ///
 /// Factor levels are those of the whole input (the rows used), found in a first pass
 /// before the fit: every chunk then makes the same design columns.
@@ -182,39 +188,7 @@ public enum ChunkedFit {
             for level in levels where level != failure { layout.weightedResponseSum += responseWeightByLevel[level] ?? 0 }
         }
 
-        // Every chunk's rows, typed with the whole input's levels.
         let frozen = layout
-        let chunks: ((ChunkRows) throws -> Void) throws -> Void = { visit in
-            var rowsSeen = 0
-            try input.forEachChunk(rows: chunkRows) { bytes, linesBefore in
-                let table = try chunkTable(
-                    bytes, input: input, options: options, linesBefore: linesBefore, required: required,
-                    textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
-                guard let frame = try chunkFrame(
-                    table, formula: formula, weightsColumn: request.weightsColumn,
-                    frequencyWeightsColumn: request.frequencyWeightsColumn, dropUnusedLevels: false,
-                    referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts,
-                    subset: subset) else { return }
-                let design = try chunkDesign(frame)
-                let prepared = try family.prepare(frame)
-                rowsSeen += design.rowCount
-                let scales = columnScales(design, exponents: frozen.magnitudeExponents)
-                let columns = zip(design.columns, scales).map { column, scale in scale == 1 ? column : column.map { $0 * scale } }
-                try visit(ChunkRows(
-                    columns: columns, rowCount: design.rowCount, y: prepared.y,
-                    priorWeights: prepared.priorWeights, offset: frame.offset ?? [Double](repeating: 0, count: design.rowCount),
-                    startingMu: prepared.startingMu, binomialTotals: prepared.binomialTotals,
-                    frequencyWeights: prepared.frequencyWeights))
-            }
-            // Every pass reads the file again: one that changed in between (rewritten, cut short
-            // or appended to) would mix two inputs in one fit.
-            if rowsSeen != frozen.rowCount {
-                throw GLMError.unreadableInput(
-                    source: input.source,
-                    reason: "it changed while it was being read (a pass over it found \(rowsSeen) rows to fit, "
-                        + "the first \(frozen.rowCount))")
-            }
-        }
         // The design's names and terms, from the first chunk with rows.
         var template: Design?
         try input.readChunks(rows: min(chunkRows, 1000), until: { bytes, linesBefore -> ChunkedInput.Continuation in
@@ -226,13 +200,52 @@ public enum ChunkedFit {
                 frequencyWeightsColumn: request.frequencyWeightsColumn, dropUnusedLevels: false,
                 referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts, subset: subset) {
                 try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: input.columnNames)
-                template = try chunkDesign(frame)
+                template = try chunkDesign(frame, layout: .automatic)
                 return .stop
             }
             return .next
         })
         guard let template else {
             throw GLMError.noCompleteRows(variables: required.sorted().map { input.columnNames[$0] })
+        }
+        // A factor term of `Design.structuredBlockWidth` columns or more: every chunk's design
+        // by blocks (the whole input's levels, so every chunk has the same blocks), its block
+        // normal equations added up and solved as the in-memory fit solves them.
+        let blockLayout = template.isStructured ? BlockLayout(structure: template.structure) : nil
+        let chunkLayout: Design.Layout = blockLayout == nil ? .dense : .structured
+        let scales = columnScales(template, exponents: layout.magnitudeExponents)
+
+        // Every chunk's rows, typed with the whole input's levels.
+        let chunks: ((ChunkRows) throws -> Void) throws -> Void = { visit in
+            var rowsSeen = 0
+            try input.forEachChunk(rows: chunkRows) { bytes, linesBefore in
+                let table = try chunkTable(
+                    bytes, input: input, options: options, linesBefore: linesBefore, required: required,
+                    textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
+                guard let frame = try chunkFrame(
+                    table, formula: formula, weightsColumn: request.weightsColumn,
+                    frequencyWeightsColumn: request.frequencyWeightsColumn, dropUnusedLevels: false,
+                    referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts,
+                    subset: subset) else { return }
+                let design = try chunkDesign(frame, layout: chunkLayout)
+                let prepared = try family.prepare(frame)
+                rowsSeen += design.rowCount
+                let columns = zip(design.columns, scales).map { column, scale in scale == 1 ? column : column.map { $0 * scale } }
+                try visit(ChunkRows(
+                    columns: columns, rowCount: design.rowCount, y: prepared.y,
+                    priorWeights: prepared.priorWeights, offset: frame.offset ?? [Double](repeating: 0, count: design.rowCount),
+                    startingMu: prepared.startingMu, binomialTotals: prepared.binomialTotals,
+                    frequencyWeights: prepared.frequencyWeights,
+                    structure: design.isStructured ? scaled(design.structure, by: scales) : nil))
+            }
+            // Every pass reads the file again: one that changed in between (rewritten, cut short
+            // or appended to) would mix two inputs in one fit.
+            if rowsSeen != frozen.rowCount {
+                throw GLMError.unreadableInput(
+                    source: input.source,
+                    reason: "it changed while it was being read (a pass over it found \(rowsSeen) rows to fit, "
+                        + "the first \(frozen.rowCount))")
+            }
         }
         if layout.rowCount < template.columnCount {
             throw GLMError.tooFewObservations(observations: layout.rowCount, coefficients: template.columnCount)
@@ -243,20 +256,17 @@ public enum ChunkedFit {
 
         let irls = StreamedIRLS(family: family, control: request.control, observer: request.observer)
         let result = try irls.fit(
-            columnCount: template.columnCount, chunks: chunks, nullMean: layout.weightedResponseSum / layout.weightSum,
+            columnCount: template.columnCount, blocks: blockLayout, chunks: chunks,
+            nullMean: layout.weightedResponseSum / layout.weightSum,
             weightSum: layout.weightSum, useBinomialTotals: layout.anyTrialsAboveOne)
         // The null deviance, as glm(): a real intercept-only fit when there is an offset.
         let nullDeviance: Double
         var warnings = layout.warnings + result.irls.warnings
         if template.frame.offset != nil && template.hasIntercept {
-            let coefficients = result.irls.coefficients
+            let coefficients = result.irls.coefficients.map { $0.isNaN ? 0 : $0 }
             let nullChunks: ((ChunkRows) throws -> Void) throws -> Void = { visit in
                 try chunks { rows in
-                    var mu = rows.offset
-                    for column in 0..<rows.columnCount where coefficients[column] != 0 {
-                        let values = rows.columns[column]
-                        for row in 0..<rows.rowCount { mu[row] += values[row] * coefficients[column] }
-                    }
+                    let mu = linearPredictor(rows, coefficients: coefficients)
                     try visit(ChunkRows(
                         columns: [[Double](repeating: 1, count: rows.rowCount)], rowCount: rows.rowCount, y: rows.y,
                         priorWeights: rows.priorWeights, offset: rows.offset, startingMu: mu.map(family.link.linkinv),
@@ -283,12 +293,12 @@ public enum ChunkedFit {
         }
         // Back from the scaled columns' coefficients: X = X'S⁻¹, so b = S b' and R = R'S⁻¹.
         var irlsResult = result.irls
-        let scales = columnScales(template, exponents: layout.magnitudeExponents)
         if scales.contains(where: { $0 != 1 }) {
             irlsResult.coefficients = zip(irlsResult.coefficients, scales).map { $0 * $1 }
             if var solution = irlsResult.solution {
                 solution.coefficients = zip(solution.coefficients, scales).map { $0 * $1 }
-                let order = solution.rank
+                solution.blockFactor = solution.blockFactor.map { unscaled($0, by: scales) }
+                let order = solution.blockFactor == nil ? solution.rank : 0
                 for j in 0..<order where solution.pivot[j] < scales.count {
                     for i in 0..<order { solution.rFactor[i + j * order] /= scales[solution.pivot[j]] }
                 }
@@ -328,10 +338,72 @@ public enum ChunkedFit {
         }
     }
 
+    /// A structure with its columns multiplied by `scales` (see `columnScales`): the dense
+    /// columns' values and the indicator terms' values (all of a term's columns share a scale).
+    static func scaled(_ structure: DesignStructure, by scales: [Double]) -> DesignStructure {
+        guard scales.contains(where: { $0 != 1 }) else { return structure }
+        let denseValues = zip(structure.denseColumns, structure.denseValues).map { column, values in
+            column < scales.count && scales[column] != 1 ? values.map { $0 * scales[column] } : values
+        }
+        let blocks = structure.blocks.map { block -> DesignStructure.IndicatorBlock in
+            let scale = block.firstColumn < scales.count ? scales[block.firstColumn] : 1
+            guard scale != 1 else { return block }
+            let multipliers = block.multipliers?.map { $0 * scale }
+                ?? [Double](repeating: scale, count: block.localColumns.count)
+            return DesignStructure.IndicatorBlock(
+                firstColumn: block.firstColumn, width: block.width, localColumns: block.localColumns, multipliers: multipliers)
+        }
+        return DesignStructure(
+            columnCount: structure.columnCount, blocks: blocks, denseColumns: structure.denseColumns, denseValues: denseValues)
+    }
+
+    /// A block factorisation of the scaled columns' normal equations (X' = X·S) as that of
+    /// X's: D = D'/s², B = B'/(s_E s_j), and S's Cholesky factor R = R'S⁻¹ (column j over s_j).
+    static func unscaled(_ factor: BlockFactor, by scales: [Double]) -> BlockFactor {
+        let layout = factor.layout
+        let r = layout.restCount
+        func scale(_ column: Int) -> Double { column >= 0 && column < scales.count ? scales[column] : 1 }
+        let levelScale = scale(layout.eliminatedFirst)
+        let restScales = layout.restColumns.map(scale)
+        let diagonal = factor.diagonal.map { $0 / (levelScale * levelScale) }
+        var cross = factor.cross
+        for index in cross.indices where r > 0 { cross[index] /= levelScale * restScales[index % r] }
+        let k = factor.keptRest.count
+        var cholesky = factor.choleskyFactor
+        for (j, index) in factor.keptRest.enumerated() {
+            for i in 0..<k where i + j * k < cholesky.count { cholesky[i + j * k] /= restScales[index] }
+        }
+        return BlockFactor(
+            layout: layout, keptEliminated: factor.keptEliminated, keptRest: factor.keptRest, diagonal: diagonal,
+            cross: cross, choleskyFactor: cholesky)
+    }
+
+    /// η = offset + Xβ of a chunk's rows, over its columns or its blocks.
+    static func linearPredictor(_ rows: ChunkRows, coefficients: [Double]) -> [Double] {
+        var eta = rows.offset
+        guard let structure = rows.structure else {
+            for column in 0..<rows.columnCount where coefficients[column] != 0 {
+                let values = rows.columns[column]
+                for row in 0..<rows.rowCount { eta[row] += values[row] * coefficients[column] }
+            }
+            return eta
+        }
+        for (column, values) in zip(structure.denseColumns, structure.denseValues) where coefficients[column] != 0 {
+            for row in 0..<rows.rowCount { eta[row] += values[row] * coefficients[column] }
+        }
+        for block in structure.blocks {
+            for row in 0..<min(rows.rowCount, block.localColumns.count) {
+                guard let (column, value) = block.entry(row: row), coefficients[column] != 0 else { continue }
+                eta[row] += value * coefficients[column]
+            }
+        }
+        return eta
+    }
+
     /// A chunk's design; when it does not fit in memory, the remedy is fewer rows a chunk.
-    private static func chunkDesign(_ frame: ModelFrame) throws -> Design {
+    private static func chunkDesign(_ frame: ModelFrame, layout: Design.Layout) throws -> Design {
         do {
-            return try Design(frame: frame)
+            return try Design(frame: frame, layout: layout)
         } catch let GLMError.insufficientMemory(what, needed, available, remedy) where remedy.contains("--chunk-rows") {
             throw GLMError.insufficientMemory(
                 what: what, neededBytes: needed, availableBytes: available, remedy: "use fewer levels, or a smaller --chunk-rows")
@@ -413,10 +485,15 @@ struct StreamedIRLS {
         case coefficients([Double])
     }
 
+    /// One pass over a chunk's rows (see `RowPass.run`): its totals, its η, μ and working
+    /// weights, and, by blocks, its block normal equations when `accumulate`.
     fileprivate func pass(
         _ rows: ChunkRows, source: WeightSource?, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool
-    ) -> (RowPass.Totals, RowPass) {
-        RowPass.withBaseAddresses(of: rows.columns) { columns in
+    ) -> (RowPass.Totals, ChunkPassOutputs, BlockNormalEquations?) {
+        if let structure = rows.structure {
+            return blockPass(rows, structure: structure, source: source, coefficients: coefficients, accumulate: accumulate)
+        }
+        return RowPass.withBaseAddresses(of: rows.columns) { columns in
             rows.y.withUnsafeBufferPointer { y in
                 rows.priorWeights.withUnsafeBufferPointer { prior in
                     rows.offset.withUnsafeBufferPointer { offset in
@@ -432,21 +509,59 @@ struct StreamedIRLS {
                             _ = pass.run(coefficients: weightCoefficients, accumulate: false, normalEquations: false)
                         }
                         let totals = pass.run(coefficients: coefficients, accumulate: accumulate, normalEquations: normalEquations)
-                        return (totals, pass)
+                        return (totals, pass, nil)
                     }
                 }
             }
         }
     }
 
+    /// `pass` over a chunk held by blocks: a `StructuredPass`, as the in-memory fit's.
+    private func blockPass(
+        _ rows: ChunkRows, structure: DesignStructure, source: WeightSource?, coefficients: [Double]?, accumulate: Bool
+    ) -> (RowPass.Totals, ChunkPassOutputs, BlockNormalEquations?) {
+        let outputs = BlockChunkOutputs(rowCount: rows.rowCount)
+        return RowPass.withBaseAddresses(of: structure.denseValues) { dense in
+            rows.y.withUnsafeBufferPointer { y in
+                rows.priorWeights.withUnsafeBufferPointer { prior in
+                    rows.offset.withUnsafeBufferPointer { offset in
+                        let pass = StructuredPass(
+                            family: family, structure: structure, denseValues: dense, rowCount: rows.rowCount, y: y,
+                            priorWeights: prior, offset: offset, eta: outputs.eta, mu: outputs.mu,
+                            workingWeights: outputs.workingWeights)
+                        if case .start? = source {
+                            for row in 0..<rows.rowCount {
+                                outputs.eta[row] = family.link.linkfun(rows.startingMu[row])
+                                outputs.mu[row] = family.link.linkinv(outputs.eta[row])
+                            }
+                        } else if case let .coefficients(weightCoefficients)? = source {
+                            _ = pass.run(coefficients: weightCoefficients, accumulate: false)
+                        }
+                        let (totals, equations) = pass.run(coefficients: coefficients, accumulate: accumulate)
+                        return (totals, outputs, equations)
+                    }
+                }
+            }
+        }
+    }
+
+    /// What one sweep over every chunk adds up: the totals, and by blocks the block normal
+    /// equations (the totals' XᵀWX then stays empty: no p × p matrix).
+    fileprivate struct SweepTotals {
+        var totals: RowPass.Totals
+        var equations: BlockNormalEquations?
+    }
+
     /// Sums one pass over every chunk.
     fileprivate func sweep(
-        _ chunks: ((ChunkRows) throws -> Void) throws -> Void, columnCount: Int, source: WeightSource?,
-        coefficients: [Double]?, accumulate: Bool
-    ) throws -> RowPass.Totals {
-        var totals = RowPass.Totals(columns: columnCount)
+        _ chunks: ((ChunkRows) throws -> Void) throws -> Void, columnCount: Int, blocks: BlockLayout?,
+        source: WeightSource?, coefficients: [Double]?, accumulate: Bool
+    ) throws -> SweepTotals {
+        var sum = SweepTotals(
+            totals: RowPass.Totals(columns: blocks == nil ? columnCount : 0),
+            equations: accumulate ? blocks.map { BlockNormalEquations(layout: $0) } : nil)
         try chunks { rows in
-            var (chunkTotals, pass) = self.pass(
+            var (chunkTotals, pass, chunkEquations) = self.pass(
                 rows, source: source, coefficients: coefficients, accumulate: accumulate, normalEquations: accumulate)
             if coefficients == nil {
                 // The deviance at the starting means (no coefficients to compute it from).
@@ -455,9 +570,10 @@ struct StreamedIRLS {
                     chunkTotals.deviance += family.unitDeviance(y: rows.y[row], mu: pass.mu[row], weight: rows.priorWeights[row])
                 }
             }
-            totals.add(chunkTotals)
+            sum.totals.add(chunkTotals)
+            if let chunkEquations { sum.equations?.add(chunkEquations) }
         }
-        return totals
+        return sum
     }
 
     /// - Parameters:
@@ -465,11 +581,12 @@ struct StreamedIRLS {
     ///   - nullMean: the weighted mean response, for the null deviance of a model with an
     ///     intercept and no offset.
     ///   - aicContext: the whole input's weight total and trial-count rule, for the AIC sum.
+    ///   - blocks: the layout of the chunks' blocks when they are held by blocks.
     func fit(
-        columnCount: Int, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void, summaries: Bool = true,
-        nullMean: Double? = nil, weightSum: Double = 0, useBinomialTotals: Bool = false
+        columnCount: Int, blocks: BlockLayout? = nil, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void,
+        summaries: Bool = true, nullMean: Double? = nil, weightSum: Double = 0, useBinomialTotals: Bool = false
     ) throws -> Result {
-        let rows = StreamedPasses(irls: self, chunks: chunks, columnCount: columnCount)
+        let rows = StreamedPasses(irls: self, chunks: chunks, columnCount: columnCount, blocks: blocks)
         let loopResult = try IRLS(family: family, control: control, observer: observer).loop(rows, columnCount: columnCount)
         var warnings = loopResult.warnings
         let currentDeviance = loopResult.deviance
@@ -489,10 +606,13 @@ struct StreamedIRLS {
         let aicContext = Family.AICContext(
             deviance: currentDeviance, weightSum: weightSum, useBinomialTotals: useBinomialTotals)
         let tiny = 10 * Double.ulpOfOne
-        let finalCoefficients = loopResult.coefficients
+        // An aliased coefficient (NA) adds nothing to η.
+        let finalCoefficients = loopResult.coefficients.map { $0.isNaN ? 0 : $0 }
         try chunks { rows in
-            let (_, weightPass) = self.pass(rows, source: solveSource, coefficients: nil, accumulate: true, normalEquations: false)
-            let (_, finalPass) = self.pass(rows, source: nil, coefficients: finalCoefficients, accumulate: false, normalEquations: false)
+            let (_, weightPass, _) = self.pass(
+                rows, source: solveSource, coefficients: nil, accumulate: true, normalEquations: false)
+            let (_, finalPass, _) = self.pass(
+                rows, source: nil, coefficients: finalCoefficients, accumulate: false, normalEquations: false)
             for row in 0..<rows.rowCount {
                 let weight = weightPass.workingWeights[row]
                 let mu = finalPass.mu[row]
@@ -530,38 +650,91 @@ struct StreamedIRLS {
     }
 }
 
+/// η, μ and the working weights of a pass over one chunk's rows.
+protocol ChunkPassOutputs: AnyObject {
+    var eta: UnsafeMutableBufferPointer<Double> { get }
+    var mu: UnsafeMutableBufferPointer<Double> { get }
+    var workingWeights: UnsafeMutableBufferPointer<Double> { get }
+}
+
+extension RowPass: ChunkPassOutputs {}
+
+/// η, μ and the working weights of a structured pass over one chunk, owned here (a
+/// `StructuredPass` writes into its caller's buffers).
+private final class BlockChunkOutputs: ChunkPassOutputs {
+    let eta: UnsafeMutableBufferPointer<Double>
+    let mu: UnsafeMutableBufferPointer<Double>
+    let workingWeights: UnsafeMutableBufferPointer<Double>
+
+    init(rowCount: Int) {
+        func zeros() -> UnsafeMutableBufferPointer<Double> {
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(rowCount, 1))
+            buffer.initialize(repeating: 0)
+            return UnsafeMutableBufferPointer(rebasing: buffer[0..<rowCount])
+        }
+        eta = zeros()
+        mu = zeros()
+        workingWeights = zeros()
+    }
+
+    deinit {
+        for buffer in [eta, mu, workingWeights] { buffer.baseAddress?.deallocate() }
+    }
+}
+
 /// The rows of an input read again in chunks for every pass; the state between passes is
-/// only where the current weights come from (no per-row arrays).
+/// only where the current weights come from (no per-row arrays), and, by blocks, the block
+/// normal equations of the last pass that added them up.
 private final class StreamedPasses: IRLSPasses {
     var skipsUnneededNormalEquations: Bool { false }
     let irls: StreamedIRLS
     let chunks: ((ChunkRows) throws -> Void) throws -> Void
     let columnCount: Int
+    let blocks: BlockLayout?
+    private var equations: BlockNormalEquations?
     /// Where the weights of the last accumulating pass came from, and of the last step.
     private var current = StreamedIRLS.WeightSource.start
     private(set) var solveSource = StreamedIRLS.WeightSource.start
 
-    init(irls: StreamedIRLS, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void, columnCount: Int) {
+    init(
+        irls: StreamedIRLS, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void, columnCount: Int,
+        blocks: BlockLayout?
+    ) {
         self.irls = irls
         self.chunks = chunks
         self.columnCount = columnCount
+        self.blocks = blocks
+    }
+
+    private func sweep(source: StreamedIRLS.WeightSource?, coefficients: [Double]?, accumulate: Bool) throws -> RowPass.Totals {
+        let sum = try irls.sweep(
+            chunks, columnCount: columnCount, blocks: blocks, source: source, coefficients: coefficients,
+            accumulate: accumulate)
+        if accumulate { equations = sum.equations }
+        return sum.totals
     }
 
     func start() throws -> (RowPass.Totals, Double) {
-        let totals = try irls.sweep(chunks, columnCount: columnCount, source: .start, coefficients: nil, accumulate: true)
+        let totals = try sweep(source: .start, coefficients: nil, accumulate: true)
         return (totals, totals.deviance)
     }
 
     func run(coefficients: [Double]?, accumulate: Bool) throws -> RowPass.Totals {
         guard let coefficients else {
-            return try irls.sweep(chunks, columnCount: columnCount, source: current, coefficients: nil, accumulate: true)
+            return try sweep(source: current, coefficients: nil, accumulate: true)
         }
         current = .coefficients(coefficients)
-        return try irls.sweep(chunks, columnCount: columnCount, source: nil, coefficients: coefficients, accumulate: accumulate)
+        return try sweep(source: nil, coefficients: coefficients, accumulate: accumulate)
     }
 
     func solve(_ totals: RowPass.Totals) throws -> LeastSquaresSolution {
         solveSource = current
+        if let blocks {
+            // As the in-memory fit by blocks, R's in-order rule for aliased columns included
+            // (without its QR for a near-singular step: X is never in memory whole).
+            guard let equations else { throw GLMError.fitFailed(message: "no normal equations to solve") }
+            return try BlockSolver.solve(equations, layout: blocks, columnCount: columnCount).solution
+        }
         guard let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: columnCount) else {
             throw GLMError.fitFailed(
                 message: "the design is aliased or too ill-conditioned for --chunk-rows (which solves the normal "
