@@ -385,7 +385,8 @@ public struct BlockSandwich: Sendable {
                     for p in 0..<rows {
                         for i in nonZeros[p] {
                             let value = matrix[p * k + i]
-                            for j in 0..<k { result[p * k + j] += value * s[i + j * k] }
+                            // Column i of the symmetric matrix, contiguous, for its row i.
+                            for j in 0..<k { result[p * k + j] += value * s[j + i * k] }
                         }
                     }
                 }
