@@ -198,3 +198,25 @@ struct BlockSandwichTests {
         }
     }
 }
+
+extension BlockSandwichTests {
+    /// Where the memory is not there, a clean error naming the sizes, not a crash.
+    @Test func refusedWithinTheMemoryBudget() throws {
+        let test = try #require(Self.referenceCases.first)
+        let table = try Self.table()
+        let (_, blocks, frame) = try Self.fits(test, table: table)
+        let clusters = try Sandwich.clusters(table: table, column: "s", frame: frame)
+        let attempts: [() throws -> RobustCovariance] = [
+            { try Sandwich.vcovHC(blocks, type: .hc0) }, { try Sandwich.vcovCL(blocks, clusters: clusters) },
+        ]
+        for attempt in attempts {
+            do {
+                _ = try MemoryBudget.$limitForTesting.withValue(4_096) { try attempt() }
+                Issue.record("expected a memory refusal")
+            } catch let GLMError.insufficientMemory(what, needed, available, _) {
+                #expect(what.contains("levels") && what.contains("other coefficients"), "\(what)")
+                #expect((needed ?? 0) > available && available == 4_096)
+            }
+        }
+    }
+}

@@ -163,11 +163,12 @@ public struct BlockSandwich: Sendable {
         }
     }
 
-    /// Requires the memory every construction holds: Y and its products (k × k, four), Z, A·Y
-    /// and the meat's table (m × k, three), beside the bread's own blocks.
+    /// Requires the memory a construction holds at its peak: the meat's remainder block, Q, Y
+    /// and their products (k × k, five), and the meat's table, F, Z and A·Y (m × k, four),
+    /// beside the bread's own blocks.
     static func requireMemory(levelCount m: Int, restCount k: Int, extra: Int? = 0, what: String) throws {
         try MemoryBudget.current().require(
-            MemoryBudget.sum(MemoryBudget.bytes(doubles: k, k, 4), MemoryBudget.bytes(doubles: m, k, 3), extra),
+            MemoryBudget.sum(MemoryBudget.bytes(doubles: k, k, 5), MemoryBudget.bytes(doubles: m, k, 4), extra),
             for: "\(what) by blocks: \(MemoryBudget.describe(count: m)) levels against "
                 + "\(MemoryBudget.describe(count: k)) other coefficients",
             remedy: "use fewer levels or terms")

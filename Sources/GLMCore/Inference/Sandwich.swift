@@ -418,6 +418,9 @@ public enum Sandwich {
         let n = pieces.rowCount
         let m = blocks.factor.keptEliminated.count
         let r = blocks.factor.keptRest.count
+        // The rows in cluster order (n), and for crossing clusters their levels' scores (≤ n pairs).
+        try BlockSandwich.requireMemory(
+            levelCount: m, restCount: r, extra: MemoryBudget.bytes(doubles: n, 3), what: "the clustered covariance")
         var starts = [Int](repeating: 0, count: groupCount + 1)
         for group in groups { starts[group + 1] += 1 }
         for group in 0..<groupCount { starts[group + 1] += starts[group] }
@@ -445,7 +448,6 @@ public enum Sandwich {
             }
         }
         if nested {
-            try BlockSandwich.requireMemory(levelCount: m, restCount: r, what: "the clustered covariance")
             var meat = BlockSandwich.BlockMeat(levelCount: m, restCount: r)
             var sums = [Double](repeating: 0, count: r)
             var seen = [Bool](repeating: false, count: r)
@@ -493,8 +495,6 @@ public enum Sandwich {
                     + "multiply-adds, more than the \(String(format: "%.0e", clusterSolveLimit)) allowed; "
                     + "use clusters nested in that factor's levels, fewer clusters, or fewer other terms")
         }
-        try BlockSandwich.requireMemory(
-            levelCount: m, restCount: r, extra: MemoryBudget.bytes(doubles: n, 2), what: "the clustered covariance")
         return try BlockSandwich.clustered(
             covariance: blocks, reader: reader, residuals: pieces.residuals, order: order, starts: starts, scale: scale)
     }
