@@ -104,6 +104,30 @@ public struct BlockSandwich: Sendable {
     struct RowReader {
         let structure: DesignStructure
         let positions: [Int?]
+        /// The kept dense columns (indices into `structure.denseValues`) and their places
+        /// among the kept remainder.
+        private let denseIndices: [Int]
+        private let densePlaces: [Int]
+        /// Each indicator term's columns: a kept level's position (≥ 0), a kept remainder
+        /// column's place encoded −1 − place, or `Int.min` when aliased.
+        private let blockCodes: [[Int]]
+
+        init(structure: DesignStructure, positions: [Int?]) {
+            self.structure = structure
+            self.positions = positions
+            var denseIndices: [Int] = []
+            var densePlaces: [Int] = []
+            for (index, column) in structure.denseColumns.enumerated() where index < structure.denseValues.count {
+                guard column < positions.count, let position = positions[column], position < 0 else { continue }
+                denseIndices.append(index)
+                densePlaces.append(-1 - position)
+            }
+            self.denseIndices = denseIndices
+            self.densePlaces = densePlaces
+            blockCodes = structure.blocks.map { block in
+                block.columns.map { $0 < positions.count ? positions[$0] ?? Int.min : Int.min }
+            }
+        }
 
         func read(
             row: Int, restIndices: inout [Int], restValues: inout [Double]
@@ -112,18 +136,21 @@ public struct BlockSandwich: Sendable {
             restValues.removeAll(keepingCapacity: true)
             var level = -1
             var levelValue = 0.0
-            for (index, column) in structure.denseColumns.enumerated() where index < structure.denseValues.count {
-                guard let position = positions[column], position < 0 else { continue }
-                restIndices.append(-1 - position)
+            for (index, place) in zip(denseIndices, densePlaces) {
+                restIndices.append(place)
                 restValues.append(structure.denseValues[index][row])
             }
-            for block in structure.blocks {
-                guard let (column, value) = block.entry(row: row), let position = positions[column] else { continue }
-                if position >= 0 {
-                    level = position
+            for (block, codes) in zip(structure.blocks, blockCodes) {
+                let local = Int(block.localColumns[row])
+                guard local >= 0, local < codes.count else { continue }
+                let code = codes[local]
+                guard code != Int.min else { continue }
+                let value = block.multipliers?[row] ?? 1
+                if code >= 0 {
+                    level = code
                     levelValue = value
                 } else {
-                    restIndices.append(-1 - position)
+                    restIndices.append(-1 - code)
                     restValues.append(value)
                 }
             }

@@ -433,19 +433,19 @@ public enum Sandwich {
         let reader = BlockSandwich.RowReader(structure: fit.design.structure, positions: blocks.positions)
         var indices: [Int] = []
         var values: [Double] = []
-        // Nested: every cluster's rows (with a score) hold at most one level of E.
+        // Nested: every cluster's rows (with a score) hold at most one level of E. Rows in
+        // their own order (the design's columns read in sequence).
         var nested = true
-        check: for group in 0..<groupCount {
-            var level = -1
-            for position in starts[group]..<starts[group + 1] where pieces.residuals[order[position]] != 0 {
-                let (rowLevel, _) = reader.read(row: order[position], restIndices: &indices, restValues: &values)
-                guard rowLevel >= 0 else { continue }
-                if level >= 0 && rowLevel != level {
-                    nested = false
-                    break check
-                }
-                level = rowLevel
+        var clusterLevels = [Int](repeating: -1, count: groupCount)
+        for row in 0..<n where pieces.residuals[row] != 0 {
+            let (level, _) = reader.read(row: row, restIndices: &indices, restValues: &values)
+            guard level >= 0 else { continue }
+            let group = groups[row]
+            if clusterLevels[group] >= 0 && clusterLevels[group] != level {
+                nested = false
+                break
             }
+            clusterLevels[group] = level
         }
         if nested {
             var meat = BlockSandwich.BlockMeat(levelCount: m, restCount: r)
