@@ -336,16 +336,18 @@ public enum Pipeline {
 
         var robust: RobustCovariance?
         let sandwichType = request.vcov.flatMap(SandwichType.init(name:))
+        let covarianceLimit = request.fullCovariance ? Int.max : GLMSummary.covarianceLimit
         if let clusterColumn = request.clusterColumn {
             let clusters = try Sandwich.clusters(table: table, column: clusterColumn, frame: frame)
-            robust = try Sandwich.vcovCL(fit, clusters: clusters, type: sandwichType ?? .hc0)
+            robust = try Sandwich.vcovCL(
+                fit, clusters: clusters, type: sandwichType ?? .hc0, covarianceLimit: covarianceLimit)
         } else if let sandwichType {
-            robust = try Sandwich.vcovHC(fit, type: sandwichType)
+            robust = try Sandwich.vcovHC(fit, type: sandwichType, covarianceLimit: covarianceLimit)
         }
         var summary = try GLMSummary(
             fit: fit, confidenceLevel: request.confidenceLevel, dispersion: negativeBinomial == nil ? nil : 1,
             additionalParameters: negativeBinomial == nil ? 0 : 1, robust: robust, clusterColumn: request.clusterColumn,
-            covarianceLimit: request.fullCovariance ? .max : GLMSummary.covarianceLimit)
+            covarianceLimit: covarianceLimit)
         let dispersionTest = request.dispersionTest ? try DispersionTest.test(fit) : nil
 
         var profile: ProfileIntervals?

@@ -47,8 +47,16 @@ public struct RobustCovariance: Sendable {
     public let names: [String]
     /// Their design columns.
     public let columns: [Int]
-    /// The covariance, `names.count` square, row-major as `[[Double]]`.
+    /// The covariance, `names.count` square, row-major as `[[Double]]`; empty when
+    /// `matrixOmitted`.
     public let matrix: [[Double]]
+    /// The diagonal, for every name (also when the matrix is omitted).
+    public let variances: [Double]
+    /// True when a fit by blocks has more coefficients than the limit the matrix is formed
+    /// for (as `GLMSummary.vcovOmitted`): any entry is found from `blocks`.
+    public let matrixOmitted: Bool
+    /// The covariance by blocks of a fit by blocks, entry by entry.
+    public let blocks: BlockSandwich?
     public let type: SandwichType
     /// G for clustered covariances; nil for vcovHC.
     public let clusterCount: Int?
@@ -57,7 +65,53 @@ public struct RobustCovariance: Sendable {
     /// R's warnings (hat values close to 1 for HC2/HC3).
     public let warnings: [String]
 
-    public var standardErrors: [Double] { matrix.indices.map { matrix[$0][$0].squareRoot() } }
+    public var standardErrors: [Double] { variances.map { $0.squareRoot() } }
+
+    init(
+        names: [String], columns: [Int], matrix: [[Double]], type: SandwichType, clusterCount: Int?,
+        clusterAdjusted: Bool, warnings: [String]
+    ) {
+        self.names = names
+        self.columns = columns
+        self.matrix = matrix
+        self.variances = matrix.indices.map { matrix[$0][$0] }
+        self.matrixOmitted = false
+        self.blocks = nil
+        self.type = type
+        self.clusterCount = clusterCount
+        self.clusterAdjusted = clusterAdjusted
+        self.warnings = warnings
+    }
+
+    /// From a covariance by blocks: every variance, the matrix up to `covarianceLimit` coefficients.
+    init(
+        names: [String], columns: [Int], blocks: BlockSandwich, covarianceLimit: Int, type: SandwichType,
+        clusterCount: Int?, clusterAdjusted: Bool, warnings: [String]
+    ) {
+        self.names = names
+        self.columns = columns
+        self.variances = columns.map { blocks.entry($0, $0) }
+        self.matrixOmitted = columns.count > covarianceLimit
+        self.matrix = matrixOmitted ? [] : blocks.matrix(columns: columns)
+        self.blocks = blocks
+        self.type = type
+        self.clusterCount = clusterCount
+        self.clusterAdjusted = clusterAdjusted
+        self.warnings = warnings
+    }
+
+    /// Entries for some kept columns of X (from the matrix or the blocks).
+    public func covariance(columns selected: [Int]) -> [[Double]] {
+        if let blocks { return blocks.matrix(columns: selected) }
+        var position: [Int: Int] = [:]
+        for (index, column) in columns.enumerated() { position[column] = index }
+        return selected.map { row in
+            selected.map { column in
+                guard let i = position[row], let j = position[column] else { return .nan }
+                return matrix[i][j]
+            }
+        }
+    }
 
     /// The coefficient table `lmtest::coeftest(fit, vcov. = <this>)` prints for a glm:
     /// z statistics and normal p-values for every family (`coeftest.glm` uses df = Inf),
@@ -89,8 +143,10 @@ public enum Sandwich {
     private struct Pieces {
         let columns: [Int]
         let names: [String]
-        /// (XᵀWX)⁻¹, k × k column-major.
+        /// (XᵀWX)⁻¹, k × k column-major (empty for a fit by blocks).
         let unscaled: [Double]
+        /// (XᵀWX)⁻¹ by blocks, for a fit by blocks.
+        let blocks: BlockCovariance?
         /// rank + df.residual (sandwich's `sum(summary(x)$df[1:2])`).
         let breadScale: Double
         /// φ.
@@ -104,31 +160,14 @@ public enum Sandwich {
         let observationCount: Int
     }
 
-    /// The bread: (XᵀWX)⁻¹ over the kept columns in pivot order, column-major, from the QR
-    /// factor or (a fit by blocks, up to `GLMSummary.covarianceLimit` coefficients) the blocks.
-    private static func unscaledCovariance(
-        _ solution: LeastSquaresSolution, columns: [Int], columnCount: Int
-    ) throws -> [Double] {
-        guard let factor = solution.blockFactor else {
-            return try LinearAlgebra.inverseFromCholesky(solution.rFactor, order: solution.rank)
-        }
-        guard columns.count <= GLMSummary.covarianceLimit else {
-            throw GLMError.invalidOption(
-                name: "--vcov", message: "a sandwich covariance is formed as a matrix of every pair of coefficients; "
-                    + "this model has \(MemoryBudget.describe(count: columns.count)), more than the "
-                    + "\(MemoryBudget.describe(count: GLMSummary.covarianceLimit)) it is formed for")
-        }
-        let blocks = try BlockCovariance(factor: factor, columnCount: columnCount)
-        return columns.flatMap { column in columns.map { blocks.entry($0, column) } }
-    }
-
     private static func pieces(_ fit: GLMFit) throws -> Pieces {
         guard let solution = fit.irls.solution, solution.rank > 0 else {
             throw GLMError.fitFailed(message: "a sandwich covariance needs at least one estimated coefficient")
         }
         let rank = solution.rank
         let columns = Array(solution.pivot[..<rank])
-        let unscaled = try unscaledCovariance(solution, columns: columns, columnCount: fit.design.columnCount)
+        let blocks = try solution.blockFactor.map { try BlockCovariance(factor: $0, columnCount: fit.design.columnCount) }
+        let unscaled = blocks == nil ? try LinearAlgebra.inverseFromCholesky(solution.rFactor, order: rank) : []
         let rowCount = fit.design.rowCount
         let weights = fit.irls.workingWeights
         let working = fit.irls.workingResiduals
@@ -148,31 +187,50 @@ public enum Sandwich {
                 dispersion = rSum(products.map { $0 * $0 }) / rSum(weights)
             }
         }
-        try MemoryBudget.current().require(
-            MemoryBudget.bytes(doubles: rowCount, fit.design.columnCount, 2),
-            for: "the sandwich covariance of \(MemoryBudget.describe(count: fit.design.columnCount)) columns × "
-                + "\(MemoryBudget.describe(count: rowCount)) rows: the copy of the design it works on",
-            remedy: "use fewer levels or terms")
-        let x = try fit.design.matrix()
         var residuals = [Double](repeating: 0, count: rowCount)
-        for row in 0..<rowCount {
-            let value = products[row] / dispersion
-            let negligible = columns.allSatisfy { abs(value * x[$0 * rowCount + row]) < Double.ulpOfOne }
-            residuals[row] = negligible ? 0 : value
+        if let blocks {
+            // The row's non-zero entries only: a zero entry is always negligible.
+            let reader = BlockSandwich.RowReader(structure: fit.design.structure, positions: blocks.positions)
+            var indices: [Int] = []
+            var values: [Double] = []
+            for row in 0..<rowCount {
+                let value = products[row] / dispersion
+                let (level, levelValue) = reader.read(row: row, restIndices: &indices, restValues: &values)
+                let negligible = values.allSatisfy { abs(value * $0) < Double.ulpOfOne }
+                    && (level < 0 || abs(value * levelValue) < Double.ulpOfOne)
+                residuals[row] = negligible ? 0 : value
+            }
+        } else {
+            try MemoryBudget.current().require(
+                MemoryBudget.bytes(doubles: rowCount, fit.design.columnCount, 2),
+                for: "the sandwich covariance of \(MemoryBudget.describe(count: fit.design.columnCount)) columns × "
+                    + "\(MemoryBudget.describe(count: rowCount)) rows: the copy of the design it works on",
+                remedy: "use fewer levels or terms")
+            let x = try fit.design.matrix()
+            for row in 0..<rowCount {
+                let value = products[row] / dispersion
+                let negligible = columns.allSatisfy { abs(value * x[$0 * rowCount + row]) < Double.ulpOfOne }
+                residuals[row] = negligible ? 0 : value
+            }
         }
         return Pieces(
-            columns: columns, names: columns.map { fit.coefficientNames[$0] }, unscaled: unscaled,
+            columns: columns, names: columns.map { fit.coefficientNames[$0] }, unscaled: unscaled, blocks: blocks,
             breadScale: Double(rank + fit.dfResidual), dispersion: dispersion, residuals: residuals, rowCount: rowCount,
             frequencies: frequencies, observationCount: fit.representedRowCount)
+    }
+
+    /// bread = unscaled · breadFactor; V = bread · (A · meatFactor / n) · bread / n: the factor
+    /// of unscaled · A · unscaled.
+    private static func scale(_ pieces: Pieces, meatFactor: Double) -> Double {
+        let n = Double(pieces.observationCount)
+        let breadFactor = pieces.breadScale * pieces.dispersion
+        return breadFactor * breadFactor * meatFactor / (n * n)
     }
 
     /// The sandwich B·M·B / n with B the bread and meat M = A·`meatFactor`/n, A the k × k
     /// column-major cross product of the (weighted or cluster-summed) score rows.
     private static func assemble(_ pieces: Pieces, crossProduct: [Double], meatFactor: Double) -> [[Double]] {
         let k = pieces.columns.count
-        let n = Double(pieces.observationCount)
-        let breadFactor = pieces.breadScale * pieces.dispersion
-        // bread = unscaled · breadFactor; V = bread · (A · meatFactor / n) · bread / n.
         var temp = [Double](repeating: 0, count: k * k)  // unscaled · A
         for j in 0..<k {
             for l in 0..<k {
@@ -181,7 +239,7 @@ public enum Sandwich {
                 for i in 0..<k { temp[i + j * k] += pieces.unscaled[i + l * k] * a }
             }
         }
-        let scale = breadFactor * breadFactor * meatFactor / (n * n)
+        let scale = scale(pieces, meatFactor: meatFactor)
         var result = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
         for i in 0..<k {
             for j in 0..<k {
@@ -214,11 +272,15 @@ public enum Sandwich {
 
     /// `sandwich::vcovHC(fit, type = type)` for a glm: ωᵢ = resᵢ² for HC0, × n/(n − k) for
     /// HC1, / (1 − hᵢ) for HC2, / (1 − hᵢ)² for HC3 (h the glm hat values).
-    public static func vcovHC(_ fit: GLMFit, type: SandwichType = .hc3) throws -> RobustCovariance {
+    ///
+    /// A fit by blocks gets every variance and, up to `covarianceLimit` coefficients, the
+    /// matrix (see `BlockSandwich`).
+    public static func vcovHC(
+        _ fit: GLMFit, type: SandwichType = .hc3, covarianceLimit: Int = GLMSummary.covarianceLimit
+    ) throws -> RobustCovariance {
         let pieces = try pieces(fit)
         let k = pieces.columns.count
         let n = pieces.rowCount
-        let x = try fit.design.matrix()
         var warnings: [String] = []
         var hat: [Double] = []
         if type == .hc2 || type == .hc3 {
@@ -233,14 +295,12 @@ public enum Sandwich {
                     "\(type.rawValue) covariances become numerically unstable if hat values are close to 1 as for observations \(ids.joined(separator: ", "))")
             }
         }
-        var crossProduct = [Double](repeating: 0, count: k * k)
-        var row = [Double](repeating: 0, count: k)
         let observations = Double(pieces.observationCount)
         let df = observations - Double(k)
-        for i in 0..<n {
+        func omega(_ i: Int) -> Double {
             // A row standing for f observations: f copies with score resᵢ/f and hat hᵢ/f.
             let count = pieces.frequencies?[i] ?? 1
-            guard count > 0 else { continue }
+            guard count > 0 else { return 0 }
             let residual = pieces.residuals[i]
             let leverage = type == .hc2 || type == .hc3 ? hat[i] / count : 0
             var omega = residual * residual / count
@@ -250,9 +310,35 @@ public enum Sandwich {
             case .hc2: omega /= 1 - leverage
             case .hc3: omega /= (1 - leverage) * (1 - leverage)
             }
-            if omega == 0 { continue }
+            return omega
+        }
+        if let blocks = pieces.blocks {
+            let m = blocks.factor.keptEliminated.count
+            let r = blocks.factor.keptRest.count
+            try BlockSandwich.requireMemory(levelCount: m, restCount: r, what: "the sandwich covariance")
+            let reader = BlockSandwich.RowReader(structure: fit.design.structure, positions: blocks.positions)
+            var meat = BlockSandwich.BlockMeat(levelCount: m, restCount: r)
+            var indices: [Int] = []
+            var values: [Double] = []
+            for i in 0..<n {
+                let weight = omega(i)
+                if weight == 0 { continue }
+                let (level, value) = reader.read(row: i, restIndices: &indices, restValues: &values)
+                meat.add(weight: weight, level: level, levelValue: value, restIndices: indices, restValues: values)
+            }
+            let sandwich = try BlockSandwich(covariance: blocks, meat: meat, scale: scale(pieces, meatFactor: 1))
+            return RobustCovariance(
+                names: pieces.names, columns: pieces.columns, blocks: sandwich, covarianceLimit: covarianceLimit,
+                type: type, clusterCount: nil, clusterAdjusted: false, warnings: warnings)
+        }
+        let x = try fit.design.matrix()
+        var crossProduct = [Double](repeating: 0, count: k * k)
+        var row = [Double](repeating: 0, count: k)
+        for i in 0..<n {
+            let weight = omega(i)
+            if weight == 0 { continue }
             for (j, column) in pieces.columns.enumerated() { row[j] = x[column * n + i] }
-            addOuter(&crossProduct, row, weight: omega)
+            addOuter(&crossProduct, row, weight: weight)
         }
         return RobustCovariance(
             names: pieces.names, columns: pieces.columns, matrix: assemble(pieces, crossProduct: crossProduct, meatFactor: 1),
@@ -265,8 +351,13 @@ public enum Sandwich {
     ///
     /// vcovCL's default type for a glm is HC0 (HC1 only for lm), with `cadjust = TRUE`.
     /// Clustered HC2/HC3 are not implemented.
+    ///
+    /// A fit by blocks gets every variance and, up to `covarianceLimit` coefficients, the
+    /// matrix: from the meat in blocks when each cluster holds at most one level of the
+    /// eliminated factor, else by one solve per cluster (see `BlockSandwich`).
     public static func vcovCL(
-        _ fit: GLMFit, clusters: ClusterAssignment, type: SandwichType = .hc0, adjust: Bool = true
+        _ fit: GLMFit, clusters: ClusterAssignment, type: SandwichType = .hc0, adjust: Bool = true,
+        covarianceLimit: Int = GLMSummary.covarianceLimit
     ) throws -> RobustCovariance {
         guard type == .hc0 || type == .hc1 else {
             throw GLMError.invalidOption(name: "cluster type", message: "clustered covariances support HC0 and HC1 only (got \(type.rawValue))")
@@ -279,6 +370,18 @@ public enum Sandwich {
                 name: "cluster", message: "number of observations in '\(clusters.label)' (\(clusters.groups.count)) and the model (\(n)) do not match")
         }
         let groupCount = (clusters.groups.max() ?? -1) + 1
+        let g = Double(clusters.count)
+        var factor = adjust ? g / (g - 1) : 1
+        let observations = Double(pieces.observationCount)
+        if type == .hc1 { factor *= (observations - 1) / (observations - Double(k)) }
+        if let blocks = pieces.blocks {
+            let sandwich = try clusteredByBlocks(
+                fit, pieces: pieces, blocks: blocks, groups: clusters.groups, groupCount: groupCount,
+                scale: scale(pieces, meatFactor: factor))
+            return RobustCovariance(
+                names: pieces.names, columns: pieces.columns, blocks: sandwich, covarianceLimit: covarianceLimit,
+                type: type, clusterCount: clusters.count, clusterAdjusted: adjust, warnings: [])
+        }
         try MemoryBudget.current().require(
             MemoryBudget.sum(
                 MemoryBudget.bytes(doubles: n, fit.design.columnCount), MemoryBudget.bytes(doubles: groupCount, k)),
@@ -297,14 +400,103 @@ public enum Sandwich {
         for g in 0..<groupCount {
             addOuter(&crossProduct, Array(sums[(g * k)..<((g + 1) * k)]), weight: 1)
         }
-        let g = Double(clusters.count)
-        var factor = adjust ? g / (g - 1) : 1
-        let observations = Double(pieces.observationCount)
-        if type == .hc1 { factor *= (observations - 1) / (observations - Double(k)) }
         return RobustCovariance(
             names: pieces.names, columns: pieces.columns,
             matrix: assemble(pieces, crossProduct: crossProduct, meatFactor: factor), type: type,
             clusterCount: clusters.count, clusterAdjusted: adjust, warnings: [])
+    }
+
+    /// Above this many multiply-adds (clusters × k², k the coefficients besides the
+    /// eliminated factor's levels) the solves per cluster are refused: some minutes here.
+    static let clusterSolveLimit = 1e12
+
+    /// The clustered sandwich of a fit by blocks: the rows in cluster order, then the meat in
+    /// blocks when no cluster holds two levels of E, else the solves per cluster.
+    private static func clusteredByBlocks(
+        _ fit: GLMFit, pieces: Pieces, blocks: BlockCovariance, groups: [Int], groupCount: Int, scale: Double
+    ) throws -> BlockSandwich {
+        let n = pieces.rowCount
+        let m = blocks.factor.keptEliminated.count
+        let r = blocks.factor.keptRest.count
+        // The rows in cluster order (n), and for crossing clusters their levels' scores (≤ n pairs).
+        try BlockSandwich.requireMemory(
+            levelCount: m, restCount: r, extra: MemoryBudget.bytes(doubles: n, 3), what: "the clustered covariance")
+        var starts = [Int](repeating: 0, count: groupCount + 1)
+        for group in groups { starts[group + 1] += 1 }
+        for group in 0..<groupCount { starts[group + 1] += starts[group] }
+        var next = starts
+        var order = [Int](repeating: 0, count: n)
+        for (row, group) in groups.enumerated() {
+            order[next[group]] = row
+            next[group] += 1
+        }
+        let reader = BlockSandwich.RowReader(structure: fit.design.structure, positions: blocks.positions)
+        var indices: [Int] = []
+        var values: [Double] = []
+        // Nested: every cluster's rows (with a score) hold at most one level of E. Rows in
+        // their own order (the design's columns read in sequence).
+        var nested = true
+        var clusterLevels = [Int](repeating: -1, count: groupCount)
+        for row in 0..<n where pieces.residuals[row] != 0 {
+            let (level, _) = reader.read(row: row, restIndices: &indices, restValues: &values)
+            guard level >= 0 else { continue }
+            let group = groups[row]
+            if clusterLevels[group] >= 0 && clusterLevels[group] != level {
+                nested = false
+                break
+            }
+            clusterLevels[group] = level
+        }
+        if nested {
+            var meat = BlockSandwich.BlockMeat(levelCount: m, restCount: r)
+            var sums = [Double](repeating: 0, count: r)
+            var seen = [Bool](repeating: false, count: r)
+            var touched: [Int] = []
+            var touchedValues: [Double] = []
+            for group in 0..<groupCount {
+                var level = -1
+                var levelSum = 0.0
+                for position in starts[group]..<starts[group + 1] {
+                    let row = order[position]
+                    let residual = pieces.residuals[row]
+                    if residual == 0 { continue }
+                    let (rowLevel, value) = reader.read(row: row, restIndices: &indices, restValues: &values)
+                    if rowLevel >= 0 {
+                        level = rowLevel
+                        levelSum += residual * value
+                    }
+                    for (i, index) in indices.enumerated() {
+                        if !seen[index] {
+                            seen[index] = true
+                            touched.append(index)
+                        }
+                        sums[index] += residual * values[i]
+                    }
+                }
+                touchedValues.removeAll(keepingCapacity: true)
+                for index in touched {
+                    touchedValues.append(sums[index])
+                    sums[index] = 0
+                    seen[index] = false
+                }
+                meat.add(weight: 1, level: level, levelValue: levelSum, restIndices: touched, restValues: touchedValues)
+                touched.removeAll(keepingCapacity: true)
+            }
+            return try BlockSandwich(covariance: blocks, meat: meat, scale: scale)
+        }
+        let nonEmpty = (0..<groupCount).count { starts[$0 + 1] > starts[$0] }
+        let cost = Double(nonEmpty) * Double(r) * Double(r)
+        guard cost <= clusterSolveLimit else {
+            throw GLMError.invalidOption(
+                name: "--cluster",
+                message: "the clusters cross the levels of the largest factor, so each of the "
+                    + "\(MemoryBudget.describe(count: nonEmpty)) clusters needs a solve with the "
+                    + "\(MemoryBudget.describe(count: r)) other coefficients: some \(String(format: "%.1e", cost)) "
+                    + "multiply-adds, more than the \(String(format: "%.0e", clusterSolveLimit)) allowed; "
+                    + "use clusters nested in that factor's levels, fewer clusters, or fewer other terms")
+        }
+        return try BlockSandwich.clustered(
+            covariance: blocks, reader: reader, residuals: pieces.residuals, order: order, starts: starts, scale: scale)
     }
 
     /// The clusters of a table column over the rows of `frame` (R's `cluster = ~ column`):

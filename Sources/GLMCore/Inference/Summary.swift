@@ -81,6 +81,8 @@ public struct GLMSummary: Sendable {
     public let vcovOmitted: Bool
     /// The covariance by blocks of a structured fit (unscaled: times `dispersion`).
     public let blockCovariance: BlockCovariance?
+    /// The sandwich covariance the standard errors come from, if any.
+    public let robust: RobustCovariance?
     /// Beyond this many coefficients the covariance matrix of a fit by blocks is not formed
     /// or written unless asked for (`--full-covariance`): 1,000² entries are already some 24 MB of JSON.
     public static let covarianceLimit = 1_000
@@ -88,6 +90,7 @@ public struct GLMSummary: Sendable {
     /// Entries of the covariance matrix (dispersion included) for some columns of X, from
     /// the matrix or the blocks.
     public func covariance(columns: [Int]) -> [[Double]] {
+        if let robust { return robust.covariance(columns: columns) }
         if let blockCovariance {
             return blockCovariance.matrix(columns: columns).map { row in row.map { dispersion * $0 } }
         }
@@ -155,6 +158,8 @@ public struct GLMSummary: Sendable {
         let source: StandardErrorSource
         if let robust {
             covariance = robust.matrix
+            variances = robust.variances
+            covarianceOmitted = robust.matrixOmitted
             warnings += robust.warnings
             if let clusters = robust.clusterCount {
                 source = .clustered(robust.type, column: clusterColumn ?? "cluster", clusters: clusters,
@@ -203,6 +208,7 @@ public struct GLMSummary: Sendable {
         self.vcov = covariance
         self.vcovNames = kept.map { fit.coefficientNames[$0] }
         self.blockCovariance = blockCovariance
+        self.robust = robust
         self.vcovOmitted = covarianceOmitted
         self.standardErrors = source
         self.confidenceLevel = confidenceLevel

@@ -407,7 +407,8 @@ public struct BlockCovariance: Sendable {
                     for (position, entries) in nonZeros.enumerated() {
                         for i in entries {
                             let value = scaledCross[position * k + i]
-                            for j in 0..<k { product[position * k + j] += value * inverse[i + j * k] }
+                            // S⁻¹ is symmetric: its column i (contiguous) is its row i.
+                            for j in 0..<k { product[position * k + j] += value * inverse[j + i * k] }
                         }
                     }
                 }
