@@ -44,7 +44,10 @@ public enum Influence {
     }
 
     /// The same from a step solved by blocks: each row's xᵢᵀ(XᵀWX)⁻¹xᵢ from its few non-zero
-    /// entries (its dense columns and one column per factor term), never X as values.
+    /// entries (its dense columns and one column per factor term), never X as values. A
+    /// contrast term's part is its level's row c of C times the multiplier: its terms cᵀVc
+    /// (per level) and cᵀV·x over the dense columns (per level and column) are found once,
+    /// so a row costs its entries², not the term's width².
     private static func hatValues(_ fit: GLMFit, factor: BlockFactor) -> [Double] {
         let rowCount = fit.design.rowCount
         var hat = [Double](repeating: 0, count: rowCount)
@@ -54,6 +57,26 @@ public enum Influence {
         let structure = fit.design.structure
         let weights = fit.irls.workingWeights
         let limit = 1 - 10 * Double.ulpOfOne
+        // V's entry, 0 for an aliased column (it is out of the hat matrix).
+        func entry(_ a: Int, _ b: Int) -> Double {
+            let value = covariance.entry(a, b)
+            return value.isNaN ? 0 : value
+        }
+        let contrastRows = structure.contrastBlocks.map { block in
+            block.nonZeroRows().map { $0.map { (column: block.firstColumn + $0.column, value: $0.value) } }
+        }
+        let levelQuadratic = contrastRows.map { rows in
+            rows.map { entries in
+                entries.reduce(0.0) { sum, a in sum + entries.reduce(0.0) { $0 + a.value * $1.value * entry(a.column, $1.column) } }
+            }
+        }
+        let denseCount = structure.denseColumns.count
+        // cᵀV[·, dense column] per level, a row of denseCount per level.
+        let levelDense = contrastRows.map { rows in
+            rows.flatMap { entries in
+                structure.denseColumns.map { column in entries.reduce(0.0) { $0 + $1.value * entry($1.column, column) } }
+            }
+        }
         var entries: [(column: Int, value: Double)] = []
         for row in 0..<rowCount where weights[row] > 0 {
             entries.removeAll(keepingCapacity: true)
@@ -63,7 +86,27 @@ public enum Influence {
             for block in structure.blocks {
                 if let entry = block.entry(row: row) { entries.append(entry) }
             }
-            let value = weights[row] * covariance.quadraticForm(entries)
+            var quadratic = covariance.quadraticForm(entries)
+            var seen: [(block: Int, level: Int, value: Double)] = []
+            for (index, block) in structure.contrastBlocks.enumerated() {
+                guard let (level, value) = block.entry(row: row) else { continue }
+                quadratic += value * value * levelQuadratic[index][level]
+                let row = contrastRows[index][level]
+                for (position, other) in entries.enumerated() {
+                    let cross = position < denseCount
+                        ? levelDense[index][level * denseCount + position]
+                        : row.reduce(0.0) { $0 + $1.value * entry($1.column, other.column) }
+                    quadratic += 2 * value * other.value * cross
+                }
+                for earlier in seen {
+                    let earlierRow = contrastRows[earlier.block][earlier.level]
+                    var cross = 0.0
+                    for a in row { for b in earlierRow { cross += a.value * b.value * entry(a.column, b.column) } }
+                    quadratic += 2 * value * earlier.value * cross
+                }
+                seen.append((index, level, value))
+            }
+            let value = weights[row] * quadratic
             hat[row] = value > limit ? 1 : value
         }
         return hat

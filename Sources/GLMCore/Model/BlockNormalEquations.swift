@@ -53,7 +53,12 @@ struct BlockNormalEquations: Sendable {
     var rhs: [Double]
 
     init(layout: BlockLayout) {
-        let m = layout.eliminatedWidth, r = layout.restCount
+        self.init(eliminatedWidth: layout.eliminatedWidth, restCount: layout.restCount)
+    }
+
+    /// Sized for E's m levels against r other columns (the remainder, or the level space
+    /// of `ContrastProjection`).
+    init(eliminatedWidth m: Int, restCount r: Int) {
         diagonal = [Double](repeating: 0, count: m)
         eliminatedRHS = [Double](repeating: 0, count: m)
         cross = [Double](repeating: 0, count: m * r)
@@ -74,6 +79,90 @@ struct BlockNormalEquations: Sendable {
         add(&cross, other.cross)
         add(&gram, other.gram)
         add(&rhs, other.rhs)
+    }
+}
+
+/// The remainder's columns with every contrast term (`DesignStructure.ContrastBlock`) in
+/// level space: one column per level (the rows' multipliers), as if the term were coded by
+/// indicators of every level. The pass adds up the normal equations in that space, where a
+/// row has one entry per term, and they are then mapped to X's columns by T (level space ×
+/// remainder: identity on the other columns, C on a term's levels): XᵀWX = Tᵀ(·)T, XᵀWz =
+/// Tᵀ(·), E's table (·)T. A per-pass cost of O(n + Σ nnz(C rows)² + …), never n × width.
+struct ContrastProjection: Sendable {
+    /// The columns of level space (r′).
+    let count: Int
+    /// Each remainder column's place in level space (-1 for a contrast term's column).
+    let spaceIndex: [Int]
+    /// Each contrast term's first level in level space.
+    let levelFirst: [Int]
+    /// T by rows of level space: the remainder columns and the values there.
+    let rows: [[(column: Int, value: Double)]]
+
+    init(structure: DesignStructure, layout: BlockLayout) {
+        var inContrast = [Bool](repeating: false, count: structure.columnCount)
+        for block in structure.contrastBlocks {
+            for column in block.columns where column < inContrast.count { inContrast[column] = true }
+        }
+        var spaceIndex = [Int](repeating: -1, count: layout.restCount)
+        var rows: [[(column: Int, value: Double)]] = []
+        for (index, column) in layout.restColumns.enumerated() where !inContrast[column] {
+            spaceIndex[index] = rows.count
+            rows.append([(index, 1)])
+        }
+        var levelFirst: [Int] = []
+        for block in structure.contrastBlocks {
+            levelFirst.append(rows.count)
+            let restFirst = block.firstColumn < layout.restIndex.count ? layout.restIndex[block.firstColumn] : -1
+            for entries in block.nonZeroRows() {
+                rows.append(restFirst < 0 ? [] : entries.map { (restFirst + $0.column, $0.value) })
+            }
+        }
+        self.spaceIndex = spaceIndex
+        self.levelFirst = levelFirst
+        self.rows = rows
+        count = rows.count
+    }
+
+    /// The equations in level space mapped to the remainder's columns (E's part unchanged).
+    func project(_ space: BlockNormalEquations, layout: BlockLayout) -> BlockNormalEquations {
+        var result = BlockNormalEquations(layout: layout)
+        let r = layout.restCount, s = count, m = layout.eliminatedWidth
+        result.diagonal = space.diagonal
+        result.eliminatedRHS = space.eliminatedRHS
+        space.gram.withUnsafeBufferPointer { source in
+            result.gram.withUnsafeMutableBufferPointer { gram in
+                for u in 0..<s {
+                    for v in 0...u {
+                        let value = source[v + u * s]
+                        guard value != 0 else { continue }
+                        // Sᵢⱼ += Σ Tᵥᵢ G′ᵥᵤ Tᵤⱼ over both orders of v ≠ u (the upper triangle
+                        // holds one of them), once for v = u.
+                        for (i, a) in rows[v] {
+                            for (j, b) in rows[u] {
+                                if v == u && i > j { continue }
+                                let term = value * a * b
+                                gram[min(i, j) + max(i, j) * r] += v != u && i == j ? 2 * term : term
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for v in 0..<s where space.rhs[v] != 0 {
+            for (i, a) in rows[v] { result.rhs[i] += a * space.rhs[v] }
+        }
+        space.cross.withUnsafeBufferPointer { source in
+            result.cross.withUnsafeMutableBufferPointer { cross in
+                for level in 0..<m {
+                    for v in 0..<s {
+                        let value = source[level * s + v]
+                        guard value != 0 else { continue }
+                        for (i, a) in rows[v] { cross[level * r + i] += value * a }
+                    }
+                }
+            }
+        }
+        return result
     }
 }
 
