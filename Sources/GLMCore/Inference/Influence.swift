@@ -1,3 +1,4 @@
+import CLapack
 import Foundation
 
 /// Leverages of a fitted GLM.
@@ -65,10 +66,8 @@ public enum Influence {
         let contrastRows = structure.contrastBlocks.map { block in
             block.nonZeroRows().map { $0.map { (column: block.firstColumn + $0.column, value: $0.value) } }
         }
-        let levelQuadratic = contrastRows.map { rows in
-            rows.map { entries in
-                entries.reduce(0.0) { sum, a in sum + entries.reduce(0.0) { $0 + a.value * $1.value * entry(a.column, $1.column) } }
-            }
+        let levelQuadratic = zip(structure.contrastBlocks, contrastRows).map { block, rows in
+            levelQuadratics(block, rows: rows, entry: entry)
         }
         let denseCount = structure.denseColumns.count
         // cᵀV[·, dense column] per level, a row of denseCount per level.
@@ -110,5 +109,37 @@ public enum Influence {
             hat[row] = value > limit ? 1 : value
         }
         return hat
+    }
+
+    /// cᵀVc for every row c of a contrast term's C, V its block of (XᵀWX)⁻¹: entry by entry
+    /// where C is mostly zeros (sum), else as the diagonal of C·V·Cᵀ with one dgemm (Helmert,
+    /// poly: Σ nnz² is levels × width² / 3 there).
+    private static func levelQuadratics(
+        _ block: DesignStructure.ContrastBlock, rows: [[(column: Int, value: Double)]], entry: (Int, Int) -> Double
+    ) -> [Double] {
+        let width = block.width, levels = block.levelCount
+        let entryCost = rows.reduce(0) { $0 + $1.count * $1.count }
+        func byEntries() -> [Double] {
+            rows.map { entries in
+                entries.reduce(0.0) { sum, a in sum + entries.reduce(0.0) { $0 + a.value * $1.value * entry(a.column, $1.column) } }
+            }
+        }
+        guard width > 8, entryCost > levels * width * width / 8,
+              var m = try? BlockSolver.lapackOrder(width), var n = try? BlockSolver.lapackOrder(levels) else { return byEntries() }
+        var covariance = [Double](repeating: 0, count: width * width)
+        for j in 0..<width {
+            for i in 0..<width { covariance[i + j * width] = entry(block.firstColumn + i, block.firstColumn + j) }
+        }
+        // Q = V·Cᵀ (width × levels, column-major); C row-major is Cᵀ column-major.
+        var product = [Double](repeating: 0, count: width * levels)
+        var transA = Int8(UInt8(ascii: "N")), transB = Int8(UInt8(ascii: "N"))
+        var inner = m, lda = m, ldb = m, ldc = m
+        var alpha = 1.0, beta = 0.0
+        dgemm_(&transA, &transB, &m, &n, &inner, &alpha, covariance, &lda, block.contrasts, &ldb, &beta, &product, &ldc, 1, 1)
+        return (0..<levels).map { level in
+            var sum = 0.0
+            for i in 0..<width { sum += block.contrasts[level * width + i] * product[i + level * width] }
+            return sum
+        }
     }
 }
