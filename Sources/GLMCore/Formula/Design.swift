@@ -207,16 +207,30 @@ public struct Design: Sendable {
         // Which terms are indicator blocks (factors, times numeric variables), and whether
         // they stay codes.
         let indicatorTerms = termComponents.map(Design.isIndicatorTerm)
-        let widestBlock = zip(termComponents, indicatorTerms).filter(\.1).map { $0.0.reduce(1) { $0 * $1.width } }.max() ?? 0
+        let termWidths = termComponents.map { $0.reduce(1) { $0 * $1.width } }
+        let widestBlock = zip(termWidths, indicatorTerms).filter(\.1).map(\.0).max() ?? 0
+        // Contrast-coded terms (sum, Helmert, poly) are held as codes when forced, or when
+        // they are as wide as an indicator term that would be: such a term alone makes the
+        // design structured, since its n × width values are what cannot be afforded (a
+        // 2,000-level sum-coded factor on 1 M rows is 16 GB), while a narrow one costs no
+        // more as values and keeps the dense kernels.
+        let contrastCandidates = termComponents.map(Design.isContrastTerm)
+        let contrastTerms: [Bool]
         let structured: Bool
         switch layout {
-        case .dense: structured = false
-        case .structured: structured = indicatorTerms.contains(true)
-        case .automatic: structured = widestBlock >= Design.structuredBlockWidth
+        case .dense:
+            structured = false
+            contrastTerms = contrastCandidates.map { _ in false }
+        case .structured:
+            structured = indicatorTerms.contains(true) || contrastCandidates.contains(true)
+            contrastTerms = contrastCandidates
+        case .automatic:
+            contrastTerms = zip(contrastCandidates, termWidths).map { $0 && $1 >= Design.structuredBlockWidth }
+            structured = widestBlock >= Design.structuredBlockWidth || contrastTerms.contains(true)
         }
         try Design.checkMemory(
             frame: frame, termComponents: termComponents, indicatorTerms: structured ? indicatorTerms : nil,
-            columnCount: columnCount)
+            contrastTerms: contrastTerms, columnCount: columnCount)
         for (termIndex, components) in termComponents.enumerated() {
             let width = components.reduce(1) { $0 * $1.width }
             // First component varies fastest, as in R.
@@ -242,6 +256,7 @@ public struct Design: Sendable {
         }
         // The column ranges of the indicator terms, and the columns stored as values.
         var blocks: [DesignStructure.IndicatorBlock] = []
+        var contrastBlocks: [DesignStructure.ContrastBlock] = []
         var otherColumns: [Int] = []
         var nextColumn = terms.hasIntercept ? 1 : 0
         if terms.hasIntercept { otherColumns.append(0) }
@@ -250,6 +265,9 @@ public struct Design: Sendable {
             // A dense design's structure is its columns as values: no codes to build.
             if structured, indicatorTerms[termIndex] {
                 blocks.append(Design.indicatorBlock(components, firstColumn: nextColumn, width: width, rowCount: rowCount))
+            } else if structured, contrastTerms[termIndex],
+                      let block = Design.contrastBlock(components, firstColumn: nextColumn, rowCount: rowCount) {
+                contrastBlocks.append(block)
             } else {
                 otherColumns.append(contentsOf: nextColumn..<(nextColumn + width))
             }
@@ -278,7 +296,7 @@ public struct Design: Sendable {
         self.columns = structured ? [] : values
         self.structure = DesignStructure(
             columnCount: names.count, blocks: blocks, denseColumns: otherColumns,
-            denseValues: structured ? values : otherColumns.map { values[$0] })
+            denseValues: structured ? values : otherColumns.map { values[$0] }, contrastBlocks: contrastBlocks)
         self.rowCount = rowCount
         self.columnNames = names
         self.assign = assign
@@ -357,7 +375,8 @@ extension Design {
     /// their cross products are a diagonal and a table against the other columns instead of
     /// a p × p matrix.
     private static func checkMemory(
-        frame: ModelFrame, termComponents: [[Component]], indicatorTerms: [Bool]?, columnCount: Int
+        frame: ModelFrame, termComponents: [[Component]], indicatorTerms: [Bool]?, contrastTerms: [Bool],
+        columnCount: Int
     ) throws {
         let terms = frame.terms
         let rowCount = frame.rowCount
@@ -371,6 +390,15 @@ extension Design {
                 let multiplied = components.contains { if case .numeric = $0 { true } else { false } }
                 codeBytes = MemoryBudget.sum(codeBytes, MemoryBudget.bytes(of: multiplied ? 12 : 4, times: [rowCount]))
                 widest = max(widest, width)
+                continue
+            }
+            if indicatorTerms != nil, termIndex < contrastTerms.count, contrastTerms[termIndex] {
+                // Codes (and multipliers) per row, and C.
+                let multiplied = components.count > 1
+                let levelCount = components.reduce(0) { if case let .contrast(_, _, rows, _) = $1 { rows.count } else { $0 } }
+                codeBytes = MemoryBudget.sum(
+                    codeBytes, MemoryBudget.bytes(of: multiplied ? 12 : 4, times: [rowCount]),
+                    MemoryBudget.bytes(doubles: levelCount, width))
                 continue
             }
             let shared = components.count == 1 && { if case .numeric = components[0] { true } else { false } }()
@@ -425,6 +453,56 @@ extension Design {
             }
         }
         return hasFactor
+    }
+
+    /// A factor coded by a contrast matrix, alone or times numeric variables.
+    private static func isContrastTerm(_ components: [Component]) -> Bool {
+        var contrastCount = 0
+        for component in components {
+            switch component {
+            case .contrast: contrastCount += 1
+            case let .numeric(_, values): if values.isEmpty { return false }
+            case .factor, .matrix: return false
+            }
+        }
+        return contrastCount == 1
+    }
+
+    /// The codes of a contrast term (`isContrastTerm`): each row's level and the product of
+    /// its numeric variables, with the contrast matrix row-major.
+    private static func contrastBlock(
+        _ components: [Component], firstColumn: Int, rowCount: Int
+    ) -> DesignStructure.ContrastBlock? {
+        var factor: (codes: [Int32], rows: [[Double]], width: Int)?
+        var multipliers: [Double]?
+        for component in components {
+            switch component {
+            case let .contrast(_, codes, rows, suffixes):
+                factor = (codes, rows, suffixes.count)
+            case let .numeric(_, values):
+                var product = multipliers ?? [Double](repeating: 1, count: rowCount)
+                for row in 0..<rowCount { product[row] *= row < values.count ? values[row] : .nan }
+                multipliers = product
+            case .factor, .matrix:
+                return nil
+            }
+        }
+        guard let factor else { return nil }
+        let levelCount = factor.rows.count
+        var contrasts = [Double](repeating: 0, count: levelCount * factor.width)
+        for (level, row) in factor.rows.enumerated() {
+            for (column, value) in row.prefix(factor.width).enumerated() { contrasts[level * factor.width + column] = value }
+        }
+        let levels = [Int32](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
+            for row in 0..<rowCount {
+                let code = row < factor.codes.count ? factor.codes[row] : -1
+                buffer[row] = code >= 0 && Int(code) < levelCount ? code : -1
+            }
+            initialized = rowCount
+        }
+        return DesignStructure.ContrastBlock(
+            firstColumn: firstColumn, width: factor.width, levels: levels, multipliers: multipliers,
+            levelCount: levelCount, contrasts: contrasts)
     }
 
     /// The codes of an indicator term: each row's column within the term (first component

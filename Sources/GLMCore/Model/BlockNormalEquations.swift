@@ -53,7 +53,12 @@ struct BlockNormalEquations: Sendable {
     var rhs: [Double]
 
     init(layout: BlockLayout) {
-        let m = layout.eliminatedWidth, r = layout.restCount
+        self.init(eliminatedWidth: layout.eliminatedWidth, restCount: layout.restCount)
+    }
+
+    /// Sized for E's m levels against r other columns (the remainder, or the level space
+    /// of `ContrastProjection`).
+    init(eliminatedWidth m: Int, restCount r: Int) {
         diagonal = [Double](repeating: 0, count: m)
         eliminatedRHS = [Double](repeating: 0, count: m)
         cross = [Double](repeating: 0, count: m * r)
@@ -74,6 +79,129 @@ struct BlockNormalEquations: Sendable {
         add(&cross, other.cross)
         add(&gram, other.gram)
         add(&rhs, other.rhs)
+    }
+}
+
+/// The remainder's columns with every contrast term (`DesignStructure.ContrastBlock`) in
+/// level space: one column per level (the rows' multipliers), as if the term were coded by
+/// indicators of every level. The pass adds up the normal equations in that space, where a
+/// row has one entry per term, and they are then mapped to X's columns by T (level space ×
+/// remainder: identity on the other columns, C on a term's levels): XᵀWX = Tᵀ(·)T, XᵀWz =
+/// Tᵀ(·), E's table (·)T. A per-pass cost of O(n + Σ nnz(C rows)² + …), never n × width.
+struct ContrastProjection: Sendable {
+    /// The columns of level space (r′).
+    let count: Int
+    /// Each remainder column's place in level space (-1 for a contrast term's column).
+    let spaceIndex: [Int]
+    /// Each contrast term's first level in level space.
+    let levelFirst: [Int]
+    /// T by rows of level space: the remainder columns and the values there.
+    let rows: [[(column: Int, value: Double)]]
+    /// The contrast terms whose C is mostly non-zero (Helmert, poly): their own block
+    /// Cᵀ·diag·C is formed by dsyrk on C as values, not entry by entry. Each with its
+    /// first level in level space, level count, first remainder column, width and C
+    /// (row-major).
+    let denseTerms: [(levelFirst: Int, levelCount: Int, restFirst: Int, width: Int, contrasts: [Double])]
+    /// Whether a level-space column is a level of a `denseTerms` term.
+    let inDenseTerm: [Bool]
+
+    init(structure: DesignStructure, layout: BlockLayout) {
+        var inContrast = [Bool](repeating: false, count: structure.columnCount)
+        for block in structure.contrastBlocks {
+            for column in block.columns where column < inContrast.count { inContrast[column] = true }
+        }
+        var spaceIndex = [Int](repeating: -1, count: layout.restCount)
+        var rows: [[(column: Int, value: Double)]] = []
+        for (index, column) in layout.restColumns.enumerated() where !inContrast[column] {
+            spaceIndex[index] = rows.count
+            rows.append([(index, 1)])
+        }
+        var levelFirst: [Int] = []
+        var denseTerms: [(levelFirst: Int, levelCount: Int, restFirst: Int, width: Int, contrasts: [Double])] = []
+        var inDenseTerm = [Bool](repeating: false, count: rows.count)
+        for block in structure.contrastBlocks {
+            levelFirst.append(rows.count)
+            let restFirst = block.firstColumn < layout.restIndex.count ? layout.restIndex[block.firstColumn] : -1
+            let nonZeros = block.nonZeroRows()
+            for entries in nonZeros {
+                rows.append(restFirst < 0 ? [] : entries.map { (restFirst + $0.column, $0.value) })
+            }
+            // Entry by entry costs Σ nnz² per pass; dsyrk L·width², some eight times faster
+            // per operation.
+            let entryCost = nonZeros.reduce(0) { $0 + $1.count * $1.count }
+            let dense = restFirst >= 0 && block.width > 8 && entryCost > block.levelCount * block.width * block.width / 8
+            if dense {
+                denseTerms.append((levelFirst.last ?? 0, block.levelCount, restFirst, block.width, block.contrasts))
+            }
+            inDenseTerm += [Bool](repeating: dense, count: nonZeros.count)
+        }
+        self.spaceIndex = spaceIndex
+        self.levelFirst = levelFirst
+        self.rows = rows
+        self.denseTerms = denseTerms
+        self.inDenseTerm = inDenseTerm
+        count = rows.count
+    }
+
+    /// The equations in level space mapped to the remainder's columns (E's part unchanged).
+    func project(_ space: BlockNormalEquations, layout: BlockLayout) -> BlockNormalEquations {
+        var result = BlockNormalEquations(layout: layout)
+        let r = layout.restCount, s = count, m = layout.eliminatedWidth
+        result.diagonal = space.diagonal
+        result.eliminatedRHS = space.eliminatedRHS
+        space.gram.withUnsafeBufferPointer { source in
+            result.gram.withUnsafeMutableBufferPointer { gram in
+                for u in 0..<s {
+                    for v in 0...u {
+                        if v == u && inDenseTerm[v] { continue }
+                        let value = source[v + u * s]
+                        guard value != 0 else { continue }
+                        // Sᵢⱼ += Σ Tᵥᵢ G′ᵥᵤ Tᵤⱼ over both orders of v ≠ u (the upper triangle
+                        // holds one of them), once for v = u.
+                        for (i, a) in rows[v] {
+                            for (j, b) in rows[u] {
+                                if v == u && i > j { continue }
+                                let term = value * a * b
+                                gram[min(i, j) + max(i, j) * r] += v != u && i == j ? 2 * term : term
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for term in denseTerms {
+            // Cᵀ diag(s) C = (√s C)ᵀ(√s C) into the term's diagonal block of the remainder.
+            var scaled = term.contrasts
+            for level in 0..<term.levelCount {
+                let v = term.levelFirst + level
+                let root = Swift.max(space.gram[v + v * s], 0).squareRoot()
+                for column in 0..<term.width { scaled[level * term.width + column] *= root }
+            }
+            guard let n = try? BlockSolver.lapackOrder(term.width), let k = try? BlockSolver.lapackOrder(term.levelCount),
+                  var ldc = try? BlockSolver.lapackOrder(r) else { continue }
+            var uplo = Int8(UInt8(ascii: "U")), trans = Int8(UInt8(ascii: "N"))
+            var order = n, inner = k, lda = n
+            var alpha = 1.0, beta = 1.0
+            result.gram.withUnsafeMutableBufferPointer { gram in
+                guard let base = gram.baseAddress else { return }
+                dsyrk_(&uplo, &trans, &order, &inner, &alpha, scaled, &lda, &beta, base + term.restFirst + term.restFirst * r, &ldc, 1, 1)
+            }
+        }
+        for v in 0..<s where space.rhs[v] != 0 {
+            for (i, a) in rows[v] { result.rhs[i] += a * space.rhs[v] }
+        }
+        space.cross.withUnsafeBufferPointer { source in
+            result.cross.withUnsafeMutableBufferPointer { cross in
+                for level in 0..<m {
+                    for v in 0..<s {
+                        let value = source[level * s + v]
+                        guard value != 0 else { continue }
+                        for (i, a) in rows[v] { cross[level * r + i] += value * a }
+                    }
+                }
+            }
+        }
+        return result
     }
 }
 

@@ -29,6 +29,15 @@ final class StructuredPass: @unchecked Sendable {
     private let multipliers: [UnsafeMutableBufferPointer<Double>?]
     private let blockRestFirst: [Int]
     private let blockFirst: [Int]
+    /// The contrast terms (`ContrastProjection`): each row's level and multiplier, copied as
+    /// the indicator terms' are, each term's first level in level space, and (set per run)
+    /// each level's effect on η, C·β of the term.
+    private let projection: ContrastProjection?
+    private let contrastCodes: UnsafeMutableBufferPointer<Int32>
+    private let contrastMultipliers: [UnsafeMutableBufferPointer<Double>?]
+    private let contrastSpaceFirst: [Int]
+    private let contrastEffectFirst: [Int]
+    private var levelEffects: [Double]
     let eta: UnsafeMutableBufferPointer<Double>
     let mu: UnsafeMutableBufferPointer<Double>
     var workingWeights: UnsafeMutableBufferPointer<Double>
@@ -52,7 +61,14 @@ final class StructuredPass: @unchecked Sendable {
         self.priorWeights = priorWeights
         self.offset = offset
         self.denseValues = denseValues
-        denseRest = structure.denseColumns.map { layout.restIndex[$0] }
+        let projection = structure.contrastBlocks.isEmpty ? nil : ContrastProjection(structure: structure, layout: layout)
+        self.projection = projection
+        // Indices into the remainder, or into level space when there are contrast terms.
+        func space(_ restIndex: Int) -> Int {
+            guard let projection else { return restIndex }
+            return restIndex >= 0 && restIndex < projection.spaceIndex.count ? projection.spaceIndex[restIndex] : -1
+        }
+        denseRest = structure.denseColumns.map { space(layout.restIndex[$0]) }
         let blocks = structure.blocks
         codes = .allocate(capacity: max(rowCount * blocks.count, 1))
         var multipliers: [UnsafeMutableBufferPointer<Double>?] = []
@@ -73,23 +89,50 @@ final class StructuredPass: @unchecked Sendable {
         }
         self.multipliers = multipliers
         blockFirst = blocks.map(\.firstColumn)
-        blockRestFirst = blocks.map { layout.restIndex[$0.firstColumn] }
+        blockRestFirst = blocks.map { space(layout.restIndex[$0.firstColumn]) }
+        let contrastBlocks = structure.contrastBlocks
+        contrastCodes = .allocate(capacity: max(rowCount * contrastBlocks.count, 1))
+        var contrastMultipliers: [UnsafeMutableBufferPointer<Double>?] = []
+        var effectFirst: [Int] = []
+        var effectCount = 0
+        for (index, block) in contrastBlocks.enumerated() {
+            let target = UnsafeMutableBufferPointer(rebasing: contrastCodes[(index * rowCount)..<((index + 1) * rowCount)])
+            for row in 0..<rowCount { target[row] = Int32(truncatingIfNeeded: block.entry(row: row)?.level ?? -1) }
+            if let values = block.multipliers {
+                let copy = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
+                values.withUnsafeBufferPointer { source in
+                    for row in 0..<rowCount { copy[row] = row < source.count ? source[row] : .nan }
+                }
+                contrastMultipliers.append(copy)
+            } else {
+                contrastMultipliers.append(nil)
+            }
+            effectFirst.append(effectCount)
+            effectCount += block.levelCount
+        }
+        self.contrastMultipliers = contrastMultipliers
+        contrastSpaceFirst = projection?.levelFirst ?? []
+        contrastEffectFirst = effectFirst
+        levelEffects = [Double](repeating: 0, count: effectCount)
+        let accumulatedRest = projection?.count ?? layout.restCount
         self.eta = eta
         self.mu = mu
         self.workingWeights = workingWeights
         // Each range adds up its own table of E against the rest: a large table is added up in
         // fewer ranges (two, for the two cores), so that zeroing and summing them stays small.
-        let tableSize = layout.eliminatedWidth * max(layout.restCount, 1)
+        let tableSize = layout.eliminatedWidth * max(accumulatedRest, 1)
         let chunkCount = rowCount < 65_536 ? 1 : tableSize > 1 << 18 ? 2 : StructuredPass.rangeCount
         let chunkSize = (rowCount + chunkCount - 1) / max(chunkCount, 1)
         chunks = stride(from: 0, to: rowCount, by: max(chunkSize, 1)).map { $0..<min($0 + chunkSize, rowCount) }
-        partials = chunks.map { _ in BlockNormalEquations(layout: layout) }
+        partials = chunks.map { _ in BlockNormalEquations(eliminatedWidth: layout.eliminatedWidth, restCount: accumulatedRest) }
         partialTotals = chunks.map { _ in RowPass.Totals(columns: 0) }
     }
 
     deinit {
         codes.deallocate()
         for buffer in multipliers { buffer?.deallocate() }
+        contrastCodes.deallocate()
+        for buffer in contrastMultipliers { buffer?.deallocate() }
     }
 
     /// Sets η = offset + Xβ and μ (with `coefficients`), adds up the deviance and the validity
@@ -103,19 +146,38 @@ final class StructuredPass: @unchecked Sendable {
                 pass.runChunks(Pair.self, coefficients: coefficients, accumulate: accumulate)
             }
         }
+        if let coefficients { setLevelEffects(coefficients) }
         family.visitPair(Visitor(pass: self, coefficients: coefficients, accumulate: accumulate))
         var totals = RowPass.Totals(columns: 0)
         for partial in partialTotals { totals.add(partial) }
         totals.finiteDeviance = totals.deviance.isFinite
         guard accumulate, var equations = partials.first else { return (totals, nil) }
         for partial in partials.dropFirst() { equations.add(partial) }
+        if let projection { equations = projection.project(equations, layout: layout) }
         return (totals, equations)
+    }
+
+    /// Each contrast level's effect on η: C·β over the term's columns (levels × width once
+    /// per pass, not per row).
+    private func setLevelEffects(_ coefficients: [Double]) {
+        for (index, block) in structure.contrastBlocks.enumerated() {
+            let first = contrastEffectFirst[index]
+            for level in 0..<block.levelCount {
+                var effect = 0.0
+                for local in 0..<block.width {
+                    let column = block.firstColumn + local
+                    let c = block.contrasts[level * block.width + local]
+                    if c != 0, column < coefficients.count { effect += c * coefficients[column] }
+                }
+                levelEffects[first + level] = effect
+            }
+        }
     }
 
     private func runChunks<Pair: FamilyLinkPair>(_ pair: Pair.Type, coefficients: [Double]?, accumulate: Bool) {
         let work: @Sendable (Int) -> Void = { [self] index in
             var equations = partials[index]
-            if accumulate { equations = BlockNormalEquations(layout: layout) }
+            if accumulate { equations = BlockNormalEquations(eliminatedWidth: layout.eliminatedWidth, restCount: projection?.count ?? layout.restCount) }
             let totals = pass(Pair.self, range: chunks[index], coefficients: coefficients, accumulate: accumulate, into: &equations)
             partials[index] = equations
             partialTotals[index] = totals
@@ -140,7 +202,9 @@ final class StructuredPass: @unchecked Sendable {
         var totals = RowPass.Totals(columns: 0)
         let blockCount = blockFirst.count
         let eliminated = layout.eliminated ?? -1
-        let r = layout.restCount
+        let r = projection?.count ?? layout.restCount
+        let contrastCount = contrastSpaceFirst.count
+        let contrastCodes = UnsafeBufferPointer(self.contrastCodes)
         let denseCount = denseValues.count
         let denseColumns = structure.denseColumns
         let devianceKind = RowPass.devianceKind(family.kind)
@@ -148,8 +212,9 @@ final class StructuredPass: @unchecked Sendable {
         let codes = UnsafeBufferPointer(self.codes)
         let blockSize = StructuredPass.blockRows
         var derivativeMemo = RowMemo<Double>()
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 6 * blockSize + 2 * (denseCount + blockCount)) { scratch in
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: denseCount + blockCount + 1) { restIndices in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 6 * blockSize + 2 * (denseCount + blockCount + contrastCount)) { scratch in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: denseCount + blockCount + contrastCount + 1) { restIndices in
+        levelEffects.withUnsafeBufferPointer { levelEffects in
         equations.diagonal.withUnsafeMutableBufferPointer { diagonal in
         equations.eliminatedRHS.withUnsafeMutableBufferPointer { eliminatedRHS in
         equations.cross.withUnsafeMutableBufferPointer { cross in
@@ -175,6 +240,12 @@ final class StructuredPass: @unchecked Sendable {
                         guard local >= 0 else { continue }
                         let value = multipliers[block]?[row] ?? 1
                         linear += value * coefficients[blockFirst[block] + local]
+                    }
+                    for block in 0..<contrastCount {
+                        let level = Int(contrastCodes[block * rowCount + row])
+                        guard level >= 0 else { continue }
+                        let value = contrastMultipliers[block]?[row] ?? 1
+                        linear += value * levelEffects[contrastEffectFirst[block] + level]
                     }
                     eta[row] = linear
                 }
@@ -241,6 +312,14 @@ final class StructuredPass: @unchecked Sendable {
                         count += 1
                     }
                 }
+                // A contrast term: its level's column of level space.
+                for block in 0..<contrastCount {
+                    let level = Int(contrastCodes[block * rowCount + row])
+                    guard level >= 0 else { continue }
+                    restIndices[count] = contrastSpaceFirst[block] + level
+                    restValues[count] = contrastMultipliers[block]?[row] ?? 1
+                    count += 1
+                }
                 for a in 0..<count {
                     let weighted = weight * restValues[a]
                     let i = restIndices[a]
@@ -260,7 +339,7 @@ final class StructuredPass: @unchecked Sendable {
             }
             start = end
         }
-        }}}}}}}
+        }}}}}}}}
         return totals
     }
 }
