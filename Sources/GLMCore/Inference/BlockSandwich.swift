@@ -111,6 +111,10 @@ public struct BlockSandwich: Sendable {
         /// Each indicator term's columns: a kept level's position (≥ 0), a kept remainder
         /// column's place encoded −1 − place, or `Int.min` when aliased.
         private let blockCodes: [[Int]]
+        /// Each contrast term's columns: a kept remainder column's place (contrast columns are
+        /// never eliminated), or `Int.min` when aliased; and C's non-zeros by level.
+        private let contrastPlaces: [[Int]]
+        private let contrastNonZeros: [[[(column: Int, value: Double)]]]
 
         init(structure: DesignStructure, positions: [Int?]) {
             self.structure = structure
@@ -127,6 +131,13 @@ public struct BlockSandwich: Sendable {
             blockCodes = structure.blocks.map { block in
                 block.columns.map { $0 < positions.count ? positions[$0] ?? Int.min : Int.min }
             }
+            contrastPlaces = structure.contrastBlocks.map { block in
+                block.columns.map { column in
+                    guard column < positions.count, let position = positions[column], position < 0 else { return Int.min }
+                    return -1 - position
+                }
+            }
+            contrastNonZeros = structure.contrastBlocks.map { $0.nonZeroRows() }
         }
 
         func read(
@@ -152,6 +163,13 @@ public struct BlockSandwich: Sendable {
                 } else {
                     restIndices.append(-1 - code)
                     restValues.append(value)
+                }
+            }
+            for (index, block) in structure.contrastBlocks.enumerated() {
+                guard let (blockLevel, multiplier) = block.entry(row: row) else { continue }
+                for (local, contrast) in contrastNonZeros[index][blockLevel] where contrastPlaces[index][local] != Int.min {
+                    restIndices.append(contrastPlaces[index][local])
+                    restValues.append(multiplier * contrast)
                 }
             }
             return (level, levelValue)

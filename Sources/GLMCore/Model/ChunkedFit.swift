@@ -339,7 +339,7 @@ public enum ChunkedFit {
     }
 
     /// A structure with its columns multiplied by `scales` (see `columnScales`): the dense
-    /// columns' values and the indicator terms' values (all of a term's columns share a scale).
+    /// columns' values and the factor terms' multipliers (all of a term's columns share a scale).
     static func scaled(_ structure: DesignStructure, by scales: [Double]) -> DesignStructure {
         guard scales.contains(where: { $0 != 1 }) else { return structure }
         let denseValues = zip(structure.denseColumns, structure.denseValues).map { column, values in
@@ -353,8 +353,17 @@ public enum ChunkedFit {
             return DesignStructure.IndicatorBlock(
                 firstColumn: block.firstColumn, width: block.width, localColumns: block.localColumns, multipliers: multipliers)
         }
+        let contrastBlocks = structure.contrastBlocks.map { block -> DesignStructure.ContrastBlock in
+            let scale = block.firstColumn < scales.count ? scales[block.firstColumn] : 1
+            guard scale != 1 else { return block }
+            let multipliers = block.multipliers?.map { $0 * scale } ?? [Double](repeating: scale, count: block.levels.count)
+            return DesignStructure.ContrastBlock(
+                firstColumn: block.firstColumn, width: block.width, levels: block.levels, multipliers: multipliers,
+                levelCount: block.levelCount, contrasts: block.contrasts)
+        }
         return DesignStructure(
-            columnCount: structure.columnCount, blocks: blocks, denseColumns: structure.denseColumns, denseValues: denseValues)
+            columnCount: structure.columnCount, blocks: blocks, denseColumns: structure.denseColumns, denseValues: denseValues,
+            contrastBlocks: contrastBlocks)
     }
 
     /// A block factorisation of the scaled columns' normal equations (X' = X·S) as that of
