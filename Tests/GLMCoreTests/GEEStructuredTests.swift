@@ -148,7 +148,7 @@ struct GEEStructuredTests {
         let frame = try ModelFrame(table: Self.table, formula: try Formula.parse("y ~ x + factor(g)"))
         let design = try Design(frame: frame, layout: .structured)
         let clusters = try GEE.keys(of: "id", in: Self.table, rows: frame.rowIndices)
-        // 122 coefficients: ten 122 × 122 matrices are about 1.2 MB.
+        // 121 coefficients: ten 121 × 121 matrices are about 1.2 MB.
         #expect {
             try MemoryBudget.$limitForTesting.withValue(600_000) {
                 _ = try GEE.fit(
@@ -157,7 +157,7 @@ struct GEEStructuredTests {
             }
         } throws: { error in
             guard case let .insufficientMemory(what, _, _, _)? = error as? GLMError else { return false }
-            return what.contains("122 coefficients") && what.contains("122 × 122")
+            return what.contains("121 coefficients") && what.contains("121 × 121")
         }
     }
 }
@@ -216,5 +216,41 @@ struct GEEInstEvalReferenceTests {
             // vcov holds the leading 12 × 12 block; fitted values the first 50 rows.
             expectMatchesGeeglm(fit, reference, result, label: label, checkIterations: label == "default")
         }
+    }
+}
+
+/// A logical response is TRUE = 1 in a GEE, also when every row is TRUE (its only level is
+/// then TRUE, not FALSE).
+@Suite("GEE reads a logical response by its values")
+struct GEELogicalResponseTests {
+    static func fit(_ response: Column, _ x: [Double], _ id: [Double]) throws -> GEEFit {
+        let table = Table(
+            source: "logical.csv", columnNames: ["y", "x", "id"], columns: [response, .numeric(x), .numeric(id)],
+            rowCount: x.count)
+        return try GEE.fit(
+            table: table, formula: try Formula.parse("y ~ x"), family: try Family(kind: .gaussian), idColumn: "id",
+            structure: .independence)
+    }
+
+    @Test func allTrueIsOnes() throws {
+        let x = (0..<24).map { Double($0 % 7) + 0.5 }
+        let id = (0..<24).map { Double($0 / 4) }
+        let logical = try Self.fit(.categorical(CategoricalColumn(codes: [Int32](repeating: 0, count: 24), levels: ["TRUE"], isLogical: true)), x, id)
+        let numeric = try Self.fit(.numeric([Double](repeating: 1, count: 24)), x, id)
+        expectClose(logical.coefficients[0], 1, relative: 1e-12, "intercept")
+        #expect(logical.fittedValues.allSatisfy { abs($0 - 1) < 1e-12 })
+        #expect(logical.coefficients == numeric.coefficients)
+    }
+
+    @Test func mixedIsZerosAndOnes() throws {
+        let x = (0..<24).map { Double($0 % 7) + 0.5 }
+        let id = (0..<24).map { Double($0 / 4) }
+        let values = (0..<24).map { $0 % 3 == 0 ? 0.0 : 1.0 }
+        let logical = try Self.fit(
+            .categorical(CategoricalColumn(codes: values.map { $0 == 1 ? 1 : 0 }, levels: ["FALSE", "TRUE"], isLogical: true)),
+            x, id)
+        let numeric = try Self.fit(.numeric(values), x, id)
+        #expect(logical.coefficients == numeric.coefficients)
+        #expect(logical.robustCovariance == numeric.robustCovariance)
     }
 }

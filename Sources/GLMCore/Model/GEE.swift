@@ -686,11 +686,9 @@ struct GEEProblem {
                 accumulateCrossProducts(block, solved, local.touched, hessian: &hessian, score: &score)
                 for c in 0..<u { gradient[local.touched[c]] += score[c] }
             }
-            guard let hessianLU = LUFactorization(hessian) else {
+            guard var step = GEEAlgebra.solve(hessian, gradient) else {
                 throw GLMError.fitFailed(message: "the GEE information matrix is singular; the coefficients cannot be estimated")
             }
-            var step = gradient
-            hessianLU.solve(&step)
             var candidate = zip(beta, step).map { $0 + $1 }
             var halvings = 0
             while true {
@@ -945,10 +943,10 @@ struct GEEProblem {
             }
         }
 
-        guard let aInverse = hA.inverse() else {
+        guard let aInverse = GEEAlgebra.inverse(hA) else {
             throw GLMError.fitFailed(message: "the GEE information matrix is singular; no covariance")
         }
-        let robust = aInverse * l11 * aInverse
+        let robust = GEEAlgebra.product(GEEAlgebra.product(aInverse, l11), aInverse)
         // Scale: C⁻¹ and B⁻¹ = −C⁻¹ B A⁻¹ (1 × p).
         let cInverse = 1 / hC
         let bRow = SmallMatrix(rows: 1, columns: p, values: hB)
