@@ -28,7 +28,11 @@ kept_levels <- sort(names(counts)[counts >= min_ratings])
 d <- all[all$d %in% kept_levels, ]
 d$.row <- seq_len(nrow(d))
 d$d <- factor(d$d, levels = kept_levels)
-d <- d[order(d$s), ]   # stable: rows of a student stay in file order
+# Students with one rating first, then by student (order() is stable: a student's rows stay
+# in file order). geeglm's SE of alpha gives a one-row cluster the previous cluster's alpha
+# terms again; glmfit gives it none, which is geeglm's result when no cluster precedes it.
+size <- as.vector(table(d$s)[d$s])
+d <- d[order(size != 1, d$s), ]
 # geese.fit finds clusters where as.numeric(id) changes: a text id would be NA throughout
 # (one cluster of every row), so the id is the student's number in C-locale order.
 d$sid <- as.integer(factor(d$s))
@@ -124,7 +128,7 @@ for (cs in cases) {
     id = json_str(cs$id), data = json_str("Examples/insteval.csv.gz"), formula = json_str(cs$formula),
     family = json_str(cs$family), link = json_str(cs$link), id_column = json_str("s"), waves = "null",
     corstr = json_str(cs$corstr), weights = if (nzchar(cs$weights)) json_str(cs$weights) else "null",
-    order = json_str("id"), n_obs = json_num(nrow(d)), n_dropped = json_num(0L),
+    order = json_str("singletons_first"), n_obs = json_num(nrow(d)), n_dropped = json_num(0L),
     coef_names = json_str_array(names(tight$geese$beta)),
     default = result_json(results$default, controls$default),
     tight = result_json(results$tight, controls$tight))))
