@@ -635,7 +635,7 @@ struct GEEProblem {
         var converged = false
         var change = Double.infinity
         let link = family.link
-        var local = ClusterColumns(coefficientCount: p)
+        var clusterColumns = ClusterColumns(coefficientCount: p)
         for iteration in 0..<control.maxIterations {
             iterations = iteration + 1
             // Coefficients: one Fisher-scoring step.
@@ -666,15 +666,15 @@ struct GEEProblem {
                     }
                     continue
                 }
-                local.gather(rows, range)
-                let u = local.count
+                clusterColumns.gather(rows, range)
+                let u = clusterColumns.count
                 var block = SmallMatrix(rows: size, columns: u + 1)
                 for (j, position) in range.enumerated() {
                     let inverseRootVariance = 1 / family.variance(mu[position]).squareRoot()
                     let factor = weights[position].squareRoot() * inverseRootScale
                     let derivative = link.muEta(eta[position])
                     for entry in rows.starts[position]..<rows.starts[position + 1] {
-                        block[j, local.local[Int(rows.columns[entry])]] =
+                        block[j, clusterColumns.localIndex[Int(rows.columns[entry])]] =
                             factor * (inverseRootVariance * (derivative * rows.values[entry]))
                     }
                     block[j, u] = factor * (inverseRootVariance * (y[position] - mu[position]))
@@ -683,8 +683,8 @@ struct GEEProblem {
                 guard let lu = LUFactorization(r) else { throw singularCorrelation(cluster: cluster) }
                 let solved = lu.solve(block)
                 var score = [Double](repeating: 0, count: u)
-                accumulateCrossProducts(block, solved, local.touched, hessian: &hessian, score: &score)
-                for c in 0..<u { gradient[local.touched[c]] += score[c] }
+                accumulateCrossProducts(block, solved, clusterColumns.touched, hessian: &hessian, score: &score)
+                for c in 0..<u { gradient[clusterColumns.touched[c]] += score[c] }
             }
             guard var step = GEEAlgebra.solve(hessian, gradient) else {
                 throw GLMError.fitFailed(message: "the GEE information matrix is singular; the coefficients cannot be estimated")
@@ -819,14 +819,14 @@ struct GEEProblem {
         // V1 = φ^½ R φ^½; for R = I its diagonal, which the solve divides by.
         let diagonalPhi = rootPhi * 1 * rootPhi
         let halfInversePhi = 1 / (2 * phi)
-        var local = ClusterColumns(coefficientCount: p)
+        var clusterColumns = ClusterColumns(coefficientCount: p)
 
         for cluster in 0..<layout.clusterCount {
             let range = layout.starts[cluster]..<layout.starts[cluster + 1]
             let size = range.count
-            local.gather(rows, range)
-            let u = local.count
-            let touched = local.touched
+            clusterColumns.gather(rows, range)
+            let u = clusterColumns.count
+            let touched = clusterColumns.touched
             var residual = [Double](repeating: 0, count: size)
             var variance = [Double](repeating: 0, count: size)
             var varianceSlope = [Double](repeating: 0, count: size)
@@ -859,7 +859,7 @@ struct GEEProblem {
                             let dd = inverseRootVariance * (derivatives[j] * rows.values[d])
                             hA[column, Int(rows.columns[d])] += blockC * (rootWeight * dd / diagonalPhi)
                         }
-                        u1[local.local[column]] += blockC * solvedResidual
+                        u1[clusterColumns.localIndex[column]] += blockC * solvedResidual
                         hB[column] += -w * (f * dc)
                     }
                 }
@@ -870,7 +870,7 @@ struct GEEProblem {
                     let inverseRootVariance = 1 / variance[j].squareRoot()
                     let rootWeight = weight[j].squareRoot()
                     for entry in rows.starts[position]..<rows.starts[position + 1] {
-                        let c = local.local[Int(rows.columns[entry])]
+                        let c = clusterColumns.localIndex[Int(rows.columns[entry])]
                         d[j, c] = inverseRootVariance * (derivatives[j] * rows.values[entry])
                         block[j, c] = rootWeight * d[j, c]
                     }

@@ -80,25 +80,25 @@ struct GEERows: Sendable {
 /// at those coefficients only.
 struct ClusterColumns {
     /// Each coefficient's local number, or -1 when no row of the current cluster touches it.
-    private(set) var local: [Int]
+    private(set) var localIndex: [Int]
     /// The coefficients touched, by local number.
     private(set) var touched: [Int] = []
 
     init(coefficientCount: Int) {
-        local = [Int](repeating: -1, count: coefficientCount)
+        localIndex = [Int](repeating: -1, count: coefficientCount)
     }
 
     var count: Int { touched.count }
 
     /// Numbers the coefficients of the rows at `range` (after forgetting the last cluster's).
     mutating func gather(_ rows: GEERows, _ range: Range<Int>) {
-        for coefficient in touched { local[coefficient] = -1 }
+        for coefficient in touched { localIndex[coefficient] = -1 }
         touched.removeAll(keepingCapacity: true)
         for position in range {
             for entry in rows.starts[position]..<rows.starts[position + 1] {
                 let coefficient = Int(rows.columns[entry])
-                if local[coefficient] < 0 {
-                    local[coefficient] = touched.count
+                if localIndex[coefficient] < 0 {
+                    localIndex[coefficient] = touched.count
                     touched.append(coefficient)
                 }
             }
