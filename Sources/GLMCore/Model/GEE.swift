@@ -771,15 +771,29 @@ struct GEEProblem {
     ) {
         let size = a.rows
         let u = touched.count
-        for c in 0..<u {
-            for d in 0..<u {
-                var sum = 0.0
-                for j in 0..<size { sum += a[j, c] * b[j, d] }
-                hessian[touched[c], touched[d]] += sum
+        let p = hessian.rows
+        precondition(a.columns == u + 1 && b.rows == size && b.columns == u + 1 && score.count == u)
+        precondition(touched.allSatisfy { $0 >= 0 && $0 < p } && hessian.columns == p)
+        // Columns of A and B are contiguous (column-major): dot products without index checks.
+        a.values.withUnsafeBufferPointer { aValues in
+            b.values.withUnsafeBufferPointer { bValues in
+                hessian.values.withUnsafeMutableBufferPointer { hessianValues in
+                    guard let aBase = aValues.baseAddress, let bBase = bValues.baseAddress else { return }
+                    for c in 0..<u {
+                        let aColumn = aBase + c * size
+                        for d in 0..<u {
+                            let bColumn = bBase + d * size
+                            var sum = 0.0
+                            for j in 0..<size { sum += aColumn[j] * bColumn[j] }
+                            hessianValues[touched[c] + touched[d] * p] += sum
+                        }
+                        let bColumn = bBase + u * size
+                        var sum = 0.0
+                        for j in 0..<size { sum += aColumn[j] * bColumn[j] }
+                        score[c] += sum
+                    }
+                }
             }
-            var sum = 0.0
-            for j in 0..<size { sum += a[j, c] * b[j, u] }
-            score[c] += sum
         }
     }
 
