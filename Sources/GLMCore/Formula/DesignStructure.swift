@@ -138,6 +138,19 @@ public struct DesignStructure: Sendable {
         return values
     }
 
+    /// Calls `body(column, value)` for each non-zero entry of one row of X: the dense
+    /// columns' non-zero values, then at most one entry per indicator block (the row-wise
+    /// reading of X for code that works a row at a time, such as GEE's clusters).
+    @inline(__always) func forEachEntry(row: Int, _ body: (_ column: Int, _ value: Double) -> Void) {
+        for (index, column) in denseColumns.enumerated() where index < denseValues.count && row < denseValues[index].count {
+            let value = denseValues[index][row]
+            if value != 0 { body(column, value) }
+        }
+        for block in blocks where row < block.localColumns.count {
+            if let (column, value) = block.entry(row: row), value != 0 { body(column, value) }
+        }
+    }
+
     /// Σ xᵢⱼ² of every column: the scale of each coefficient's effect on η.
     func columnSumsOfSquares(rowCount: Int) -> [Double] {
         var sums = [Double](repeating: 0, count: columnCount)

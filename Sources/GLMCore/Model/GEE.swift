@@ -180,6 +180,7 @@ public enum GEE {
         let layout = try ClusterLayout(
             clusters: clusters, waves: waves, structure: structure, frame: design.frame, idName: idName,
             wavesName: wavesName)
+        try checkMemory(design: design, coefficientCount: design.columnCount, largestCluster: layout.maxClusterSize)
         let glm = try GLMFit.fit(design: design, family: family, control: control.glm)
         let kept = (0..<design.columnCount).filter { !glm.coefficients[$0].isNaN }
         var warnings = glm.warnings
@@ -188,11 +189,6 @@ public enum GEE {
             warnings.append(
                 "coefficients not defined because of singularities: \(aliasedNames.joined(separator: ", ")) (geeglm stops on a rank-deficient model matrix; these columns were dropped)")
         }
-        try MemoryBudget.current().require(
-            MemoryBudget.bytes(doubles: design.rowCount, design.columnCount),
-            for: "the model has \(MemoryBudget.describe(count: design.columnCount)) columns × "
-                + "\(MemoryBudget.describe(count: design.rowCount)) rows: the GEE's copy of its design",
-            remedy: "use fewer levels or terms")
         let problem = GEEProblem(
             design: design, kept: kept, family: family, response: glm.response, offset: glm.offset, layout: layout)
         // The glm's estimates in the problem's scaled columns.
@@ -213,8 +209,7 @@ public enum GEE {
                 let independence = try problem.solve(structure: .independence, start: start, control: control)
                 independenceInformation = try problem.variance(independence).information
             }
-            let product = independenceInformation * variance.robust
-            let trace = product.diagonal.reduce(0, +)
+            let trace = traceOfProduct(independenceInformation, variance.robust)
             let parameterCount = kept.count
             let k = Double(parameterCount + estimate.alpha.count)
             let qicValue = -2 * (quasi - trace)
@@ -258,6 +253,39 @@ public enum GEE {
             factorCodings: design.factorCodings, responseLevels: design.responseLevels)
     }
 
+    /// The GEE's own memory besides the design: X's rows as entries, a cluster's dense
+    /// blocks (its rows × the coefficients they touch, at most p) and the p × p information,
+    /// sandwich and covariance matrices (about ten alive at once, with the QIC's independence
+    /// fit). p × p is what a GEE's robust covariance is, so a p it cannot hold is refused
+    /// here, naming p, before any is built.
+    static func checkMemory(design: Design, coefficientCount p: Int, largestCluster: Int) throws {
+        let budget = MemoryBudget.current()
+        let coefficients = MemoryBudget.describe(count: p)
+        try budget.require(
+            MemoryBudget.sum(
+                GEERows.bytes(structure: design.structure, rowCount: design.rowCount),
+                MemoryBudget.bytes(doubles: largestCluster, p + 1, 3),
+                MemoryBudget.bytes(doubles: p, p, 10)),
+            for: "the GEE has \(coefficients) coefficients: its \(coefficients) × \(coefficients) information and "
+                + "covariance matrices, with the design's \(MemoryBudget.describe(count: design.rowCount)) rows as entries,",
+            remedy: "use fewer levels or terms: a GEE's robust covariance is p × p")
+    }
+
+    /// trace(A B) without forming A B.
+    static func traceOfProduct(_ a: SmallMatrix, _ b: SmallMatrix) -> Double {
+        var trace = 0.0
+        for i in 0..<min(a.rows, b.columns) {
+            var sum = 0.0
+            for k in 0..<min(a.columns, b.rows) {
+                let factor = b[k, i]
+                if factor == 0 { continue }
+                sum += a[i, k] * factor
+            }
+            trace += sum
+        }
+        return trace
+    }
+
     /// The keys of a grouping column (id or waves) on the given table rows: numbers for a
     /// numeric column, labels for a text column.
     public static func keys(of column: String, in table: Table, rows: [Int]) throws -> [ClusterKey] {
@@ -291,7 +319,8 @@ public enum GEE {
             table: table, formula: formula, weightsColumn: weightsColumn, requiredColumns: required,
             referenceLevels: referenceLevels, defaultContrasts: defaultContrasts, subset: subset)
         try ReferenceLevels.checkApplied(referenceLevels, frame: frame, columnNames: table.columnNames)
-        let design = try Design(frame: frame)
+        // Factor terms of 100 or more columns stay codes: the GEE reads X by its rows' entries.
+        let design = try Design(frame: frame, layout: .automatic)
         let clusters = try keys(of: idColumn, in: table, rows: frame.rowIndices)
         let waves = try wavesColumn.map { try keys(of: $0, in: table, rows: frame.rowIndices) }
         var fitted = try fit(
@@ -496,8 +525,9 @@ struct GEEVariance {
 /// The data of a GEE in cluster order, and the estimating equations on it.
 struct GEEProblem {
     let design: Design
-    /// X in one column-major array (indexed per row and column in the estimating equations).
-    let matrix: [Double]
+    /// X's rows in cluster order as their non-zero entries (a factor term held as codes
+    /// gives one entry a row): the estimating equations never hold X densely.
+    let rows: GEERows
     /// The design columns estimated (non-aliased).
     let kept: [Int]
     let family: Family
@@ -507,19 +537,19 @@ struct GEEProblem {
     let weights: [Double]
     let offset: [Double]
 
-    /// The power of two each kept column of `matrix` was multiplied by (see `columnScales`).
+    /// The power of two each kept column was multiplied by (see `columnScales`).
     let scales: [Double]
 
     init(design: Design, kept: [Int], family: Family, response: PreparedResponse, offset: [Double], layout: ClusterLayout) {
         self.design = design
-        // GEE builds its design dense.
-        var matrix = Array(design.columns.joined())
-        let scales = GEEProblem.columnScales(design, kept: kept)
-        for (position, column) in kept.enumerated() where scales[position] != 1 {
-            let base = column * design.rowCount
-            for row in 0..<design.rowCount { matrix[base + row] *= scales[position] }
+        var keptPosition = [Int](repeating: -1, count: design.columnCount)
+        for (position, column) in kept.enumerated() where column >= 0 && column < keptPosition.count {
+            keptPosition[column] = position
         }
-        self.matrix = matrix
+        let scales = GEEProblem.columnScales(
+            GEERows.largestMagnitudes(
+                structure: design.structure, rowCount: design.rowCount, keptPosition: keptPosition, count: kept.count))
+        self.rows = GEERows(structure: design.structure, order: layout.order, keptPosition: keptPosition, scales: scales)
         self.scales = scales
         self.kept = kept
         self.family = family
@@ -532,14 +562,14 @@ struct GEEProblem {
     var coefficientCount: Int { kept.count }
     var rowCount: Int { layout.order.count }
 
-    /// A power of two per kept column that brings its largest magnitude near 1 when it is
-    /// beyond 2^±400 (about 1e±120), else 1. The information matrices hold products of two
-    /// columns' values, which overflow or underflow for columns near 1e±154 (geepack returns
-    /// NaN for every coefficient then); a power of two scales exactly, and ordinary columns are
-    /// untouched. The problem is solved in the scaled columns: β = S β', V = S V' S.
-    static func columnScales(_ design: Design, kept: [Int]) -> [Double] {
-        kept.map { column in
-            let largest = design.columns[column].reduce(0.0) { Swift.max($0, abs($1)) }
+    /// A power of two per kept column (given its largest magnitude) that brings that
+    /// magnitude near 1 when it is beyond 2^±400 (about 1e±120), else 1. The information
+    /// matrices hold products of two columns' values, which overflow or underflow for columns
+    /// near 1e±154 (geepack returns NaN for every coefficient then); a power of two scales
+    /// exactly, and ordinary columns are untouched. The problem is solved in the scaled
+    /// columns: β = S β', V = S V' S.
+    static func columnScales(_ largestMagnitudes: [Double]) -> [Double] {
+        largestMagnitudes.map { largest in
             guard largest > 0, largest.isFinite else { return 1 }
             let exponent = Int(largest.exponent)
             guard abs(exponent) > 400 else { return 1 }
@@ -551,22 +581,11 @@ struct GEEProblem {
         WorkingCorrelation(structure: structure, waveCount: layout.waveCount)
     }
 
-    /// x_{row, kept column} for the row at `position` in cluster order.
-    @inline(__always)
-    private func x(_ position: Int, _ column: Int) -> Double {
-        matrix[kept[column] * design.rowCount + layout.order[position]]
-    }
-
     /// eta = X beta + offset and mu, in cluster order.
     func linearPredictorsAndMeans(_ beta: [Double], includeOffset: Bool = true) -> (eta: [Double], mu: [Double]) {
         let n = rowCount
         var eta = includeOffset ? offset : [Double](repeating: 0, count: n)
-        matrix.withUnsafeBufferPointer { x in
-            for (column, coefficient) in beta.enumerated() {
-                let base = kept[column] * design.rowCount
-                for position in 0..<n { eta[position] += x[base + layout.order[position]] * coefficient }
-            }
-        }
+        for position in 0..<n { eta[position] += rows.dot(position, beta) }
         let link = family.link
         return (eta, eta.map(link.linkinv))
     }
@@ -593,6 +612,12 @@ struct GEEProblem {
         return residuals
     }
 
+    /// Whether a cluster's working correlation is the identity (its rows add to the sums
+    /// one at a time, never as a size × size system).
+    private func isUncorrelated(_ structure: CorrelationStructure, size: Int) -> Bool {
+        structure == .independence || size < 2
+    }
+
     /// Iterates from the glm coefficients until no parameter changes by more than epsilon.
     func solve(structure: CorrelationStructure, start: [Double], control: GEEControl) throws -> GEEEstimate {
         let correlation = correlation(structure: structure)
@@ -610,6 +635,7 @@ struct GEEProblem {
         var converged = false
         var change = Double.infinity
         let link = family.link
+        var clusterColumns = ClusterColumns(coefficientCount: p)
         for iteration in 0..<control.maxIterations {
             iterations = iteration + 1
             // Coefficients: one Fisher-scoring step.
@@ -620,27 +646,49 @@ struct GEEProblem {
                 let range = layout.starts[cluster]..<layout.starts[cluster + 1]
                 let size = range.count
                 // [D̃ | r̃] with D̃ = √(w/φ) (dmu/deta / √V) x and r̃ = √(w/φ) (y − mu) / √V.
-                var block = SmallMatrix(rows: size, columns: p + 1)
+                if isUncorrelated(structure, size: size) {
+                    // R = I: D̃ᵀD̃ and D̃ᵀr̃ row by row, over each row's entries.
+                    for position in range {
+                        let inverseRootVariance = 1 / family.variance(mu[position]).squareRoot()
+                        let factor = weights[position].squareRoot() * inverseRootScale
+                        let derivative = link.muEta(eta[position])
+                        let residual = factor * (inverseRootVariance * (y[position] - mu[position]))
+                        let entries = rows.starts[position]..<rows.starts[position + 1]
+                        for c in entries {
+                            let dc = factor * (inverseRootVariance * (derivative * rows.values[c]))
+                            let column = Int(rows.columns[c])
+                            for d in entries {
+                                hessian[column, Int(rows.columns[d])] +=
+                                    dc * (factor * (inverseRootVariance * (derivative * rows.values[d])))
+                            }
+                            gradient[column] += dc * residual
+                        }
+                    }
+                    continue
+                }
+                clusterColumns.gather(rows, range)
+                let u = clusterColumns.count
+                var block = SmallMatrix(rows: size, columns: u + 1)
                 for (j, position) in range.enumerated() {
                     let inverseRootVariance = 1 / family.variance(mu[position]).squareRoot()
                     let factor = weights[position].squareRoot() * inverseRootScale
                     let derivative = link.muEta(eta[position])
-                    for c in 0..<p { block[j, c] = factor * (inverseRootVariance * (derivative * x(position, c))) }
-                    block[j, p] = factor * (inverseRootVariance * (y[position] - mu[position]))
+                    for entry in rows.starts[position]..<rows.starts[position + 1] {
+                        block[j, clusterColumns.localIndex[Int(rows.columns[entry])]] =
+                            factor * (inverseRootVariance * (derivative * rows.values[entry]))
+                    }
+                    block[j, u] = factor * (inverseRootVariance * (y[position] - mu[position]))
                 }
-                var solved = block
-                if structure != .independence && size > 1 {
-                    let r = correlation.matrix(waves: layout.waveCodes[range], alpha: alpha)
-                    guard let lu = LUFactorization(r) else { throw singularCorrelation(cluster: cluster) }
-                    solved = lu.solve(block)
-                }
-                accumulateCrossProducts(block, solved, p: p, hessian: &hessian, gradient: &gradient)
+                let r = correlation.matrix(waves: layout.waveCodes[range], alpha: alpha)
+                guard let lu = LUFactorization(r) else { throw singularCorrelation(cluster: cluster) }
+                let solved = lu.solve(block)
+                var score = [Double](repeating: 0, count: u)
+                accumulateCrossProducts(block, solved, clusterColumns.touched, hessian: &hessian, score: &score)
+                for c in 0..<u { gradient[clusterColumns.touched[c]] += score[c] }
             }
-            guard let hessianLU = LUFactorization(hessian) else {
+            guard var step = GEEAlgebra.solve(hessian, gradient) else {
                 throw GLMError.fitFailed(message: "the GEE information matrix is singular; the coefficients cannot be estimated")
             }
-            var step = gradient
-            hessianLU.solve(&step)
             var candidate = zip(beta, step).map { $0 + $1 }
             var halvings = 0
             while true {
@@ -715,21 +763,37 @@ struct GEEProblem {
             structure: structure)
     }
 
-    /// hessian += Aᵀ B[:, 0..<p], gradient += Aᵀ B[:, p] for the s × (p+1) blocks A = [D̃|r̃]
-    /// and B = R⁻¹ A.
+    /// hessian += Aᵀ B[:, 0..<u] and score (u long) += Aᵀ B[:, u] for one cluster's
+    /// s × (u+1) blocks A = [D̃|r̃] and B = R⁻¹ A, whose u columns are the coefficients
+    /// `touched`.
     private func accumulateCrossProducts(
-        _ a: SmallMatrix, _ b: SmallMatrix, p: Int, hessian: inout SmallMatrix, gradient: inout [Double]
+        _ a: SmallMatrix, _ b: SmallMatrix, _ touched: [Int], hessian: inout SmallMatrix, score: inout [Double]
     ) {
         let size = a.rows
-        for c in 0..<p {
-            for d in 0..<p {
-                var sum = 0.0
-                for j in 0..<size { sum += a[j, c] * b[j, d] }
-                hessian[c, d] += sum
+        let u = touched.count
+        let p = hessian.rows
+        precondition(a.columns == u + 1 && b.rows == size && b.columns == u + 1 && score.count == u)
+        precondition(touched.allSatisfy { $0 >= 0 && $0 < p } && hessian.columns == p)
+        // Columns of A and B are contiguous (column-major): dot products without index checks.
+        a.values.withUnsafeBufferPointer { aValues in
+            b.values.withUnsafeBufferPointer { bValues in
+                hessian.values.withUnsafeMutableBufferPointer { hessianValues in
+                    guard let aBase = aValues.baseAddress, let bBase = bValues.baseAddress else { return }
+                    for c in 0..<u {
+                        let aColumn = aBase + c * size
+                        for d in 0..<u {
+                            let bColumn = bBase + d * size
+                            var sum = 0.0
+                            for j in 0..<size { sum += aColumn[j] * bColumn[j] }
+                            hessianValues[touched[c] + touched[d] * p] += sum
+                        }
+                        let bColumn = bBase + u * size
+                        var sum = 0.0
+                        for j in 0..<size { sum += aColumn[j] * bColumn[j] }
+                        score[c] += sum
+                    }
+                }
             }
-            var sum = 0.0
-            for j in 0..<size { sum += a[j, c] * b[j, p] }
-            gradient[c] += sum
         }
     }
 
@@ -742,7 +806,7 @@ struct GEEProblem {
     /// The sandwich and model-based covariances of (β, φ, α) at the estimate, as
     /// geepack's gee_var computes them: the block lower-triangular derivative H of the
     /// estimating equations (β; φ; α) and the cluster sums of outer products of the
-    /// cluster scores.
+    /// cluster scores. Each cluster works on the coefficients its rows touch.
     func variance(_ estimate: GEEEstimate) throws -> GEEVariance {
         let structure = estimate.structure
         let correlation = correlation(structure: structure)
@@ -766,96 +830,137 @@ struct GEEProblem {
         var l23 = [Double](repeating: 0, count: q)
         var l33 = SmallMatrix(rows: q, columns: q)
         let rootPhi = phi.squareRoot()
+        // V1 = φ^½ R φ^½; for R = I its diagonal, which the solve divides by.
+        let diagonalPhi = rootPhi * 1 * rootPhi
         let halfInversePhi = 1 / (2 * phi)
+        var clusterColumns = ClusterColumns(coefficientCount: p)
 
         for cluster in 0..<layout.clusterCount {
             let range = layout.starts[cluster]..<layout.starts[cluster + 1]
             let size = range.count
-            var d = SmallMatrix(rows: size, columns: p)
+            clusterColumns.gather(rows, range)
+            let u = clusterColumns.count
+            let touched = clusterColumns.touched
             var residual = [Double](repeating: 0, count: size)
             var variance = [Double](repeating: 0, count: size)
             var varianceSlope = [Double](repeating: 0, count: size)
             var weight = [Double](repeating: 0, count: size)
-            var block = SmallMatrix(rows: size, columns: p + 1)
+            var derivatives = [Double](repeating: 0, count: size)
             for (j, position) in range.enumerated() {
                 variance[j] = family.variance(mu[position])
                 varianceSlope[j] = varianceDerivative(mu[position])
-                let inverseRootVariance = 1 / variance[j].squareRoot()
-                let derivative = link.muEta(eta[position])
-                for c in 0..<p { d[j, c] = inverseRootVariance * (derivative * x(position, c)) }
-                residual[j] = inverseRootVariance * (y[position] - mu[position])
+                derivatives[j] = link.muEta(eta[position])
+                residual[j] = 1 / variance[j].squareRoot() * (y[position] - mu[position])
                 weight[j] = weights[position]
-                let rootWeight = weight[j].squareRoot()
-                for c in 0..<p { block[j, c] = rootWeight * d[j, c] }
-                block[j, p] = rootWeight * residual[j]
             }
-            // V1 = φ^½ R φ^½.
-            var v1 = SmallMatrix.identity(size)
-            if structure != .independence && size > 1 {
-                v1 = correlation.matrix(waves: layout.waveCodes[range], alpha: alpha)
+            // The cluster's score u1 = D̃ᵀ V1⁻¹ r̃ on its coefficients.
+            var u1 = [Double](repeating: 0, count: u)
+            var u2 = 0.0
+            var u3 = [Double](repeating: 0, count: q)
+            if isUncorrelated(structure, size: size) {
+                for (j, position) in range.enumerated() {
+                    let inverseRootVariance = 1 / variance[j].squareRoot()
+                    let rootWeight = weight[j].squareRoot()
+                    let solvedResidual = rootWeight * residual[j] / diagonalPhi
+                    let w = weight[j] * halfInversePhi
+                    let f = -2 * residual[j] / variance[j].squareRoot() - residual[j] * residual[j] / variance[j] * varianceSlope[j]
+                    let entries = rows.starts[position]..<rows.starts[position + 1]
+                    for c in entries {
+                        let dc = inverseRootVariance * (derivatives[j] * rows.values[c])
+                        let blockC = rootWeight * dc
+                        let column = Int(rows.columns[c])
+                        for d in entries {
+                            let dd = inverseRootVariance * (derivatives[j] * rows.values[d])
+                            hA[column, Int(rows.columns[d])] += blockC * (rootWeight * dd / diagonalPhi)
+                        }
+                        u1[clusterColumns.localIndex[column]] += blockC * solvedResidual
+                        hB[column] += -w * (f * dc)
+                    }
+                }
+            } else {
+                var d = SmallMatrix(rows: size, columns: u)
+                var block = SmallMatrix(rows: size, columns: u + 1)
+                for (j, position) in range.enumerated() {
+                    let inverseRootVariance = 1 / variance[j].squareRoot()
+                    let rootWeight = weight[j].squareRoot()
+                    for entry in rows.starts[position]..<rows.starts[position + 1] {
+                        let c = clusterColumns.localIndex[Int(rows.columns[entry])]
+                        d[j, c] = inverseRootVariance * (derivatives[j] * rows.values[entry])
+                        block[j, c] = rootWeight * d[j, c]
+                    }
+                    block[j, u] = rootWeight * residual[j]
+                }
+                var v1 = correlation.matrix(waves: layout.waveCodes[range], alpha: alpha)
+                for k in 0..<v1.values.count { v1.values[k] = rootPhi * v1.values[k] * rootPhi }
+                guard let lu = LUFactorization(v1) else { throw singularCorrelation(cluster: cluster) }
+                let solved = lu.solve(block)
+                accumulateCrossProducts(block, solved, touched, hessian: &hA, score: &u1)
+
+                for j in 0..<size {
+                    let w = weight[j] * halfInversePhi
+                    let f = -2 * residual[j] / variance[j].squareRoot() - residual[j] * residual[j] / variance[j] * varianceSlope[j]
+                    for c in 0..<u { hB[touched[c]] += -w * (f * d[j, c]) }
+                }
+
+                // Correlation equations.
+                if q > 0 {
+                    let inverseRootPhi = 1 / rootPhi
+                    let pairScale = inverseRootPhi * inverseRootPhi
+                    var row = [Double](repeating: 0, count: u)
+                    for j in 0..<(size - 1) {
+                        for k in (j + 1)..<size {
+                            let waveJ = layout.waveCodes[range.lowerBound + j]
+                            let waveK = layout.waveCodes[range.lowerBound + k]
+                            let pair = correlation.pair(waveJ, waveK, alpha: alpha)
+                            let product = (inverseRootPhi * residual[j]) * (inverseRootPhi * residual[k])
+                            let ww = weight[j] * weight[k]
+                            let e = pair.derivative
+                            let index = pair.parameter
+                            hF[index, index] += e * (ww * e)
+                            // d(r_j r_k)/dβ as geepack writes it, times 1/φ.
+                            let slopeJ = varianceSlope[j] / variance[j].squareRoot()
+                            let slopeK = varianceSlope[k] / variance[k].squareRoot()
+                            for c in 0..<u {
+                                let foo = slopeJ * d[j, c] + slopeK * d[k, c]
+                                row[c] = pairScale
+                                    * (-residual[j] * d[j, c] - residual[k] * d[k, c] - 0.5 * residual[j] * residual[k] * foo)
+                            }
+                            for c in 0..<u { hD[index, touched[c]] += e * (-ww * row[c]) }
+                            let zGamma = -0.5 * product * (1 / phi + 1 / phi)
+                            hE[index] += e * (-ww * zGamma)
+                            u3[index] += e * (ww * (product - pair.rho))
+                        }
+                    }
+                }
             }
-            for k in 0..<v1.values.count { v1.values[k] = rootPhi * v1.values[k] * rootPhi }
-            guard let lu = LUFactorization(v1) else { throw singularCorrelation(cluster: cluster) }
-            let solved = lu.solve(block)
-            var gradient = [Double](repeating: 0, count: p)
-            accumulateCrossProducts(block, solved, p: p, hessian: &hA, gradient: &gradient)
-            let u1 = gradient
 
             // Scale equation.
-            var u2 = 0.0
             for j in 0..<size {
                 let w = weight[j] * halfInversePhi
                 hC += w
                 u2 += w * (residual[j] * residual[j] - phi)
-                let f = -2 * residual[j] / variance[j].squareRoot() - residual[j] * residual[j] / variance[j] * varianceSlope[j]
-                for c in 0..<p { hB[c] += -w * (f * d[j, c]) }
             }
 
-            // Correlation equations.
-            var u3 = [Double](repeating: 0, count: q)
-            if q > 0 && size > 1 {
-                let inverseRootPhi = 1 / rootPhi
-                let pairScale = inverseRootPhi * inverseRootPhi
-                var row = [Double](repeating: 0, count: p)
-                for j in 0..<(size - 1) {
-                    for k in (j + 1)..<size {
-                        let waveJ = layout.waveCodes[range.lowerBound + j]
-                        let waveK = layout.waveCodes[range.lowerBound + k]
-                        let pair = correlation.pair(waveJ, waveK, alpha: alpha)
-                        let product = (inverseRootPhi * residual[j]) * (inverseRootPhi * residual[k])
-                        let ww = weight[j] * weight[k]
-                        let e = pair.derivative
-                        let index = pair.parameter
-                        hF[index, index] += e * (ww * e)
-                        // d(r_j r_k)/dβ as geepack writes it, times 1/φ.
-                        let slopeJ = varianceSlope[j] / variance[j].squareRoot()
-                        let slopeK = varianceSlope[k] / variance[k].squareRoot()
-                        for c in 0..<p {
-                            let foo = slopeJ * d[j, c] + slopeK * d[k, c]
-                            row[c] = pairScale
-                                * (-residual[j] * d[j, c] - residual[k] * d[k, c] - 0.5 * residual[j] * residual[k] * foo)
-                        }
-                        for c in 0..<p { hD[index, c] += e * (-ww * row[c]) }
-                        let zGamma = -0.5 * product * (1 / phi + 1 / phi)
-                        hE[index] += e * (-ww * zGamma)
-                        u3[index] += e * (ww * (product - pair.rho))
-                    }
-                }
+            for b in 0..<u {
+                let factor = u1[b]
+                if factor == 0 { continue }
+                for a in 0..<u { l11[touched[a], touched[b]] += u1[a] * factor }
             }
-            l11.addOuterProduct(u1, u1)
-            for c in 0..<p { l12[c] += u1[c] * u2 }
+            for c in 0..<u { l12[touched[c]] += u1[c] * u2 }
             l22 += u2 * u2
             if q > 0 {
-                l13.addOuterProduct(u1, u3)
+                for index in 0..<q where u3[index] != 0 {
+                    for c in 0..<u { l13[touched[c], index] += u1[c] * u3[index] }
+                }
                 for index in 0..<q { l23[index] += u2 * u3[index] }
                 l33.addOuterProduct(u3, u3)
             }
         }
 
-        guard let aInverse = hA.inverse() else {
+        guard let aInverse = GEEAlgebra.inverse(hA) else {
             throw GLMError.fitFailed(message: "the GEE information matrix is singular; no covariance")
         }
-        let robust = aInverse * l11 * aInverse
+        let robust = GEEAlgebra.product(GEEAlgebra.product(aInverse, l11), aInverse)
         // Scale: C⁻¹ and B⁻¹ = −C⁻¹ B A⁻¹ (1 × p).
         let cInverse = 1 / hC
         let bRow = SmallMatrix(rows: 1, columns: p, values: hB)

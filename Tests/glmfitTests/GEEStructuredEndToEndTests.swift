@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+
+/// A GEE whose factor has 1,127 columns (InstEval's instructors) runs on the factor's codes,
+/// and one whose p × p matrices cannot fit is refused naming p.
+@Suite("GEE with a large factor from the command line")
+struct GEEStructuredEndToEndTests {
+    static let arguments = ["Examples/insteval.csv.gz", "--family", "binomial", "-f", "good ~ d", "--id", "s"]
+
+    @Test func fitsOnTheCodes() throws {
+        let result = try Glmfit.run(Self.arguments + ["--format", "json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(object["n_clusters"] as? Int == 2972)
+        let coefficients = try #require(object["coefficients"] as? [[String: Any]])
+        #expect(coefficients.count == 1128)
+        #expect(coefficients.allSatisfy { $0["robust_std_error"] is Double })
+    }
+
+    @Test func coefficientMatricesOverTheMemoryLimit() throws {
+        let result = try Glmfit.run(Self.arguments, locale: ["LC_ALL": "C", "GLMFIT_MEMORY_LIMIT": "60MB"])
+        #expect(result.status == 65)
+        #expect(result.standardOutput.isEmpty)
+        #expect(result.standardError.contains("the GEE has 1,128 coefficients: its 1,128 × 1,128 information and covariance matrices"))
+    }
+}
