@@ -29,6 +29,9 @@ public struct GEEReport: Sendable {
     public let coefficients: [CoefficientSummary]
     /// The other kind of standard error, for JSON.
     public let otherStandardErrors: [Double?]
+    /// True when JSON leaves out the covariance matrices: more estimated coefficients than
+    /// `GLMSummary.covarianceLimit` and no `--full-covariance` (as a GLM's `vcov`).
+    public let covarianceOmitted: Bool
 }
 
 extension Pipeline {
@@ -82,6 +85,7 @@ extension Pipeline {
             wavesColumn: gee.wavesColumn, covariance: gee.covariance, confidenceLevel: request.confidenceLevel,
             coefficients: fit.coefficientTable(covariance: gee.covariance, confidenceLevel: request.confidenceLevel),
             otherStandardErrors: fit.coefficientTable(covariance: other, confidenceLevel: request.confidenceLevel)
-                .map(\.standardError))
+                .map(\.standardError),
+            covarianceOmitted: !request.fullCovariance && fit.covarianceNames.count > GLMSummary.covarianceLimit)
     }
 }

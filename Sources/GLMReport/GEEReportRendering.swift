@@ -84,7 +84,8 @@ extension JSONReport {
             ])
         }
         func matrix(_ rows: [[Double]]) -> JSONValue {
-            .object([
+            guard !report.covarianceOmitted else { return .null }
+            return .object([
                 ("terms", .array(fit.covarianceNames.map { .string($0) })),
                 ("matrix", .array(rows.map { row in .array(row.map { .number($0) }) })),
             ])
@@ -130,6 +131,12 @@ extension JSONReport {
             ])))
         } else {
             members.append(("qic", .null))
+        }
+        if report.covarianceOmitted {
+            members.append(("vcov_omitted", .string(
+                "the model has \(fit.covarianceNames.count) estimated coefficients, more than "
+                    + "\(GLMSummary.covarianceLimit): the covariance matrices are not written (every standard error is); "
+                    + "--full-covariance writes them")))
         }
         if fit.subsetExcludedCount > 0 {
             members.append(("n_excluded_by_subset", .integer(fit.subsetExcludedCount)))

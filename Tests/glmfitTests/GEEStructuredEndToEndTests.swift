@@ -15,6 +15,27 @@ struct GEEStructuredEndToEndTests {
         let coefficients = try #require(object["coefficients"] as? [[String: Any]])
         #expect(coefficients.count == 1128)
         #expect(coefficients.allSatisfy { $0["robust_std_error"] is Double })
+        // 1,128 coefficients: the three p × p matrices are left out of JSON, as a GLM's vcov.
+        for member in ["vcov", "vcov_robust", "vcov_naive"] {
+            #expect(object[member] is NSNull, "\(member)")
+        }
+        #expect((object["vcov_omitted"] as? String)?.contains("1128 estimated coefficients") == true)
+    }
+
+    @Test func fullCovarianceWritesTheMatrices() throws {
+        let result = try Glmfit.run(Self.arguments + ["--format", "json", "--full-covariance"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(object["vcov_omitted"] == nil)
+        let robust = try #require(object["vcov_robust"] as? [String: Any])
+        let matrix = try #require(robust["matrix"] as? [[Double]])
+        #expect(matrix.count == 1128 && matrix.allSatisfy { $0.count == 1128 })
+        // Its diagonal is the robust standard errors squared.
+        let coefficients = try #require(object["coefficients"] as? [[String: Any]])
+        for (index, coefficient) in coefficients.enumerated().prefix(20) {
+            let standardError = try #require(coefficient["robust_std_error"] as? Double)
+            #expect(abs(matrix[index][index].squareRoot() - standardError) <= 1e-12 * standardError)
+        }
     }
 
     @Test func coefficientMatricesOverTheMemoryLimit() throws {

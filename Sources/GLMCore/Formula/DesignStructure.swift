@@ -139,7 +139,8 @@ public struct DesignStructure: Sendable {
     }
 
     /// Calls `body(column, value)` for each non-zero entry of one row of X: the dense
-    /// columns' non-zero values, then at most one entry per indicator block (the row-wise
+    /// columns' non-zero values, at most one entry per indicator block, then a contrast
+    /// term's non-zero entries of its level's row of C (the row-wise
     /// reading of X for code that works a row at a time, such as GEE's clusters).
     @inline(__always) func forEachEntry(row: Int, _ body: (_ column: Int, _ value: Double) -> Void) {
         for (index, column) in denseColumns.enumerated() where index < denseValues.count && row < denseValues[index].count {
@@ -149,6 +150,31 @@ public struct DesignStructure: Sendable {
         for block in blocks where row < block.localColumns.count {
             if let (column, value) = block.entry(row: row), value != 0 { body(column, value) }
         }
+        for block in contrastBlocks {
+            guard let (level, multiplier) = block.entry(row: row) else { continue }
+            let first = level * block.width
+            for local in 0..<block.width where block.contrasts[first + local] != 0 {
+                body(block.firstColumn + local, multiplier * block.contrasts[first + local])
+            }
+        }
+    }
+
+    /// How many entries `forEachEntry` gives over the first `rowCount` rows at most (what a
+    /// row-wise copy of X holds), or nil when that overflows.
+    func entryCount(rowCount: Int) -> Int? {
+        var total = denseColumns.count.multipliedReportingOverflow(by: rowCount)
+        func add(_ count: Int) {
+            let sum = total.partialValue.addingReportingOverflow(count)
+            total = (sum.partialValue, total.overflow || sum.overflow)
+        }
+        for block in blocks { add(block.localColumns.prefix(rowCount).count { $0 >= 0 }) }
+        for block in contrastBlocks {
+            let nonZeros = block.nonZeroRows().map(\.count)
+            for row in 0..<min(rowCount, block.levels.count) {
+                if let (level, _) = block.entry(row: row) { add(nonZeros[level]) }
+            }
+        }
+        return total.overflow ? nil : total.partialValue
     }
 
     /// Σ xᵢⱼ² of every column: the scale of each coefficient's effect on η.

@@ -103,41 +103,13 @@ public struct BlockSandwich: Sendable {
     /// position, or -1) and its remainder entries (kept positions and values).
     struct RowReader {
         let structure: DesignStructure
+        /// Each column of X: a kept level's position (≥ 0), a kept remainder column's place
+        /// encoded −1 − place, or nil when aliased.
         let positions: [Int?]
-        /// The kept dense columns (indices into `structure.denseValues`) and their places
-        /// among the kept remainder.
-        private let denseIndices: [Int]
-        private let densePlaces: [Int]
-        /// Each indicator term's columns: a kept level's position (≥ 0), a kept remainder
-        /// column's place encoded −1 − place, or `Int.min` when aliased.
-        private let blockCodes: [[Int]]
-        /// Each contrast term's columns: a kept remainder column's place (contrast columns are
-        /// never eliminated), or `Int.min` when aliased; and C's non-zeros by level.
-        private let contrastPlaces: [[Int]]
-        private let contrastNonZeros: [[[(column: Int, value: Double)]]]
 
         init(structure: DesignStructure, positions: [Int?]) {
             self.structure = structure
             self.positions = positions
-            var denseIndices: [Int] = []
-            var densePlaces: [Int] = []
-            for (index, column) in structure.denseColumns.enumerated() where index < structure.denseValues.count {
-                guard column < positions.count, let position = positions[column], position < 0 else { continue }
-                denseIndices.append(index)
-                densePlaces.append(-1 - position)
-            }
-            self.denseIndices = denseIndices
-            self.densePlaces = densePlaces
-            blockCodes = structure.blocks.map { block in
-                block.columns.map { $0 < positions.count ? positions[$0] ?? Int.min : Int.min }
-            }
-            contrastPlaces = structure.contrastBlocks.map { block in
-                block.columns.map { column in
-                    guard column < positions.count, let position = positions[column], position < 0 else { return Int.min }
-                    return -1 - position
-                }
-            }
-            contrastNonZeros = structure.contrastBlocks.map { $0.nonZeroRows() }
         }
 
         func read(
@@ -147,29 +119,14 @@ public struct BlockSandwich: Sendable {
             restValues.removeAll(keepingCapacity: true)
             var level = -1
             var levelValue = 0.0
-            for (index, place) in zip(denseIndices, densePlaces) {
-                restIndices.append(place)
-                restValues.append(structure.denseValues[index][row])
-            }
-            for (block, codes) in zip(structure.blocks, blockCodes) {
-                let local = Int(block.localColumns[row])
-                guard local >= 0, local < codes.count else { continue }
-                let code = codes[local]
-                guard code != Int.min else { continue }
-                let value = block.multipliers?[row] ?? 1
-                if code >= 0 {
-                    level = code
+            structure.forEachEntry(row: row) { column, value in
+                guard column < positions.count, let position = positions[column] else { return }
+                if position >= 0 {
+                    level = position
                     levelValue = value
                 } else {
-                    restIndices.append(-1 - code)
+                    restIndices.append(-1 - position)
                     restValues.append(value)
-                }
-            }
-            for (index, block) in structure.contrastBlocks.enumerated() {
-                guard let (blockLevel, multiplier) = block.entry(row: row) else { continue }
-                for (local, contrast) in contrastNonZeros[index][blockLevel] where contrastPlaces[index][local] != Int.min {
-                    restIndices.append(contrastPlaces[index][local])
-                    restValues.append(multiplier * contrast)
                 }
             }
             return (level, levelValue)

@@ -397,14 +397,8 @@ public enum ChunkedFit {
             }
             return eta
         }
-        for (column, values) in zip(structure.denseColumns, structure.denseValues) where coefficients[column] != 0 {
-            for row in 0..<rows.rowCount { eta[row] += values[row] * coefficients[column] }
-        }
-        for block in structure.blocks {
-            for row in 0..<min(rows.rowCount, block.localColumns.count) {
-                guard let (column, value) = block.entry(row: row), coefficients[column] != 0 else { continue }
-                eta[row] += value * coefficients[column]
-            }
+        for row in 0..<rows.rowCount {
+            structure.forEachEntry(row: row) { column, value in eta[row] += value * coefficients[column] }
         }
         return eta
     }

@@ -22,11 +22,9 @@ struct GEERows: Sendable {
         var starts = [Int]()
         starts.reserveCapacity(order.count + 1)
         starts.append(0)
-        let perRow = structure.denseColumns.count + structure.blocks.count
         var columns = [Int32]()
         var values = [Double]()
-        let (capacity, overflow) = order.count.multipliedReportingOverflow(by: perRow)
-        if !overflow {
+        if let capacity = structure.entryCount(rowCount: order.count) {
             columns.reserveCapacity(capacity)
             values.reserveCapacity(capacity)
         }
@@ -46,11 +44,10 @@ struct GEERows: Sendable {
     }
 
     /// The bytes the rows of `rowCount` design rows take at most: one entry per dense column
-    /// and per indicator block on each row.
+    /// and per indicator block on each row, and a contrast term's non-zeros of C.
     static func bytes(structure: DesignStructure, rowCount: Int) -> Int? {
-        MemoryBudget.sum(
-            MemoryBudget.bytes(of: 12, times: [rowCount, structure.denseColumns.count + structure.blocks.count]),
-            MemoryBudget.bytes(doubles: rowCount + 1))
+        guard let entries = structure.entryCount(rowCount: rowCount) else { return nil }
+        return MemoryBudget.sum(MemoryBudget.bytes(of: 12, times: [entries]), MemoryBudget.bytes(doubles: rowCount + 1))
     }
 
     /// The largest |x| of each estimated column (before scaling).
