@@ -164,6 +164,31 @@ struct BlockSandwichTests {
         }
     }
 
+    /// Sum- and Helmert-coded factors held as codes times their contrast matrix beside the
+    /// eliminated factor: their rows read through C, the same sandwiches as from X as values.
+    @Test func contrastCodedTermsByBlocksEqualDense() throws {
+        let table = try Self.table()
+        let frame = try ModelFrame(
+            table: table, formula: try Formula.parse("y ~ service + C(factor(studage), helmert) + C(factor(lectage), sum) + d"),
+            weightsColumn: "w", subset: try Self.someStudents(table, separatedLevelsOf: nil))
+        let family = try Family(kind: .gaussian)
+        let control = FitControl(epsilon: 1e-13, maxIterations: 50)
+        let blocksDesign = try Design(frame: frame, layout: .structured)
+        #expect(blocksDesign.structure.contrastBlocks.count == 2)
+        let dense = try GLMFit.fit(design: try Design(frame: frame, layout: .dense), family: family, control: control)
+        let blocks = try GLMFit.fit(design: blocksDesign, family: family, control: control)
+        #expect(blocks.irls.solution?.blockFactor != nil)
+        for type in [SandwichType.hc0, .hc3] {
+            Self.expectSame(try Sandwich.vcovHC(dense, type: type), try Sandwich.vcovHC(blocks, type: type), "contrasts \(type.rawValue)")
+        }
+        for column in ["d", "s"] {
+            let clusters = try Sandwich.clusters(table: table, column: column, frame: frame)
+            Self.expectSame(
+                try Sandwich.vcovCL(dense, clusters: clusters, type: .hc0, adjust: true),
+                try Sandwich.vcovCL(blocks, clusters: clusters, type: .hc0, adjust: true), "contrasts cluster \(column)")
+        }
+    }
+
     /// Above the covariance limit: every variance, no matrix; entries (and so Wald tests)
     /// from the blocks equal the matrix's.
     @Test func beyondTheLimitEveryVarianceAndTheEntriesAskedFor() throws {

@@ -48,6 +48,8 @@ struct ChunkedBlockFitTests {
         let formula: String
         let family: String
         var weights: String? = nil
+        /// `--contrasts`: sum or Helmert coding holds the factors as codes times C.
+        var contrasts: DefaultContrasts = .r
         var testDescription: String { name }
     }
 
@@ -58,12 +60,17 @@ struct ChunkedBlockFitTests {
         Case(name: "factor x numeric slope", formula: "y ~ x1 + f + f:x2", family: "poisson"),
         Case(name: "aliased levels (f nested in g)", formula: "y ~ x1 + g + f", family: "poisson"),
         Case(name: "weighted gamma, offset", formula: "yg + 10 ~ x1 + f + offset(0.01 * t)", family: "gamma", weights: "w"),
+        Case(name: "sum contrasts, offset", formula: "y ~ x1 + f + offset(log(t))", family: "poisson",
+             contrasts: DefaultContrasts(unordered: .sum)),
+        Case(name: "Helmert contrasts, f nested in g", formula: "yg ~ x1 + g + f", family: "gaussian", weights: "w",
+             contrasts: DefaultContrasts(unordered: .helmert)),
     ]
 
     static func request(path: String, _ item: Case, chunkRows: Int?) -> FitRequest {
         var request = FitRequest(path: path, formula: item.formula, family: item.family, weightsColumn: item.weights)
         request.chunkRows = chunkRows
         request.collation = .bytes
+        request.defaultContrasts = item.contrasts
         return request
     }
 

@@ -50,6 +50,9 @@ struct GEEStructuredTests {
         // A factor times a numeric variable: codes with multipliers.
         cases.append(Case(formula: "y ~ factor(g) + factor(g):x", family: .gaussian, structure: .exchangeable, weights: "w"))
         cases.append(Case(formula: "success ~ factor(g) + x", family: .binomial, structure: .unstructured, weights: "w"))
+        // Contrast-coded factors: codes times C, every row's entries read through C.
+        cases.append(Case(formula: "count ~ C(factor(g), sum) + x", family: .poisson, structure: .exchangeable, weights: "w"))
+        cases.append(Case(formula: "y ~ x + C(factor(g), helmert)", family: .gaussian, structure: .ar1, weights: nil))
         return cases
     }()
 
