@@ -189,16 +189,20 @@ public enum ChunkedFit {
         }
 
         let frozen = layout
-        // The design's names and terms, from the first chunk with rows.
-        var template: Design?
-        try input.readChunks(rows: min(chunkRows, 1000), until: { bytes, linesBefore -> ChunkedInput.Continuation in
+        // A chunk's model frame with the whole input's levels (nil when no row of it is used).
+        func frozenFrame(_ bytes: UnsafeRawBufferPointer, linesBefore: Int) throws -> ModelFrame? {
             let table = try chunkTable(
                 bytes, input: input, options: options, linesBefore: linesBefore, required: required,
                 textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
-            if let frame = try chunkFrame(
+            return try chunkFrame(
                 table, formula: formula, weightsColumn: request.weightsColumn,
                 frequencyWeightsColumn: request.frequencyWeightsColumn, dropUnusedLevels: false,
-                referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts, subset: subset) {
+                referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts, subset: subset)
+        }
+        // The design's names and terms, from the first chunk with rows.
+        var template: Design?
+        try input.readChunks(rows: min(chunkRows, 1000), until: { bytes, linesBefore -> ChunkedInput.Continuation in
+            if let frame = try frozenFrame(bytes, linesBefore: linesBefore) {
                 try ReferenceLevels.checkApplied(request.referenceLevels, frame: frame, columnNames: input.columnNames)
                 template = try chunkDesign(frame, layout: .automatic)
                 return .stop
@@ -219,14 +223,7 @@ public enum ChunkedFit {
         let chunks: ((ChunkRows) throws -> Void) throws -> Void = { visit in
             var rowsSeen = 0
             try input.forEachChunk(rows: chunkRows) { bytes, linesBefore in
-                let table = try chunkTable(
-                    bytes, input: input, options: options, linesBefore: linesBefore, required: required,
-                    textColumns: textColumns, logicalColumns: logicalColumns, levels: frozen.textLevels)
-                guard let frame = try chunkFrame(
-                    table, formula: formula, weightsColumn: request.weightsColumn,
-                    frequencyWeightsColumn: request.frequencyWeightsColumn, dropUnusedLevels: false,
-                    referenceLevels: request.referenceLevels, defaultContrasts: request.defaultContrasts,
-                    subset: subset) else { return }
+                guard let frame = try frozenFrame(bytes, linesBefore: linesBefore) else { return }
                 let design = try chunkDesign(frame, layout: chunkLayout)
                 let prepared = try family.prepare(frame)
                 rowsSeen += design.rowCount

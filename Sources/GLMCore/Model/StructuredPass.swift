@@ -77,15 +77,7 @@ final class StructuredPass: @unchecked Sendable {
             block.localColumns.withUnsafeBufferPointer { source in
                 for row in 0..<rowCount { target[row] = row < source.count ? source[row] : -1 }
             }
-            if let values = block.multipliers {
-                let copy = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
-                values.withUnsafeBufferPointer { source in
-                    for row in 0..<rowCount { copy[row] = row < source.count ? source[row] : .nan }
-                }
-                multipliers.append(copy)
-            } else {
-                multipliers.append(nil)
-            }
+            multipliers.append(block.multipliers.map { Self.copy($0, rowCount: rowCount) })
         }
         self.multipliers = multipliers
         blockFirst = blocks.map(\.firstColumn)
@@ -98,15 +90,7 @@ final class StructuredPass: @unchecked Sendable {
         for (index, block) in contrastBlocks.enumerated() {
             let target = UnsafeMutableBufferPointer(rebasing: contrastCodes[(index * rowCount)..<((index + 1) * rowCount)])
             for row in 0..<rowCount { target[row] = Int32(truncatingIfNeeded: block.entry(row: row)?.level ?? -1) }
-            if let values = block.multipliers {
-                let copy = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
-                values.withUnsafeBufferPointer { source in
-                    for row in 0..<rowCount { copy[row] = row < source.count ? source[row] : .nan }
-                }
-                contrastMultipliers.append(copy)
-            } else {
-                contrastMultipliers.append(nil)
-            }
+            contrastMultipliers.append(block.multipliers.map { Self.copy($0, rowCount: rowCount) })
             effectFirst.append(effectCount)
             effectCount += block.levelCount
         }
@@ -137,6 +121,16 @@ final class StructuredPass: @unchecked Sendable {
 
     /// Sets η = offset + Xβ and μ (with `coefficients`), adds up the deviance and the validity
     /// checks, and with `accumulate` the working weights and the block normal equations.
+    /// A term's multipliers as a buffer of `rowCount` (NaN past the values given), freed
+    /// with the pass.
+    private static func copy(_ values: [Double], rowCount: Int) -> UnsafeMutableBufferPointer<Double> {
+        let copy = UnsafeMutableBufferPointer<Double>.allocate(capacity: rowCount)
+        values.withUnsafeBufferPointer { source in
+            for row in 0..<rowCount { copy[row] = row < source.count ? source[row] : .nan }
+        }
+        return copy
+    }
+
     func run(coefficients: [Double]?, accumulate: Bool) -> (RowPass.Totals, BlockNormalEquations?) {
         struct Visitor: FamilyLinkPairVisitor {
             let pass: StructuredPass
