@@ -88,6 +88,56 @@ struct BlockPredictionTests {
         }
     }
 
+    /// A new row of a model with a sum-coded factor holds its level's non-zero contrast values
+    /// only (one entry for every level but the last), not one entry per column of the factor;
+    /// the predictions are those of the saved dense matrix.
+    @Test func contrastCodedRowsHoldTheirNonZerosOnly() throws {
+        let directory = try ScratchDirectory()
+        let formula = "y ~ x + C(g, sum)"
+        let model = try Self.saved(formula, family: "gaussian", fullCovariance: true, directory: directory)
+        let newPath = try directory.write("new.csv", Self.data.new)
+        let design = try NewDataDesign(model: model)
+        let fd = open(newPath, O_RDONLY | O_CLOEXEC)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        let stream = CSVRecordStream(fd: fd, source: newPath)
+        let header = try stream.readHeader()
+        let typer = try NewDataTyper(design: design, header: header.names, source: newPath)
+        let batch = try #require(try stream.nextBatch(columns: typer.indices))
+        let (table, failure) = typer.table(from: batch)
+        #expect(failure == nil)
+        let rows = try design.rows(table, passMissing: false)
+        let entries = try #require(rows.entries)
+        guard case let .categorical(g)? = table.column(named: "g") else {
+            Issue.record("g is not read as a factor")
+            return
+        }
+        for row in 0..<rows.count {
+            let isLast = g.levels[Int(g.codes[row])] == "g1050"
+            // The intercept, x and the level's own column; the last level is −1 in every column.
+            #expect(entries.range(ofRow: row).count == (isLast ? 2 + 1_049 : 3), "row \(row)")
+        }
+        let options = PredictionOptions(scale: .link, standardErrors: true, confidenceInterval: false)
+        let predictions = try PredictPipeline.predictions(model: model, path: newPath, options: options)
+        let standardErrors = try #require(predictions.standardErrors)
+        // xᵀVx over all of the factor's columns (the zeros included), for comparison.
+        let p = model.vcov.count
+        guard case let .numeric(x)? = table.column(named: "x") else {
+            Issue.record("x is not read as numbers")
+            return
+        }
+        for row in 0..<min(rows.count, 40) {
+            var dense = [Double](repeating: 0, count: p)
+            dense[0] = 1
+            dense[1] = x[row]
+            let level = Int(g.codes[row])
+            for column in 0..<1_049 { dense[2 + column] = level == 1_049 ? -1 : (column == level ? 1 : 0) }
+            var quadratic = 0.0
+            for i in 0..<p { for j in 0..<p { quadratic += dense[i] * model.vcov[i][j] * dense[j] } }
+            expectClose(standardErrors[row], quadratic.squareRoot(), relative: 1e-10, "se[\(row)]")
+        }
+    }
+
     /// The blocks' quadratic form is the dense xᵀVx: V's entries from the blocks, for rows
     /// made of one level of the eliminated term and some other columns.
     @Test func quadraticFormMatchesTheMatrixEntries() throws {

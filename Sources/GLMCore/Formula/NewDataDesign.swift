@@ -289,6 +289,9 @@ struct NewDataDesign {
                             value *= code >= 0 && code < contrast.count ? contrast[code] : .nan
                         }
                     }
+                    // A zero (a contrast's zero for this level, a numeric 0) adds nothing to η
+                    // or to xᵀVx: a sum-coded factor's row is one entry, not one per column.
+                    guard value != 0 else { continue }
                     rows.positions.append(position)
                     rows.values.append(value)
                 }
