@@ -60,6 +60,13 @@ public struct BlockSandwich: Sendable {
 
     /// The entry for two kept columns of X (NaN when one is aliased).
     public func entry(_ first: Int, _ second: Int) -> Double {
+        let value = scaledEntry(first, second)
+        return covariance.scales.isEmpty ? value : value * covariance.scale(first) * covariance.scale(second)
+    }
+
+    /// The entry for the scaled columns X·S the fit and the rows' reader used (see
+    /// `BlockCovariance.scales`).
+    func scaledEntry(_ first: Int, _ second: Int) -> Double {
         let positions = covariance.positions
         guard first < positions.count, second < positions.count,
               let a = positions[first], let b = positions[second] else { return .nan }
