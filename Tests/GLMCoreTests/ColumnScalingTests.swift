@@ -44,10 +44,6 @@ struct ColumnScalingTests {
          Case(exponent: exponent, ordinary: numeric.ordinary, extreme: numeric.extreme)]
     }
 
-    /// Whether a variance of this term's coefficient, 2^(2·exponent) times the ordinary
-    /// one, is a normal double (its square root, the standard error, is then right too).
-    static func varianceIsRepresentable(_ exponent: Int) -> Bool { abs(2 * exponent) < 1000 }
-
     /// The in-memory fit by blocks, the fit on X as values (QR, as R) and the chunked fit by
     /// blocks, against the ordinary column's in-memory fit.
     @Test(arguments: cases)
@@ -75,9 +71,8 @@ struct ColumnScalingTests {
                 let scale = extreme ? factor : 1
                 expectClose(a.estimate, b.estimate.map { $0 * scale }, relative: 1e-8,
                             absolute: 1e-10 * (b.standardError ?? 0) * scale, "\(id) \(name) \(a.term)")
-                if !extreme || Self.varianceIsRepresentable(item.exponent) {
-                    expectClose(a.standardError, b.standardError.map { $0 * scale }, relative: 1e-8, "\(id) \(name) \(a.term) se")
-                }
+                // Also at 2^±600, where the variance (2^∓1200 times the ordinary one) is no double.
+                expectClose(a.standardError, b.standardError.map { $0 * scale }, relative: 1e-8, "\(id) \(name) \(a.term) se")
             }
             expectClose(fit.fit.deviance, ordinary.fit.deviance, relative: 1e-8, "\(id) \(name) deviance")
             expectClose(fit.fit.aic, ordinary.fit.aic, relative: 1e-8, "\(id) \(name) AIC")
@@ -95,9 +90,77 @@ struct ColumnScalingTests {
         }
         expectClose(denseFit.deviance, memory.fit.deviance, relative: 1e-8, "\(id) dense deviance")
         // Leverages do not depend on a column's scale.
-        if Self.varianceIsRepresentable(item.exponent) {
-            for (a, b) in zip(Influence.hatValues(memory.fit), Influence.hatValues(ordinary.fit)) {
-                expectClose(a, b, relative: 1e-7, absolute: 1e-12, "\(id) hat value")
+        for (a, b) in zip(Influence.hatValues(memory.fit), Influence.hatValues(ordinary.fit)) {
+            expectClose(a, b, relative: 1e-8, absolute: 1e-12, "\(id) hat value")
+        }
+    }
+
+    /// What is computed from the fit by blocks afterwards: the sandwich, the refits of anova
+    /// and drop1, and the covariance blocks a model file stores (`vcov_blocks`), each the
+    /// ordinary column's with the extreme column's entries times its scale. A variance beyond
+    /// 2^±1022 is no double: the sandwich's standard error (its variance's root) and the
+    /// stored variances are compared where they are.
+    @Test(arguments: [430, -430, 600, -600])
+    func downstreamIsTheOrdinaryOneScaled(_ exponent: Int) throws {
+        let scratch = try ScratchDirectory()
+        let path = try scratch.write("scaled.csv", Self.data(exponent: exponent))
+        func report(_ formula: String) throws -> ModelReport {
+            var request = Self.request(path: path, formula: formula)
+            request.vcov = "HC0"
+            request.anova = true
+            request.dropOne = true
+            return try Pipeline.fit(request)
+        }
+        let ordinary = try report(Self.slope.ordinary)
+        let extreme = try report(Self.slope.extreme)
+        let factor = Double(sign: .plus, exponent: -exponent, significand: 1)
+        let representable = abs(exponent) < 500
+        func scale(_ name: String) -> Double { name.hasSuffix("scaled") ? factor : 1 }
+        #expect(extreme.summary.standardErrors != .model)
+        for (a, b) in zip(extreme.summary.coefficients, ordinary.summary.coefficients)
+        where representable || !a.term.hasSuffix("scaled") {
+            expectClose(a.standardError, b.standardError.map { $0 * scale(a.term) }, relative: 1e-8, "2^\(exponent) HC0 \(a.term)")
+        }
+        let anova = try #require(extreme.anova), ordinaryAnova = try #require(ordinary.anova)
+        #expect(anova.rows.count == ordinaryAnova.rows.count)
+        for (a, b) in zip(anova.rows, ordinaryAnova.rows) {
+            expectClose(a.residualDeviance, b.residualDeviance, relative: 1e-8, "2^\(exponent) anova \(a.term)")
+        }
+        let dropOne = try #require(extreme.dropOne), ordinaryDropOne = try #require(ordinary.dropOne)
+        #expect(dropOne.rows.count == ordinaryDropOne.rows.count)
+        for (a, b) in zip(dropOne.rows, ordinaryDropOne.rows) {
+            expectClose(a.deviance, b.deviance, relative: 1e-8, "2^\(exponent) drop1 \(a.term)")
+            expectClose(a.aic, b.aic, relative: 1e-8, "2^\(exponent) drop1 AIC \(a.term)")
+        }
+
+        func blocks(_ fit: GLMFit) throws -> SavedModel.CovarianceBlocks {
+            let factor = try #require(fit.irls.solution?.blockFactor)
+            let covariance = try BlockCovariance(factor: factor, columnCount: fit.design.columnCount)
+            return SavedModel.CovarianceBlocks(covariance, dispersion: 1, names: fit.coefficientNames, termLabel: "f")
+        }
+        let stored = try blocks(extreme.fit), ordinaryStored = try blocks(ordinary.fit)
+        let plain = { (name: String) in name.replacingOccurrences(of: "scaled", with: "x2") }
+        #expect(stored.eliminated.map(plain) == ordinaryStored.eliminated)
+        #expect(stored.others.map(plain) == ordinaryStored.others)
+        for (index, name) in stored.eliminated.enumerated() where representable || scale(name) == 1 {
+            expectClose(stored.variances[index], ordinaryStored.variances[index] * scale(name) * scale(name),
+                        relative: 1e-8, "2^\(exponent) stored variance \(name)")
+        }
+        let k = stored.others.count
+        for (index, value) in stored.othersCovariance.enumerated() {
+            let product = scale(stored.others[index % k]) * scale(stored.others[index / k])
+            guard representable || product == 1 || product == factor else { continue }
+            expectClose(value, ordinaryStored.othersCovariance[index] * product, relative: 1e-8,
+                        absolute: 1e-12 * product, "2^\(exponent) stored S⁻¹ [\(index)]")
+        }
+        for (position, row) in stored.cross.enumerated() {
+            let ordinaryRow = ordinaryStored.cross[position]
+            #expect(row.indices == ordinaryRow.indices)
+            let levelScale = scale(stored.eliminated[position])
+            for (index, value) in zip(row.indices, row.values) {
+                let expected = ordinaryRow.values[row.indices.firstIndex(of: index) ?? 0] * levelScale / scale(stored.others[index])
+                expectClose(value, expected, relative: 1e-7, absolute: 1e-12 * abs(levelScale / scale(stored.others[index])),
+                            "2^\(exponent) stored A [\(position), \(index)]")
             }
         }
     }
