@@ -64,6 +64,12 @@ public struct BlockSandwich: Sendable {
         return covariance.scales.isEmpty ? value : value * covariance.scale(first) * covariance.scale(second)
     }
 
+    /// A kept column's √variance as s·√v' from the scaled column's variance v': a double for
+    /// a column of extreme magnitude even where its variance is not (`BlockCovariance.scales`).
+    public func standardError(_ column: Int) -> Double {
+        scaledEntry(column, column).squareRoot() * covariance.scale(column)
+    }
+
     /// The entry for the scaled columns X·S the fit and the rows' reader used (see
     /// `BlockCovariance.scales`).
     func scaledEntry(_ first: Int, _ second: Int) -> Double {

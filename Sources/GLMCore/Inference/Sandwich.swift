@@ -65,7 +65,11 @@ public struct RobustCovariance: Sendable {
     /// R's warnings (hat values close to 1 for HC2/HC3).
     public let warnings: [String]
 
-    public var standardErrors: [Double] { variances.map { $0.squareRoot() } }
+    /// By blocks from the scaled columns (see `BlockSandwich.standardError`).
+    public var standardErrors: [Double] {
+        guard let blocks else { return variances.map { $0.squareRoot() } }
+        return columns.map { blocks.standardError($0) }
+    }
 
     init(
         names: [String], columns: [Int], matrix: [[Double]], type: SandwichType, clusterCount: Int?,

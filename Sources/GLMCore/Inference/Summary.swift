@@ -154,13 +154,15 @@ public struct GLMSummary: Sendable {
         var covariance: [[Double]]
         var variances: [Double] = []
         var blockCovariance: BlockCovariance?
-        // By blocks, from the scaled columns (see `BlockCovariance.standardErrors`).
+        // The covariance's own standard errors: by blocks from the scaled columns, a double
+        // where a variance of a column of extreme magnitude is not (`BlockCovariance.scales`).
         var standardErrors: [Double]?
         var covarianceOmitted = false
         let source: StandardErrorSource
         if let robust {
             covariance = robust.matrix
             variances = robust.variances
+            standardErrors = robust.standardErrors
             covarianceOmitted = robust.matrixOmitted
             warnings += robust.warnings
             if let clusters = robust.clusterCount {
