@@ -60,6 +60,19 @@ public struct BlockSandwich: Sendable {
 
     /// The entry for two kept columns of X (NaN when one is aliased).
     public func entry(_ first: Int, _ second: Int) -> Double {
+        let value = scaledEntry(first, second)
+        return covariance.scales.isEmpty ? value : value * covariance.scale(first) * covariance.scale(second)
+    }
+
+    /// A kept column's √variance as s·√v' from the scaled column's variance v': a double for
+    /// a column of extreme magnitude even where its variance is not (`BlockCovariance.scales`).
+    public func standardError(_ column: Int) -> Double {
+        scaledEntry(column, column).squareRoot() * covariance.scale(column)
+    }
+
+    /// The entry for the scaled columns X·S the fit and the rows' reader used (see
+    /// `BlockCovariance.scales`).
+    func scaledEntry(_ first: Int, _ second: Int) -> Double {
         let positions = covariance.positions
         guard first < positions.count, second < positions.count,
               let a = positions[first], let b = positions[second] else { return .nan }

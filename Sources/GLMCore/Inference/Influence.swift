@@ -55,12 +55,14 @@ public enum Influence {
         guard let covariance = try? BlockCovariance(factor: factor, columnCount: fit.design.columnCount) else {
             return [Double](repeating: .nan, count: rowCount)
         }
-        let structure = fit.design.structure
+        // The columns as the fit scaled them (xᵀVx is the same): V's entries of columns of
+        // extreme magnitude may not be doubles, the scaled columns' are.
+        let structure = covariance.scaled(fit.design.structure)
         let weights = fit.irls.workingWeights
         let limit = 1 - 10 * Double.ulpOfOne
         // V's entry, 0 for an aliased column (it is out of the hat matrix).
         func entry(_ a: Int, _ b: Int) -> Double {
-            let value = covariance.entry(a, b)
+            let value = covariance.scaledEntry(a, b)
             return value.isNaN ? 0 : value
         }
         let contrastRows = structure.contrastBlocks.map { block in
@@ -85,7 +87,7 @@ public enum Influence {
             for block in structure.blocks {
                 if let entry = block.entry(row: row) { entries.append(entry) }
             }
-            var quadratic = covariance.quadraticForm(entries)
+            var quadratic = covariance.scaledQuadraticForm(entries)
             var seen: [(block: Int, level: Int, value: Double)] = []
             for (index, block) in structure.contrastBlocks.enumerated() {
                 guard let (level, value) = block.entry(row: row) else { continue }

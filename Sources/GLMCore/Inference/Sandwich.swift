@@ -65,7 +65,11 @@ public struct RobustCovariance: Sendable {
     /// R's warnings (hat values close to 1 for HC2/HC3).
     public let warnings: [String]
 
-    public var standardErrors: [Double] { variances.map { $0.squareRoot() } }
+    /// By blocks from the scaled columns (see `BlockSandwich.standardError`).
+    public var standardErrors: [Double] {
+        guard let blocks else { return variances.map { $0.squareRoot() } }
+        return columns.map { blocks.standardError($0) }
+    }
 
     init(
         names: [String], columns: [Int], matrix: [[Double]], type: SandwichType, clusterCount: Int?,
@@ -190,7 +194,7 @@ public enum Sandwich {
         var residuals = [Double](repeating: 0, count: rowCount)
         if let blocks {
             // The row's non-zero entries only: a zero entry is always negligible.
-            let reader = BlockSandwich.RowReader(structure: fit.design.structure, positions: blocks.positions)
+            let reader = BlockSandwich.RowReader(structure: blocks.scaled(fit.design.structure), positions: blocks.positions)
             var indices: [Int] = []
             var values: [Double] = []
             for row in 0..<rowCount {
@@ -316,7 +320,7 @@ public enum Sandwich {
             let m = blocks.factor.keptEliminated.count
             let r = blocks.factor.keptRest.count
             try BlockSandwich.requireMemory(levelCount: m, restCount: r, what: "the sandwich covariance")
-            let reader = BlockSandwich.RowReader(structure: fit.design.structure, positions: blocks.positions)
+            let reader = BlockSandwich.RowReader(structure: blocks.scaled(fit.design.structure), positions: blocks.positions)
             var meat = BlockSandwich.BlockMeat(levelCount: m, restCount: r)
             var indices: [Int] = []
             var values: [Double] = []
@@ -430,7 +434,7 @@ public enum Sandwich {
             order[next[group]] = row
             next[group] += 1
         }
-        let reader = BlockSandwich.RowReader(structure: fit.design.structure, positions: blocks.positions)
+        let reader = BlockSandwich.RowReader(structure: blocks.scaled(fit.design.structure), positions: blocks.positions)
         var indices: [Int] = []
         var values: [Double] = []
         // Nested: every cluster's rows (with a score) hold at most one level of E. Rows in

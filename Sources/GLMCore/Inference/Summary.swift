@@ -154,11 +154,15 @@ public struct GLMSummary: Sendable {
         var covariance: [[Double]]
         var variances: [Double] = []
         var blockCovariance: BlockCovariance?
+        // The covariance's own standard errors: by blocks from the scaled columns, a double
+        // where a variance of a column of extreme magnitude is not (`BlockCovariance.scales`).
+        var standardErrors: [Double]?
         var covarianceOmitted = false
         let source: StandardErrorSource
         if let robust {
             covariance = robust.matrix
             variances = robust.variances
+            standardErrors = robust.standardErrors
             covarianceOmitted = robust.matrixOmitted
             warnings += robust.warnings
             if let clusters = robust.clusterCount {
@@ -173,6 +177,8 @@ public struct GLMSummary: Sendable {
             blockCovariance = blocks
             let unscaled = blocks.variances()
             variances = kept.map { dispersion * unscaled[$0] }
+            let errors = blocks.standardErrors(dispersion: dispersion)
+            standardErrors = kept.map { errors[$0] }
             if rank <= covarianceLimit {
                 covariance = blocks.matrix(columns: kept).map { row in row.map { dispersion * $0 } }
             } else {
@@ -197,7 +203,7 @@ public struct GLMSummary: Sendable {
         self.coefficients = fit.coefficientNames.enumerated().map { column, name in
             guard let position = keptPosition[column] else { return .aliased(name) }
             return .wald(
-                term: name, estimate: fit.coefficients[column], standardError: variances[position].squareRoot(),
+                term: name, estimate: fit.coefficients[column], standardError: standardErrors?[position] ?? variances[position].squareRoot(),
                 tDegreesOfFreedom: useT ? Double(dfResidual) : nil, normalQuantile: zQuantile,
                 withRatio: ratioLabel != nil)
         }

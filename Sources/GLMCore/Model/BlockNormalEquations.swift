@@ -221,6 +221,9 @@ public struct BlockFactor: Sendable {
     let cross: [Double]
     /// Upper Cholesky factor of S over the kept remainder (column-major).
     let choleskyFactor: [Double]
+    /// The powers of two the columns were fitted scaled by (`ColumnScaling`; empty when all
+    /// are 1): the numbers above are those of X·S, whose normal equations a double holds.
+    var columnScales: [Double] = []
 }
 
 /// Solves the block normal equations with R's in-order rule for aliased columns.
@@ -506,9 +509,13 @@ public struct BlockCovariance: Sendable {
     /// Each column of X: its position among the kept levels (≥ 0), among the kept remainder
     /// (encoded −1 − position), or nil when aliased.
     let positions: [Int?]
+    /// The factor's column scales (empty when all are 1): the arrays above are the scaled
+    /// columns' (X·S); `entry` is X's, S·(X'ᵀWX')⁻¹·S.
+    let scales: [Double]
 
     init(factor: BlockFactor, columnCount: Int) throws {
         self.factor = factor
+        self.scales = factor.columnScales.contains { $0 != 1 } ? factor.columnScales : []
         let layout = factor.layout
         let k = factor.keptRest.count
         let levels = factor.keptEliminated
@@ -562,8 +569,29 @@ public struct BlockCovariance: Sendable {
 
     private var keptRestCount: Int { factor.keptRest.count }
 
+    /// A column's scale (1 unless it was fitted scaled).
+    func scale(_ column: Int) -> Double { column >= 0 && column < scales.count ? scales[column] : 1 }
+
+    /// `structure` with its columns scaled as the factor's (itself when all scales are 1).
+    func scaled(_ structure: DesignStructure) -> DesignStructure {
+        scales.isEmpty ? structure : ColumnScaling.scaled(structure, by: scales)
+    }
+
     /// The entry of (XᵀWX)⁻¹ for two kept columns of X (NaN when one is aliased).
     public func entry(_ first: Int, _ second: Int) -> Double {
+        let value = scaledEntry(first, second)
+        return scales.isEmpty ? value : value * scale(first) * scale(second)
+    }
+
+    /// Every column's √(φ·variance) (NaN for aliased ones), as s·√(φ·v') from the scaled
+    /// columns' variance v': the standard error of a column of extreme magnitude is a double
+    /// even where its variance is not.
+    public func standardErrors(dispersion: Double) -> [Double] {
+        positions.indices.map { (dispersion * scaledEntry($0, $0)).squareRoot() * scale($0) }
+    }
+
+    /// The entry of (X'ᵀWX')⁻¹ for the scaled columns X' = X·S (`entry` when all scales are 1).
+    func scaledEntry(_ first: Int, _ second: Int) -> Double {
         guard first < positions.count, second < positions.count,
               let a = positions[first], let b = positions[second] else { return .nan }
         let k = keptRestCount
@@ -591,12 +619,13 @@ public struct BlockCovariance: Sendable {
         columns.map { row in columns.map { entry(row, $0) } }
     }
 
-    /// xᵀ(XᵀWX)⁻¹x for a row given as its non-zero entries (column of X, value): O(entries²).
-    func quadraticForm(_ entries: [(column: Int, value: Double)]) -> Double {
+    /// xᵀ(XᵀWX)⁻¹x for a row of the scaled columns (`scaled(_:)`) given as its non-zero
+    /// entries (column, value): O(entries²).
+    func scaledQuadraticForm(_ entries: [(column: Int, value: Double)]) -> Double {
         var sum = 0.0
         for (first, firstValue) in entries {
             for (second, secondValue) in entries {
-                let value = entry(first, second)
+                let value = scaledEntry(first, second)
                 if !value.isNaN { sum += firstValue * value * secondValue }
             }
         }

@@ -43,7 +43,7 @@ public enum ChunkedFit {
         /// `--frequency-weights`: the observations the rows used stand for.
         var frequencyTotal: Int?
         /// The binary exponent of each numeric predictor's largest magnitude (by index in
-        /// `terms.variables`), for `columnScales`.
+        /// `terms.variables`), for `ColumnScaling.columnScales`.
         var magnitudeExponents: [Int: Int] = [:]
         var weightedResponseSum = 0.0
         var anyTrialsAboveOne = false
@@ -217,7 +217,7 @@ public enum ChunkedFit {
         // normal equations added up and solved as the in-memory fit solves them.
         let blockLayout = template.isStructured ? BlockLayout(structure: template.structure) : nil
         let chunkLayout: Design.Layout = blockLayout == nil ? .dense : .structured
-        let scales = columnScales(template, exponents: layout.magnitudeExponents)
+        let scales = ColumnScaling.columnScales(template, exponents: layout.magnitudeExponents)
 
         // Every chunk's rows, typed with the whole input's levels.
         let chunks: ((ChunkRows) throws -> Void) throws -> Void = { visit in
@@ -233,7 +233,7 @@ public enum ChunkedFit {
                     priorWeights: prepared.priorWeights, offset: frame.offset ?? [Double](repeating: 0, count: design.rowCount),
                     startingMu: prepared.startingMu, binomialTotals: prepared.binomialTotals,
                     frequencyWeights: prepared.frequencyWeights,
-                    structure: design.isStructured ? scaled(design.structure, by: scales) : nil))
+                    structure: design.isStructured ? ColumnScaling.scaled(design.structure, by: scales) : nil))
             }
             // Every pass reads the file again: one that changed in between (rewritten, cut short
             // or appended to) would mix two inputs in one fit.
@@ -289,19 +289,7 @@ public enum ChunkedFit {
                 + "(separation) is checked only without --chunk-rows")
         }
         // Back from the scaled columns' coefficients: X = X'S⁻¹, so b = S b' and R = R'S⁻¹.
-        var irlsResult = result.irls
-        if scales.contains(where: { $0 != 1 }) {
-            irlsResult.coefficients = zip(irlsResult.coefficients, scales).map { $0 * $1 }
-            if var solution = irlsResult.solution {
-                solution.coefficients = zip(solution.coefficients, scales).map { $0 * $1 }
-                solution.blockFactor = solution.blockFactor.map { unscaled($0, by: scales) }
-                let order = solution.blockFactor == nil ? solution.rank : 0
-                for j in 0..<order where solution.pivot[j] < scales.count {
-                    for i in 0..<order { solution.rFactor[i + j * order] /= scales[solution.pivot[j]] }
-                }
-                irlsResult.solution = solution
-            }
-        }
+        let irlsResult = ColumnScaling.unscaled(result.irls, by: scales)
         let frame = template.frame.summarizing(
             rowCount: layout.rowCount, droppedCount: layout.droppedCount, subsetExcludedCount: layout.subsetExcludedCount,
             frequencyTotal: layout.frequencyTotal, warnings: layout.warnings)
@@ -314,74 +302,6 @@ public enum ChunkedFit {
             offset: [], irls: irlsResult, nullDeviance: nullDeviance, dfResidual: used - rank,
             dfNull: used - (template.hasIntercept ? 1 : 0), aic: aic.map { $0 + 2 * Double(rank) }, divergingTerms: [],
             warnings: warnings, frequencyTotal: layout.frequencyTotal)
-    }
-
-    /// A power of two per design column that brings its largest magnitude near 1 when that
-    /// magnitude is beyond 2^±400 (about 1e±120), else 1: the normal equations hold squares
-    /// of the values, which overflow or underflow for columns near 1e±154, where R's QR (and
-    /// the in-memory fit) still estimate them. A power of two scales exactly, so the
-    /// coefficients are scaled back without rounding, and ordinary columns are untouched.
-    static func columnScales(_ design: Design, exponents: [Int: Int]) -> [Double] {
-        let terms = design.frame.terms
-        return design.assign.map { term in
-            guard term > 0, term <= terms.terms.count else { return 1 }
-            var exponent = 0
-            for variable in terms.terms[term - 1] {
-                guard let variableExponent = exponents[variable] else { continue }
-                exponent = (exponent + variableExponent).clamped(to: -4000...4000)
-            }
-            guard abs(exponent) > 400 else { return 1 }
-            return Double(sign: .plus, exponent: (-exponent).clamped(to: -1000...1000), significand: 1)
-        }
-    }
-
-    /// A structure with its columns multiplied by `scales` (see `columnScales`): the dense
-    /// columns' values and the factor terms' multipliers (all of a term's columns share a scale).
-    static func scaled(_ structure: DesignStructure, by scales: [Double]) -> DesignStructure {
-        guard scales.contains(where: { $0 != 1 }) else { return structure }
-        let denseValues = zip(structure.denseColumns, structure.denseValues).map { column, values in
-            column < scales.count && scales[column] != 1 ? values.map { $0 * scales[column] } : values
-        }
-        let blocks = structure.blocks.map { block -> DesignStructure.IndicatorBlock in
-            let scale = block.firstColumn < scales.count ? scales[block.firstColumn] : 1
-            guard scale != 1 else { return block }
-            let multipliers = block.multipliers?.map { $0 * scale }
-                ?? [Double](repeating: scale, count: block.localColumns.count)
-            return DesignStructure.IndicatorBlock(
-                firstColumn: block.firstColumn, width: block.width, localColumns: block.localColumns, multipliers: multipliers)
-        }
-        let contrastBlocks = structure.contrastBlocks.map { block -> DesignStructure.ContrastBlock in
-            let scale = block.firstColumn < scales.count ? scales[block.firstColumn] : 1
-            guard scale != 1 else { return block }
-            let multipliers = block.multipliers?.map { $0 * scale } ?? [Double](repeating: scale, count: block.levels.count)
-            return DesignStructure.ContrastBlock(
-                firstColumn: block.firstColumn, width: block.width, levels: block.levels, multipliers: multipliers,
-                levelCount: block.levelCount, contrasts: block.contrasts)
-        }
-        return DesignStructure(
-            columnCount: structure.columnCount, blocks: blocks, denseColumns: structure.denseColumns, denseValues: denseValues,
-            contrastBlocks: contrastBlocks)
-    }
-
-    /// A block factorisation of the scaled columns' normal equations (X' = X·S) as that of
-    /// X's: D = D'/s², B = B'/(s_E s_j), and S's Cholesky factor R = R'S⁻¹ (column j over s_j).
-    static func unscaled(_ factor: BlockFactor, by scales: [Double]) -> BlockFactor {
-        let layout = factor.layout
-        let r = layout.restCount
-        func scale(_ column: Int) -> Double { column >= 0 && column < scales.count ? scales[column] : 1 }
-        let levelScale = scale(layout.eliminatedFirst)
-        let restScales = layout.restColumns.map(scale)
-        let diagonal = factor.diagonal.map { $0 / (levelScale * levelScale) }
-        var cross = factor.cross
-        for index in cross.indices where r > 0 { cross[index] /= levelScale * restScales[index % r] }
-        let k = factor.keptRest.count
-        var cholesky = factor.choleskyFactor
-        for (j, index) in factor.keptRest.enumerated() {
-            for i in 0..<k where i + j * k < cholesky.count { cholesky[i + j * k] /= restScales[index] }
-        }
-        return BlockFactor(
-            layout: layout, keptEliminated: factor.keptEliminated, keptRest: factor.keptRest, diagonal: diagonal,
-            cross: cross, choleskyFactor: cholesky)
     }
 
     /// η = offset + Xβ of a chunk's rows, over its columns or its blocks.
@@ -744,6 +664,3 @@ private final class StreamedPasses: IRLSPasses {
     }
 }
 
-private extension Int {
-    func clamped(to range: ClosedRange<Int>) -> Int { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
-}

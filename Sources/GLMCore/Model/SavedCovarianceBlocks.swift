@@ -36,15 +36,21 @@ extension SavedModel {
             let k = factor.keptRest.count
             term = termLabel
             eliminated = factor.keptEliminated.map { names[layout.eliminatedFirst + $0] }
-            variances = factor.keptEliminated.map { dispersion / factor.diagonal[$0] }
+            // Back from the scaled columns (`BlockCovariance.scales`; all 1 but for columns of
+            // extreme magnitude): D = D'/s_E², S⁻¹ = S S'⁻¹ S and A = A'·s_E/s_j.
+            let levelScale = covariance.scale(layout.eliminatedFirst)
+            let restScales = factor.keptRest.map { covariance.scale(layout.restColumns[$0]) }
+            variances = factor.keptEliminated.map { dispersion / factor.diagonal[$0] * levelScale * levelScale }
             others = factor.keptRest.map { names[layout.restColumns[$0]] }
             // S⁻¹ is symmetric: column-major and row-major are the same array.
-            othersCovariance = covariance.inverse.map { dispersion * $0 }
+            othersCovariance = covariance.inverse.enumerated().map { index, value in
+                k == 0 ? dispersion * value : dispersion * value * restScales[index % k] * restScales[index / k]
+            }
             cross = factor.keptEliminated.indices.map { position in
                 var row = SparseRow(indices: [], values: [])
                 for index in 0..<k where covariance.scaledCross[position * k + index] != 0 {
                     row.indices.append(index)
-                    row.values.append(covariance.scaledCross[position * k + index])
+                    row.values.append(covariance.scaledCross[position * k + index] * levelScale / restScales[index])
                 }
                 return row
             }

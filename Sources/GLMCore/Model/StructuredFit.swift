@@ -11,6 +11,8 @@ private final class StructuredPasses: IRLSPasses {
     /// (dropped when X is too large to build).
     private var qrDesign: Design?
     private var contiguousX: [Double]?
+    /// The columns' scales (see `ColumnScaling`): the QR step solves for the scaled columns too.
+    private let columnScales: [Double]
     /// The block normal equations of the last pass that added them up.
     private var equations: BlockNormalEquations?
     /// The two working-weight buffers: the pass writes one while the other keeps the weights
@@ -19,8 +21,9 @@ private final class StructuredPasses: IRLSPasses {
     private(set) var usedWeightsIndex = 1
 
     init(irls: IRLS, pass: StructuredPass, weightBuffers: [UnsafeMutableBufferPointer<Double>], y: [Double],
-         priorWeights: [Double], offset: [Double], design: Design, allowingQR: Bool) {
+         priorWeights: [Double], offset: [Double], design: Design, columnScales: [Double], allowingQR: Bool) {
         self.irls = irls
+        self.columnScales = columnScales
         self.offset = offset
         self.qrDesign = allowingQR ? design : nil
         self.columnCount = design.columnCount
@@ -59,7 +62,9 @@ private final class StructuredPasses: IRLSPasses {
                 qrDesign = nil
                 return solution
             }
-            contiguousX = Array(columns.joined())
+            contiguousX = Array(zip(columns, columnScales).map { column, scale in
+                scale == 1 ? column : column.map { $0 * scale }
+            }.joined())
         }
         guard let x = contiguousX else { return solution }
         return try irls.qrStep(
@@ -95,7 +100,11 @@ extension IRLS {
         runAllIterations: Bool = false, start: [Double]? = nil, allowingQR: Bool = true
     ) throws -> IRLSResult {
         let rowCount = design.rowCount
-        let structure = design.structure
+        // Columns of extreme magnitude are fitted scaled by powers of two (exactly), and the
+        // fit is scaled back below; ordinary columns have scales of 1 and are the design's own.
+        let columnScales = ColumnScaling.columnScales(design.structure)
+        let structure = ColumnScaling.scaled(design.structure, by: columnScales)
+        let scaledStart = start.map { ColumnScaling.scaled(coefficients: $0, by: columnScales) }
         guard structure.denseValues.allSatisfy({ $0.count == rowCount }), y.count == rowCount,
               priorWeights.count == rowCount, offset.count == rowCount, startingMu.count == rowCount else {
             throw GLMError.fitFailed(message: "the design's columns do not all have \(rowCount) rows")
@@ -117,7 +126,7 @@ extension IRLS {
                                             family: family, structure: structure, denseValues: dense, rowCount: rowCount,
                                             y: yBuffer, priorWeights: prior, offset: offsets, eta: etaBuffer, mu: muBuffer,
                                             workingWeights: first)
-                                        if let start {
+                                        if let start = scaledStart {
                                             let (totals, _) = pass.run(coefficients: start, accumulate: false)
                                             guard totals.validEta, totals.validMu else { throw invalidStartingCoefficients() }
                                         } else {
@@ -126,9 +135,9 @@ extension IRLS {
                                         let passes = StructuredPasses(
                                             irls: self, pass: pass, weightBuffers: [first, second], y: y,
                                             priorWeights: priorWeights, offset: offset, design: design,
-                                            allowingQR: allowingQR)
+                                            columnScales: columnScales, allowingQR: allowingQR)
                                         let result = try loop(
-                                            passes, columnCount: design.columnCount, runAllIterations: runAllIterations, start: start)
+                                            passes, columnCount: design.columnCount, runAllIterations: runAllIterations, start: scaledStart)
                                         return (result, passes.usedWeightsIndex)
                                     }
                                 }
@@ -150,11 +159,12 @@ extension IRLS {
         }
         let warnings = result.warnings + boundaryWarnings(nearZero: nearZero, nearOne: nearOne)
         let pearson = IRLSResult.pearsonStatistics(weights: workingWeights, residuals: residuals)
-        return IRLSResult(
+        return ColumnScaling.unscaled(IRLSResult(
             coefficients: result.coefficients, solution: result.solution, linearPredictors: eta, fittedValues: mu,
             workingWeights: workingWeights, workingResiduals: residuals, deviance: result.deviance,
             iterations: result.iterations, converged: result.converged, boundary: result.boundary, warnings: warnings,
-            pearsonChiSquare: pearson.sum, hasZeroWorkingWeight: pearson.zero, residualCount: pearson.count)
+            pearsonChiSquare: pearson.sum, hasZeroWorkingWeight: pearson.zero, residualCount: pearson.count),
+            by: columnScales)
     }
 
     /// The starting η = g(μ₀) and μ = g⁻¹(η), with glm.fit's checks.
