@@ -46,4 +46,33 @@ struct ContrastBlockEndToEndTests {
         #expect(abs(report.deviance - reference.deviance) <= 1e-8 * reference.deviance)
         #expect(abs(report.aic - reference.aic) <= 1e-8 * reference.aic)
     }
+    /// The whole of InstEval with the sum-coded instructor factor (1,127 columns, held as
+    /// codes) nested in the department: the columns R's glm reports as NA, its rank and its
+    /// deviance (Reference/make_contrast_nested_reference.R and what it printed).
+    @Test func nestedSumCodedFactorIsAliasedAsR() throws {
+        let referenceURL = Glmfit.repositoryRoot.appendingPathComponent("Tests/glmfitTests/Reference/contrast_nested_reference.txt")
+        let lines = try String(contentsOf: referenceURL, encoding: .utf8).split(separator: "\n")
+        let first = try #require(lines.first).split(separator: " ")
+        let deviance = try #require(Double(String(first[0])))
+        let rank = try #require(Int(String(first[1])))
+        // print()'s lines of quoted names, each after its "[n]" index.
+        let aliased = lines.dropFirst().flatMap { line in
+            line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        }
+        #expect(aliased.count == 13)
+        let result = try Glmfit.run([
+            "Examples/insteval.csv.gz", "--family", "binomial", "--formula", "good ~ service + dept + C(factor(d), sum)",
+            "--format", "json",
+        ])
+        #expect(result.status == 0, "\(result.standardError)")
+        struct Full: Decodable {
+            let deviance: Double
+            let rank: Int
+            let coefficients: [Report.Coefficient]
+        }
+        let report = try JSONDecoder().decode(Full.self, from: Data(result.standardOutput.utf8))
+        #expect(report.coefficients.filter { $0.estimate == nil }.map(\.term) == aliased)
+        #expect(report.rank == rank)
+        #expect(abs(report.deviance - deviance) <= 1e-8 * deviance)
+    }
 }
