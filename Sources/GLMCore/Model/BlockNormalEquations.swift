@@ -442,30 +442,47 @@ enum BlockSolver {
             MemoryBudget.bytes(doubles: k, k),
             for: "finding the aliased columns of the \(MemoryBudget.describe(count: k)) columns' normal equations",
             remedy: "use fewer levels or terms")
-        // Rows of the factor found so far, for the kept columns: factor[i + j·k] = Lᵢⱼ.
+        // The factor's rows found so far, one per kept column, compact: factor[p + j·k] = L
+        // of the p-th kept column at column j. Each new row is one dgemv against them (the
+        // scalar loop it replaces took 98% of a 4,513-column fit's 213 s).
         var factor = [Double](repeating: 0, count: k * k)
-        var kept: [Int] = []
+        var row = [Double](repeating: 0, count: k)
+        var keptCount = 0
         var aliased = Set<Int>()
         func entry(_ i: Int, _ j: Int) -> Double {
             let (a, b) = (columns[min(i, j)], columns[max(i, j)])
             return gram[a + b * order]
         }
+        var lda = try lapackOrder(k)
+        var increment: Int32 = 1
+        var trans = Int8(UInt8(ascii: "T"))
+        var minusOne = -1.0, one = 1.0
         for j in 0..<k {
             var pivot = entry(j, j)
-            for i in kept { pivot -= factor[i + j * k] * factor[i + j * k] }
+            for p in 0..<keptCount { pivot -= factor[p + j * k] * factor[p + j * k] }
             let original = originalDiagonal?[columns[j]] ?? entry(j, j)
             guard pivot > 0, pivot >= aliasingTolerance * original else {
                 aliased.insert(columns[j])
                 continue
             }
             let root = pivot.squareRoot()
-            factor[j + j * k] = root
-            for later in (j + 1)..<max(k, j + 1) {
-                var value = entry(j, later)
-                for i in kept { value -= factor[i + j * k] * factor[i + later * k] }
-                factor[j + later * k] = value / root
+            let later = k - j - 1
+            if later > 0 {
+                // row = G[j, later columns] − Lᵀ[later columns] · L[j].
+                for index in 0..<later { row[index] = entry(j, j + 1 + index) }
+                if keptCount > 0 {
+                    var rows = try lapackOrder(keptCount)
+                    var count = try lapackOrder(later)
+                    factor.withUnsafeBufferPointer { factor in
+                        guard let base = factor.baseAddress else { return }
+                        dgemv_(&trans, &rows, &count, &minusOne, base + (j + 1) * k, &lda, base + j * k, &increment,
+                               &one, &row, &increment, 1)
+                    }
+                }
+                for index in 0..<later { factor[keptCount + (j + 1 + index) * k] = row[index] / root }
             }
-            kept.append(j)
+            factor[keptCount + j * k] = root
+            keptCount += 1
         }
         return aliased
     }
