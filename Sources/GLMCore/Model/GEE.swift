@@ -562,19 +562,12 @@ struct GEEProblem {
     var coefficientCount: Int { kept.count }
     var rowCount: Int { layout.order.count }
 
-    /// A power of two per kept column (given its largest magnitude) that brings that
-    /// magnitude near 1 when it is beyond 2^±400 (about 1e±120), else 1. The information
-    /// matrices hold products of two columns' values, which overflow or underflow for columns
-    /// near 1e±154 (geepack returns NaN for every coefficient then); a power of two scales
-    /// exactly, and ordinary columns are untouched. The problem is solved in the scaled
-    /// columns: β = S β', V = S V' S.
+    /// A power of two per kept column (given its largest magnitude), `ColumnScaling`'s: the
+    /// information matrices hold products of two columns' values, which overflow or underflow
+    /// for columns near 1e±154 (geepack returns NaN for every coefficient then). The problem
+    /// is solved in the scaled columns: β = S β', V = S V' S.
     static func columnScales(_ largestMagnitudes: [Double]) -> [Double] {
-        largestMagnitudes.map { largest in
-            guard largest > 0, largest.isFinite else { return 1 }
-            let exponent = Int(largest.exponent)
-            guard abs(exponent) > 400 else { return 1 }
-            return Double(sign: .plus, exponent: -exponent, significand: 1)
-        }
+        largestMagnitudes.map(ColumnScaling.scale(largest:))
     }
 
     func correlation(structure: CorrelationStructure) -> WorkingCorrelation {
