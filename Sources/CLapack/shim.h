@@ -18,6 +18,11 @@ void dtrtrs_(const char *uplo, const char *trans, const char *diag, const int *n
              const int *ldb, int *info, size_t uplo_len, size_t trans_len,
              size_t diag_len);
 
+// One Householder reflector: generated (dlarfg) and applied from the left (dlarf).
+void dlarfg_(const int *n, double *alpha, double *x, const int *incx, double *tau);
+void dlarf_(const char *side, const int *m, const int *n, const double *v, const int *incv,
+            const double *tau, double *c, const int *ldc, double *work, size_t side_len);
+
 // Cholesky factorisation, solve and inverse.
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info,
              size_t uplo_len);

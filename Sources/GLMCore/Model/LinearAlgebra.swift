@@ -25,7 +25,7 @@ public struct LeastSquaresSolution: Sendable {
 
 /// Dense linear algebra on LAPACK. The only code in glmfit that calls LAPACK.
 public enum LinearAlgebra {
-    private static func lapackInt(_ value: Int, _ what: String) throws -> Int32 {
+    static func lapackInt(_ value: Int, _ what: String) throws -> Int32 {
         guard let converted = Int32(exactly: value) else {
             throw GLMError.fitFailed(message: "\(what) (\(value)) is too large for LAPACK's 32-bit indices")
         }

@@ -7,10 +7,16 @@ private final class StructuredPasses: IRLSPasses {
     let pass: StructuredPass
     let y: [Double], priorWeights: [Double], offset: [Double]
     let columnCount: Int
-    /// The design, while a near-singular step may still be solved by QR on X as values
-    /// (dropped when X is too large to build).
-    private var qrDesign: Design?
+    /// The design (its scaled structure for the distinct rows), for a near-singular step
+    /// solved by QR.
+    private let design: Design
+    private let structure: DesignStructure
+    private let allowingQR: Bool
+    private let control: FitControl
     private var contiguousX: [Double]?
+    private var valuesTooLarge = false
+    private var distinctRowsFound: DistinctRows?
+    private var distinctRowsTooMany = false
     /// The columns' scales (see `ColumnScaling`): the QR step solves for the scaled columns too.
     private let columnScales: [Double]
     /// The block normal equations of the last pass that added them up.
@@ -21,11 +27,15 @@ private final class StructuredPasses: IRLSPasses {
     private(set) var usedWeightsIndex = 1
 
     init(irls: IRLS, pass: StructuredPass, weightBuffers: [UnsafeMutableBufferPointer<Double>], y: [Double],
-         priorWeights: [Double], offset: [Double], design: Design, columnScales: [Double], allowingQR: Bool) {
+         priorWeights: [Double], offset: [Double], design: Design, structure: DesignStructure, columnScales: [Double],
+         allowingQR: Bool) {
         self.irls = irls
         self.columnScales = columnScales
         self.offset = offset
-        self.qrDesign = allowingQR ? design : nil
+        self.design = design
+        self.structure = structure
+        self.allowingQR = allowingQR
+        self.control = irls.control
         self.columnCount = design.columnCount
         self.pass = pass
         self.weightBuffers = weightBuffers
@@ -51,25 +61,62 @@ private final class StructuredPasses: IRLSPasses {
         usedWeightsIndex = weightBuffers.firstIndex { $0.baseAddress == pass.workingWeights.baseAddress } ?? 0
         defer { pass.workingWeights = weightBuffers[1 - usedWeightsIndex] }
         guard let equations else { throw GLMError.fitFailed(message: "no normal equations to solve") }
-        let (solution, nearSingular) = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
-        guard nearSingular, let design = qrDesign else { return solution }
-        // Near singular and small: R's QR decides which columns are aliased, on X as values.
-        if contiguousX == nil {
+        let step: (solution: LeastSquaresSolution, nearSingular: Bool)
+        do {
+            step = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
+        } catch {
+            // The normal equations lose too much (a nearly dependent column kept, then a
+            // failed pivot): QR, when the rows allow it, decides as R does.
+            if let solution = try qrStep() { return solution }
+            throw error
+        }
+        guard step.nearSingular else { return step.solution }
+        return try qrStep() ?? step.solution
+    }
+
+    /// The step by R's QR: on X as values when it is small enough to build, else on the
+    /// design's distinct rows when they are few (`DistinctRows`); nil when neither is.
+    private func qrStep() throws -> LeastSquaresSolution? {
+        guard allowingQR else { return nil }
+        if !control.nearSingularQROnDistinctRows, let x = valuesX() {
+            return try irls.qrStep(
+                eta: pass.eta, mu: pass.mu, workingWeights: pass.workingWeights, columnCount: columnCount, x: x, y: y,
+                offset: offset)
+        }
+        guard let cells = distinctRows() else { return nil }
+        let link = irls.family.link
+        let (eta, mu) = (pass.eta, pass.mu)
+        return try cells.leastSquares(
+            workingWeights: pass.workingWeights,
+            workingResponse: { row in (eta[row] - self.offset[row]) + (self.y[row] - mu[row]) / link.muEta(eta[row]) },
+            tolerance: control.qrTolerance)
+    }
+
+    /// X as values with the columns' scales, made once; nil when it is too large.
+    private func valuesX() -> [Double]? {
+        if contiguousX == nil, !valuesTooLarge {
             let bytes = MemoryBudget.bytes(doubles: design.rowCount, design.columnCount, 3)
             guard let bytes, bytes <= BlockSolver.qrFallbackBytes,
                   (try? MemoryBudget.current().require(bytes, for: "", remedy: "")) != nil,
                   let columns = try? design.denseColumns() else {
-                qrDesign = nil
-                return solution
+                valuesTooLarge = true
+                return nil
             }
             contiguousX = Array(zip(columns, columnScales).map { column, scale in
                 scale == 1 ? column : column.map { $0 * scale }
             }.joined())
         }
-        guard let x = contiguousX else { return solution }
-        return try irls.qrStep(
-            eta: pass.eta, mu: pass.mu, workingWeights: pass.workingWeights, columnCount: columnCount, x: x, y: y,
-            offset: offset)
+        return contiguousX
+    }
+
+    /// The scaled design's distinct rows, found once; nil when there are too many.
+    private func distinctRows() -> DistinctRows? {
+        if distinctRowsFound == nil, !distinctRowsTooMany {
+            let maximumCells = BlockSolver.qrFallbackBytes / (8 * (columnCount + 1))
+            distinctRowsFound = DistinctRows(structure, rowCount: design.rowCount, maximumCells: maximumCells)
+            distinctRowsTooMany = distinctRowsFound == nil
+        }
+        return distinctRowsFound
     }
 }
 
@@ -135,7 +182,7 @@ extension IRLS {
                                         let passes = StructuredPasses(
                                             irls: self, pass: pass, weightBuffers: [first, second], y: y,
                                             priorWeights: priorWeights, offset: offset, design: design,
-                                            columnScales: columnScales, allowingQR: allowingQR)
+                                            structure: structure, columnScales: columnScales, allowingQR: allowingQR)
                                         let result = try loop(
                                             passes, columnCount: design.columnCount, runAllIterations: runAllIterations, start: scaledStart)
                                         return (result, passes.usedWeightsIndex)

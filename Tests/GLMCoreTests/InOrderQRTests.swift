@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+@testable import GLMCore
+
+/// R's in-order aliasing by one blocked QR pass, and near-singular steps by blocks solved by
+/// QR on the design's distinct rows.
+@Suite("In-order QR and QR on distinct rows")
+struct InOrderQRTests {
+    /// A random design with dependencies that span several panels: duplicated columns, sums
+    /// of earlier columns, a zero column, and (`nearlyDependent`) a column 1e-9 from one kept
+    /// before it — kept by R's 1e-11, but its coefficients have only a few digits.
+    static func dependentDesign(rows: Int, seed: UInt64, nearlyDependent: Bool = false) -> (x: [[Double]], y: [Double]) {
+        var generator = SplitMix64(seed: seed)
+        var columns: [[Double]] = []
+        for index in 0..<90 {
+            switch index % 9 {
+            case 4 where columns.count > 3:
+                columns.append(columns[index - 3])
+            case 7 where columns.count > 5:
+                let (a, b) = (columns[index - 5], columns[index / 2])
+                columns.append(zip(a, b).map { 2 * $0 - 0.5 * $1 })
+            case 8 where index == 17:
+                columns.append([Double](repeating: 0, count: rows))
+            case 8 where index == 26 && nearlyDependent:
+                // 1e-9 away from a column kept before it: kept by R's 1e-11.
+                let base = columns[index - 1]
+                columns.append(base.enumerated().map { $0.element + ($0.offset == 0 ? 1e-9 : 0) })
+            default:
+                columns.append((0..<rows).map { _ in Double.random(in: -1...1, using: &generator) })
+            }
+        }
+        let y = (0..<rows).map { _ in Double.random(in: -2...2, using: &generator) }
+        return (columns, y)
+    }
+
+    static func weightedMatrix(_ x: [[Double]], _ y: [Double], roots: [Double]) -> [Double] {
+        (x + [y]).flatMap { column in zip(column, roots).map { $0 * $1 } }
+    }
+
+    @Test(arguments: [(rows: 200, seed: UInt64(1)), (rows: 60, seed: UInt64(2)), (rows: 1000, seed: UInt64(3))])
+    func equalsQRRepeatedWithoutEachAliasedColumn(_ setting: (rows: Int, seed: UInt64)) throws {
+        let (x, y) = Self.dependentDesign(rows: setting.rows, seed: setting.seed)
+        var generator = SplitMix64(seed: setting.seed + 10)
+        let roots = (0..<setting.rows).map { _ in Double.random(in: 0.2...3, using: &generator) }
+        let reference = try LinearAlgebra.weightedLeastSquares(
+            x: Array(x.joined()), rowCount: setting.rows, columnCount: x.count, rows: Array(0..<setting.rows),
+            sqrtWeights: roots, response: y, tolerance: 1e-11)
+        var matrix = Self.weightedMatrix(x, y, roots: roots)
+        let inOrder = try LinearAlgebra.inOrderLeastSquares(&matrix, rows: setting.rows, columns: x.count, tolerance: 1e-11)
+        #expect(inOrder.rank == reference.rank)
+        #expect(inOrder.rank < x.count)
+        // With fewer rows than columns, R leaves the columns beyond the rank untested after
+        // the kept ones; in order, they are aliased: the same set of kept columns either way.
+        #expect(Array(inOrder.pivot.prefix(inOrder.rank)) == Array(reference.pivot.prefix(reference.rank)))
+        #expect(Set(inOrder.pivot) == Set(0..<x.count))
+        for (a, b) in zip(inOrder.coefficients, reference.coefficients) {
+            #expect(abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1), "\(a) vs \(b)")
+        }
+        let rank = inOrder.rank
+        for j in 0..<rank {
+            let (a, b) = (abs(inOrder.rFactor[j + j * rank]), abs(reference.rFactor[j + j * rank]))
+            #expect(abs(a - b) <= 1e-9 * max(a, b), "R[\(j), \(j)]: \(a) vs \(b)")
+        }
+    }
+
+    @Test func aColumnNearlyInTheSpanOfTheOthersIsDecidedAsByQR() throws {
+        let rows = 400
+        let (x, y) = Self.dependentDesign(rows: rows, seed: 4, nearlyDependent: true)
+        let roots = [Double](repeating: 1, count: rows)
+        let reference = try LinearAlgebra.weightedLeastSquares(
+            x: Array(x.joined()), rowCount: rows, columnCount: x.count, rows: Array(0..<rows),
+            sqrtWeights: roots, response: y, tolerance: 1e-11)
+        var matrix = Self.weightedMatrix(x, y, roots: roots)
+        let inOrder = try LinearAlgebra.inOrderLeastSquares(&matrix, rows: rows, columns: x.count, tolerance: 1e-11)
+        #expect(inOrder.pivot == reference.pivot)
+        #expect(inOrder.pivot.prefix(inOrder.rank).contains(26), "the column 1e-9 away is kept")
+        // Above the tolerance, the same column is aliased.
+        var coarse = Self.weightedMatrix(x, y, roots: roots)
+        let aliased = try LinearAlgebra.inOrderLeastSquares(&coarse, rows: rows, columns: x.count, tolerance: 1e-7)
+        #expect(aliased.pivot.suffix(x.count - aliased.rank).contains(26))
+        #expect(aliased.rank == inOrder.rank - 1)
+    }
+
+    @Test func aZeroAndAnEmptyMatrixHaveRankZero() throws {
+        var zeros = [Double](repeating: 0, count: 5 * 3)
+        let none = try LinearAlgebra.inOrderLeastSquares(&zeros, rows: 5, columns: 2, tolerance: 1e-11)
+        #expect(none.rank == 0 && none.pivot == [0, 1] && none.coefficients == [0, 0])
+        var empty: [Double] = []
+        let noRows = try LinearAlgebra.inOrderLeastSquares(&empty, rows: 0, columns: 2, tolerance: 1e-11)
+        #expect(noRows.rank == 0 && noRows.pivot == [0, 1])
+        var wrong = [Double](repeating: 1, count: 7)
+        #expect(throws: GLMError.self) { try LinearAlgebra.inOrderLeastSquares(&wrong, rows: 5, columns: 2, tolerance: 1e-11) }
+    }
+
+    @Test func distinctRowsGroupEqualDesignRows() throws {
+        let table = try loadExample("Examples/epil.csv")
+        let frame = try ModelFrame(table: table, formula: try Formula.parse("y ~ trt * factor(period) + V4"))
+        let design = try Design(frame: frame, layout: .structured)
+        let cells = try #require(DistinctRows(design.structure, rowCount: design.rowCount, maximumCells: 1000))
+        let columns = try design.denseColumns()
+        let rows = (0..<design.rowCount).map { row in columns.map { $0[row] } }
+        #expect(cells.cellCount == Set(rows).count)
+        #expect(cells.cellCount == 8)
+        #expect(DistinctRows(design.structure, rowCount: design.rowCount, maximumCells: 7) == nil)
+        for row in 0..<design.rowCount {
+            let cell = Int(cells.cellOfRow[row])
+            var values = [Double](repeating: 0, count: design.columnCount)
+            for entry in cells.entryStarts[cell]..<cells.entryStarts[cell + 1] {
+                values[Int(cells.entryColumns[entry])] = cells.entryValues[entry]
+            }
+            #expect(values == rows[row])
+        }
+    }
+
+    /// The aliased designs of the fits by blocks, each near-singular step by QR on the distinct
+    /// rows: the same aliased columns and numbers as glm's QR on X.
+    @Test(arguments: [
+        StructuredDesignTests.cases[3], StructuredDesignTests.cases[4],
+        StructuredDesignTests.Case(
+            data: "Examples/epil.csv", formula: "y ~ trt * factor(period) + V4 + factor(subject)", family: .poisson, link: .log),
+    ])
+    func nearSingularStepsOnDistinctRowsEqualQROnX(_ test: StructuredDesignTests.Case) throws {
+        var control = FitControl()
+        control.nearSingularQROnDistinctRows = true
+        let (dense, blocks) = try StructuredDesignTests.fits(test, control: control)
+        // The last step was QR's (a step by blocks has their factor instead of R).
+        #expect(blocks.irls.solution?.blockFactor == nil && blocks.irls.solution?.rFactor.isEmpty == false)
+        #expect(dense.aliased == blocks.aliased)
+        #expect(dense.rank == blocks.rank)
+        StructuredDesignTests.close(dense.deviance, blocks.deviance, 1e-10, "deviance")
+        let denseSummary = try GLMSummary(fit: dense)
+        let blocksSummary = try GLMSummary(fit: blocks)
+        for (a, b) in zip(denseSummary.coefficients, blocksSummary.coefficients) {
+            StructuredDesignTests.close(a.estimate, b.estimate, 1e-8, a.term)
+            StructuredDesignTests.close(a.standardError, b.standardError, 1e-8, a.term)
+        }
+    }
+}
