@@ -22,6 +22,16 @@ void dtrtrs_(const char *uplo, const char *trans, const char *diag, const int *n
 void dlarfg_(const int *n, double *alpha, double *x, const int *incx, double *tau);
 void dlarf_(const char *side, const int *m, const int *n, const double *v, const int *incv,
             const double *tau, double *c, const int *ldc, double *work, size_t side_len);
+// A block of reflectors as I − V T Vᵀ (dlarft) and its product with a matrix (dlarfb):
+// dormqr uses the unblocked dlarf when it has no more reflectors than its block size.
+void dlarft_(const char *direct, const char *storev, const int *n, const int *k, const double *v,
+             const int *ldv, const double *tau, double *t, const int *ldt, size_t direct_len,
+             size_t storev_len);
+void dlarfb_(const char *side, const char *trans, const char *direct, const char *storev,
+             const int *m, const int *n, const int *k, const double *v, const int *ldv,
+             const double *t, const int *ldt, double *c, const int *ldc, double *work,
+             const int *ldwork, size_t side_len, size_t trans_len, size_t direct_len,
+             size_t storev_len);
 
 // Cholesky factorisation, solve and inverse.
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info,

@@ -11,7 +11,7 @@ extension LinearAlgebra {
     /// `tolerance` times its own norm is aliased and generates no reflector. The same answer
     /// as `weightedLeastSquares`, in one pass however many columns are aliased (that one
     /// factors X again after each): a panel of columns is decided column by column, then the
-    /// columns after it are updated by the panel's kept reflectors in one blocked product.
+    /// columns after it are updated by the panel's kept reflectors in matrix products.
     ///
     /// - Parameters:
     ///   - matrix: the weighted design (`rows` × `columns`) followed by the weighted response
@@ -99,7 +99,8 @@ extension LinearAlgebra {
     }
 
     /// Columns `from`... (the response included) ← Qᵀ of a panel's kept reflectors, whose
-    /// implicit leading 1s are at rows `firstRow`, `firstRow` + 1, …: one dormqr.
+    /// implicit leading 1s are at rows `firstRow`, `firstRow` + 1, …: as I − V T Vᵀ, by
+    /// matrix products (dlarft, dlarfb; dormqr would apply so few reflectors one by one).
     private static func applyPanel(
         _ matrix: inout [Double], rows: Int, columns: Int, panelColumns: [Int], firstRow: Int, tau: [Double], from: Int
     ) throws {
@@ -110,26 +111,24 @@ extension LinearAlgebra {
             reflectors[t + t * height] = 1
             for i in (t + 1)..<max(height, t + 1) { reflectors[i + t * height] = matrix[firstRow + i + column * rows] }
         }
+        var forward = Int8(UInt8(ascii: "F"))
+        var columnwise = Int8(UInt8(ascii: "C"))
         var side = Int8(UInt8(ascii: "L"))
         var trans = Int8(UInt8(ascii: "T"))
         var m = try lapackInt(height, "number of rows")
         var n = try lapackInt(columns + 1 - from, "number of columns")
         var k = try lapackInt(count, "number of reflectors")
-        var lda = max(m, 1)
+        var ldv = max(m, 1)
+        var ldt = max(k, 1)
         var ldc = try lapackInt(rows, "number of rows")
-        var info: Int32 = 0
-        var query = 0.0
-        var lwork: Int32 = -1
-        try matrix.withUnsafeMutableBufferPointer { a in
+        var triangle = [Double](repeating: 0, count: count * count)
+        dlarft_(&forward, &columnwise, &m, &k, reflectors, &ldv, tau, &triangle, &ldt, 1, 1)
+        var ldwork = max(n, 1)
+        var work = [Double](repeating: 0, count: (columns + 1 - from) * count)
+        matrix.withUnsafeMutableBufferPointer { a in
             guard let base = a.baseAddress else { return }
-            let target = base + firstRow + from * rows
-            dormqr_(&side, &trans, &m, &n, &k, reflectors, &lda, tau, target, &ldc, &query, &lwork, &info, 1, 1)
-            lwork = workspaceSize(query, minimum: max(Int(n), 1))
-            var work = [Double](repeating: 0, count: Int(lwork))
-            dormqr_(&side, &trans, &m, &n, &k, reflectors, &lda, tau, target, &ldc, &work, &lwork, &info, 1, 1)
-            guard info == 0 else {
-                throw GLMError.fitFailed(message: "applying Q failed (LAPACK dormqr info \(info))")
-            }
+            dlarfb_(&side, &trans, &forward, &columnwise, &m, &n, &k, reflectors, &ldv, triangle, &ldt,
+                    base + firstRow + from * rows, &ldc, &work, &ldwork, 1, 1, 1, 1)
         }
     }
 

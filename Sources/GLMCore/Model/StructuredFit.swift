@@ -17,6 +17,7 @@ private final class StructuredPasses: IRLSPasses {
     private var valuesTooLarge = false
     private var distinctRowsFound: DistinctRows?
     private var distinctRowsTooMany = false
+    private var solvedByQR = false
     /// The columns' scales (see `ColumnScaling`): the QR step solves for the scaled columns too.
     private let columnScales: [Double]
     /// The block normal equations of the last pass that added them up.
@@ -61,17 +62,25 @@ private final class StructuredPasses: IRLSPasses {
         usedWeightsIndex = weightBuffers.firstIndex { $0.baseAddress == pass.workingWeights.baseAddress } ?? 0
         defer { pass.workingWeights = weightBuffers[1 - usedWeightsIndex] }
         guard let equations else { throw GLMError.fitFailed(message: "no normal equations to solve") }
+        // Once a step has needed QR, the later ones (the same columns, new weights) go
+        // straight to it, as R's every step does.
+        if solvedByQR, let solution = try qrStep() { return solution }
         let step: (solution: LeastSquaresSolution, nearSingular: Bool)
         do {
             step = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
         } catch {
             // The normal equations lose too much (a nearly dependent column kept, then a
             // failed pivot): QR, when the rows allow it, decides as R does.
-            if let solution = try qrStep() { return solution }
+            if let solution = try qrStep() {
+                solvedByQR = true
+                return solution
+            }
             throw error
         }
         guard step.nearSingular else { return step.solution }
-        return try qrStep() ?? step.solution
+        guard let solution = try qrStep() else { return step.solution }
+        solvedByQR = true
+        return solution
     }
 
     /// The step by R's QR: on X as values when it is small enough to build, else on the
