@@ -34,6 +34,12 @@ struct ContrastBlockTests {
         Case(data: "Examples/cbpp.csv", formula: "cbind(incidence, size - incidence) ~ factor(herd) + C(factor(period), sum)", family: .binomial, link: .logit, eliminates: true),
         Case(data: "Examples/epil.csv", formula: "y ~ factor(subject) + C(factor(period), poly) * lage", family: .poisson, link: .log, eliminates: true),
         Case(data: "Examples/chickweight.csv", formula: "weight ~ factor(Chick) + C(factor(Time), sum) + C(factor(Diet), sum):Time", family: .poisson, link: .log, eliminates: true),
+        // Interactions: the combination of levels as the code, C the Kronecker product of the
+        // factors' rows (sum × sum, Helmert × a treatment-coded factor, times a numeric).
+        Case(data: "Examples/dietox.csv", formula: "Weight ~ Time + C(factor(Evit), sum) * C(factor(Cu), sum)", family: .gaussian, link: .log, eliminates: false),
+        Case(data: "Examples/dietox.csv", formula: "Weight ~ C(factor(Litter), helmert) * factor(Cu) + Time", family: .gaussian, link: .identity, eliminates: true),
+        Case(data: "Examples/epil.csv", formula: "y ~ factor(subject) + C(factor(period), sum) * trt + C(factor(period), sum):lage", family: .poisson, link: .log, eliminates: true),
+        Case(data: "Examples/chickweight.csv", formula: "weight ~ factor(Chick) + C(factor(Time), sum) * C(factor(Diet), helmert)", family: .gaussian, link: .log, eliminates: true),
     ]
 
     /// The design with the contrast terms as values and the same design as codes, both
@@ -156,6 +162,28 @@ struct ContrastBlockTests {
     /// A design is laid out by `.automatic` as the command line does: a contrast term of
     /// 100 or more columns is held as codes (and makes the design structured on its own); a
     /// narrower one stays values.
+    /// An interaction with a contrast-coded factor is one block: the combination of levels
+    /// (the first factor varying fastest) and C's rows the Kronecker products, so that each
+    /// row's values are X's (as the design built as values has them).
+    @Test func interactionIsOneBlockOfCombinedLevels() throws {
+        let table = try loadExample("Examples/chickweight.csv")
+        let frame = try ModelFrame(
+            table: table, formula: try Formula.parse("weight ~ C(factor(Time), sum) * C(factor(Diet), helmert)"))
+        let structured = try Design(frame: frame, layout: .structured)
+        let blocks = structured.structure.contrastBlocks
+        #expect(blocks.map(\.width) == [11, 3, 33])
+        #expect(blocks.map(\.levelCount) == [12, 4, 48])
+        let values = try Design(frame: frame).matrix()
+        let rowCount = structured.rowCount
+        for block in blocks {
+            for local in 0..<block.width {
+                let column = block.firstColumn + local
+                #expect(block.values(local: local, rowCount: rowCount) == Array(values[(column * rowCount)..<((column + 1) * rowCount)]),
+                        "column \(structured.columnNames[column])")
+            }
+        }
+    }
+
     @Test func automaticLayoutHoldsWideContrastTermsAsCodes() throws {
         let reference = try Self.reference()
         let wide = try ModelFrame(table: try loadExample(reference.data), formula: try Formula.parse(reference.formula))

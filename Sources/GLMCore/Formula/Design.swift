@@ -394,11 +394,11 @@ extension Design {
             }
             if indicatorTerms != nil, termIndex < contrastTerms.count, contrastTerms[termIndex] {
                 // Codes (and multipliers) per row, and C.
-                let multiplied = components.count > 1
-                let levelCount = components.reduce(0) { if case let .contrast(_, _, rows, _) = $1 { rows.count } else { $0 } }
+                let multiplied = components.contains { if case .numeric = $0 { true } else { false } }
+                let levelCount = contrastFactors(components).levelCount
                 codeBytes = MemoryBudget.sum(
                     codeBytes, MemoryBudget.bytes(of: multiplied ? 12 : 4, times: [rowCount]),
-                    MemoryBudget.bytes(doubles: levelCount, width))
+                    levelCount.flatMap { MemoryBudget.bytes(doubles: $0, width) })
                 continue
             }
             let shared = components.count == 1 && { if case .numeric = components[0] { true } else { false } }()
@@ -455,53 +455,112 @@ extension Design {
         return hasFactor
     }
 
-    /// A factor coded by a contrast matrix, alone or times numeric variables.
+    /// A factor coded by a contrast matrix, alone, times numeric variables or in an
+    /// interaction with other factors (however they are coded).
     private static func isContrastTerm(_ components: [Component]) -> Bool {
         var contrastCount = 0
         for component in components {
             switch component {
             case .contrast: contrastCount += 1
             case let .numeric(_, values): if values.isEmpty { return false }
-            case .factor, .matrix: return false
+            case .factor: break
+            case .matrix: return false
             }
         }
-        return contrastCount == 1
+        return contrastCount >= 1
     }
 
-    /// The codes of a contrast term (`isContrastTerm`): each row's level and the product of
-    /// its numeric variables, with the contrast matrix row-major.
+    /// Each factor of a contrast term with its codes, its number of levels and its matrix
+    /// (a row per level; an indicator-coded factor's rows are its indicators, zeros for a
+    /// level without a column), in the term's order; and the product of the level counts
+    /// (nil when it overflows).
+    private static func contrastFactors(
+        _ components: [Component]
+    ) -> (factors: [(codes: [Int32], levelCount: Int, rows: [[Double]])], levelCount: Int?) {
+        var factors: [(codes: [Int32], levelCount: Int, rows: [[Double]])] = []
+        var product: Int? = 1
+        for component in components {
+            switch component {
+            case let .contrast(_, codes, rows, _):
+                factors.append((codes, rows.count, rows))
+            case let .factor(_, codes, columnLevels, suffixes):
+                let levelCount = max((columnLevels.max() ?? -1) + 1, Int(codes.max() ?? -1) + 1, 0)
+                var rows = [[Double]](repeating: [Double](repeating: 0, count: suffixes.count), count: levelCount)
+                for (column, level) in columnLevels.enumerated() where level >= 0 && level < levelCount {
+                    rows[level][column] = 1
+                }
+                factors.append((codes, levelCount, rows))
+            case .numeric, .matrix:
+                continue
+            }
+            product = product.flatMap { total in
+                let (value, overflow) = total.multipliedReportingOverflow(by: factors[factors.count - 1].levelCount)
+                return overflow ? nil : value
+            }
+        }
+        return (factors, product)
+    }
+
+    /// The codes of a contrast term (`isContrastTerm`): each row's level (of an interaction,
+    /// the combination, the first factor varying fastest), the product of its numeric
+    /// variables, and the matrix row-major: a combination's row is the Kronecker product of
+    /// its factors' rows, in the order of the term's column names.
     private static func contrastBlock(
         _ components: [Component], firstColumn: Int, rowCount: Int
     ) -> DesignStructure.ContrastBlock? {
-        var factor: (codes: [Int32], rows: [[Double]], width: Int)?
         var multipliers: [Double]?
         for component in components {
-            switch component {
-            case let .contrast(_, codes, rows, suffixes):
-                factor = (codes, rows, suffixes.count)
-            case let .numeric(_, values):
-                var product = multipliers ?? [Double](repeating: 1, count: rowCount)
-                for row in 0..<rowCount { product[row] *= row < values.count ? values[row] : .nan }
-                multipliers = product
-            case .factor, .matrix:
-                return nil
+            guard case let .numeric(_, values) = component else { continue }
+            var product = multipliers ?? [Double](repeating: 1, count: rowCount)
+            for row in 0..<rowCount { product[row] *= row < values.count ? values[row] : .nan }
+            multipliers = product
+        }
+        let (factors, combinedCount) = contrastFactors(components)
+        guard !factors.isEmpty, let levelCount = combinedCount else { return nil }
+        let width = factors.reduce(1) { $0 * ($1.rows.first?.count ?? 0) }
+        let (size, overflow) = levelCount.multipliedReportingOverflow(by: width)
+        guard !overflow, width > 0 else { return nil }
+        var contrasts = [Double](repeating: 0, count: size)
+        var row = [Double](repeating: 0, count: width)
+        var levels = [Int](repeating: 0, count: factors.count)
+        for combination in 0..<levelCount {
+            // The combination's level of each factor, the first varying fastest.
+            var rest = combination
+            for (index, factor) in factors.enumerated() {
+                levels[index] = rest % factor.levelCount
+                rest /= factor.levelCount
             }
+            // Kronecker product, the first factor's column varying fastest.
+            var filled = 1
+            row[0] = 1
+            for (index, factor) in factors.enumerated() {
+                let factorRow = factor.rows[levels[index]]
+                for local in stride(from: factorRow.count - 1, through: 0, by: -1) {
+                    for column in 0..<filled { row[local * filled + column] = row[column] * factorRow[local] }
+                }
+                filled *= factorRow.count
+            }
+            for column in 0..<width { contrasts[combination * width + column] = row[column] }
         }
-        guard let factor else { return nil }
-        let levelCount = factor.rows.count
-        var contrasts = [Double](repeating: 0, count: levelCount * factor.width)
-        for (level, row) in factor.rows.enumerated() {
-            for (column, value) in row.prefix(factor.width).enumerated() { contrasts[level * factor.width + column] = value }
-        }
-        let levels = [Int32](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
-            for row in 0..<rowCount {
-                let code = row < factor.codes.count ? factor.codes[row] : -1
-                buffer[row] = code >= 0 && Int(code) < levelCount ? code : -1
+        let codes = [Int32](unsafeUninitializedCapacity: rowCount) { buffer, initialized in
+            for index in 0..<rowCount {
+                var code = 0
+                var stride = 1
+                for factor in factors {
+                    let level = index < factor.codes.count ? Int(factor.codes[index]) : -1
+                    guard level >= 0, level < factor.levelCount else {
+                        code = -1
+                        break
+                    }
+                    code += level * stride
+                    stride *= factor.levelCount
+                }
+                buffer[index] = code >= 0 && code < levelCount ? Int32(truncatingIfNeeded: code) : -1
             }
             initialized = rowCount
         }
         return DesignStructure.ContrastBlock(
-            firstColumn: firstColumn, width: factor.width, levels: levels, multipliers: multipliers,
+            firstColumn: firstColumn, width: width, levels: codes, multipliers: multipliers,
             levelCount: levelCount, contrasts: contrasts)
     }
 
