@@ -159,9 +159,6 @@ struct ContrastBlockTests {
         #expect(structured.structure.selecting(columns: selections[2]).contrastBlocks.isEmpty, "columns out of order become values")
     }
 
-    /// A design is laid out by `.automatic` as the command line does: a contrast term of
-    /// 100 or more columns is held as codes (and makes the design structured on its own); a
-    /// narrower one stays values.
     /// An interaction with a contrast-coded factor is one block: the combination of levels
     /// (the first factor varying fastest) and C's rows the Kronecker products, so that each
     /// row's values are X's (as the design built as values has them).
@@ -184,6 +181,9 @@ struct ContrastBlockTests {
         }
     }
 
+    /// A design is laid out by `.automatic` as the command line does: a contrast term of
+    /// 100 or more columns is held as codes (and makes the design structured on its own); a
+    /// narrower one stays values.
     @Test func automaticLayoutHoldsWideContrastTermsAsCodes() throws {
         let reference = try Self.reference()
         let wide = try ModelFrame(table: try loadExample(reference.data), formula: try Formula.parse(reference.formula))

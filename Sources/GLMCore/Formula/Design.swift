@@ -516,7 +516,8 @@ extension Design {
             multipliers = product
         }
         let (factors, combinedCount) = contrastFactors(components)
-        guard !factors.isEmpty, let levelCount = combinedCount else { return nil }
+        // Codes are 32-bit: more combinations than that stay values (and the memory guard speaks).
+        guard !factors.isEmpty, let levelCount = combinedCount, levelCount <= Int(Int32.max) else { return nil }
         let width = factors.reduce(1) { $0 * ($1.rows.first?.count ?? 0) }
         let (size, overflow) = levelCount.multipliedReportingOverflow(by: width)
         guard !overflow, width > 0 else { return nil }
