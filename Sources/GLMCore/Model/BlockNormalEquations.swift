@@ -311,6 +311,23 @@ enum BlockSolver {
         return (solution, nearSingular)
     }
 
+    /// The factor by blocks of the columns QR kept (`aliased` are the others), for the
+    /// covariance and everything after the fit to work on blocks; nil when the normal
+    /// equations of those columns are not positive definite to working precision.
+    static func factor(
+        _ equations: BlockNormalEquations, layout: BlockLayout, aliased: Set<Int>
+    ) -> BlockFactor? {
+        let m = layout.eliminatedWidth
+        let aliasedEliminated = Set((0..<m).filter { aliased.contains(layout.eliminatedFirst + $0) || !(equations.diagonal[$0] > 0) })
+        let keptRest = (0..<layout.restCount).filter { !aliased.contains(layout.restColumns[$0]) }
+        guard let attempt = try? eliminate(equations, layout: layout, aliasedEliminated: aliasedEliminated, keptRest: keptRest) else {
+            return nil
+        }
+        return BlockFactor(
+            layout: layout, keptEliminated: (0..<m).filter { !aliasedEliminated.contains($0) }, keptRest: keptRest,
+            diagonal: equations.diagonal, cross: equations.cross, choleskyFactor: attempt.factor)
+    }
+
     /// S and its right-hand side with E's kept levels eliminated, S's Cholesky factor over
     /// the remainder's columns that are not aliased (in order), and those columns.
     private struct Elimination {
@@ -322,7 +339,7 @@ enum BlockSolver {
     }
 
     private static func eliminate(
-        _ equations: BlockNormalEquations, layout: BlockLayout, aliasedEliminated: Set<Int>
+        _ equations: BlockNormalEquations, layout: BlockLayout, aliasedEliminated: Set<Int>, keptRest given: [Int]? = nil
     ) throws -> Elimination {
         let m = layout.eliminatedWidth, r = layout.restCount
         var schur = equations.gram
@@ -375,7 +392,15 @@ enum BlockSolver {
             }
         }
         let original = (0..<r).map { equations.gram[$0 + $0 * r] }
-        let (keptRest, factor) = try choleskyInOrder(schur, order: r, originalDiagonal: original)
+        let keptRest: [Int], factor: [Double]
+        if let given {
+            guard let givenFactor = try factorIfFullRank(schur, order: r, among: given, originalDiagonal: original) else {
+                throw GLMError.fitFailed(message: "the normal equations of the kept columns are not positive definite")
+            }
+            (keptRest, factor) = (given, givenFactor)
+        } else {
+            (keptRest, factor) = try choleskyInOrder(schur, order: r, originalDiagonal: original)
+        }
         var smallestRatio = Double.infinity
         for (j, index) in keptRest.enumerated() {
             let pivot = factor[j + j * keptRest.count]

@@ -31,9 +31,9 @@ public struct FitControl: Sendable, Equatable {
     /// Whether a near-singular step by blocks of a design small enough to build is solved by
     /// QR (R's aliasing rule on X itself); off only to test the block aliasing rule.
     public var nearSingularBlocksByQR = true
-    /// Whether such a step is solved by QR on the design's distinct rows even where X as
-    /// values would fit (where it does not, they are the only way); on only in tests.
-    public var nearSingularQROnDistinctRows = false
+    /// Whether such a step is solved by QR on the design's cells (`DesignCells`) even where X
+    /// as values would fit (where it does not, they are the only way); on only in tests.
+    public var nearSingularQROnCells = false
 
     public init(epsilon: Double = 1e-8, maxIterations: Int = 25, solver: StepSolver = .automatic) {
         self.epsilon = epsilon

@@ -7,7 +7,7 @@ private final class StructuredPasses: IRLSPasses {
     let pass: StructuredPass
     let y: [Double], priorWeights: [Double], offset: [Double]
     let columnCount: Int
-    /// The design (its scaled structure for the distinct rows), for a near-singular step
+    /// The design (its scaled structure for the cells), for a near-singular step
     /// solved by QR.
     private let design: Design
     private let structure: DesignStructure
@@ -15,8 +15,8 @@ private final class StructuredPasses: IRLSPasses {
     private let control: FitControl
     private var contiguousX: [Double]?
     private var valuesTooLarge = false
-    private var distinctRowsFound: DistinctRows?
-    private var distinctRowsTooMany = false
+    private var designCells: DesignCells?
+    private var tooManyCells = false
     private var solvedByQR = false
     /// The columns' scales (see `ColumnScaling`): the QR step solves for the scaled columns too.
     private let columnScales: [Double]
@@ -84,21 +84,29 @@ private final class StructuredPasses: IRLSPasses {
     }
 
     /// The step by R's QR: on X as values when it is small enough to build, else on the
-    /// design's distinct rows when they are few (`DistinctRows`); nil when neither is.
+    /// design's cells when they are few (`DesignCells`); nil when neither is.
     private func qrStep() throws -> LeastSquaresSolution? {
         guard allowingQR else { return nil }
-        if !control.nearSingularQROnDistinctRows, let x = valuesX() {
+        if !control.nearSingularQROnCells, let x = valuesX() {
             return try irls.qrStep(
                 eta: pass.eta, mu: pass.mu, workingWeights: pass.workingWeights, columnCount: columnCount, x: x, y: y,
                 offset: offset)
         }
-        guard let cells = distinctRows() else { return nil }
+        guard let cells = cells() else { return nil }
         let link = irls.family.link
         let (eta, mu) = (pass.eta, pass.mu)
-        return try cells.leastSquares(
+        var solution = try cells.leastSquares(
             workingWeights: pass.workingWeights,
             workingResponse: { row in (eta[row] - self.offset[row]) + (self.y[row] - mu[row]) / link.muEta(eta[row]) },
             tolerance: control.qrTolerance)
+        // X too large to build: what follows the fit (covariance, sandwich, hat values, the
+        // saved model) works on blocks, from the normal equations of the columns QR kept.
+        if let equations, let factor = BlockSolver.factor(
+            equations, layout: pass.layout, aliased: Set(solution.pivot[solution.rank...])) {
+            solution.blockFactor = factor
+            solution.rFactor = []
+        }
+        return solution
     }
 
     /// X as values with the columns' scales, made once; nil when it is too large.
@@ -118,14 +126,13 @@ private final class StructuredPasses: IRLSPasses {
         return contiguousX
     }
 
-    /// The scaled design's distinct rows, found once; nil when there are too many.
-    private func distinctRows() -> DistinctRows? {
-        if distinctRowsFound == nil, !distinctRowsTooMany {
-            let maximumCells = BlockSolver.qrFallbackBytes / (8 * (columnCount + 1))
-            distinctRowsFound = DistinctRows(structure, rowCount: design.rowCount, maximumCells: maximumCells)
-            distinctRowsTooMany = distinctRowsFound == nil
+    /// The scaled design's cells, found once; nil when there are too many.
+    private func cells() -> DesignCells? {
+        if designCells == nil, !tooManyCells {
+            designCells = DesignCells(structure, rowCount: design.rowCount, maximumBytes: BlockSolver.qrFallbackBytes)
+            tooManyCells = designCells == nil
         }
-        return distinctRowsFound
+        return designCells
     }
 }
 

@@ -3,9 +3,9 @@ import Testing
 @testable import GLMCore
 
 /// R's in-order aliasing by one blocked QR pass, and near-singular steps by blocks solved by
-/// QR on the design's distinct rows.
-@Suite("In-order QR and QR on distinct rows")
-struct InOrderQRTests {
+/// QR on the design's cells.
+@Suite("In-order QR and QR on the design's cells")
+struct DesignCellsQRTests {
     /// A random design with dependencies that span several panels: duplicated columns, sums
     /// of earlier columns, a zero column, and (`nearlyDependent`) a column 1e-9 from one kept
     /// before it — kept by R's 1e-11, but its coefficients have only a few digits.
@@ -92,39 +92,93 @@ struct InOrderQRTests {
         #expect(throws: GLMError.self) { try LinearAlgebra.inOrderLeastSquares(&wrong, rows: 5, columns: 2, tolerance: 1e-11) }
     }
 
-    @Test func distinctRowsGroupEqualDesignRows() throws {
-        let table = try loadExample("Examples/epil.csv")
-        let frame = try ModelFrame(table: table, formula: try Formula.parse("y ~ trt * factor(period) + V4"))
+    /// Each row of X is Σ over slots of the row's value × the cell's pattern; rows with equal
+    /// codes share a cell; numbers equal on every row (the intercept) are not slots, and a
+    /// number used by several terms (Time, Diet:Time, Chick:Time) is one.
+    @Test(arguments: [
+        ("Examples/epil.csv", "y ~ trt * factor(period) + V4", 2, 8),
+        ("Examples/epil.csv", "y ~ factor(subject) + C(factor(period), sum) * trt + C(factor(period), sum):lage", 2, 236),
+        ("Examples/chickweight.csv", "weight ~ Time + factor(Diet):Time + factor(Chick):Time", 2, 50),
+    ])
+    func cellsRebuildEveryRow(_ setting: (data: String, formula: String, slots: Int, cells: Int)) throws {
+        let table = try loadExample(setting.data)
+        let frame = try ModelFrame(table: table, formula: try Formula.parse(setting.formula))
         let design = try Design(frame: frame, layout: .structured)
-        let cells = try #require(DistinctRows(design.structure, rowCount: design.rowCount, maximumCells: 1000))
+        #expect(design.isStructured)
+        let cells = try #require(DesignCells(design.structure, rowCount: design.rowCount, maximumBytes: 1 << 30))
+        #expect(cells.slotCount == setting.slots)
+        #expect(cells.cellCount == setting.cells)
         let columns = try design.denseColumns()
-        let rows = (0..<design.rowCount).map { row in columns.map { $0[row] } }
-        #expect(cells.cellCount == Set(rows).count)
-        #expect(cells.cellCount == 8)
-        #expect(DistinctRows(design.structure, rowCount: design.rowCount, maximumCells: 7) == nil)
         for row in 0..<design.rowCount {
             let cell = Int(cells.cellOfRow[row])
+            #expect(cells.cellRows[cells.cellRowStarts[cell]..<cells.cellRowStarts[cell + 1]].contains(Int32(row)))
             var values = [Double](repeating: 0, count: design.columnCount)
-            for entry in cells.entryStarts[cell]..<cells.entryStarts[cell + 1] {
-                values[Int(cells.entryColumns[entry])] = cells.entryValues[entry]
+            for slot in 0..<cells.slotCount {
+                let index = cell * cells.slotCount + slot
+                for entry in cells.patternStarts[index]..<cells.patternStarts[index + 1] {
+                    values[Int(cells.patternColumns[entry])] += cells.value(slot: slot, row: row) * cells.patternValues[entry]
+                }
             }
-            #expect(values == rows[row])
+            for column in 0..<design.columnCount {
+                #expect(abs(values[column] - columns[column][row]) <= 1e-12 * max(1, abs(columns[column][row])),
+                        "row \(row), \(design.columnNames[column])")
+            }
+        }
+        let bytesPerCell = setting.slots * (design.columnCount + 1) * 8
+        #expect(DesignCells(design.structure, rowCount: design.rowCount, maximumBytes: bytesPerCell * (setting.cells - 1)) == nil)
+    }
+
+    /// One weighted least-squares step on the cells equals QR on X's rows (random weights,
+    /// some zero; random responses).
+    @Test(arguments: [
+        ("Examples/epil.csv", "y ~ trt * factor(period) + V4 + factor(subject)"),
+        ("Examples/epil.csv", "y ~ factor(subject) + C(factor(period), sum) * trt + C(factor(period), sum):lage"),
+        ("Examples/chickweight.csv", "weight ~ Time + factor(Diet):Time + factor(Chick):Time"),
+        ("Examples/dietox.csv", "Feed ~ Time + I(Time^2) + factor(Litter) + factor(Pig)"),
+    ])
+    func stepOnCellsEqualsQROnRows(_ setting: (data: String, formula: String)) throws {
+        let frame = try ModelFrame(table: try loadExample(setting.data), formula: try Formula.parse(setting.formula))
+        let design = try Design(frame: frame, layout: .structured)
+        let rowCount = design.rowCount
+        var generator = SplitMix64(seed: 7)
+        var weights = (0..<rowCount).map { _ in Double.random(in: 0.1...4, using: &generator) }
+        for row in stride(from: 0, to: rowCount, by: 11) { weights[row] = 0 }
+        let response = (0..<rowCount).map { _ in Double.random(in: -3...3, using: &generator) }
+        let used = (0..<rowCount).filter { weights[$0] > 0 }
+        let reference = try LinearAlgebra.weightedLeastSquares(
+            x: Array(try design.denseColumns().joined()), rowCount: rowCount, columnCount: design.columnCount, rows: used,
+            sqrtWeights: used.map { weights[$0].squareRoot() }, response: used.map { response[$0] }, tolerance: 1e-11)
+        let cells = try #require(DesignCells(design.structure, rowCount: rowCount, maximumBytes: 1 << 30))
+        let step = try weights.withUnsafeMutableBufferPointer { buffer in
+            try cells.leastSquares(workingWeights: buffer, workingResponse: { response[$0] }, tolerance: 1e-11)
+        }
+        #expect(step.rank == reference.rank)
+        #expect(step.rank < design.columnCount)
+        #expect(Array(step.pivot.prefix(step.rank)) == Array(reference.pivot.prefix(reference.rank)))
+        for (a, b) in zip(step.coefficients, reference.coefficients) {
+            #expect(abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1), "\(a) vs \(b)")
         }
     }
 
-    /// The aliased designs of the fits by blocks, each near-singular step by QR on the distinct
-    /// rows: the same aliased columns and numbers as glm's QR on X.
+    /// The aliased designs of the fits by blocks, each near-singular step by QR on the design's
+    /// cells: the same aliased columns and numbers as glm's QR on X.
     @Test(arguments: [
         StructuredDesignTests.cases[3], StructuredDesignTests.cases[4],
         StructuredDesignTests.Case(
             data: "Examples/epil.csv", formula: "y ~ trt * factor(period) + V4 + factor(subject)", family: .poisson, link: .log),
+        StructuredDesignTests.Case(
+            data: "Examples/chickweight.csv", formula: "weight ~ Time + factor(Diet):Time + factor(Chick):Time", family: .poisson,
+            link: .log),
+        StructuredDesignTests.Case(
+            data: "Examples/epil.csv", formula: "y ~ factor(subject) + C(factor(period), sum) * trt + C(factor(period), sum):lage",
+            family: .poisson, link: .log),
     ])
-    func nearSingularStepsOnDistinctRowsEqualQROnX(_ test: StructuredDesignTests.Case) throws {
+    func nearSingularStepsOnCellsEqualQROnX(_ test: StructuredDesignTests.Case) throws {
         var control = FitControl()
-        control.nearSingularQROnDistinctRows = true
+        control.nearSingularQROnCells = true
         let (dense, blocks) = try StructuredDesignTests.fits(test, control: control)
-        // The last step was QR's (a step by blocks has their factor instead of R).
-        #expect(blocks.irls.solution?.blockFactor == nil && blocks.irls.solution?.rFactor.isEmpty == false)
+        // QR decided; what follows works on the factor by blocks of the columns it kept.
+        #expect(blocks.irls.solution?.blockFactor != nil)
         #expect(dense.aliased == blocks.aliased)
         #expect(dense.rank == blocks.rank)
         StructuredDesignTests.close(dense.deviance, blocks.deviance, 1e-10, "deviance")
