@@ -129,7 +129,7 @@ struct DesignCellsQRTests {
     }
 
     /// One weighted least-squares step on the cells equals QR on X's rows (random weights,
-    /// some zero; random responses).
+    /// some zero; random responses), however a cell's rows are batched.
     @Test(arguments: [
         ("Examples/epil.csv", "y ~ trt * factor(period) + V4 + factor(subject)"),
         ("Examples/epil.csv", "y ~ factor(subject) + C(factor(period), sum) * trt + C(factor(period), sum):lage"),
@@ -149,14 +149,17 @@ struct DesignCellsQRTests {
             x: Array(try design.denseColumns().joined()), rowCount: rowCount, columnCount: design.columnCount, rows: used,
             sqrtWeights: used.map { weights[$0].squareRoot() }, response: used.map { response[$0] }, tolerance: 1e-11)
         let cells = try #require(DesignCells(design.structure, rowCount: rowCount, maximumBytes: 1 << 30))
-        let step = try weights.withUnsafeMutableBufferPointer { buffer in
-            try cells.leastSquares(workingWeights: buffer, workingResponse: { response[$0] }, tolerance: 1e-11)
-        }
-        #expect(step.rank == reference.rank)
-        #expect(step.rank < design.columnCount)
-        #expect(Array(step.pivot.prefix(step.rank)) == Array(reference.pivot.prefix(reference.rank)))
-        for (a, b) in zip(step.coefficients, reference.coefficients) {
-            #expect(abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1), "\(a) vs \(b)")
+        // A cell's rows taken all at once, and three at a time (stacked under the R so far).
+        for batchRows in [DesignCells.batchRows, 3] {
+            let step = try weights.withUnsafeMutableBufferPointer { buffer in
+                try cells.leastSquares(workingWeights: buffer, workingResponse: { response[$0] }, tolerance: 1e-11, batchRows: batchRows)
+            }
+            #expect(step.rank == reference.rank)
+            #expect(step.rank < design.columnCount)
+            #expect(Array(step.pivot.prefix(step.rank)) == Array(reference.pivot.prefix(reference.rank)))
+            for (a, b) in zip(step.coefficients, reference.coefficients) {
+                #expect(abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1), "\(a) vs \(b), batches of \(batchRows)")
+            }
         }
     }
 

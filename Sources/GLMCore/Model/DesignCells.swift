@@ -33,6 +33,8 @@ struct DesignCells: Sendable {
     private let structure: DesignStructure
 
     var cellCount: Int { cellRowStarts.count - 1 }
+    /// Rows of a cell taken into its QR at a time.
+    static let batchRows = 4096
     var slotCount: Int { slots.count + 1 }
 
     /// The cells of `structure`'s first `rowCount` rows, or nil when their QR rows (up to
@@ -154,9 +156,11 @@ struct DesignCells: Sendable {
 
     /// The weighted least-squares step on the cells' QR rows, by `LinearAlgebra.inOrderLeastSquares`.
     func leastSquares(
-        workingWeights: UnsafeMutableBufferPointer<Double>, workingResponse: (Int) -> Double, tolerance: Double
+        workingWeights: UnsafeMutableBufferPointer<Double>, workingResponse: (Int) -> Double, tolerance: Double,
+        batchRows: Int = DesignCells.batchRows
     ) throws -> LeastSquaresSolution {
         let width = slotCount + 1
+        let batchRows = max(batchRows, 1)
         // Each cell's rows of R (slot coefficients, then Qᵀz), one after another.
         var reduced: [Double] = []
         var reducedCells: [Int] = []
@@ -178,16 +182,36 @@ struct DesignCells: Sendable {
                 reducedCells.append(cell)
                 continue
             }
-            let count = rows.count
-            local = [Double](repeating: 0, count: count * width)
-            for (position, row) in rows.enumerated() {
-                let root = workingWeights[row].squareRoot()
-                for slot in 0..<slotCount { local[position + slot * count] = root * value(slot: slot, row: row) }
-                local[position + slotCount * count] = root * workingResponse(row)
+            // R of [√W·U_c | √W·z] by batches of rows, each stacked under the R so far, so that
+            // a cell of millions of rows needs no copy of them.
+            var carried: [Double] = []
+            var carriedRows = 0
+            var batchStart = 0
+            while batchStart < rows.count {
+                let batch = rows[batchStart..<min(rows.count, batchStart + batchRows)]
+                let count = carriedRows + batch.count
+                local = [Double](repeating: 0, count: count * width)
+                for i in 0..<carriedRows {
+                    for column in 0..<width { local[i + column * count] = carried[i + column * carriedRows] }
+                }
+                for (offset, row) in batch.enumerated() {
+                    let position = carriedRows + offset
+                    let root = workingWeights[row].squareRoot()
+                    for slot in 0..<slotCount { local[position + slot * count] = root * value(slot: slot, row: row) }
+                    local[position + slotCount * count] = root * workingResponse(row)
+                }
+                _ = try LinearAlgebra.householderQR(&local, rows: count, columns: width)
+                // The upper triangle (trapezoid) is the new R; below it Householder vectors.
+                let kept = min(count, width)
+                carried = [Double](repeating: 0, count: kept * width)
+                for column in 0..<width {
+                    for i in 0..<min(kept, column + 1) { carried[i + column * kept] = local[i + column * count] }
+                }
+                carriedRows = kept
+                batchStart += batch.count
             }
-            _ = try LinearAlgebra.householderQR(&local, rows: count, columns: width)
-            for k in 0..<min(count, slotCount) {
-                for column in 0..<width { reduced.append(column >= k ? local[k + column * count] : 0) }
+            for k in 0..<min(carriedRows, slotCount) {
+                for column in 0..<width { reduced.append(carried[k + column * carriedRows]) }
                 reducedCells.append(cell)
             }
         }
