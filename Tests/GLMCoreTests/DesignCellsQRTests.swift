@@ -33,6 +33,34 @@ struct DesignCellsQRTests {
         return (columns, y)
     }
 
+    /// R's rule the plain way, independent of the one-pass QR: QR of the columns not yet
+    /// aliased, the first column below the tolerance aliased, and again.
+    static func repeatedQR(
+        x: [[Double]], rows: Int, roots: [Double], y: [Double], tolerance: Double
+    ) throws -> (kept: [Int], coefficients: [Double], diagonal: [Double]) {
+        var kept = Array(x.indices)
+        while true {
+            var a = kept.flatMap { column in zip(x[column], roots).map { $0 * $1 } }
+            let norms = kept.map { column in zip(x[column], roots).reduce(0) { $0 + ($1.0 * $1.1) * ($1.0 * $1.1) }.squareRoot() }
+            let tau = try LinearAlgebra.householderQR(&a, rows: rows, columns: kept.count)
+            let checked = min(rows, kept.count)
+            if let first = (0..<checked).first(where: { !(abs(a[$0 + $0 * rows]) >= (norms[$0] == 0 ? 1 : norms[$0]) * tolerance) }) {
+                kept.remove(at: first)
+                continue
+            }
+            let rank = checked
+            var rhs = zip(y, roots).map { $0 * $1 }
+            try LinearAlgebra.applyQTranspose(factor: a, tau: tau, rows: rows, vector: &rhs)
+            var r = [Double](repeating: 0, count: rank * rank)
+            for j in 0..<rank { for i in 0...j { r[i + j * rank] = a[i + j * rows] } }
+            var solution = Array(rhs[..<rank])
+            try LinearAlgebra.solveUpperTriangular(r, order: rank, rightHandSide: &solution)
+            var coefficients = [Double](repeating: 0, count: x.count)
+            for j in 0..<rank { coefficients[kept[j]] = solution[j] }
+            return (Array(kept[..<rank]), coefficients, (0..<rank).map { abs(r[$0 + $0 * rank]) })
+        }
+    }
+
     static func weightedMatrix(_ x: [[Double]], _ y: [Double], roots: [Double]) -> [Double] {
         (x + [y]).flatMap { column in zip(column, roots).map { $0 * $1 } }
     }
@@ -42,24 +70,31 @@ struct DesignCellsQRTests {
         let (x, y) = Self.dependentDesign(rows: setting.rows, seed: setting.seed)
         var generator = SplitMix64(seed: setting.seed + 10)
         let roots = (0..<setting.rows).map { _ in Double.random(in: 0.2...3, using: &generator) }
-        let reference = try LinearAlgebra.weightedLeastSquares(
-            x: Array(x.joined()), rowCount: setting.rows, columnCount: x.count, rows: Array(0..<setting.rows),
-            sqrtWeights: roots, response: y, tolerance: 1e-11)
+        let reference = try Self.repeatedQR(x: x, rows: setting.rows, roots: roots, y: y, tolerance: 1e-11)
         var matrix = Self.weightedMatrix(x, y, roots: roots)
         let inOrder = try LinearAlgebra.inOrderLeastSquares(&matrix, rows: setting.rows, columns: x.count, tolerance: 1e-11)
-        #expect(inOrder.rank == reference.rank)
+        #expect(inOrder.rank == reference.kept.count)
         #expect(inOrder.rank < x.count)
-        // With fewer rows than columns, R leaves the columns beyond the rank untested after
-        // the kept ones; in order, they are aliased: the same set of kept columns either way.
-        #expect(Array(inOrder.pivot.prefix(inOrder.rank)) == Array(reference.pivot.prefix(reference.rank)))
+        #expect(Array(inOrder.pivot.prefix(inOrder.rank)) == reference.kept)
         #expect(Set(inOrder.pivot) == Set(0..<x.count))
         for (a, b) in zip(inOrder.coefficients, reference.coefficients) {
             #expect(abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1), "\(a) vs \(b)")
         }
         let rank = inOrder.rank
         for j in 0..<rank {
-            let (a, b) = (abs(inOrder.rFactor[j + j * rank]), abs(reference.rFactor[j + j * rank]))
+            let (a, b) = (abs(inOrder.rFactor[j + j * rank]), reference.diagonal[j])
             #expect(abs(a - b) <= 1e-9 * max(a, b), "R[\(j), \(j)]: \(a) vs \(b)")
+        }
+        // glm's least squares (the same QR) orders the pivot as LINPACK leaves it: with fewer
+        // rows than columns, the untested columns after the kept ones, then the aliased.
+        let glm = try LinearAlgebra.weightedLeastSquares(
+            x: Array(x.joined()), rowCount: setting.rows, columnCount: x.count, rows: Array(0..<setting.rows),
+            sqrtWeights: roots, response: y, tolerance: 1e-11)
+        #expect(Array(glm.pivot.prefix(glm.rank)) == reference.kept)
+        if setting.rows < x.count {
+            let lastKept = reference.kept.last ?? 0
+            #expect(Array(glm.pivot[glm.rank...]) == Array(x.indices.filter { !reference.kept.contains($0) && $0 > lastKept })
+                + x.indices.filter { !reference.kept.contains($0) && $0 < lastKept })
         }
     }
 
@@ -67,12 +102,10 @@ struct DesignCellsQRTests {
         let rows = 400
         let (x, y) = Self.dependentDesign(rows: rows, seed: 4, nearlyDependent: true)
         let roots = [Double](repeating: 1, count: rows)
-        let reference = try LinearAlgebra.weightedLeastSquares(
-            x: Array(x.joined()), rowCount: rows, columnCount: x.count, rows: Array(0..<rows),
-            sqrtWeights: roots, response: y, tolerance: 1e-11)
+        let reference = try Self.repeatedQR(x: x, rows: rows, roots: roots, y: y, tolerance: 1e-11)
         var matrix = Self.weightedMatrix(x, y, roots: roots)
         let inOrder = try LinearAlgebra.inOrderLeastSquares(&matrix, rows: rows, columns: x.count, tolerance: 1e-11)
-        #expect(inOrder.pivot == reference.pivot)
+        #expect(Array(inOrder.pivot.prefix(inOrder.rank)) == reference.kept)
         #expect(inOrder.pivot.prefix(inOrder.rank).contains(26), "the column 1e-9 away is kept")
         // Above the tolerance, the same column is aliased.
         var coarse = Self.weightedMatrix(x, y, roots: roots)

@@ -32,8 +32,8 @@ public enum LinearAlgebra {
         return converted
     }
 
-    /// Solves min ‖√w (z − X b)‖ over the rows in `rows` by Householder QR (LAPACK
-    /// dgeqrf/dormqr/dtrtrs), finding aliased columns by R's in-order rule: a column is
+    /// Solves min ‖√w (z − X b)‖ over the rows in `rows` by Householder QR
+    /// (`inOrderLeastSquares`), finding aliased columns by R's in-order rule: a column is
     /// aliased when its norm, after removing the columns kept before it, falls below
     /// `tolerance` times its original norm (LINPACK dqrdc2 as R's glm.fit uses it).
     ///
@@ -46,71 +46,29 @@ public enum LinearAlgebra {
         tolerance: Double
     ) throws -> LeastSquaresSolution {
         let used = rows.count
-        var kept = Array(0..<columnCount)
-        var aliased: [Int] = []
-        var factor: [Double] = []
-        var tau: [Double] = []
-        while true {
-            let width = kept.count
-            factor = [Double](repeating: 0, count: used * width)
-            var norms = [Double](repeating: 0, count: width)
-            factor.withUnsafeMutableBufferPointer { a in
-                x.withUnsafeBufferPointer { design in
-                    for (j, column) in kept.enumerated() {
-                        let source = column * rowCount
-                        let target = j * used
-                        var sumSquares = 0.0
-                        for (i, row) in rows.enumerated() {
-                            let value = design[source + row] * sqrtWeights[i]
-                            a[target + i] = value
-                            sumSquares += value * value
-                        }
-                        norms[j] = sumSquares.squareRoot()
-                        // Squares of values beyond about 1e±154 overflow to infinity or
-                        // underflow to 0: that column's norm is then found with its values
-                        // scaled, so that the rank test does not depend on the column's scale.
-                        if !(sumSquares >= LinearAlgebra.safeSumOfSquares.lowerBound
-                             && sumSquares <= LinearAlgebra.safeSumOfSquares.upperBound) {
-                            norms[j] = LinearAlgebra.scaledNorm(UnsafeBufferPointer(rebasing: a[target..<(target + used)]))
-                        }
-                    }
-                }
-            }
-            if width == 0 || used == 0 { break }
-            tau = try householderQR(&factor, rows: used, columns: width)
-            let diagonalCount = min(used, width)
-            var firstAliased: Int?
-            for j in 0..<diagonalCount {
-                let originalNorm = norms[j] == 0 ? 1 : norms[j]
-                let remaining = abs(factor[j + j * used])
-                if !(remaining >= originalNorm * tolerance) {
-                    firstAliased = j
-                    break
-                }
-            }
-            guard let firstAliased else { break }
-            aliased.append(kept.remove(at: firstAliased))
+        guard let size = MemoryBudget.bytes(doubles: used, columnCount + 1) else {
+            throw GLMError.fitFailed(message: "the weighted design of \(used) rows is too large")
         }
-        let rank = min(kept.count, used)
-        // Columns beyond the number of rows cannot be estimated (R: rank <= n).
-        let beyondRows = kept.count > rank ? Array(kept[rank...]) : []
-        let estimable = Array(kept[..<rank])
-
-        var coefficients = [Double](repeating: 0, count: columnCount)
-        var rFactor = [Double](repeating: 0, count: rank * rank)
-        if rank > 0 {
-            var rhs = [Double](repeating: 0, count: used)
-            for i in 0..<used { rhs[i] = response[i] * sqrtWeights[i] }
-            try applyQTranspose(factor: factor, tau: tau, rows: used, vector: &rhs)
-            for j in 0..<rank {
-                for i in 0...j { rFactor[i + j * rank] = factor[i + j * used] }
+        var matrix = [Double](repeating: 0, count: size / MemoryLayout<Double>.stride)
+        matrix.withUnsafeMutableBufferPointer { a in
+            x.withUnsafeBufferPointer { design in
+                for column in 0..<columnCount {
+                    let source = column * rowCount
+                    let target = column * used
+                    for (i, row) in rows.enumerated() { a[target + i] = design[source + row] * sqrtWeights[i] }
+                }
+                for i in 0..<used { a[columnCount * used + i] = response[i] * sqrtWeights[i] }
             }
-            var solution = Array(rhs[..<rank])
-            try solveUpperTriangular(rFactor, order: rank, rightHandSide: &solution)
-            for (j, column) in estimable.enumerated() { coefficients[column] = solution[j] }
         }
-        return LeastSquaresSolution(
-            coefficients: coefficients, pivot: estimable + beyondRows + aliased, rank: rank, rFactor: rFactor)
+        var solution = try inOrderLeastSquares(&matrix, rows: used, columns: columnCount, tolerance: tolerance)
+        // Once the rank reaches the number of rows, LINPACK tests no further column: R leaves
+        // those in place, after the kept ones and before the ones it moved to the end.
+        if solution.rank == used, solution.rank < columnCount, let lastKept = solution.pivot[..<solution.rank].last {
+            let aliased = solution.pivot[solution.rank...]
+            solution.pivot = Array(solution.pivot[..<solution.rank]) + aliased.filter { $0 > lastKept }
+                + aliased.filter { $0 < lastKept }
+        }
+        return solution
     }
 
     /// Sums of squares far enough from overflow and underflow that their square root is the
