@@ -157,7 +157,7 @@ struct DesignCells: Sendable {
     /// The weighted least-squares step on the cells' QR rows, by `LinearAlgebra.inOrderLeastSquares`.
     func leastSquares(
         workingWeights: UnsafeMutableBufferPointer<Double>, workingResponse: (Int) -> Double, tolerance: Double,
-        batchRows: Int = DesignCells.batchRows
+        aliasedBefore: Set<Int> = [], batchRows: Int = DesignCells.batchRows
     ) throws -> LeastSquaresSolution {
         let width = slotCount + 1
         let batchRows = max(batchRows, 1)
@@ -235,6 +235,7 @@ struct DesignCells: Sendable {
             }
             matrix[position + columnCount * rows] = coefficients[coefficients.startIndex + slotCount]
         }
-        return try LinearAlgebra.inOrderLeastSquares(&matrix, rows: rows, columns: columnCount, tolerance: tolerance)
+        return try LinearAlgebra.inOrderLeastSquares(
+            &matrix, rows: rows, columns: columnCount, tolerance: tolerance, aliasedBefore: aliasedBefore)
     }
 }

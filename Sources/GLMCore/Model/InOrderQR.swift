@@ -19,8 +19,10 @@ extension LinearAlgebra {
     /// - Returns: coefficients (0 for aliased columns), kept columns then aliased ones, the
     ///   rank and R over the kept columns. A column after the rank has reached `rows` has
     ///   nothing left and is aliased.
+    /// - Parameters:
+    ///   - aliasedBefore: columns declared aliased without a test (see `DesignCells`).
     static func inOrderLeastSquares(
-        _ matrix: inout [Double], rows: Int, columns: Int, tolerance: Double
+        _ matrix: inout [Double], rows: Int, columns: Int, tolerance: Double, aliasedBefore: Set<Int> = []
     ) throws -> LeastSquaresSolution {
         let (total, overflow) = rows.multipliedReportingOverflow(by: columns + 1)
         guard !overflow, matrix.count == total else {
@@ -44,6 +46,10 @@ extension LinearAlgebra {
             try matrix.withUnsafeMutableBufferPointer { a in
                 guard let base = a.baseAddress else { return }
                 for j in panelStart..<panelEnd {
+                    if aliasedBefore.contains(j) {
+                        aliased.append(j)
+                        continue
+                    }
                     let remaining = rank < rows
                         ? norm(UnsafeBufferPointer(rebasing: a[(rank + j * rows)..<((j + 1) * rows)])) : 0
                     let original = norms[j] == 0 ? 1 : norms[j]

@@ -18,6 +18,7 @@ private final class StructuredPasses: IRLSPasses {
     private var designCells: DesignCells?
     private var tooManyCells = false
     private var solvedByQR = false
+    private var aliasedOnCells = Set<Int>()
     /// The columns' scales (see `ColumnScaling`): the QR step solves for the scaled columns too.
     private let columnScales: [Double]
     /// The block normal equations of the last pass that added them up.
@@ -95,10 +96,15 @@ private final class StructuredPasses: IRLSPasses {
         guard let cells = cells() else { return nil }
         let link = irls.family.link
         let (eta, mu) = (pass.eta, pass.mu)
+        // A column aliased at one step stays aliased: positive weights do not change which
+        // columns depend on the others, and R's test again at every step can, once weights
+        // span many orders of magnitude (separation), keep an exactly dependent column by
+        // rounding and then diverge (InstEval's d × studage: at the 15th step).
         var solution = try cells.leastSquares(
             workingWeights: pass.workingWeights,
             workingResponse: { row in (eta[row] - self.offset[row]) + (self.y[row] - mu[row]) / link.muEta(eta[row]) },
-            tolerance: control.qrTolerance)
+            tolerance: control.qrTolerance, aliasedBefore: aliasedOnCells)
+        aliasedOnCells.formUnion(solution.pivot[solution.rank...])
         // X too large to build: what follows the fit (covariance, sandwich, hat values, the
         // saved model) works on blocks, from the normal equations of the columns QR kept.
         if let equations, let factor = BlockSolver.factor(
