@@ -28,4 +28,14 @@ struct DivergenceTests {
             #expect(try Self.diverging(reference) == [], "\(reference.id)")
         }
     }
+
+    /// Thousands of diverging levels: the warning names the first 20 and counts the rest.
+    @Test func aLongListIsCut() throws {
+        let terms = (1...2_345).map { "dI\($0)" }
+        let warning = Divergence.warning(for: terms, family: try Family(kind: .binomial, link: .logit))
+        #expect(warning.hasSuffix("dI19, dI20 and 2,325 more (JSON's diverging_terms lists them all)"))
+        #expect(!warning.contains("dI21"))
+        let short = Divergence.warning(for: ["x", "z"], family: try Family(kind: .poisson, link: .log))
+        #expect(short.hasSuffix("not meaningful: x, z"))
+    }
 }

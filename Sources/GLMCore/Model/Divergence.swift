@@ -51,12 +51,19 @@ public enum Divergence {
         return diverging
     }
 
+    /// Diverging terms named in the warning; the others are counted.
+    static let listedTerms = 20
+
     /// The warning glmfit adds when some estimates diverge.
     public static func warning(for terms: [String], family: Family) -> String {
         let cause = family.kind == .binomial || family.kind == .quasibinomial
             ? "separation: the response is perfectly predicted in some direction"
             : "the fitted means go to 0 in some direction"
+        // A model of thousands of levels can have thousands: the first few, and the count.
+        let shown = terms.prefix(listedTerms).map { TextElision.elided($0) }.joined(separator: ", ")
+        let more = terms.count > listedTerms
+            ? " and \(MemoryBudget.describe(count: terms.count - listedTerms)) more (JSON's diverging_terms lists them all)" : ""
         return "\(cause); these estimates diverge (they keep growing if the iterations continue), "
-            + "so they, their standard errors and tests are not meaningful: \(terms.map { TextElision.elided($0) }.joined(separator: ", "))"
+            + "so they, their standard errors and tests are not meaningful: \(shown)\(more)"
     }
 }
