@@ -87,6 +87,9 @@ replay_ungrouped_glm <- function(x, successes, failures, epsilon = 1e-8, maxit =
   start <- numeric(ncol(x))
   conv <- FALSE
   boundary <- FALSE
+  ranks <- integer()
+  changes <- character()
+  coefficients_by_iteration <- list()
   for (iter in 1L:maxit) {
     if (iter > 1L) {
       mu.eta.val <- family$mu.eta(eta)
@@ -95,8 +98,18 @@ replay_ungrouped_glm <- function(x, successes, failures, epsilon = 1e-8, maxit =
     }
     w <- sqrt(weight)
     fit <- .Call(stats:::C_Cdqrls, x * w, z * w, min(1e-07, epsilon / 1000), check = FALSE)
+    # The aliased set can change between iterations (the weights of separated cells shrink): keep a log.
+    aliased <- sort(fit$pivot[seq.int(fit$rank + 1, length.out = ncol(x) - fit$rank)])
+    ranks <- c(ranks, fit$rank)
+    if (iter > 1L && !identical(aliased, aliased_before)) {
+      changes <- c(changes, sprintf("iteration %d: newly kept %s; newly aliased %s", iter,
+                                    paste(colnames(x)[setdiff(aliased_before, aliased)], collapse = "\t"),
+                                    paste(colnames(x)[setdiff(aliased, aliased_before)], collapse = "\t")))
+    }
+    aliased_before <- aliased
     if (any(!is.finite(fit$coefficients))) stop("non-finite coefficients at iteration ", iter)
     start[fit$pivot] <- fit$coefficients
+    coefficients_by_iteration[[iter]] <- start
     eta <- drop(x %*% start)
     mu <- family$linkinv(eta)
     dev <- raw_deviance(mu)
@@ -134,7 +147,7 @@ replay_ungrouped_glm <- function(x, successes, failures, epsilon = 1e-8, maxit =
   se[kept] <- sqrt(diag(chol2inv(fit$qr[seq_len(rank), seq_len(rank), drop = FALSE])))
   names(coef) <- names(se) <- colnames(x)
   list(coef = coef, se = se, rank = rank, deviance = dev, iter = iter, converged = conv, boundary = boundary,
-       mu = mu)
+       mu = mu, ranks = ranks, changes = changes, coefficients_by_iteration = coefficients_by_iteration)
 }
 
 glm_summary <- function(m) {
@@ -193,6 +206,10 @@ for (model in models) {
   x <- model.matrix(rhs[[model]], g)
   if (!identical(colnames(x), names_raw)) stop("model ", model, ": grouped columns differ from the raw rows'")
   replay <- replay_ungrouped_glm(x, g$successes, g$failures)
+  # Optional: keep the iterations' coefficients to study a borderline aliasing decision later.
+  if (nzchar(Sys.getenv("HEAVY_ALIASING_SAVE"))) {
+    saveRDS(list(x = x, g = g, replay = replay), sprintf("%s_%s_%s.rds", Sys.getenv("HEAVY_ALIASING_SAVE"), what, model))
+  }
   extra <- sprintf("# columns_match_raw_model_matrix: %s", identical(colnames(x), names_raw))
   if (what == "subset") {
     m <- glm(with_response(model, "ungrouped"), binomial, d)
@@ -214,6 +231,8 @@ for (model in models) {
     extra <- c(extra, check("grouped_glm", grouped), check("grouped_replay", replay))
     print_block(model, raw, nrow(d), "glm on the raw rows", extra)
   } else {
+    extra <- c(extra, sprintf("# rank_by_iteration: %s", paste(replay$ranks, collapse = " ")),
+               sprintf("# aliasing_change: %s", replay$changes))
     print_block(model, replay, nrow(d), "grouped replay of glm.fit on the raw rows (replay_ungrouped_glm)", extra)
   }
   cat(sprintf("# elapsed_seconds: %.0f\n", proc.time()[["elapsed"]] - started), file = stderr())
