@@ -41,10 +41,12 @@
 # aliased it twice and kept it once (model B's columns with the same weights: rank 3,500 as given and with
 # the rows in a random order). So whether R's glm on the raw rows keeps it is a matter of
 # rounding: block "A_fixed" (aliasing fixed at iteration 1, the design's structure) is what R prints if it
-# aliases it, bit-identical to block A up to iteration 14.
+# aliases it, bit-identical to block A up to iteration 14; at iteration 15 the extra column moves every other
+# coefficient by up to ~1e-4 (service -0.124344299368278 in A, -0.124368749745774 in A_fixed).
+# Some estimates are zero up to rounding (dI1212 1.6e-13 in A_fixed): compare those absolutely.
 #
 # Elapsed (this machine, 2 shared cores with other jobs, nice -n 10): subset 76 s (both models); full A
-# 931 s and 991 s (15 iterations, 46-70 s each), full B 1,111 s, full A_fixed see its block's run below.
+# 931 s and 991 s (15 iterations, 46-70 s each), full B 1,111 s, full A_fixed 1,277 s.
 
 args <- commandArgs(trailingOnly = TRUE)
 what <- if (length(args) >= 1) args[1] else "subset"
