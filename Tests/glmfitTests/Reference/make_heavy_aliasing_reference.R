@@ -1,6 +1,7 @@
 # Usage: Rscript Tests/glmfitTests/Reference/make_heavy_aliasing_reference.R subset > Tests/glmfitTests/Reference/heavy_aliasing_subset_reference.txt
-#        Rscript Tests/glmfitTests/Reference/make_heavy_aliasing_reference.R full A > full_A.txt   (then the same with B;
-#        heavy_aliasing_full_reference.txt is full_A.txt followed by full_B.txt)
+#        Rscript Tests/glmfitTests/Reference/make_heavy_aliasing_reference.R full A > full_A.txt   (then B, then A_fixed;
+#        heavy_aliasing_full_reference.txt is full_A.txt, full_B.txt and full_A_fixed.txt in that order; the
+#        "# note:" lines of the A blocks were added by hand from the study described below)
 #
 # R's binomial-logit glm on InstEval (Examples/insteval.csv.gz) with the instructor factor crossed with
 # the student's age: most instructor x age cells are empty, so hundreds of columns are aliased (NA) by R's
@@ -28,7 +29,24 @@
 # model matrix in its order: name<TAB>estimate<TAB>se (%.15g), or name<TAB>NA<TAB>NA for an aliased column.
 # deviance is that of the raw rows (-2 sum y log mu + (1 - y) log(1 - mu)); aic = deviance + 2 rank.
 #
-# Elapsed (this machine, 2 shared cores, nice -n 10): subset ~1 min; full A and full B see the comments at the end.
+# A borderline column in the full model A. R re-decides the aliasing at every iteration (dqrdc2: a column is
+# aliased when its norm after the earlier columns falls below 1e-11 of its own). Instructor I1694 has 78
+# ratings from studage 4 and one (service 1, good 0) from studage 6, so dI1694:factor(studage)6 is exactly
+# dI1694 - dI1694:factor(studage)4. As that one rating's weight falls (mu -> 0; 1.6e-7 at the last
+# iteration) its column's norm shrinks until the rounding left by the earlier columns is more than 1e-11 of
+# it: at iteration 15 of 15 the replay keeps it (rank 3,501, dI1694 and its studage-4 column at -+4.4e12,
+# deviance 87038.6774267305) while model B, the same column space, stays at 3,500 (87038.677272424).
+# With the last iteration's weights, the same QR aliases it with tol 3e-11 or 1e-10, keeps it at 1e-11
+# and 3e-12 (and keeps 1 or 9 more columns at 3e-12 or 1e-12), and with the rows in three random orders it
+# aliased it twice and kept it once (model B's columns with the same weights: rank 3,500 as given and with
+# the rows in a random order). So whether R's glm on the raw rows keeps it is a matter of
+# rounding: block "A_fixed" (aliasing fixed at iteration 1, the design's structure) is what R prints if it
+# aliases it, bit-identical to block A up to iteration 14; at iteration 15 the extra column moves every other
+# coefficient by up to ~1e-4 (service -0.124344299368278 in A, -0.124368749745774 in A_fixed).
+# Some estimates are zero up to rounding (dI1212 1.6e-13 in A_fixed): compare those absolutely.
+#
+# Elapsed (this machine, 2 shared cores with other jobs, nice -n 10): subset 76 s (both models); full A
+# 931 s and 991 s (15 iterations, 46-70 s each), full B 1,111 s, full A_fixed 1,277 s.
 
 args <- commandArgs(trailingOnly = TRUE)
 what <- if (length(args) >= 1) args[1] else "subset"
@@ -69,7 +87,10 @@ group_rows <- function(d) {
 # per cell with weight = the sum of the rows' working weights and working response = their weighted mean.
 # From iteration 2 on the rows of a cell share eta; only the start differs per row (mustart = (y + 0.5) / 2).
 # The QR (C_Cdqrls, same tolerance), step halving, deviance and the stopping rule are glm.fit's.
-replay_ungrouped_glm <- function(x, successes, failures, epsilon = 1e-8, maxit = 25) {
+# fixed_aliasing = TRUE is not R: the columns aliased at iteration 1 (weights 0.1875 per raw row, so the
+# decision there is the design's structure) stay aliased and the later QRs see only the kept columns, which
+# gives the same numbers as R whenever R's aliased set does not change between iterations.
+replay_ungrouped_glm <- function(x, successes, failures, epsilon = 1e-8, maxit = 25, fixed_aliasing = FALSE) {
   family <- binomial()
   trials <- successes + failures
   raw_deviance <- function(mu) sum(2 * (successes * -log(mu) + failures * -log(1 - mu)))
@@ -87,6 +108,9 @@ replay_ungrouped_glm <- function(x, successes, failures, epsilon = 1e-8, maxit =
   start <- numeric(ncol(x))
   conv <- FALSE
   boundary <- FALSE
+  ranks <- integer()
+  changes <- character()
+  coefficients_by_iteration <- list()
   for (iter in 1L:maxit) {
     if (iter > 1L) {
       mu.eta.val <- family$mu.eta(eta)
@@ -94,9 +118,22 @@ replay_ungrouped_glm <- function(x, successes, failures, epsilon = 1e-8, maxit =
       weight <- trials * mu.eta.val^2 / family$variance(mu)
     }
     w <- sqrt(weight)
-    fit <- .Call(stats:::C_Cdqrls, x * w, z * w, min(1e-07, epsilon / 1000), check = FALSE)
+    columns <- if (fixed_aliasing && iter > 1L) kept_first else seq_len(ncol(x))
+    fit <- .Call(stats:::C_Cdqrls, x[, columns, drop = FALSE] * w, z * w, min(1e-07, epsilon / 1000), check = FALSE)
+    pivot <- c(columns[fit$pivot], setdiff(seq_len(ncol(x)), columns))
+    # The aliased set can change between iterations (the weights of separated cells shrink): keep a log.
+    aliased <- sort(pivot[seq.int(fit$rank + 1, length.out = ncol(x) - fit$rank)])
+    if (iter == 1L) kept_first <- sort(pivot[seq_len(fit$rank)])
+    ranks <- c(ranks, fit$rank)
+    if (iter > 1L && !identical(aliased, aliased_before)) {
+      changes <- c(changes, sprintf("iteration %d: newly kept %s; newly aliased %s", iter,
+                                    paste(colnames(x)[setdiff(aliased_before, aliased)], collapse = "\t"),
+                                    paste(colnames(x)[setdiff(aliased, aliased_before)], collapse = "\t")))
+    }
+    aliased_before <- aliased
     if (any(!is.finite(fit$coefficients))) stop("non-finite coefficients at iteration ", iter)
-    start[fit$pivot] <- fit$coefficients
+    start[columns[fit$pivot]] <- fit$coefficients
+    coefficients_by_iteration[[iter]] <- start
     eta <- drop(x %*% start)
     mu <- family$linkinv(eta)
     dev <- raw_deviance(mu)
@@ -127,14 +164,14 @@ replay_ungrouped_glm <- function(x, successes, failures, epsilon = 1e-8, maxit =
   }
   rank <- fit$rank
   p <- ncol(x)
-  if (rank < p) coef[fit$pivot][seq.int(rank + 1, p)] <- NA
+  if (rank < p) coef[pivot][seq.int(rank + 1, p)] <- NA
   # summary.glm: dispersion 1, covariance from the last iteration's R.
   se <- rep(NA_real_, p)
-  kept <- fit$pivot[seq_len(rank)]
+  kept <- pivot[seq_len(rank)]
   se[kept] <- sqrt(diag(chol2inv(fit$qr[seq_len(rank), seq_len(rank), drop = FALSE])))
   names(coef) <- names(se) <- colnames(x)
   list(coef = coef, se = se, rank = rank, deviance = dev, iter = iter, converged = conv, boundary = boundary,
-       mu = mu)
+       mu = mu, ranks = ranks, changes = changes, coefficients_by_iteration = coefficients_by_iteration)
 }
 
 glm_summary <- function(m) {
@@ -165,9 +202,9 @@ relative_difference <- function(a, b, among = rep(TRUE, length(b))) {
   max(abs(a[both] - b[both]) / pmax(abs(b[both]), .Machine$double.xmin))
 }
 
-print_block <- function(model, r, raw_rows, method, extra = character()) {
-  cat(sprintf("## model %s\n", model))
-  cat(sprintf("# formula: %s\n", deparse1(with_response(model, "ungrouped"))))
+print_block <- function(model_label, r, raw_rows, method, extra = character()) {
+  cat(sprintf("## model %s\n", model_label))
+  cat(sprintf("# formula: %s\n", deparse1(with_response(sub("_fixed$", "", model_label), "ungrouped"))))
   cat(sprintf("# data: %s\n", if (what == "subset") "Tests/glmfitTests/Reference/heavy_aliasing_subset.csv"
                              else "Examples/insteval.csv.gz"))
   cat(sprintf("# method: %s\n", method))
@@ -187,12 +224,19 @@ print_block <- function(model, r, raw_rows, method, extra = character()) {
 }
 
 g <- group_rows(d)
-for (model in models) {
+for (model_label in models) {
+  # "A_fixed": model A by the replay with fixed_aliasing (see replay_ungrouped_glm).
+  model <- sub("_fixed$", "", model_label)
+  fixed <- model != model_label
   started <- proc.time()[["elapsed"]]
   names_raw <- raw_column_names(model, d)
   x <- model.matrix(rhs[[model]], g)
   if (!identical(colnames(x), names_raw)) stop("model ", model, ": grouped columns differ from the raw rows'")
-  replay <- replay_ungrouped_glm(x, g$successes, g$failures)
+  replay <- replay_ungrouped_glm(x, g$successes, g$failures, fixed_aliasing = fixed)
+  # Optional: keep the iterations' coefficients to study a borderline aliasing decision later.
+  if (nzchar(Sys.getenv("HEAVY_ALIASING_SAVE"))) {
+    saveRDS(list(x = x, g = g, replay = replay), sprintf("%s_%s_%s.rds", Sys.getenv("HEAVY_ALIASING_SAVE"), what, model))
+  }
   extra <- sprintf("# columns_match_raw_model_matrix: %s", identical(colnames(x), names_raw))
   if (what == "subset") {
     m <- glm(with_response(model, "ungrouped"), binomial, d)
@@ -214,7 +258,11 @@ for (model in models) {
     extra <- c(extra, check("grouped_glm", grouped), check("grouped_replay", replay))
     print_block(model, raw, nrow(d), "glm on the raw rows", extra)
   } else {
-    print_block(model, replay, nrow(d), "grouped replay of glm.fit on the raw rows (replay_ungrouped_glm)", extra)
+    extra <- c(extra, sprintf("# rank_by_iteration: %s", paste(replay$ranks, collapse = " ")),
+               sprintf("# aliasing_change: %s", replay$changes))
+    print_block(model_label, replay, nrow(d),
+                if (fixed) "grouped replay of glm.fit, aliasing fixed at iteration 1 (replay_ungrouped_glm, fixed_aliasing)"
+                else "grouped replay of glm.fit on the raw rows (replay_ungrouped_glm)", extra)
   }
   cat(sprintf("# elapsed_seconds: %.0f\n", proc.time()[["elapsed"]] - started), file = stderr())
 }
