@@ -3,7 +3,7 @@
 
 SWIFT      ?= swift
 PREFIX     ?= /usr/local
-DEB_PKGS   := liblapack-dev libblas-dev libopenblas0-pthread r-mathlib libfast-float-dev libicu-dev zlib1g-dev liblzma-dev libzstd-dev libbz2-dev pkg-config librsvg2-bin
+DEB_PKGS   := liblapack-dev libblas-dev libopenblas0-pthread r-mathlib libfast-float-dev libicu-dev zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libsuitesparse-dev pkg-config librsvg2-bin
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN        := .build/release/glmfit
 # The Swift runtime and Foundation linked into the executable: the dynamic loader's symbol

@@ -37,6 +37,8 @@ let package = Package(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(
+            name: "CAMD", path: "Sources/CAMD", providers: [.apt(["libsuitesparse-dev"])]),
+        .systemLibrary(
             name: "CBzip2", path: "Sources/CBzip2", providers: [.apt(["libbz2-dev"])]),
         .target(
             name: "CFastFloat", path: "Sources/CFastFloat"),
@@ -44,7 +46,7 @@ let package = Package(
             name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "GLMCore",
-            dependencies: ["CLapack", "CRmath", "CICU", "CFastFloat", "CKernels", "CZlib", "CLzma", "CZstd", "CBzip2"],
+            dependencies: ["CLapack", "CRmath", "CICU", "CFastFloat", "CKernels", "CZlib", "CLzma", "CZstd", "CBzip2", "CAMD"],
             path: "Sources/GLMCore", swiftSettings: hostSwiftSettings),
         .target(
             name: "GLMReport", dependencies: ["GLMCore"], path: "Sources/GLMReport", swiftSettings: hostSwiftSettings),

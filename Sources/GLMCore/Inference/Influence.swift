@@ -16,7 +16,13 @@ public enum Influence {
         var hat = [Double](repeating: 0, count: rowCount)
         guard let solution = fit.irls.solution, solution.rank > 0 else { return hat }
         if let factor = solution.blockFactor {
-            return hatValues(fit, factor: factor)
+            guard let covariance = try? BlockCovariance(factor: factor, columnCount: fit.design.columnCount) else {
+                return [Double](repeating: .nan, count: rowCount)
+            }
+            return hatValues(fit, covariance: covariance)
+        }
+        if let factor = solution.sparseFactor {
+            return hatValues(fit, covariance: SparseCovariance(factor: factor))
         }
         let rank = solution.rank
         let kept = Array(solution.pivot[..<rank])
@@ -49,12 +55,9 @@ public enum Influence {
     /// contrast term's part is its level's row c of C times the multiplier: its terms cᵀVc
     /// (per level) and cᵀV·x over the dense columns (per level and column) are found once,
     /// so a row costs its entries², not the term's width².
-    private static func hatValues(_ fit: GLMFit, factor: BlockFactor) -> [Double] {
+    private static func hatValues(_ fit: GLMFit, covariance: some EntryCovariance) -> [Double] {
         let rowCount = fit.design.rowCount
         var hat = [Double](repeating: 0, count: rowCount)
-        guard let covariance = try? BlockCovariance(factor: factor, columnCount: fit.design.columnCount) else {
-            return [Double](repeating: .nan, count: rowCount)
-        }
         // The columns as the fit scaled them (xᵀVx is the same): V's entries of columns of
         // extreme magnitude may not be doubles, the scaled columns' are.
         let structure = covariance.scaled(fit.design.structure)

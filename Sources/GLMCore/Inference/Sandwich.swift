@@ -168,6 +168,11 @@ public enum Sandwich {
         guard let solution = fit.irls.solution, solution.rank > 0 else {
             throw GLMError.fitFailed(message: "a sandwich covariance needs at least one estimated coefficient")
         }
+        guard solution.sparseFactor == nil else {
+            throw GLMError.invalidOption(
+                name: "vcov", message: "sandwich and cluster standard errors are not available yet for a model with two or "
+                    + "more factors of many levels (solved as sparse); the model-based ones are")
+        }
         let rank = solution.rank
         let columns = Array(solution.pivot[..<rank])
         let blocks = try solution.blockFactor.map { try BlockCovariance(factor: $0, columnCount: fit.design.columnCount) }

@@ -81,6 +81,8 @@ public struct GLMSummary: Sendable {
     public let vcovOmitted: Bool
     /// The covariance by blocks of a structured fit (unscaled: times `dispersion`).
     public let blockCovariance: BlockCovariance?
+    /// The same of a fit solved as sparse (several factors of many levels).
+    public let sparseCovariance: SparseCovariance?
     /// The sandwich covariance the standard errors come from, if any.
     public let robust: RobustCovariance?
     /// Beyond this many coefficients the covariance matrix of a fit by blocks is not formed
@@ -93,6 +95,9 @@ public struct GLMSummary: Sendable {
         if let robust { return robust.covariance(columns: columns) }
         if let blockCovariance {
             return blockCovariance.matrix(columns: columns).map { row in row.map { dispersion * $0 } }
+        }
+        if let sparseCovariance {
+            return sparseCovariance.matrix(columns: columns).map { row in row.map { dispersion * $0 } }
         }
         // vcov's rows are the kept columns in order.
         var position: [Int: Int] = [:]
@@ -154,6 +159,7 @@ public struct GLMSummary: Sendable {
         var covariance: [[Double]]
         var variances: [Double] = []
         var blockCovariance: BlockCovariance?
+        var sparseCovariance: SparseCovariance?
         // The covariance's own standard errors: by blocks from the scaled columns, a double
         // where a variance of a column of extreme magnitude is not (`BlockCovariance.scales`).
         var standardErrors: [Double]?
@@ -181,6 +187,20 @@ public struct GLMSummary: Sendable {
             standardErrors = kept.map { errors[$0] }
             if rank <= covarianceLimit {
                 covariance = blocks.matrix(columns: kept).map { row in row.map { dispersion * $0 } }
+            } else {
+                covariance = []
+                covarianceOmitted = true
+            }
+            source = .model
+        } else if let factor = fit.irls.solution?.sparseFactor {
+            let sparse = SparseCovariance(factor: factor)
+            sparseCovariance = sparse
+            let unscaled = sparse.variances()
+            variances = kept.map { dispersion * unscaled[$0] }
+            let errors = sparse.standardErrors(dispersion: dispersion)
+            standardErrors = kept.map { errors[$0] }
+            if rank <= covarianceLimit {
+                covariance = sparse.matrix(columns: kept).map { row in row.map { dispersion * $0 } }
             } else {
                 covariance = []
                 covarianceOmitted = true
@@ -214,6 +234,7 @@ public struct GLMSummary: Sendable {
         self.vcov = covariance
         self.vcovNames = kept.map { fit.coefficientNames[$0] }
         self.blockCovariance = blockCovariance
+        self.sparseCovariance = sparseCovariance
         self.robust = robust
         self.vcovOmitted = covarianceOmitted
         self.standardErrors = source

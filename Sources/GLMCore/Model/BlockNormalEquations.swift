@@ -9,29 +9,59 @@ import Foundation
 /// of them) gets the dense Schur complement S = X_RᵀWX_R − BᵀD⁻¹B, with D the diagonal and B
 /// the table of E against R. The cost is one pass over the rows and an r × r Cholesky,
 /// whatever the number of levels.
-struct BlockLayout: Sendable {
+public struct BlockLayout: Sendable {
     /// The eliminated term (an index into `structure.blocks`), or nil when there is none.
     let eliminated: Int?
     /// Its first column in X and its width (m).
     let eliminatedFirst: Int
     let eliminatedWidth: Int
-    /// The remainder's columns in X, in X's order, and each X column's place there (-1 for E).
+    /// Other indicator terms held apart from the dense remainder, as E is, when the remainder
+    /// would be too large to be dense (a second factor of many levels): indices into
+    /// `structure.blocks`, each term's first place among their levels (`secondaryWidth` in
+    /// all). Their normal equations are sparse and solved by `SparseBlockSolver`; empty
+    /// otherwise.
+    let secondary: [Int]
+    let secondaryFirst: [Int]
+    let secondaryWidth: Int
+    /// The remainder's columns in X, in X's order, and each X column's place there (-1 for E
+    /// and the secondary terms).
     let restColumns: [Int]
     let restIndex: [Int]
     /// The remainder's columns that come before E in X (R's order puts them first).
     let precedingCount: Int
 
     var restCount: Int { restColumns.count }
+    var isSparse: Bool { !secondary.isEmpty }
 
-    init(structure: DesignStructure) {
+    /// - Parameter denseRestLimit: when given and the remainder would have more columns, the
+    ///   other indicator terms of at least `secondaryMinimumWidth` columns are held apart.
+    init(structure: DesignStructure, denseRestLimit: Int? = nil, secondaryMinimumWidth: Int = secondaryMinimumWidth) {
         let widest = structure.blocks.indices.max { structure.blocks[$0].width < structure.blocks[$1].width }
         eliminated = widest
         let block = widest.map { structure.blocks[$0] }
         eliminatedFirst = block?.firstColumn ?? 0
         eliminatedWidth = block?.width ?? 0
+        var apart = [Bool](repeating: false, count: structure.columnCount)
+        for column in block?.columns ?? 0..<0 where column < apart.count { apart[column] = true }
+        var secondary: [Int] = []
+        if let denseRestLimit, structure.columnCount - eliminatedWidth > denseRestLimit {
+            secondary = structure.blocks.indices.filter {
+                $0 != widest && structure.blocks[$0].width >= secondaryMinimumWidth
+            }
+        }
+        var secondaryFirst: [Int] = []
+        var secondaryWidth = 0
+        for index in secondary {
+            secondaryFirst.append(secondaryWidth)
+            secondaryWidth += structure.blocks[index].width
+            for column in structure.blocks[index].columns where column < apart.count { apart[column] = true }
+        }
+        self.secondary = secondary
+        self.secondaryFirst = secondaryFirst
+        self.secondaryWidth = secondaryWidth
         var restIndex = [Int](repeating: -1, count: structure.columnCount)
         var restColumns: [Int] = []
-        for column in 0..<structure.columnCount where !(block?.columns.contains(column) ?? false) {
+        for column in 0..<structure.columnCount where !apart[column] {
             restIndex[column] = restColumns.count
             restColumns.append(column)
         }
@@ -39,6 +69,14 @@ struct BlockLayout: Sendable {
         self.restColumns = restColumns
         precedingCount = restColumns.count { $0 < (block?.firstColumn ?? 0) }
     }
+
+    /// The narrowest indicator term held apart from the remainder.
+    public static let secondaryMinimumWidth = 100
+
+    /// The remainder's largest dense size in the in-memory fit: beyond it, the other factors
+    /// of many levels are held apart and the equations solved as sparse. An r × r Cholesky
+    /// of 4,000 columns is some 0.1 s and 128 MB a step.
+    public static let denseRestLimit = 4_000
 }
 
 /// XᵀWX and XᵀWz of a structured design by blocks (see `BlockLayout`).
@@ -51,19 +89,32 @@ struct BlockNormalEquations: Sendable {
     /// The remainder's own XᵀWX (r × r, upper triangle, column-major) and XᵀWz (r).
     var gram: [Double]
     var rhs: [Double]
+    /// The secondary terms' levels (`BlockLayout.secondary`): their diagonal and right-hand
+    /// side, their table against the remainder (a row of r per level), and the entries of
+    /// the pairs of levels of two apart terms (E's included) that share rows, in the order of
+    /// the pass's `LevelPairs`.
+    var secondaryDiagonal: [Double]
+    var secondaryRHS: [Double]
+    var secondaryCross: [Double]
+    var pairValues: [Double]
 
-    init(layout: BlockLayout) {
-        self.init(eliminatedWidth: layout.eliminatedWidth, restCount: layout.restCount)
+    init(layout: BlockLayout, pairCount: Int = 0) {
+        self.init(eliminatedWidth: layout.eliminatedWidth, restCount: layout.restCount,
+                  secondaryWidth: layout.secondaryWidth, pairCount: pairCount)
     }
 
     /// Sized for E's m levels against r other columns (the remainder, or the level space
     /// of `ContrastProjection`).
-    init(eliminatedWidth m: Int, restCount r: Int) {
+    init(eliminatedWidth m: Int, restCount r: Int, secondaryWidth: Int = 0, pairCount: Int = 0) {
         diagonal = [Double](repeating: 0, count: m)
         eliminatedRHS = [Double](repeating: 0, count: m)
         cross = [Double](repeating: 0, count: m * r)
         gram = [Double](repeating: 0, count: r * r)
         rhs = [Double](repeating: 0, count: r)
+        secondaryDiagonal = [Double](repeating: 0, count: secondaryWidth)
+        secondaryRHS = [Double](repeating: 0, count: secondaryWidth)
+        secondaryCross = [Double](repeating: 0, count: secondaryWidth * r)
+        pairValues = [Double](repeating: 0, count: pairCount)
     }
 
     mutating func add(_ other: BlockNormalEquations) {
@@ -79,6 +130,10 @@ struct BlockNormalEquations: Sendable {
         add(&cross, other.cross)
         add(&gram, other.gram)
         add(&rhs, other.rhs)
+        add(&secondaryDiagonal, other.secondaryDiagonal)
+        add(&secondaryRHS, other.secondaryRHS)
+        add(&secondaryCross, other.secondaryCross)
+        add(&pairValues, other.pairValues)
     }
 }
 
@@ -146,9 +201,14 @@ struct ContrastProjection: Sendable {
     /// The equations in level space mapped to the remainder's columns (E's part unchanged).
     func project(_ space: BlockNormalEquations, layout: BlockLayout) -> BlockNormalEquations {
         var result = BlockNormalEquations(layout: layout)
-        let r = layout.restCount, s = count, m = layout.eliminatedWidth
+        let r = layout.restCount, s = count
         result.diagonal = space.diagonal
         result.eliminatedRHS = space.eliminatedRHS
+        result.secondaryDiagonal = space.secondaryDiagonal
+        result.secondaryRHS = space.secondaryRHS
+        result.pairValues = space.pairValues
+        result.cross = projectTable(space.cross, levels: layout.eliminatedWidth, restCount: r)
+        result.secondaryCross = projectTable(space.secondaryCross, levels: layout.secondaryWidth, restCount: r)
         space.gram.withUnsafeBufferPointer { source in
             result.gram.withUnsafeMutableBufferPointer { gram in
                 for u in 0..<s {
@@ -190,19 +250,35 @@ struct ContrastProjection: Sendable {
         for v in 0..<s where space.rhs[v] != 0 {
             for (i, a) in rows[v] { result.rhs[i] += a * space.rhs[v] }
         }
-        space.cross.withUnsafeBufferPointer { source in
-            result.cross.withUnsafeMutableBufferPointer { cross in
-                for level in 0..<m {
+        return result
+    }
+
+    /// A table of levels against level space (a row per level) as against the remainder's
+    /// columns: each row times T.
+    private func projectTable(_ table: [Double], levels: Int, restCount r: Int) -> [Double] {
+        var result = [Double](repeating: 0, count: levels * r)
+        let s = count
+        table.withUnsafeBufferPointer { source in
+            result.withUnsafeMutableBufferPointer { target in
+                for level in 0..<levels {
                     for v in 0..<s {
                         let value = source[level * s + v]
                         guard value != 0 else { continue }
-                        for (i, a) in rows[v] { cross[level * r + i] += value * a }
+                        for (i, a) in rows[v] { target[level * r + i] += value * a }
                     }
                 }
             }
         }
         return result
     }
+}
+
+/// (XᵀWX)⁻¹ of a step solved by blocks or as sparse, entry by entry, as the fit scaled its
+/// columns (`ColumnScaling`): what the hat values need.
+protocol EntryCovariance: Sendable {
+    func scaledEntry(_ first: Int, _ second: Int) -> Double
+    func scaled(_ structure: DesignStructure) -> DesignStructure
+    func scaledQuadraticForm(_ entries: [(column: Int, value: Double)]) -> Double
 }
 
 /// The factorisation of a structured step, kept with its solution for the covariance and the
@@ -541,7 +617,7 @@ enum BlockSolver {
 
 /// (XᵀWX)⁻¹ of a step solved by blocks, entry by entry (see `BlockFactor`): S⁻¹ (r × r), and
 /// A = D⁻¹B and T = A·S⁻¹ (m × r each) — never the p × p matrix.
-public struct BlockCovariance: Sendable {
+public struct BlockCovariance: EntryCovariance {
     let factor: BlockFactor
     /// S⁻¹ over the kept remainder (k × k, column-major).
     let inverse: [Double]

@@ -111,7 +111,8 @@ enum ColumnScaling {
         if var solution = result.solution {
             solution.coefficients = unscaled(coefficients: solution.coefficients, by: scales)
             solution.blockFactor?.columnScales = scales
-            let order = solution.blockFactor == nil ? solution.rank : 0
+            solution.sparseFactor?.columnScales = scales
+            let order = solution.blockFactor == nil && solution.sparseFactor == nil ? solution.rank : 0
             for j in 0..<order where j < solution.pivot.count && solution.pivot[j] < scales.count {
                 for i in 0..<order where i + j * order < solution.rFactor.count {
                     solution.rFactor[i + j * order] /= scales[solution.pivot[j]]

@@ -34,6 +34,11 @@ public struct FitControl: Sendable, Equatable {
     /// Whether such a step is solved by QR on the design's cells (`DesignCells`) even where X
     /// as values would fit (where it does not, they are the only way); on only in tests.
     public var nearSingularQROnCells = false
+    /// The dense remainder's largest size before the other factors of many levels are held
+    /// apart as sparse (`BlockLayout.denseRestLimit`); smaller only in tests.
+    public var denseRestLimit = BlockLayout.denseRestLimit
+    /// The narrowest factor term held apart then (`BlockLayout.secondaryMinimumWidth`).
+    public var secondaryMinimumWidth = BlockLayout.secondaryMinimumWidth
 
     public init(epsilon: Double = 1e-8, maxIterations: Int = 25, solver: StepSolver = .automatic) {
         self.epsilon = epsilon

@@ -13,13 +13,19 @@ public struct LeastSquaresSolution: Sendable {
     public var rFactor: [Double]
     /// The factorisation of a step solved by blocks (a structured design), instead of R.
     public var blockFactor: BlockFactor?
+    /// The factorisation of a step solved as sparse (several factors of many levels).
+    public var sparseFactor: SparseFactor?
 
-    public init(coefficients: [Double], pivot: [Int], rank: Int, rFactor: [Double], blockFactor: BlockFactor? = nil) {
+    public init(
+        coefficients: [Double], pivot: [Int], rank: Int, rFactor: [Double], blockFactor: BlockFactor? = nil,
+        sparseFactor: SparseFactor? = nil
+    ) {
         self.coefficients = coefficients
         self.pivot = pivot
         self.rank = rank
         self.rFactor = rFactor
         self.blockFactor = blockFactor
+        self.sparseFactor = sparseFactor
     }
 }
 

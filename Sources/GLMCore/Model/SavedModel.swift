@@ -259,6 +259,11 @@ extension SavedModel {
         self.constants = frame.constants
         self.coefficients = coefficients
         self.vcov = modelSummary.vcov
+        if modelSummary.vcovOmitted, modelSummary.sparseCovariance != nil {
+            throw GLMError.invalidOption(
+                name: "save", message: "a model with two or more factors of many levels (solved as sparse) cannot be "
+                    + "saved yet: its covariance is not stored by blocks; fit it where you predict, or with fewer levels")
+        }
         if modelSummary.vcovOmitted, let blocks = modelSummary.blockCovariance {
             let term = design.assign[blocks.factor.layout.eliminatedFirst]
             self.vcovBlocks = CovarianceBlocks(

@@ -68,7 +68,12 @@ private final class StructuredPasses: IRLSPasses {
         if solvedByQR, let solution = try qrStep() { return solution }
         let step: (solution: LeastSquaresSolution, nearSingular: Bool)
         do {
-            step = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
+            if let pairs = pass.levelPairs {
+                step = try SparseBlockSolver.solve(
+                    equations, layout: pass.layout, pairs: pairs, structure: structure, columnCount: columnCount)
+            } else {
+                step = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
+            }
         } catch {
             // The normal equations lose too much (a nearly dependent column kept, then a
             // failed pivot): QR, when the rows allow it, decides as R does.
@@ -107,7 +112,13 @@ private final class StructuredPasses: IRLSPasses {
         aliasedOnCells.formUnion(solution.pivot[solution.rank...])
         // X too large to build: what follows the fit (covariance, sandwich, hat values, the
         // saved model) works on blocks, from the normal equations of the columns QR kept.
-        if let equations, let factor = BlockSolver.factor(
+        if let equations, let pairs = pass.levelPairs {
+            let step = try SparseBlockSolver.solve(
+                equations, layout: pass.layout, pairs: pairs, structure: structure, columnCount: columnCount,
+                aliasedBefore: Set(solution.pivot[solution.rank...]))
+            solution.sparseFactor = step.solution.sparseFactor
+            solution.rFactor = []
+        } else if let equations, let factor = BlockSolver.factor(
             equations, layout: pass.layout, aliased: Set(solution.pivot[solution.rank...])) {
             solution.blockFactor = factor
             solution.rFactor = []
@@ -179,6 +190,11 @@ extension IRLS {
             throw GLMError.fitFailed(message: "the design's columns do not all have \(rowCount) rows")
         }
         let link = family.link
+        // A second factor of many levels would make the remainder's equations too large to
+        // be dense: such factors are held apart and the equations solved as sparse.
+        let layout = BlockLayout(
+            structure: structure, denseRestLimit: control.denseRestLimit, secondaryMinimumWidth: control.secondaryMinimumWidth)
+        let levelPairs = layout.isSparse ? try LevelPairs(structure: structure, layout: layout, rowCount: rowCount) : nil
         var eta = [Double](repeating: 0, count: rowCount)
         var mu = [Double](repeating: 0, count: rowCount)
         var weightsA = [Double](repeating: 0, count: rowCount)
@@ -194,7 +210,7 @@ extension IRLS {
                                         let pass = StructuredPass(
                                             family: family, structure: structure, denseValues: dense, rowCount: rowCount,
                                             y: yBuffer, priorWeights: prior, offset: offsets, eta: etaBuffer, mu: muBuffer,
-                                            workingWeights: first)
+                                            workingWeights: first, layout: layout, levelPairs: levelPairs)
                                         if let start = scaledStart {
                                             let (totals, _) = pass.run(coefficients: start, accumulate: false)
                                             guard totals.validEta, totals.validMu else { throw invalidStartingCoefficients() }

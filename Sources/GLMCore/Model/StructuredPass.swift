@@ -29,6 +29,11 @@ final class StructuredPass: @unchecked Sendable {
     private let multipliers: [UnsafeMutableBufferPointer<Double>?]
     private let blockRestFirst: [Int]
     private let blockFirst: [Int]
+    /// Each term's first level among the secondary terms' (-1 when it is not one), and the
+    /// pairs of levels of two apart terms that share rows (`LevelPairs`; nil without
+    /// secondary terms).
+    private let blockSecondaryFirst: [Int]
+    let levelPairs: LevelPairs?
     /// The contrast terms (`ContrastProjection`): each row's level and multiplier, copied as
     /// the indicator terms' are, each term's first level in level space, and (set per run)
     /// each level's effect on η, C·β of the term.
@@ -50,12 +55,12 @@ final class StructuredPass: @unchecked Sendable {
         family: Family, structure: DesignStructure, denseValues: [UnsafePointer<Double>?], rowCount: Int,
         y: UnsafeBufferPointer<Double>, priorWeights: UnsafeBufferPointer<Double>, offset: UnsafeBufferPointer<Double>,
         eta: UnsafeMutableBufferPointer<Double>, mu: UnsafeMutableBufferPointer<Double>,
-        workingWeights: UnsafeMutableBufferPointer<Double>
+        workingWeights: UnsafeMutableBufferPointer<Double>, layout given: BlockLayout? = nil, levelPairs: LevelPairs? = nil
     ) {
         self.family = family
         self.rowCount = rowCount
         self.structure = structure
-        let layout = BlockLayout(structure: structure)
+        let layout = given ?? BlockLayout(structure: structure)
         self.layout = layout
         self.y = y
         self.priorWeights = priorWeights
@@ -82,6 +87,10 @@ final class StructuredPass: @unchecked Sendable {
         self.multipliers = multipliers
         blockFirst = blocks.map(\.firstColumn)
         blockRestFirst = blocks.map { space(layout.restIndex[$0.firstColumn]) }
+        var secondaryFirst = [Int](repeating: -1, count: blocks.count)
+        for (index, block) in layout.secondary.enumerated() { secondaryFirst[block] = layout.secondaryFirst[index] }
+        blockSecondaryFirst = secondaryFirst
+        self.levelPairs = layout.isSparse ? levelPairs : nil
         let contrastBlocks = structure.contrastBlocks
         contrastCodes = .allocate(capacity: max(rowCount * contrastBlocks.count, 1))
         var contrastMultipliers: [UnsafeMutableBufferPointer<Double>?] = []
@@ -104,11 +113,14 @@ final class StructuredPass: @unchecked Sendable {
         self.workingWeights = workingWeights
         // Each range adds up its own table of E against the rest: a large table is added up in
         // fewer ranges (two, for the two cores), so that zeroing and summing them stays small.
-        let tableSize = layout.eliminatedWidth * max(accumulatedRest, 1)
+        let tableSize = (layout.eliminatedWidth + layout.secondaryWidth) * max(accumulatedRest, 1) + (levelPairs?.count ?? 0)
         let chunkCount = rowCount < 65_536 ? 1 : tableSize > 1 << 18 ? 2 : StructuredPass.rangeCount
         let chunkSize = (rowCount + chunkCount - 1) / max(chunkCount, 1)
         chunks = stride(from: 0, to: rowCount, by: max(chunkSize, 1)).map { $0..<min($0 + chunkSize, rowCount) }
-        partials = chunks.map { _ in BlockNormalEquations(eliminatedWidth: layout.eliminatedWidth, restCount: accumulatedRest) }
+        partials = chunks.map { _ in
+            BlockNormalEquations(eliminatedWidth: layout.eliminatedWidth, restCount: accumulatedRest,
+                                 secondaryWidth: layout.secondaryWidth, pairCount: levelPairs?.count ?? 0)
+        }
         partialTotals = chunks.map { _ in RowPass.Totals(columns: 0) }
     }
 
@@ -171,7 +183,11 @@ final class StructuredPass: @unchecked Sendable {
     private func runChunks<Pair: FamilyLinkPair>(_ pair: Pair.Type, coefficients: [Double]?, accumulate: Bool) {
         let work: @Sendable (Int) -> Void = { [self] index in
             var equations = partials[index]
-            if accumulate { equations = BlockNormalEquations(eliminatedWidth: layout.eliminatedWidth, restCount: projection?.count ?? layout.restCount) }
+            if accumulate {
+                equations = BlockNormalEquations(
+                    eliminatedWidth: layout.eliminatedWidth, restCount: projection?.count ?? layout.restCount,
+                    secondaryWidth: layout.secondaryWidth, pairCount: levelPairs?.count ?? 0)
+            }
             let totals = pass(Pair.self, range: chunks[index], coefficients: coefficients, accumulate: accumulate, into: &equations)
             partials[index] = equations
             partialTotals[index] = totals
@@ -208,12 +224,18 @@ final class StructuredPass: @unchecked Sendable {
         var derivativeMemo = RowMemo<Double>()
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 6 * blockSize + 2 * (denseCount + blockCount + contrastCount)) { scratch in
         withUnsafeTemporaryAllocation(of: Int.self, capacity: denseCount + blockCount + contrastCount + 1) { restIndices in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: blockCount + 1) { secondaryLevels in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: blockCount + 1) { secondaryValues in
         levelEffects.withUnsafeBufferPointer { levelEffects in
         equations.diagonal.withUnsafeMutableBufferPointer { diagonal in
         equations.eliminatedRHS.withUnsafeMutableBufferPointer { eliminatedRHS in
         equations.cross.withUnsafeMutableBufferPointer { cross in
         equations.gram.withUnsafeMutableBufferPointer { gram in
         equations.rhs.withUnsafeMutableBufferPointer { rhs in
+        equations.secondaryDiagonal.withUnsafeMutableBufferPointer { secondaryDiagonal in
+        equations.secondaryRHS.withUnsafeMutableBufferPointer { secondaryRHS in
+        equations.secondaryCross.withUnsafeMutableBufferPointer { secondaryCross in
+        equations.pairValues.withUnsafeMutableBufferPointer { pairValues in
         guard let base = scratch.baseAddress, let etaBase = eta.baseAddress, let muBase = mu.baseAddress,
               let yBase = y.baseAddress else { return }
         let roots = base, vector = base + blockSize, logs = base + 2 * blockSize
@@ -293,6 +315,7 @@ final class StructuredPass: @unchecked Sendable {
                 }
                 var eliminatedLevel = -1
                 var eliminatedValue = 0.0
+                var secondaryCount = 0
                 for block in 0..<blockCount {
                     let local = Int(codes[block * rowCount + row])
                     guard local >= 0 else { continue }
@@ -300,6 +323,10 @@ final class StructuredPass: @unchecked Sendable {
                     if block == eliminated {
                         eliminatedLevel = local
                         eliminatedValue = value
+                    } else if blockSecondaryFirst[block] >= 0 {
+                        secondaryLevels[secondaryCount] = blockSecondaryFirst[block] + local
+                        secondaryValues[secondaryCount] = value
+                        secondaryCount += 1
                     } else {
                         restIndices[count] = blockRestFirst[block] + local
                         restValues[count] = value
@@ -330,10 +357,82 @@ final class StructuredPass: @unchecked Sendable {
                     let row = eliminatedLevel * r
                     for a in 0..<count { cross[row + restIndices[a]] += weighted * restValues[a] }
                 }
+                for index in 0..<secondaryCount {
+                    let level = secondaryLevels[index], value = secondaryValues[index]
+                    let weighted = weight * value
+                    secondaryDiagonal[level] += weighted * value
+                    secondaryRHS[level] += value * weightedResponse
+                    let first = level * r
+                    for a in 0..<count { secondaryCross[first + restIndices[a]] += weighted * restValues[a] }
+                }
+                if let levelPairs { levelPairs.add(row: row, weight: weight, multipliers: multipliers, into: pairValues) }
             }
             start = end
         }
-        }}}}}}}}
+        }}}}}}}}}}}}}}
         return totals
+    }
+}
+
+/// The pairs of levels of two terms held apart (E and the secondary terms, `BlockLayout`)
+/// that share a row: the off-diagonal entries of their normal equations, found once, and
+/// each row's place among them.
+struct LevelPairs: @unchecked Sendable {
+    /// The two terms (indices into `structure.blocks`) of each slot, a slot per pair of terms.
+    let slots: [(first: Int, second: Int)]
+    /// The X columns of each pair.
+    let columns: [(first: Int, second: Int)]
+    /// Each row's pair in each slot (-1 when the row has no level of one of the two terms),
+    /// slot-major.
+    private let indices: [Int32]
+    private let rowCount: Int
+
+    var count: Int { columns.count }
+
+    init(structure: DesignStructure, layout: BlockLayout, rowCount: Int) throws {
+        let apart = (layout.eliminated.map { [$0] } ?? []) + layout.secondary
+        var slots: [(first: Int, second: Int)] = []
+        for (position, first) in apart.enumerated() {
+            for second in apart[(position + 1)...] { slots.append((min(first, second), max(first, second))) }
+        }
+        self.slots = slots
+        self.rowCount = rowCount
+        try MemoryBudget.current().require(
+            MemoryBudget.bytes(of: 16, times: [rowCount, max(slots.count, 1)]),
+            for: "the pairs of levels of \(apart.count) factor terms", remedy: "use fewer factors of many levels")
+        var indices = [Int32](repeating: -1, count: rowCount * slots.count)
+        var columns: [(first: Int, second: Int)] = []
+        for (slot, pair) in slots.enumerated() {
+            let first = structure.blocks[pair.first], second = structure.blocks[pair.second]
+            var seen: [Int: Int32] = [:]
+            for row in 0..<min(rowCount, first.localColumns.count, second.localColumns.count) {
+                let a = Int(first.localColumns[row]), b = Int(second.localColumns[row])
+                guard a >= 0, b >= 0 else { continue }
+                let key = a * second.width + b
+                if let index = seen[key] {
+                    indices[slot * rowCount + row] = index
+                } else {
+                    guard let index = Int32(exactly: columns.count) else {
+                        throw GLMError.fitFailed(message: "more than 2³¹ pairs of levels share rows")
+                    }
+                    seen[key] = index
+                    columns.append((first.firstColumn + a, second.firstColumn + b))
+                    indices[slot * rowCount + row] = index
+                }
+            }
+        }
+        self.columns = columns
+        self.indices = indices
+    }
+
+    /// Adds a row's w·x_a·x_b to its pairs.
+    func add(row: Int, weight: Double, multipliers: [UnsafeMutableBufferPointer<Double>?],
+             into values: UnsafeMutableBufferPointer<Double>) {
+        for (slot, pair) in slots.enumerated() {
+            let index = Int(indices[slot * rowCount + row])
+            guard index >= 0 else { continue }
+            let a = multipliers[pair.first]?[row] ?? 1, b = multipliers[pair.second]?[row] ?? 1
+            values[index] += weight * a * b
+        }
     }
 }

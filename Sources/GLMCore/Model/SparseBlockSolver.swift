@@ -1,0 +1,193 @@
+import Foundation
+
+/// The factorisation of a step whose normal equations were solved as sparse (two or more
+/// factors of many levels, `BlockLayout.secondary`), for the covariance and the hat values.
+public struct SparseFactor: Sendable {
+    let ldl: SparseLDL
+    /// As `BlockFactor.columnScales`.
+    var columnScales: [Double] = []
+}
+
+/// Solves the normal equations of E, the secondary terms and the dense remainder as one
+/// sparse symmetric system: the factors' levels in AMD's order, the remainder last (its
+/// columns meet every level), LDLᵀ with R's in-order rule for aliased columns.
+enum SparseBlockSolver {
+    /// XᵀWX's entries (upper triangle, X's columns) and XᵀWz.
+    static func assemble(
+        _ equations: BlockNormalEquations, layout: BlockLayout, pairs: LevelPairs, structure: DesignStructure,
+        columnCount: Int
+    ) throws -> (matrix: SparseSymmetric, rhs: [Double], levels: [Int]) {
+        let r = layout.restCount
+        var entries: [(row: Int, column: Int, value: Double)] = []
+        var rhs = [Double](repeating: 0, count: columnCount)
+        var levels: [Int] = []
+        func addLevel(_ column: Int, diagonal: Double, rightHandSide: Double, table: ArraySlice<Double>) {
+            levels.append(column)
+            entries.append((column, column, diagonal))
+            rhs[column] = rightHandSide
+            for (index, value) in zip(0..<r, table) where value != 0 {
+                let other = layout.restColumns[index]
+                entries.append((min(column, other), max(column, other), value))
+            }
+        }
+        for level in 0..<layout.eliminatedWidth {
+            addLevel(layout.eliminatedFirst + level, diagonal: equations.diagonal[level],
+                     rightHandSide: equations.eliminatedRHS[level],
+                     table: equations.cross[(level * r)..<((level + 1) * r)])
+        }
+        for (index, block) in layout.secondary.enumerated() {
+            let first = structure.blocks[block].firstColumn
+            for local in 0..<structure.blocks[block].width {
+                let level = layout.secondaryFirst[index] + local
+                addLevel(first + local, diagonal: equations.secondaryDiagonal[level],
+                         rightHandSide: equations.secondaryRHS[level],
+                         table: equations.secondaryCross[(level * r)..<((level + 1) * r)])
+            }
+        }
+        for (index, pair) in pairs.columns.enumerated() where equations.pairValues[index] != 0 {
+            entries.append((min(pair.first, pair.second), max(pair.first, pair.second), equations.pairValues[index]))
+        }
+        for j in 0..<r {
+            rhs[layout.restColumns[j]] = equations.rhs[j]
+            for i in 0...j where equations.gram[i + j * r] != 0 {
+                entries.append((layout.restColumns[i], layout.restColumns[j], equations.gram[i + j * r]))
+            }
+        }
+        return (SparseSymmetric(order: columnCount, upperEntries: entries), rhs, levels.sorted())
+    }
+
+    /// The step, and whether it is near singular (as `BlockSolver.solve`).
+    static func solve(
+        _ equations: BlockNormalEquations, layout: BlockLayout, pairs: LevelPairs, structure: DesignStructure,
+        columnCount: Int, aliasedBefore: Set<Int> = []
+    ) throws -> (solution: LeastSquaresSolution, nearSingular: Bool) {
+        let (matrix, rhs, levels) = try assemble(
+            equations, layout: layout, pairs: pairs, structure: structure, columnCount: columnCount)
+        let order = try matrix.minimumDegreeOrder(among: levels) + layout.restColumns
+        let tolerance = BlockSolver.aliasingTolerance
+        var ldl = try SparseLDL(matrix, permutation: order, tolerance: tolerance, forced: aliasedBefore)
+        let original = matrix.diagonal()
+        let dropped = Set(ldl.droppedColumns)
+        // Which columns R's in-order rule declares aliased: the order above dropped as many,
+        // maybe others.
+        let empty = Set((0..<columnCount).filter { !(original[$0] > 0) })
+        let dependent = dropped.subtracting(empty).subtracting(aliasedBefore)
+        if !dependent.isEmpty {
+            let aliased = try inOrderAliased(dependent: dependent, dropped: dropped, matrix: matrix, ldl: ldl)
+                .union(empty).union(aliasedBefore)
+            if aliased != dropped {
+                ldl = try SparseLDL(matrix, permutation: order, tolerance: tolerance, forced: aliased)
+            }
+        }
+        let solution = ldl.solve(rhs)
+        let aliased = Set(ldl.droppedColumns)
+        let kept = (0..<columnCount).filter { !aliased.contains($0) }
+        var smallestRatio = Double.infinity
+        for column in kept { smallestRatio = min(smallestRatio, ldl.diagonal[ldl.position[column]] / original[column]) }
+        let coefficients = (0..<columnCount).map { aliased.contains($0) ? 0 : solution[$0] }
+        let step = LeastSquaresSolution(
+            coefficients: coefficients, pivot: kept + aliased.sorted(), rank: kept.count, rFactor: [],
+            sparseFactor: SparseFactor(ldl: ldl))
+        let nearSingular = smallestRatio < BlockSolver.conditionTolerance || aliased.count > empty.count
+        return (step, nearSingular)
+    }
+
+    /// R's in-order aliased columns among a dependency the fill-reducing order found at
+    /// other columns. Each dropped column q gives a null vector of XᵀWX (1 at q, the kept
+    /// columns' −A_KK⁻¹A_Kq); reduced from the last column back, each vector's last
+    /// non-zero column is aliased: the complement of the basis that keeps every column
+    /// independent of the columns before it, which is R's rule.
+    static func inOrderAliased(
+        dependent: Set<Int>, dropped: Set<Int>, matrix: SparseSymmetric, ldl: SparseLDL
+    ) throws -> Set<Int> {
+        let p = matrix.order
+        try MemoryBudget.current().require(
+            MemoryBudget.bytes(doubles: dependent.count, p),
+            for: "finding which of \(MemoryBudget.describe(count: p)) columns are aliased "
+                + "(\(MemoryBudget.describe(count: dependent.count)) dependencies)",
+            remedy: "use fewer levels or terms")
+        var vectors: [[Double]] = dependent.sorted().map { column in
+            var rightHandSide = [Double](repeating: 0, count: p)
+            for (row, value) in matrix.column(column) where !dropped.contains(row) { rightHandSide[row] = -value }
+            var vector = ldl.solve(rightHandSide)
+            vector[column] = 1
+            let largest = vector.reduce(0) { max($0, abs($1)) }
+            return vector.map { $0 / largest }
+        }
+        var aliased = Set<Int>()
+        var remaining = Array(vectors.indices)
+        var column = p - 1
+        while column >= 0, !remaining.isEmpty {
+            // The remaining vector largest at this column pivots there.
+            var best = -1
+            var bestValue = 0.0
+            for index in remaining where abs(vectors[index][column]) > bestValue {
+                best = index
+                bestValue = abs(vectors[index][column])
+            }
+            if best >= 0, bestValue > 1e-7 {
+                aliased.insert(column)
+                remaining.removeAll { $0 == best }
+                let pivotVector = vectors[best]
+                for index in remaining where vectors[index][column] != 0 {
+                    let ratio = vectors[index][column] / pivotVector[column]
+                    for j in 0...column where pivotVector[j] != 0 { vectors[index][j] -= ratio * pivotVector[j] }
+                    vectors[index][column] = 0
+                }
+            }
+            column -= 1
+        }
+        return aliased
+    }
+}
+
+/// (XᵀWX)⁻¹ of a step solved as sparse, entry by entry: the selected inverse (every entry
+/// where the factor has one, which includes every pair of columns that share a row) and a
+/// solve for any other.
+public struct SparseCovariance: EntryCovariance {
+    let inverse: SelectedInverse
+    let scales: [Double]
+
+    init(factor: SparseFactor) {
+        inverse = factor.ldl.selectedInverse()
+        scales = factor.columnScales.contains { $0 != 1 } ? factor.columnScales : []
+    }
+
+    func scale(_ column: Int) -> Double { column >= 0 && column < scales.count ? scales[column] : 1 }
+
+    func scaled(_ structure: DesignStructure) -> DesignStructure {
+        scales.isEmpty ? structure : ColumnScaling.scaled(structure, by: scales)
+    }
+
+    func scaledEntry(_ first: Int, _ second: Int) -> Double {
+        guard first >= 0, second >= 0, first < inverse.factor.order, second < inverse.factor.order else { return .nan }
+        return inverse.entry(first, second)
+    }
+
+    public func entry(_ first: Int, _ second: Int) -> Double {
+        scaledEntry(first, second) * scale(first) * scale(second)
+    }
+
+    public func standardErrors(dispersion: Double) -> [Double] {
+        (0..<inverse.factor.order).map { (dispersion * scaledEntry($0, $0)).squareRoot() * scale($0) }
+    }
+
+    public func variances() -> [Double] {
+        (0..<inverse.factor.order).map { entry($0, $0) }
+    }
+
+    public func matrix(columns: [Int]) -> [[Double]] {
+        columns.map { row in columns.map { entry(row, $0) } }
+    }
+
+    func scaledQuadraticForm(_ entries: [(column: Int, value: Double)]) -> Double {
+        var sum = 0.0
+        for (first, firstValue) in entries {
+            for (second, secondValue) in entries {
+                let value = scaledEntry(first, second)
+                if !value.isNaN { sum += firstValue * value * secondValue }
+            }
+        }
+        return sum
+    }
+}
