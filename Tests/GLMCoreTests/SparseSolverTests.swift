@@ -50,3 +50,82 @@ struct SparseSolverTests {
         for row in denseHat.indices { StructuredDesignTests.close(denseHat[row], sparseHat[row], 1e-7, "hat[\(row)]") }
     }
 }
+
+/// R's glm on a small two-way fixed-effects panel whose workers and firms fall into many
+/// connected sets (Reference/make_two_way_fixed_effects_reference.R and what it printed): the
+/// aliased columns R's in-order rule picks, rank, deviance, coefficients and standard errors,
+/// with the second factor solved as sparse.
+@Suite("Two-way fixed effects solved as sparse against R")
+struct TwoWayFixedEffectsReferenceTests {
+    struct Model: Sendable {
+        let formula: String
+        let family: String
+        let rank: Int
+        let deviance: Double
+        let aic: Double
+        let aliased: [String]
+        let coefficients: [String: (Double, Double)]
+    }
+
+    static func models() throws -> [Model] {
+        let text = try String(
+            contentsOfFile: Repository.path("Tests/glmfitTests/Reference/two_way_fixed_effects_reference.txt"), encoding: .utf8)
+        return text.components(separatedBy: "## model").dropFirst().map { block in
+            var header: [String: String] = [:]
+            var coefficients: [String: (Double, Double)] = [:]
+            var aliased: [String] = []
+            for line in block.split(separator: "\n") {
+                if line.hasPrefix("# ") {
+                    let parts = line.dropFirst(2).split(separator: ":", maxSplits: 1)
+                    if parts.count == 2 { header[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+                    continue
+                }
+                let fields = line.split(separator: "\t").map(String.init)
+                guard fields.count == 3 else { continue }
+                if fields[1] == "NA" {
+                    aliased.append(fields[0])
+                } else if let estimate = Double(fields[1]), let error = Double(fields[2]) {
+                    coefficients[fields[0]] = (estimate, error)
+                }
+            }
+            return Model(
+                formula: header["formula"] ?? "", family: header["family"] ?? "", rank: Int(header["rank"] ?? "") ?? -1,
+                deviance: Double(header["deviance"] ?? "") ?? .nan, aic: Double(header["aic"] ?? "") ?? .nan,
+                aliased: aliased, coefficients: coefficients)
+        }
+    }
+
+    @Test(arguments: [0, 1, 2])
+    func aliasedColumnsAndNumbersAreRs(_ index: Int) throws {
+        let models = try Self.models()
+        try #require(models.count == 3)
+        let model = models[index]
+        let table = try loadExample("Tests/glmfitTests/Reference/two_way_fixed_effects.csv")
+        let frame = try ModelFrame(table: table, formula: try Formula.parse(model.formula))
+        let design = try Design(frame: frame, layout: .structured)
+        var control = SparseSolverTests.sparseControl()
+        control.nearSingularBlocksByQR = false
+        let family = model.family == "poisson" ? try Family(kind: .poisson, link: .log) : try Family(kind: .gaussian, link: .identity)
+        let fit = try GLMFit.fit(design: design, family: family, control: control)
+        #expect(fit.irls.solution?.sparseFactor != nil)
+        let aliased = fit.coefficientNames.indices.filter { fit.aliased[$0] }.map { fit.coefficientNames[$0] }
+        #expect(aliased.count == model.aliased.count)
+        #expect(aliased == model.aliased, "\(model.formula)")
+        #expect(fit.rank == model.rank)
+        #expect(abs(fit.deviance - model.deviance) <= 1e-8 * model.deviance, "\(fit.deviance) vs \(model.deviance)")
+        let aic = try #require(fit.aic)
+        #expect(abs(aic - model.aic) <= 1e-8 * abs(model.aic), "\(aic) vs \(model.aic)")
+        let summary = try GLMSummary(fit: fit)
+        let estimated = summary.coefficients.filter { $0.estimate != nil }
+        #expect(estimated.count == model.coefficients.count)
+        for coefficient in estimated {
+            guard let (estimate, error) = model.coefficients[coefficient.term],
+                  let fitted = coefficient.estimate, let fittedError = coefficient.standardError else {
+                Issue.record("\(coefficient.term) is not in R's coefficients")
+                continue
+            }
+            #expect(abs(fitted - estimate) <= 1e-6 * max(abs(estimate), 1e-3), "\(coefficient.term): \(fitted) vs \(estimate)")
+            #expect(abs(fittedError - error) <= 1e-6 * error, "\(coefficient.term) SE: \(fittedError) vs \(error)")
+        }
+    }
+}

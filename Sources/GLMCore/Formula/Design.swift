@@ -384,12 +384,14 @@ extension Design {
         var builtCount: Int? = terms.hasIntercept ? 1 : 0
         var codeBytes: Int? = 0
         var widest = 0
+        var indicatorWidths: [Int] = []
         for (termIndex, components) in termComponents.enumerated() {
             let width = components.reduce(1) { $0 * $1.width }
             if let indicatorTerms, indicatorTerms[termIndex] {
                 let multiplied = components.contains { if case .numeric = $0 { true } else { false } }
                 codeBytes = MemoryBudget.sum(codeBytes, MemoryBudget.bytes(of: multiplied ? 12 : 4, times: [rowCount]))
                 widest = max(widest, width)
+                indicatorWidths.append(width)
                 continue
             }
             if indicatorTerms != nil, termIndex < contrastTerms.count, contrastTerms[termIndex] {
@@ -416,13 +418,28 @@ extension Design {
             // The widest block is eliminated; the rest (r columns) form a dense r × r matrix,
             // and the block's table against them (m × r) is kept per range of rows and twice
             // more for the covariance.
-            let rest = columnCount - widest
+            var rest = columnCount - widest
+            // Beyond `denseRestLimit` the other factor terms of many levels are held apart
+            // (`BlockLayout`): their tables against the remainder per range of rows, and
+            // each row's pairs of levels; the sparse factor's fill is checked when known.
+            var apart = widest
+            var pairSlots = 0
+            if rest > BlockLayout.denseRestLimit {
+                var apartTerms = 1
+                for width in indicatorWidths.sorted(by: >).dropFirst() where width >= BlockLayout.secondaryMinimumWidth {
+                    pairSlots += apartTerms
+                    apartTerms += 1
+                    rest -= width
+                    apart += width
+                }
+            }
             crossProducts = MemoryBudget.sum(
                 MemoryBudget.bytes(doubles: rest, rest, 4),
-                MemoryBudget.bytes(doubles: widest, rest + 2, StructuredPass.rangeCount + 2))
+                MemoryBudget.bytes(doubles: apart, rest + 2, StructuredPass.rangeCount + 2),
+                MemoryBudget.bytes(of: 4 + 8 * (StructuredPass.rangeCount + 1), times: [rowCount, pairSlots]))
             crossDescription = "the \(MemoryBudget.describe(count: rest)) × \(MemoryBudget.describe(count: rest)) matrix "
-                + "of the columns besides its widest factor term and their table against that term's "
-                + "\(MemoryBudget.describe(count: widest)) columns"
+                + "of the columns besides its factor terms of many levels and their table against those terms' "
+                + "\(MemoryBudget.describe(count: apart)) columns"
         } else {
             crossProducts = MemoryBudget.bytes(doubles: columnCount, columnCount, ParallelRows.rangeCount + 2)
             crossDescription = "\(columns) × \(columns) cross-product matrix (one per range of rows)"

@@ -94,50 +94,70 @@ enum SparseBlockSolver {
 
     /// R's in-order aliased columns among a dependency the fill-reducing order found at
     /// other columns. Each dropped column q gives a null vector of XᵀWX (1 at q, the kept
-    /// columns' −A_KK⁻¹A_Kq); reduced from the last column back, each vector's last
+    /// columns' −A_KK⁻¹A_Kq); in echelon form from the last column back, each vector's last
     /// non-zero column is aliased: the complement of the basis that keeps every column
-    /// independent of the columns before it, which is R's rule.
+    /// independent of the columns before it, which is R's rule. The vectors are held by
+    /// their non-zero entries (a dependency of two factors' levels is one connected set of
+    /// them), each reduced only against the vectors whose last column it meets.
     static func inOrderAliased(
         dependent: Set<Int>, dropped: Set<Int>, matrix: SparseSymmetric, ldl: SparseLDL
     ) throws -> Set<Int> {
         let p = matrix.order
-        try MemoryBudget.current().require(
-            MemoryBudget.bytes(doubles: dependent.count, p),
-            for: "finding which of \(MemoryBudget.describe(count: p)) columns are aliased "
-                + "(\(MemoryBudget.describe(count: dependent.count)) dependencies)",
-            remedy: "use fewer levels or terms")
-        var vectors: [[Double]] = dependent.sorted().map { column in
-            var rightHandSide = [Double](repeating: 0, count: p)
+        /// Entries by ascending column.
+        typealias Vector = [(column: Int, value: Double)]
+        var pivots: [Int: Vector] = [:]
+        var rightHandSide = [Double](repeating: 0, count: p)
+        for column in dependent.sorted() {
             for (row, value) in matrix.column(column) where !dropped.contains(row) { rightHandSide[row] = -value }
-            var vector = ldl.solve(rightHandSide)
-            vector[column] = 1
-            let largest = vector.reduce(0) { max($0, abs($1)) }
-            return vector.map { $0 / largest }
-        }
-        var aliased = Set<Int>()
-        var remaining = Array(vectors.indices)
-        var column = p - 1
-        while column >= 0, !remaining.isEmpty {
-            // The remaining vector largest at this column pivots there.
-            var best = -1
-            var bestValue = 0.0
-            for index in remaining where abs(vectors[index][column]) > bestValue {
-                best = index
-                bestValue = abs(vectors[index][column])
+            var dense = ldl.solve(rightHandSide)
+            for (row, _) in matrix.column(column) { rightHandSide[row] = 0 }
+            dense[column] = 1
+            let largest = dense.reduce(0) { max($0, abs($1)) }
+            var vector: Vector = []
+            for (index, value) in dense.enumerated() where abs(value) > 1e-10 * largest {
+                vector.append((index, value / largest))
             }
-            if best >= 0, bestValue > 1e-7 {
-                aliased.insert(column)
-                remaining.removeAll { $0 == best }
-                let pivotVector = vectors[best]
-                for index in remaining where vectors[index][column] != 0 {
-                    let ratio = vectors[index][column] / pivotVector[column]
-                    for j in 0...column where pivotVector[j] != 0 { vectors[index][j] -= ratio * pivotVector[j] }
-                    vectors[index][column] = 0
+            // Reduce its last entry against the vector with that pivot, until it has a last
+            // column of its own (or vanishes: a dependency already counted).
+            while let last = vector.last {
+                guard abs(last.value) > 1e-7 else {
+                    vector.removeLast()
+                    continue
                 }
+                guard let pivot = pivots[last.column], let pivotLast = pivot.last else {
+                    pivots[last.column] = vector
+                    break
+                }
+                vector = combination(vector, pivot, ratio: -last.value / pivotLast.value)
+                vector.removeAll { $0.column == last.column }
             }
-            column -= 1
         }
-        return aliased
+        return Set(pivots.keys)
+    }
+
+    /// a + ratio · b, by ascending column, entries below 1e-12 left out.
+    private static func combination(
+        _ a: [(column: Int, value: Double)], _ b: [(column: Int, value: Double)], ratio: Double
+    ) -> [(column: Int, value: Double)] {
+        var result: [(column: Int, value: Double)] = []
+        result.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            let value: Double, column: Int
+            if j == b.count || (i < a.count && a[i].column < b[j].column) {
+                (column, value) = (a[i].column, a[i].value)
+                i += 1
+            } else if i == a.count || b[j].column < a[i].column {
+                (column, value) = (b[j].column, ratio * b[j].value)
+                j += 1
+            } else {
+                (column, value) = (a[i].column, a[i].value + ratio * b[j].value)
+                i += 1
+                j += 1
+            }
+            if abs(value) > 1e-12 { result.append((column, value)) }
+        }
+        return result
     }
 }
 
@@ -176,8 +196,22 @@ public struct SparseCovariance: EntryCovariance {
         (0..<inverse.factor.order).map { entry($0, $0) }
     }
 
+    /// The submatrix for some columns, as rows: one solve per column off the factor's
+    /// pattern, not one per entry.
     public func matrix(columns: [Int]) -> [[Double]] {
-        columns.map { row in columns.map { entry(row, $0) } }
+        let order = inverse.factor.order
+        var result = [[Double]](repeating: [Double](repeating: .nan, count: columns.count), count: columns.count)
+        for (j, second) in columns.enumerated() where second >= 0 && second < order {
+            guard !inverse.factor.dropped[inverse.factor.position[second]] else { continue }
+            var unit = [Double](repeating: 0, count: order)
+            unit[second] = 1
+            let solution = inverse.factor.solve(unit)
+            for (i, first) in columns.enumerated() where first >= 0 && first < order {
+                guard !inverse.factor.dropped[inverse.factor.position[first]] else { continue }
+                result[i][j] = solution[first] * scale(first) * scale(second)
+            }
+        }
+        return result
     }
 
     func scaledQuadraticForm(_ entries: [(column: Int, value: Double)]) -> Double {

@@ -19,6 +19,9 @@ private final class StructuredPasses: IRLSPasses {
     private var tooManyCells = false
     private var solvedByQR = false
     private var aliasedOnCells = Set<Int>()
+    /// The columns a step solved as sparse found aliased: kept aliased at the later steps
+    /// (as on the cells), so the in-order search runs once.
+    private var aliasedSparse = Set<Int>()
     /// The columns' scales (see `ColumnScaling`): the QR step solves for the scaled columns too.
     private let columnScales: [Double]
     /// The block normal equations of the last pass that added them up.
@@ -70,7 +73,9 @@ private final class StructuredPasses: IRLSPasses {
         do {
             if let pairs = pass.levelPairs {
                 step = try SparseBlockSolver.solve(
-                    equations, layout: pass.layout, pairs: pairs, structure: structure, columnCount: columnCount)
+                    equations, layout: pass.layout, pairs: pairs, structure: structure, columnCount: columnCount,
+                    aliasedBefore: aliasedSparse)
+                aliasedSparse.formUnion(step.solution.pivot[step.solution.rank...])
             } else {
                 step = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
             }
