@@ -317,6 +317,10 @@ factor_case "poisson 1M, y ~ x1 + x2 + f" factor2k_1m.csv poisson "y ~ x1 + x2 +
 # sum-coded (its 1,999 columns held as codes times the contrast matrix): glmfit alone.
 factor_case "poisson 1M, f, --chunk-rows 100000" factor2k_1m.csv poisson "y ~ x1 + x2 + f" "2,000" - 500 no --chunk-rows 100000
 factor_case "poisson 1M, f sum-coded" factor2k_1m.csv poisson "y ~ x1 + x2 + f" "2,000" - - no --contrasts contr.sum,contr.poly
+# Two-way fixed effects, 1 M rows: 20,000 workers and 20,000 firms, both factors of many
+# levels (the second solved as sparse); glum has them as two categorical matrices.
+generate panel20k 1000000 panel20k_1m.csv
+factor_case "poisson 1M, y ~ x1 + x2 + w + f" panel20k_1m.csv poisson "y ~ x1 + x2 + w + f" "20,000 + 20,000" - - yes
 if [ "${BENCH_QUICK:-0}" != 1 ]; then
   # 10 M rows x 100,000 levels: glmfit alone (glum and R form the dense p x p matrices), its
   # JSON checked for a standard error on every coefficient that has an estimate.

@@ -9,6 +9,9 @@
 //                                       2,000-level text factor f, levels f1..f2000)
 //         factor100k                   (poisson y over 10 normal predictors x1..x10 and a
 //                                       100,000-level text factor f, levels f1..f100000)
+//         panel20k                     (poisson y over x1, x2, a 20,000-level worker factor w
+//                                       and a 20,000-level firm factor f: 50 rows a worker, at
+//                                       a nearby firm after each of its moves)
 import Foundation
 
 struct SplitMix: RandomNumberGenerator {
@@ -48,7 +51,7 @@ func gamma(shape: Double, scale: Double) -> Double {
 
 let arguments = CommandLine.arguments
 guard arguments.count == 4, let rows = Int(arguments[2]) else {
-    FileHandle.standardError.write("usage: generate poisson|binomial|gamma|logistic50|wide200|zip10|categorical5|factor2k|factor100k ROWS PATH\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: generate poisson|binomial|gamma|logistic50|wide200|zip10|categorical5|factor2k|factor100k|panel20k ROWS PATH\n".data(using: .utf8)!)
     exit(64)
 }
 let kind = arguments[1]
@@ -227,6 +230,33 @@ case "factor2k", "factor100k":
         emitInteger(level + 1)
         buffer.append(UInt8(ascii: "\n"))
         flush()
+    }
+case "panel20k":
+    // Two-way fixed effects: worker w1..w20000 with rows / 20,000 rows each, at a firm that,
+    // every tenth row with probability 0.3, moves to one of the next 200 firms; worker and
+    // firm effects normal with sd 0.3.
+    let workers = 20_000, firms = 20_000
+    let firmEffect = (0..<firms).map { _ in 0.3 * normal() }
+    emit("y,x1,x2,w,f\n")
+    let perWorker = max(rows / workers, 1)
+    for worker in 0..<workers {
+        let workerEffect = 0.3 * normal()
+        var firm = Int(rng.next() % UInt64(firms))
+        for row in 0..<perWorker {
+            if row % 10 == 0, uniform() < 0.3 { firm = (firm + 1 + Int(rng.next() % 200)) % firms }
+            let x1 = normal(), x2 = normal()
+            emitInteger(poisson(exp(0.5 + 0.3 * x1 - 0.2 * x2 + workerEffect + firmEffect[firm])))
+            buffer.append(UInt8(ascii: ","))
+            emitNumber(x1, decimals: 4)
+            buffer.append(UInt8(ascii: ","))
+            emitNumber(x2, decimals: 4)
+            emit(",w")
+            emitInteger(worker + 1)
+            emit(",f")
+            emitInteger(firm + 1)
+            buffer.append(UInt8(ascii: "\n"))
+            flush()
+        }
     }
 default:
     FileHandle.standardError.write("unknown kind \(kind)\n".data(using: .utf8)!)
