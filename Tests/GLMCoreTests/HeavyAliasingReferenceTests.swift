@@ -19,27 +19,13 @@ struct HeavyAliasingReferenceTests {
 
     static func models() throws -> [Model] {
         let text = try String(contentsOfFile: Repository.path("Tests/glmfitTests/Reference/heavy_aliasing_subset_reference.txt"), encoding: .utf8)
-        var models: [Model] = []
-        for block in text.components(separatedBy: "## model ").dropFirst() {
-            var header: [String: String] = [:]
-            var coefficients: [String: (Double, Double)] = [:]
-            for line in block.split(separator: "\n").dropFirst() {
-                if line.hasPrefix("# ") {
-                    let parts = line.dropFirst(2).split(separator: ":", maxSplits: 1)
-                    if parts.count == 2 { header[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
-                    continue
-                }
-                let fields = line.split(separator: "\t").map(String.init)
-                guard fields.count == 3, let estimate = Double(fields[1]), let error = Double(fields[2]) else { continue }
-                coefficients[fields[0]] = (estimate, error)
-            }
-            models.append(Model(
-                formula: header["formula"] ?? "", rank: Int(header["rank"] ?? "") ?? -1,
-                deviance: Double(header["deviance"] ?? "") ?? .nan,
-                aliased: (header["aliased_names"] ?? "").split(separator: "\t").map(String.init),
-                coefficients: coefficients))
+        return ReferenceModelBlock.parse(text).map { block in
+            Model(
+                formula: block.header["formula"] ?? "", rank: Int(block.header["rank"] ?? "") ?? -1,
+                deviance: Double(block.header["deviance"] ?? "") ?? .nan,
+                aliased: (block.header["aliased_names"] ?? "").split(separator: "\t").map(String.init),
+                coefficients: block.coefficients)
         }
-        return models
     }
 
     /// The treatment-coded model by QR on the cells, the sum-coded one by QR on X (each path

@@ -70,28 +70,12 @@ struct TwoWayFixedEffectsReferenceTests {
     static func models() throws -> [Model] {
         let text = try String(
             contentsOfFile: Repository.path("Tests/glmfitTests/Reference/two_way_fixed_effects_reference.txt"), encoding: .utf8)
-        return text.components(separatedBy: "## model").dropFirst().map { block in
-            var header: [String: String] = [:]
-            var coefficients: [String: (Double, Double)] = [:]
-            var aliased: [String] = []
-            for line in block.split(separator: "\n") {
-                if line.hasPrefix("# ") {
-                    let parts = line.dropFirst(2).split(separator: ":", maxSplits: 1)
-                    if parts.count == 2 { header[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
-                    continue
-                }
-                let fields = line.split(separator: "\t").map(String.init)
-                guard fields.count == 3 else { continue }
-                if fields[1] == "NA" {
-                    aliased.append(fields[0])
-                } else if let estimate = Double(fields[1]), let error = Double(fields[2]) {
-                    coefficients[fields[0]] = (estimate, error)
-                }
-            }
+        return ReferenceModelBlock.parse(text).map { block in
+            let header = block.header
             return Model(
                 formula: header["formula"] ?? "", family: header["family"] ?? "", rank: Int(header["rank"] ?? "") ?? -1,
                 deviance: Double(header["deviance"] ?? "") ?? .nan, aic: Double(header["aic"] ?? "") ?? .nan,
-                aliased: aliased, coefficients: coefficients)
+                aliased: block.aliased, coefficients: block.coefficients)
         }
     }
 

@@ -52,3 +52,34 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A reference file R's scripts print per model: a "## model" line, "# key: value" header
+/// lines, then name<TAB>estimate<TAB>se per column of the model matrix (NA for an aliased one).
+struct ReferenceModelBlock {
+    var header: [String: String] = [:]
+    /// name → (estimate, standard error) of the non-aliased coefficients.
+    var coefficients: [String: (Double, Double)] = [:]
+    /// The columns printed as NA, in order.
+    var aliased: [String] = []
+
+    static func parse(_ text: String) -> [ReferenceModelBlock] {
+        text.components(separatedBy: "## model").dropFirst().map { block in
+            var model = ReferenceModelBlock()
+            for line in block.split(separator: "\n") {
+                if line.hasPrefix("# ") {
+                    let parts = line.dropFirst(2).split(separator: ":", maxSplits: 1)
+                    if parts.count == 2 { model.header[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+                    continue
+                }
+                let fields = line.split(separator: "\t").map(String.init)
+                guard fields.count == 3 else { continue }
+                if fields[1] == "NA" {
+                    model.aliased.append(fields[0])
+                } else if let estimate = Double(fields[1]), let error = Double(fields[2]) {
+                    model.coefficients[fields[0]] = (estimate, error)
+                }
+            }
+            return model
+        }
+    }
+}

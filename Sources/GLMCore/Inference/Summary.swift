@@ -93,11 +93,8 @@ public struct GLMSummary: Sendable {
     /// the matrix or the blocks.
     public func covariance(columns: [Int]) -> [[Double]] {
         if let robust { return robust.covariance(columns: columns) }
-        if let blockCovariance {
-            return blockCovariance.matrix(columns: columns).map { row in row.map { dispersion * $0 } }
-        }
-        if let sparseCovariance {
-            return sparseCovariance.matrix(columns: columns).map { row in row.map { dispersion * $0 } }
+        if let entries: any EntryCovariance = blockCovariance ?? sparseCovariance {
+            return entries.matrix(columns: columns).map { row in row.map { dispersion * $0 } }
         }
         // vcov's rows are the kept columns in order.
         var position: [Int: Int] = [:]
@@ -177,30 +174,19 @@ public struct GLMSummary: Sendable {
             } else {
                 source = .sandwich(robust.type)
             }
-        } else if let factor = fit.irls.solution?.blockFactor {
-            // By blocks: the variances of every coefficient; the matrix only up to a size.
-            let blocks = try BlockCovariance(factor: factor, columnCount: fit.design.columnCount)
-            blockCovariance = blocks
-            let unscaled = blocks.variances()
+        } else if let entries: any EntryCovariance = try fit.irls.solution?.blockFactor.map({
+            try BlockCovariance(factor: $0, columnCount: fit.design.columnCount)
+        }) ?? fit.irls.solution?.sparseFactor.map({ SparseCovariance(factor: $0) }) {
+            // By blocks or as sparse: the variances of every coefficient; the matrix only up
+            // to a size.
+            blockCovariance = entries as? BlockCovariance
+            sparseCovariance = entries as? SparseCovariance
+            let unscaled = entries.variances()
             variances = kept.map { dispersion * unscaled[$0] }
-            let errors = blocks.standardErrors(dispersion: dispersion)
+            let errors = entries.standardErrors(dispersion: dispersion)
             standardErrors = kept.map { errors[$0] }
             if rank <= covarianceLimit {
-                covariance = blocks.matrix(columns: kept).map { row in row.map { dispersion * $0 } }
-            } else {
-                covariance = []
-                covarianceOmitted = true
-            }
-            source = .model
-        } else if let factor = fit.irls.solution?.sparseFactor {
-            let sparse = SparseCovariance(factor: factor)
-            sparseCovariance = sparse
-            let unscaled = sparse.variances()
-            variances = kept.map { dispersion * unscaled[$0] }
-            let errors = sparse.standardErrors(dispersion: dispersion)
-            standardErrors = kept.map { errors[$0] }
-            if rank <= covarianceLimit {
-                covariance = sparse.matrix(columns: kept).map { row in row.map { dispersion * $0 } }
+                covariance = entries.matrix(columns: kept).map { row in row.map { dispersion * $0 } }
             } else {
                 covariance = []
                 covarianceOmitted = true

@@ -278,7 +278,26 @@ struct ContrastProjection: Sendable {
 protocol EntryCovariance: Sendable {
     func scaledEntry(_ first: Int, _ second: Int) -> Double
     func scaled(_ structure: DesignStructure) -> DesignStructure
-    func scaledQuadraticForm(_ entries: [(column: Int, value: Double)]) -> Double
+    /// X's entries (scaled back), every column's variance and √(φ·variance), a submatrix.
+    func entry(_ first: Int, _ second: Int) -> Double
+    func variances() -> [Double]
+    func standardErrors(dispersion: Double) -> [Double]
+    func matrix(columns: [Int]) -> [[Double]]
+}
+
+extension EntryCovariance {
+    /// xᵀ(XᵀWX)⁻¹x for a row of the scaled columns (`scaled(_:)`) given as its non-zero
+    /// entries (column, value): O(entries²).
+    func scaledQuadraticForm(_ entries: [(column: Int, value: Double)]) -> Double {
+        var sum = 0.0
+        for (first, firstValue) in entries {
+            for (second, secondValue) in entries {
+                let value = scaledEntry(first, second)
+                if !value.isNaN { sum += firstValue * value * secondValue }
+            }
+        }
+        return sum
+    }
 }
 
 /// The factorisation of a structured step, kept with its solution for the covariance and the
@@ -737,16 +756,4 @@ public struct BlockCovariance: EntryCovariance {
         columns.map { row in columns.map { entry(row, $0) } }
     }
 
-    /// xᵀ(XᵀWX)⁻¹x for a row of the scaled columns (`scaled(_:)`) given as its non-zero
-    /// entries (column, value): O(entries²).
-    func scaledQuadraticForm(_ entries: [(column: Int, value: Double)]) -> Double {
-        var sum = 0.0
-        for (first, firstValue) in entries {
-            for (second, secondValue) in entries {
-                let value = scaledEntry(first, second)
-                if !value.isNaN { sum += firstValue * value * secondValue }
-            }
-        }
-        return sum
-    }
 }

@@ -213,15 +213,4 @@ public struct SparseCovariance: EntryCovariance {
         }
         return result
     }
-
-    func scaledQuadraticForm(_ entries: [(column: Int, value: Double)]) -> Double {
-        var sum = 0.0
-        for (first, firstValue) in entries {
-            for (second, secondValue) in entries {
-                let value = scaledEntry(first, second)
-                if !value.isNaN { sum += firstValue * value * secondValue }
-            }
-        }
-        return sum
-    }
 }
