@@ -3,8 +3,8 @@ import Testing
 
 /// A two-way fixed-effects panel whose second factor is too wide for the dense remainder, as a
 /// user runs it: solved as sparse, with the aliased columns of its connected sets and
-/// coefficients that solve the normal equations; what is not available yet is refused with a
-/// message.
+/// coefficients that solve the normal equations, saved and predicted with standard errors;
+/// what is not available yet is refused with a message.
 @Suite("Two factors of many levels, end to end")
 struct SparseFixedEffectsEndToEndTests {
     struct Panel {
@@ -108,14 +108,28 @@ struct SparseFixedEffectsEndToEndTests {
         #expect(Self.normalEquationsResidual(panel, coefficients: coefficients) < 1e-12)
         #expect((object["vcov_omitted"] as? String)?.contains("9109 estimated coefficients") == true)
 
-        // Not available yet on this path: a message and status 64, nothing written.
+        // Not available yet on this path: a message and status 64.
         let sandwich = try Glmfit.run(arguments + ["--vcov", "HC0"])
         #expect(sandwich.status == 64, "\(sandwich.standardError)")
         #expect(sandwich.standardError.contains("not available yet"), "\(sandwich.standardError)")
+        // The model saved with its covariance as the sparse factor, and predicted from it.
         let saved = folder.appendingPathComponent("model.json")
         let save = try Glmfit.run(arguments + ["--save", saved.path])
-        #expect(save.status == 64, "\(save.standardError)")
-        #expect(save.standardError.contains("cannot be saved yet"), "\(save.standardError)")
-        #expect(!FileManager.default.fileExists(atPath: saved.path))
+        #expect(save.status == 0, "\(save.standardError)")
+        let modelText = try String(contentsOf: saved, encoding: .utf8)
+        #expect(modelText.contains("\"vcov_factor\""))
+        #expect(modelText.utf8.count < 20_000_000)
+        let newRows = folder.appendingPathComponent("new.csv")
+        try Data("x,worker,firm\n0.5,w1,f\(panel.firms[3])\n1.5,w6999,f\(panel.firms[100])\n".utf8).write(to: newRows)
+        let predicted = try Glmfit.run(["predict", saved.path, newRows.path, "--se"])
+        #expect(predicted.status == 0, "\(predicted.standardError)")
+        let lines = predicted.standardOutput.split(separator: "\n")
+        #expect(lines.count == 3, "\(predicted.standardOutput)")
+        #expect(lines.first == "x,worker,firm,fit,se_fit")
+        for line in lines.dropFirst() {
+            let fields = line.split(separator: ",").compactMap { Double($0) }
+            // x, the fit and its standard error.
+            #expect(fields.count == 3 && fields.allSatisfy(\.isFinite) && fields[2] > 0, "\(line)")
+        }
     }
 }

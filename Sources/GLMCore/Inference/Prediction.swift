@@ -140,6 +140,8 @@ public struct Predictor: Sendable {
     private let covariance: [Double]
     /// The covariance by blocks (`SavedModel.CovarianceBlocks`), for a model too large for the matrix.
     private let blocks: BlockQuadraticForm?
+    /// The covariance as a sparse factor (`SavedModel.CovarianceFactor`), likewise.
+    private let factor: FactorQuadraticForm?
     private let covarianceIsFinite: Bool
     private let quantile: Double
 
@@ -149,7 +151,8 @@ public struct Predictor: Sendable {
         estimates = model.coefficients.compactMap(\.estimate)
         covariance = model.vcov.flatMap { $0 }
         blocks = model.vcovBlocks.map { BlockQuadraticForm($0, keptNames: model.vcovNames) }
-        covarianceIsFinite = blocks?.isFinite ?? covariance.allSatisfy(\.isFinite)
+        factor = model.vcovFactor.map { FactorQuadraticForm($0, keptNames: model.vcovNames) }
+        covarianceIsFinite = blocks?.isFinite ?? factor?.isFinite ?? covariance.allSatisfy(\.isFinite)
         quantile = Distributions.qnorm((1 + options.confidenceLevel) / 2)
     }
 
@@ -164,6 +167,7 @@ public struct Predictor: Sendable {
         var upper = lower
         let entries = rows.entries ?? SparseRows(starts: [0], positions: [], values: [], nonFinite: [])
         var scratch = BlockQuadraticForm.Scratch(otherCount: blocks?.otherCount ?? 0)
+        var factorScratch = FactorQuadraticForm.Scratch(count: factor?.count ?? 0)
         for row in 0..<n where !rows.missing[row] && row + 1 < entries.starts.count {
             let range = entries.range(ofRow: row)
             // Offset first, then each column in design order: the fit's own order of additions
@@ -175,6 +179,9 @@ public struct Predictor: Sendable {
                 var quadratic = 0.0
                 if let blocks {
                     quadratic = blocks.value(positions: entries.positions[range], values: entries.values[range], scratch: &scratch)
+                } else if let factor {
+                    quadratic = factor.value(
+                        positions: entries.positions[range], values: entries.values[range], scratch: &factorScratch)
                 } else {
                     // xᵀVx over the entries, in the order of the dense product.
                     for a in range {

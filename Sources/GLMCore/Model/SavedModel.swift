@@ -112,6 +112,9 @@ public struct SavedModel: Sendable, Equatable {
     /// The covariance by blocks, instead of `vcov` (then empty), for a fit by blocks whose
     /// matrix was not formed (more than `GLMSummary.covarianceLimit` coefficients).
     public var vcovBlocks: CovarianceBlocks? = nil
+    /// The covariance as the sparse factor of XᵀWX, instead of `vcov` (then empty), for a fit
+    /// solved as sparse whose matrix was not formed.
+    public var vcovFactor: CovarianceFactor? = nil
     /// The dispersion `vcov` includes (R's `summary(fit)$dispersion`); NaN when it does not exist.
     public var dispersion: Double
     public var dispersionEstimated: Bool
@@ -259,10 +262,8 @@ extension SavedModel {
         self.constants = frame.constants
         self.coefficients = coefficients
         self.vcov = modelSummary.vcov
-        if modelSummary.vcovOmitted, modelSummary.sparseCovariance != nil {
-            throw GLMError.invalidOption(
-                name: "save", message: "a model with two or more factors of many levels (solved as sparse) cannot be "
-                    + "saved yet: its covariance is not stored by blocks; fit it where you predict, or with fewer levels")
+        if modelSummary.vcovOmitted, let sparse = modelSummary.sparseCovariance {
+            self.vcovFactor = sparse.saved(dispersion: modelSummary.dispersion, names: design.columnNames)
         }
         if modelSummary.vcovOmitted, let blocks = modelSummary.blockCovariance {
             let term = design.assign[blocks.factor.layout.eliminatedFirst]
@@ -491,7 +492,7 @@ extension SavedModel {
                 .object([("call", .string(call)), ("value", .number(constants[call]))])
             })),
             ("coefficients", .array(coefficientValues)),
-            vcovBlocks.map { ("vcov_blocks", $0.json) } ?? ("vcov", .object([
+            vcovBlocks.map { ("vcov_blocks", $0.json) } ?? vcovFactor.map { ("vcov_factor", $0.json) } ?? ("vcov", .object([
                 ("terms", .array(vcovNames.map { .string($0) })),
                 ("matrix", .array(vcov.map { row in .array(row.map { .number($0) }) })),
             ])),
@@ -705,9 +706,12 @@ extension SavedModel {
 
         let kept = coefficients.filter { $0.estimate != nil }.map(\.name)
         let blocksValue = document["vcov_blocks"]
-        if blocksValue != nil {
-            // The covariance by blocks (read below, with the dispersion) instead of the matrix.
-            guard document["vcov"] == nil else { throw reader.invalid("it has both 'vcov' and 'vcov_blocks'") }
+        let factorValue = document["vcov_factor"]
+        if blocksValue != nil || factorValue != nil {
+            // The covariance by blocks or as a factor (read below, with the dispersion)
+            // instead of the matrix.
+            let present = ["vcov", "vcov_blocks", "vcov_factor"].filter { document[$0] != nil }
+            guard present.count == 1 else { throw reader.invalid("it has both '\(present[0])' and '\(present[1])'") }
             vcov = []
         } else {
             let vcovValue = try reader.member(document, "vcov")
@@ -740,6 +744,10 @@ extension SavedModel {
             vcovBlocks = try CovarianceBlocks(
                 json: blocksValue, kept: kept, coefficientTerms: coefficientTerms, reader: reader,
                 undefined: dispersionEstimated && dispersion.isNaN)
+        }
+        if let factorValue {
+            vcovFactor = try CovarianceFactor(
+                json: factorValue, kept: kept, reader: reader, undefined: dispersionEstimated && dispersion.isNaN)
         }
         rank = try reader.integer(document, "rank")
         dfResidual = try reader.integer(document, "df_residual")

@@ -305,6 +305,11 @@ struct SparseLDL: Sendable {
         return lookup(row: max(i, k), column: min(i, k)).map { inverseValues[$0] } ?? 0
     }
 
+    /// A column of L below the diagonal (positions, values; zeros where a row was dropped).
+    func column(_ position: Int) -> [(row: Int, value: Double)] {
+        (columnStarts[position]..<(columnStarts[position] + counts[position])).map { (Int(rows[$0]), values[$0]) }
+    }
+
     /// Where L holds (row, column) of positions, by binary search in the column.
     func lookup(row: Int, column: Int) -> Int? {
         var low = columnStarts[column], high = columnStarts[column] + counts[column]

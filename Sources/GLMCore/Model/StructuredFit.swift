@@ -81,14 +81,18 @@ private final class StructuredPasses: IRLSPasses {
             }
         } catch {
             // The normal equations lose too much (a nearly dependent column kept, then a
-            // failed pivot): QR, when the rows allow it, decides as R does.
-            if let solution = try qrStep() {
+            // failed pivot): QR, when the rows allow it, decides as R does (not after a
+            // sparse solve, as below).
+            if pass.levelPairs == nil, let solution = try qrStep() {
                 solvedByQR = true
                 return solution
             }
             throw error
         }
-        guard step.nearSingular else { return step.solution }
+        // A step solved as sparse keeps its own in-order rule: its design has more than
+        // `denseRestLimit` columns besides a factor, and QR on X or its cells would cost rows
+        // × p² a step.
+        guard step.nearSingular, pass.levelPairs == nil else { return step.solution }
         guard let solution = try qrStep() else { return step.solution }
         solvedByQR = true
         return solution
