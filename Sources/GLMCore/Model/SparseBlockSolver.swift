@@ -56,14 +56,46 @@ enum SparseBlockSolver {
         return (SparseSymmetric(order: columnCount, upperEntries: entries), rhs, levels.sorted())
     }
 
+    /// The factor's order (the levels by AMD, the remainder last), found once from the
+    /// pattern of XᵀWX, and whether the dense remainder of `BlockLayout(structure:)` is the
+    /// better way: when the sparse factor fills in nearly as much (two factors whose levels
+    /// meet many of each other's) its scalar elimination costs more than LAPACK's dense
+    /// Cholesky, which is then used if its matrices take at most half the memory available.
+    static func plan(
+        structure: DesignStructure, layout: BlockLayout, pairs: LevelPairs
+    ) throws -> (order: [Int], prefersDense: Bool) {
+        let p = structure.columnCount
+        var levels = Array(layout.eliminatedFirst..<(layout.eliminatedFirst + layout.eliminatedWidth))
+        for block in layout.secondary { levels += Array(structure.blocks[block].columns) }
+        levels.sort()
+        var entries: [(row: Int, column: Int, value: Double)] = []
+        for level in levels {
+            entries.append((level, level, 1))
+            for other in layout.restColumns { entries.append((min(level, other), max(level, other), 1)) }
+        }
+        for pair in pairs.columns { entries.append((min(pair.first, pair.second), max(pair.first, pair.second), 1)) }
+        for (j, column) in layout.restColumns.enumerated() {
+            for row in layout.restColumns[...j] { entries.append((row, column, 1)) }
+        }
+        let pattern = SparseSymmetric(order: p, upperEntries: entries)
+        let order = try pattern.minimumDegreeOrder(among: levels) + layout.restColumns
+        let sparseCost = SparseLDL.columnCounts(pattern, permutation: order).reduce(0.0) { $0 + Double($1) * Double($1) }
+        let m = layout.eliminatedWidth, rest = p - m
+        let denseCost = Double(rest) * Double(rest) * Double(rest) / 3
+        let denseBytes = MemoryBudget.sum(
+            MemoryBudget.bytes(doubles: rest, rest, 4), MemoryBudget.bytes(doubles: m, rest, StructuredPass.rangeCount + 2))
+        let fits = denseBytes.map { need in MemoryBudget.current().availableBytes.map { need * 2 <= $0 } ?? true } ?? false
+        // LAPACK's blocked Cholesky does some ten multiply-adds for one of the scalar LDLᵀ.
+        return (order, fits && sparseCost * 10 > denseCost)
+    }
+
     /// The step, and whether it is near singular (as `BlockSolver.solve`).
     static func solve(
         _ equations: BlockNormalEquations, layout: BlockLayout, pairs: LevelPairs, structure: DesignStructure,
-        columnCount: Int, aliasedBefore: Set<Int> = []
+        columnCount: Int, order: [Int], aliasedBefore: Set<Int> = []
     ) throws -> (solution: LeastSquaresSolution, nearSingular: Bool) {
-        let (matrix, rhs, levels) = try assemble(
+        let (matrix, rhs, _) = try assemble(
             equations, layout: layout, pairs: pairs, structure: structure, columnCount: columnCount)
-        let order = try matrix.minimumDegreeOrder(among: levels) + layout.restColumns
         let tolerance = BlockSolver.aliasingTolerance
         var ldl = try SparseLDL(matrix, permutation: order, tolerance: tolerance, forced: aliasedBefore)
         let original = matrix.diagonal()

@@ -146,22 +146,8 @@ struct SparseLDL: Sendable {
                 next += 1
             }
         }
-        // The elimination tree and each column's count of L (Liu's algorithm).
-        var parent = [Int](repeating: -1, count: n)
+        let (parent, columnCounts) = SparseLDL.eliminationTree(upperStarts: upperStarts, upperRows: upperRows, order: n)
         var flag = [Int](repeating: -1, count: n)
-        var columnCounts = [Int](repeating: 0, count: n)
-        for k in 0..<n {
-            flag[k] = k
-            for entry in upperStarts[k]..<upperStarts[k + 1] {
-                var i = upperRows[entry]
-                while i < k && flag[i] != k {
-                    if parent[i] == -1 { parent[i] = k }
-                    columnCounts[i] += 1
-                    flag[i] = k
-                    i = parent[i]
-                }
-            }
-        }
         var starts = [Int](repeating: 0, count: n + 1)
         for k in 0..<n {
             let (sum, overflow) = starts[k].addingReportingOverflow(columnCounts[k])
@@ -238,6 +224,46 @@ struct SparseLDL: Sendable {
         self.values = values
         self.diagonal = diagonal
         self.dropped = dropped
+    }
+
+    /// The elimination tree and each column's count of L below the diagonal (Liu's
+    /// algorithm), from the upper triangle in the factor's order.
+    static func eliminationTree(upperStarts: [Int], upperRows: [Int], order n: Int) -> (parent: [Int], counts: [Int]) {
+        var parent = [Int](repeating: -1, count: n)
+        var flag = [Int](repeating: -1, count: n)
+        var counts = [Int](repeating: 0, count: n)
+        for k in 0..<n {
+            flag[k] = k
+            for entry in upperStarts[k]..<upperStarts[k + 1] {
+                var i = upperRows[entry]
+                while i < k && flag[i] != k {
+                    if parent[i] == -1 { parent[i] = k }
+                    counts[i] += 1
+                    flag[i] = k
+                    i = parent[i]
+                }
+            }
+        }
+        return (parent, counts)
+    }
+
+    /// Each column's count of L below the diagonal for a matrix's pattern in an order, before
+    /// any numbers: what the factor will cost (Σ count², in multiply-adds).
+    static func columnCounts(_ matrix: SparseSymmetric, permutation: [Int]) -> [Int] {
+        let n = matrix.order
+        var position = [Int](repeating: 0, count: n)
+        for (index, column) in permutation.enumerated() { position[column] = index }
+        var upperStarts = [0]
+        var upperRows: [Int] = []
+        for k in 0..<n {
+            let column = permutation[k]
+            for entry in matrix.columnStarts[column]..<matrix.columnStarts[column + 1] {
+                let row = position[Int(matrix.rowIndices[entry])]
+                if row <= k { upperRows.append(row) }
+            }
+            upperStarts.append(upperRows.count)
+        }
+        return eliminationTree(upperStarts: upperStarts, upperRows: upperRows, order: n).counts
     }
 
     /// The matrix columns that were dropped.

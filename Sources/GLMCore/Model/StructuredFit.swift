@@ -22,6 +22,8 @@ private final class StructuredPasses: IRLSPasses {
     /// The columns a step solved as sparse found aliased: kept aliased at the later steps
     /// (as on the cells), so the in-order search runs once.
     private var aliasedSparse = Set<Int>()
+    /// The sparse factor's order (`SparseBlockSolver.plan`), found once.
+    private let sparseOrder: [Int]
     /// The columns' scales (see `ColumnScaling`): the QR step solves for the scaled columns too.
     private let columnScales: [Double]
     /// The block normal equations of the last pass that added them up.
@@ -33,7 +35,8 @@ private final class StructuredPasses: IRLSPasses {
 
     init(irls: IRLS, pass: StructuredPass, weightBuffers: [UnsafeMutableBufferPointer<Double>], y: [Double],
          priorWeights: [Double], offset: [Double], design: Design, structure: DesignStructure, columnScales: [Double],
-         allowingQR: Bool) {
+         allowingQR: Bool, sparseOrder: [Int]) {
+        self.sparseOrder = sparseOrder
         self.irls = irls
         self.columnScales = columnScales
         self.offset = offset
@@ -74,7 +77,7 @@ private final class StructuredPasses: IRLSPasses {
             if let pairs = pass.levelPairs {
                 step = try SparseBlockSolver.solve(
                     equations, layout: pass.layout, pairs: pairs, structure: structure, columnCount: columnCount,
-                    aliasedBefore: aliasedSparse)
+                    order: sparseOrder, aliasedBefore: aliasedSparse)
                 aliasedSparse.formUnion(step.solution.pivot[step.solution.rank...])
             } else {
                 step = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
@@ -124,7 +127,7 @@ private final class StructuredPasses: IRLSPasses {
         if let equations, let pairs = pass.levelPairs {
             let step = try SparseBlockSolver.solve(
                 equations, layout: pass.layout, pairs: pairs, structure: structure, columnCount: columnCount,
-                aliasedBefore: Set(solution.pivot[solution.rank...]))
+                order: sparseOrder, aliasedBefore: Set(solution.pivot[solution.rank...]))
             solution.sparseFactor = step.solution.sparseFactor
             solution.rFactor = []
         } else if let equations, let factor = BlockSolver.factor(
@@ -201,9 +204,19 @@ extension IRLS {
         let link = family.link
         // A second factor of many levels would make the remainder's equations too large to
         // be dense: such factors are held apart and the equations solved as sparse.
-        let layout = BlockLayout(
+        var layout = BlockLayout(
             structure: structure, denseRestLimit: control.denseRestLimit, secondaryMinimumWidth: control.secondaryMinimumWidth)
-        let levelPairs = layout.isSparse ? try LevelPairs(structure: structure, layout: layout, rowCount: rowCount) : nil
+        var levelPairs = layout.isSparse ? try LevelPairs(structure: structure, layout: layout, rowCount: rowCount) : nil
+        var sparseOrder: [Int] = []
+        if let pairs = levelPairs {
+            let plan = try SparseBlockSolver.plan(structure: structure, layout: layout, pairs: pairs)
+            if plan.prefersDense && control.denseRestLimit > 0 {
+                layout = BlockLayout(structure: structure)
+                levelPairs = nil
+            } else {
+                sparseOrder = plan.order
+            }
+        }
         var eta = [Double](repeating: 0, count: rowCount)
         var mu = [Double](repeating: 0, count: rowCount)
         var weightsA = [Double](repeating: 0, count: rowCount)
@@ -229,7 +242,8 @@ extension IRLS {
                                         let passes = StructuredPasses(
                                             irls: self, pass: pass, weightBuffers: [first, second], y: y,
                                             priorWeights: priorWeights, offset: offset, design: design,
-                                            structure: structure, columnScales: columnScales, allowingQR: allowingQR)
+                                            structure: structure, columnScales: columnScales, allowingQR: allowingQR,
+                                            sparseOrder: sparseOrder)
                                         let result = try loop(
                                             passes, columnCount: design.columnCount, runAllIterations: runAllIterations, start: scaledStart)
                                         return (result, passes.usedWeightsIndex)
