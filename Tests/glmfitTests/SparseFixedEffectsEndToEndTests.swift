@@ -108,6 +108,32 @@ struct SparseFixedEffectsEndToEndTests {
         #expect(Self.normalEquationsResidual(panel, coefficients: coefficients) < 1e-12)
         #expect((object["vcov_omitted"] as? String)?.contains("9109 estimated coefficients") == true)
 
+        // In chunks of 5,000 rows: coefficients that solve the normal equations as well (the
+        // sums in another order move the weakly connected levels' estimates by some 4e-10),
+        // the same standard errors and deviance.
+        let chunked = try Glmfit.run(arguments + ["--chunk-rows", "5000"])
+        #expect(chunked.status == 0, "\(chunked.standardError)")
+        let chunkedObject = try #require(
+            try JSONSerialization.jsonObject(with: Data(chunked.standardOutput.utf8)) as? [String: Any])
+        let chunkedRows = try #require(chunkedObject["coefficients"] as? [[String: Any]])
+        #expect(chunkedRows.count == rows.count)
+        for (a, b) in zip(rows, chunkedRows) {
+            #expect(a["term"] as? String == b["term"] as? String)
+            switch (a["std_error"] as? Double, b["std_error"] as? Double) {
+            case (nil, nil): break
+            case let (x?, y?): #expect(abs(x - y) <= 1e-9 * x, "\(a["term"] ?? "") std_error: \(x) vs \(y)")
+            default: Issue.record("\(a["term"] ?? "") std_error: \(String(describing: a["std_error"])) vs \(String(describing: b["std_error"]))")
+            }
+        }
+        var chunkedCoefficients: [String: Double] = [:]
+        for row in chunkedRows {
+            if let term = row["term"] as? String, let estimate = row["estimate"] as? Double { chunkedCoefficients[term] = estimate }
+        }
+        #expect(Set(chunkedCoefficients.keys) == Set(coefficients.keys))
+        #expect(Self.normalEquationsResidual(panel, coefficients: chunkedCoefficients) < 1e-12)
+        let chunkedDeviance = try #require(chunkedObject["deviance"] as? Double), deviance = try #require(object["deviance"] as? Double)
+        #expect(abs(chunkedDeviance - deviance) <= 1e-10 * deviance)
+
         // Not available yet on this path: a message and status 64.
         let sandwich = try Glmfit.run(arguments + ["--vcov", "HC0"])
         #expect(sandwich.status == 64, "\(sandwich.standardError)")

@@ -215,7 +215,7 @@ public enum ChunkedFit {
         // A factor term of `Design.structuredBlockWidth` columns or more: every chunk's design
         // by blocks (the whole input's levels, so every chunk has the same blocks), its block
         // normal equations added up and solved as the in-memory fit solves them.
-        let blockLayout = template.isStructured ? BlockLayout(structure: template.structure) : nil
+        var blockLayout = template.isStructured ? BlockLayout(structure: template.structure) : nil
         let chunkLayout: Design.Layout = blockLayout == nil ? .dense : .structured
         let scales = ColumnScaling.columnScales(template, exponents: layout.magnitudeExponents)
 
@@ -251,7 +251,25 @@ public enum ChunkedFit {
             count: layout.positiveWeightCount, coefficients: template.columnCount,
             column: request.weightsColumn ?? request.frequencyWeightsColumn)
 
-        let irls = StreamedIRLS(family: family, control: request.control, observer: request.observer)
+        var irls = StreamedIRLS(family: family, control: request.control, observer: request.observer)
+        // A second factor of many levels: held apart and solved as sparse, as in memory, after
+        // one more pass that numbers the pairs of levels that share rows in the whole input.
+        let control = request.control
+        if template.isStructured, case let candidate = BlockLayout(
+            structure: template.structure, denseRestLimit: control.denseRestLimit,
+            secondaryMinimumWidth: control.secondaryMinimumWidth), candidate.isSparse {
+            var index = LevelPairIndex(layout: candidate)
+            try chunks { rows in
+                guard let structure = rows.structure else { return }
+                _ = try index.rowPairs(structure, rowCount: rows.rowCount, adding: true)
+            }
+            let plan = try SparseBlockSolver.plan(structure: template.structure, layout: candidate, pairs: index.columns)
+            if !plan.prefersDense || control.denseRestLimit == 0 {
+                irls.sparse = StreamedIRLS.SparseChunks(
+                    layout: candidate, pairs: index, order: plan.order, structure: template.structure)
+                blockLayout = candidate
+            }
+        }
         let result = try irls.fit(
             columnCount: template.columnCount, blocks: blockLayout, chunks: chunks,
             nullMean: layout.weightedResponseSum / layout.weightSum,
@@ -388,6 +406,18 @@ struct StreamedIRLS {
     let family: Family
     let control: FitControl
     let observer: FitObserver?
+    /// Factors of many levels held apart and solved as sparse, as in memory.
+    var sparse: SparseChunks? = nil
+
+    /// The layout with the factors held apart, the pairs of levels of the whole input (found
+    /// by a pass of their own) and the sparse factor's order.
+    struct SparseChunks {
+        let layout: BlockLayout
+        let pairs: LevelPairIndex
+        let order: [Int]
+        /// A chunk's structure (every chunk's blocks are the same).
+        let structure: DesignStructure
+    }
 
     struct Result {
         var irls: IRLSResult
@@ -409,9 +439,9 @@ struct StreamedIRLS {
     /// weights, and, by blocks, its block normal equations when `accumulate`.
     fileprivate func pass(
         _ rows: ChunkRows, source: WeightSource?, coefficients: [Double]?, accumulate: Bool, normalEquations: Bool
-    ) -> (RowPass.Totals, ChunkPassOutputs, BlockNormalEquations?) {
+    ) throws -> (RowPass.Totals, ChunkPassOutputs, BlockNormalEquations?) {
         if let structure = rows.structure {
-            return blockPass(rows, structure: structure, source: source, coefficients: coefficients, accumulate: accumulate)
+            return try blockPass(rows, structure: structure, source: source, coefficients: coefficients, accumulate: accumulate)
         }
         return RowPass.withBaseAddresses(of: rows.columns) { columns in
             rows.y.withUnsafeBufferPointer { y in
@@ -439,8 +469,12 @@ struct StreamedIRLS {
     /// `pass` over a chunk held by blocks: a `StructuredPass`, as the in-memory fit's.
     private func blockPass(
         _ rows: ChunkRows, structure: DesignStructure, source: WeightSource?, coefficients: [Double]?, accumulate: Bool
-    ) -> (RowPass.Totals, ChunkPassOutputs, BlockNormalEquations?) {
+    ) throws -> (RowPass.Totals, ChunkPassOutputs, BlockNormalEquations?) {
         let outputs = BlockChunkOutputs(rowCount: rows.rowCount)
+        let levelPairs: LevelPairs? = try sparse.map { sparse in
+            var index = sparse.pairs
+            return try LevelPairs(structure: structure, rowCount: rows.rowCount, index: &index, adding: false)
+        }
         return RowPass.withBaseAddresses(of: structure.denseValues) { dense in
             rows.y.withUnsafeBufferPointer { y in
                 rows.priorWeights.withUnsafeBufferPointer { prior in
@@ -448,7 +482,7 @@ struct StreamedIRLS {
                         let pass = StructuredPass(
                             family: family, structure: structure, denseValues: dense, rowCount: rows.rowCount, y: y,
                             priorWeights: prior, offset: offset, eta: outputs.eta, mu: outputs.mu,
-                            workingWeights: outputs.workingWeights)
+                            workingWeights: outputs.workingWeights, layout: sparse?.layout, levelPairs: levelPairs)
                         if case .start? = source {
                             for row in 0..<rows.rowCount {
                                 outputs.eta[row] = family.link.linkfun(rows.startingMu[row])
@@ -479,9 +513,9 @@ struct StreamedIRLS {
     ) throws -> SweepTotals {
         var sum = SweepTotals(
             totals: RowPass.Totals(columns: blocks == nil ? columnCount : 0),
-            equations: accumulate ? blocks.map { BlockNormalEquations(layout: $0) } : nil)
+            equations: accumulate ? blocks.map { BlockNormalEquations(layout: $0, pairCount: sparse?.pairs.columns.count ?? 0) } : nil)
         try chunks { rows in
-            var (chunkTotals, pass, chunkEquations) = self.pass(
+            var (chunkTotals, pass, chunkEquations) = try self.pass(
                 rows, source: source, coefficients: coefficients, accumulate: accumulate, normalEquations: accumulate)
             if coefficients == nil {
                 // The deviance at the starting means (no coefficients to compute it from).
@@ -529,9 +563,9 @@ struct StreamedIRLS {
         // An aliased coefficient (NA) adds nothing to η.
         let finalCoefficients = loopResult.coefficients.map { $0.isNaN ? 0 : $0 }
         try chunks { rows in
-            let (_, weightPass, _) = self.pass(
+            let (_, weightPass, _) = try self.pass(
                 rows, source: solveSource, coefficients: nil, accumulate: true, normalEquations: false)
-            let (_, finalPass, _) = self.pass(
+            let (_, finalPass, _) = try self.pass(
                 rows, source: nil, coefficients: finalCoefficients, accumulate: false, normalEquations: false)
             for row in 0..<rows.rowCount {
                 let weight = weightPass.workingWeights[row]
@@ -615,6 +649,8 @@ private final class StreamedPasses: IRLSPasses {
     /// Where the weights of the last accumulating pass came from, and of the last step.
     private var current = StreamedIRLS.WeightSource.start
     private(set) var solveSource = StreamedIRLS.WeightSource.start
+    /// As `StructuredPasses.aliasedSparse`.
+    private var aliasedSparse = Set<Int>()
 
     init(
         irls: StreamedIRLS, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void, columnCount: Int,
@@ -653,6 +689,13 @@ private final class StreamedPasses: IRLSPasses {
             // As the in-memory fit by blocks, R's in-order rule for aliased columns included
             // (without its QR for a near-singular step: X is never in memory whole).
             guard let equations else { throw GLMError.fitFailed(message: "no normal equations to solve") }
+            if let sparse = irls.sparse {
+                let step = try SparseBlockSolver.solve(
+                    equations, layout: blocks, pairs: sparse.pairs.columns, structure: sparse.structure, columnCount: columnCount,
+                    order: sparse.order, aliasedBefore: aliasedSparse)
+                aliasedSparse.formUnion(step.solution.pivot[step.solution.rank...])
+                return step.solution
+            }
             return try BlockSolver.solve(equations, layout: blocks, columnCount: columnCount).solution
         }
         guard let step = LinearAlgebra.solveNormalEquations(gram: totals.gram, rhs: totals.rhs, order: columnCount) else {

@@ -14,7 +14,7 @@ public struct SparseFactor: Sendable {
 enum SparseBlockSolver {
     /// XᵀWX's entries (upper triangle, X's columns) and XᵀWz.
     static func assemble(
-        _ equations: BlockNormalEquations, layout: BlockLayout, pairs: LevelPairs, structure: DesignStructure,
+        _ equations: BlockNormalEquations, layout: BlockLayout, pairs: [(first: Int, second: Int)], structure: DesignStructure,
         columnCount: Int
     ) throws -> (matrix: SparseSymmetric, rhs: [Double], levels: [Int]) {
         let r = layout.restCount
@@ -44,7 +44,7 @@ enum SparseBlockSolver {
                          table: equations.secondaryCross[(level * r)..<((level + 1) * r)])
             }
         }
-        for (index, pair) in pairs.columns.enumerated() where equations.pairValues[index] != 0 {
+        for (index, pair) in pairs.enumerated() where equations.pairValues[index] != 0 {
             entries.append((min(pair.first, pair.second), max(pair.first, pair.second), equations.pairValues[index]))
         }
         for j in 0..<r {
@@ -62,7 +62,7 @@ enum SparseBlockSolver {
     /// meet many of each other's) its scalar elimination costs more than LAPACK's dense
     /// Cholesky, which is then used if its matrices take at most half the memory available.
     static func plan(
-        structure: DesignStructure, layout: BlockLayout, pairs: LevelPairs
+        structure: DesignStructure, layout: BlockLayout, pairs: [(first: Int, second: Int)]
     ) throws -> (order: [Int], prefersDense: Bool) {
         let p = structure.columnCount
         var levels = Array(layout.eliminatedFirst..<(layout.eliminatedFirst + layout.eliminatedWidth))
@@ -73,7 +73,7 @@ enum SparseBlockSolver {
             entries.append((level, level, 1))
             for other in layout.restColumns { entries.append((min(level, other), max(level, other), 1)) }
         }
-        for pair in pairs.columns { entries.append((min(pair.first, pair.second), max(pair.first, pair.second), 1)) }
+        for pair in pairs { entries.append((min(pair.first, pair.second), max(pair.first, pair.second), 1)) }
         for (j, column) in layout.restColumns.enumerated() {
             for row in layout.restColumns[...j] { entries.append((row, column, 1)) }
         }
@@ -91,7 +91,7 @@ enum SparseBlockSolver {
 
     /// The step, and whether it is near singular (as `BlockSolver.solve`).
     static func solve(
-        _ equations: BlockNormalEquations, layout: BlockLayout, pairs: LevelPairs, structure: DesignStructure,
+        _ equations: BlockNormalEquations, layout: BlockLayout, pairs: [(first: Int, second: Int)], structure: DesignStructure,
         columnCount: Int, order: [Int], aliasedBefore: Set<Int> = []
     ) throws -> (solution: LeastSquaresSolution, nearSingular: Bool) {
         let (matrix, rhs, _) = try assemble(

@@ -24,6 +24,7 @@ private final class StructuredPasses: IRLSPasses {
     private var aliasedSparse = Set<Int>()
     /// The sparse factor's order (`SparseBlockSolver.plan`), found once.
     private let sparseOrder: [Int]
+    private let pairColumns: [(first: Int, second: Int)]
     /// The columns' scales (see `ColumnScaling`): the QR step solves for the scaled columns too.
     private let columnScales: [Double]
     /// The block normal equations of the last pass that added them up.
@@ -35,8 +36,9 @@ private final class StructuredPasses: IRLSPasses {
 
     init(irls: IRLS, pass: StructuredPass, weightBuffers: [UnsafeMutableBufferPointer<Double>], y: [Double],
          priorWeights: [Double], offset: [Double], design: Design, structure: DesignStructure, columnScales: [Double],
-         allowingQR: Bool, sparseOrder: [Int]) {
+         allowingQR: Bool, sparseOrder: [Int], pairColumns: [(first: Int, second: Int)]) {
         self.sparseOrder = sparseOrder
+        self.pairColumns = pairColumns
         self.irls = irls
         self.columnScales = columnScales
         self.offset = offset
@@ -74,9 +76,9 @@ private final class StructuredPasses: IRLSPasses {
         if solvedByQR, let solution = try qrStep() { return solution }
         let step: (solution: LeastSquaresSolution, nearSingular: Bool)
         do {
-            if let pairs = pass.levelPairs {
+            if pass.levelPairs != nil {
                 step = try SparseBlockSolver.solve(
-                    equations, layout: pass.layout, pairs: pairs, structure: structure, columnCount: columnCount,
+                    equations, layout: pass.layout, pairs: pairColumns, structure: structure, columnCount: columnCount,
                     order: sparseOrder, aliasedBefore: aliasedSparse)
                 aliasedSparse.formUnion(step.solution.pivot[step.solution.rank...])
             } else {
@@ -124,9 +126,9 @@ private final class StructuredPasses: IRLSPasses {
         aliasedOnCells.formUnion(solution.pivot[solution.rank...])
         // X too large to build: what follows the fit (covariance, sandwich, hat values, the
         // saved model) works on blocks, from the normal equations of the columns QR kept.
-        if let equations, let pairs = pass.levelPairs {
+        if let equations, pass.levelPairs != nil {
             let step = try SparseBlockSolver.solve(
-                equations, layout: pass.layout, pairs: pairs, structure: structure, columnCount: columnCount,
+                equations, layout: pass.layout, pairs: pairColumns, structure: structure, columnCount: columnCount,
                 order: sparseOrder, aliasedBefore: Set(solution.pivot[solution.rank...]))
             solution.sparseFactor = step.solution.sparseFactor
             solution.rFactor = []
@@ -206,10 +208,12 @@ extension IRLS {
         // be dense: such factors are held apart and the equations solved as sparse.
         var layout = BlockLayout(
             structure: structure, denseRestLimit: control.denseRestLimit, secondaryMinimumWidth: control.secondaryMinimumWidth)
-        var levelPairs = layout.isSparse ? try LevelPairs(structure: structure, layout: layout, rowCount: rowCount) : nil
+        var pairIndex = LevelPairIndex(layout: layout)
+        var levelPairs = layout.isSparse
+            ? try LevelPairs(structure: structure, rowCount: rowCount, index: &pairIndex, adding: true) : nil
         var sparseOrder: [Int] = []
-        if let pairs = levelPairs {
-            let plan = try SparseBlockSolver.plan(structure: structure, layout: layout, pairs: pairs)
+        if levelPairs != nil {
+            let plan = try SparseBlockSolver.plan(structure: structure, layout: layout, pairs: pairIndex.columns)
             if plan.prefersDense && control.denseRestLimit > 0 {
                 layout = BlockLayout(structure: structure)
                 levelPairs = nil
@@ -243,7 +247,7 @@ extension IRLS {
                                             irls: self, pass: pass, weightBuffers: [first, second], y: y,
                                             priorWeights: priorWeights, offset: offset, design: design,
                                             structure: structure, columnScales: columnScales, allowingQR: allowingQR,
-                                            sparseOrder: sparseOrder)
+                                            sparseOrder: sparseOrder, pairColumns: pairIndex.columns)
                                         let result = try loop(
                                             passes, columnCount: design.columnCount, runAllIterations: runAllIterations, start: scaledStart)
                                         return (result, passes.usedWeightsIndex)

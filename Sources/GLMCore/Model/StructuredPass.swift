@@ -375,54 +375,71 @@ final class StructuredPass: @unchecked Sendable {
 }
 
 /// The pairs of levels of two terms held apart (E and the secondary terms, `BlockLayout`)
-/// that share a row: the off-diagonal entries of their normal equations, found once, and
-/// each row's place among them.
-struct LevelPairs: @unchecked Sendable {
+/// that share a row, numbered in the order they are first met: the off-diagonal entries of
+/// their normal equations. Built from all the rows, or chunk by chunk (`--chunk-rows`).
+struct LevelPairIndex: Sendable {
     /// The two terms (indices into `structure.blocks`) of each slot, a slot per pair of terms.
     let slots: [(first: Int, second: Int)]
     /// The X columns of each pair.
-    let columns: [(first: Int, second: Int)]
-    /// Each row's pair in each slot (-1 when the row has no level of one of the two terms),
-    /// slot-major.
-    private let indices: [Int32]
-    private let rowCount: Int
+    private(set) var columns: [(first: Int, second: Int)] = []
+    private var numbers: [[Int: Int32]]
 
-    var count: Int { columns.count }
-
-    init(structure: DesignStructure, layout: BlockLayout, rowCount: Int) throws {
+    init(layout: BlockLayout) {
         let apart = (layout.eliminated.map { [$0] } ?? []) + layout.secondary
         var slots: [(first: Int, second: Int)] = []
         for (position, first) in apart.enumerated() {
             for second in apart[(position + 1)...] { slots.append((min(first, second), max(first, second))) }
         }
         self.slots = slots
-        self.rowCount = rowCount
-        try MemoryBudget.current().require(
-            MemoryBudget.bytes(of: 16, times: [rowCount, max(slots.count, 1)]),
-            for: "the pairs of levels of \(apart.count) factor terms", remedy: "use fewer factors of many levels")
+        numbers = slots.map { _ in [:] }
+    }
+
+    /// Numbers the pairs of `structure`'s rows not met before (`adding`), and gives each
+    /// row's pair in each slot (-1 when the row has no level of one of the two terms),
+    /// slot-major; without `adding`, a pair not met before is an error.
+    mutating func rowPairs(_ structure: DesignStructure, rowCount: Int, adding: Bool) throws -> [Int32] {
         var indices = [Int32](repeating: -1, count: rowCount * slots.count)
-        var columns: [(first: Int, second: Int)] = []
         for (slot, pair) in slots.enumerated() {
             let first = structure.blocks[pair.first], second = structure.blocks[pair.second]
-            var seen: [Int: Int32] = [:]
             for row in 0..<min(rowCount, first.localColumns.count, second.localColumns.count) {
                 let a = Int(first.localColumns[row]), b = Int(second.localColumns[row])
                 guard a >= 0, b >= 0 else { continue }
                 let key = a * second.width + b
-                if let index = seen[key] {
+                if let index = numbers[slot][key] {
                     indices[slot * rowCount + row] = index
-                } else {
-                    guard let index = Int32(exactly: columns.count) else {
-                        throw GLMError.fitFailed(message: "more than 2³¹ pairs of levels share rows")
-                    }
-                    seen[key] = index
-                    columns.append((first.firstColumn + a, second.firstColumn + b))
-                    indices[slot * rowCount + row] = index
+                    continue
                 }
+                guard adding else {
+                    throw GLMError.fitFailed(message: "a pair of levels appeared that an earlier pass over the input did not have")
+                }
+                guard let index = Int32(exactly: columns.count) else {
+                    throw GLMError.fitFailed(message: "more than 2³¹ pairs of levels share rows")
+                }
+                numbers[slot][key] = index
+                columns.append((first.firstColumn + a, second.firstColumn + b))
+                indices[slot * rowCount + row] = index
             }
         }
-        self.columns = columns
-        self.indices = indices
+        return indices
+    }
+}
+
+/// Each row's place among the pairs of levels of a `LevelPairIndex`, for a pass.
+struct LevelPairs: @unchecked Sendable {
+    let slots: [(first: Int, second: Int)]
+    /// The number of pairs (of the whole index).
+    let count: Int
+    private let indices: [Int32]
+    private let rowCount: Int
+
+    init(structure: DesignStructure, rowCount: Int, index: inout LevelPairIndex, adding: Bool) throws {
+        try MemoryBudget.current().require(
+            MemoryBudget.bytes(of: 16, times: [rowCount, max(index.slots.count, 1)]),
+            for: "the pairs of levels of the factor terms of many levels", remedy: "use fewer factors of many levels")
+        indices = try index.rowPairs(structure, rowCount: rowCount, adding: adding)
+        slots = index.slots
+        count = index.columns.count
+        self.rowCount = rowCount
     }
 
     /// Adds a row's w·x_a·x_b to its pairs.
