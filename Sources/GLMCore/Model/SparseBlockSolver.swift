@@ -16,13 +16,11 @@ enum SparseBlockSolver {
     static func assemble(
         _ equations: BlockNormalEquations, layout: BlockLayout, pairs: [(first: Int, second: Int)], structure: DesignStructure,
         columnCount: Int
-    ) throws -> (matrix: SparseSymmetric, rhs: [Double], levels: [Int]) {
+    ) -> (matrix: SparseSymmetric, rhs: [Double]) {
         let r = layout.restCount
         var entries: [(row: Int, column: Int, value: Double)] = []
         var rhs = [Double](repeating: 0, count: columnCount)
-        var levels: [Int] = []
         func addLevel(_ column: Int, diagonal: Double, rightHandSide: Double, table: ArraySlice<Double>) {
-            levels.append(column)
             entries.append((column, column, diagonal))
             rhs[column] = rightHandSide
             for (index, value) in zip(0..<r, table) where value != 0 {
@@ -53,7 +51,7 @@ enum SparseBlockSolver {
                 entries.append((layout.restColumns[i], layout.restColumns[j], equations.gram[i + j * r]))
             }
         }
-        return (SparseSymmetric(order: columnCount, upperEntries: entries), rhs, levels.sorted())
+        return (SparseSymmetric(order: columnCount, upperEntries: entries), rhs)
     }
 
     /// The factor's order (the levels by AMD, the remainder last), found once from the
@@ -94,7 +92,7 @@ enum SparseBlockSolver {
         _ equations: BlockNormalEquations, layout: BlockLayout, pairs: [(first: Int, second: Int)], structure: DesignStructure,
         columnCount: Int, order: [Int], aliasedBefore: Set<Int> = []
     ) throws -> (solution: LeastSquaresSolution, nearSingular: Bool) {
-        let (matrix, rhs, _) = try assemble(
+        let (matrix, rhs) = assemble(
             equations, layout: layout, pairs: pairs, structure: structure, columnCount: columnCount)
         let tolerance = BlockSolver.aliasingTolerance
         var ldl = try SparseLDL(matrix, permutation: order, tolerance: tolerance, forced: aliasedBefore)
