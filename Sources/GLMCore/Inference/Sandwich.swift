@@ -170,8 +170,8 @@ public enum Sandwich {
         }
         guard solution.sparseFactor == nil else {
             throw GLMError.invalidOption(
-                name: "vcov", message: "sandwich and cluster standard errors are not available yet for a model with two or "
-                    + "more factors of many levels (solved as sparse); the model-based ones are")
+                name: "vcov", message: "sandwich and cluster standard errors are not available yet for a model solved as "
+                    + "sparse (two or more factors of many levels); the model-based ones are")
         }
         let rank = solution.rank
         let columns = Array(solution.pivot[..<rank])

@@ -344,6 +344,11 @@ enum BlockSolver {
     /// X as values (with QR's two weighted copies) up to this size for a near-singular step.
     static let qrFallbackBytes = 1 << 30
 
+    /// QR on the design's cells up to this many multiply-adds (rows × p²; about a minute
+    /// here): InstEval's `good ~ service + d * factor(studage)` is 2·10¹¹. Beyond, the
+    /// aliased columns are those of the in-order search on XᵀWX.
+    static let qrOnCellsMultiplyAdds = 2.5e11
+
     /// The step, and whether the equations are near singular (an aliased column other than a
     /// level without rows, or a remaining squared norm below `conditionTolerance`).
     static func solve(
@@ -365,7 +370,36 @@ enum BlockSolver {
                 attempt = try eliminate(equations, layout: layout, aliasedEliminated: aliasedEliminated)
             }
         }
-        // The coefficients: the remainder's from S, then E's by back-substitution.
+        let solution = try finish(attempt, equations: equations, layout: layout, columnCount: columnCount,
+                                  aliasedEliminated: aliasedEliminated)
+        let emptyLevels = (0..<m).count { !(equations.diagonal[$0] > 0) }
+        let nearSingular = attempt.smallestRatio < conditionTolerance
+            || columnCount - solution.rank > emptyLevels
+        return (solution, nearSingular)
+    }
+
+    /// The step with the columns `aliased` left out (a rule decided them at an earlier step:
+    /// QR on the design's cells), and whether it is ill-conditioned; nil when the normal
+    /// equations of the other columns are not positive definite to working precision.
+    static func solve(
+        _ equations: BlockNormalEquations, layout: BlockLayout, columnCount: Int, aliased: Set<Int>
+    ) -> (solution: LeastSquaresSolution, nearSingular: Bool)? {
+        let m = layout.eliminatedWidth
+        let aliasedEliminated = Set((0..<m).filter { aliased.contains(layout.eliminatedFirst + $0) || !(equations.diagonal[$0] > 0) })
+        let keptRest = (0..<layout.restCount).filter { !aliased.contains(layout.restColumns[$0]) }
+        guard let attempt = try? eliminate(equations, layout: layout, aliasedEliminated: aliasedEliminated, keptRest: keptRest),
+              let solution = try? finish(attempt, equations: equations, layout: layout, columnCount: columnCount,
+                                         aliasedEliminated: aliasedEliminated) else { return nil }
+        return (solution, attempt.smallestRatio < conditionTolerance)
+    }
+
+    /// The coefficients from an elimination: the remainder's from S, then E's by
+    /// back-substitution; the aliased columns after the kept ones in the pivot.
+    private static func finish(
+        _ attempt: Elimination, equations: BlockNormalEquations, layout: BlockLayout, columnCount: Int,
+        aliasedEliminated: Set<Int>
+    ) throws -> LeastSquaresSolution {
+        let m = layout.eliminatedWidth, r = layout.restCount
         var coefficients = [Double](repeating: 0, count: columnCount)
         let keptRest = attempt.keptRest
         var restSolution = keptRest.map { attempt.rhs[$0] }
@@ -397,13 +431,9 @@ enum BlockSolver {
         let factor = BlockFactor(
             layout: layout, keptEliminated: keptEliminated, keptRest: keptRest, diagonal: equations.diagonal,
             cross: equations.cross, choleskyFactor: attempt.factor)
-        let solution = LeastSquaresSolution(
+        return LeastSquaresSolution(
             coefficients: coefficients, pivot: keptColumns + aliasedColumns, rank: keptColumns.count, rFactor: [],
             blockFactor: factor)
-        let emptyLevels = (0..<m).count { !(equations.diagonal[$0] > 0) }
-        let nearSingular = attempt.smallestRatio < conditionTolerance
-            || aliasedColumns.count > emptyLevels
-        return (solution, nearSingular)
     }
 
     /// The factor by blocks of the columns QR kept (`aliased` are the others), for the
