@@ -13,14 +13,15 @@ struct SparseFixedEffectsEndToEndTests {
         let workers: [Int], firms: [Int], x: [Double], y: [Double]
     }
 
-    /// 7,000 workers with 3 rows each at one or two of 6,000 firms: many connected sets.
+    /// 7,000 workers with 3 rows each at one or two of 6,000 firms: many connected sets. `wt`
+    /// is 10⁻⁶ for three workers in ten, else 1.
     static func panel() -> Panel {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func uniform() -> Double {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double(state >> 11) / Double(1 << 53)
         }
-        var lines = ["y,x,worker,firm"]
+        var lines = ["y,x,worker,firm,wt"]
         var workers: [Int] = [], firms: [Int] = [], xs: [Double] = [], ys: [Double] = []
         for worker in 0..<7_000 {
             var firm = Int(uniform() * 6_000)
@@ -29,7 +30,7 @@ struct SparseFixedEffectsEndToEndTests {
                 if period == 2, uniform() < 0.3 { firm = (firm + 1 + Int(uniform() * 40)) % 6_000 }
                 let x = (uniform() * 2000).rounded() / 1000
                 let y = ((1 + 0.5 * x + workerEffect + Double(firm % 7) / 10 + uniform() - 0.5) * 1000).rounded() / 1000
-                lines.append("\(y),\(x),w\(worker),f\(firm)")
+                lines.append("\(y),\(x),w\(worker),f\(firm),\(worker % 10 < 3 ? "1e-6" : "1")")
                 workers.append(worker)
                 firms.append(firm)
                 xs.append(x)
@@ -133,6 +134,20 @@ struct SparseFixedEffectsEndToEndTests {
         #expect(Self.normalEquationsResidual(panel, coefficients: chunkedCoefficients) < 1e-12)
         let chunkedDeviance = try #require(chunkedObject["deviance"] as? Double), deviance = try #require(object["deviance"] as? Double)
         #expect(abs(chunkedDeviance - deviance) <= 1e-10 * deviance)
+
+        // Weights over six orders of magnitude do not change which columns are aliased (R's
+        // QR finds the same), in memory or in chunks.
+        for extra in [[], ["--chunk-rows", "5000"]] {
+            let weighted = try Glmfit.run(arguments + ["--weights", "wt"] + extra)
+            #expect(weighted.status == 0, "\(weighted.standardError)")
+            let weightedObject = try #require(
+                try JSONSerialization.jsonObject(with: Data(weighted.standardOutput.utf8)) as? [String: Any])
+            let weightedRows = try #require(weightedObject["coefficients"] as? [[String: Any]])
+            let weightedAliased = weightedRows.filter { $0["estimate"] == nil || $0["estimate"] is NSNull }
+            let weightedNames = weightedAliased.compactMap { $0["term"] as? String }
+            let sameAliased = weightedNames == aliased.compactMap { $0["term"] as? String }
+            #expect(sameAliased, "\(extra): \(weightedNames.count) aliased, the first \(weightedNames.prefix(3))")
+        }
 
         // Not available yet on this path: a message and status 64.
         let sandwich = try Glmfit.run(arguments + ["--vcov", "HC0"])

@@ -265,8 +265,30 @@ public enum ChunkedFit {
             }
             let plan = try SparseBlockSolver.plan(structure: template.structure, layout: candidate, pairs: index.columns)
             if !plan.prefersDense || control.denseRestLimit == 0 {
-                irls.sparse = StreamedIRLS.SparseChunks(
+                var sparse = StreamedIRLS.SparseChunks(
                     layout: candidate, pairs: index, order: plan.order, structure: template.structure)
+                // The aliased columns, as in memory: from XᵀX over the rows of positive weight,
+                // by one more pass.
+                let unitWeights = StreamedIRLS(family: .unitWeights, control: control, observer: nil, sparse: sparse)
+                let unitChunks: ((ChunkRows) throws -> Void) throws -> Void = { visit in
+                    try chunks { rows in
+                        let zeros = [Double](repeating: 0, count: rows.rowCount)
+                        try visit(ChunkRows(
+                            columns: rows.columns, rowCount: rows.rowCount, y: zeros,
+                            priorWeights: rows.priorWeights.map { $0 > 0 ? 1 : 0 }, offset: zeros, startingMu: zeros,
+                            binomialTotals: rows.binomialTotals, structure: rows.structure))
+                    }
+                }
+                let sum = try unitWeights.sweep(
+                    unitChunks, columnCount: template.columnCount, blocks: candidate, source: .start, coefficients: nil,
+                    accumulate: true)
+                guard let unitEquations = sum.equations else {
+                    throw GLMError.fitFailed(message: "no normal equations to find the aliased columns")
+                }
+                sparse.aliased = try SparseBlockSolver.aliasedColumns(
+                    unitEquations, layout: candidate, pairs: index.columns, structure: template.structure,
+                    columnCount: template.columnCount, order: plan.order)
+                irls.sparse = sparse
                 blockLayout = candidate
             }
         }
@@ -417,6 +439,8 @@ struct StreamedIRLS {
         let order: [Int]
         /// A chunk's structure (every chunk's blocks are the same).
         let structure: DesignStructure
+        /// The aliased columns (`SparseBlockSolver.aliasedColumns`).
+        var aliased = Set<Int>()
     }
 
     struct Result {
@@ -649,8 +673,6 @@ private final class StreamedPasses: IRLSPasses {
     /// Where the weights of the last accumulating pass came from, and of the last step.
     private var current = StreamedIRLS.WeightSource.start
     private(set) var solveSource = StreamedIRLS.WeightSource.start
-    /// As `StructuredPasses.aliasedSparse`.
-    private var aliasedSparse = Set<Int>()
 
     init(
         irls: StreamedIRLS, chunks: @escaping ((ChunkRows) throws -> Void) throws -> Void, columnCount: Int,
@@ -690,11 +712,9 @@ private final class StreamedPasses: IRLSPasses {
             // (without its QR for a near-singular step: X is never in memory whole).
             guard let equations else { throw GLMError.fitFailed(message: "no normal equations to solve") }
             if let sparse = irls.sparse {
-                let step = try SparseBlockSolver.solve(
+                return try SparseBlockSolver.solve(
                     equations, layout: blocks, pairs: sparse.pairs.columns, structure: sparse.structure, columnCount: columnCount,
-                    order: sparse.order, aliasedBefore: aliasedSparse)
-                aliasedSparse.formUnion(step.solution.pivot[step.solution.rank...])
-                return step.solution
+                    order: sparse.order, aliased: sparse.aliased)
             }
             return try BlockSolver.solve(equations, layout: blocks, columnCount: columnCount).solution
         }

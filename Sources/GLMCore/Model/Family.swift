@@ -105,6 +105,10 @@ public struct Family: Sendable, Equatable {
         self.varPower = varPower
     }
 
+    /// Gaussian with the identity link: its working weights are the prior weights (a pass
+    /// with it adds up XᵀWX for weights of one's choosing).
+    static let unitWeights = Family(checkedKind: .gaussian, link: .identity, theta: 1)
+
     /// R's family name as `summary.glm` prints it.
     public var displayName: String {
         switch kind {

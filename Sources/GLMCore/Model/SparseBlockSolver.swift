@@ -87,39 +87,47 @@ enum SparseBlockSolver {
         return (order, fits && sparseCost * 10 > denseCost)
     }
 
-    /// The step, and whether it is near singular (as `BlockSolver.solve`).
-    static func solve(
-        _ equations: BlockNormalEquations, layout: BlockLayout, pairs: [(first: Int, second: Int)], structure: DesignStructure,
-        columnCount: Int, order: [Int], aliasedBefore: Set<Int> = []
-    ) throws -> (solution: LeastSquaresSolution, nearSingular: Bool) {
-        let (matrix, rhs) = assemble(
-            equations, layout: layout, pairs: pairs, structure: structure, columnCount: columnCount)
-        let tolerance = BlockSolver.aliasingTolerance
-        var ldl = try SparseLDL(matrix, permutation: order, tolerance: tolerance, forced: aliasedBefore)
+    /// The columns R's in-order rule declares aliased, decided once for the fit on XᵀX over
+    /// the rows of positive prior weight (`unitEquations`): which columns depend on the
+    /// others does not change with positive weights, and on XᵀWX with weights over many
+    /// orders of magnitude (prior weights, or working weights under separation) rounding
+    /// blurs the pivots of exactly dependent columns (kept) and of independent ones (dropped).
+    static func aliasedColumns(
+        _ unitEquations: BlockNormalEquations, layout: BlockLayout, pairs: [(first: Int, second: Int)],
+        structure: DesignStructure, columnCount: Int, order: [Int]
+    ) throws -> Set<Int> {
+        let (matrix, _) = assemble(unitEquations, layout: layout, pairs: pairs, structure: structure, columnCount: columnCount)
+        let ldl = try SparseLDL(matrix, permutation: order, tolerance: BlockSolver.aliasingTolerance)
         let original = matrix.diagonal()
         let dropped = Set(ldl.droppedColumns)
-        // Which columns R's in-order rule declares aliased: the order above dropped as many,
-        // maybe others.
+        // Levels without rows; the order above dropped as many others as R's rule does,
+        // maybe not the same ones.
         let empty = Set((0..<columnCount).filter { !(original[$0] > 0) })
-        let dependent = dropped.subtracting(empty).subtracting(aliasedBefore)
-        if !dependent.isEmpty {
-            let aliased = try inOrderAliased(dependent: dependent, dropped: dropped, matrix: matrix, ldl: ldl)
-                .union(empty).union(aliasedBefore)
-            if aliased != dropped {
-                ldl = try SparseLDL(matrix, permutation: order, tolerance: tolerance, forced: aliased)
-            }
+        let dependent = dropped.subtracting(empty)
+        guard !dependent.isEmpty else { return empty }
+        return try inOrderAliased(dependent: dependent, dropped: dropped, matrix: matrix, ldl: ldl).union(empty)
+    }
+
+    /// The step with the columns `aliasedColumns` found left out; every other pivot must be
+    /// positive (a failed one is reported, not dropped: dropping it would change the model).
+    static func solve(
+        _ equations: BlockNormalEquations, layout: BlockLayout, pairs: [(first: Int, second: Int)], structure: DesignStructure,
+        columnCount: Int, order: [Int], aliased: Set<Int>
+    ) throws -> LeastSquaresSolution {
+        let (matrix, rhs) = assemble(
+            equations, layout: layout, pairs: pairs, structure: structure, columnCount: columnCount)
+        let ldl = try SparseLDL(matrix, permutation: order, tolerance: 0, forced: aliased)
+        if let failed = ldl.droppedColumns.first(where: { !aliased.contains($0) }) {
+            throw GLMError.fitFailed(
+                message: "the sparse normal equations lost positive definiteness at coefficient \(failed + 1) of "
+                    + "\(columnCount) (its weights span too many orders of magnitude for them)")
         }
         let solution = ldl.solve(rhs)
-        let aliased = Set(ldl.droppedColumns)
         let kept = (0..<columnCount).filter { !aliased.contains($0) }
-        var smallestRatio = Double.infinity
-        for column in kept { smallestRatio = min(smallestRatio, ldl.diagonal[ldl.position[column]] / original[column]) }
         let coefficients = (0..<columnCount).map { aliased.contains($0) ? 0 : solution[$0] }
-        let step = LeastSquaresSolution(
+        return LeastSquaresSolution(
             coefficients: coefficients, pivot: kept + aliased.sorted(), rank: kept.count, rFactor: [],
             sparseFactor: SparseFactor(ldl: ldl))
-        let nearSingular = smallestRatio < BlockSolver.conditionTolerance || aliased.count > empty.count
-        return (step, nearSingular)
     }
 
     /// R's in-order aliased columns among a dependency the fill-reducing order found at

@@ -19,9 +19,9 @@ private final class StructuredPasses: IRLSPasses {
     private var tooManyCells = false
     private var solvedByQR = false
     private var aliasedOnCells = Set<Int>()
-    /// The columns a step solved as sparse found aliased: kept aliased at the later steps
-    /// (as on the cells), so the in-order search runs once.
-    private var aliasedSparse = Set<Int>()
+    /// The columns aliased in a design solved as sparse (`SparseBlockSolver.aliasedColumns`),
+    /// decided before the first step.
+    private let aliasedSparse: Set<Int>
     /// The sparse factor's order (`SparseBlockSolver.plan`), found once.
     private let sparseOrder: [Int]
     private let pairColumns: [(first: Int, second: Int)]
@@ -36,8 +36,9 @@ private final class StructuredPasses: IRLSPasses {
 
     init(irls: IRLS, pass: StructuredPass, weightBuffers: [UnsafeMutableBufferPointer<Double>], y: [Double],
          priorWeights: [Double], offset: [Double], design: Design, structure: DesignStructure, columnScales: [Double],
-         allowingQR: Bool, sparseOrder: [Int], pairColumns: [(first: Int, second: Int)]) {
+         allowingQR: Bool, sparseOrder: [Int], pairColumns: [(first: Int, second: Int)], aliasedSparse: Set<Int>) {
         self.sparseOrder = sparseOrder
+        self.aliasedSparse = aliasedSparse
         self.pairColumns = pairColumns
         self.irls = irls
         self.columnScales = columnScales
@@ -88,27 +89,22 @@ private final class StructuredPasses: IRLSPasses {
         let step: (solution: LeastSquaresSolution, nearSingular: Bool)
         do {
             if pass.levelPairs != nil {
-                step = try SparseBlockSolver.solve(
+                return try SparseBlockSolver.solve(
                     equations, layout: pass.layout, pairs: pairColumns, structure: structure, columnCount: columnCount,
-                    order: sparseOrder, aliasedBefore: aliasedSparse)
-                aliasedSparse.formUnion(step.solution.pivot[step.solution.rank...])
+                    order: sparseOrder, aliased: aliasedSparse)
             } else {
                 step = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
             }
         } catch {
             // The normal equations lose too much (a nearly dependent column kept, then a
-            // failed pivot): QR, when the rows allow it, decides as R does (not after a
-            // sparse solve, as below).
-            if pass.levelPairs == nil, let solution = try qrStep() {
+            // failed pivot): QR, when the rows allow it, decides as R does.
+            if let solution = try qrStep() {
                 solvedByQR = true
                 return solution
             }
             throw error
         }
-        // A step solved as sparse keeps its own in-order rule: its design has more than
-        // `denseRestLimit` columns besides a factor, and QR on X or its cells would cost rows
-        // × p² a step.
-        guard step.nearSingular, pass.levelPairs == nil else { return step.solution }
+        guard step.nearSingular else { return step.solution }
         guard let solution = try qrStep() else { return step.solution }
         solvedByQR = true
         return solution
@@ -137,13 +133,7 @@ private final class StructuredPasses: IRLSPasses {
         aliasedOnCells.formUnion(solution.pivot[solution.rank...])
         // X too large to build: what follows the fit (covariance, sandwich, hat values, the
         // saved model) works on blocks, from the normal equations of the columns QR kept.
-        if let equations, pass.levelPairs != nil {
-            let step = try SparseBlockSolver.solve(
-                equations, layout: pass.layout, pairs: pairColumns, structure: structure, columnCount: columnCount,
-                order: sparseOrder, aliasedBefore: Set(solution.pivot[solution.rank...]))
-            solution.sparseFactor = step.solution.sparseFactor
-            solution.rFactor = []
-        } else if let equations, let factor = BlockSolver.factor(
+        if let equations, let factor = BlockSolver.factor(
             equations, layout: pass.layout, aliased: Set(solution.pivot[solution.rank...])) {
             solution.blockFactor = factor
             solution.rFactor = []
@@ -255,6 +245,22 @@ extension IRLS {
                                             family: family, structure: structure, denseValues: dense, rowCount: rowCount,
                                             y: yBuffer, priorWeights: prior, offset: offsets, eta: etaBuffer, mu: muBuffer,
                                             workingWeights: first, layout: layout, levelPairs: levelPairs)
+                                        var aliasedSparse = Set<Int>()
+                                        if let levelPairs {
+                                            // Before the start sets η and μ (they are borrowed here).
+                                            let unitPass = StructuredPass(
+                                                family: Family.unitWeights, structure: structure, denseValues: dense,
+                                                rowCount: rowCount, y: yBuffer,
+                                                priorWeights: UnsafeBufferPointer(unitWeights(priorWeights, into: second)),
+                                                offset: offsets, eta: etaBuffer, mu: muBuffer, workingWeights: first,
+                                                layout: layout, levelPairs: levelPairs)
+                                            guard let unitEquations = unitPass.run(coefficients: nil, accumulate: true).1 else {
+                                                throw GLMError.fitFailed(message: "no normal equations to find the aliased columns")
+                                            }
+                                            aliasedSparse = try SparseBlockSolver.aliasedColumns(
+                                                unitEquations, layout: layout, pairs: pairIndex.columns, structure: structure,
+                                                columnCount: design.columnCount, order: sparseOrder)
+                                        }
                                         if let start = scaledStart {
                                             let (totals, _) = pass.run(coefficients: start, accumulate: false)
                                             guard totals.validEta, totals.validMu else { throw invalidStartingCoefficients() }
@@ -265,7 +271,8 @@ extension IRLS {
                                             irls: self, pass: pass, weightBuffers: [first, second], y: y,
                                             priorWeights: priorWeights, offset: offset, design: design,
                                             structure: structure, columnScales: columnScales, allowingQR: allowingQR,
-                                            sparseOrder: sparseOrder, pairColumns: pairIndex.columns)
+                                            sparseOrder: sparseOrder, pairColumns: pairIndex.columns,
+                                            aliasedSparse: aliasedSparse)
                                         let result = try loop(
                                             passes, columnCount: design.columnCount, runAllIterations: runAllIterations, start: scaledStart)
                                         return (result, passes.usedWeightsIndex)
@@ -295,6 +302,15 @@ extension IRLS {
             iterations: result.iterations, converged: result.converged, boundary: result.boundary, warnings: warnings,
             pearsonChiSquare: pearson.sum, hasZeroWorkingWeight: pearson.zero, residualCount: pearson.count),
             by: columnScales)
+    }
+
+    /// 1 where the prior weight is positive, else 0, in `buffer`: the weights of XᵀX over the
+    /// rows that are fitted.
+    private func unitWeights(
+        _ priorWeights: [Double], into buffer: UnsafeMutableBufferPointer<Double>
+    ) -> UnsafeMutableBufferPointer<Double> {
+        for (row, weight) in priorWeights.enumerated() { buffer[row] = weight > 0 ? 1 : 0 }
+        return buffer
     }
 
     /// The starting η = g(μ₀) and μ = g⁻¹(η), with glm.fit's checks.
