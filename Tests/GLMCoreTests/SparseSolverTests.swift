@@ -72,9 +72,9 @@ struct TwoWayFixedEffectsReferenceTests {
         var testDescription: String { "\(formula) (\(family)\(weights.map { ", weights \($0)" } ?? ""))" }
     }
 
-    static let panels = ["two_way_fixed_effects", "two_way_fixed_effects_weighted"]
-
-    static func models() throws -> [Model] {
+    static func models(
+        panels: [String] = ["two_way_fixed_effects", "two_way_fixed_effects_weighted"]
+    ) throws -> [Model] {
         try panels.flatMap { panel in
             let text = try String(
                 contentsOfFile: Repository.path("Tests/glmfitTests/Reference/\(panel)_reference.txt"), encoding: .utf8)

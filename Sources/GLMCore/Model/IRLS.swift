@@ -497,9 +497,11 @@ public struct IRLS {
 
     /// The weighted least-squares step by Householder QR with R's in-order aliasing rule,
     /// for normal equations too ill-conditioned (or singular) to solve by Cholesky.
+    /// - Parameter aliasedBefore: columns left out without a test (`unitWeightAliased`).
     func qrStep(
         eta: UnsafeMutableBufferPointer<Double>, mu: UnsafeMutableBufferPointer<Double>,
-        workingWeights: UnsafeMutableBufferPointer<Double>, columnCount: Int, x: [Double], y: [Double], offset: [Double]
+        workingWeights: UnsafeMutableBufferPointer<Double>, columnCount: Int, x: [Double], y: [Double], offset: [Double],
+        aliasedBefore: Set<Int> = []
     ) throws -> LeastSquaresSolution {
         var rows: [Int] = []
         var roots: [Double] = []
@@ -513,7 +515,22 @@ public struct IRLS {
         }
         return try LinearAlgebra.weightedLeastSquares(
             x: x, rowCount: eta.count, columnCount: columnCount, rows: rows, sqrtWeights: roots,
-            response: responses, tolerance: control.qrTolerance)
+            response: responses, tolerance: control.qrTolerance, aliasedBefore: aliasedBefore)
+    }
+
+    /// The columns R's QR finds aliased in X over the rows of positive prior weight, each
+    /// weighted 1: exact dependencies do not change with positive weights, but once the
+    /// working weights span many orders of magnitude (prior weights of 10⁻⁶, separation) an
+    /// exactly dependent column's remaining norm is rounding, and can land on either side of
+    /// R's tolerance (10⁻¹¹): kept, it takes a coefficient of 10¹³. Found once, before the
+    /// first QR step, and left out at every step (R's test then decides the other columns).
+    func unitWeightAliased(x: [Double], columnCount: Int, priorWeights: [Double]) throws -> Set<Int> {
+        let rows = priorWeights.indices.filter { priorWeights[$0] > 0 }
+        let solution = try LinearAlgebra.weightedLeastSquares(
+            x: x, rowCount: priorWeights.count, columnCount: columnCount, rows: rows,
+            sqrtWeights: [Double](repeating: 1, count: rows.count), response: [Double](repeating: 0, count: rows.count),
+            tolerance: control.qrTolerance)
+        return Set(solution.pivot[solution.rank...])
     }
 }
 
@@ -544,6 +561,8 @@ private final class InMemoryPasses: IRLSPasses {
     private var contiguousX: [Double]?
     /// Whether the QR step's memory (X's copy and the weighted copies) has been checked.
     private var qrMemoryChecked = false
+    /// `IRLS.unitWeightAliased`, found before the first QR step.
+    private var unitWeightAliased: Set<Int>?
     let useNormalEquations: Bool
     /// The two working-weight buffers: the pass writes into one while the other keeps the
     /// weights of the step being taken (R's `fit$weights` at the end).
@@ -615,7 +634,10 @@ private final class InMemoryPasses: IRLSPasses {
         }
         let x = contiguousX ?? Array(columns.joined())
         contiguousX = x
+        let aliased = try unitWeightAliased ?? irls.unitWeightAliased(x: x, columnCount: p, priorWeights: priorWeights)
+        unitWeightAliased = aliased
         return try irls.qrStep(
-            eta: pass.eta, mu: pass.mu, workingWeights: pass.workingWeights, columnCount: p, x: x, y: y, offset: offset)
+            eta: pass.eta, mu: pass.mu, workingWeights: pass.workingWeights, columnCount: p, x: x, y: y, offset: offset,
+            aliasedBefore: aliased)
     }
 }

@@ -49,7 +49,7 @@ public enum LinearAlgebra {
     ///   - sqrtWeights, response: one per used row.
     public static func weightedLeastSquares(
         x: [Double], rowCount: Int, columnCount: Int, rows: [Int], sqrtWeights: [Double], response: [Double],
-        tolerance: Double
+        tolerance: Double, aliasedBefore: Set<Int> = []
     ) throws -> LeastSquaresSolution {
         let used = rows.count
         guard let size = MemoryBudget.bytes(doubles: used, columnCount + 1) else {
@@ -66,7 +66,8 @@ public enum LinearAlgebra {
                 for i in 0..<used { a[columnCount * used + i] = response[i] * sqrtWeights[i] }
             }
         }
-        var solution = try inOrderLeastSquares(&matrix, rows: used, columns: columnCount, tolerance: tolerance)
+        var solution = try inOrderLeastSquares(
+            &matrix, rows: used, columns: columnCount, tolerance: tolerance, aliasedBefore: aliasedBefore)
         // Once the rank reaches the number of rows, LINPACK tests no further column: R leaves
         // those in place, after the kept ones and before the ones it moved to the end.
         if solution.rank == used, solution.rank < columnCount, let lastKept = solution.pivot[..<solution.rank].last {

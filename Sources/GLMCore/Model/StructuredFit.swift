@@ -19,6 +19,8 @@ private final class StructuredPasses: IRLSPasses {
     private var tooManyCells = false
     private var solvedByQR = false
     private var aliasedOnCells = Set<Int>()
+    /// `IRLS.unitWeightAliased`, found before the first QR step (on X or on the cells).
+    private var unitWeightAliased: Set<Int>?
     /// The columns aliased in a design solved as sparse (`SparseBlockSolver.aliasedColumns`),
     /// decided before the first step.
     private let aliasedSparse: Set<Int>
@@ -115,11 +117,24 @@ private final class StructuredPasses: IRLSPasses {
     private func qrStep() throws -> LeastSquaresSolution? {
         guard allowingQR else { return nil }
         if !control.nearSingularQROnCells, let x = valuesX() {
+            let aliased = try unitWeightAliased ?? irls.unitWeightAliased(x: x, columnCount: columnCount, priorWeights: priorWeights)
+            unitWeightAliased = aliased
             return try irls.qrStep(
                 eta: pass.eta, mu: pass.mu, workingWeights: pass.workingWeights, columnCount: columnCount, x: x, y: y,
-                offset: offset)
+                offset: offset, aliasedBefore: aliased)
         }
         guard let cells = cells() else { return nil }
+        if unitWeightAliased == nil {
+            // As `IRLS.unitWeightAliased`, on the cells.
+            var unitWeights = [Double](repeating: 0, count: priorWeights.count)
+            let unit = try unitWeights.withUnsafeMutableBufferPointer { buffer in
+                try cells.leastSquares(
+                    workingWeights: IRLS.unitWeights(priorWeights, into: buffer), workingResponse: { _ in 0 },
+                    tolerance: control.qrTolerance)
+            }
+            unitWeightAliased = Set(unit.pivot[unit.rank...])
+            aliasedOnCells.formUnion(unit.pivot[unit.rank...])
+        }
         let link = irls.family.link
         let (eta, mu) = (pass.eta, pass.mu)
         // A column aliased at one step stays aliased: positive weights do not change which
@@ -251,7 +266,7 @@ extension IRLS {
                                             let unitPass = StructuredPass(
                                                 family: Family.unitWeights, structure: structure, denseValues: dense,
                                                 rowCount: rowCount, y: yBuffer,
-                                                priorWeights: UnsafeBufferPointer(unitWeights(priorWeights, into: second)),
+                                                priorWeights: UnsafeBufferPointer(IRLS.unitWeights(priorWeights, into: second)),
                                                 offset: offsets, eta: etaBuffer, mu: muBuffer, workingWeights: first,
                                                 layout: layout, levelPairs: levelPairs)
                                             guard let unitEquations = unitPass.run(coefficients: nil, accumulate: true).1 else {
@@ -306,7 +321,7 @@ extension IRLS {
 
     /// 1 where the prior weight is positive, else 0, in `buffer`: the weights of XᵀX over the
     /// rows that are fitted.
-    private func unitWeights(
+    fileprivate static func unitWeights(
         _ priorWeights: [Double], into buffer: UnsafeMutableBufferPointer<Double>
     ) -> UnsafeMutableBufferPointer<Double> {
         for (row, weight) in priorWeights.enumerated() { buffer[row] = weight > 0 ? 1 : 0 }
