@@ -19,8 +19,13 @@ private final class StructuredPasses: IRLSPasses {
     private var tooManyCells = false
     private var solvedByQR = false
     private var aliasedOnCells = Set<Int>()
-    /// `IRLS.unitWeightAliased`, found before the first QR step (on X or on the cells).
+    /// `IRLS.unitWeightAliased`, found before the first QR step (on X or on the cells), or
+    /// by the block solver's in-order rule on `unitEquations` when neither QR is possible.
     private var unitWeightAliased: Set<Int>?
+    /// XᵀX by blocks over the rows of positive weight (`IRLS.unitWeightEquations`).
+    private let unitEquations: () throws -> BlockNormalEquations
+    /// Whether the steps are solved by blocks with `unitWeightAliased` left out (no QR).
+    private var solvedWithUnitAliased = false
     /// The columns aliased in a design solved as sparse (`SparseBlockSolver.aliasedColumns`),
     /// decided before the first step.
     private let aliasedSparse: Set<Int>
@@ -38,7 +43,9 @@ private final class StructuredPasses: IRLSPasses {
 
     init(irls: IRLS, pass: StructuredPass, weightBuffers: [UnsafeMutableBufferPointer<Double>], y: [Double],
          priorWeights: [Double], offset: [Double], design: Design, structure: DesignStructure, columnScales: [Double],
-         allowingQR: Bool, sparseOrder: [Int], pairColumns: [(first: Int, second: Int)], aliasedSparse: Set<Int>) {
+         allowingQR: Bool, sparseOrder: [Int], pairColumns: [(first: Int, second: Int)], aliasedSparse: Set<Int>,
+         unitEquations: @escaping () throws -> BlockNormalEquations) {
+        self.unitEquations = unitEquations
         self.sparseOrder = sparseOrder
         self.aliasedSparse = aliasedSparse
         self.pairColumns = pairColumns
@@ -88,6 +95,7 @@ private final class StructuredPasses: IRLSPasses {
             }
             if let solution = try qrStep() { return solution }
         }
+        if solvedWithUnitAliased { return try unitAliasedStep(equations) }
         let step: (solution: LeastSquaresSolution, nearSingular: Bool)
         do {
             if pass.levelPairs != nil {
@@ -104,12 +112,35 @@ private final class StructuredPasses: IRLSPasses {
                 solvedByQR = true
                 return solution
             }
-            throw error
+            solvedWithUnitAliased = true
+            return try unitAliasedStep(equations)
         }
         guard step.nearSingular else { return step.solution }
-        guard let solution = try qrStep() else { return step.solution }
-        solvedByQR = true
-        return solution
+        if let solution = try qrStep() {
+            solvedByQR = true
+            return solution
+        }
+        solvedWithUnitAliased = true
+        return try unitAliasedStep(equations)
+    }
+
+    /// A near-singular step of a design too large for QR (on X or on its cells, or with QR
+    /// turned off to test this rule): the aliased
+    /// columns decided once by the in-order rule on XᵀX with unit weights (weights over many
+    /// orders of magnitude, as under separation, blur the rule on XᵀWX until it fails), the
+    /// normal equations of the others solved at every step.
+    private func unitAliasedStep(_ equations: BlockNormalEquations) throws -> LeastSquaresSolution {
+        let aliased = try unitWeightAliased ?? {
+            let unit = try BlockSolver.solve(unitEquations(), layout: pass.layout, columnCount: columnCount).solution
+            return Set(unit.pivot[unit.rank...])
+        }()
+        unitWeightAliased = aliased
+        guard let step = BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount, aliased: aliased) else {
+            throw GLMError.fitFailed(
+                message: "the normal equations of the factor blocks are not positive definite (weights over too many "
+                    + "orders of magnitude for them)")
+        }
+        return step.solution
     }
 
     /// The step by R's QR: on X as values when it is small enough to build, else on the
@@ -260,20 +291,15 @@ extension IRLS {
                                             family: family, structure: structure, denseValues: dense, rowCount: rowCount,
                                             y: yBuffer, priorWeights: prior, offset: offsets, eta: etaBuffer, mu: muBuffer,
                                             workingWeights: first, layout: layout, levelPairs: levelPairs)
+                                        let unitEquations = {
+                                            try IRLS.unitWeightEquations(
+                                                structure: structure, denseValues: dense, y: yBuffer, offset: offsets,
+                                                priorWeights: priorWeights, layout: layout, levelPairs: levelPairs)
+                                        }
                                         var aliasedSparse = Set<Int>()
-                                        if let levelPairs {
-                                            // Before the start sets η and μ (they are borrowed here).
-                                            let unitPass = StructuredPass(
-                                                family: Family.unitWeights, structure: structure, denseValues: dense,
-                                                rowCount: rowCount, y: yBuffer,
-                                                priorWeights: UnsafeBufferPointer(IRLS.unitWeights(priorWeights, into: second)),
-                                                offset: offsets, eta: etaBuffer, mu: muBuffer, workingWeights: first,
-                                                layout: layout, levelPairs: levelPairs)
-                                            guard let unitEquations = unitPass.run(coefficients: nil, accumulate: true).1 else {
-                                                throw GLMError.fitFailed(message: "no normal equations to find the aliased columns")
-                                            }
+                                        if levelPairs != nil {
                                             aliasedSparse = try SparseBlockSolver.aliasedColumns(
-                                                unitEquations, layout: layout, pairs: pairIndex.columns, structure: structure,
+                                                unitEquations(), layout: layout, pairs: pairIndex.columns, structure: structure,
                                                 columnCount: design.columnCount, order: sparseOrder)
                                         }
                                         if let start = scaledStart {
@@ -287,7 +313,7 @@ extension IRLS {
                                             priorWeights: priorWeights, offset: offset, design: design,
                                             structure: structure, columnScales: columnScales, allowingQR: allowingQR,
                                             sparseOrder: sparseOrder, pairColumns: pairIndex.columns,
-                                            aliasedSparse: aliasedSparse)
+                                            aliasedSparse: aliasedSparse, unitEquations: unitEquations)
                                         let result = try loop(
                                             passes, columnCount: design.columnCount, runAllIterations: runAllIterations, start: scaledStart)
                                         return (result, passes.usedWeightsIndex)
@@ -326,6 +352,35 @@ extension IRLS {
     ) -> UnsafeMutableBufferPointer<Double> {
         for (row, weight) in priorWeights.enumerated() { buffer[row] = weight > 0 ? 1 : 0 }
         return buffer
+    }
+
+    /// XᵀX by blocks over the rows of positive prior weight, each weighted 1 (a pass of
+    /// `Family.unitWeights`): the equations the aliased columns are decided on when no QR
+    /// decides them (see `unitWeightAliased`).
+    fileprivate static func unitWeightEquations(
+        structure: DesignStructure, denseValues: [UnsafePointer<Double>?], y: UnsafeBufferPointer<Double>,
+        offset: UnsafeBufferPointer<Double>, priorWeights: [Double], layout: BlockLayout, levelPairs: LevelPairs?
+    ) throws -> BlockNormalEquations {
+        let rowCount = priorWeights.count
+        var weights = [Double](repeating: 0, count: rowCount)
+        var eta = [Double](repeating: 0, count: rowCount)
+        var mu = [Double](repeating: 0, count: rowCount)
+        var workingWeights = [Double](repeating: 0, count: rowCount)
+        let equations = weights.withUnsafeMutableBufferPointer { weights in
+            eta.withUnsafeMutableBufferPointer { eta in
+                mu.withUnsafeMutableBufferPointer { mu in
+                    workingWeights.withUnsafeMutableBufferPointer { workingWeights in
+                        StructuredPass(
+                            family: .unitWeights, structure: structure, denseValues: denseValues, rowCount: rowCount, y: y,
+                            priorWeights: UnsafeBufferPointer(unitWeights(priorWeights, into: weights)), offset: offset,
+                            eta: eta, mu: mu, workingWeights: workingWeights, layout: layout, levelPairs: levelPairs
+                        ).run(coefficients: nil, accumulate: true).1
+                    }
+                }
+            }
+        }
+        guard let equations else { throw GLMError.fitFailed(message: "no normal equations to find the aliased columns") }
+        return equations
     }
 
     /// The starting η = g(μ₀) and μ = g⁻¹(η), with glm.fit's checks.
