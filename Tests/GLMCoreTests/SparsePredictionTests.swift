@@ -123,4 +123,32 @@ struct SparsePredictionTests {
             }
         }
     }
+
+    /// A model file without its covariance, or with a dispersion or rank that cannot be the
+    /// fit's: refused with a message saying which.
+    @Test func inconsistentModelFilesAreRefused() throws {
+        let directory = try ScratchDirectory()
+        let (_, model) = try Self.saved("y ~ x + worker + firm", family: "gaussian", directory: directory)
+        var negativeDispersion = model
+        negativeDispersion.dispersion = -2
+        var wrongRank = model
+        wrongRank.rank += 1
+        var document = try #require(
+            try JSONSerialization.jsonObject(with: Data(model.jsonText().utf8)) as? [String: Any])
+        document["vcov_factor"] = nil
+        let noCovariance = try #require(String(data: try JSONSerialization.data(withJSONObject: document), encoding: .utf8))
+        for (text, message) in [
+            (noCovariance, "it has no covariance ('vcov', 'vcov_blocks' or 'vcov_factor')"),
+            (negativeDispersion.jsonText(), "the dispersion is not a finite number of at least 0"),
+            (wrongRank.jsonText(), "is not its number of non-aliased coefficients"),
+        ] {
+            #expect {
+                _ = try SavedModel(jsonBytes: Array(text.utf8), path: "model.json")
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+        // The undamaged model reads back.
+        _ = try SavedModel(jsonBytes: Array(model.jsonText().utf8), path: "model.json")
+    }
 }

@@ -51,6 +51,37 @@ struct SparseSolverTests {
     }
 }
 
+/// Factors whose levels meet at random fill the sparse factor in nearly dense: when the dense
+/// way does not fit either, the fit is refused before it starts, naming the cost.
+@Suite("A sparse factor too costly is refused")
+struct SparseCostLimitTests {
+    @Test func randomlyCrossedFactorsBeyondTheDenseMemoryAreRefused() throws {
+        var generator = SplitMix64(seed: 25)
+        var lines = ["y,a,b"]
+        for _ in 0..<150_000 {
+            let a = Int.random(in: 0..<8_000, using: &generator), b = Int.random(in: 0..<8_000, using: &generator)
+            lines.append("\(Double.random(in: 0..<1, using: &generator)),a\(a),b\(b)")
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("glmfit-crossed-\(UUID().uuidString).csv")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let table = try CSVReader.read(path: file.path, options: CSVOptions(collation: .bytes), select: { _ in nil })
+        let design = try Design(frame: try ModelFrame(table: table, formula: try Formula.parse("y ~ a + b")), layout: .structured)
+        // The dense way (8,000 columns besides a factor of 8,000) needs some 5 GB; 3 GB are
+        // given, in which the sparse factor's entries would fit.
+        let outcome = MemoryBudget.$limitForTesting.withValue(3_000_000_000) {
+            Result { try GLMFit.fit(design: design, family: try Family(kind: .gaussian, link: .identity), control: FitControl()) }
+        }
+        guard case let .failure(error) = outcome else {
+            Issue.record("the fit was not refused")
+            return
+        }
+        let message = "\(error)"
+        #expect(message.contains("multiply-adds a step"), "\(message)")
+        #expect(message.contains("15,999 coefficients"), "\(message)")
+    }
+}
+
 /// R's glm on small two-way fixed-effects panels whose workers and firms fall into many
 /// connected sets (Reference/make_two_way_fixed_effects_reference.R, and
 /// make_two_way_fixed_effects_weighted_reference.R with weights over six orders of magnitude

@@ -564,6 +564,12 @@ extension SavedModel {
                 path: path, writtenBy: writtenBy, formatVersion: version, supported: SavedModel.formatVersion)
         }
         try self.init(document: document, reader: &reader, writtenBy: writtenBy)
+        // A GLM's rank is its estimated coefficients (a categorical or two-part model counts its
+        // own parameters).
+        let estimated = coefficients.count { $0.estimate != nil }
+        guard categorical != nil || twoPart != nil || rank == estimated else {
+            throw reader.invalid("its rank (\(rank)) is not its number of non-aliased coefficients (\(estimated))")
+        }
     }
 
     private init(document: JSONText, reader: inout ModelFileReader, writtenBy: String) throws {
@@ -714,6 +720,9 @@ extension SavedModel {
             guard present.count == 1 else { throw reader.invalid("it has both '\(present[0])' and '\(present[1])'") }
             vcov = []
         } else {
+            guard document["vcov"] != nil else {
+                throw reader.invalid("it has no covariance ('vcov', 'vcov_blocks' or 'vcov_factor')")
+            }
             let vcovValue = try reader.member(document, "vcov")
             let vcovTerms = try reader.array(vcovValue, "terms").map { try reader.string($0, in: "vcov terms") }
             guard vcovTerms == kept else {
@@ -734,6 +743,11 @@ extension SavedModel {
 
         dispersion = try reader.optionalNumber(document, "dispersion") ?? .nan
         dispersionEstimated = try reader.bool(document, "dispersion_estimated")
+        // NaN (absent) where there is none: categorical models, or estimated without degrees
+        // of freedom (see `checkCovariance`).
+        guard dispersion.isNaN || (dispersion >= 0 && dispersion.isFinite) else {
+            throw reader.invalid("the dispersion is not a finite number of at least 0 (\(dispersion))")
+        }
         try SavedModel.checkCovariance(
             vcov, names: kept, reader: reader, undefined: dispersionEstimated && dispersion.isNaN)
         if let blocksValue {

@@ -84,8 +84,22 @@ enum SparseBlockSolver {
             MemoryBudget.bytes(doubles: rest, rest, 4), MemoryBudget.bytes(doubles: m, rest, StructuredPass.rangeCount + 2))
         let fits = denseBytes.map { need in MemoryBudget.current().availableBytes.map { need * 2 <= $0 } ?? true } ?? false
         // LAPACK's blocked Cholesky does some ten multiply-adds for one of the scalar LDLᵀ.
-        return (order, fits && sparseCost * 10 > denseCost)
+        let prefersDense = fits && sparseCost * 10 > denseCost
+        if !prefersDense, sparseCost > sparseMultiplyAddLimit {
+            throw GLMError.fitFailed(
+                message: "the sparse normal equations of \(MemoryBudget.describe(count: p)) coefficients fill in to some "
+                    + "\(RFormat.format(sparseCost, digits: 2)) multiply-adds a step (their factors' levels meet too many "
+                    + "of each other's), past the \(RFormat.format(sparseMultiplyAddLimit, digits: 2)) this fit allows "
+                    + "(minutes a step), and the dense way does not fit in half the memory; use fewer levels, or "
+                    + "factors whose levels meet fewer levels of the others")
+        }
+        return (order, prefersDense)
     }
+
+    /// The sparse factor's cost (Σ of its columns' squared counts, about its multiply-adds;
+    /// the selected inverse costs some more) beyond which a fit is refused before it starts:
+    /// scalar code does some 10⁹ a second, so a step would take minutes.
+    static let sparseMultiplyAddLimit = 2e11
 
     /// The columns R's in-order rule declares aliased, decided once for the fit on XᵀX over
     /// the rows of positive prior weight (`unitEquations`): which columns depend on the
