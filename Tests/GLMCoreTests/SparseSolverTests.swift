@@ -49,6 +49,80 @@ struct SparseSolverTests {
         let denseHat = Influence.hatValues(dense), sparseHat = Influence.hatValues(sparse)
         for row in denseHat.indices { StructuredDesignTests.close(denseHat[row], sparseHat[row], 1e-7, "hat[\(row)]") }
     }
+
+    /// Sandwich and clustered covariances from the sparse factor (a solve a column, a pass
+    /// over the rows) equal those of glm's QR on X (which the R reference tests check), every
+    /// entry: HC0, HC1, HC3, and clusters of the data's first factor of many levels.
+    @Test(arguments: cases)
+    func sandwichEqualsQROnX(_ test: StructuredDesignTests.Case) throws {
+        var control = Self.sparseControl()
+        control.nearSingularBlocksByQR = false
+        let (dense, sparse) = try StructuredDesignTests.fits(test, control: control)
+        try #require(sparse.irls.solution?.sparseFactor != nil)
+        // The model-based variances: the scale of a robust entry whose meat is 0 but for
+        // rounding (a level whose rows' scores add up to 0 in its clusters, or a row fitted
+        // exactly), where entries agree to 1e-9 of it; the others to 1e-7 of their own.
+        let modelVariances = try GLMSummary(fit: dense).coefficients.compactMap(\.standardError).map { $0 * $0 }
+        func compare(_ a: RobustCovariance, _ b: RobustCovariance, _ what: String) {
+            #expect(a.columns == b.columns)
+            #expect(!b.matrixOmitted, "\(what)")
+            #expect(modelVariances.count == a.columns.count)
+            func tolerance(_ i: Int, _ j: Int) -> Double {
+                1e-7 * abs(a.matrix[i][i] * a.matrix[j][j]).squareRoot()
+                    + 1e-9 * (modelVariances[i] * modelVariances[j]).squareRoot()
+            }
+            for (i, (x, y)) in zip(a.variances, b.variances).enumerated() where !(x.isNaN && y.isNaN) {
+                #expect(abs(x - y) <= tolerance(i, i), "\(what) variance \(x) vs \(y)")
+            }
+            for (i, row) in a.matrix.enumerated() where i < b.matrix.count {
+                for (j, value) in row.enumerated() where !(value.isNaN && b.matrix[i][j].isNaN) {
+                    let tolerance = tolerance(i, j)
+                    #expect(abs(value - b.matrix[i][j]) <= tolerance, "\(what) [\(i),\(j)]")
+                }
+            }
+        }
+        for type in [SandwichType.hc0, .hc1, .hc3] {
+            compare(try Sandwich.vcovHC(dense, type: type), try Sandwich.vcovHC(sparse, type: type), "\(type)")
+        }
+        let table = try loadExample(test.data)
+        let frame = try ModelFrame(table: table, formula: try Formula.parse(test.formula))
+        // Clusters across the pigs (each pig's own slope and level make its rows' scores sum
+        // to 0, so clusters of pigs would leave only rounding).
+        let column = ["Examples/dietox.csv": "Time", "Examples/cbpp.csv": "herd"][test.data] ?? "subject"
+        let clusters = try Sandwich.clusters(table: table, column: column, frame: frame)
+        compare(try Sandwich.vcovCL(dense, clusters: clusters), try Sandwich.vcovCL(sparse, clusters: clusters), "cluster")
+
+        // Beyond the covariance limit: the levels' variances in batches, the matrix over the
+        // columns besides the levels only.
+        let whole = try Sandwich.vcovCL(dense, clusters: clusters)
+        let batched = try Sandwich.vcovCL(sparse, clusters: clusters, covarianceLimit: 5)
+        #expect(batched.matrixOmitted && batched.matrix.isEmpty)
+        #expect(batched.columns == whole.columns)
+        let largest = modelVariances.max() ?? 0
+        for (i, (x, y)) in zip(whole.variances, batched.variances).enumerated() {
+            #expect(abs(x - y) <= 1e-7 * abs(x) + 1e-9 * modelVariances[i], "batched variance \(i): \(x) vs \(y)")
+        }
+        let levels = Set(sparse.design.structure.blocks.flatMap { Array($0.columns) })
+        let others = whole.columns.filter { !levels.contains($0) }
+        #expect(!others.isEmpty)
+        let fromBatches = batched.covariance(columns: others), fromWhole = whole.covariance(columns: others)
+        for (i, row) in fromWhole.enumerated() {
+            for (j, value) in row.enumerated() {
+                #expect(abs(value - fromBatches[i][j]) <= 1e-7 * abs(value) + 1e-9 * largest, "batched [\(i),\(j)]")
+            }
+        }
+
+        // Past the cost limit: the columns besides the levels only, and a warning saying so.
+        let factor = try #require(sparse.irls.solution?.sparseFactor)
+        let cheap = try SparseSandwich.compute(
+            factor: factor, structure: sparse.design.structure, kept: whole.columns,
+            rowFactors: [Double](repeating: 1, count: sparse.design.rowCount), groups: nil, scale: 1, allColumns: false,
+            multiplyAddLimit: 0)
+        #expect(cheap.columns == others)
+        #expect(cheap.omittedLevels == whole.columns.count - others.count)
+        #expect(cheap.entry(whole.columns.first { levels.contains($0) } ?? -1, others[0]).isNaN)
+        #expect(cheap.warnings(sparse).first?.contains("besides the factors' levels") == true)
+    }
 }
 
 /// Factors whose levels meet at random fill the sparse factor in nearly dense: when the dense

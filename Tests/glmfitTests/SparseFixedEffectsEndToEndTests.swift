@@ -149,10 +149,23 @@ struct SparseFixedEffectsEndToEndTests {
             #expect(sameAliased, "\(extra): \(weightedNames.count) aliased, the first \(weightedNames.prefix(3))")
         }
 
-        // Not available yet on this path: a message and status 64.
-        let sandwich = try Glmfit.run(arguments + ["--vcov", "HC0"])
-        #expect(sandwich.status == 64, "\(sandwich.standardError)")
-        #expect(sandwich.standardError.contains("not available yet"), "\(sandwich.standardError)")
+        // Sandwich and clustered standard errors from the sparse factor: every coefficient's
+        // (their numbers against QR's are checked in SparseSolverTests), the estimates unchanged.
+        for robust in [["--vcov", "HC0"], ["--cluster", "firm"]] {
+            let sandwich = try Glmfit.run(arguments + robust)
+            #expect(sandwich.status == 0, "\(sandwich.standardError)")
+            let sandwichObject = try #require(
+                try JSONSerialization.jsonObject(with: Data(sandwich.standardOutput.utf8)) as? [String: Any])
+            let sandwichRows = try #require(sandwichObject["coefficients"] as? [[String: Any]])
+            #expect(sandwichRows.count == rows.count)
+            for (plain, robustRow) in zip(rows, sandwichRows) {
+                #expect(plain["estimate"] as? Double == robustRow["estimate"] as? Double)
+                if plain["estimate"] as? Double != nil {
+                    #expect((robustRow["std_error"] as? Double).map { $0 > 0 && $0.isFinite } == true, "\(robust) \(robustRow)")
+                }
+            }
+            #expect((sandwichObject["se_type"] as? String)?.isEmpty == false)
+        }
         // The model saved with its covariance as the sparse factor, and predicted from it.
         let saved = folder.appendingPathComponent("model.json")
         let save = try Glmfit.run(arguments + ["--save", saved.path])

@@ -57,6 +57,8 @@ public struct RobustCovariance: Sendable {
     public let matrixOmitted: Bool
     /// The covariance by blocks of a fit by blocks, entry by entry.
     public let blocks: BlockSandwich?
+    /// The entries found for a fit solved as sparse.
+    public let sparse: SparseSandwich?
     public let type: SandwichType
     /// G for clustered covariances; nil for vcovHC.
     public let clusterCount: Int?
@@ -67,7 +69,7 @@ public struct RobustCovariance: Sendable {
 
     /// By blocks from the scaled columns (see `BlockSandwich.standardError`).
     public var standardErrors: [Double] {
-        guard let blocks else { return variances.map { $0.squareRoot() } }
+        guard let blocks else { return variances.map { $0.isNaN ? .nan : $0.squareRoot() } }
         return columns.map { blocks.standardError($0) }
     }
 
@@ -81,6 +83,7 @@ public struct RobustCovariance: Sendable {
         self.variances = matrix.indices.map { matrix[$0][$0] }
         self.matrixOmitted = false
         self.blocks = nil
+        self.sparse = nil
         self.type = type
         self.clusterCount = clusterCount
         self.clusterAdjusted = clusterAdjusted
@@ -98,15 +101,36 @@ public struct RobustCovariance: Sendable {
         self.matrixOmitted = columns.count > covarianceLimit
         self.matrix = matrixOmitted ? [] : blocks.matrix(columns: columns)
         self.blocks = blocks
+        self.sparse = nil
         self.type = type
         self.clusterCount = clusterCount
         self.clusterAdjusted = clusterAdjusted
         self.warnings = warnings
     }
 
-    /// Entries for some kept columns of X (from the matrix or the blocks).
+    /// From the entries found for a fit solved as sparse: every variance found (NaN for a
+    /// level whose variance was too costly), the matrix when it covers every column.
+    init(
+        names: [String], columns: [Int], sparse: SparseSandwich, type: SandwichType, clusterCount: Int?,
+        clusterAdjusted: Bool, warnings: [String]
+    ) {
+        self.names = names
+        self.columns = columns
+        self.variances = columns.map { sparse.entry($0, $0) }
+        self.matrixOmitted = sparse.matrixWidth < columns.count
+        self.matrix = matrixOmitted ? [] : columns.map { first in columns.map { sparse.entry(first, $0) } }
+        self.blocks = nil
+        self.sparse = sparse
+        self.type = type
+        self.clusterCount = clusterCount
+        self.clusterAdjusted = clusterAdjusted
+        self.warnings = warnings
+    }
+
+    /// Entries for some kept columns of X (from the matrix, the blocks or the sparse entries).
     public func covariance(columns selected: [Int]) -> [[Double]] {
         if let blocks { return blocks.matrix(columns: selected) }
+        if let sparse { return selected.map { first in selected.map { sparse.entry(first, $0) } } }
         var position: [Int: Int] = [:]
         for (index, column) in columns.enumerated() { position[column] = index }
         return selected.map { row in
@@ -168,15 +192,11 @@ public enum Sandwich {
         guard let solution = fit.irls.solution, solution.rank > 0 else {
             throw GLMError.fitFailed(message: "a sandwich covariance needs at least one estimated coefficient")
         }
-        guard solution.sparseFactor == nil else {
-            throw GLMError.invalidOption(
-                name: "vcov", message: "sandwich and cluster standard errors are not available yet for a model solved as "
-                    + "sparse (two or more factors of many levels); the model-based ones are")
-        }
         let rank = solution.rank
         let columns = Array(solution.pivot[..<rank])
         let blocks = try solution.blockFactor.map { try BlockCovariance(factor: $0, columnCount: fit.design.columnCount) }
-        let unscaled = blocks == nil ? try LinearAlgebra.inverseFromCholesky(solution.rFactor, order: rank) : []
+        let unscaled = blocks == nil && solution.sparseFactor == nil
+            ? try LinearAlgebra.inverseFromCholesky(solution.rFactor, order: rank) : []
         let rowCount = fit.design.rowCount
         let weights = fit.irls.workingWeights
         let working = fit.irls.workingResiduals
@@ -197,7 +217,16 @@ public enum Sandwich {
             }
         }
         var residuals = [Double](repeating: 0, count: rowCount)
-        if let blocks {
+        if let sparse = solution.sparseFactor {
+            // As by blocks: the row's non-zero entries, of the columns as the fit scaled them.
+            let scaled = scaledStructure(fit, sparse)
+            for row in 0..<rowCount {
+                let value = products[row] / dispersion
+                var negligible = true
+                scaled.forEachEntry(row: row) { _, entry in negligible = negligible && abs(value * entry) < Double.ulpOfOne }
+                residuals[row] = negligible ? 0 : value
+            }
+        } else if let blocks {
             // The row's non-zero entries only: a zero entry is always negligible.
             let reader = BlockSandwich.RowReader(structure: blocks.scaled(fit.design.structure), positions: blocks.positions)
             var indices: [Int] = []
@@ -321,6 +350,15 @@ public enum Sandwich {
             }
             return omega
         }
+        if let sparse = fit.irls.solution?.sparseFactor {
+            let sandwich = try SparseSandwich.compute(
+                factor: sparse, structure: scaledStructure(fit, sparse), kept: pieces.columns,
+                rowFactors: (0..<n).map { omega($0).squareRoot() }, groups: nil, scale: scale(pieces, meatFactor: 1),
+                allColumns: k <= covarianceLimit)
+            return RobustCovariance(
+                names: pieces.names, columns: pieces.columns, sparse: sandwich, type: type, clusterCount: nil,
+                clusterAdjusted: false, warnings: warnings + sandwich.warnings(fit))
+        }
         if let blocks = pieces.blocks {
             let m = blocks.factor.keptEliminated.count
             let r = blocks.factor.keptRest.count
@@ -383,6 +421,15 @@ public enum Sandwich {
         var factor = adjust ? g / (g - 1) : 1
         let observations = Double(pieces.observationCount)
         if type == .hc1 { factor *= (observations - 1) / (observations - Double(k)) }
+        if let sparse = fit.irls.solution?.sparseFactor {
+            let sandwich = try SparseSandwich.compute(
+                factor: sparse, structure: scaledStructure(fit, sparse), kept: pieces.columns, rowFactors: pieces.residuals,
+                groups: (clusters.groups, groupCount), scale: scale(pieces, meatFactor: factor),
+                allColumns: k <= covarianceLimit)
+            return RobustCovariance(
+                names: pieces.names, columns: pieces.columns, sparse: sandwich, type: type, clusterCount: clusters.count,
+                clusterAdjusted: adjust, warnings: sandwich.warnings(fit))
+        }
         if let blocks = pieces.blocks {
             let sandwich = try clusteredByBlocks(
                 fit, pieces: pieces, blocks: blocks, groups: clusters.groups, groupCount: groupCount,
@@ -413,6 +460,12 @@ public enum Sandwich {
             names: pieces.names, columns: pieces.columns,
             matrix: assemble(pieces, crossProduct: crossProduct, meatFactor: factor), type: type,
             clusterCount: clusters.count, clusterAdjusted: adjust, warnings: [])
+    }
+
+    /// X by blocks with the columns as a sparse fit scaled them.
+    private static func scaledStructure(_ fit: GLMFit, _ sparse: SparseFactor) -> DesignStructure {
+        sparse.columnScales.contains { $0 != 1 }
+            ? ColumnScaling.scaled(fit.design.structure, by: sparse.columnScales) : fit.design.structure
     }
 
     /// Above this many multiply-adds (clusters × k², k the coefficients besides the

@@ -290,6 +290,48 @@ struct SparseLDL: Sendable {
         return result
     }
 
+    /// `solve` for `count` right-hand sides at once, interleaved (entry i of side k at
+    /// i·count + k, in the matrix's order, as the result): one sweep over L serves them all.
+    func solve(interleaved rightHandSides: [Double], count: Int) -> [Double] {
+        var x = [Double](repeating: 0, count: order * count)
+        for (index, column) in permutation.enumerated() {
+            for k in 0..<count { x[index * count + k] = rightHandSides[column * count + k] }
+        }
+        x.withUnsafeMutableBufferPointer { x in
+            for j in 0..<order {
+                let base = j * count
+                if dropped[j] {
+                    for k in 0..<count { x[base + k] = 0 }
+                    continue
+                }
+                for entry in columnStarts[j]..<(columnStarts[j] + counts[j]) {
+                    let value = values[entry]
+                    guard value != 0 else { continue }
+                    let target = Int(rows[entry]) * count
+                    for k in 0..<count { x[target + k] -= value * x[base + k] }
+                }
+            }
+            for j in 0..<order {
+                let base = j * count
+                for k in 0..<count { x[base + k] = dropped[j] ? 0 : x[base + k] / diagonal[j] }
+            }
+            for j in stride(from: order - 1, through: 0, by: -1) where !dropped[j] {
+                let base = j * count
+                for entry in columnStarts[j]..<(columnStarts[j] + counts[j]) {
+                    let value = values[entry]
+                    guard value != 0 else { continue }
+                    let source = Int(rows[entry]) * count
+                    for k in 0..<count { x[base + k] -= value * x[source + k] }
+                }
+            }
+        }
+        var result = [Double](repeating: 0, count: order * count)
+        for (index, column) in permutation.enumerated() {
+            for k in 0..<count { result[column * count + k] = x[index * count + k] }
+        }
+        return result
+    }
+
     /// The entries of A⁻¹ (over the kept columns) on L's pattern and the diagonal, by
     /// Takahashi's recurrences from the last column back: Z_ij = −Σ_k Z_ik L_kj (k in column
     /// j of L), Z_jj = 1/D_j − Σ_k L_kj Z_kj. Every Z_ik needed lies on L's pattern (its
