@@ -198,19 +198,21 @@ struct TwoWayFixedEffectsReferenceTests {
         #expect(try Self.models().count == 6)
     }
 
-    @Test(arguments: 0..<6)
-    func aliasedColumnsAndNumbersAreRs(_ index: Int) throws {
-        let models = try Self.models()
-        try #require(models.count == 6)
-        let model = models[index]
+    /// A model's fit with `control` and `layout`.
+    static func fit(_ model: Model, layout: Design.Layout, control: FitControl) throws -> GLMFit {
         let table = try loadExample(model.data)
         let frame = try ModelFrame(table: table, formula: try Formula.parse(model.formula), weightsColumn: model.weights)
-        let design = try Design(frame: frame, layout: .structured)
-        var control = SparseSolverTests.sparseControl()
-        control.nearSingularBlocksByQR = false
         let family = model.family == "poisson" ? try Family(kind: .poisson, link: .log) : try Family(kind: .gaussian, link: .identity)
-        let fit = try GLMFit.fit(design: design, family: family, control: control)
-        #expect(fit.irls.solution?.sparseFactor != nil)
+        return try GLMFit.fit(design: try Design(frame: frame, layout: layout), family: family, control: control)
+    }
+
+    /// R's aliased columns, rank, deviance and AIC (1e-8); every coefficient as `check` says
+    /// (fitted estimate and SE, R's): true when it was compared. Returns how many were.
+    @discardableResult
+    static func expectRs(
+        _ fit: GLMFit, _ model: Model,
+        check: (_ term: String, _ fitted: (Double, Double), _ r: (Double, Double)) -> Bool
+    ) throws -> Int {
         let aliased = fit.coefficientNames.indices.filter { fit.aliased[$0] }.map { fit.coefficientNames[$0] }
         #expect(aliased.count == model.aliased.count)
         #expect(aliased == model.aliased, "\(model.formula)")
@@ -218,27 +220,47 @@ struct TwoWayFixedEffectsReferenceTests {
         #expect(abs(fit.deviance - model.deviance) <= 1e-8 * model.deviance, "\(fit.deviance) vs \(model.deviance)")
         let aic = try #require(fit.aic)
         #expect(abs(aic - model.aic) <= 1e-8 * abs(model.aic), "\(aic) vs \(model.aic)")
-        let summary = try GLMSummary(fit: fit)
-        let estimated = summary.coefficients.filter { $0.estimate != nil }
+        let estimated = try GLMSummary(fit: fit).coefficients.filter { $0.estimate != nil }
         #expect(estimated.count == model.coefficients.count)
+        var checked = 0
         for coefficient in estimated {
-            guard let (estimate, error) = model.coefficients[coefficient.term],
+            guard let r = model.coefficients[coefficient.term],
                   let fitted = coefficient.estimate, let fittedError = coefficient.standardError else {
                 Issue.record("\(coefficient.term) is not in R's coefficients")
                 continue
             }
+            if check(coefficient.term, (fitted, fittedError), r) { checked += 1 }
+        }
+        return checked
+    }
+
+    /// Estimate to 1e-6 relative (or of 10⁻³ when smaller) and SE to 1e-6 relative.
+    static func expectClose(_ term: String, _ fitted: (Double, Double), _ r: (Double, Double)) {
+        #expect(abs(fitted.0 - r.0) <= 1e-6 * max(abs(r.0), 1e-3), "\(term): \(fitted.0) vs \(r.0)")
+        #expect(abs(fitted.1 - r.1) <= 1e-6 * r.1, "\(term) SE: \(fitted.1) vs \(r.1)")
+    }
+
+    @Test(arguments: 0..<6)
+    func aliasedColumnsAndNumbersAreRs(_ index: Int) throws {
+        let models = try Self.models()
+        try #require(models.count == 6)
+        var control = SparseSolverTests.sparseControl()
+        control.nearSingularBlocksByQR = false
+        let fit = try Self.fit(models[index], layout: .structured, control: control)
+        #expect(fit.irls.solution?.sparseFactor != nil)
+        try Self.expectRs(fit, models[index]) { term, fitted, r in
             // A standard error over 10⁵ (a level whose rows' working weights add up to some
             // 10⁻¹²: weight 10⁻⁶ and a fitted count near 0) is past what normal equations
             // resolve: their condition is the square of QR's (R's), here ~10¹⁴, so such an
             // entry of the inverse is good to ~10⁻² (LAPACK's dense inverse of the same XᵀWX is
             // no better); the estimate still to 10⁻⁷ of its standard error.
-            if error > 1e5 {
-                #expect(abs(fitted - estimate) <= 1e-7 * error, "\(coefficient.term): \(fitted) vs \(estimate)")
-                #expect(abs(fittedError - error) <= 1e-2 * error, "\(coefficient.term) SE: \(fittedError) vs \(error)")
-                continue
+            if r.1 > 1e5 {
+                #expect(abs(fitted.0 - r.0) <= 1e-7 * r.1, "\(term): \(fitted.0) vs \(r.0)")
+                #expect(abs(fitted.1 - r.1) <= 1e-2 * r.1, "\(term) SE: \(fitted.1) vs \(r.1)")
+            } else {
+                Self.expectClose(term, fitted, r)
             }
-            #expect(abs(fitted - estimate) <= 1e-6 * max(abs(estimate), 1e-3), "\(coefficient.term): \(fitted) vs \(estimate)")
-            #expect(abs(fittedError - error) <= 1e-6 * error, "\(coefficient.term) SE: \(fittedError) vs \(error)")
+            return true
         }
     }
 
@@ -256,26 +278,14 @@ struct TwoWayFixedEffectsReferenceTests {
     func lightPanelByBlocksIsRs(_ index: Int) throws {
         let models = try Self.models(panels: ["two_way_fixed_effects_light"])
         try #require(models.count == 3)
-        let model = models[index]
-        let table = try loadExample(model.data)
-        let frame = try ModelFrame(table: table, formula: try Formula.parse(model.formula), weightsColumn: model.weights)
-        let design = try Design(frame: frame, layout: .structured)
         var control = FitControl()
         control.nearSingularBlocksByQR = false
-        let family = model.family == "poisson" ? try Family(kind: .poisson, link: .log) : try Family(kind: .gaussian, link: .identity)
-        let fit = try GLMFit.fit(design: design, family: family, control: control)
+        let fit = try Self.fit(models[index], layout: .structured, control: control)
         #expect(fit.irls.solution?.blockFactor != nil)
-        let aliased = fit.coefficientNames.indices.filter { fit.aliased[$0] }.map { fit.coefficientNames[$0] }
-        #expect(aliased == model.aliased, "\(model.formula)")
-        #expect(abs(fit.deviance - model.deviance) <= 1e-8 * model.deviance, "\(fit.deviance) vs \(model.deviance)")
-        let summary = try GLMSummary(fit: fit)
-        var checked = 0
-        for coefficient in summary.coefficients {
-            guard let fitted = coefficient.estimate, let fittedError = coefficient.standardError,
-                  let (estimate, error) = model.coefficients[coefficient.term], error < 10 else { continue }
-            checked += 1
-            #expect(abs(fitted - estimate) <= 1e-6 * max(abs(estimate), 1e-3), "\(coefficient.term): \(fitted) vs \(estimate)")
-            #expect(abs(fittedError - error) <= 1e-6 * error, "\(coefficient.term) SE: \(fittedError) vs \(error)")
+        let checked = try Self.expectRs(fit, models[index]) { term, fitted, r in
+            guard r.1 < 10 else { return false }
+            Self.expectClose(term, fitted, r)
+            return true
         }
         #expect(checked > 40)
     }
