@@ -263,10 +263,10 @@ public enum ChunkedFit {
                 guard let structure = rows.structure else { return }
                 _ = try index.rowPairs(structure, rowCount: rows.rowCount, adding: true)
             }
-            let plan = try SparseBlockSolver.plan(structure: template.structure, layout: candidate, pairs: index.columns)
-            if !plan.prefersDense || control.denseRestLimit == 0 {
+            if let order = try SparseBlockSolver.sparseOrder(
+                structure: template.structure, layout: candidate, pairs: index.columns, control: control) {
                 var sparse = StreamedIRLS.SparseChunks(
-                    layout: candidate, pairs: index, order: plan.order, structure: template.structure)
+                    layout: candidate, pairs: index, order: order, structure: template.structure)
                 // The aliased columns, as in memory: from XᵀX over the rows of positive weight,
                 // by one more pass.
                 let unitWeights = StreamedIRLS(family: .unitWeights, control: control, observer: nil, sparse: sparse)
@@ -287,7 +287,7 @@ public enum ChunkedFit {
                 }
                 sparse.aliased = try SparseBlockSolver.aliasedColumns(
                     unitEquations, layout: candidate, pairs: index.columns, structure: template.structure,
-                    columnCount: template.columnCount, order: plan.order)
+                    columnCount: template.columnCount, order: order)
                 irls.sparse = sparse
                 blockLayout = candidate
             }

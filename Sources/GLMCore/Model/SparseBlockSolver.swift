@@ -96,6 +96,16 @@ enum SparseBlockSolver {
         return (order, prefersDense)
     }
 
+    /// The sparse factor's order when the design is to be solved as sparse, nil when the dense
+    /// remainder is the better way (`plan`); a `denseRestLimit` of 0 (tests) always solves as
+    /// sparse.
+    static func sparseOrder(
+        structure: DesignStructure, layout: BlockLayout, pairs: [(first: Int, second: Int)], control: FitControl
+    ) throws -> [Int]? {
+        let plan = try plan(structure: structure, layout: layout, pairs: pairs)
+        return plan.prefersDense && control.denseRestLimit > 0 ? nil : plan.order
+    }
+
     /// The sparse factor's cost (Σ of its columns' squared counts, about its multiply-adds;
     /// the selected inverse costs some more) beyond which a fit is refused before it starts:
     /// scalar code does some 10⁹ a second, so a step would take minutes.

@@ -267,12 +267,12 @@ extension IRLS {
             ? try LevelPairs(structure: structure, rowCount: rowCount, index: &pairIndex, adding: true) : nil
         var sparseOrder: [Int] = []
         if levelPairs != nil {
-            let plan = try SparseBlockSolver.plan(structure: structure, layout: layout, pairs: pairIndex.columns)
-            if plan.prefersDense && control.denseRestLimit > 0 {
+            if let order = try SparseBlockSolver.sparseOrder(
+                structure: structure, layout: layout, pairs: pairIndex.columns, control: control) {
+                sparseOrder = order
+            } else {
                 layout = BlockLayout(structure: structure)
                 levelPairs = nil
-            } else {
-                sparseOrder = plan.order
             }
         }
         var eta = [Double](repeating: 0, count: rowCount)
