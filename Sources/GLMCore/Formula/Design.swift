@@ -424,14 +424,13 @@ extension Design {
             // each row's pairs of levels; the sparse factor's fill is checked when known.
             var apart = widest
             var pairSlots = 0
-            if rest > BlockLayout.denseRestLimit {
-                var apartTerms = 1
-                for width in indicatorWidths.sorted(by: >).dropFirst() where width >= BlockLayout.secondaryMinimumWidth {
-                    pairSlots += apartTerms
-                    apartTerms += 1
-                    rest -= width
-                    apart += width
-                }
+            let secondary = BlockLayout.heldApart(
+                widths: indicatorWidths, columnCount: columnCount, denseRestLimit: BlockLayout.denseRestLimit,
+                minimumWidth: BlockLayout.secondaryMinimumWidth).secondary
+            for (apartTerms, index) in secondary.enumerated() {
+                pairSlots += apartTerms + 1
+                rest -= indicatorWidths[index]
+                apart += indicatorWidths[index]
             }
             crossProducts = MemoryBudget.sum(
                 MemoryBudget.bytes(doubles: rest, rest, 4),

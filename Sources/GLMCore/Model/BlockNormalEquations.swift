@@ -35,20 +35,28 @@ public struct BlockLayout: Sendable {
 
     /// - Parameter denseRestLimit: when given and the remainder would have more columns, the
     ///   other indicator terms of at least `secondaryMinimumWidth` columns are held apart.
+    /// Which factor terms (of these widths, among `columnCount` columns) are held apart: the
+    /// widest is eliminated, and when the columns besides it pass `denseRestLimit` the others
+    /// of at least `minimumWidth` are solved as sparse with it. Indices into `widths`; the
+    /// design's memory estimate uses it before the structure exists.
+    static func heldApart(
+        widths: [Int], columnCount: Int, denseRestLimit: Int?, minimumWidth: Int
+    ) -> (eliminated: Int?, secondary: [Int]) {
+        let widest = widths.indices.max { widths[$0] < widths[$1] }
+        guard let widest, let denseRestLimit, columnCount - widths[widest] > denseRestLimit else { return (widest, []) }
+        return (widest, widths.indices.filter { $0 != widest && widths[$0] >= minimumWidth })
+    }
+
     init(structure: DesignStructure, denseRestLimit: Int? = nil, secondaryMinimumWidth: Int = secondaryMinimumWidth) {
-        let widest = structure.blocks.indices.max { structure.blocks[$0].width < structure.blocks[$1].width }
+        let (widest, secondary) = BlockLayout.heldApart(
+            widths: structure.blocks.map(\.width), columnCount: structure.columnCount, denseRestLimit: denseRestLimit,
+            minimumWidth: secondaryMinimumWidth)
         eliminated = widest
         let block = widest.map { structure.blocks[$0] }
         eliminatedFirst = block?.firstColumn ?? 0
         eliminatedWidth = block?.width ?? 0
         var apart = [Bool](repeating: false, count: structure.columnCount)
         for column in block?.columns ?? 0..<0 where column < apart.count { apart[column] = true }
-        var secondary: [Int] = []
-        if let denseRestLimit, structure.columnCount - eliminatedWidth > denseRestLimit {
-            secondary = structure.blocks.indices.filter {
-                $0 != widest && structure.blocks[$0].width >= secondaryMinimumWidth
-            }
-        }
         var secondaryFirst: [Int] = []
         var secondaryWidth = 0
         for index in secondary {
