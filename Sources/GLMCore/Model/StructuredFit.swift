@@ -22,7 +22,8 @@ private final class StructuredPasses: IRLSPasses {
     /// `IRLS.unitWeightAliased`, found before the first QR step (on X or on the cells), or
     /// by the block solver's in-order rule on `unitEquations` when neither QR is possible.
     private var unitWeightAliased: Set<Int>?
-    /// XᵀX by blocks over the rows of positive weight (`IRLS.unitWeightEquations`).
+    /// XᵀX by blocks over the rows of positive weight (`IRLS.unitWeightEquations`); it reads
+    /// the fit's buffers, so it is called only while `fitStructured` runs these passes.
     private let unitEquations: () throws -> BlockNormalEquations
     /// Whether the steps are solved by blocks with `unitWeightAliased` left out (no QR).
     private var solvedWithUnitAliased = false
@@ -125,10 +126,9 @@ private final class StructuredPasses: IRLSPasses {
     }
 
     /// A near-singular step of a design too large for QR (on X or on its cells, or with QR
-    /// turned off to test this rule): the aliased
-    /// columns decided once by the in-order rule on XᵀX with unit weights (weights over many
-    /// orders of magnitude, as under separation, blur the rule on XᵀWX until it fails), the
-    /// normal equations of the others solved at every step.
+    /// turned off to test this rule): the aliased columns decided once by the in-order rule on
+    /// XᵀX with unit weights (weights over many orders of magnitude, as under separation, blur
+    /// the rule on XᵀWX until it fails), the normal equations of the others solved at every step.
     private func unitAliasedStep(_ equations: BlockNormalEquations) throws -> LeastSquaresSolution {
         let aliased = try unitWeightAliased ?? {
             let unit = try BlockSolver.solve(unitEquations(), layout: pass.layout, columnCount: columnCount).solution
