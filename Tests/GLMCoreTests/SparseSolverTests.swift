@@ -122,6 +122,16 @@ struct SparseSolverTests {
         #expect(cheap.omittedLevels == whole.columns.count - others.count)
         #expect(cheap.entry(whole.columns.first { levels.contains($0) } ?? -1, others[0]).isNaN)
         #expect(cheap.warnings(sparse).first?.contains("besides the factors' levels") == true)
+        // The summary shows those levels' estimates with NA standard errors, tests and intervals.
+        let robust = RobustCovariance(
+            names: whole.names, columns: whole.columns, sparse: cheap, type: .hc0, clusterCount: nil,
+            clusterAdjusted: false, warnings: [])
+        let summary = try GLMSummary(fit: sparse, robust: robust)
+        for (column, coefficient) in zip(sparse.coefficientNames.indices, summary.coefficients) where !sparse.aliased[column] {
+            #expect(coefficient.estimate != nil)
+            #expect((coefficient.standardError == nil) == levels.contains(column), "\(coefficient.term)")
+            #expect((coefficient.pValue == nil) == levels.contains(column), "\(coefficient.term)")
+        }
     }
 }
 

@@ -26,6 +26,14 @@ public struct CoefficientSummary: Sendable, Equatable {
             confidenceHigh: nil, ratio: nil, ratioLow: nil, ratioHigh: nil)
     }
 
+    /// An estimate without a standard error (NA, as R prints a value it does not have): a
+    /// level's robust one left out as too costly (`SparseSandwich`).
+    public static func estimateOnly(_ term: String, estimate: Double, withRatio: Bool) -> CoefficientSummary {
+        CoefficientSummary(
+            term: term, estimate: estimate, standardError: nil, statistic: nil, pValue: nil, confidenceLow: nil,
+            confidenceHigh: nil, ratio: withRatio ? exp(estimate) : nil, ratioLow: nil, ratioHigh: nil)
+    }
+
     /// A Wald row: statistic = estimate / se with a t (on `tDegreesOfFreedom`) or normal
     /// p-value, and the interval estimate ± z·se on the normal quantile (R's
     /// `confint.default`, used even for t models); exp() of all three when `withRatio`.
@@ -208,6 +216,9 @@ public struct GLMSummary: Sendable {
         for (position, column) in kept.enumerated() { keptPosition[column] = position }
         self.coefficients = fit.coefficientNames.enumerated().map { column, name in
             guard let position = keptPosition[column] else { return .aliased(name) }
+            if let sparse = robust?.sparse, sparse.position[column] == nil {
+                return .estimateOnly(name, estimate: fit.coefficients[column], withRatio: ratioLabel != nil)
+            }
             return .wald(
                 term: name, estimate: fit.coefficients[column], standardError: standardErrors?[position] ?? variances[position].squareRoot(),
                 tDegreesOfFreedom: useT ? Double(dfResidual) : nil, normalQuantile: zQuantile,
