@@ -299,4 +299,22 @@ struct TwoWayFixedEffectsReferenceTests {
         }
         #expect(checked > 40)
     }
+
+    /// The light panel's third model (working weights down to 10⁻¹⁹) is past normal equations
+    /// by blocks and as sparse: an error saying so, naming the coefficient on the sparse path.
+    @Test func lightPanelPastNormalEquationsEndsInAnError() throws {
+        let models = try Self.models(panels: ["two_way_fixed_effects_light"])
+        try #require(models.count == 3)
+        var blocks = FitControl()
+        blocks.nearSingularBlocksByQR = false
+        var sparse = SparseSolverTests.sparseControl()
+        sparse.nearSingularBlocksByQR = false
+        for (control, message) in [(blocks, "not positive definite"), (sparse, "lost positive definiteness at coefficient '")] {
+            #expect {
+                _ = try Self.fit(models[2], layout: .structured, control: control)
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+    }
 }

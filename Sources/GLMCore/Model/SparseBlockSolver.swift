@@ -133,18 +133,20 @@ enum SparseBlockSolver {
     }
 
     /// The step with the columns `aliasedColumns` found left out; every other pivot must be
-    /// positive (a failed one is reported, not dropped: dropping it would change the model).
+    /// positive (a failed one is reported, named from `columnNames` when given, not dropped:
+    /// dropping it would change the model).
     static func solve(
         _ equations: BlockNormalEquations, layout: BlockLayout, pairs: [(first: Int, second: Int)], structure: DesignStructure,
-        columnCount: Int, order: [Int], aliased: Set<Int>
+        columnCount: Int, order: [Int], aliased: Set<Int>, columnNames: [String] = []
     ) throws -> LeastSquaresSolution {
         let (matrix, rhs) = assemble(
             equations, layout: layout, pairs: pairs, structure: structure, columnCount: columnCount)
         let ldl = try SparseLDL(matrix, permutation: order, tolerance: 0, forced: aliased)
         if let failed = ldl.droppedColumns.first(where: { !aliased.contains($0) }) {
+            let name = failed < columnNames.count ? "'\(columnNames[failed])'" : "\(failed + 1) of \(columnCount)"
             throw GLMError.fitFailed(
-                message: "the sparse normal equations lost positive definiteness at coefficient \(failed + 1) of "
-                    + "\(columnCount) (its weights span too many orders of magnitude for them)")
+                message: "the sparse normal equations lost positive definiteness at coefficient \(name) (the working "
+                    + "weights of its rows span too many orders of magnitude for them, as when its estimate diverges)")
         }
         let solution = ldl.solve(rhs)
         let kept = (0..<columnCount).filter { !aliased.contains($0) }

@@ -102,11 +102,14 @@ private final class StructuredPasses: IRLSPasses {
             if pass.levelPairs != nil {
                 return try SparseBlockSolver.solve(
                     equations, layout: pass.layout, pairs: pairColumns, structure: structure, columnCount: columnCount,
-                    order: sparseOrder, aliased: aliasedSparse)
+                    order: sparseOrder, aliased: aliasedSparse, columnNames: design.columnNames)
             } else {
                 step = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
             }
         } catch {
+            // A sparse solve's aliased columns were decided before the first step: its failure
+            // is the fit's (QR on X or its cells would cost rows × p² a step at its sizes).
+            guard pass.levelPairs == nil else { throw error }
             // The normal equations lose too much (a nearly dependent column kept, then a
             // failed pivot): QR, when the rows allow it, decides as R does.
             if let solution = try qrStep() {
