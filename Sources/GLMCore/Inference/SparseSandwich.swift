@@ -58,21 +58,20 @@ public struct SparseSandwich: Sendable {
         let rowEntries = Double(n) * Double(structure.denseColumns.count + structure.blocks.count + structure.contrastBlocks.count)
         let perColumn = 2 * factorEntries + Double(p) + rowEntries
         let levelsAffordable = Double(levels.count) * perColumn <= multiplyAddLimit
-        var batches: [[Int]]
-        if allColumns {
-            batches = [kept]
-        } else {
-            batches = small.isEmpty ? [] : [small]
-            if levelsAffordable {
-                batches += stride(from: 0, to: levels.count, by: batchWidth).map {
-                    Array(levels[$0..<min($0 + batchWidth, levels.count)])
-                }
-            }
+        // The first batch carries the matrix: every column's when asked for, else the columns
+        // besides the levels' (up to the covariance limit); the others go 32 at a time.
+        let matrixColumns = allColumns ? kept : small.count <= GLMSummary.covarianceLimit ? small : []
+        let others = allColumns ? [] : (matrixColumns.isEmpty ? small : []) + (levelsAffordable ? levels : [])
+        var batches = matrixColumns.isEmpty ? [] : [matrixColumns]
+        batches += stride(from: 0, to: others.count, by: batchWidth).map {
+            Array(others[$0..<min($0 + batchWidth, others.count)])
         }
         let largest = batches.map(\.count).max() ?? 0
+        // The unit vectors, the solve's two copies and the solutions (p each), the clusters'
+        // sums and the matrix.
         try MemoryBudget.current().require(
             MemoryBudget.sum(
-                MemoryBudget.bytes(doubles: p, largest), MemoryBudget.bytes(doubles: groups?.count ?? 0, largest),
+                MemoryBudget.bytes(doubles: p, largest, 4), MemoryBudget.bytes(doubles: groups?.count ?? 0, largest),
                 MemoryBudget.bytes(doubles: largest, largest)),
             for: "the sandwich covariance of \(MemoryBudget.describe(count: largest)) coefficients solved as sparse",
             remedy: "use fewer terms besides the factors of many levels")
@@ -80,7 +79,7 @@ public struct SparseSandwich: Sendable {
         var variances: [Double] = []
         var matrix: [Double] = []
         for (index, batch) in batches.enumerated() {
-            let wantsMatrix = index == 0 && (allColumns || !small.isEmpty)
+            let wantsMatrix = index == 0 && !matrixColumns.isEmpty
             let (batchVariances, batchMatrix) = batchEntries(
                 factor: factor, structure: structure, batch: batch, rowFactors: rowFactors, groups: groups,
                 wantsMatrix: wantsMatrix)
@@ -90,7 +89,7 @@ public struct SparseSandwich: Sendable {
         // Scaled columns back to X's, and the sandwich's scale.
         let scales = columns.map { $0 < sparseFactor.columnScales.count ? sparseFactor.columnScales[$0] : 1 }
         for i in variances.indices { variances[i] *= scale * scales[i] * scales[i] }
-        let width = matrix.isEmpty ? 0 : batches.first?.count ?? 0
+        let width = matrixColumns.count
         for i in 0..<width {
             for j in 0..<width { matrix[i * width + j] *= scale * scales[i] * scales[j] }
         }
