@@ -260,19 +260,27 @@ public struct SparseCovariance: EntryCovariance {
         (0..<inverse.factor.order).map { entry($0, $0) }
     }
 
-    /// The submatrix for some columns, as rows: one solve per column off the factor's
-    /// pattern, not one per entry.
+    /// The submatrix for some columns, as rows: a solve per column off the factor's pattern
+    /// (one sweep of the factor for `SparseSandwich.batchWidth` of them), not one per entry.
     public func matrix(columns: [Int]) -> [[Double]] {
-        let order = inverse.factor.order
+        let factor = inverse.factor, order = factor.order
         var result = [[Double]](repeating: [Double](repeating: .nan, count: columns.count), count: columns.count)
-        for (j, second) in columns.enumerated() where second >= 0 && second < order {
-            guard !inverse.factor.dropped[inverse.factor.position[second]] else { continue }
-            var unit = [Double](repeating: 0, count: order)
-            unit[second] = 1
-            let solution = inverse.factor.solve(unit)
-            for (i, first) in columns.enumerated() where first >= 0 && first < order {
-                guard !inverse.factor.dropped[inverse.factor.position[first]] else { continue }
-                result[i][j] = solution[first] * scale(first) * scale(second)
+        let solvable = columns.indices.filter { j in
+            columns[j] >= 0 && columns[j] < order && !factor.dropped[factor.position[columns[j]]]
+        }
+        let width = SparseSandwich.batchWidth
+        for start in stride(from: 0, to: solvable.count, by: width) {
+            let batch = solvable[start..<min(start + width, solvable.count)]
+            let b = batch.count
+            var units = [Double](repeating: 0, count: order * b)
+            for (k, j) in batch.enumerated() { units[columns[j] * b + k] = 1 }
+            let solutions = factor.solve(interleaved: units, count: b)
+            for (k, j) in batch.enumerated() {
+                let second = columns[j]
+                for i in solvable {
+                    let first = columns[i]
+                    result[i][j] = solutions[first * b + k] * scale(first) * scale(second)
+                }
             }
         }
         return result

@@ -272,22 +272,7 @@ struct SparseLDL: Sendable {
     /// The solution over the kept columns of A x = b (b and x in the matrix's order; zero at
     /// the dropped columns).
     func solve(_ rightHandSide: [Double]) -> [Double] {
-        var x = permutation.map { rightHandSide[$0] }
-        for j in 0..<order {
-            if dropped[j] { x[j] = 0; continue }
-            let value = x[j]
-            guard value != 0 else { continue }
-            for entry in columnStarts[j]..<(columnStarts[j] + counts[j]) { x[Int(rows[entry])] -= values[entry] * value }
-        }
-        for j in 0..<order { x[j] = dropped[j] ? 0 : x[j] / diagonal[j] }
-        for j in stride(from: order - 1, through: 0, by: -1) where !dropped[j] {
-            var value = x[j]
-            for entry in columnStarts[j]..<(columnStarts[j] + counts[j]) { value -= values[entry] * x[Int(rows[entry])] }
-            x[j] = value
-        }
-        var result = [Double](repeating: 0, count: order)
-        for (index, column) in permutation.enumerated() { result[column] = x[index] }
-        return result
+        solve(interleaved: rightHandSide, count: 1)
     }
 
     /// `solve` for `count` right-hand sides at once, interleaved (entry i of side k at
@@ -304,6 +289,8 @@ struct SparseLDL: Sendable {
                     for k in 0..<count { x[base + k] = 0 }
                     continue
                 }
+                // A sparse right-hand side (a unit vector) leaves most of the forward sweep at 0.
+                guard (0..<count).contains(where: { x[base + $0] != 0 }) else { continue }
                 for entry in columnStarts[j]..<(columnStarts[j] + counts[j]) {
                     let value = values[entry]
                     guard value != 0 else { continue }
