@@ -19,7 +19,9 @@ private final class StructuredPasses: IRLSPasses {
     private var tooManyCells = false
     private var solvedByQR = false
     private var aliasedOnCells = Set<Int>()
-    /// `IRLS.unitWeightAliased`, found before the first QR step (on X or on the cells), or
+    /// The aliased columns of X with unit weights, left out of every step once known: for a
+    /// design solved as sparse, given before the first step (`SparseBlockSolver.aliasedColumns`);
+    /// else found before the first QR step (`IRLS.unitWeightAliased`, on X or on the cells), or
     /// by the block solver's in-order rule on `unitEquations` when neither QR is possible.
     private var unitWeightAliased: Set<Int>?
     /// XᵀX by blocks over the rows of positive weight (`IRLS.unitWeightEquations`); it reads
@@ -27,9 +29,6 @@ private final class StructuredPasses: IRLSPasses {
     private let unitEquations: () throws -> BlockNormalEquations
     /// Whether the steps are solved by blocks with `unitWeightAliased` left out (no QR).
     private var solvedWithUnitAliased = false
-    /// The columns aliased in a design solved as sparse (`SparseBlockSolver.aliasedColumns`),
-    /// decided before the first step.
-    private let aliasedSparse: Set<Int>
     /// The sparse factor's order (`SparseBlockSolver.plan`), found once.
     private let sparseOrder: [Int]
     private let pairColumns: [(first: Int, second: Int)]
@@ -48,7 +47,7 @@ private final class StructuredPasses: IRLSPasses {
          unitEquations: @escaping () throws -> BlockNormalEquations) {
         self.unitEquations = unitEquations
         self.sparseOrder = sparseOrder
-        self.aliasedSparse = aliasedSparse
+        self.unitWeightAliased = pass.levelPairs == nil ? nil : aliasedSparse
         self.pairColumns = pairColumns
         self.irls = irls
         self.columnScales = columnScales
@@ -102,7 +101,7 @@ private final class StructuredPasses: IRLSPasses {
             if pass.levelPairs != nil {
                 return try SparseBlockSolver.solve(
                     equations, layout: pass.layout, pairs: pairColumns, structure: structure, columnCount: columnCount,
-                    order: sparseOrder, aliased: aliasedSparse, columnNames: design.columnNames)
+                    order: sparseOrder, aliased: unitWeightAliased ?? [], columnNames: design.columnNames)
             } else {
                 step = try BlockSolver.solve(equations, layout: pass.layout, columnCount: columnCount)
             }
