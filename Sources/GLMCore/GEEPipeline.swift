@@ -76,7 +76,10 @@ extension Pipeline {
             try GEE.fit(
                 table: table, formula: formula, family: family, weightsColumn: request.weightsColumn,
                 idColumn: gee.idColumn, wavesColumn: gee.wavesColumn, structure: structure,
-                control: GEEControl(glm: request.control), referenceLevels: request.referenceLevels,
+                control: GEEControl(
+                    glm: request.control,
+                    covarianceLimit: request.fullCovariance ? Int.max : GLMSummary.covarianceLimit),
+                referenceLevels: request.referenceLevels,
                 defaultContrasts: request.defaultContrasts, subset: subset)
         }
         let other: GEECovariance = gee.covariance == .robust ? .naive : .robust
@@ -86,6 +89,7 @@ extension Pipeline {
             coefficients: fit.coefficientTable(covariance: gee.covariance, confidenceLevel: request.confidenceLevel),
             otherStandardErrors: fit.coefficientTable(covariance: other, confidenceLevel: request.confidenceLevel)
                 .map(\.standardError),
-            covarianceOmitted: !request.fullCovariance && fit.covarianceNames.count > GLMSummary.covarianceLimit)
+            covarianceOmitted: fit.robustCovariance.isEmpty && !fit.covarianceNames.isEmpty
+                || !request.fullCovariance && fit.covarianceNames.count > GLMSummary.covarianceLimit)
     }
 }

@@ -76,11 +76,14 @@ enum GEEReferenceFixtures {
         return try Family(kind: kind, link: link)
     }
 
-    static func fit(_ reference: GEEReferenceCase, result: GEEReferenceResult, table: Table? = nil) throws -> GEEFit {
+    static func fit(
+        _ reference: GEEReferenceCase, result: GEEReferenceResult, table: Table? = nil,
+        information: GEEInformationChoice = .automatic
+    ) throws -> GEEFit {
         guard let structure = CorrelationStructure(name: reference.corstr) else {
             throw GLMError.invalidOption(name: "corstr", message: reference.corstr)
         }
-        let control = GEEControl(epsilon: result.epsilon, maxIterations: result.maxit)
+        let control = GEEControl(epsilon: result.epsilon, maxIterations: result.maxit, information: information)
         return try GEE.fit(
             table: try table ?? loadExample(reference.data), formula: try Formula.parse(reference.formula),
             family: try family(reference), weightsColumn: reference.weights, idColumn: reference.id_column,
@@ -189,5 +192,15 @@ struct GEEReferenceTests {
         // At epsilon 1e-10 the last steps are within rounding of the parameters (a scale
         // of 4314 in dietox_log_exchangeable), so the iteration count is not compared.
         expectMatchesGeeglm(fit, reference, reference.tight, label: "tight", checkIterations: false)
+    }
+
+    /// The information matrix held as sparse and factored by `SparseLDL` (the way for factors
+    /// of many levels), every covariance from its solves: the same numbers.
+    @Test(arguments: GEEReferenceFixtures.cases)
+    func matchesGeeglmSolvedAsSparse(_ reference: GEEReferenceCase) throws {
+        let fit = try GEEReferenceFixtures.fit(reference, result: reference.default, information: .sparse)
+        expectMatchesGeeglm(fit, reference, reference.default, label: "sparse")
+        let tight = try GEEReferenceFixtures.fit(reference, result: reference.tight, information: .sparse)
+        expectMatchesGeeglm(tight, reference, reference.tight, label: "sparse tight", checkIterations: false)
     }
 }

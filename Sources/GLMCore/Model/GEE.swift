@@ -36,12 +36,22 @@ public struct GEEControl: Sendable, Equatable {
     public var glm: FitControl
     /// Whether to compute QIC (which fits the independence model as well).
     public var computeQIC: Bool
+    /// How the p × p information matrix is held (dense or sparse; tests choose).
+    public var information: GEEInformationChoice
+    /// With the information sparse, the covariance matrices are formed up to this many
+    /// coefficients (every standard error is found either way); dense, they always are.
+    public var covarianceLimit: Int
 
-    public init(epsilon: Double = 1e-4, maxIterations: Int = 25, glm: FitControl = FitControl(), computeQIC: Bool = true) {
+    public init(
+        epsilon: Double = 1e-4, maxIterations: Int = 25, glm: FitControl = FitControl(), computeQIC: Bool = true,
+        information: GEEInformationChoice = .automatic, covarianceLimit: Int = GLMSummary.covarianceLimit
+    ) {
         self.epsilon = epsilon
         self.maxIterations = maxIterations
         self.glm = glm
         self.computeQIC = computeQIC
+        self.information = information
+        self.covarianceLimit = covarianceLimit
     }
 }
 
@@ -86,10 +96,15 @@ public struct GEEFit: Sendable {
     public let coefficients: [Double]
     /// The non-aliased coefficients, the rows and columns of both covariances.
     public let covarianceNames: [String]
-    /// The robust (sandwich) covariance, geeglm's default (`std.err = "san.se"`).
+    /// The robust (sandwich) covariance, geeglm's default (`std.err = "san.se"`); empty when
+    /// not formed (the information matrix held as sparse, beyond `GEEControl.covarianceLimit`).
     public let robustCovariance: [[Double]]
-    /// The model-based covariance (geese's `vbeta.naiv`).
+    /// The model-based covariance (geese's `vbeta.naiv`); empty when not formed.
     public let naiveCovariance: [[Double]]
+    /// The covariances' diagonals (`covarianceNames` order), always there; a robust one is
+    /// NaN when it was too costly to find (a level's, `SparseSandwich.multiplyAddLimit`).
+    public let robustVariances: [Double]
+    public let naiveVariances: [Double]
     /// The correlation parameters (none for independence).
     public let correlation: [CorrelationParameter]
     /// The scale parameter phi (Var y = phi V(mu)), estimated for every family as geeglm
@@ -180,7 +195,8 @@ public enum GEE {
         let layout = try ClusterLayout(
             clusters: clusters, waves: waves, structure: structure, frame: design.frame, idName: idName,
             wavesName: wavesName)
-        try checkMemory(design: design, coefficientCount: design.columnCount, largestCluster: layout.maxClusterSize)
+        try checkMemory(design: design, largestCluster: layout.maxClusterSize)
+        if control.information == .dense { try checkDenseMemory(coefficientCount: design.columnCount) }
         let glm = try GLMFit.fit(design: design, family: family, control: control.glm)
         let kept = (0..<design.columnCount).filter { !glm.coefficients[$0].isNaN }
         var warnings = glm.warnings
@@ -191,32 +207,78 @@ public enum GEE {
         }
         let problem = GEEProblem(
             design: design, kept: kept, family: family, response: glm.response, offset: glm.offset, layout: layout)
+        let levelColumns = problem.levelColumns()
+        let form = try problem.informationForm(
+            structure: structure, choice: control.information, levelColumns: levelColumns)
         // The glm's estimates in the problem's scaled columns.
         let start = kept.enumerated().map { position, column in glm.coefficients[column] / problem.scales[position] }
-        let estimate = try problem.solve(structure: structure, start: start, control: control)
+        let estimate = try problem.solve(structure: structure, start: start, control: control, form: form)
         if !estimate.converged {
             warnings.append(
                 "the GEE did not converge in \(control.maxIterations) iterations (largest change \(RFormat.format(estimate.lastChange, digits: 3)), epsilon \(RFormat.format(control.epsilon, digits: 3)))")
         }
-        let variance = try problem.variance(estimate)
+
+        let quasi = control.computeQIC ? problem.quasiLikelihood(estimate.beta) : nil
+        let p = kept.count
+        let robustVariances: [Double], naiveVariances: [Double]
+        let robust: [Double]?, naive: [Double]?  // column-major p × p, scaled columns
+        let scaleVariance: Double, alphaVariance: SmallMatrix
+        var cic: Double?
+        switch form {
+        case .dense:
+            let variance = try problem.variance(estimate)
+            if quasi != nil {
+                let independenceInformation: SmallMatrix
+                if structure == .independence {
+                    independenceInformation = variance.information
+                } else {
+                    let independence = try problem.solve(structure: .independence, start: start, control: control)
+                    independenceInformation = try problem.variance(independence).information
+                }
+                cic = traceOfProduct(independenceInformation, variance.robust)
+            }
+            (robust, naive) = (variance.robust.values, variance.naive.values)
+            robustVariances = variance.robust.diagonal
+            naiveVariances = variance.naive.diagonal
+            (scaleVariance, alphaVariance) = (variance.scale, variance.alpha)
+        case let .sparse(pattern):
+            var independence = IndependenceInformation.none
+            if quasi != nil {
+                if structure == .independence {
+                    independence = .this
+                } else {
+                    let independencePattern = try problem.sparsePattern(structure: .independence, levelColumns: levelColumns)
+                    let independenceEstimate = try problem.solve(
+                        structure: .independence, start: start, control: control, form: .sparse(independencePattern))
+                    independence = .other(try problem.informationSums(independenceEstimate, pattern: independencePattern))
+                }
+            }
+            let variance = try problem.sparseVariance(
+                estimate, pattern: pattern, levelColumns: levelColumns, formMatrices: p <= control.covarianceLimit,
+                independence: independence)
+            (robust, naive) = (variance.robustMatrix, variance.naiveMatrix)
+            (robustVariances, naiveVariances) = (variance.robustVariances, variance.naiveVariances)
+            (scaleVariance, alphaVariance) = (variance.scale, variance.alpha)
+            cic = variance.cic
+            if variance.omittedLevels > 0 {
+                warnings.append(
+                    "robust standard errors are given for the \(MemoryBudget.describe(count: p - variance.omittedLevels)) "
+                        + "coefficients besides the factors' levels; the \(MemoryBudget.describe(count: variance.omittedLevels)) "
+                        + "levels' would take a solve of the sparse information matrix each, past "
+                        + "\(RFormat.format(SparseSandwich.multiplyAddLimit, digits: 2)) multiply-adds (their naive ones are given)")
+            }
+            if quasi != nil && cic == nil {
+                warnings.append("QIC is not given: its trace needs every coefficient's robust covariance column")
+            }
+        }
 
         var qic: QuasiInformation?
-        if control.computeQIC, let quasi = problem.quasiLikelihood(estimate.beta) {
-            let independenceInformation: SmallMatrix
-            if structure == .independence {
-                independenceInformation = variance.information
-            } else {
-                let independence = try problem.solve(structure: .independence, start: start, control: control)
-                independenceInformation = try problem.variance(independence).information
-            }
-            let trace = traceOfProduct(independenceInformation, variance.robust)
-            let parameterCount = kept.count
-            let k = Double(parameterCount + estimate.alpha.count)
+        if let quasi, let trace = cic {
+            let k = Double(p + estimate.alpha.count)
             let qicValue = -2 * (quasi - trace)
             qic = QuasiInformation(
-                qic: qicValue, qicu: -2 * (quasi - Double(parameterCount)), quasiLikelihood: quasi, cic: trace,
-                parameterCount: parameterCount,
-                qicc: qicValue + 2 * k * (k + 1) / (Double(layout.clusterCount) - k - 1))
+                qic: qicValue, qicu: -2 * (quasi - Double(p)), quasiLikelihood: quasi, cic: trace,
+                parameterCount: p, qicc: qicValue + 2 * k * (k + 1) / (Double(layout.clusterCount) - k - 1))
         }
 
         var coefficients = [Double](repeating: .nan, count: design.columnCount)
@@ -229,7 +291,7 @@ public enum GEE {
                 ? [layout.waveValues[waveLabels[index].0 - 1], layout.waveValues[waveLabels[index].1 - 1]] : []
             return CorrelationParameter(
                 label: labels[index], waves: pair, estimate: estimate.alpha[index],
-                standardError: variance.alpha[index, index].squareRoot())
+                standardError: alphaVariance[index, index].squareRoot())
         }
         let (eta, mu) = problem.linearPredictorsAndMeans(estimate.beta)
         var fitted = [Double](repeating: 0, count: design.rowCount)
@@ -239,36 +301,47 @@ public enum GEE {
             linear[row] = eta[position]
         }
         // Back from the scaled columns: V = S V' S.
-        func rows(_ matrix: SmallMatrix) -> [[Double]] {
-            (0..<matrix.rows).map { i in (0..<matrix.columns).map { j in matrix[i, j] * problem.scales[i] * problem.scales[j] } }
+        func rows(_ matrix: [Double]?) -> [[Double]] {
+            guard let matrix else { return [] }
+            return (0..<p).map { i in (0..<p).map { j in matrix[i + j * p] * problem.scales[i] * problem.scales[j] } }
+        }
+        func unscaled(_ variances: [Double]) -> [Double] {
+            variances.enumerated().map { $1 * problem.scales[$0] * problem.scales[$0] }
         }
         return GEEFit(
             family: family, structure: structure, control: control, coefficientNames: design.columnNames,
             coefficients: coefficients, covarianceNames: kept.map { design.columnNames[$0] },
-            robustCovariance: rows(variance.robust), naiveCovariance: rows(variance.naive), correlation: parameters,
-            scale: estimate.scale, scaleStandardError: variance.scale.squareRoot(), clusterCount: layout.clusterCount,
+            robustCovariance: rows(robust), naiveCovariance: rows(naive), robustVariances: unscaled(robustVariances),
+            naiveVariances: unscaled(naiveVariances), correlation: parameters,
+            scale: estimate.scale, scaleStandardError: scaleVariance.squareRoot(), clusterCount: layout.clusterCount,
             maxClusterSize: layout.maxClusterSize, observationCount: design.rowCount,
             droppedCount: design.frame.droppedCount, iterations: estimate.iterations,
             converged: estimate.converged, qic: qic, fittedValues: fitted, linearPredictors: linear, warnings: warnings,
             factorCodings: design.factorCodings, responseLevels: design.responseLevels)
     }
 
-    /// The GEE's own memory besides the design: X's rows as entries, a cluster's dense
-    /// blocks (its rows × the coefficients they touch, at most p) and the p × p information,
-    /// sandwich and covariance matrices (about ten alive at once, with the QIC's independence
-    /// fit). p × p is what a GEE's robust covariance is, so a p it cannot hold is refused
-    /// here, naming p, before any is built.
-    static func checkMemory(design: Design, coefficientCount p: Int, largestCluster: Int) throws {
-        let budget = MemoryBudget.current()
-        let coefficients = MemoryBudget.describe(count: p)
-        try budget.require(
+    /// The GEE's own memory besides the design and the information matrix: X's rows as
+    /// entries and a cluster's dense blocks (its rows × the coefficients they touch, at most p).
+    static func checkMemory(design: Design, largestCluster: Int) throws {
+        let p = design.columnCount
+        try MemoryBudget.current().require(
             MemoryBudget.sum(
                 GEERows.bytes(structure: design.structure, rowCount: design.rowCount),
-                MemoryBudget.bytes(doubles: largestCluster, p + 1, 3),
-                MemoryBudget.bytes(doubles: p, p, 10)),
+                MemoryBudget.bytes(doubles: largestCluster, p + 1, 3)),
+            for: "the GEE's \(MemoryBudget.describe(count: design.rowCount)) rows as entries, with its largest cluster's "
+                + "\(MemoryBudget.describe(count: largestCluster)) × \(MemoryBudget.describe(count: p)) blocks,",
+            remedy: "use fewer levels or terms, or smaller clusters")
+    }
+
+    /// The dense information, sandwich and covariance matrices (about ten p × p alive at once,
+    /// with the QIC's independence fit), refused naming p before any is built.
+    static func checkDenseMemory(coefficientCount p: Int) throws {
+        let coefficients = MemoryBudget.describe(count: p)
+        try MemoryBudget.current().require(
+            MemoryBudget.bytes(doubles: p, p, 10),
             for: "the GEE has \(coefficients) coefficients: its \(coefficients) × \(coefficients) information and "
-                + "covariance matrices, with the design's \(MemoryBudget.describe(count: design.rowCount)) rows as entries,",
-            remedy: "use fewer levels or terms: a GEE's robust covariance is p × p")
+                + "covariance matrices",
+            remedy: "use fewer levels or terms")
     }
 
     /// trace(A B) without forming A B.
@@ -612,7 +685,9 @@ struct GEEProblem {
     }
 
     /// Iterates from the glm coefficients until no parameter changes by more than epsilon.
-    func solve(structure: CorrelationStructure, start: [Double], control: GEEControl) throws -> GEEEstimate {
+    func solve(
+        structure: CorrelationStructure, start: [Double], control: GEEControl, form: GEEInformationForm = .dense
+    ) throws -> GEEEstimate {
         let correlation = correlation(structure: structure)
         let p = coefficientCount
         let q = correlation.parameterCount
@@ -627,60 +702,28 @@ struct GEEProblem {
         var iterations = 0
         var converged = false
         var change = Double.infinity
-        let link = family.link
         var clusterColumns = ClusterColumns(coefficientCount: p)
         for iteration in 0..<control.maxIterations {
             iterations = iteration + 1
             // Coefficients: one Fisher-scoring step.
-            var hessian = SmallMatrix(rows: p, columns: p)
             var gradient = [Double](repeating: 0, count: p)
-            let inverseRootScale = (1 / scale).squareRoot()
-            for cluster in 0..<layout.clusterCount {
-                let range = layout.starts[cluster]..<layout.starts[cluster + 1]
-                let size = range.count
-                // [D̃ | r̃] with D̃ = √(w/φ) (dmu/deta / √V) x and r̃ = √(w/φ) (y − mu) / √V.
-                if isUncorrelated(structure, size: size) {
-                    // R = I: D̃ᵀD̃ and D̃ᵀr̃ row by row, over each row's entries.
-                    for position in range {
-                        let inverseRootVariance = 1 / family.variance(mu[position]).squareRoot()
-                        let factor = weights[position].squareRoot() * inverseRootScale
-                        let derivative = link.muEta(eta[position])
-                        let residual = factor * (inverseRootVariance * (y[position] - mu[position]))
-                        let entries = rows.starts[position]..<rows.starts[position + 1]
-                        for c in entries {
-                            let dc = factor * (inverseRootVariance * (derivative * rows.values[c]))
-                            let column = Int(rows.columns[c])
-                            for d in entries {
-                                hessian[column, Int(rows.columns[d])] +=
-                                    dc * (factor * (inverseRootVariance * (derivative * rows.values[d])))
-                            }
-                            gradient[column] += dc * residual
-                        }
-                    }
-                    continue
+            var step: [Double]
+            switch form {
+            case .dense:
+                var hessian = SmallMatrix(rows: p, columns: p)
+                try scoringSums(
+                    structure: structure, correlation: correlation, alpha: alpha, scale: scale, eta: eta, mu: mu,
+                    clusterColumns: &clusterColumns, hessian: &hessian, gradient: &gradient)
+                guard let solved = GEEAlgebra.solve(hessian, gradient) else {
+                    throw GLMError.fitFailed(message: "the GEE information matrix is singular; the coefficients cannot be estimated")
                 }
-                clusterColumns.gather(rows, range)
-                let u = clusterColumns.count
-                var block = SmallMatrix(rows: size, columns: u + 1)
-                for (j, position) in range.enumerated() {
-                    let inverseRootVariance = 1 / family.variance(mu[position]).squareRoot()
-                    let factor = weights[position].squareRoot() * inverseRootScale
-                    let derivative = link.muEta(eta[position])
-                    for entry in rows.starts[position]..<rows.starts[position + 1] {
-                        block[j, clusterColumns.localIndex[Int(rows.columns[entry])]] =
-                            factor * (inverseRootVariance * (derivative * rows.values[entry]))
-                    }
-                    block[j, u] = factor * (inverseRootVariance * (y[position] - mu[position]))
-                }
-                let r = correlation.matrix(waves: layout.waveCodes[range], alpha: alpha)
-                guard let lu = LUFactorization(r) else { throw singularCorrelation(cluster: cluster) }
-                let solved = lu.solve(block)
-                var score = [Double](repeating: 0, count: u)
-                accumulateCrossProducts(block, solved, clusterColumns.touched, hessian: &hessian, score: &score)
-                for c in 0..<u { gradient[clusterColumns.touched[c]] += score[c] }
-            }
-            guard var step = GEEAlgebra.solve(hessian, gradient) else {
-                throw GLMError.fitFailed(message: "the GEE information matrix is singular; the coefficients cannot be estimated")
+                step = solved
+            case let .sparse(pattern):
+                var hessian = pattern.emptySums()
+                try scoringSums(
+                    structure: structure, correlation: correlation, alpha: alpha, scale: scale, eta: eta, mu: mu,
+                    clusterColumns: &clusterColumns, hessian: &hessian, gradient: &gradient)
+                step = try pattern.factor(hessian).solve(gradient)
             }
             var candidate = zip(beta, step).map { $0 + $1 }
             var halvings = 0
@@ -756,35 +799,86 @@ struct GEEProblem {
             structure: structure)
     }
 
+    /// The Fisher-scoring step's Σ D̃ᵀ R⁻¹ D̃ (into `hessian`) and Σ D̃ᵀ R⁻¹ r̃ at (β, α, φ).
+    private func scoringSums<Sums: GEEInformationSums>(
+        structure: CorrelationStructure, correlation: WorkingCorrelation, alpha: [Double], scale: Double, eta: [Double],
+        mu: [Double], clusterColumns: inout ClusterColumns, hessian: inout Sums, gradient: inout [Double]
+    ) throws {
+        let link = family.link
+        let inverseRootScale = (1 / scale).squareRoot()
+        for cluster in 0..<layout.clusterCount {
+            let range = layout.starts[cluster]..<layout.starts[cluster + 1]
+            let size = range.count
+            // [D̃ | r̃] with D̃ = √(w/φ) (dmu/deta / √V) x and r̃ = √(w/φ) (y − mu) / √V.
+            if isUncorrelated(structure, size: size) {
+                // R = I: D̃ᵀD̃ and D̃ᵀr̃ row by row, over each row's entries.
+                for position in range {
+                    let inverseRootVariance = 1 / family.variance(mu[position]).squareRoot()
+                    let factor = weights[position].squareRoot() * inverseRootScale
+                    let derivative = link.muEta(eta[position])
+                    let residual = factor * (inverseRootVariance * (y[position] - mu[position]))
+                    let entries = rows.starts[position]..<rows.starts[position + 1]
+                    for c in entries {
+                        let dc = factor * (inverseRootVariance * (derivative * rows.values[c]))
+                        let column = Int(rows.columns[c])
+                        for d in entries {
+                            let other = Int(rows.columns[d])
+                            guard hessian.wants(column, other) else { continue }
+                            hessian.add(column, other, dc * (factor * (inverseRootVariance * (derivative * rows.values[d]))))
+                        }
+                        gradient[column] += dc * residual
+                    }
+                }
+                continue
+            }
+            clusterColumns.gather(rows, range)
+            let u = clusterColumns.count
+            var block = SmallMatrix(rows: size, columns: u + 1)
+            for (j, position) in range.enumerated() {
+                let inverseRootVariance = 1 / family.variance(mu[position]).squareRoot()
+                let factor = weights[position].squareRoot() * inverseRootScale
+                let derivative = link.muEta(eta[position])
+                for entry in rows.starts[position]..<rows.starts[position + 1] {
+                    block[j, clusterColumns.localIndex[Int(rows.columns[entry])]] =
+                        factor * (inverseRootVariance * (derivative * rows.values[entry]))
+                }
+                block[j, u] = factor * (inverseRootVariance * (y[position] - mu[position]))
+            }
+            let r = correlation.matrix(waves: layout.waveCodes[range], alpha: alpha)
+            guard let lu = LUFactorization(r) else { throw singularCorrelation(cluster: cluster) }
+            let solved = lu.solve(block)
+            var score = [Double](repeating: 0, count: u)
+            accumulateCrossProducts(block, solved, clusterColumns.touched, hessian: &hessian, score: &score)
+            for c in 0..<u { gradient[clusterColumns.touched[c]] += score[c] }
+        }
+    }
+
     /// hessian += Aᵀ B[:, 0..<u] and score (u long) += Aᵀ B[:, u] for one cluster's
     /// s × (u+1) blocks A = [D̃|r̃] and B = R⁻¹ A, whose u columns are the coefficients
     /// `touched`.
-    private func accumulateCrossProducts(
-        _ a: SmallMatrix, _ b: SmallMatrix, _ touched: [Int], hessian: inout SmallMatrix, score: inout [Double]
+    private func accumulateCrossProducts<Sums: GEEInformationSums>(
+        _ a: SmallMatrix, _ b: SmallMatrix, _ touched: [Int], hessian: inout Sums, score: inout [Double]
     ) {
         let size = a.rows
         let u = touched.count
-        let p = hessian.rows
         precondition(a.columns == u + 1 && b.rows == size && b.columns == u + 1 && score.count == u)
-        precondition(touched.allSatisfy { $0 >= 0 && $0 < p } && hessian.columns == p)
+        precondition(touched.allSatisfy { $0 >= 0 && $0 < hessian.order })
         // Columns of A and B are contiguous (column-major): dot products without index checks.
         a.values.withUnsafeBufferPointer { aValues in
             b.values.withUnsafeBufferPointer { bValues in
-                hessian.values.withUnsafeMutableBufferPointer { hessianValues in
-                    guard let aBase = aValues.baseAddress, let bBase = bValues.baseAddress else { return }
-                    for c in 0..<u {
-                        let aColumn = aBase + c * size
-                        for d in 0..<u {
-                            let bColumn = bBase + d * size
-                            var sum = 0.0
-                            for j in 0..<size { sum += aColumn[j] * bColumn[j] }
-                            hessianValues[touched[c] + touched[d] * p] += sum
-                        }
-                        let bColumn = bBase + u * size
+                guard let aBase = aValues.baseAddress, let bBase = bValues.baseAddress else { return }
+                for c in 0..<u {
+                    let aColumn = aBase + c * size
+                    for d in 0..<u where hessian.wants(touched[c], touched[d]) {
+                        let bColumn = bBase + d * size
                         var sum = 0.0
                         for j in 0..<size { sum += aColumn[j] * bColumn[j] }
-                        score[c] += sum
+                        hessian.add(touched[c], touched[d], sum)
                     }
+                    let bColumn = bBase + u * size
+                    var sum = 0.0
+                    for j in 0..<size { sum += aColumn[j] * bColumn[j] }
+                    score[c] += sum
                 }
             }
         }
@@ -801,6 +895,73 @@ struct GEEProblem {
     /// estimating equations (β; φ; α) and the cluster sums of outer products of the
     /// cluster scores. Each cluster works on the coefficients its rows touch.
     func variance(_ estimate: GEEEstimate) throws -> GEEVariance {
+        let p = coefficientCount
+        let q = correlation(structure: estimate.structure).parameterCount
+        var hA = SmallMatrix(rows: p, columns: p)
+        var l11 = SmallMatrix(rows: p, columns: p)
+        var l12 = [Double](repeating: 0, count: p)
+        var l22 = 0.0
+        var l13 = SmallMatrix(rows: p, columns: q)
+        var l23 = [Double](repeating: 0, count: q)
+        var l33 = SmallMatrix(rows: q, columns: q)
+        let terms = try jacobianTerms(estimate, information: &hA) { touched, u1, u2, u3 in
+            let u = touched.count
+            for b in 0..<u {
+                let factor = u1[b]
+                if factor == 0 { continue }
+                for a in 0..<u { l11[touched[a], touched[b]] += u1[a] * factor }
+            }
+            for c in 0..<u { l12[touched[c]] += u1[c] * u2 }
+            l22 += u2 * u2
+            if q > 0 {
+                for index in 0..<q where u3[index] != 0 {
+                    for c in 0..<u { l13[touched[c], index] += u1[c] * u3[index] }
+                }
+                for index in 0..<q { l23[index] += u2 * u3[index] }
+                l33.addOuterProduct(u3, u3)
+            }
+        }
+        let (hB, hC, hD, hE, hF) = (terms.b, terms.c, terms.d, terms.e, terms.f)
+
+        guard let aInverse = GEEAlgebra.inverse(hA) else {
+            throw GLMError.fitFailed(message: "the GEE information matrix is singular; no covariance")
+        }
+        let robust = GEEAlgebra.product(GEEAlgebra.product(aInverse, l11), aInverse)
+        // Scale: C⁻¹ and B⁻¹ = −C⁻¹ B A⁻¹ (1 × p).
+        let cInverse = 1 / hC
+        let bRow = SmallMatrix(rows: 1, columns: p, values: hB)
+        let bInverse = -cInverse * (bRow * aInverse)
+        let l12Column = SmallMatrix(rows: p, columns: 1, values: l12)
+        let first = bInverse * l11 + cInverse * l12Column.transposed
+        let second = bInverse * l12Column + SmallMatrix(rows: 1, columns: 1, values: [cInverse * l22])
+        let scaleVariance = (first * bInverse.transposed)[0, 0] + second[0, 0] * cInverse
+
+        var alphaVariance = SmallMatrix(rows: q, columns: q)
+        if q > 0 {
+            guard let fInverse = hF.inverse() else {
+                throw GLMError.fitFailed(message: "the correlation parameters' information matrix is singular; no covariance")
+            }
+            let eColumn = SmallMatrix(rows: q, columns: 1, values: hE)
+            let eInverse = -cInverse * (fInverse * eColumn)  // q × 1
+            let dInverse = -1 * (fInverse * (hD * aInverse + eColumn * bInverse))  // q × p
+            let l13t = l13.transposed
+            let l23Row = SmallMatrix(rows: 1, columns: q, values: l23)
+            let l22m = SmallMatrix(rows: 1, columns: 1, values: [l22])
+            let termD = dInverse * l11 + eInverse * l12Column.transposed + fInverse * l13t
+            let termE = dInverse * l12Column + eInverse * l22m + fInverse * l23Row.transposed
+            let termF = dInverse * l13 + eInverse * l23Row + fInverse * l33
+            alphaVariance = termD * dInverse.transposed + termE * eInverse.transposed + termF * fInverse
+        }
+        return GEEVariance(information: hA, naive: aInverse, robust: robust, scale: scaleVariance, alpha: alphaVariance)
+    }
+
+    /// One pass over the clusters at the estimate: the derivative H of the estimating
+    /// equations (β; φ; α), its A = Σ D̃ᵀ V⁻¹ D̃ into `information` and the rest returned, and
+    /// each cluster's scores (u₁ on the coefficients it touches, u₂, u₃) handed to `record`.
+    func jacobianTerms<Sums: GEEInformationSums>(
+        _ estimate: GEEEstimate, information hA: inout Sums,
+        record: (_ touched: [Int], _ u1: [Double], _ u2: Double, _ u3: [Double]) -> Void
+    ) throws -> GEEJacobianTerms {
         let structure = estimate.structure
         let correlation = correlation(structure: structure)
         let p = coefficientCount
@@ -810,18 +971,11 @@ struct GEEProblem {
         let link = family.link
         let (eta, mu) = linearPredictorsAndMeans(estimate.beta)
 
-        var hA = SmallMatrix(rows: p, columns: p)
         var hB = [Double](repeating: 0, count: p)  // 1 × p
         var hC = 0.0
         var hD = SmallMatrix(rows: q, columns: p)
         var hE = [Double](repeating: 0, count: q)  // q × 1
         var hF = SmallMatrix(rows: q, columns: q)
-        var l11 = SmallMatrix(rows: p, columns: p)
-        var l12 = [Double](repeating: 0, count: p)
-        var l22 = 0.0
-        var l13 = SmallMatrix(rows: p, columns: q)
-        var l23 = [Double](repeating: 0, count: q)
-        var l33 = SmallMatrix(rows: q, columns: q)
         let rootPhi = phi.squareRoot()
         // V1 = φ^½ R φ^½; for R = I its diagonal, which the solve divides by.
         let diagonalPhi = rootPhi * 1 * rootPhi
@@ -863,8 +1017,10 @@ struct GEEProblem {
                         let blockC = rootWeight * dc
                         let column = Int(rows.columns[c])
                         for d in entries {
+                            let other = Int(rows.columns[d])
+                            guard hA.wants(column, other) else { continue }
                             let dd = inverseRootVariance * (derivatives[j] * rows.values[d])
-                            hA[column, Int(rows.columns[d])] += blockC * (rootWeight * dd / diagonalPhi)
+                            hA.add(column, other, blockC * (rootWeight * dd / diagonalPhi))
                         }
                         u1[clusterColumns.localIndex[column]] += blockC * solvedResidual
                         hB[column] += -w * (f * dc)
@@ -934,52 +1090,9 @@ struct GEEProblem {
                 u2 += w * (residual[j] * residual[j] - phi)
             }
 
-            for b in 0..<u {
-                let factor = u1[b]
-                if factor == 0 { continue }
-                for a in 0..<u { l11[touched[a], touched[b]] += u1[a] * factor }
-            }
-            for c in 0..<u { l12[touched[c]] += u1[c] * u2 }
-            l22 += u2 * u2
-            if q > 0 {
-                for index in 0..<q where u3[index] != 0 {
-                    for c in 0..<u { l13[touched[c], index] += u1[c] * u3[index] }
-                }
-                for index in 0..<q { l23[index] += u2 * u3[index] }
-                l33.addOuterProduct(u3, u3)
-            }
+            record(touched, u1, u2, u3)
         }
-
-        guard let aInverse = GEEAlgebra.inverse(hA) else {
-            throw GLMError.fitFailed(message: "the GEE information matrix is singular; no covariance")
-        }
-        let robust = GEEAlgebra.product(GEEAlgebra.product(aInverse, l11), aInverse)
-        // Scale: C⁻¹ and B⁻¹ = −C⁻¹ B A⁻¹ (1 × p).
-        let cInverse = 1 / hC
-        let bRow = SmallMatrix(rows: 1, columns: p, values: hB)
-        let bInverse = -cInverse * (bRow * aInverse)
-        let l12Column = SmallMatrix(rows: p, columns: 1, values: l12)
-        let first = bInverse * l11 + cInverse * l12Column.transposed
-        let second = bInverse * l12Column + SmallMatrix(rows: 1, columns: 1, values: [cInverse * l22])
-        let scaleVariance = (first * bInverse.transposed)[0, 0] + second[0, 0] * cInverse
-
-        var alphaVariance = SmallMatrix(rows: q, columns: q)
-        if q > 0 {
-            guard let fInverse = hF.inverse() else {
-                throw GLMError.fitFailed(message: "the correlation parameters' information matrix is singular; no covariance")
-            }
-            let eColumn = SmallMatrix(rows: q, columns: 1, values: hE)
-            let eInverse = -cInverse * (fInverse * eColumn)  // q × 1
-            let dInverse = -1 * (fInverse * (hD * aInverse + eColumn * bInverse))  // q × p
-            let l13t = l13.transposed
-            let l23Row = SmallMatrix(rows: 1, columns: q, values: l23)
-            let l22m = SmallMatrix(rows: 1, columns: 1, values: [l22])
-            let termD = dInverse * l11 + eInverse * l12Column.transposed + fInverse * l13t
-            let termE = dInverse * l12Column + eInverse * l22m + fInverse * l23Row.transposed
-            let termF = dInverse * l13 + eInverse * l23Row + fInverse * l33
-            alphaVariance = termD * dInverse.transposed + termE * eInverse.transposed + termF * fInverse
-        }
-        return GEEVariance(information: hA, naive: aInverse, robust: robust, scale: scaleVariance, alpha: alphaVariance)
+        return GEEJacobianTerms(b: hB, c: hC, d: hD, e: hE, f: hF)
     }
 
     /// geepack's QIC quasi-likelihood at the coefficients, unweighted, scale 1; nil for

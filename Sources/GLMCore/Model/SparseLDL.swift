@@ -54,6 +54,30 @@ struct SparseSymmetric: Sendable {
         self.values = sortedValues
     }
 
+    private init(order: Int, columnStarts: [Int], rowIndices: [Int32], values: [Double]) {
+        self.order = order
+        self.columnStarts = columnStarts
+        self.rowIndices = rowIndices
+        self.values = values
+    }
+
+    /// The same pattern with other values (one per stored entry).
+    func with(values: [Double]) -> SparseSymmetric {
+        precondition(values.count == self.values.count)
+        return SparseSymmetric(order: order, columnStarts: columnStarts, rowIndices: rowIndices, values: values)
+    }
+
+    /// Where (row, column) is stored, by binary search in the column; nil off the pattern.
+    @inline(__always) func slot(_ row: Int, _ column: Int) -> Int? {
+        var low = columnStarts[column], high = columnStarts[column + 1]
+        let target = Int32(truncatingIfNeeded: row)
+        while low < high {
+            let middle = (low + high) / 2
+            if rowIndices[middle] < target { low = middle + 1 } else { high = middle }
+        }
+        return low < columnStarts[column + 1] && rowIndices[low] == target ? low : nil
+    }
+
     func diagonal() -> [Double] {
         (0..<order).map { column in
             let range = columnStarts[column]..<columnStarts[column + 1]
