@@ -122,6 +122,18 @@ struct GEEStructuredTests {
         Self.expectSame(dense, structured, test.testDescription)
     }
 
+    /// The information matrix held as sparse on the codes: the same fit as dense on X.
+    @Test(arguments: cases)
+    func sparseEqualsDense(_ test: Case) throws {
+        let (dense, _) = try Self.fits(test)
+        let frame = try ModelFrame(table: Self.table, formula: try Formula.parse(test.formula), weightsColumn: test.weights)
+        let design = try Design(frame: frame, layout: .structured)
+        let sparse = try GEE.fit(
+            design: design, family: try Family(kind: test.family), clusters: try GEE.keys(of: "id", in: Self.table, rows: frame.rowIndices),
+            structure: test.structure, control: GEEControl(epsilon: 1e-10, maxIterations: 100, information: .sparse))
+        Self.expectSame(dense, sparse, "sparse " + test.testDescription)
+    }
+
     /// The table path (what `--id` runs) holds a factor of 100 or more columns as codes and
     /// gives the same fit.
     @Test func tablePathHoldsTheFactorAsCodes() throws {

@@ -41,6 +41,9 @@ public struct GEEControl: Sendable, Equatable {
     /// With the information sparse, the covariance matrices are formed up to this many
     /// coefficients (every standard error is found either way); dense, they always are.
     public var covarianceLimit: Int
+    /// Past this many multiply-adds a sparse fit leaves out the levels' robust variances
+    /// (smaller only in tests).
+    var robustMultiplyAddLimit = SparseSandwich.multiplyAddLimit
 
     public init(
         epsilon: Double = 1e-4, maxIterations: Int = 25, glm: FitControl = FitControl(), computeQIC: Bool = true,
@@ -255,7 +258,7 @@ public enum GEE {
             }
             let variance = try problem.sparseVariance(
                 estimate, pattern: pattern, levelColumns: levelColumns, formMatrices: p <= control.covarianceLimit,
-                independence: independence)
+                independence: independence, multiplyAddLimit: control.robustMultiplyAddLimit)
             (robust, naive) = (variance.robustMatrix, variance.naiveMatrix)
             (robustVariances, naiveVariances) = (variance.robustVariances, variance.naiveVariances)
             (scaleVariance, alphaVariance) = (variance.scale, variance.alpha)
