@@ -374,12 +374,15 @@ extension GEEProblem {
         dRows = []
 
         // Robust variances (and the matrices, and CIC), a batch of columns at a time.
+        // CIC: for an independence model trace(A A⁻¹ M A⁻¹) = trace(M A⁻¹) = Σ_j (M z_j)_j, from
+        // the first solve; for another, Σ_j (Ω_I's column j) · (A⁻¹ M z_j), a second.
         let independenceMatrix: SparseSymmetric?
         switch independence {
-        case .none: independenceMatrix = nil
-        case .this: independenceMatrix = pattern.full(sums)
+        case .none, .this: independenceMatrix = nil
         case let .other(other): independenceMatrix = other.pattern.full(other)
         }
+        let wantsTrace: Bool
+        if case .none = independence { wantsTrace = false } else { wantsTrace = true }
         let needsSecondSolve = formMatrices || independenceMatrix != nil
         let perColumn = Double(needsSecondSolve ? 4 : 2) * Double(ldl.counts.reduce(0, +)) + 4 * Double(scores.values.count)
             + Double(p)
@@ -426,6 +429,7 @@ extension GEEProblem {
                 var sum = 0.0
                 for i in 0..<p { sum += z[i * b + k] * y[i * b + k] }
                 robustVariances[column] = sum
+                if wantsTrace && independenceMatrix == nil { trace += y[column * b + k] }
             }
             guard needsSecondSolve else { continue }
             let w = ldl.solve(interleaved: y, count: b)  // columns of A⁻¹ (Σ u uᵀ) A⁻¹
@@ -447,6 +451,6 @@ extension GEEProblem {
             information: sums, naiveVariances: naiveVariances, robustVariances: robustVariances, naiveMatrix: naiveMatrix,
             robustMatrix: robustMatrix, scale: scaleVariance, alpha: alphaVariance,
             omittedLevels: levelsAffordable ? 0 : levels.count,
-            cic: independenceMatrix != nil && levelsAffordable ? trace : nil)
+            cic: wantsTrace && levelsAffordable ? trace : nil)
     }
 }
