@@ -145,3 +145,55 @@ struct GEESparseTests {
         #expect(naive.allSatisfy { $0.estimate == nil || $0.standardError != nil })
     }
 }
+
+/// geeglm on a real dataset with two factors of many levels: InstEval's instructors (138)
+/// and students (450, also the clusters), 588 coefficients
+/// (Reference/gee_two_factor_reference.json, made by make_gee_two_factor_reference.R). The
+/// default way (dense, under 1,000 coefficients) and the sparse information matrix both give
+/// geeglm's numbers.
+@Suite("GEE with two large factors matches geepack's geeglm on InstEval")
+struct GEETwoFactorReferenceTests {
+    private struct File: Decodable {
+        let instructors: [String]
+        let students: [String]
+        let cases: [GEEReferenceCase]
+    }
+
+    private static let file: File? = {
+        let path = Repository.path("Tests/GLMCoreTests/Reference/gee_two_factor_reference.json")
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(File.self, from: data)
+    }()
+
+    static let cases: [GEEReferenceCase] = file?.cases ?? []
+    private static let table = Result { try loadExample("Examples/insteval.csv.gz") }
+
+    @Test func fixtureLoaded() throws {
+        let file = try #require(Self.file)
+        #expect(file.cases.count == 3)
+        #expect(file.instructors.count == 138 && file.students.count == 450)
+    }
+
+    @Test(arguments: cases)
+    func matchesGeeglm(_ reference: GEEReferenceCase) throws {
+        let file = try #require(Self.file)
+        let table = try Self.table.get()
+        func quoted(_ levels: [String]) -> String { levels.map { "\"\($0)\"" }.joined(separator: ", ") }
+        let subset = try Subset("d %in% c(\(quoted(file.instructors))) & s %in% c(\(quoted(file.students)))")
+        let formula = try Formula.parse(reference.formula)
+        for information in [GEEInformationChoice.automatic, .sparse] {
+            for (label, result) in [("default", reference.default), ("tight", reference.tight)] {
+                let fit = try GEE.fit(
+                    table: table, formula: formula, family: try GEEReferenceFixtures.family(reference),
+                    weightsColumn: reference.weights, idColumn: reference.id_column,
+                    structure: try #require(CorrelationStructure(name: reference.corstr)),
+                    control: GEEControl(epsilon: result.epsilon, maxIterations: result.maxit, information: information),
+                    subset: subset)
+                #expect(fit.coefficientNames.count == 588)
+                // vcov holds the leading 12 × 12 block; fitted values the first 50 rows.
+                expectMatchesGeeglm(
+                    fit, reference, result, label: "\(information) \(label)", checkIterations: label == "default")
+            }
+        }
+    }
+}
