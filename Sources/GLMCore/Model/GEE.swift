@@ -683,7 +683,7 @@ struct GEEProblem {
 
     /// Whether a cluster's working correlation is the identity (its rows add to the sums
     /// one at a time, never as a size × size system).
-    private func isUncorrelated(_ structure: CorrelationStructure, size: Int) -> Bool {
+    func isUncorrelated(_ structure: CorrelationStructure, size: Int) -> Bool {
         structure == .independence || size < 2
     }
 

@@ -80,8 +80,13 @@ struct GEESparsePattern: Sendable {
             }
             pairs.removeLast(pairs.count - write)
             unique = write
+            // Compared on the way (the pattern only grows), granted once at the end.
+            let need = MemoryBudget.bytes(of: 64, times: [unique])
+            if let available = budget.availableBytes, need.map({ $0 > available }) ?? true { try requirePattern(need) }
+        }
+        func requirePattern(_ need: Int?) throws {
             try budget.require(
-                MemoryBudget.bytes(of: 64, times: [unique]),
+                need,
                 for: "the GEE information matrix's pattern (\(MemoryBudget.describe(count: unique)) coefficient pairs "
                     + "sharing a cluster)",
                 remedy: "use smaller clusters or fewer levels")
@@ -112,6 +117,7 @@ struct GEESparsePattern: Sendable {
             }
         }
         try compact()
+        try requirePattern(MemoryBudget.bytes(of: 64, times: [unique]))
         let entries = pairs.map { pair in
             (row: Int(pair & 0xFFFF_FFFF), column: Int(pair >> 32), value: 0.0)
         }
@@ -269,7 +275,7 @@ extension GEEProblem {
     /// The information matrix's pattern under a working correlation structure.
     func sparsePattern(structure: CorrelationStructure, levelColumns: [Bool]) throws -> GEESparsePattern {
         try GEESparsePattern(
-            rows: rows, layout: layout, uncorrelated: { structure == .independence || $0 < 2 }, levelColumns: levelColumns)
+            rows: rows, layout: layout, uncorrelated: { isUncorrelated(structure, size: $0) }, levelColumns: levelColumns)
     }
 
     /// Dense (geepack's algebra) or sparse, as asked or, automatically, dense up to
