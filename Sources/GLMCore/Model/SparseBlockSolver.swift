@@ -170,11 +170,30 @@ enum SparseBlockSolver {
         /// Entries by ascending column.
         typealias Vector = [(column: Int, value: Double)]
         var pivots: [Int: Vector] = [:]
-        var rightHandSide = [Double](repeating: 0, count: p)
-        for column in dependent.sorted() {
-            for (row, value) in matrix.column(column) where !dropped.contains(row) { rightHandSide[row] = -value }
-            var dense = ldl.solve(rightHandSide)
-            for (row, _) in matrix.column(column) { rightHandSide[row] = 0 }
+        let columns = dependent.sorted()
+        // The null vectors' solves 32 at a time: one sweep of the factor serves a batch (its
+        // right-hand sides, the solve's two copies and the solutions).
+        try MemoryBudget.current().require(
+            MemoryBudget.bytes(doubles: p, min(columns.count, SparseSandwich.batchWidth), 4),
+            for: "the null vectors of \(MemoryBudget.describe(count: columns.count)) aliased columns among "
+                + "\(MemoryBudget.describe(count: p)) coefficients",
+            remedy: "use fewer levels")
+        var solved: [Double] = []
+        var batchWidth = 0
+        for (index, column) in columns.enumerated() {
+            let k = index % SparseSandwich.batchWidth
+            if k == 0 {
+                let batch = columns[index..<min(index + SparseSandwich.batchWidth, columns.count)]
+                batchWidth = batch.count
+                var rightHandSides = [Double](repeating: 0, count: p * batchWidth)
+                for (offset, batchColumn) in batch.enumerated() {
+                    for (row, value) in matrix.column(batchColumn) where !dropped.contains(row) {
+                        rightHandSides[row * batchWidth + offset] = -value
+                    }
+                }
+                solved = ldl.solve(interleaved: rightHandSides, count: batchWidth)
+            }
+            var dense = (0..<p).map { solved[$0 * batchWidth + k] }
             dense[column] = 1
             let largest = dense.reduce(0) { max($0, abs($1)) }
             var vector: Vector = []
