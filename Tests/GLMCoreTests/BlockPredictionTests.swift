@@ -147,7 +147,7 @@ struct BlockPredictionTests {
         let stored = try #require(blocks.vcovBlocks)
         let names = blocks.vcovNames
         let form = BlockQuadraticForm(stored, keptNames: names)
-        var scratch = BlockQuadraticForm.Scratch(otherCount: form.otherCount)
+        var scratch = SparseAccumulator(count: form.otherCount)
         var random = SplitMix64(seed: 7)
         for _ in 0..<50 {
             var chosen = Set<Int>()

@@ -166,7 +166,7 @@ public struct Predictor: Sendable {
         var lower = options.confidenceInterval ? [Double](repeating: .nan, count: n) : []
         var upper = lower
         let entries = rows.entries ?? SparseRows(starts: [0], positions: [], values: [], nonFinite: [])
-        var scratch = BlockQuadraticForm.Scratch(otherCount: blocks?.otherCount ?? 0)
+        var scratch = SparseAccumulator(count: blocks?.otherCount ?? 0)
         var factorScratch = FactorQuadraticForm.Scratch(count: factor?.count ?? 0)
         for row in 0..<n where !rows.missing[row] && row + 1 < entries.starts.count {
             let range = entries.range(ofRow: row)
@@ -247,25 +247,6 @@ struct BlockQuadraticForm: Sendable {
 
     var otherCount: Int { blocks.others.count }
 
-    /// w and which of its entries are in use, reused from row to row.
-    struct Scratch {
-        var w: [Double]
-        var used: [Bool]
-        var touched: [Int] = []
-
-        init(otherCount: Int) {
-            w = [Double](repeating: 0, count: otherCount)
-            used = [Bool](repeating: false, count: otherCount)
-        }
-
-        mutating func add(_ index: Int, _ value: Double) {
-            if !used[index] {
-                used[index] = true
-                touched.append(index)
-            }
-            w[index] += value
-        }
-    }
 
     /// `keptNames`: the non-aliased coefficients in design order, which the blocks' columns
     /// partition (checked when the model file is read).
@@ -278,7 +259,8 @@ struct BlockQuadraticForm: Sendable {
         isFinite = blocks.variances.allSatisfy(\.isFinite) && blocks.othersCovariance.allSatisfy(\.isFinite)
     }
 
-    func value(positions: ArraySlice<Int>, values: ArraySlice<Double>, scratch: inout Scratch) -> Double {
+    /// xᵀVx for a row's entries; `scratch` holds w (the others' part), reused from row to row.
+    func value(positions: ArraySlice<Int>, values: ArraySlice<Double>, scratch: inout SparseAccumulator) -> Double {
         var sum = 0.0
         for (position, x) in zip(positions, values) {
             let role = roles[position]
@@ -292,23 +274,14 @@ struct BlockQuadraticForm: Sendable {
         }
         // wᵀ(φS⁻¹)w over the upper triangle, rows in order (S⁻¹ is large and read at random).
         let q = blocks.others.count
-        scratch.touched.sort()
-        let count = scratch.touched.count
-        for a in 0..<count {
-            let i = scratch.touched[a]
+        let touched = scratch.touched.sorted()
+        for (a, i) in touched.enumerated() {
             let row = i * q
             var inner = 0.0
-            for b in (a + 1)..<max(count, a + 1) {
-                let j = scratch.touched[b]
-                inner += blocks.othersCovariance[row + j] * scratch.w[j]
-            }
-            sum += scratch.w[i] * (blocks.othersCovariance[row + i] * scratch.w[i] + 2 * inner)
+            for j in touched[(a + 1)...] { inner += blocks.othersCovariance[row + j] * scratch.values[j] }
+            sum += scratch.values[i] * (blocks.othersCovariance[row + i] * scratch.values[i] + 2 * inner)
         }
-        for i in scratch.touched {
-            scratch.w[i] = 0
-            scratch.used[i] = false
-        }
-        scratch.touched.removeAll(keepingCapacity: true)
+        scratch.reset()
         return sum
     }
 }

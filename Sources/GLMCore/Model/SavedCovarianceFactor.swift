@@ -135,26 +135,20 @@ struct FactorQuadraticForm: Sendable {
     private let places: [Int]
     let isFinite: Bool
 
-    /// y and which of its entries are in use, reused from row to row.
+    /// y, reused from row to row, and a min-heap of its places in use: the substitution
+    /// visits them in order (each visit adds to later places only).
     struct Scratch {
-        var y: [Double]
-        var used: [Bool]
-        var heap: [Int] = []
+        var y: SparseAccumulator
+        private var heap: [Int] = []
 
         init(count: Int) {
-            y = [Double](repeating: 0, count: count)
-            used = [Bool](repeating: false, count: count)
+            y = SparseAccumulator(count: count)
         }
 
         mutating func add(_ place: Int, _ value: Double) {
-            if !used[place] {
-                used[place] = true
-                push(place)
-            }
-            y[place] += value
+            if y.add(place, value) { push(place) }
         }
 
-        /// A min-heap of the places in use: the substitution visits them in order.
         private mutating func push(_ place: Int) {
             heap.append(place)
             var child = heap.count - 1
@@ -166,7 +160,8 @@ struct FactorQuadraticForm: Sendable {
             }
         }
 
-        mutating func pop() -> Int? {
+        /// The smallest place in use, its value taken out (the place is free again).
+        mutating func pop() -> (place: Int, value: Double)? {
             guard let first = heap.first else { return nil }
             let last = heap.removeLast()
             if !heap.isEmpty {
@@ -182,7 +177,10 @@ struct FactorQuadraticForm: Sendable {
                     parent = smallest
                 }
             }
-            return first
+            let value = y.take(first)
+            // Every place taken: the list of places in use starts again.
+            if heap.isEmpty { y.reset() }
+            return (first, value)
         }
     }
 
@@ -204,10 +202,7 @@ struct FactorQuadraticForm: Sendable {
             scratch.add(place, factor.scales.isEmpty ? x : x * factor.scales[place])
         }
         var sum = 0.0
-        while let j = scratch.pop() {
-            let yj = scratch.y[j]
-            scratch.y[j] = 0
-            scratch.used[j] = false
+        while let (j, yj) = scratch.pop() {
             guard yj != 0 else { continue }
             sum += yj * yj / factor.pivots[j]
             let column = factor.lower[j]
