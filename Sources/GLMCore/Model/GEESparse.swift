@@ -56,8 +56,6 @@ struct GEESparsePattern: Sendable {
     let mirror: [Int]
     /// Σ of the factor's squared column counts: about its multiply-adds.
     let cost: Double
-    /// The factor's entries below the diagonal.
-    let factorEntries: Int
 
     /// - Parameters:
     ///   - uncorrelated: whether a cluster of a size has R = I (its rows add to the sums one at
@@ -136,7 +134,6 @@ struct GEESparsePattern: Sendable {
         self.order = order
         self.mirror = mirror
         self.cost = counts.reduce(0.0) { $0 + Double($1) * Double($1) }
-        self.factorEntries = counts.reduce(0, +)
     }
 
     func emptySums() -> GEESparseSums {
@@ -160,7 +157,8 @@ struct GEESparsePattern: Sendable {
             message: "the GEE information matrix of \(MemoryBudget.describe(count: matrix.order)) coefficients fills in "
                 + "to some \(RFormat.format(cost, digits: 2)) multiply-adds a step (the levels sharing clusters meet too "
                 + "many others), past the \(RFormat.format(SparseBlockSolver.sparseMultiplyAddLimit, digits: 2)) a fit "
-                + "allows, and its dense p × p matrices do not fit; use smaller clusters or fewer levels")
+                + "allows (minutes a step), and the dense p × p way does not fit or costs more; use smaller clusters "
+                + "or fewer levels")
     }
 
     /// The information matrix from its sums (upper triangle mirrored), factored; a column
