@@ -275,7 +275,7 @@ public enum ChunkedFit {
                         let zeros = [Double](repeating: 0, count: rows.rowCount)
                         try visit(ChunkRows(
                             columns: rows.columns, rowCount: rows.rowCount, y: zeros,
-                            priorWeights: rows.priorWeights.map { $0 > 0 ? 1 : 0 }, offset: zeros, startingMu: zeros,
+                            priorWeights: rows.priorWeights.map(Family.unitWeight(prior:)), offset: zeros, startingMu: zeros,
                             binomialTotals: rows.binomialTotals, structure: rows.structure))
                     }
                 }

@@ -109,6 +109,10 @@ public struct Family: Sendable, Equatable {
     /// with it adds up XᵀWX for weights of one's choosing).
     static let unitWeights = Family(checkedKind: .gaussian, link: .identity, theta: 1)
 
+    /// The weight of a row in the unit-weight equations that decide the aliased columns: 1
+    /// where its prior weight is positive (it is fitted), else 0.
+    @inline(__always) static func unitWeight(prior: Double) -> Double { prior > 0 ? 1 : 0 }
+
     /// R's family name as `summary.glm` prints it.
     public var displayName: String {
         switch kind {

@@ -352,7 +352,7 @@ extension IRLS {
     fileprivate static func unitWeights(
         _ priorWeights: [Double], into buffer: UnsafeMutableBufferPointer<Double>
     ) -> UnsafeMutableBufferPointer<Double> {
-        for (row, weight) in priorWeights.enumerated() { buffer[row] = weight > 0 ? 1 : 0 }
+        for (row, weight) in priorWeights.enumerated() { buffer[row] = Family.unitWeight(prior: weight) }
         return buffer
     }
 
