@@ -419,10 +419,4 @@ struct SelectedInverse: Sendable {
         unit[second] = 1
         return factor.solve(unit)[first]
     }
-
-    /// Whether `entry` for the two columns is a lookup, not a solve.
-    func isOnPattern(_ first: Int, _ second: Int) -> Bool {
-        let (a, b) = (factor.position[first], factor.position[second])
-        return a == b || factor.lookup(row: max(a, b), column: min(a, b)) != nil
-    }
 }
